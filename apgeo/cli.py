@@ -1,0 +1,122 @@
+"""The ``apgeo`` command.
+
+``apgeo study --config studies/sheffield.toml`` runs the whole study. User errors print
+one clear line and exit with status 2 (a traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import apgeo
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="apgeo",
+        description="Geographic access to Alternative Provision: networks, travel times, catchments, "
+        "cold spots and recommendations.",
+    )
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    p.add_argument("--version", action="version", version=f"apgeo {apgeo.__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("study", help="run a whole study from a TOML config (maps, report, tables)")
+    s.add_argument("--config", required=True, type=Path, help="study config, e.g. studies/sheffield.toml")
+    s.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+    f = sub.add_parser("fetch", help="download an England-wide data file from its public original")
+    f.add_argument("name", nargs="?", help="file to fetch (omit to list them)")
+    f.add_argument("--dest", type=Path, default=None, help="folder to write to (default: cache folder)")
+
+    v = sub.add_parser("verify-data", help="check a data folder against its MANIFEST.csv")
+    v.add_argument("--data-dir", type=Path, default=None, help="data folder (default: data/sheffield)")
+    return p
+
+
+def _setup_logging(log_path: Path | None, debug: bool) -> None:
+    logger = logging.getLogger("apgeo")
+    logger.setLevel(logging.DEBUG if debug else logging.INFO)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.DEBUG if debug else logging.WARNING)
+    console.setFormatter(logging.Formatter("apgeo: %(levelname)s: %(message)s"))
+    logger.addHandler(console)
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        fh = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(fh)
+    logging.captureWarnings(False)
+    # ApgeoWarnings are already logged by apgeo; do not print them twice
+    warnings.filterwarnings("ignore", category=apgeo.ApgeoWarning)
+
+
+def _study(args: argparse.Namespace) -> int:
+    from apgeo.config import load_config
+    from apgeo.study import run_study
+
+    config = load_config(args.config)
+    _setup_logging(config.output_dir / "study.log", args.debug)
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, disable=args.no_progress, unit=" step", desc=config.name, file=sys.stderr)
+
+    def progress(label: str) -> None:
+        bar.set_postfix_str(label)
+        bar.update(1)
+
+    result = run_study(config, progress=progress)
+    bar.close()
+    print(f"apgeo study {config.name!r} done")
+    for mode, method in result.network_method.items():
+        print(f"  {mode}: {method}")
+    for key, value in result.headline.items():
+        print(f"  {key}: {value:.1f}" if isinstance(value, float) else f"  {key}: {value}")
+    print(f"  outputs: {config.output_dir} ({len(result.files)} files); maps: {config.maps_dir}")
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from apgeo.data import REMOTE_FILES, fetch
+
+    if not args.name:
+        for spec in REMOTE_FILES.values():
+            pinned = "sha256 pinned" if spec.sha256 else "hash recorded on download"
+            print(f"{spec.name:16s} {spec.description} [{spec.licence}; {pinned}]\n{'':16s} {spec.url}")
+        return 0
+    _setup_logging(None, args.debug)
+    path = fetch(args.name, dest_dir=args.dest)
+    print(path)
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from apgeo.data import verify_manifest
+
+    table = verify_manifest(args.data_dir)
+    print(f"{len(table)} files match their manifest")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"study": _study, "fetch": _fetch, "verify-data": _verify}
+    try:
+        return handlers[args.command](args)
+    except apgeo.ApgeoError as exc:
+        if args.debug:
+            raise
+        print(f"apgeo: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("apgeo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""Study configuration: a TOML file, validated before any heavy work starts.
+
+Errors name the key and the line it is on, and say what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from apgeo._errors import ConfigError
+from apgeo.schema import KEY_STAGE_NAMES, ProviderKind
+
+MODES = ("walk", "cycle", "drive")
+
+DEFAULT_AP_KINDS = (
+    "inclusion_centre",
+    "pru",
+    "ap_academy",
+    "ap_free_school",
+    "framework_provider",
+    "hospital_education",
+    "primary_ap_hub",
+)
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A validated study configuration. Paths are absolute."""
+
+    name: str
+    title: str
+    data_dir: Path
+    output_dir: Path
+    maps_dir: Path
+    network_source: str = "auto"  # "auto" | "straight-line" | a .pbf / .graphml path
+    network_buffer_m: float = 3000.0
+    circuity_factor: float = 1.3
+    modes: tuple[str, ...] = MODES
+    thresholds_min: tuple[float, ...] = (15.0, 30.0, 45.0, 60.0)
+    key_stages: tuple[str, ...] = ("KS1", "KS2", "KS3", "KS4")
+    ap_kinds: tuple[str, ...] = DEFAULT_AP_KINDS
+    include_gias: bool = True
+    population_source: str = "mid2020"
+    cold_spot_threshold_min: float = 30.0
+    random_state: int = 12345
+    recommend_sites: int = 3
+    config_path: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "study": {"name": str, "title": str, "data_dir": str, "output_dir": str, "maps_dir": str},
+    "network": {"source": str, "buffer_m": (int, float), "circuity_factor": (int, float), "modes": list},
+    "analysis": {
+        "thresholds_min": list,
+        "key_stages": list,
+        "ap_kinds": list,
+        "include_gias": bool,
+        "population_source": str,
+        "cold_spot_threshold_min": (int, float),
+        "random_state": int,
+    },
+    "recommend": {"sites": int},
+}
+
+
+def _line_of(text: str, section: str, key: str | None) -> int:
+    lines = text.splitlines()
+    start = 0
+    for i, line in enumerate(lines):
+        if re.match(rf"^\s*\[{re.escape(section)}\]\s*$", line):
+            start = i
+            if key is None:
+                return i + 1
+            break
+    for i in range(start, len(lines)):
+        if key is not None and re.match(rf"^\s*{re.escape(key)}\s*=", lines[i]):
+            return i + 1
+    return start + 1
+
+
+def load_config(path: str | Path) -> StudyConfig:
+    """Read and validate a study TOML file; relative paths are relative to the file."""
+    p = Path(path).expanduser().resolve()
+    if not p.is_file():
+        raise ConfigError(f"study config not found: {p}; the Sheffield one is studies/sheffield.toml")
+    text = p.read_text(encoding="utf-8")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+
+    def fail(section: str, key: str | None, message: str) -> ConfigError:
+        where = f"[{section}]" + (f" {key}" if key else "")
+        return ConfigError(f"{p}, line {_line_of(text, section, key)}: {where}: {message}")
+
+    for section, body in raw.items():
+        if section not in _SCHEMA:
+            raise fail(section, None, f"unknown section; allowed: {', '.join(f'[{s}]' for s in _SCHEMA)}")
+        if not isinstance(body, dict):
+            raise fail(section, None, "must be a table")
+        for key, value in body.items():
+            if key not in _SCHEMA[section]:
+                raise fail(section, key, f"unknown key; allowed in [{section}]: {', '.join(_SCHEMA[section])}")
+            expected = _SCHEMA[section][key]
+            if not isinstance(value, expected) or (expected in ((int, float), int) and isinstance(value, bool)):
+                names = expected.__name__ if isinstance(expected, type) else " or ".join(t.__name__ for t in expected)
+                raise fail(section, key, f"must be {names}, not {type(value).__name__} {value!r}")
+
+    study = raw.get("study", {})
+    net = raw.get("network", {})
+    ana = raw.get("analysis", {})
+    rec = raw.get("recommend", {})
+    base = p.parent
+
+    def path_of(value: str | None, default: str) -> Path:
+        q = Path(value if value is not None else default).expanduser()
+        return q if q.is_absolute() else (base / q).resolve()
+
+    if "name" not in study:
+        raise fail("study", None, "needs a 'name' (used for the report folder)")
+    modes = tuple(net.get("modes", MODES))
+    for m in modes:
+        if m not in MODES:
+            raise fail("network", "modes", f"unknown mode {m!r}; allowed: {', '.join(MODES)} (transit needs a GTFS feed)")
+    if not modes:
+        raise fail("network", "modes", "give at least one mode")
+    thresholds = tuple(float(t) for t in ana.get("thresholds_min", (15, 30, 45, 60)))
+    if not thresholds or any(t <= 0 for t in thresholds) or list(thresholds) != sorted(set(thresholds)):
+        raise fail("analysis", "thresholds_min", f"must be positive and strictly increasing, not {list(thresholds)}")
+    key_stages = tuple(ana.get("key_stages", ("KS1", "KS2", "KS3", "KS4")))
+    for ks in key_stages:
+        if ks not in KEY_STAGE_NAMES:
+            raise fail("analysis", "key_stages", f"unknown key stage {ks!r}; allowed: {', '.join(KEY_STAGE_NAMES)}")
+    kinds = tuple(ana.get("ap_kinds", DEFAULT_AP_KINDS))
+    valid_kinds = {k.value for k in ProviderKind}
+    for k in kinds:
+        if k not in valid_kinds:
+            raise fail("analysis", "ap_kinds", f"unknown provider kind {k!r}; allowed: {', '.join(sorted(valid_kinds))}")
+    source = net.get("source", "auto")
+    if source not in ("auto", "straight-line"):
+        sp = path_of(source, source)
+        if sp.suffix.lower() not in (".pbf", ".graphml"):
+            raise fail("network", "source", f"must be 'auto', 'straight-line' or a .pbf / .graphml file, not {source!r}")
+        if not sp.is_file():
+            raise fail("network", "source", f"network file not found: {sp}")
+        source = str(sp)
+    circuity = float(net.get("circuity_factor", 1.3))
+    if circuity < 1:
+        raise fail("network", "circuity_factor", f"must be >= 1, not {circuity}")
+    pop = ana.get("population_source", "mid2020")
+    if pop not in ("mid2020", "census2021"):
+        raise fail("analysis", "population_source", f"must be 'mid2020' or 'census2021', not {pop!r}")
+    sites = int(rec.get("sites", 3))
+    if sites < 0:
+        raise fail("recommend", "sites", f"must be >= 0, not {sites}")
+    name = study["name"]
+    return StudyConfig(
+        name=name,
+        title=study.get("title", f"Alternative Provision access: {name}"),
+        data_dir=path_of(study.get("data_dir"), "../data/sheffield"),
+        output_dir=path_of(study.get("output_dir"), f"../reports/{name}"),
+        maps_dir=path_of(study.get("maps_dir"), "../maps"),
+        network_source=source,
+        network_buffer_m=float(net.get("buffer_m", 3000.0)),
+        circuity_factor=circuity,
+        modes=modes,
+        thresholds_min=thresholds,
+        key_stages=key_stages,
+        ap_kinds=kinds,
+        include_gias=bool(ana.get("include_gias", True)),
+        population_source=pop,
+        cold_spot_threshold_min=float(ana.get("cold_spot_threshold_min", 30.0)),
+        random_state=int(ana.get("random_state", 12345)),
+        recommend_sites=sites,
+        config_path=p,
+    )

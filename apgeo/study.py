@@ -1,0 +1,268 @@
+"""The whole study, from a validated config to tables, maps and a report.
+
+Each stage is a function over the previous stage's outputs, so the pipeline reads like
+the analysis and a notebook can run any part of it. :func:`run_study` chains them.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+import apgeo
+from apgeo import schema as S
+from apgeo._log import logger, warn
+from apgeo.config import StudyConfig
+from apgeo.data import read_manifest
+from apgeo.demand import demand_points, load_demand, load_la_boundary, load_wards
+from apgeo.providers import load_sheffield_providers, split_located
+from apgeo.straight_line import METHOD_LABEL, straight_line_travel_times
+from apgeo.straight_line import method_note as straight_line_note
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class StudyResult:
+    """Everything a study produced, in memory, plus the files written."""
+
+    config: StudyConfig
+    providers: gpd.GeoDataFrame
+    not_located: pd.DataFrame
+    demand: gpd.GeoDataFrame
+    wards: gpd.GeoDataFrame
+    boundary: gpd.GeoDataFrame
+    network_method: dict[str, str] = field(default_factory=dict)  # mode -> how times were made
+    travel_times: dict[str, pd.DataFrame] = field(default_factory=dict)  # mode -> long table
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    headline: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_estimate(self) -> bool:
+        return any(METHOD_LABEL in v.lower() or "straight-line" in v.lower() for v in self.network_method.values())
+
+
+# ----------------------------------------------------------------------- stages
+
+
+def load_inputs(config: StudyConfig) -> StudyResult:
+    """Providers (all, located or not), demand areas, wards and the LA boundary."""
+    providers = load_sheffield_providers(data_dir=config.data_dir, include_gias=config.include_gias)
+    located, not_located = split_located(providers)
+    if len(not_located):
+        logger.info(
+            "%d provider(s) have no location in open data and are listed, not mapped: %s",
+            len(not_located),
+            ", ".join(not_located[S.NAME]),
+        )
+    demand = load_demand(data_dir=config.data_dir, population_source=config.population_source)  # type: ignore[arg-type]
+    return StudyResult(
+        config=config,
+        providers=located,
+        not_located=not_located,
+        demand=demand,
+        wards=load_wards(data_dir=config.data_dir),
+        boundary=load_la_boundary(data_dir=config.data_dir),
+    )
+
+
+def summarise_inputs(result: StudyResult) -> None:
+    """Data summary tables: providers by kind, children by key stage, IMD deciles."""
+    all_providers = pd.concat(
+        [pd.DataFrame(result.providers.drop(columns="geometry")), result.not_located], ignore_index=True
+    )
+    by_kind = (
+        all_providers.groupby(S.KIND)
+        .agg(
+            sites=(S.SITE_ID, "count"),
+            located=(S.LOCATED, "sum"),
+            places_known=(S.CAPACITY_PLACES, lambda s: int(s.notna().sum())),
+            places=(S.CAPACITY_PLACES, "sum"),
+        )
+        .reset_index()
+    )
+    by_kind["counted_as_ap"] = by_kind[S.KIND].isin(result.config.ap_kinds)
+    result.tables["providers_by_kind"] = by_kind
+    d = result.demand
+    ks_cols = {ks: S.children_column(ks) for ks in S.KEY_STAGE_NAMES}
+    result.tables["children_by_key_stage"] = pd.DataFrame(
+        {
+            "key_stage": list(ks_cols),
+            "ages": [f"{min(S.KEY_STAGE_AGES[k])}-{max(S.KEY_STAGE_AGES[k])}" for k in ks_cols],  # type: ignore[index]
+            "children": [int(d[c].sum()) for c in ks_cols.values()],
+        }
+    )
+    deciles = (
+        d.groupby(S.IMD_DECILE)
+        .agg(lsoas=(S.AREA_ID, "count"), children_school_age=("children_school_age", "sum"))
+        .reset_index()
+        .rename(columns={S.IMD_DECILE: "imd_decile"})
+    )
+    deciles["imd_decile"] = deciles["imd_decile"].astype(int)
+    result.tables["imd_deciles"] = deciles
+    result.headline.update(
+        {
+            "lsoas": len(d),
+            "children_school_age": int(d["children_school_age"].sum()),
+            "providers_located": len(result.providers),
+            "providers_not_located": len(result.not_located),
+        }
+    )
+
+
+def compute_travel_times(result: StudyResult, *, progress: Progress | None = None) -> None:
+    """Travel times from every LSOA (population-weighted centroid) to every provider site.
+
+    Network sources, in order: a file named in the config, the cache, a download via
+    osmnx; when none is possible, the straight-line estimate, with a warning that says
+    how to get the real network.
+    """
+    cfg = result.config
+    origins = demand_points(result.demand)[[S.AREA_ID, "geometry"]]
+    sites = result.providers[[S.SITE_ID, "geometry"]]
+    for mode in cfg.modes:
+        if progress:
+            progress(f"travel times: {mode}")
+        table, method = _network_times(result, origins, sites, mode=mode)
+        result.travel_times[mode] = table
+        result.network_method[mode] = method
+
+
+def _network_times(
+    result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *, mode: str
+) -> tuple[pd.DataFrame, str]:
+    cfg = result.config
+    if cfg.network_source != "straight-line":
+        graph, source_note = _try_network(result, mode=mode)
+        if graph is not None:
+            from apgeo.travel_times import TravelTimeEngine, travel_time_table
+
+            engine = TravelTimeEngine.from_graph(graph)
+            table = travel_time_table(
+                engine, origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID
+            )
+            return table, f"street network ({source_note})"
+    table = straight_line_travel_times(
+        origins,
+        sites,
+        origin_id_column=S.AREA_ID,
+        destination_id_column=S.SITE_ID,
+        mode=mode,
+        circuity_factor=cfg.circuity_factor,
+    )
+    return table, straight_line_note(mode, circuity_factor=cfg.circuity_factor)
+
+
+def _try_network(result: StudyResult, *, mode: str) -> tuple[Any, str]:
+    """A street graph for ``mode`` from the configured file, the cache or a download."""
+    cfg = result.config
+    try:
+        from apgeo import network
+    except ImportError:  # pragma: no cover - network module always ships
+        return None, ""
+    polygon = result.boundary.geometry.union_all()
+    source = None if cfg.network_source == "auto" else cfg.network_source
+    try:
+        graph = network.load_network(source, mode=mode, polygon=polygon, buffer_m=cfg.network_buffer_m)  # type: ignore[arg-type]
+    except apgeo.ApgeoError as exc:
+        if source is not None:
+            raise
+        warn(
+            f"no street network for {mode} ({exc}). Using a STRAIGHT-LINE ESTIMATE instead: "
+            "run once with internet access (the network is then cached), or set "
+            "[network] source to a Geofabrik south-yorkshire-latest.osm.pbf or an osmnx GraphML file",
+            stacklevel=2,
+        )
+        return None, ""
+    return graph, str(graph.graph.get("source", source or "osm"))
+
+
+# ------------------------------------------------------------------------ outputs
+
+
+def write_outputs(result: StudyResult) -> None:
+    """Write every table as CSV, the travel times, and a provenance JSON."""
+    out = result.config.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    for name, table in sorted(result.tables.items()):
+        path = out / f"{name}.csv"
+        table.to_csv(path, index=False, float_format="%.6g")
+        result.files.append(path)
+    for mode, table in result.travel_times.items():
+        path = out / f"travel_times_{mode}.csv"
+        table[[S.ORIGIN_ID, S.DESTINATION_ID, S.TRAVEL_TIME_S]].to_csv(path, index=False, float_format="%.1f")
+        result.files.append(path)
+    providers = pd.DataFrame(result.providers.drop(columns="geometry"))
+    providers[S.EASTING] = result.providers.geometry.x.round(1)
+    providers[S.NORTHING] = result.providers.geometry.y.round(1)
+    for name, frame in (("providers", providers), ("providers_not_located", result.not_located)):
+        path = out / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        result.files.append(path)
+    manifest = read_manifest(result.config.data_dir)
+    provenance = {
+        "study": result.config.name,
+        "apgeo_version": apgeo.__version__,
+        "python": platform.python_version(),
+        "config": str(result.config.config_path),
+        "network_method": result.network_method,
+        "data_files": manifest[["file", "sha256", "data_date", "licence"]].to_dict(orient="records"),
+        "headline": result.headline,
+    }
+    path = out / "provenance.json"
+    path.write_text(json.dumps(provenance, indent=2, default=str) + "\n", encoding="utf-8")
+    result.files.append(path)
+
+
+def run_study(config: StudyConfig, *, progress: Progress | None = None) -> StudyResult:
+    """Run every stage and write the outputs; returns the in-memory result."""
+    started = datetime.now(UTC)
+    steps: list[tuple[str, Callable[[StudyResult], None]]] = [
+        ("summarise inputs", summarise_inputs),
+        ("travel times", lambda r: compute_travel_times(r, progress=progress)),
+        ("nearest provider", nearest_by_mode),
+        ("write outputs", write_outputs),
+    ]
+    if progress:
+        progress("load inputs")
+    result = load_inputs(config)
+    for label, step in steps:
+        if progress:
+            progress(label)
+        logger.info("study %s: %s", config.name, label)
+        step(result)
+    logger.info("study %s finished in %.1f s", config.name, (datetime.now(UTC) - started).total_seconds())
+    return result
+
+
+def nearest_by_mode(result: StudyResult) -> None:
+    """Time from each LSOA to the nearest AP site, per mode (the simplest headline)."""
+    ap_sites = set(result.providers.loc[result.providers[S.KIND].isin(result.config.ap_kinds), S.SITE_ID])
+    rows = []
+    for mode, table in result.travel_times.items():
+        t = table[table[S.DESTINATION_ID].isin(ap_sites)]
+        nearest = t.groupby(S.ORIGIN_ID)[S.TRAVEL_TIME_S].min()
+        kids = result.demand.set_index(S.AREA_ID)["children_school_age"].reindex(nearest.index)
+        for threshold in result.config.thresholds_min:
+            within = nearest <= threshold * 60
+            rows.append(
+                {
+                    "mode": mode,
+                    "threshold_min": threshold,
+                    "children_school_age_within": int(kids[within].sum()),
+                    "share_within": float(kids[within].sum() / kids.sum()),
+                    "method": result.network_method[mode],
+                }
+            )
+        result.headline[f"median_minutes_to_nearest_ap_{mode}"] = float(np.nanmedian(nearest) / 60)
+    result.tables["headline_coverage"] = pd.DataFrame(rows)
