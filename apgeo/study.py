@@ -231,6 +231,9 @@ def run_study(config: StudyConfig, *, progress: Progress | None = None) -> Study
         ("summarise inputs", summarise_inputs),
         ("travel times", lambda r: compute_travel_times(r, progress=progress)),
         ("nearest provider", nearest_by_mode),
+        ("coverage, choice and equity", analyse_coverage),
+        ("capacity-aware access", analyse_access),
+        ("cold spots", analyse_coldspots),
         ("write outputs", write_outputs),
     ]
     if progress:
@@ -266,3 +269,114 @@ def nearest_by_mode(result: StudyResult) -> None:
             )
         result.headline[f"median_minutes_to_nearest_ap_{mode}"] = float(np.nanmedian(nearest) / 60)
     result.tables["headline_coverage"] = pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ analysis stages
+
+
+def _ap_kinds(result: StudyResult) -> list[str]:
+    present = set(result.providers[S.KIND])
+    return [k for k in result.config.ap_kinds if k in present]
+
+
+def analyse_coverage(result: StudyResult) -> None:
+    """Nearest times, coverage by key stage, choice and equity, per mode (AP kinds)."""
+    from apgeo.coverage import (
+        choice_counts,
+        coverage_summary,
+        equity_gaps,
+        equity_table,
+        nearest_times,
+    )
+
+    cfg = result.config
+    kinds = _ap_kinds(result)
+    nearest, summary, choice, equity, gaps = [], [], [], [], []
+    for mode, table in result.travel_times.items():
+        opts: dict[str, Any] = {"mode": mode, "key_stages": list(cfg.key_stages), "kinds": kinds}
+        nearest.append(nearest_times(table, result.demand, result.providers, **opts))
+        summary.append(
+            coverage_summary(table, result.demand, result.providers, thresholds_min=cfg.thresholds_min, **opts)
+            .assign(providers="AP")
+        )
+        summary.append(
+            coverage_summary(
+                table,
+                result.demand,
+                result.providers,
+                mode=mode,
+                key_stages=list(cfg.key_stages),
+                thresholds_min=cfg.thresholds_min,
+            ).assign(providers="AP and AP-adjacent (special schools etc.)")
+        )
+        choice.append(choice_counts(table, result.demand, result.providers, thresholds_min=cfg.thresholds_min, **opts))
+        eq = equity_table(table, result.demand, result.providers, thresholds_min=cfg.thresholds_min, **opts)
+        equity.append(eq)
+        gaps.append(equity_gaps(eq).assign(mode=mode))
+    result.tables["nearest_ap"] = pd.concat(nearest, ignore_index=True)
+    result.tables["coverage"] = pd.concat(summary, ignore_index=True)
+    result.tables["choice"] = pd.concat(choice, ignore_index=True)
+    result.tables["equity"] = pd.concat(equity, ignore_index=True)
+    result.tables["equity_gaps"] = pd.concat(gaps, ignore_index=True)
+
+
+def analyse_access(result: StudyResult) -> None:
+    """E2SFCA places per 1,000 children (stepped decay) where capacity is known."""
+    from apgeo.access import enhanced_two_step_fca
+
+    kinds = _ap_kinds(result)
+    frames = []
+    for mode, table in result.travel_times.items():
+        for ks_group in (("KS1", "KS2"), ("KS3", "KS4")):
+            ks = [k for k in ks_group if k in result.config.key_stages]
+            if not ks:
+                continue
+            frames.append(
+                enhanced_two_step_fca(
+                    table, result.demand, result.providers, mode=mode, key_stages=ks, kinds=kinds, decay="stepped"
+                ).assign(key_stages="+".join(ks))
+            )
+    if frames:
+        result.tables["access_e2sfca"] = pd.concat(frames, ignore_index=True)
+
+
+def analyse_coldspots(result: StudyResult) -> None:
+    """Access cold spots (far from suitable provision), capacity cold spots and Gi* clusters."""
+    from apgeo.coldspots import access_coldspots, capacity_coldspots, gi_star_clusters
+
+    cfg = result.config
+    kinds = _ap_kinds(result)
+    cold, clusters = [], []
+    for mode, table in result.travel_times.items():
+        cold.append(
+            access_coldspots(
+                table,
+                result.demand,
+                result.providers,
+                mode=mode,
+                key_stages=list(cfg.key_stages),
+                max_travel_time_min=cfg.cold_spot_threshold_min,
+                kinds=kinds,
+            )
+        )
+        for ks in cfg.key_stages:
+            clusters.append(
+                gi_star_clusters(
+                    table,
+                    result.demand,
+                    result.providers,
+                    mode=mode,
+                    key_stage=ks,
+                    kinds=kinds,
+                    random_state=cfg.random_state,
+                )
+            )
+    coldspots = pd.concat(cold, ignore_index=True)
+    result.tables["access_coldspots"] = coldspots
+    result.tables["gi_star_clusters"] = pd.concat(clusters, ignore_index=True)
+    if "access_e2sfca" in result.tables:
+        result.tables["capacity_coldspots"] = capacity_coldspots(result.tables["access_e2sfca"])
+    flagged = coldspots[coldspots["access_coldspot"]]
+    for mode in result.travel_times:
+        m = flagged[flagged["mode"] == mode]
+        result.headline[f"access_coldspot_areas_{mode}"] = int(m["area_id"].nunique())

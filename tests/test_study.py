@@ -1,0 +1,117 @@
+"""The Sheffield study end to end on the committed data (straight-line estimate offline)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pandas as pd
+import pytest
+
+from apgeo._errors import ConfigError
+from apgeo.cli import main
+from apgeo.config import load_config
+from apgeo.settings import repo_root
+
+
+def _config(tmp_path, extra: str = "", network: str = 'source = "straight-line"'):
+    p = tmp_path / "study.toml"
+    p.write_text(
+        f"""
+[study]
+name = "sheffield"
+data_dir = "{repo_root() / 'data' / 'sheffield'}"
+output_dir = "{tmp_path / 'reports'}"
+maps_dir = "{tmp_path / 'maps'}"
+
+[network]
+{network}
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return p
+
+
+@pytest.fixture(scope="module")
+def study_result(tmp_path_factory):
+    from apgeo.study import run_study
+
+    tmp = tmp_path_factory.mktemp("study")
+    cfg = load_config(_config(tmp))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # known data warnings (unknown capacities) are logged
+        return run_study(cfg)
+
+
+def test_study_writes_labelled_outputs(study_result):
+    r = study_result
+    assert r.is_estimate
+    assert all("STRAIGHT-LINE ESTIMATE" in m for m in r.network_method.values())
+    out = r.config.output_dir
+    for name in ("coverage", "equity", "access_coldspots", "gi_star_clusters", "providers_not_located", "travel_times_walk"):
+        assert (out / f"{name}.csv").is_file(), name
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["network_method"]["walk"].startswith("STRAIGHT-LINE ESTIMATE")
+    assert len(prov["data_files"]) >= 18
+
+
+def test_study_tables_are_consistent(study_result):
+    r = study_result
+    tt = pd.read_csv(r.config.output_dir / "travel_times_walk.csv")
+    assert len(tt) == 345 * len(r.providers)
+    assert set(tt.columns) == {"origin_id", "destination_id", "travel_time_s"}
+    cov = r.tables["coverage"]
+    assert cov.filter(like="share_within").stack().between(0, 1).all()
+    # the five framework suppliers with no address are listed, not dropped
+    assert len(r.not_located) == 5
+    assert r.headline["lsoas"] == 345
+
+
+def test_study_is_deterministic(study_result, tmp_path):
+    from apgeo.study import run_study
+
+    cfg = load_config(_config(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = run_study(cfg)
+    for name in ("gi_star_clusters", "access_coldspots", "coverage"):
+        a = (study_result.config.output_dir / f"{name}.csv").read_bytes()
+        b = (again.config.output_dir / f"{name}.csv").read_bytes()
+        assert a == b, name
+
+
+def test_config_errors_name_key_and_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"line 11: \[analysis\] thresholds_min: must be positive and strictly increasing"):
+        load_config(_config(tmp_path, "[analysis]\nthresholds_min = [30, 15]"))
+    with pytest.raises(ConfigError, match=r"line 9: \[network\] speed: unknown key"):
+        load_config(_config(tmp_path, network="speed = 3"))
+    with pytest.raises(ConfigError, match=r"\[network\] modes: unknown mode 'bus'"):
+        load_config(_config(tmp_path, network='modes = ["walk", "bus"]'))
+    with pytest.raises(ConfigError, match=r"\[network\] source: network file not found"):
+        load_config(_config(tmp_path, network='source = "missing.pbf"'))
+    with pytest.raises(ConfigError, match=r"must be int or float, not str"):
+        load_config(_config(tmp_path, network='buffer_m = "3 km"'))
+
+
+def test_cli_user_error_is_one_line(tmp_path, capsys):
+    code = main(["study", "--config", str(tmp_path / "nope.toml")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("apgeo: error: study config not found") and err.count("\n") == 1
+
+
+def test_cli_fetch_lists_files(capsys):
+    assert main(["fetch"]) == 0
+    assert "imd2019_file1" in capsys.readouterr().out
+
+
+def test_cli_verify_data(capsys):
+    assert main(["verify-data", "--data-dir", str(repo_root() / "data" / "sheffield")]) == 0
+    assert "files match their manifest" in capsys.readouterr().out
+
+
+def test_sheffield_config_is_valid():
+    cfg = load_config(repo_root() / "studies" / "sheffield.toml")
+    assert cfg.thresholds_min == (15, 30, 45, 60)
+    assert cfg.modes == ("walk", "cycle", "drive")
