@@ -1,0 +1,166 @@
+"""Open the saved study map in headless Chromium (Selenium) and look for JS errors.
+
+Needs ``/usr/bin/chromium`` and ``/usr/bin/chromedriver`` (Debian: ``apt-get install chromium
+chromium-driver``) and the ``selenium`` package; skipped with a reason otherwise.
+
+Offline limitation: folium loads Leaflet, jQuery and plugins from CDNs, unreachable here.
+
+* With Debian's ``libjs-leaflet`` / ``libjs-jquery`` installed, the map is saved with those
+  files inlined (``save_map(..., offline_assets=system_assets())``) and the test checks that
+  Leaflet really drew the layers, with no JS error at all apart from failed CDN/tile fetches.
+* The default (CDN) page is always checked too: it must load, show the title and method note,
+  fire no ``alert`` and raise no JS error except failed CDN fetches and their consequence
+  ("L is not defined" when Leaflet itself is missing).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from apgeo.maps import DEBIAN_ASSETS, save_map, study_map, system_assets
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
+    pytest.skip(
+        "headless browser test needs /usr/bin/chromium and /usr/bin/chromedriver "
+        "(apt-get install chromium chromium-driver)",
+        allow_module_level=True,
+    )
+webdriver = pytest.importorskip(
+    "selenium.webdriver", reason="browser test needs selenium (pip install 'selenium>=4.10')"
+)
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+
+EVIL = "<script>alert(1)</script>"
+TITLE = "Sheffield AP access (browser test)"
+METHOD = "Travel times: STRAIGHT-LINE ESTIMATE (crow-fly distance x 1.3 at mode speed)"
+#: Network failures (CDN scripts/styles, basemap tiles) are expected offline.
+NETWORK_FAILURE = re.compile(r"^https?://\S+ - Failed to load resource")
+#: What a page without its CDN libraries raises, and nothing else.
+MISSING_LIBRARY = re.compile(r"Uncaught ReferenceError: (L|\$) is not defined")
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    drv = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    drv.set_page_load_timeout(60)
+    yield drv
+    drv.quit()
+
+
+@pytest.fixture(scope="module")
+def study(sheffield_providers, sheffield_demand):
+    providers = sheffield_providers.copy()
+    providers.loc[providers.index[0], "name"] = EVIL + " ${alert(2)}"
+    areas = sheffield_demand.copy()
+    areas["travel_time_s"] = np.random.default_rng(1).uniform(60, 4000, len(areas))
+    areas.loc[areas.index[:3], "travel_time_s"] = np.nan
+    coldspots = areas.iloc[:5][["area_id", "area_name", "geometry"]].copy()
+    coldspots["reason"] = "over 30 min " + EVIL
+    return study_map(
+        providers=providers,
+        areas=areas,
+        area_value_column="travel_time_s",
+        coldspots=coldspots,
+        title=TITLE,
+        method_note=METHOD,
+    )
+
+
+def _open(drv, path: Path) -> list[dict]:
+    drv.get_log("browser")  # clear
+    drv.get(path.as_uri())
+    # replace alert before anything else could call it later (e.g. on popup open)
+    drv.execute_script("window.__alerts = []; window.alert = (m) => window.__alerts.push(m);")
+    return drv.get_log("browser")
+
+
+def _unexpected(logs: list[dict], *, allow_missing_library: bool) -> list[str]:
+    bad = []
+    for entry in logs:
+        if entry["level"] != "SEVERE":
+            continue
+        msg = entry["message"]
+        if NETWORK_FAILURE.search(msg):
+            continue
+        if allow_missing_library and MISSING_LIBRARY.search(msg):
+            continue
+        bad.append(msg)
+    return bad
+
+
+def _no_alert_fired(drv) -> None:
+    # An alert during load leaves an open dialog: the next driver command raises.
+    assert drv.execute_script("return window.__alerts.length") == 0
+
+
+def test_cdn_page_loads_without_our_errors(driver, study, tmp_path):
+    path = save_map(study, tmp_path / "cdn.html")
+    logs = _open(driver, path)
+    assert driver.title == TITLE
+    body = driver.find_element("tag name", "body").text
+    assert METHOD in body
+    _no_alert_fired(driver)
+    assert _unexpected(logs, allow_missing_library=True) == []
+
+
+@pytest.mark.skipif(
+    set(system_assets()) != set(DEBIAN_ASSETS),
+    reason="local Leaflet/jQuery not installed (apt-get install libjs-leaflet libjs-jquery); "
+    "the map cannot draw offline",
+)
+def test_offline_page_draws_layers(driver, study, tmp_path):
+    path = save_map(study, tmp_path / "offline.html", offline_assets=system_assets())
+    logs = _open(driver, path)
+    assert _unexpected(logs, allow_missing_library=False) == []
+    assert driver.execute_script("return typeof L") == "object"
+    n_paths = driver.execute_script(
+        "return document.querySelectorAll('path.leaflet-interactive').length"
+    )
+    assert n_paths >= 345  # every LSOA polygon (plus markers and cold spots)
+    labels = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+        ".map(l => l.textContent.trim())"
+    )
+    assert "Access cold spots (far from suitable provision)" in labels
+    # open the popup of the provider with the hostile name: its text shows, nothing runs
+    text = driver.execute_script(
+        "for (const k in window) { const v = window[k];"
+        "  if (v instanceof L.CircleMarker && v.getPopup()) {"
+        "    const c = v.getPopup().getContent();"
+        "    const t = typeof c === 'string' ? c : c.textContent;"
+        "    if (t.includes('alert(1)')) { v.openPopup(); return t; } } }"
+        "return null;"
+    )
+    assert text is not None and EVIL in text and "${alert(2)}" in text
+    shown = driver.execute_script(
+        "return document.querySelector('.leaflet-popup-content').textContent"
+    )
+    assert EVIL in shown
+    _no_alert_fired(driver)
+    assert _unexpected(driver.get_log("browser"), allow_missing_library=False) == []
+    assert not driver.execute_script(
+        "return document.querySelector('.leaflet-popup-content script')"
+    )

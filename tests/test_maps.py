@@ -1,0 +1,301 @@
+"""The study map: layers, escaping, size, popups, legend, input checks (offline)."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from apgeo import CRSError, MissingColumnError
+from apgeo._errors import ApgeoValueError
+from apgeo.demand import load_la_boundary, load_wards
+from apgeo.maps import (
+    ACCESS_COLDSPOT_LAYER,
+    GI_LAYER,
+    RECOMMENDATIONS_LAYER,
+    WARDS_LAYER,
+    catchment_layer_name,
+    save_map,
+    study_map,
+)
+
+EVIL = "<script>alert(1)</script>"
+TEMPLATE_EVIL = "${alert(2)}`"
+METHOD = (
+    "Travel times: STRAIGHT-LINE ESTIMATE (crow-fly distance x 1.3 at mode speed), "
+    "not a street network"
+)
+
+
+@pytest.fixture(scope="module")
+def layers(sheffield_providers, sheffield_demand, data_dir):
+    providers = sheffield_providers.copy()
+    providers.loc[providers.index[0], "name"] = EVIL + " " + TEMPLATE_EVIL
+    areas = sheffield_demand.copy()
+    rng = np.random.default_rng(42)
+    areas["travel_time_s"] = rng.uniform(60, 4000, len(areas))
+    areas.loc[areas.index[:4], "travel_time_s"] = np.nan
+    located = providers[providers["located"]]
+    parts = []
+    for mode, metres_per_min in (("walk", 80.0), ("car", 500.0)):
+        for threshold in (15, 30):
+            part = gpd.GeoDataFrame(
+                {"provider_id": located["provider_id"].to_numpy(), "mode": mode},
+                geometry=located.geometry.buffer(metres_per_min * threshold / 1.3).to_numpy(),
+                crs="EPSG:27700",
+            )
+            part["threshold_min"] = threshold
+            parts.append(part)
+    catchments = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:27700")
+    coldspots = areas.iloc[:15][["area_id", "area_name", "ward_name", "geometry"]].copy()
+    coldspots["reason"] = "over 30 min to KS3 provision by walk " + EVIL
+    clusters = areas[["area_id", "area_name", "geometry"]].copy()
+    idx = np.arange(len(clusters))
+    clusters["gi_label"] = np.where(
+        idx % 9 == 0,
+        "hot (far, significant)",
+        np.where(idx % 13 == 0, "cold (near, significant)", "not significant"),
+    )
+    recommendations = gpd.GeoDataFrame(
+        {
+            "rank": [1, 2],
+            "site_name": ["Candidate A " + EVIL, "Candidate B"],
+            "newly_reached_children": [412.0, 133.0],
+            "why": ["largest access cold spot cluster", "north-east gap"],
+        },
+        geometry=gpd.points_from_xy([435000, 441000], [390000, 382000]),
+        crs="EPSG:27700",
+    )
+    return {
+        "providers": providers,
+        "areas": areas,
+        "wards": load_wards(data_dir=data_dir),
+        "boundary": load_la_boundary(data_dir=data_dir),
+        "catchments": catchments,
+        "coldspots": coldspots,
+        "clusters": clusters,
+        "recommendations": recommendations,
+    }
+
+
+@pytest.fixture(scope="module")
+def saved(layers, tmp_path_factory) -> tuple[Path, str]:
+    m = study_map(
+        **layers,
+        area_value_column="travel_time_s",
+        area_value_label="Travel time to nearest provider by walk (minutes)",
+        title="Sheffield AP access (test)",
+        method_note=METHOD,
+    )
+    path = save_map(m, tmp_path_factory.mktemp("maps") / "sub" / "study.html")
+    return path, path.read_text(encoding="utf-8")
+
+
+def test_saved_file_exists_and_is_small(saved):
+    path, _ = saved
+    assert path.is_file()
+    size_mb = path.stat().st_size / 1e6
+    assert size_mb < 5, f"map is {size_mb:.2f} MB"
+
+
+def test_layer_names_present(saved, layers):
+    _, text = saved
+    names = [
+        ACCESS_COLDSPOT_LAYER,
+        GI_LAYER,
+        RECOMMENDATIONS_LAYER,
+        WARDS_LAYER,
+        catchment_layer_name("walk", 15),
+        catchment_layer_name("car", 30),
+        "Travel time to nearest provider by walk (minutes)",
+        "Providers: Special school (AP-adjacent)",
+        "Providers: Hospital education (1)",
+    ]
+    for name in names:
+        assert html.escape(name) in text or name in text, name
+    assert "Access cold spots (far from suitable provision)" in text
+    assert "Gi* clusters of travel time (statistical)" in text
+
+
+def test_only_first_catchment_layer_shown(layers):
+    m = study_map(
+        providers=layers["providers"], catchments=layers["catchments"], title="t", method_note="m"
+    )
+    groups = {c.layer_name: c for c in m._children.values() if hasattr(c, "layer_name")}
+    shown = [n for n, g in groups.items() if n.startswith("Catchments") and g.show]
+    assert shown == [catchment_layer_name("car", 15)]
+    assert sum(n.startswith("Catchments") for n in groups) == 4
+
+
+def test_data_text_is_escaped(saved):
+    _, text = saved
+    assert EVIL not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    # nothing from the data can open a JS template-literal expression
+    assert "${alert(2)}" not in text
+    assert "&#36;{alert(2)}" in text
+
+
+def test_method_note_and_title_shown(saved):
+    _, text = saved
+    assert METHOD in text
+    assert 'id="apgeo-method-note"' in text
+    assert "<title>Sheffield AP access (test)</title>" in text
+
+
+def test_popups_link_to_gias(saved, layers):
+    _, text = saved
+    urns = layers["providers"].loc[layers["providers"]["located"], "urn"].dropna()
+    urn = str(urns.iloc[0])
+    assert (
+        f"https://get-information-schools.service.gov.uk/Establishments/Establishment/Details/{urn}"
+        in text
+    )
+    assert "Capacity: unknown" in text
+    assert "Capacity: 262 places" in text
+
+
+def test_nan_legend(saved):
+    _, text = saved
+    assert "Unreachable / no value (NaN): grey (4 areas)" in text
+    assert "unreachable (no value)" in text  # in the tooltips of those areas
+
+
+def test_not_located_listed_not_drawn(saved, layers):
+    _, text = saved
+    providers = layers["providers"]
+    missing = providers.loc[~providers["located"], "name"]
+    assert f"Not located ({len(missing)})" in text
+    for name in missing:
+        assert html.escape(name) in text
+    n_markers = len(re.findall(r"L\.circleMarker\(", text))
+    assert n_markers == int(providers["located"].sum())
+
+
+def test_coordinates_rounded(saved):
+    _, text = saved
+    assert not re.search(r"-?\d+\.\d{8,}", text.split("<script>", 1)[-1][:200_000])
+
+
+def test_cold_spot_meanings_stated(saved):
+    _, text = saved
+    assert "Access cold spot" in text and "Gi* cluster" in text
+    assert "Centre for Social Justice" in text
+
+
+def test_does_not_mutate_inputs(layers):
+    before = layers["areas"].copy()
+    study_map(
+        providers=layers["providers"],
+        areas=layers["areas"],
+        area_value_column="travel_time_s",
+        title="t",
+        method_note="m",
+    )
+    pd.testing.assert_frame_equal(layers["areas"], before)
+
+
+def test_quantile_bins_for_other_values(layers, tmp_path):
+    areas = layers["areas"].copy()
+    areas["places_per_1000"] = np.linspace(0, 50, len(areas))
+    m = study_map(
+        providers=layers["providers"],
+        areas=areas,
+        area_value_column="places_per_1000",
+        title="t",
+        method_note="m",
+    )
+    text = save_map(m, tmp_path / "q.html").read_text(encoding="utf-8")
+    assert "places_per_1000" in text and "(0 areas)" in text  # no NaN
+
+
+# ---- bad input ------------------------------------------------------------------------------
+
+
+def test_missing_provider_columns_named(layers):
+    with pytest.raises(MissingColumnError, match="'kind'"):
+        study_map(providers=layers["providers"].drop(columns="kind"), title="t", method_note="m")
+
+
+def test_missing_coldspot_reason_named(layers):
+    with pytest.raises(MissingColumnError, match=r"coldspots is missing column.*'reason'"):
+        study_map(
+            providers=layers["providers"],
+            coldspots=layers["coldspots"].drop(columns="reason"),
+            title="t",
+            method_note="m",
+        )
+
+
+def test_missing_value_column_named(layers):
+    with pytest.raises(MissingColumnError, match="'travel_time_min'"):
+        study_map(
+            providers=layers["providers"],
+            areas=layers["areas"],
+            area_value_column="travel_time_min",
+            title="t",
+            method_note="m",
+        )
+
+
+def test_no_crs(layers):
+    wards = layers["wards"].copy()
+    wards = gpd.GeoDataFrame(
+        pd.DataFrame(wards.drop(columns="geometry")), geometry=list(wards.geometry)
+    )
+    with pytest.raises(CRSError, match="wards has no CRS"):
+        study_map(providers=layers["providers"], wards=wards, title="t", method_note="m")
+
+
+def test_value_column_without_areas(layers):
+    with pytest.raises(ApgeoValueError, match="without areas"):
+        study_map(
+            providers=layers["providers"],
+            area_value_column="travel_time_s",
+            title="t",
+            method_note="m",
+        )
+
+
+def test_empty_method_note(layers):
+    with pytest.raises(ApgeoValueError, match="method_note"):
+        study_map(providers=layers["providers"], title="t", method_note=" ")
+
+
+def test_bad_bins(layers):
+    with pytest.raises(ApgeoValueError, match="area_bins"):
+        study_map(
+            providers=layers["providers"],
+            areas=layers["areas"],
+            area_value_column="travel_time_s",
+            area_bins=[10, 5],
+            title="t",
+            method_note="m",
+        )
+
+
+def test_not_a_geodataframe(layers):
+    with pytest.raises(ApgeoValueError, match="providers must be a GeoDataFrame"):
+        study_map(providers=pd.DataFrame(layers["providers"]), title="t", method_note="m")
+
+
+def test_offline_assets_inlined(tmp_path, layers):
+    js = tmp_path / "leaflet.js"
+    js.write_text("window.__fake_leaflet = 1; // </script> must not close the tag")
+    m = study_map(providers=layers["providers"], title="t", method_note="m")
+    text = save_map(m, tmp_path / "o.html", offline_assets={"leaflet.js": js}).read_text()
+    assert "window.__fake_leaflet = 1" in text
+    assert "leaflet@1.9.3/dist/leaflet.js" not in text
+    assert "leaflet@1.9.3/dist/leaflet.css" in text  # not provided: CDN link kept
+    assert "// <\\/script> must not" in text
+
+
+def test_offline_asset_missing_file(tmp_path, layers):
+    m = study_map(providers=layers["providers"], title="t", method_note="m")
+    with pytest.raises(ApgeoValueError, match=r"leaflet\.js"):
+        save_map(m, tmp_path / "o.html", offline_assets={"leaflet.js": tmp_path / "nope.js"})
