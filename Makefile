@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test venv lint typecheck pytest bench clean
+.PHONY: demo test venv lint typecheck pytest bench clean browser-deps
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy apgeo
 
-pytest: $(STAMP)
+# Headless Chromium for the real-browser map test (Debian packages). Skipped quietly
+# where apt-get is unavailable or we are not root: the browser tests then skip with a reason.
+browser-deps:
+	@if [ ! -x /usr/bin/chromedriver ] || [ ! -f /usr/share/javascript/leaflet/leaflet.js ]; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver libjs-leaflet libjs-jquery >/dev/null) \
+	      || echo "browser-deps: could not install chromium; browser tests will be skipped"; \
+	  else echo "browser-deps: no apt-get/root; browser tests will be skipped"; fi; \
+	fi
+
+pytest: $(STAMP) browser-deps
 	$(VENV)/bin/pytest -n 2
 
 test: lint typecheck pytest

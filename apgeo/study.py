@@ -234,7 +234,9 @@ def run_study(config: StudyConfig, *, progress: Progress | None = None) -> Study
         ("coverage, choice and equity", analyse_coverage),
         ("capacity-aware access", analyse_access),
         ("cold spots", analyse_coldspots),
+        ("maps", draw_maps),
         ("write outputs", write_outputs),
+        ("figures and report", write_report_stage),
     ]
     if progress:
         progress("load inputs")
@@ -380,3 +382,110 @@ def analyse_coldspots(result: StudyResult) -> None:
     for mode in result.travel_times:
         m = flagged[flagged["mode"] == mode]
         result.headline[f"access_coldspot_areas_{mode}"] = int(m["area_id"].nunique())
+
+
+# ---------------------------------------------------------------------------- maps
+
+
+def _areas_for_map(result: StudyResult, mode: str) -> gpd.GeoDataFrame:
+    nearest = result.tables["nearest_ap"]
+    nearest = nearest[nearest["mode"] == mode][[S.AREA_ID, "nearest_time_s", "nearest_site_id"]]
+    cols = [S.AREA_ID, S.AREA_NAME, S.WARD_NAME, "children_school_age", S.IMD_DECILE, S.IDACI_DECILE, "geometry"]
+    return result.demand[cols].merge(nearest, on=S.AREA_ID, how="left")
+
+
+def draw_maps(result: StudyResult) -> None:
+    """One interactive map per mode in ``maps_dir``: providers, travel time to the nearest
+    AP site, access cold spots with reasons, Gi* clusters, wards; every title says how
+    the travel times were made."""
+    from apgeo.maps import save_map, study_map
+
+    cfg = result.config
+    polygons = result.demand[[S.AREA_ID, S.AREA_NAME, S.WARD_NAME, "geometry"]]
+    cold = result.tables.get("access_coldspots")
+    gi = result.tables.get("gi_star_clusters")
+    for mode in result.travel_times:
+        coldspots = None
+        if cold is not None:
+            c = cold[(cold["mode"] == mode) & cold["access_coldspot"]]
+            reasons = c.groupby(S.AREA_ID)["reason"].agg("; ".join).reset_index()
+            coldspots = polygons.merge(reasons, on=S.AREA_ID, how="inner")
+        clusters = None
+        if gi is not None:
+            ks = "KS3" if "KS3" in cfg.key_stages else cfg.key_stages[0]
+            g = gi[(gi["mode"] == mode) & (gi["key_stage"] == ks)][[S.AREA_ID, "gi_label", "gi_z", "gi_p_sim"]]
+            clusters = polygons.merge(g, on=S.AREA_ID, how="inner")
+        catch = result.tables.get(f"catchments_{mode}")
+        m = study_map(
+            providers=result.providers,
+            areas=_areas_for_map(result, mode),
+            area_value_column="nearest_time_s",
+            area_value_label=f"Travel time to nearest AP site by {mode} (minutes)",
+            wards=result.wards,
+            boundary=result.boundary,
+            catchments=catch if isinstance(catch, gpd.GeoDataFrame) else None,
+            coldspots=coldspots,
+            clusters=clusters,
+            recommendations=None,
+            title=f"{cfg.title} - {mode}",
+            method_note=result.network_method[mode],
+            not_located=list(result.not_located[S.NAME]),
+        )
+        path = save_map(m, cfg.maps_dir / f"{cfg.name}_{mode}.html")
+        result.files.append(path)
+
+
+# -------------------------------------------------------------------------- report
+
+
+def write_report_stage(result: StudyResult) -> None:
+    """Figures (coverage curves, equity bars), a GeoPackage of area results, the report."""
+    from apgeo.figures import coverage_curve, equity_bars, save_figure
+    from apgeo.report import write_report
+
+    cfg = result.config
+    out = cfg.output_dir
+    figures: dict[str, Path] = {}
+    if "nearest_ap" in result.tables:
+        near = result.tables["nearest_ap"].merge(
+            result.demand[[S.AREA_ID, "children_school_age", S.IMD_DECILE]], on=S.AREA_ID
+        )
+        minutes = np.arange(0, 91, 1.0)
+        rows = []
+        for mode, g in near.groupby("mode", sort=False):
+            total = g["children_school_age"].sum()
+            t = g["nearest_time_s"].to_numpy() / 60
+            for m in minutes:
+                rows.append({"minutes": m, "share": float(g.loc[t <= m, "children_school_age"].sum() / total), "group": mode})
+        fig = coverage_curve(
+            pd.DataFrame(rows),
+            title="Children aged 5-15 within reach of an AP site",
+            group_label="Mode",
+            note=next(iter(result.network_method.values())) if result.is_estimate else None,
+        )
+        figures["Coverage curve"] = save_figure(fig, out / "coverage_curve.png")
+        first = next(iter(result.travel_times))
+        g = near[near["mode"] == first]
+        bars = (
+            g.assign(w=g["nearest_time_s"] / 60 * g["children_school_age"])
+            .groupby(S.IMD_DECILE)[["w", "children_school_age"]]
+            .sum()
+        )
+        eq = pd.DataFrame({"decile": bars.index.astype(int), "value": (bars["w"] / bars["children_school_age"]).to_numpy()})
+        fig = equity_bars(
+            eq,
+            value_label=f"Mean minutes to nearest AP site by {first} (child-weighted)",
+            title="Travel time by IMD 2019 decile (1 = most deprived)",
+        )
+        figures["Equity by IMD decile"] = save_figure(fig, out / "equity_imd.png")
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+        gpkg = out / f"{cfg.name}.gpkg"
+        areas = result.demand[[S.AREA_ID, S.AREA_NAME, S.WARD_NAME, "children_school_age", S.IMD_DECILE, S.IDACI_DECILE, "geometry"]]
+        wide = near.pivot(index=S.AREA_ID, columns="mode", values="nearest_time_s").add_prefix("nearest_ap_time_s_")
+        areas.merge(wide.reset_index(), on=S.AREA_ID).to_file(gpkg, layer="areas", driver="GPKG")
+        result.providers.to_file(gpkg, layer="providers", driver="GPKG")
+        result.files.append(gpkg)
+    result.files += list(figures.values())
+    result.files += write_report(result, figures=figures)
