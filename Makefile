@@ -41,7 +41,7 @@ pytest: $(STAMP) browser-deps
 test: lint typecheck pytest
 
 bench: $(STAMP)
-	$(PY) benchmarks/run.py
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -411,6 +411,7 @@ def gi_star_clusters(
     alpha: float = 0.05,
     random_state: int = DEFAULT_SEED,
     kinds: Collection[str | ProviderKind] | None = None,
+    fdr: bool = False,
     strict: bool = False,
 ) -> pd.DataFrame:
     """Getis-Ord Gi* clusters of travel time to the nearest suitable provider.
@@ -460,6 +461,10 @@ def gi_star_clusters(
         Seed: the same inputs and seed give identical output.
     kinds
         Consider only providers of these kinds (``None`` = all).
+    fdr
+        Control the false discovery rate over the many local tests (Benjamini-Hochberg):
+        an area is significant when its ``p_sim`` is at or below the largest
+        ``p_(i) <= alpha * i / n``. ``gi_alpha`` then holds that effective cut-off.
     strict
         Turn warnings into errors.
 
@@ -567,13 +572,18 @@ def gi_star_clusters(
         )
         p[included] = 1.0
         z[included] = 0.0
+    cutoff = float(alpha)
+    significant = p < alpha
+    if fdr:
+        cutoff = benjamini_hochberg_cutoff(p[included], alpha=alpha)
+        significant = p <= cutoff
     labels = np.where(
         ~included,
         GI_EXCLUDED,
         np.where(
-            (p < alpha) & (z > 0),
+            significant & (z > 0),
             GI_HOT,
-            np.where((p < alpha) & (z < 0), GI_COLD, GI_NOT_SIGNIFICANT),
+            np.where(significant & (z < 0), GI_COLD, GI_NOT_SIGNIFICANT),
         ),
     )
     out = pd.DataFrame(
@@ -585,12 +595,125 @@ def gi_star_clusters(
             GI_VALUE: np.where(included, y_all, np.nan),
             GI_Z: z,
             GI_P_SIM: p,
-            GI_ALPHA: float(alpha),
+            GI_ALPHA: cutoff,
             GI_LABEL: labels,
         }
     )
     out.attrs["note"] = GI_NOTE
     return out
+
+
+def benjamini_hochberg_cutoff(p_values: np.ndarray, *, alpha: float = 0.05) -> float:
+    """Largest p-value ``p_(i)`` with ``p_(i) <= alpha * i / n`` (0.0 when there is none).
+
+    Tests with ``p <= cutoff`` are significant at false discovery rate ``alpha``
+    (Benjamini & Hochberg 1995).
+    """
+    p_sorted = np.sort(np.asarray(p_values, dtype=float)[np.isfinite(p_values)])
+    n = len(p_sorted)
+    if n == 0:
+        return 0.0
+    ok = p_sorted <= alpha * np.arange(1, n + 1) / n
+    return float(p_sorted[np.flatnonzero(ok)[-1]]) if ok.any() else 0.0
+
+
+def combine_coldspots(access: pd.DataFrame, capacity: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The documented access cold-spot rule, per area, key stage and mode.
+
+    An area is an access cold spot for a key stage when the nearest suitable provider
+    is beyond the threshold for the mode (or unreachable) **or** its places per 1,000
+    children within reach fall in the bottom quintile (a capacity cold spot, from
+    :func:`capacity_coldspots`; matched on ``mode`` and on the key stage being part of
+    the capacity table's ``key_stages`` label such as ``"KS1+KS2"``), and it has children
+    of that key stage. Reasons from both tests are joined.
+
+    Returns the rows of ``access`` with ``far`` (bool), ``low_capacity`` (bool),
+    ``coldspot`` (bool) and ``reasons``.
+    """
+    require_columns(access, [AREA_ID, MODE, KEY_STAGE, ACCESS_COLDSPOT, REASON, CHILDREN], source="access cold spots")
+    out = access.copy()
+    out["far"] = out[ACCESS_COLDSPOT].astype(bool)
+    out["low_capacity"] = False
+    out["reasons"] = np.where(out["far"], out[REASON], "")
+    if capacity is not None and len(capacity):
+        require_columns(capacity, [AREA_ID, MODE, CAPACITY_COLDSPOT, REASON], source="capacity cold spots")
+        cap = capacity.copy()
+        if "key_stages" not in cap.columns:
+            cap["key_stages"] = "+".join(KEY_STAGE_AGES)
+        rows = []
+        for _, row in cap[cap[CAPACITY_COLDSPOT]].iterrows():
+            for ks in str(row["key_stages"]).split("+"):
+                rows.append((row[AREA_ID], row[MODE], ks, row[REASON]))
+        low = pd.DataFrame(rows, columns=[AREA_ID, MODE, KEY_STAGE, "capacity_reason"])
+        low = low.drop_duplicates([AREA_ID, MODE, KEY_STAGE])
+        out = out.merge(low, on=[AREA_ID, MODE, KEY_STAGE], how="left")
+        has_low = out["capacity_reason"].notna() & (out[CHILDREN] > 0)
+        out["low_capacity"] = has_low
+        out["reasons"] = [
+            "; ".join(x for x in (a, f"low capacity: {b}" if hit else "") if x)
+            for a, b, hit in zip(out["reasons"], out["capacity_reason"], has_low, strict=True)
+        ]
+        out = out.drop(columns="capacity_reason")
+    out["coldspot"] = out["far"] | out["low_capacity"]
+    return out.sort_values([MODE, KEY_STAGE, AREA_ID], kind="stable").reset_index(drop=True)
+
+
+def coldspot_sensitivity(
+    travel_times: pd.DataFrame,
+    demand: pd.DataFrame,
+    providers: pd.DataFrame,
+    *,
+    mode: str,
+    key_stages: Sequence[str] | str | None = None,
+    max_travel_time_min: float = 30.0,
+    delta_min: float = 5.0,
+    kinds: Collection[str | ProviderKind] | None = None,
+) -> pd.DataFrame:
+    """How the access cold-spot set changes when the threshold moves by +/- ``delta_min``.
+
+    Returns one row per key stage and threshold (``threshold - delta``, ``threshold``,
+    ``threshold + delta``): ``coldspot_areas``, ``children_in_coldspots``, and, against
+    the base threshold, ``areas_added`` and ``areas_removed`` (counts) and
+    ``jaccard_with_base`` (overlap of the sets, 1 = identical).
+    """
+    if delta_min <= 0 or delta_min >= max_travel_time_min:
+        raise ApgeoValueError(
+            f"delta_min must be positive and smaller than max_travel_time_min ({max_travel_time_min:g}); got {delta_min!r}"
+        )
+    thresholds = (max_travel_time_min - delta_min, max_travel_time_min, max_travel_time_min + delta_min)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the base run warns once; repeats add nothing
+        runs = {
+            t: access_coldspots(
+                travel_times, demand, providers, mode=mode, key_stages=key_stages,
+                max_travel_time_min=t, kinds=kinds,
+            )
+            for t in thresholds
+        }
+    rows = []
+    for ks in runs[max_travel_time_min][KEY_STAGE].unique():
+        def flagged(t: float, ks: str = ks) -> pd.DataFrame:
+            r = runs[t]
+            return r[(r[KEY_STAGE] == ks) & r[ACCESS_COLDSPOT]]
+
+        base = set(flagged(max_travel_time_min)[AREA_ID])
+        for t in thresholds:
+            f = flagged(t)
+            ids = set(f[AREA_ID])
+            union = base | ids
+            rows.append(
+                {
+                    MODE: mode,
+                    KEY_STAGE: ks,
+                    "threshold_min": t,
+                    "coldspot_areas": len(ids),
+                    "children_in_coldspots": float(f[CHILDREN].sum()),
+                    "areas_added": len(ids - base),
+                    "areas_removed": len(base - ids),
+                    "jaccard_with_base": len(base & ids) / len(union) if union else 1.0,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 __all__ = [
@@ -601,6 +724,9 @@ __all__ = [
     "GI_NOTE",
     "GI_NOT_SIGNIFICANT",
     "access_coldspots",
+    "benjamini_hochberg_cutoff",
     "capacity_coldspots",
+    "coldspot_sensitivity",
+    "combine_coldspots",
     "gi_star_clusters",
 ]

@@ -1,0 +1,347 @@
+"""Attach points (providers, demand-area centroids) to the nearest street edge.
+
+Stage 2 of the pipeline (``network -> snap -> travel_times -> ...``).
+
+Points are snapped to the nearest *edge*, not the nearest node: with long edges the
+nearest node can be on the wrong street (FIELD-NOTES 4). The straight line from the point
+to the street is the *access leg*; it is walked at ``access_speed_kph`` (default 4.8 km/h
+for every mode: a child walks from the door to the street, and a car is parked on it) and
+its time is added to every journey. Every snap is recorded (``snap_distance_m``) so it can
+be inspected.
+
+The result has one row per point with the point's id and :data:`SNAP_COLUMNS`:
+
+``u``, ``v``, ``key``
+    The edge (for a two-way street, the direction with the smaller node position).
+``fraction``, ``position_m``
+    Where along the edge, from ``u`` (0..1 and metres along its geometry).
+``snap_distance_m``, ``access_time_s``
+    Length and time of the access leg.
+``time_to_u_s``, ``time_to_v_s``
+    Network time from the snap point to ``u`` / ``v`` along the edge (``inf`` when the
+    direction is not allowed, e.g. against a one-way street).
+``time_from_u_s``, ``time_from_v_s``
+    Time from ``u`` / ``v`` to the snap point.
+``edge_forward_s``, ``edge_reverse_s``
+    Whole-edge travel times u -> v and v -> u (``inf`` when one-way).
+``moved_from_island``
+    True when the nearest street lay outside the engine's main network and the point was
+    moved to the nearest street of the main network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from shapely import STRtree
+
+from apgeo._errors import ApgeoValueError, SnapError
+from apgeo._log import warn
+from apgeo._validate import check_geometries, check_unique, require_columns, to_working_crs
+from apgeo.network import DEFAULT_SPEEDS_KPH, check_network
+from apgeo.settings import get_settings
+
+if TYPE_CHECKING:
+    from apgeo.travel_times import TravelTimeEngine
+
+SNAP_COLUMNS: tuple[str, ...] = (
+    "u",
+    "v",
+    "key",
+    "fraction",
+    "position_m",
+    "snap_distance_m",
+    "access_time_s",
+    "time_to_u_s",
+    "time_to_v_s",
+    "time_from_u_s",
+    "time_from_v_s",
+    "edge_forward_s",
+    "edge_reverse_s",
+)
+
+
+@dataclass(frozen=True)
+class EdgeIndex:
+    """Edges of a network prepared for nearest-edge queries (one entry per street).
+
+    Built once per engine (cached on it) or per call for a bare graph.
+    """
+
+    u: np.ndarray
+    v: np.ndarray
+    key: np.ndarray
+    geometry: np.ndarray
+    forward_s: np.ndarray
+    reverse_s: np.ndarray
+    tree: STRtree
+    island_tree: STRtree | None
+    bounds: tuple[float, float, float, float]
+
+    @classmethod
+    def build(cls, G: nx.MultiDiGraph, *, main_nodes: Any | None = None) -> EdgeIndex:
+        """Index the edges of ``G`` whose ends are both in ``main_nodes`` (default: all)."""
+        check_network(G)
+        position = {n: i for i, n in enumerate(G.nodes)}
+        xy = {n: (d["x"], d["y"]) for n, d in G.nodes(data=True)}
+        main = (lambda n: True) if main_nodes is None else (lambda n: n in main_nodes)
+        reverse: dict[tuple[Hashable, Hashable], list[tuple[Hashable, float, float]]] = {}
+        records: list[tuple[Hashable, Hashable, Hashable, Any, float, float]] = []
+        island: list[Any] = []
+        for u, v, k, data in G.edges(keys=True, data=True):
+            if u == v:
+                continue
+            geom = data.get("geometry")
+            if geom is None:
+                geom = shapely.LineString([xy[u], xy[v]])
+            if not (main(u) and main(v)):
+                island.append(geom)
+                continue
+            length = float(data.get("length_m", geom.length))
+            records.append((u, v, k, geom, length, float(data["travel_time_s"])))
+            reverse.setdefault((u, v), []).append((k, length, float(data["travel_time_s"])))
+        used: set[tuple[Hashable, Hashable, Hashable]] = set()
+        out: list[tuple[Hashable, Hashable, Hashable, Any, float, float]] = []
+        for first_pass in (True, False):
+            for u, v, k, geom, length, tt in records:
+                if (position[u] < position[v]) != first_pass or (u, v, k) in used:
+                    continue
+                twin_s = np.inf
+                best: tuple[Hashable, float] | None = None
+                for k2, length2, tt2 in reverse.get((v, u), ()):
+                    if (v, u, k2) in used or abs(length2 - length) > 0.5 + 0.01 * length:
+                        continue
+                    if best is None or tt2 < best[1]:
+                        best = (k2, tt2)
+                if best is not None:
+                    used.add((v, u, best[0]))
+                    twin_s = best[1]
+                used.add((u, v, k))
+                out.append((u, v, k, geom, tt, twin_s))
+        geoms = np.empty(len(out), dtype=object)
+        geoms[:] = [r[3] for r in out]
+        xs = np.array([p[0] for p in xy.values()])
+        ys = np.array([p[1] for p in xy.values()])
+
+        def _objects(values: list[Any]) -> np.ndarray:
+            arr = np.empty(len(values), dtype=object)
+            arr[:] = values
+            return arr
+
+        island_geoms = _objects(island)
+        return cls(
+            u=_objects([r[0] for r in out]),
+            v=_objects([r[1] for r in out]),
+            key=_objects([r[2] for r in out]),
+            geometry=geoms,
+            forward_s=np.array([r[4] for r in out], dtype=float),
+            reverse_s=np.array([r[5] for r in out], dtype=float),
+            tree=STRtree(geoms),
+            island_tree=STRtree(island_geoms) if len(island) else None,
+            bounds=(float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())),
+        )
+
+
+def _index_for(network: nx.MultiDiGraph | TravelTimeEngine) -> tuple[EdgeIndex, str]:
+    from apgeo.travel_times import TravelTimeEngine
+
+    if isinstance(network, TravelTimeEngine):
+        if network._snap_index is None:
+            network._snap_index = EdgeIndex.build(network.graph, main_nodes=network.node_index)
+        return network._snap_index, network.crs
+    if isinstance(network, nx.MultiDiGraph):
+        check_network(network)
+        return EdgeIndex.build(network), str(network.graph["crs"])
+    raise ApgeoValueError(
+        f"network must be an apgeo network (networkx MultiDiGraph) or a TravelTimeEngine, "
+        f"not {type(network).__name__}"
+    )
+
+
+def _list(ids: np.ndarray, distances: np.ndarray, limit: int = 10) -> str:
+    parts = [f"{i} ({d:,.0f} m)" for i, d in zip(ids[:limit], distances[:limit], strict=True)]
+    more = f" ... ({len(ids)} in all)" if len(ids) > limit else ""
+    return ", ".join(parts) + more
+
+
+def snap_points(
+    network: nx.MultiDiGraph | TravelTimeEngine,
+    points: gpd.GeoDataFrame,
+    *,
+    id_column: str,
+    warn_distance_m: float | None = None,
+    max_distance_m: float | None = None,
+    access_speed_kph: float = DEFAULT_SPEEDS_KPH["walk"],
+    strict: bool = False,
+    name: str = "points",
+) -> pd.DataFrame:
+    """Snap points to the nearest street edge of a network.
+
+    Parameters
+    ----------
+    network
+        An apgeo network, or a :class:`~apgeo.travel_times.TravelTimeEngine` (then only its
+        main component is used, and the edge index is cached on the engine).
+    points
+        Point GeoDataFrame in any CRS (reprojected to the network's CRS).
+    id_column
+        Unique id column, copied to the result.
+    warn_distance_m
+        Warn (:class:`~apgeo.ApgeoWarning`, listing ids) when an access leg is longer;
+        default ``get_settings().snap_warn_distance_m`` (500 m).
+    max_distance_m
+        Raise :class:`~apgeo.SnapError` naming the ids when no street is this close;
+        default ``get_settings().snap_max_distance_m`` (5 km).
+    access_speed_kph
+        Speed of the access leg (default walking, 4.8 km/h, for every mode).
+    strict
+        Turn the warnings into errors.
+    name
+        What the points are, for messages (e.g. ``"providers"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id_column`` then :data:`SNAP_COLUMNS` and ``moved_from_island``, one row per
+        point in input order.
+
+    Raises
+    ------
+    CRSError
+        ``points`` has no CRS.
+    ApgeoValueError
+        Missing, empty, NaN or non-point geometry (ids named), bad thresholds or speed.
+    SnapError
+        A point farther than ``max_distance_m`` from every street (e.g. outside the
+        network's extent).
+    """
+    settings = get_settings()
+    warn_m = settings.snap_warn_distance_m if warn_distance_m is None else float(warn_distance_m)
+    max_m = settings.snap_max_distance_m if max_distance_m is None else float(max_distance_m)
+    if not np.isfinite(max_m) or max_m <= 0 or not warn_m >= 0:
+        raise ApgeoValueError(
+            f"snap thresholds must be positive distances in metres: warn_distance_m={warn_m!r}, "
+            f"max_distance_m={max_m!r}"
+        )
+    if (
+        not isinstance(access_speed_kph, (int, float))
+        or not np.isfinite(access_speed_kph)
+        or access_speed_kph <= 0
+    ):
+        raise ApgeoValueError(
+            f"access_speed_kph={access_speed_kph!r}: a speed must be a positive number of km/h"
+        )
+    if not isinstance(points, gpd.GeoDataFrame):
+        raise ApgeoValueError(
+            f"{name} must be a GeoDataFrame of points, not {type(points).__name__}"
+        )
+    require_columns(points, [id_column], source=name)
+    check_unique(points, id_column, source=name)
+    index, crs = _index_for(network)
+    check_geometries(points, id_column=id_column, name=name)
+    not_point = (points.geometry.geom_type != "Point").to_numpy()
+    if not_point.any():
+        ids = ", ".join(map(str, points.loc[not_point, id_column].head(10)))
+        raise ApgeoValueError(
+            f"{name}: {int(not_point.sum())} geometrie(s) are not points ({id_column}: {ids}); "
+            "pass points, e.g. population-weighted centroids of the areas"
+        )
+    projected = to_working_crs(points, name=name, crs=crs)
+    x = projected.geometry.x.to_numpy(float)
+    y = projected.geometry.y.to_numpy(float)
+    bad = ~(np.isfinite(x) & np.isfinite(y))
+    if bad.any():
+        ids = ", ".join(map(str, points.loc[bad, id_column].head(10)))
+        raise ApgeoValueError(
+            f"{name}: {int(bad.sum())} point(s) have NaN or infinite coordinates ({id_column}: {ids}); "
+            "fix or remove them"
+        )
+    geoms = shapely.points(x, y)
+    ids_all = points[id_column].to_numpy(dtype=object)
+    n = len(geoms)
+    found, which = (
+        index.tree.query_nearest(
+            geoms, max_distance=max_m, return_distance=False, all_matches=False
+        )
+        if n
+        else (np.empty(0, int), np.empty(0, int))
+    )
+    edge = np.full(n, -1, dtype=np.int64)
+    edge[found] = which
+    if (edge < 0).any():
+        lost = edge < 0
+        far = np.full(int(lost.sum()), np.nan)
+        if len(index.geometry):
+            _, far_which = index.tree.query_nearest(
+                geoms[lost], return_distance=False, all_matches=False
+            )
+            far = shapely.distance(geoms[lost], index.geometry[far_which])
+        xmin, ymin, xmax, ymax = index.bounds
+        raise SnapError(
+            f"{name}: {int(lost.sum())} point(s) are more than {max_m:,.0f} m from every street "
+            f"of the network ({id_column}, distance to the nearest street: "
+            f"{_list(ids_all[lost], far)}); the network spans x {xmin:,.0f}..{xmax:,.0f}, "
+            f"y {ymin:,.0f}..{ymax:,.0f} in {crs}: check the points' coordinates and CRS, or "
+            "load a network covering them"
+        )
+    lines = index.geometry[edge]
+    distance_m = shapely.distance(geoms, lines)
+    moved = np.zeros(n, dtype=bool)
+    if index.island_tree is not None and n:
+        _, island_d = index.island_tree.query_nearest(
+            geoms, return_distance=True, all_matches=False
+        )
+        moved = island_d < distance_m - 1e-9
+        if moved.any():
+            warn(
+                f"{name}: {int(moved.sum())} point(s) lie nearest to a street cut off from the "
+                f"main network and were snapped to the main network instead ({id_column}, new "
+                f"access leg: {_list(ids_all[moved], distance_m[moved])})",
+                strict=strict,
+            )
+    far_mask = distance_m > warn_m
+    if far_mask.any():
+        warn(
+            f"{name}: {int(far_mask.sum())} point(s) are more than {warn_m:,.0f} m from the "
+            f"nearest street; their access leg is walked at {access_speed_kph:g} km/h "
+            f"({id_column}: {_list(ids_all[far_mask], distance_m[far_mask])})",
+            strict=strict,
+        )
+    position_m = shapely.line_locate_point(lines, geoms)
+    length = shapely.length(lines)
+    fraction = np.divide(position_m, length, out=np.zeros(n), where=length > 0)
+    fraction = np.clip(fraction, 0.0, 1.0)
+    fwd = index.forward_s[edge]
+    rev = index.reverse_s[edge]
+    finite_rev = np.isfinite(rev)
+    safe_rev = np.where(finite_rev, rev, 0.0)
+    result = pd.DataFrame(
+        {
+            id_column: points[id_column].to_numpy(),
+            "u": index.u[edge],
+            "v": index.v[edge],
+            "key": index.key[edge],
+            "fraction": fraction,
+            "position_m": position_m,
+            "snap_distance_m": distance_m,
+            "access_time_s": distance_m / (access_speed_kph / 3.6),
+            "time_to_u_s": np.where(finite_rev, fraction * safe_rev, np.inf),
+            "time_to_v_s": (1.0 - fraction) * fwd,
+            "time_from_u_s": fraction * fwd,
+            "time_from_v_s": np.where(finite_rev, (1.0 - fraction) * safe_rev, np.inf),
+            "edge_forward_s": fwd,
+            "edge_reverse_s": rev,
+            "moved_from_island": moved,
+        }
+    )
+    return result
+
+
+__all__ = ["SNAP_COLUMNS", "EdgeIndex", "snap_points"]
