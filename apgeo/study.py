@@ -43,6 +43,7 @@ class StudyResult:
     boundary: gpd.GeoDataFrame
     network_method: dict[str, str] = field(default_factory=dict)  # mode -> how times were made
     travel_times: dict[str, pd.DataFrame] = field(default_factory=dict)  # mode -> long table
+    engines: dict[str, Any] = field(default_factory=dict)  # mode -> TravelTimeEngine (network runs)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     headline: dict[str, Any] = field(default_factory=dict)
@@ -133,14 +134,16 @@ def compute_travel_times(result: StudyResult, *, progress: Progress | None = Non
     for mode in cfg.modes:
         if progress:
             progress(f"travel times: {mode}")
-        table, method = _network_times(result, origins, sites, mode=mode)
+        table, method, engine = _network_times(result, origins, sites, mode=mode)
         result.travel_times[mode] = table
+        if engine is not None:
+            result.engines[mode] = engine
         result.network_method[mode] = method
 
 
 def _network_times(
     result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *, mode: str
-) -> tuple[pd.DataFrame, str]:
+) -> tuple[pd.DataFrame, str, Any]:
     cfg = result.config
     if cfg.network_source != "straight-line":
         graph, source_note = _try_network(result, mode=mode)
@@ -151,7 +154,7 @@ def _network_times(
             table = travel_time_table(
                 engine, origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID
             )
-            return table, f"street network ({source_note})"
+            return table, f"street network ({source_note})", engine
     table = straight_line_travel_times(
         origins,
         sites,
@@ -160,7 +163,7 @@ def _network_times(
         mode=mode,
         circuity_factor=cfg.circuity_factor,
     )
-    return table, straight_line_note(mode, circuity_factor=cfg.circuity_factor)
+    return table, straight_line_note(mode, circuity_factor=cfg.circuity_factor), None
 
 
 def _try_network(result: StudyResult, *, mode: str) -> tuple[Any, str]:
@@ -194,10 +197,17 @@ def write_outputs(result: StudyResult) -> None:
     """Write every table as CSV, the travel times, and a provenance JSON."""
     out = result.config.output_dir
     out.mkdir(parents=True, exist_ok=True)
+    gpkg = out / f"{result.config.name}.gpkg"
+    gpkg.unlink(missing_ok=True)
     for name, table in sorted(result.tables.items()):
         path = out / f"{name}.csv"
+        if isinstance(table, gpd.GeoDataFrame):
+            table.to_file(gpkg, layer=name, driver="GPKG")
+            table = pd.DataFrame(table.drop(columns=table.geometry.name))
         table.to_csv(path, index=False, float_format="%.6g")
         result.files.append(path)
+    if gpkg.is_file():
+        result.files.append(gpkg)
     for mode, table in result.travel_times.items():
         path = out / f"travel_times_{mode}.csv"
         table[[S.ORIGIN_ID, S.DESTINATION_ID, S.TRAVEL_TIME_S]].to_csv(path, index=False, float_format="%.1f")
@@ -234,6 +244,7 @@ def run_study(config: StudyConfig, *, progress: Progress | None = None) -> Study
         ("coverage, choice and equity", analyse_coverage),
         ("capacity-aware access", analyse_access),
         ("cold spots", analyse_coldspots),
+        ("catchments", compute_catchments),
         ("maps", draw_maps),
         ("write outputs", write_outputs),
         ("figures and report", write_report_stage),
@@ -384,6 +395,35 @@ def analyse_coldspots(result: StudyResult) -> None:
         result.headline[f"access_coldspot_areas_{mode}"] = int(m["area_id"].nunique())
 
 
+# ---------------------------------------------------------------------- catchments
+
+
+def compute_catchments(result: StudyResult) -> None:
+    """Catchment polygons of the AP sites per mode and threshold (for display: coverage
+    figures come from travel times). Street-network polygons when a network was used,
+    else straight-line circles clipped to the local-authority boundary."""
+    from apgeo.catchments import catchments, straight_line_catchments
+
+    cfg = result.config
+    ap = result.providers[result.providers[S.KIND].isin(_ap_kinds(result))]
+    if ap.empty:
+        return
+    clip = result.boundary.geometry.union_all()
+    for mode in result.travel_times:
+        engine = result.engines.get(mode)
+        if engine is not None:
+            polys = catchments(
+                engine, ap, thresholds_min=cfg.thresholds_min, mode=mode, demand=result.demand,
+                key_stages=list(cfg.key_stages),
+            )
+        else:
+            polys = straight_line_catchments(
+                ap, thresholds_min=cfg.thresholds_min, mode=mode, circuity_factor=cfg.circuity_factor,
+                demand=result.demand, key_stages=list(cfg.key_stages), clip=clip,
+            )
+        result.tables[f"catchments_{mode}"] = polys
+
+
 # ---------------------------------------------------------------------------- maps
 
 
@@ -486,6 +526,7 @@ def write_report_stage(result: StudyResult) -> None:
         wide = near.pivot(index=S.AREA_ID, columns="mode", values="nearest_time_s").add_prefix("nearest_ap_time_s_")
         areas.merge(wide.reset_index(), on=S.AREA_ID).to_file(gpkg, layer="areas", driver="GPKG")
         result.providers.to_file(gpkg, layer="providers", driver="GPKG")
-        result.files.append(gpkg)
+        if gpkg not in result.files:
+            result.files.append(gpkg)
     result.files += list(figures.values())
     result.files += write_report(result, figures=figures)
