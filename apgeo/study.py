@@ -413,12 +413,12 @@ def compute_catchments(result: StudyResult) -> None:
         engine = result.engines.get(mode)
         if engine is not None:
             polys = catchments(
-                engine, ap, thresholds_min=cfg.thresholds_min, mode=mode, demand=result.demand,
+                engine, ap, thresholds_min=cfg.thresholds_min, mode=mode, demand=result.demand,  # type: ignore[arg-type]
                 key_stages=list(cfg.key_stages),
             )
         else:
             polys = straight_line_catchments(
-                ap, thresholds_min=cfg.thresholds_min, mode=mode, circuity_factor=cfg.circuity_factor,
+                ap, thresholds_min=cfg.thresholds_min, mode=mode, circuity_factor=cfg.circuity_factor,  # type: ignore[arg-type]
                 demand=result.demand, key_stages=list(cfg.key_stages), clip=clip,
             )
         result.tables[f"catchments_{mode}"] = polys
