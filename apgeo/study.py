@@ -403,6 +403,7 @@ def compute_catchments(result: StudyResult) -> None:
     figures come from travel times). Street-network polygons when a network was used,
     else straight-line circles clipped to the local-authority boundary."""
     from apgeo.catchments import catchments, straight_line_catchments
+    from apgeo.network import check_mode
 
     cfg = result.config
     ap = result.providers[result.providers[S.KIND].isin(_ap_kinds(result))]
@@ -413,12 +414,12 @@ def compute_catchments(result: StudyResult) -> None:
         engine = result.engines.get(mode)
         if engine is not None:
             polys = catchments(
-                engine, ap, thresholds_min=cfg.thresholds_min, mode=mode, demand=result.demand,  # type: ignore[arg-type]
+                engine, ap, thresholds_min=cfg.thresholds_min, mode=check_mode(mode), demand=result.demand,
                 key_stages=list(cfg.key_stages),
             )
         else:
             polys = straight_line_catchments(
-                ap, thresholds_min=cfg.thresholds_min, mode=mode, circuity_factor=cfg.circuity_factor,  # type: ignore[arg-type]
+                ap, thresholds_min=cfg.thresholds_min, mode=check_mode(mode), circuity_factor=cfg.circuity_factor,
                 demand=result.demand, key_stages=list(cfg.key_stages), clip=clip,
             )
         result.tables[f"catchments_{mode}"] = polys
