@@ -137,3 +137,12 @@ def test_england_files_pinned_to_shared_copies():
         local = shared / spec.filename
         if spec.sha256 and local.is_file():
             assert D.sha256_file(local) == spec.sha256
+
+
+def test_public_api_resolves_lazily():
+    import importlib
+
+    for name, module in apgeo._LAZY.items():
+        assert getattr(apgeo, name) is getattr(importlib.import_module(module), name)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        apgeo.nope  # noqa: B018
