@@ -299,3 +299,19 @@ def test_offline_asset_missing_file(tmp_path, layers):
     m = study_map(providers=layers["providers"], title="t", method_note="m")
     with pytest.raises(ApgeoValueError, match=r"leaflet\.js"):
         save_map(m, tmp_path / "o.html", offline_assets={"leaflet.js": tmp_path / "nope.js"})
+
+
+def test_empty_layers_are_drawn_without_error(tmp_path):
+    import geopandas as gpd
+
+    from apgeo.maps import save_map, study_map
+    from apgeo.providers import load_sheffield_providers
+
+    providers = load_sheffield_providers()
+    empty_cold = gpd.GeoDataFrame({"area_id": [], "reason": []}, geometry=[], crs="EPSG:27700")
+    empty_gi = gpd.GeoDataFrame({"area_id": [], "gi_label": []}, geometry=[], crs="EPSG:27700")
+    m = study_map(
+        providers=providers, coldspots=empty_cold, clusters=empty_gi, title="t", method_note="n"
+    )
+    out = save_map(m, tmp_path / "empty.html")
+    assert "Access cold spots" in out.read_text(encoding="utf-8")

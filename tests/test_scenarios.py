@@ -1,0 +1,165 @@
+"""What-if scenarios (apgeo.scenarios) on a toy city worked out by hand."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import Point
+
+from apgeo import ApgeoValueError
+from apgeo.scenarios import Scenario, compare_scenarios
+
+
+def _city():
+    demand = pd.DataFrame(
+        {
+            "area_id": ["A1", "A2", "A3"],
+            "children_ks1": 0.0,
+            "children_ks2": 0.0,
+            "children_ks3": [100.0, 50.0, 80.0],
+            "children_ks4": 0.0,
+            "children_ks5": 0.0,
+            "imd_decile": [5, 7, 1],
+            "idaci_decile": [5, 7, 1],
+        }
+    )
+    providers = gpd.GeoDataFrame(
+        {
+            "site_id": ["E1", "E2"],
+            "provider_id": ["E", "F"],
+            "name": ["Centre", "Annexe"],
+            "kind": ["pru", "pru"],
+            "key_stages": ["KS3", "KS3"],
+            "capacity_places": [40.0, 10.0],
+        },
+        geometry=[Point(435_000, 387_000), Point(436_000, 388_000)],
+        crs="EPSG:27700",
+    )
+    tt = pd.DataFrame(
+        [
+            ("A1", "E1", 600.0), ("A2", "E1", 2400.0), ("A3", "E1", 3000.0),
+            ("A1", "E2", 1200.0), ("A2", "E2", 1500.0), ("A3", "E2", np.nan),
+        ],
+        columns=["origin_id", "destination_id", "travel_time_s"],
+    )
+    return tt, demand, providers
+
+
+def _new_rows(site_id: str, times: list[float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"origin_id": ["A1", "A2", "A3"], "destination_id": site_id, "travel_time_s": times}
+    )
+
+
+def _value(table: pd.DataFrame, metric: str, column: str, key_stage: str = "all") -> float:
+    hit = table[(table["metric"] == metric) & (table["key_stage"] == key_stage)]
+    assert len(hit) == 1, (metric, key_stage)
+    return float(hit.iloc[0][column])
+
+
+def test_add_site_before_after_by_hand() -> None:
+    tt, demand, providers = _city()
+    scenario = Scenario("hub").add_site(
+        "HUB", name="Hub", key_stages="KS3", capacity_places=20, geometry=Point(437_000, 389_000)
+    )
+    out = compare_scenarios(
+        tt, demand, providers, scenario, mode="walk", key_stages="KS3",
+        new_travel_times=_new_rows("HUB", [3000.0, 3000.0, 900.0]),
+    )
+    assert list(out.columns) == ["scenario", "metric", "key_stage", "unit", "before", "after", "change"]
+    # before: A1 (600 s) and A2 (1500 s) within 30 min = 150 children; after: + A3 (900 s)
+    assert _value(out, "children within 30 min", "before") == 150
+    assert _value(out, "children within 30 min", "after") == 230
+    assert _value(out, "children within 30 min", "change") == 80
+    assert _value(out, "access cold spots", "before") == 1
+    assert _value(out, "access cold spots", "after") == 0
+    # mean nearest time (min): (100*10 + 50*25 + 80*50) / 230 -> (100*10 + 50*25 + 80*15) / 230
+    assert _value(out, "mean nearest time", "before") == pytest.approx((1000 + 1250 + 4000) / 230)
+    assert _value(out, "mean nearest time", "after") == pytest.approx((1000 + 1250 + 1200) / 230)
+    assert out.attrs["coldspots_resolved"] == ["A3 KS3"] and out.attrs["coldspots_new"] == []
+    assert "add Hub (HUB, KS3)" in out.attrs["description"]
+    assert "E2SFCA places per 1,000 children (demand-weighted mean)" in set(out["metric"])
+
+
+def test_close_site_reuses_other_rows_and_keeps_inputs() -> None:
+    tt, demand, providers = _city()
+    tt_copy, prov_copy = tt.copy(), providers.copy()
+    scenario = Scenario("close annexe").close_site("E2")
+    prov_after, tt_after = scenario.apply(providers, tt)
+    assert list(prov_after["site_id"]) == ["E1"]
+    assert set(tt_after["destination_id"]) == {"E1"} and len(tt_after) == 3
+    out = compare_scenarios(tt, demand, providers, scenario, mode="walk", key_stages="KS3")
+    assert _value(out, "children within 30 min", "change") == -50  # A2 loses E2 (25 min)
+    assert out.attrs["coldspots_new"] == ["A2 KS3"]
+    pd.testing.assert_frame_equal(tt, tt_copy)
+    pd.testing.assert_frame_equal(providers, prov_copy)
+
+
+def test_move_site_calls_the_engine_only_for_the_moved_site() -> None:
+    tt, demand, providers = _city()
+    seen: list[list[str]] = []
+
+    def engine(sites: gpd.GeoDataFrame) -> pd.DataFrame:
+        seen.append(list(sites["site_id"]))
+        assert sites.crs.to_epsg() == 27700 and sites.geometry.iloc[0].equals(Point(438_000, 390_000))
+        return _new_rows("E1", [1500.0, 1500.0, 1500.0])
+
+    scenario = Scenario("move the centre").move_site("E1", geometry=Point(438_000, 390_000))
+    out = compare_scenarios(tt, demand, providers, scenario, mode="walk", key_stages="KS3",
+                            new_travel_times=engine)
+    assert seen == [["E1"]]
+    assert _value(out, "children within 30 min", "after") == 230
+    prov_after, tt_after = scenario.apply(providers, tt, new_travel_times=engine)
+    assert prov_after.geometry.iloc[0].equals(Point(438_000, 390_000))
+    # E2's rows are reused unchanged
+    pd.testing.assert_frame_equal(
+        tt_after[tt_after["destination_id"] == "E2"].reset_index(drop=True),
+        tt[tt["destination_id"] == "E2"].reset_index(drop=True),
+    )
+
+
+def test_set_capacity_changes_access_not_coverage() -> None:
+    tt, demand, providers = _city()
+    out = compare_scenarios(
+        tt, demand, providers, Scenario("grow").set_capacity("E1", 80), mode="walk", key_stages="KS3"
+    )
+    assert _value(out, "children within 30 min", "change") == 0
+    access = "E2SFCA places per 1,000 children (demand-weighted mean)"
+    assert _value(out, access, "change", "KS3") > 0
+
+
+def test_scenario_errors_name_the_fix() -> None:
+    tt, demand, providers = _city()
+    with pytest.raises(ApgeoValueError, match=r"close names site 'NOPE'.*not in providers"):
+        compare_scenarios(tt, demand, providers, Scenario().close_site("NOPE"), mode="walk")
+    with pytest.raises(ApgeoValueError, match="cannot add site 'E1', a site with that id exists"):
+        Scenario().add_site("E1", name="x", key_stages="KS3").apply(providers, tt)
+    with pytest.raises(ApgeoValueError, match=r"HUB.*need travel times; pass new_travel_times"):
+        Scenario().add_site("HUB", name="x", key_stages="KS3").apply(providers, tt)
+    with pytest.raises(ApgeoValueError, match=r"no rows for new or moved site\(s\) HUB"):
+        Scenario().add_site("HUB", name="x", key_stages="KS3").apply(
+            providers, tt, new_travel_times=_new_rows("OTHER", [1.0, 1.0, 1.0])
+        )
+    with pytest.raises(ApgeoValueError, match="capacity_places must be a number >= 0"):
+        Scenario().set_capacity("E1", -3)
+    with pytest.raises(ApgeoValueError, match="key_stages must name at least one"):
+        Scenario().add_site("H", name="x", key_stages="")
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=5000, allow_nan=False), min_size=3, max_size=3))
+def test_adding_a_site_never_makes_access_worse(times: list[float]) -> None:
+    tt, demand, providers = _city()
+    scenario = Scenario().add_site("HUB", name="Hub", key_stages="KS3", capacity_places=5)
+    out = compare_scenarios(
+        tt, demand, providers, scenario, mode="walk", key_stages="KS3",
+        new_travel_times=_new_rows("HUB", times), include_access=False,
+    )
+    assert _value(out, "children within 30 min", "change") >= 0
+    assert _value(out, "mean nearest time", "change") <= 1e-9
+    assert _value(out, "access cold spots", "change") <= 0
+    assert 0 <= _value(out, "share within 30 min", "after") <= 1
