@@ -48,6 +48,8 @@ class StudyConfig:
     cold_spot_threshold_min: float = 30.0
     random_state: int = 12345
     recommend_sites: int = 3
+    recommend_mode: str = "walk"
+    recommend_max_travel_time_min: float = 30.0
     config_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -64,7 +66,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "cold_spot_threshold_min": (int, float),
         "random_state": int,
     },
-    "recommend": {"sites": int},
+    "recommend": {"sites": int, "mode": str, "max_travel_time_min": (int, float)},
 }
 
 
@@ -158,6 +160,12 @@ def load_config(path: str | Path) -> StudyConfig:
     sites = int(rec.get("sites", 3))
     if sites < 0:
         raise fail("recommend", "sites", f"must be >= 0, not {sites}")
+    rec_mode = rec.get("mode", "walk" if "walk" in modes else modes[0])
+    if rec_mode not in modes:
+        raise fail("recommend", "mode", f"must be one of the study's modes {list(modes)}, not {rec_mode!r}")
+    rec_t = float(rec.get("max_travel_time_min", 30.0))
+    if rec_t <= 0:
+        raise fail("recommend", "max_travel_time_min", f"must be positive, not {rec_t}")
     name = study["name"]
     return StudyConfig(
         name=name,
@@ -177,5 +185,7 @@ def load_config(path: str | Path) -> StudyConfig:
         cold_spot_threshold_min=float(ana.get("cold_spot_threshold_min", 30.0)),
         random_state=int(ana.get("random_state", 12345)),
         recommend_sites=sites,
+        recommend_mode=rec_mode,
+        recommend_max_travel_time_min=rec_t,
         config_path=p,
     )

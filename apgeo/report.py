@@ -125,6 +125,32 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
             "priority = children x IDACI weight ((11 - decile) / 10) x min(time / threshold, 2).\n"
         )
         out.append(_table(top, floatfmt="{:.1f}", max_rows=40))
+    if "recommendations" in result.tables:
+        from apgeo.recommend import recommendations_markdown
+
+        rec = result.tables["recommendations"]
+        cfg_r = result.config
+        out.append(
+            f"## Recommendations: where new AP capacity should go ({cfg_r.recommend_mode}, "
+            f"within {cfg_r.recommend_max_travel_time_min:g} min)\n"
+        )
+        out.append(
+            "Exact location-allocation with the current AP sites kept open. *coverage* = maximal "
+            "covering (most need newly within the threshold); *time* = p-median (least "
+            "need-weighted travel time). Need = children x IDACI weight. Places suggested at the "
+            f"city's current rate of known AP places per unit of need "
+            f"({result.headline.get('known_ap_places_per_1000_weighted_need', float('nan')):.1f} per 1,000). "
+            "Candidates are mainstream schools that could host a hub, as the primary AP hubs do.\n"
+        )
+        for (group, objective), part in rec.groupby(["group", "objective"], sort=False):
+            out.append(f"### {str(group).capitalize()} ({objective})\n")
+            out.append(recommendations_markdown(part).replace("## Recommended sites", "#### Recommended sites", 1))
+            out.append("")
+    if "scenarios" in result.tables:
+        sc = result.tables["scenarios"]
+        sc = sc[sc["key_stage"] == "all"][["scenario", "metric", "unit", "before", "after", "change"]]
+        out.append("## Scenarios side by side\n")
+        out.append(_table(sc, floatfmt="{:.3g}"))
     if "providers_by_kind" in result.tables:
         out.append("## Providers by kind\n")
         out.append(_table(result.tables["providers_by_kind"], floatfmt="{:.0f}"))

@@ -244,6 +244,7 @@ def run_study(config: StudyConfig, *, progress: Progress | None = None) -> Study
         ("coverage, choice and equity", analyse_coverage),
         ("capacity-aware access", analyse_access),
         ("cold spots", analyse_coldspots),
+        ("recommendations and scenarios", recommend_and_compare),
         ("catchments", compute_catchments),
         ("maps", draw_maps),
         ("write outputs", write_outputs),
@@ -395,6 +396,123 @@ def analyse_coldspots(result: StudyResult) -> None:
         result.headline[f"access_coldspot_areas_{mode}"] = int(m["area_id"].nunique())
 
 
+# ----------------------------------------------------------------- recommendations
+
+
+def _times_to(result: StudyResult, mode: str, sites: gpd.GeoDataFrame, id_column: str) -> pd.DataFrame:
+    """LSOA -> site travel times for extra sites, made the same way as the mode's table."""
+    origins = demand_points(result.demand)[[S.AREA_ID, "geometry"]]
+    engine = result.engines.get(mode)
+    if engine is not None:
+        from apgeo.travel_times import travel_time_table
+
+        return travel_time_table(
+            engine, origins, sites[[id_column, "geometry"]], origin_id_column=S.AREA_ID, destination_id_column=id_column
+        )
+    return straight_line_travel_times(
+        origins, sites[[id_column, "geometry"]], origin_id_column=S.AREA_ID, destination_id_column=id_column,
+        mode=mode, circuity_factor=result.config.circuity_factor,
+    )
+
+
+#: (label, key stages, GIAS phases of candidate host schools)
+RECOMMENDATION_GROUPS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("primary", ("KS1", "KS2"), ("Primary",)),
+    ("secondary", ("KS3", "KS4"), ("Secondary",)),
+)
+
+
+def recommend_and_compare(result: StudyResult) -> None:
+    """Where new AP places should go (MCLP and p-median, primary and secondary), and two
+    scenarios side by side: the Inclusion Centre's main site alone vs all current AP
+    settings, and the recommended sites added."""
+    from apgeo.recommend import export_recommendations, gias_candidate_sites, recommend_sites
+    from apgeo.scenarios import Scenario, compare_scenarios
+
+    cfg = result.config
+    if cfg.recommend_sites == 0 or cfg.recommend_mode not in result.travel_times:
+        return
+    mode = cfg.recommend_mode
+    ap = result.providers[result.providers[S.KIND].isin(_ap_kinds(result))]
+    ap_ids = set(ap[S.SITE_ID])
+    table = result.travel_times[mode]
+    ap_times = table[table[S.DESTINATION_ID].isin(ap_ids)]
+    # Places suggested at the city's current rate: known AP places per unit of need
+    # (children of KS1-4 weighted by IDACI, (11 - decile) / 10), so adding every
+    # suggestion for the whole city would double today's known places, no more.
+    known_places = float(ap[S.CAPACITY_PLACES].sum(skipna=True))
+    ks_all = [k for k in ("KS1", "KS2", "KS3", "KS4") if k in cfg.key_stages]
+    weight = (11.0 - result.demand[S.IDACI_DECILE].astype(float)) / 10.0
+    city_need = float(sum((result.demand[S.children_column(k)] * weight).sum() for k in ks_all))
+    places_per_need = known_places / city_need if city_need > 0 and known_places > 0 else 1.0
+    result.headline["known_ap_places_per_1000_weighted_need"] = places_per_need * 1000
+    recs: list[pd.DataFrame] = []
+    chosen_sites: list[gpd.GeoDataFrame] = []
+    cand_times: list[pd.DataFrame] = []
+    for label, key_stages, phases in RECOMMENDATION_GROUPS:
+        ks = [k for k in key_stages if k in cfg.key_stages]
+        if not ks:
+            continue
+        candidates = gias_candidate_sites(phases=phases, data_dir=cfg.data_dir)
+        candidates = candidates[~candidates[S.SITE_ID].isin(ap_ids)]
+        times = pd.concat([ap_times, _times_to(result, mode, candidates, S.SITE_ID)], ignore_index=True)
+        for objective in ("coverage", "time"):
+            rec = recommend_sites(
+                times, result.demand, ap, candidates, mode=mode, p=cfg.recommend_sites,
+                objective=objective, key_stages=ks,  # type: ignore[arg-type]
+                max_travel_time_min=cfg.recommend_max_travel_time_min, wards=result.wards,
+                places_per_need=places_per_need,
+            )
+            rec = rec.assign(group=label, objective=objective)
+            recs.append(rec)
+            name = f"recommendations_{label}_{objective}"
+            export_recommendations(rec, candidates, cfg.output_dir / name)
+            if objective == "coverage" and len(rec):
+                picked = candidates[candidates[S.SITE_ID].isin(rec[S.SITE_ID])]
+                chosen_sites.append(picked.assign(**{S.KEY_STAGES: ",".join(ks)}))
+                cand_times.append(times[times[S.DESTINATION_ID].isin(picked[S.SITE_ID])])
+    if recs:
+        both = pd.concat(recs, ignore_index=True)
+        both.attrs = {}
+        result.tables["recommendations"] = both
+        if chosen_sites:
+            pts = pd.concat(chosen_sites, ignore_index=True)[[S.SITE_ID, "geometry"]]
+            cov = both[both["objective"] == "coverage"]
+            layer = gpd.GeoDataFrame(pts.merge(cov, on=S.SITE_ID), geometry="geometry", crs=ap.crs)
+            layer["newly_reached_children"] = layer["children_newly_within_t"]
+            result.tables["recommended_sites_map"] = layer
+
+    # scenario (i): the Inclusion Centre's main site alone vs all current AP settings
+    rows = []
+    sic = ap[ap[S.KIND] == S.ProviderKind.INCLUSION_CENTRE.value]
+    if len(sic):
+        alone = Scenario("Inclusion Centre main site alone")
+        for sid in sorted(ap_ids - set(sic[S.SITE_ID])):
+            alone = alone.close_site(sid)
+        rows.append(
+            compare_scenarios(ap_times, result.demand, ap, alone, mode=mode, key_stages=list(cfg.key_stages),
+                              max_travel_time_min=cfg.recommend_max_travel_time_min)
+        )
+    # scenario (ii): the recommended (maximal covering) sites added
+    if chosen_sites:
+        added = Scenario("recommended sites added")
+        new_sites = pd.concat(chosen_sites, ignore_index=True)
+        for _, site in new_sites.iterrows():
+            added = added.add_site(
+                site[S.SITE_ID], name=site[S.NAME], key_stages=site[S.KEY_STAGES],
+                kind=S.ProviderKind.OTHER, geometry=site.geometry,
+            )
+        rows.append(
+            compare_scenarios(ap_times, result.demand, ap, added, mode=mode, key_stages=list(cfg.key_stages),
+                              new_travel_times=pd.concat(cand_times, ignore_index=True),
+                              max_travel_time_min=cfg.recommend_max_travel_time_min)
+        )
+    if rows:
+        scen = pd.concat(rows, ignore_index=True)
+        scen.attrs = {}
+        result.tables["scenarios"] = scen.assign(mode=mode)
+
+
 # ---------------------------------------------------------------------- catchments
 
 
@@ -467,7 +585,7 @@ def draw_maps(result: StudyResult) -> None:
             catchments=catch if isinstance(catch, gpd.GeoDataFrame) else None,
             coldspots=coldspots,
             clusters=clusters,
-            recommendations=None,
+            recommendations=result.tables.get("recommended_sites_map") if mode == cfg.recommend_mode else None,
             title=f"{cfg.title} - {mode}",
             method_note=result.network_method[mode],
             not_located=list(result.not_located[S.NAME]),

@@ -49,11 +49,31 @@ def test_study_writes_labelled_outputs(study_result):
     assert r.is_estimate
     assert all("STRAIGHT-LINE ESTIMATE" in m for m in r.network_method.values())
     out = r.config.output_dir
-    for name in ("coverage", "equity", "access_coldspots", "gi_star_clusters", "providers_not_located", "travel_times_walk"):
+    for name in (
+        "coverage", "equity", "access_coldspots", "gi_star_clusters", "providers_not_located",
+        "travel_times_walk", "recommendations", "scenarios", "catchments_walk",
+    ):
         assert (out / f"{name}.csv").is_file(), name
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["network_method"]["walk"].startswith("STRAIGHT-LINE ESTIMATE")
     assert len(prov["data_files"]) >= 18
+
+
+def test_study_recommendations_and_scenarios(study_result):
+    rec = study_result.tables["recommendations"]
+    assert set(rec["group"]) == {"primary", "secondary"} and set(rec["objective"]) == {"coverage", "time"}
+    assert (rec.groupby(["group", "objective"]).size() == 3).all()
+    assert rec["places_suggested"].between(1, 100).all()  # at the city's current rate, not one per child
+    assert rec["why"].str.len().gt(50).all()
+    sc = study_result.tables["scenarios"]
+    assert set(sc["scenario"]) == {"Inclusion Centre main site alone", "recommended sites added"}
+    alone = sc[(sc["scenario"] == "Inclusion Centre main site alone") & (sc["metric"] == "children within 30 min") & (sc["key_stage"] == "all")]
+    assert alone["change"].item() < 0  # closing the other sites never helps
+    added = sc[(sc["scenario"] == "recommended sites added") & (sc["metric"] == "children within 30 min") & (sc["key_stage"] == "all")]
+    assert added["change"].item() > 0
+    report = (study_result.config.output_dir / "report.md").read_text()
+    assert "## Recommendations" in report and "## Scenarios side by side" in report
+    assert (study_result.config.output_dir / "recommendations_primary_coverage" / "recommendations.gpkg").is_file()
 
 
 def test_study_tables_are_consistent(study_result):
