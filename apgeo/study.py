@@ -480,6 +480,8 @@ def recommend_and_compare(result: StudyResult) -> None:
             cov = both[both["objective"] == "coverage"]
             layer = gpd.GeoDataFrame(pts.merge(cov, on=S.SITE_ID), geometry="geometry", crs=ap.crs)
             layer["newly_reached_children"] = layer["children_newly_within_t"]
+            # P1..P3 primary, S1..S3 secondary, so the two rankings stay apart on the map
+            layer["rank"] = layer["group"].str[0].str.upper() + layer["rank"].astype(int).astype(str)
             result.tables["recommended_sites_map"] = layer
 
     # scenario (i): the Inclusion Centre's main site alone vs all current AP settings
