@@ -30,6 +30,20 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--config", required=True, type=Path, help="study config, e.g. studies/sheffield.toml")
     s.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
+    r = sub.add_parser("recommend", help="run a study up to its recommendations and scenarios (tables only)")
+    r.add_argument("--config", required=True, type=Path, help="study config, e.g. studies/sheffield.toml")
+    r.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+    m = sub.add_parser("map", help="run a study and draw its maps (tables and maps, no report)")
+    m.add_argument("--config", required=True, type=Path, help="study config, e.g. studies/sheffield.toml")
+    m.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+    n = sub.add_parser(
+        "network", help="load (and cache) the street networks of a study area: file, cache or download"
+    )
+    n.add_argument("--config", required=True, type=Path, help="study config, e.g. studies/sheffield.toml")
+    n.add_argument("--mode", action="append", choices=["walk", "cycle", "drive"], help="mode (repeatable; default: the study's)")
+
     f = sub.add_parser("fetch", help="download an England-wide data file from its public original")
     f.add_argument("name", nargs="?", help="file to fetch (omit to list them)")
     f.add_argument("--dest", type=Path, default=None, help="folder to write to (default: cache folder)")
@@ -39,24 +53,33 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+_HANDLERS: list[logging.Handler] = []
+
+
 def _setup_logging(log_path: Path | None, debug: bool) -> None:
     logger = logging.getLogger("apgeo")
+    for old in _HANDLERS:  # a second call (e.g. in one Python session) replaces, not adds
+        logger.removeHandler(old)
+        old.close()
+    _HANDLERS.clear()
     logger.setLevel(logging.DEBUG if debug else logging.INFO)
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.DEBUG if debug else logging.WARNING)
     console.setFormatter(logging.Formatter("apgeo: %(levelname)s: %(message)s"))
     logger.addHandler(console)
+    _HANDLERS.append(console)
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         fh = logging.FileHandler(log_path, mode="w", encoding="utf-8")
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(fh)
+        _HANDLERS.append(fh)
     logging.captureWarnings(False)
     # ApgeoWarnings are already logged by apgeo; do not print them twice
     warnings.filterwarnings("ignore", category=apgeo.ApgeoWarning)
 
 
-def _study(args: argparse.Namespace) -> int:
+def _study(args: argparse.Namespace, only: str = "all") -> int:
     from apgeo.config import load_config
     from apgeo.study import run_study
 
@@ -70,7 +93,7 @@ def _study(args: argparse.Namespace) -> int:
         bar.set_postfix_str(label)
         bar.update(1)
 
-    result = run_study(config, progress=progress)
+    result = run_study(config, progress=progress, only=only)
     bar.close()
     print(f"apgeo study {config.name!r} done")
     for mode, method in result.network_method.items():
@@ -78,6 +101,23 @@ def _study(args: argparse.Namespace) -> int:
     for key, value in result.headline.items():
         print(f"  {key}: {value:.1f}" if isinstance(value, float) else f"  {key}: {value}")
     print(f"  outputs: {config.output_dir} ({len(result.files)} files); maps: {config.maps_dir}")
+    return 0
+
+
+def _network(args: argparse.Namespace) -> int:
+    from apgeo.config import load_config
+    from apgeo.demand import load_la_boundary
+    from apgeo.network import check_mode, load_network
+
+    config = load_config(args.config)
+    _setup_logging(None, args.debug)
+    if config.network_source == "straight-line":
+        raise apgeo.ConfigError(f"{config.config_path}: [network] source is 'straight-line'; nothing to load")
+    polygon = load_la_boundary(data_dir=config.data_dir).geometry.union_all()
+    source = None if config.network_source == "auto" else config.network_source
+    for mode in args.mode or config.modes:
+        G = load_network(source, mode=check_mode(mode), polygon=polygon, buffer_m=config.network_buffer_m)
+        print(f"{mode}: {G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges ({G.graph.get('source')})")
     return 0
 
 
@@ -105,7 +145,14 @@ def _verify(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"study": _study, "fetch": _fetch, "verify-data": _verify}
+    handlers = {
+        "study": _study,
+        "recommend": lambda a: _study(a, only="recommend"),
+        "map": lambda a: _study(a, only="maps"),
+        "network": _network,
+        "fetch": _fetch,
+        "verify-data": _verify,
+    }
     try:
         return handlers[args.command](args)
     except apgeo.ApgeoError as exc:

@@ -234,8 +234,22 @@ def write_outputs(result: StudyResult) -> None:
     result.files.append(path)
 
 
-def run_study(config: StudyConfig, *, progress: Progress | None = None) -> StudyResult:
-    """Run every stage and write the outputs; returns the in-memory result."""
+#: What ``run_study(..., only=...)`` can be limited to, and the stages each part skips.
+PARTS: dict[str, frozenset[str]] = {
+    "all": frozenset(),
+    "recommend": frozenset({"catchments", "maps", "figures and report"}),
+    "maps": frozenset({"figures and report"}),
+}
+
+
+def run_study(config: StudyConfig, *, progress: Progress | None = None, only: str = "all") -> StudyResult:
+    """Run every stage and write the outputs; returns the in-memory result.
+
+    ``only="recommend"`` stops after the recommendations (tables written, no maps or
+    report); ``only="maps"`` writes tables and maps but no report.
+    """
+    if only not in PARTS:
+        raise apgeo.ApgeoValueError(f"only must be one of {sorted(PARTS)}, not {only!r}")
     started = datetime.now(UTC)
     steps: list[tuple[str, Callable[[StudyResult], None]]] = [
         ("summarise inputs", summarise_inputs),
@@ -254,6 +268,8 @@ def run_study(config: StudyConfig, *, progress: Progress | None = None) -> Study
         progress("load inputs")
     result = load_inputs(config)
     for label, step in steps:
+        if label in PARTS[only]:
+            continue
         if progress:
             progress(label)
         logger.info("study %s: %s", config.name, label)

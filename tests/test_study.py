@@ -189,3 +189,21 @@ def test_study_on_a_street_network_file(tmp_path):
     report = (r.config.output_dir / "report.md").read_text()
     assert "STRAIGHT-LINE ESTIMATE" not in report.split("## How travel times were made")[0]
     assert (r.config.maps_dir / "sheffield_walk.html").is_file()
+
+
+def test_cli_recommend_and_network_subcommands(tmp_path, capsys):
+    cfg = _config(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["recommend", "--config", str(cfg), "--no-progress"]) == 0
+    out = tmp_path / "reports"
+    assert (out / "recommendations.csv").is_file()
+    assert not (out / "report.md").exists()  # the recommend part stops before the report
+    capsys.readouterr()
+    # straight-line config: nothing to load, one clear line
+    assert main(["network", "--config", str(cfg)]) == 2
+    assert "source is 'straight-line'; nothing to load" in capsys.readouterr().err
+    for sub in ("study", "recommend", "map", "network", "fetch", "verify-data"):
+        with pytest.raises(SystemExit) as ex:
+            main([sub, "--help"])
+        assert ex.value.code == 0
