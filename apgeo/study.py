@@ -655,6 +655,24 @@ def write_report_stage(result: StudyResult) -> None:
             title="Travel time by IMD 2019 decile (1 = most deprived)",
         )
         figures["Equity by IMD decile"] = save_figure(fig, out / "equity_imd.png")
+        sc = result.tables.get("scenarios")
+        if sc is not None and len(sc):
+            from apgeo.figures import before_after
+
+            shares = sc[(sc["unit"] == "share") & (sc["key_stage"] == "all")]
+            if len(shares):
+                fig = before_after(
+                    pd.DataFrame(
+                        {
+                            "metric": shares["scenario"] + "\n" + shares["metric"],
+                            "before": shares["before"] * 100,
+                            "after": shares["after"] * 100,
+                        }
+                    ),
+                    title=f"Scenarios: children of all key stages within reach ({cfg.recommend_mode})",
+                    value_label="% of children",
+                )
+                figures["Scenarios before and after"] = save_figure(fig, out / "scenarios.png")
         import matplotlib.pyplot as plt
 
         plt.close("all")
