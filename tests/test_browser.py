@@ -164,3 +164,52 @@ def test_offline_page_draws_layers(driver, study, tmp_path):
     assert not driver.execute_script(
         "return document.querySelector('.leaflet-popup-content script')"
     )
+
+
+@pytest.mark.skipif(
+    set(system_assets()) != set(DEBIAN_ASSETS),
+    reason="local Leaflet/jQuery not installed (apt-get install libjs-leaflet libjs-jquery); "
+    "the map cannot draw offline",
+)
+def test_study_map_in_browser(driver, tmp_path):
+    """The map the Sheffield study writes: layers, legend, a tooltip, no console errors."""
+    import warnings
+
+    from apgeo.config import load_config
+    from apgeo.maps import _inline_assets
+    from apgeo.settings import repo_root
+    from apgeo.study import run_study
+
+    cfg_path = tmp_path / "study.toml"
+    cfg_path.write_text(
+        f'[study]\nname = "sheffield"\ndata_dir = "{repo_root() / "data" / "sheffield"}"\n'
+        f'output_dir = "{tmp_path / "reports"}"\nmaps_dir = "{tmp_path / "maps"}"\n'
+        '[network]\nsource = "straight-line"\nmodes = ["walk"]\n',
+        encoding="utf-8",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_study(load_config(cfg_path), only="maps")
+    written = tmp_path / "maps" / "sheffield_walk.html"
+    offline = tmp_path / "study_offline.html"
+    offline.write_text(_inline_assets(written.read_text(encoding="utf-8"), system_assets()), encoding="utf-8")
+    logs = _open(driver, offline)
+    assert _unexpected(logs, allow_missing_library=False) == []
+    labels = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+        ".map(l => l.textContent.trim())"
+    )
+    for expected in ("Access cold spots (far from suitable provision)", "Ward boundaries", "Recommended new sites"):
+        assert expected in labels
+    body = driver.find_element("tag name", "body").text
+    assert "STRAIGHT-LINE ESTIMATE" in body and "Legend" in body
+    tip = driver.execute_script(
+        "for (const k in window) { const v = window[k];"
+        "  if (v instanceof L.GeoJSON && v.getTooltip()) { const ls = v.getLayers();"
+        "    if (ls.length) { v.openTooltip(ls[0]); break; } } }"
+        "const t = document.querySelector('.leaflet-tooltip'); return t ? t.textContent : null;"
+    )
+    assert tip  # a tooltip shows text
+    driver.save_screenshot(str(tmp_path / "study_map.png"))
+    assert (tmp_path / "study_map.png").stat().st_size > 10_000
+    _no_alert_fired(driver)
