@@ -45,7 +45,7 @@ _LAZY: dict[str, str] = {
     "travel_time_field": "apgeo.travel_times",
     "nearest": "apgeo.travel_times",
     "straight_line_travel_times": "apgeo.straight_line",
-    "catchments": "apgeo.catchments",
+    # ``catchments`` itself is not here: the name is the submodule ``apgeo.catchments``
     "service_areas": "apgeo.catchments",
     "straight_line_catchments": "apgeo.catchments",
     "nearest_times": "apgeo.coverage",
@@ -62,6 +62,14 @@ _LAZY: dict[str, str] = {
     "load_config": "apgeo.config",
     "run_study": "apgeo.study",
     "fetch": "apgeo.data",
+    "TransitFeed": "apgeo.transit",
+    "TransitEngine": "apgeo.transit",
+    "transit_travel_time_table": "apgeo.transit",
+    "recommend_sites": "apgeo.recommend",
+    "compare_scenarios": "apgeo.scenarios",
+    "Scenario": "apgeo.scenarios",
+    "load_placements": "apgeo.placements",
+    "synthetic_placements": "apgeo.placements",
 }
 
 

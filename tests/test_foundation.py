@@ -144,5 +144,7 @@ def test_public_api_resolves_lazily():
 
     for name, module in apgeo._LAZY.items():
         assert getattr(apgeo, name) is getattr(importlib.import_module(module), name)
+        # a lazy name must never collide with a submodule (importing it would shadow the function)
+        assert not (Path(apgeo.__file__).parent / f"{name}.py").exists(), name
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         apgeo.nope  # noqa: B018
