@@ -50,6 +50,11 @@ class StudyConfig:
     recommend_sites: int = 3
     recommend_mode: str = "walk"
     recommend_max_travel_time_min: float = 30.0
+    transit_feed: Path | None = None
+    transit_service_date: str = ""
+    transit_window: tuple[str, str] = ("07:00", "09:00")
+    transit_step_min: float = 1.0
+    transit_percentile: float = 50.0
     config_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -67,6 +72,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "random_state": int,
     },
     "recommend": {"sites": int, "mode": str, "max_travel_time_min": (int, float)},
+    "transit": {"feed": str, "service_date": str, "departure_window": list, "step_min": (int, float), "percentile": (int, float)},
 }
 
 
@@ -166,6 +172,21 @@ def load_config(path: str | Path) -> StudyConfig:
     rec_t = float(rec.get("max_travel_time_min", 30.0))
     if rec_t <= 0:
         raise fail("recommend", "max_travel_time_min", f"must be positive, not {rec_t}")
+    tr = raw.get("transit", {})
+    feed: Path | None = None
+    if tr:
+        if "feed" not in tr or "service_date" not in tr:
+            raise fail("transit", None, "needs 'feed' (a GTFS zip or folder) and 'service_date' (YYYY-MM-DD, never 'today')")
+        feed = path_of(tr["feed"], tr["feed"])
+        if not feed.exists():
+            raise fail("transit", "feed", f"GTFS feed not found: {feed}")
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", tr["service_date"]):
+            raise fail("transit", "service_date", f"must be a date YYYY-MM-DD, not {tr['service_date']!r}")
+        window = tr.get("departure_window", ["07:00", "09:00"])
+        if len(window) != 2 or not all(isinstance(w, str) for w in window):
+            raise fail("transit", "departure_window", f"must be two times like [\"07:00\", \"09:00\"], not {window!r}")
+        if not 0 < float(tr.get("percentile", 50)) <= 100:
+            raise fail("transit", "percentile", f"must be in (0, 100], not {tr.get('percentile')!r}")
     name = study["name"]
     return StudyConfig(
         name=name,
@@ -187,5 +208,10 @@ def load_config(path: str | Path) -> StudyConfig:
         recommend_sites=sites,
         recommend_mode=rec_mode,
         recommend_max_travel_time_min=rec_t,
+        transit_feed=feed,
+        transit_service_date=str(tr.get("service_date", "")),
+        transit_window=tuple(tr.get("departure_window", ("07:00", "09:00"))),  # type: ignore[arg-type]
+        transit_step_min=float(tr.get("step_min", 1.0)),
+        transit_percentile=float(tr.get("percentile", 50.0)),
         config_path=p,
     )

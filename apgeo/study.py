@@ -139,6 +139,41 @@ def compute_travel_times(result: StudyResult, *, progress: Progress | None = Non
         if engine is not None:
             result.engines[mode] = engine
         result.network_method[mode] = method
+    if cfg.transit_feed is not None:
+        if progress:
+            progress("travel times: transit")
+        _transit_times(result, origins, sites)
+
+
+def _transit_times(result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> None:
+    """Public-transport times from the configured GTFS feed (needs the walk network)."""
+    from apgeo.transit import TransitEngine, TransitFeed, transit_travel_time_table
+
+    cfg = result.config
+    walk = result.engines.get("walk")
+    if walk is None:
+        warn(
+            "public transport skipped: it needs the walk street network for the legs to and from "
+            "stops, and the study has none (straight-line estimate). Give a network file or run online",
+            stacklevel=2,
+        )
+        return
+    assert cfg.transit_feed is not None
+    feed = TransitFeed.from_path(cfg.transit_feed, service_date=cfg.transit_service_date)
+    engine = TransitEngine(feed, walk)
+    table = transit_travel_time_table(
+        engine, origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID,
+        departure_window=cfg.transit_window, step_min=cfg.transit_step_min, percentile=cfg.transit_percentile,
+    )
+    rec = feed.record()
+    result.travel_times["transit"] = table[[S.ORIGIN_ID, S.DESTINATION_ID, S.TRAVEL_TIME_S]]
+    result.network_method["transit"] = (
+        f"public transport + walk: GTFS {rec['feed_name']} "
+        f"({rec['feed_start_date']} to {rec['feed_end_date']}), service date {rec['service_date']} "
+        f"({rec['service_weekday']}), "
+        f"departures {cfg.transit_window[0]}-{cfg.transit_window[1]} every {cfg.transit_step_min:g} min, "
+        f"{cfg.transit_percentile:g}th percentile"
+    )
 
 
 def _network_times(
@@ -547,6 +582,8 @@ def compute_catchments(result: StudyResult) -> None:
         return
     clip = result.boundary.geometry.union_all()
     for mode in result.travel_times:
+        if mode == "transit":  # no polygon method for timetables: travel times only
+            continue
         engine = result.engines.get(mode)
         if engine is not None:
             polys = catchments(

@@ -207,3 +207,42 @@ def test_cli_recommend_and_network_subcommands(tmp_path, capsys):
         with pytest.raises(SystemExit) as ex:
             main([sub, "--help"])
         assert ex.value.code == 0
+
+
+def test_study_with_public_transport(tmp_path):
+    """A GTFS feed adds mode "transit" to every table (needs the walk street network)."""
+    from apgeo.study import run_study
+
+    net = _sheffield_grid_graphml(tmp_path / "grid.graphml")
+    feed = repo_root() / "tests" / "data" / "gtfs_tiny"
+    cfg = load_config(
+        _config(
+            tmp_path,
+            network=f'source = "{net}"\nmodes = ["walk"]',
+            extra=(
+                "[analysis]\nthresholds_min = [15, 30]\n"
+                f'[transit]\nfeed = "{feed}"\nservice_date = "2025-03-04"\n'
+                'departure_window = ["07:00", "08:00"]\nstep_min = 10\n'
+            ),
+        )
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = run_study(cfg)
+    assert "transit" in r.travel_times
+    method = r.network_method["transit"]
+    assert "GTFS" in method and "2025-03-04 (Tuesday)" in method and "07:00-08:00" in method
+    # transit never does worse than walking (walking all the way is one of its options)
+    walk = r.travel_times["walk"].set_index(["origin_id", "destination_id"])["travel_time_s"]
+    tr = r.travel_times["transit"].set_index(["origin_id", "destination_id"])["travel_time_s"]
+    both = pd.concat([walk, tr], axis=1, keys=["walk", "transit"]).dropna()
+    assert (both["transit"] <= both["walk"] + 1e-6).all()
+    assert set(r.tables["coverage"]["mode"]) == {"walk", "transit"}
+
+
+def test_transit_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match=r"\[transit\]: needs 'feed'"):
+        load_config(_config(tmp_path, extra='[transit]\nservice_date = "2025-03-04"'))
+    feed = repo_root() / "tests" / "data" / "gtfs_tiny"
+    with pytest.raises(ConfigError, match=r"\[transit\] service_date: must be a date YYYY-MM-DD, not 'today'"):
+        load_config(_config(tmp_path, extra=f'[transit]\nfeed = "{feed}"\nservice_date = "today"'))
