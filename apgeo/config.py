@@ -55,6 +55,13 @@ class StudyConfig:
     transit_window: tuple[str, str] = ("07:00", "09:00")
     transit_step_min: float = 1.0
     transit_percentile: float = 50.0
+    placements_file: Path | None = None
+    placements_synthetic: bool = False
+    placements_rows: int = 1000
+    placements_as_of: str = ""
+    placements_mode: str = ""
+    quality_file: Path | None = None
+    quality_include_unknown: bool = False
     config_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -72,6 +79,8 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "random_state": int,
     },
     "recommend": {"sites": int, "mode": str, "max_travel_time_min": (int, float)},
+    "placements": {"file": str, "synthetic": bool, "rows": int, "as_of": str, "mode": str},
+    "quality": {"file": str, "include_unknown": bool},
     "transit": {"feed": str, "service_date": str, "departure_window": list, "step_min": (int, float), "percentile": (int, float)},
 }
 
@@ -187,6 +196,27 @@ def load_config(path: str | Path) -> StudyConfig:
             raise fail("transit", "departure_window", f"must be two times like [\"07:00\", \"09:00\"], not {window!r}")
         if not 0 < float(tr.get("percentile", 50)) <= 100:
             raise fail("transit", "percentile", f"must be in (0, 100], not {tr.get('percentile')!r}")
+    pl = raw.get("placements", {})
+    pl_file: Path | None = None
+    if pl:
+        if ("file" in pl) == bool(pl.get("synthetic", False)):
+            raise fail("placements", None, "give either file = \"placements.csv\" or synthetic = true (not both)")
+        if "file" in pl:
+            pl_file = path_of(pl["file"], pl["file"])
+            if not pl_file.is_file():
+                raise fail("placements", "file", f"placement file not found: {pl_file}")
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(pl.get("as_of", ""))):
+            raise fail("placements", "as_of", "must be the date the list was extracted, YYYY-MM-DD")
+        if pl.get("mode", rec_mode) not in modes:
+            raise fail("placements", "mode", f"must be one of the study's modes {list(modes)}")
+    ql = raw.get("quality", {})
+    q_file: Path | None = None
+    if ql:
+        if "file" not in ql:
+            raise fail("quality", None, "needs file = a CSV with urn or provider_id, ofsted_grade and/or qa_outcome")
+        q_file = path_of(ql["file"], ql["file"])
+        if not q_file.is_file():
+            raise fail("quality", "file", f"quality file not found: {q_file}")
     name = study["name"]
     return StudyConfig(
         name=name,
@@ -208,6 +238,13 @@ def load_config(path: str | Path) -> StudyConfig:
         recommend_sites=sites,
         recommend_mode=rec_mode,
         recommend_max_travel_time_min=rec_t,
+        placements_file=pl_file,
+        placements_synthetic=bool(pl.get("synthetic", False)),
+        placements_rows=int(pl.get("rows", 1000)),
+        placements_as_of=str(pl.get("as_of", "")),
+        placements_mode=str(pl.get("mode", rec_mode)),
+        quality_file=q_file,
+        quality_include_unknown=bool(ql.get("include_unknown", False)),
         transit_feed=feed,
         transit_service_date=str(tr.get("service_date", "")),
         transit_window=tuple(tr.get("departure_window", ("07:00", "09:00"))),  # type: ignore[arg-type]

@@ -294,6 +294,7 @@ def run_study(config: StudyConfig, *, progress: Progress | None = None, only: st
         ("capacity-aware access", analyse_access),
         ("cold spots", analyse_coldspots),
         ("recommendations and scenarios", recommend_and_compare),
+        ("placements and quality", analyse_placements_and_quality),
         ("catchments", compute_catchments),
         ("maps", draw_maps),
         ("write outputs", write_outputs),
@@ -564,6 +565,67 @@ def recommend_and_compare(result: StudyResult) -> None:
         scen = pd.concat(rows, ignore_index=True)
         scen.attrs = {}
         result.tables["scenarios"] = scen.assign(mode=mode)
+
+
+# ------------------------------------------------------------ placements, quality
+
+
+def analyse_placements_and_quality(result: StudyResult) -> None:
+    """Travel burden and flows of placements (a user file, or SYNTHETIC rows clearly
+    labelled), suppressed before anything is written; and coverage of all provision next
+    to good-or-better provision when a quality file is given."""
+    cfg = result.config
+    if cfg.placements_file is not None or cfg.placements_synthetic:
+        from apgeo.maps import flow_map, save_map
+        from apgeo.placements import (
+            load_placements,
+            placement_travel_times,
+            publish_placement_tables,
+            synthetic_placements,
+        )
+
+        source: Any = cfg.placements_file
+        if cfg.placements_synthetic:
+            source = synthetic_placements(
+                cfg.placements_rows, random_state=cfg.random_state, as_of=cfg.placements_as_of,
+                demand=result.demand, data_dir=cfg.data_dir,
+            )
+        # pupil-level rows are aggregated to LSOA inside load_placements and never kept
+        placements = load_placements(source, as_of=cfg.placements_as_of, providers=result.providers, demand=result.demand)
+        synthetic = bool(placements.attrs.get("synthetic", False))
+        mode = cfg.placements_mode
+        times = placement_travel_times(placements, result.travel_times[mode], mode=mode, providers=result.providers, demand=result.demand)
+        tables = publish_placement_tables(times, providers=result.providers)
+        prefix = "placements_synthetic_" if synthetic else "placements_"
+        for name, table in tables.items():
+            table = pd.DataFrame(table)
+            table.attrs = {}
+            result.tables[prefix + name] = table
+        result.headline["placements_synthetic"] = synthetic
+        m = flow_map(
+            tables["flow_lines"],
+            title=("SYNTHETIC DATA - " if synthetic else "") + f"{cfg.title}: placement flows",
+            method_note=result.network_method.get(mode),
+            providers=result.providers,
+            boundary=result.boundary,
+            synthetic=synthetic,
+        )
+        result.files.append(save_map(m, cfg.maps_dir / f"{cfg.name}_{'synthetic_' if synthetic else ''}flows.html"))
+    if cfg.quality_file is not None:
+        from apgeo.quality import quality_coverage
+
+        frames = []
+        for mode, table in result.travel_times.items():
+            frames.append(
+                quality_coverage(
+                    table, result.demand, result.providers, mode=mode, quality=cfg.quality_file,
+                    include_unknown=cfg.quality_include_unknown, thresholds_min=cfg.thresholds_min,
+                    key_stages=list(cfg.key_stages), kinds=_ap_kinds(result),
+                )
+            )
+        q = pd.concat(frames, ignore_index=True)
+        q.attrs = {}
+        result.tables["quality_coverage"] = q
 
 
 # ---------------------------------------------------------------------- catchments

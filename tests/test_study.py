@@ -246,3 +246,37 @@ def test_transit_config_errors(tmp_path):
     feed = repo_root() / "tests" / "data" / "gtfs_tiny"
     with pytest.raises(ConfigError, match=r"\[transit\] service_date: must be a date YYYY-MM-DD, not 'today'"):
         load_config(_config(tmp_path, extra=f'[transit]\nfeed = "{feed}"\nservice_date = "today"'))
+
+
+def test_study_placements_and_quality(tmp_path):
+    from apgeo.study import run_study
+
+    quality = tmp_path / "quality.csv"
+    quality.write_text("urn,ofsted_grade,qa_outcome\n137596,2,good\n143052,1,good\n142749,3,satisfactory\n", encoding="utf-8")
+    cfg = load_config(
+        _config(
+            tmp_path,
+            network='source = "straight-line"\nmodes = ["walk"]',
+            extra=(
+                '[placements]\nsynthetic = true\nas_of = "2025-03-31"\n'
+                f'[quality]\nfile = "{quality}"\ninclude_unknown = true\n'
+            ),
+        )
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = run_study(cfg)
+    out = r.config.output_dir
+    burden = pd.read_csv(out / "placements_synthetic_burden_key_stage.csv")
+    counts = burden.filter(like="placements").to_numpy().ravel()
+    counts = counts[~pd.isna(counts)]
+    assert not ((counts >= 1) & (counts <= 4)).any()  # nothing 1-4 is ever written
+    assert (r.config.maps_dir / "sheffield_synthetic_flows.html").is_file()
+    assert "SYNTHETIC" in (r.config.maps_dir / "sheffield_synthetic_flows.html").read_text(encoding="utf-8")
+    report = (out / "report.md").read_text()
+    assert "(SYNTHETIC DATA, not real pupils)" in report
+    assert "good-or-better" in report
+    q = r.tables["quality_coverage"]
+    assert len(q) and q.filter(like="_good_or_better").notna().any().any()
+    with pytest.raises(ConfigError, match=r"\[placements\]: give either file"):
+        load_config(_config(tmp_path, extra='[placements]\nas_of = "2025-03-31"'))
