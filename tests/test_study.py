@@ -95,10 +95,14 @@ def test_study_is_deterministic(study_result, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         again = run_study(cfg)
-    for name in ("gi_star_clusters", "access_coldspots", "coverage"):
-        a = (study_result.config.output_dir / f"{name}.csv").read_bytes()
-        b = (again.config.output_dir / f"{name}.csv").read_bytes()
-        assert a == b, name
+    first = sorted(p.relative_to(study_result.config.output_dir) for p in study_result.config.output_dir.rglob("*.csv"))
+    second = sorted(p.relative_to(again.config.output_dir) for p in again.config.output_dir.rglob("*.csv"))
+    assert first == second and len(first) > 20
+    for rel in first:  # every table, byte for byte
+        a = (study_result.config.output_dir / rel).read_bytes()
+        b = (again.config.output_dir / rel).read_bytes()
+        assert a == b, rel
+    assert (study_result.config.output_dir / "report.md").read_text() == (again.config.output_dir / "report.md").read_text()
 
 
 def test_config_errors_name_key_and_line(tmp_path):
