@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+try:
+    import tests._tiny as _tiny
+except ImportError:  # tests/ not a package
+    import _tiny  # type: ignore[no-redef]
+
 import warnings
 
 import numpy as np
@@ -24,55 +29,8 @@ NAN = np.nan
 
 
 def tiny_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """4 areas x 3 sites, times in minutes below (x = NaN, - = pair missing).
-
-    ======  ====  ====  ====
-    area    s1    s2    s3
-    ======  ====  ====  ====
-    A       10    20     5
-    B       35     x    40
-    C       50     -    25
-    D        x    70     -
-    ======  ====  ====  ====
-
-    s1: provider p1, pru, KS3+KS4, 10 places; s2: p2, primary_ap_hub, KS1+KS2, 6 places;
-    s3: p1 (second site of p1), inclusion_centre, KS3, 4 places.
-    Children: KS2 A10 B20 C0 D30; KS3 A30 B10 C40 D20; KS1 = KS4 = KS5 = 0.
-    IMD decile: A1 B1 C10 D10. IDACI decile: A1 B2 C10 D10.
-    """
-    demand = pd.DataFrame(
-        {
-            "area_id": ["D", "C", "B", "A"],  # deliberately unsorted
-            "children_ks1": [0.0, 0.0, 0.0, 0.0],
-            "children_ks2": [30.0, 0.0, 20.0, 10.0],
-            "children_ks3": [20.0, 40.0, 10.0, 30.0],
-            "children_ks4": [0.0, 0.0, 0.0, 0.0],
-            "children_ks5": [0.0, 0.0, 0.0, 0.0],
-            "imd_decile": [10, 10, 1, 1],
-            "idaci_decile": [10, 10, 2, 1],
-        }
-    )
-    providers = pd.DataFrame(
-        {
-            "site_id": ["s1", "s2", "s3"],
-            "provider_id": ["p1", "p2", "p1"],
-            "name": ["Pru One", "Hub Two", "Centre Three"],
-            "kind": ["pru", "primary_ap_hub", "inclusion_centre"],
-            "key_stages": ["KS3,KS4", "KS1,KS2", "KS3"],
-            "capacity_places": [10.0, 6.0, 4.0],
-        }
-    )
-    rows = [
-        ("A", "s1", 10), ("A", "s2", 20), ("A", "s3", 5),
-        ("B", "s1", 35), ("B", "s2", NAN), ("B", "s3", 40),
-        ("C", "s1", 50), ("C", "s3", 25),
-        ("D", "s1", NAN), ("D", "s2", 70),
-    ]  # fmt: skip
-    travel_times = pd.DataFrame(
-        [(o, d, t * MIN) for o, d, t in rows],
-        columns=["origin_id", "destination_id", "travel_time_s"],
-    )
-    return travel_times, demand, providers
+    """The shared hand-worked example (see tests/_tiny.py for the figures)."""
+    return _tiny.tiny_tables(unsorted=True)
 
 
 KS23 = ["KS2", "KS3"]
