@@ -97,6 +97,8 @@ SCHOOL_EASTING: Final = "school_easting"
 SCHOOL_NORTHING: Final = "school_northing"
 DESTINATION_EASTING: Final = "destination_easting"
 DESTINATION_NORTHING: Final = "destination_northing"
+#: attrs key: column groups whose sum, published elsewhere, must be suppressed there too.
+HIDDEN_COLUMN_GROUPS: Final = "hidden_column_groups"
 #: Label of the total row / column of every published table.
 ALL: Final = "all"
 
@@ -336,7 +338,10 @@ def _fixed_by_equations(a: np.ndarray) -> np.ndarray:
         graph.add_edges_from(edges)
         bridges = {frozenset(e) for e in nx.bridges(graph)}
         return np.array([frozenset(e) in bridges for e in edges], dtype=bool)
-    _, sing, vt = np.linalg.svd(a, full_matrices=False)
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+    with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads only contend
+        _, sing, vt = np.linalg.svd(a, full_matrices=False)
     rank = int((sing > sing.max() * max(a.shape) * 1e-12).sum())
     leverage = (vt[:rank] ** 2).sum(axis=0)
     return np.asarray(leverage > 1 - 1e-7)
@@ -411,53 +416,124 @@ def _protect(
     extra: Sequence[np.ndarray] = (),
     *,
     n_cells: int,
-) -> np.ndarray:
+    extra_hidden: np.ndarray | None = None,
+    cell_mask: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Hide more entries until :func:`disclosed_cells` finds nothing.
 
-    ``extra`` are further published sums (vectors of 0/1 over entries) whose value the
-    attacker is assumed to know; they are added as equations with a known constant by
-    appending one pseudo-entry per sum.
+    ``extra`` are further sums (vectors of 0/1 over entries) published in a linked
+    table; they are added as equations by appending one pseudo-entry per sum. A sum is
+    known to the attacker unless ``extra_hidden`` marks it hidden in the linked table, in
+    which case it is protected like any other hidden entry.
+
+    Entries are hidden in this order of preference: cells near a disclosed entry, then
+    totals near it, widening the neighbourhood until something can be hidden. When a
+    disclosure would remain even with every entry of this table hidden (it follows from
+    the linked sums alone, e.g. a hidden column total that is the only member of a
+    published sum, or a hidden grand total equal to the sum of published sums), a linked
+    sum is hidden instead: the caller must hide it in the linked table too.
+
+    Cells are the first ``n_cells`` entries, or those marked by ``cell_mask``.
+
+    Always terminates with a safe result (hiding every positive entry is safe: with
+    nothing but zeros shown, any solution can be scaled up), at most one round per entry.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Hidden mask of the entries, hidden mask of the linked sums (``len(extra)``).
     """
     n = len(values)
-    if extra:
+    k = len(extra)
+    if k:
         sums = np.array([float(v @ values) for v in extra])
-        block = np.zeros((len(extra), n + len(extra)))
-        for k, v in enumerate(extra):
-            block[k, :n] = v
-            block[k, n + k] = -1
-        eq = np.vstack([np.hstack([equations, np.zeros((len(equations), len(extra)))]), block])
-        vals = np.r_[values, sums]
-        hidden = np.r_[initial, np.zeros(len(extra), dtype=bool)]
+        block = np.zeros((k, n + k))
+        for i, v in enumerate(extra):
+            block[i, :n] = v
+            block[i, n + i] = -1
+        eq = np.vstack([np.hstack([equations, np.zeros((len(equations), k))]), block])
+        vals = np.r_[np.asarray(values, dtype=float), sums]
+        linked = np.zeros(k, dtype=bool) if extra_hidden is None else np.asarray(extra_hidden, dtype=bool)
+        hidden = np.r_[np.asarray(initial, dtype=bool), linked]
     else:
-        eq, vals, hidden = equations, values.astype(float), initial.copy()
-    hidden = hidden & (vals > 0)
+        eq, vals, hidden = equations, np.asarray(values, dtype=float), np.asarray(initial, dtype=bool).copy()
+    positive = vals > 0
+    hidden &= positive
     member = eq != 0
-    for _ in range(10 * n + 10):
+    kind = np.full(len(vals), 2)  # 0 cell, 1 total, 2 linked sum
+    kind[:n] = 1
+    if cell_mask is None:
+        kind[:n_cells] = 0
+    else:
+        kind[:n][np.asarray(cell_mask, dtype=bool)] = 0
+    ordinary = positive & (kind < 2)
+    # disclosures that no choice within this table can stop (monotone: hiding more never
+    # discloses more, so test with every entry of the table hidden); they depend only on
+    # which linked sums are hidden
+    forced_for: tuple[bool, ...] | None = None
+    forced = np.zeros(len(vals), dtype=bool)
+    for _ in range(len(vals) + 2):
         bad = disclosed_cells(vals, hidden, eq)
         if not bad.any():
-            return hidden[:n]
+            return hidden[:n], hidden[n:]
+        if k and forced_for != tuple(hidden[n:]):
+            forced_for = tuple(hidden[n:])
+            forced = disclosed_cells(vals, hidden | ordinary, eq)
         added = False
         touched = np.zeros(len(eq), dtype=bool)
         for e in np.flatnonzero(bad):
             related = member[:, e]
             if (related & touched).any():
                 continue  # an entry hidden this round may already protect it
-            near = member[related].any(axis=0) & ~hidden & (vals > 0)
-            near[n:] = False  # never "hide" a pseudo-entry
-            pool = np.flatnonzero(~hidden[:n] & (vals[:n] > 0))
-            # prefer cells (totals stay useful), then totals, then anything left
-            for cand in (np.flatnonzero(near[:n_cells]), np.flatnonzero(near), pool):
-                if len(cand):
-                    break
+            if forced[e]:
+                pick = _pick_linked_sum(int(e), vals, hidden, ordinary, eq, n)
             else:
+                pick = _pick_near(related, vals, hidden, kind, member)
+            if pick is None:
                 continue
-            pick = cand[np.lexsort((cand, vals[cand]))[0]]
             hidden[pick] = True
             touched |= member[:, pick]
             added = True
-        if not added:  # pragma: no cover - would need a published pseudo-sum alone
-            raise ApgeoValueError("suppression could not protect the table; publish fewer totals")
-    raise ApgeoValueError("suppression did not converge")  # pragma: no cover
+        if not added:  # pragma: no cover - a disclosed entry always has a candidate
+            hidden = positive.copy()
+    hidden = positive.copy()  # pragma: no cover - each round hides at least one entry
+    return hidden[:n], hidden[n:]  # pragma: no cover
+
+
+def _pick_near(
+    related: np.ndarray, vals: np.ndarray, hidden: np.ndarray, kind: np.ndarray, member: np.ndarray
+) -> int | None:
+    """The smallest shown cell (else total) sharing an equation with a disclosed entry,
+    widening through hidden entries until one is found; None when all are hidden."""
+    eqs = related.copy()
+    while True:
+        reach = member[eqs].any(axis=0)
+        free = reach & ~hidden & (vals > 0)
+        for tier in (free & (kind == 0), free & (kind == 1)):
+            cand = np.flatnonzero(tier)
+            if len(cand):
+                return int(cand[np.lexsort((cand, vals[cand]))[0]])
+        grown = eqs | member[:, reach & hidden].any(axis=1)
+        if np.array_equal(grown, eqs):
+            return None
+        eqs = grown
+
+
+def _pick_linked_sum(
+    e: int, vals: np.ndarray, hidden: np.ndarray, ordinary: np.ndarray, eq: np.ndarray, n: int
+) -> int | None:
+    """A linked sum whose hiding stops the disclosure of ``e`` (the smallest that does
+    alone, else the smallest left), for a disclosure no entry of the table can stop."""
+    cand = [int(i) for i in np.flatnonzero(~hidden[n:] & (vals[n:] > 0)) + n]
+    if not cand:
+        return None
+    cand.sort(key=lambda i: (vals[i], i))
+    for i in cand:
+        trial = hidden | ordinary
+        trial[i] = True
+        if not disclosed_cells(vals, trial, eq)[e]:
+            return i
+    return cand[0]
 
 
 def protect_table(
@@ -490,7 +566,11 @@ def protect_table(
     -------
     pandas.DataFrame
         The table with a total column and a total row, both labelled ``"all"``; suppressed
-        entries are NaN (zeros are shown). ``attrs["threshold"]`` is the threshold used.
+        entries are NaN (zeros are shown). ``attrs["threshold"]`` is the threshold used;
+        ``attrs["hidden_column_groups"]`` lists the keys of ``column_groups`` whose sum
+        must be suppressed where it is published (when a hidden total of this table
+        would follow from those sums alone; ``attrs["note"]`` then says so). The table
+        is safe only if that is done (:func:`publish_placement_tables` does it).
     """
     out, _ = _protect_frame(
         table,
@@ -511,8 +591,13 @@ def _protect_frame(
     hidden_columns: Collection[object] = (),
     hide_total: bool = False,
     column_groups: Mapping[object, Sequence[object]] | None = None,
+    hidden_column_groups: Collection[object] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`protect_table` returning ``(table, suppressed mask)``."""
+    """:func:`protect_table` returning ``(table, suppressed mask)``.
+
+    ``hidden_column_groups`` are keys of ``column_groups`` whose sum is hidden in the
+    linked table: not known to an attacker, and protected like a hidden entry.
+    """
     limit = get_settings().suppression_threshold if threshold is None else int(threshold)
     counts = table.astype(float)
     if counts.isna().any().any() or (counts < 0).any().any():
@@ -545,13 +630,21 @@ def _protect_frame(
         hidden[-1] = True
     hidden &= values > 0
     extra: list[np.ndarray] = []
-    for members in (column_groups or {}).values():
+    extra_keys: list[object] = []
+    for key, members in (column_groups or {}).items():
         v = np.zeros(len(values))
         idx = [col_pos[c] for c in members if c in col_pos]
         if idx:
             v[[n_cells + n_rows + j for j in idx]] = 1
             extra.append(v)
-    hidden = _protect(values, _table_equations(n_rows, n_cols), hidden, extra, n_cells=n_cells)
+            extra_keys.append(key)
+    linked_hidden = np.array([key in hidden_column_groups for key in extra_keys], dtype=bool)
+    hidden, groups_hidden = _protect(
+        values, _table_equations(n_rows, n_cols), hidden, extra, n_cells=n_cells, extra_hidden=linked_hidden
+    )
+    # sums of column totals that must be hidden in the linked table too (a disclosure
+    # that follows from those sums alone, which no entry of this table can stop)
+    must_hide = [key for key, h, was in zip(extra_keys, groups_hidden, linked_hidden) if h and not was]
     shown = np.where(hidden, np.nan, values)
     out = pd.DataFrame(
         np.vstack(
@@ -576,6 +669,12 @@ def _protect_frame(
     out.index.name = counts.index.name
     out.columns.name = counts.columns.name
     out.attrs["threshold"] = limit
+    out.attrs[HIDDEN_COLUMN_GROUPS] = must_hide
+    if must_hide:
+        out.attrs["note"] = (
+            f"the sums of columns {must_hide} published elsewhere must be suppressed there too: "
+            "otherwise a suppressed total of this table can be worked out"
+        )
     return out, mask
 
 
@@ -1308,7 +1407,13 @@ def flow_matrix(
     """
     table = _flow_counts(placements, level)
     out = protect_table(table, threshold=threshold, column_groups=_kind_groups(placements, level))
-    out.attrs = {}
+    must_hide = out.attrs.get(HIDDEN_COLUMN_GROUPS, [])
+    out.attrs = {HIDDEN_COLUMN_GROUPS: must_hide} if must_hide else {}
+    if must_hide:
+        warn(
+            f"flow_matrix: the totals of provider kinds {must_hide} must be suppressed in any "
+            "published table by kind; use publish_placement_tables to publish tables together"
+        )
     return _stamp(out, synthetic=_synthetic_flag(placements), title=f"placements by referring school and {level}")
 
 
@@ -1369,6 +1474,88 @@ def flow_lines(
 # ======================================================================================
 # Consistent publication of several tables
 # ======================================================================================
+
+
+def _with_totals(counts: pd.DataFrame) -> pd.DataFrame:
+    """``counts`` with a total column and a total row labelled ``"all"``."""
+    full = counts.astype(float).copy()
+    full[ALL] = full.sum(axis=1)
+    full.loc[ALL] = full.sum(axis=0)
+    return full
+
+
+Entry = tuple[str, object, object]
+
+
+def _protect_jointly(
+    frames: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]],
+    same: Iterable[tuple[Entry, Entry]],
+    sums: Iterable[tuple[Entry, Sequence[Entry]]],
+) -> dict[str, pd.DataFrame]:
+    """The audit of all published tables at once: hide more until nothing is disclosed.
+
+    ``frames`` maps a table name to ``(values, hidden mask)``, both with ``"all"``
+    totals; ``same`` pairs entries that are one quantity published in two tables (hidden
+    in both, or shown in both); ``sums`` says an entry equals the sum of others (a kind
+    total and its providers' totals in the flow matrix). Tables audited one at a time can
+    still leak together; this finds and closes any such leak. Returns the new masks.
+    """
+    pos: dict[Entry, int] = {}
+    grids: dict[str, np.ndarray] = {}
+    for name, (full, _) in frames.items():
+        r, c = full.shape
+        grids[name] = np.arange(len(pos), len(pos) + r * c).reshape(r, c)
+        for i, row in enumerate(full.index):
+            for j, col in enumerate(full.columns):
+                pos[(name, row, col)] = int(grids[name][i, j])
+    n = len(pos)
+    parent = np.arange(n)
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = int(parent[i])
+        return i
+
+    for a, b in same:
+        if a in pos and b in pos:
+            ra, rb = root(pos[a]), root(pos[b])
+            parent[max(ra, rb)] = min(ra, rb)
+    reps = np.array([root(i) for i in range(n)])
+    uniq, col_of = np.unique(reps, return_inverse=True)
+    values = np.zeros(len(uniq))
+    hidden = np.zeros(len(uniq), dtype=bool)
+    cell = np.zeros(len(uniq), dtype=bool)
+    rows: list[np.ndarray] = []
+    for name, (full, mask) in frames.items():
+        grid = grids[name]
+        values[col_of[grid.ravel()]] = full.to_numpy(dtype=float).ravel()
+        np.logical_or.at(hidden, col_of[grid.ravel()], mask.to_numpy(dtype=bool).ravel())
+        cell[col_of[grid[:-1, :-1].ravel()]] = True
+        for i in range(grid.shape[0] - 1):  # row i: cells minus its total
+            e = np.zeros(len(uniq))
+            np.add.at(e, col_of[grid[i, :-1]], 1.0)
+            e[col_of[grid[i, -1]]] -= 1.0
+            rows.append(e)
+        for j in range(grid.shape[1]):  # column j (and the totals column): minus its total
+            e = np.zeros(len(uniq))
+            np.add.at(e, col_of[grid[:-1, j]], 1.0)
+            e[col_of[grid[-1, j]]] -= 1.0
+            rows.append(e)
+    for total, parts in sums:
+        idx = [pos[p] for p in parts if p in pos]
+        if total in pos and idx:
+            e = np.zeros(len(uniq))
+            np.add.at(e, col_of[idx], 1.0)
+            e[col_of[pos[total]]] -= 1.0
+            rows.append(e)
+    eq = np.array(rows)
+    eq = eq[np.any(eq != 0, axis=1)]
+    new, _ = _protect(values, eq, hidden, n_cells=0, cell_mask=cell)
+    out: dict[str, pd.DataFrame] = {}
+    for name, (_, mask) in frames.items():
+        out[name] = pd.DataFrame(new[col_of[grids[name]]], index=mask.index, columns=mask.columns)
+    return out
 
 
 def publish_placement_tables(
@@ -1435,7 +1622,10 @@ def publish_placement_tables(
     hidden_rows: dict[str, set[object]] = {d: set() for d in dims}
     hidden_flow_cols: set[object] = set()
     hide_total = False
-    for _ in range(100):
+    forced_groups: set[tuple[str, str]] = set()
+    # every round that does not stop hides at least one more shared total
+    rounds = len(thresholds) + 4 + sum(len(c.index) for c in counts.values()) + len(flows.columns)
+    for _ in range(rounds):
         results = {
             d: _protect_frame(
                 counts[d], threshold=threshold, hidden_rows=hidden_rows[d], hidden_columns=hidden_bands, hide_total=hide_total
@@ -1449,6 +1639,7 @@ def publish_placement_tables(
             hidden_columns=hidden_flow_cols,
             hide_total=hide_total,
             column_groups=column_groups,
+            hidden_column_groups={(d, g) for d, m in links.items() for g in m if g in hidden_rows[d]},
         )
         before = (len(hidden_bands), sum(map(len, hidden_rows.values())), len(hidden_flow_cols), hide_total)
         masks = {d: m for d, (_, m) in results.items()}
@@ -1459,6 +1650,11 @@ def publish_placement_tables(
             hidden_rows[d] |= {r for r in m.index if r != ALL and m.loc[r, ALL]}
         hidden_rows["school_urn"] |= {r for r in fmask.index if r != ALL and fmask.loc[r, ALL]}
         hidden_flow_cols |= {c for c in fmask.columns if c != ALL and fmask.loc[ALL, c]}
+        # sums of flow columns the flow matrix could only protect by hiding them where
+        # they are published (the by-kind / by-provider burden table)
+        for d, g in flow.attrs.get(HIDDEN_COLUMN_GROUPS, []):
+            hidden_rows[d].add(g)
+            forced_groups.add((str(d), str(g)))
         if "provider_id" in dims and level == "provider":
             hidden_rows["provider_id"] |= hidden_flow_cols
             hidden_flow_cols |= hidden_rows["provider_id"]
@@ -1473,6 +1669,36 @@ def publish_placement_tables(
     else:  # pragma: no cover
         raise ApgeoValueError("consistent suppression did not converge")
 
+    # each table was audited with the others' hidden totals unknown; audit them together
+    frames = {f"burden_{d}": (_with_totals(counts[d]), results[d][1]) for d in dims}
+    frames["flow"] = (_with_totals(flows), fmask)
+    label = {name: {str(r): r for r in full.index} for name, (full, _) in frames.items()}
+    first = f"burden_{dims[0]}"
+    same: list[tuple[Entry, Entry]] = [((first, ALL, ALL), ("flow", ALL, ALL))]
+    same += [((first, ALL, c), (f"burden_{d}", ALL, c)) for d in dims[1:] for c in [*counts[d].columns, ALL]]
+    same += [
+        (("burden_school_urn", label["burden_school_urn"][str(s)], ALL), ("flow", s, ALL))
+        for s in flows.index
+        if str(s) in label["burden_school_urn"]
+    ]
+    if "provider_id" in dims and level == "provider":
+        same += [
+            (("burden_provider_id", label["burden_provider_id"][str(p)], ALL), ("flow", ALL, p))
+            for p in flows.columns
+            if str(p) in label["burden_provider_id"]
+        ]
+    sums = [
+        ((f"burden_{d}", label[f"burden_{d}"][g], ALL), [("flow", ALL, c) for c in members])
+        for d, mapping in links.items()
+        for g, members in mapping.items()
+        if g in label[f"burden_{d}"]
+    ]
+    joint = _protect_jointly(frames, same, sums)
+    for d in dims:
+        table, mask = results[d]
+        results[d] = (table.mask(joint[f"burden_{d}"].to_numpy()), joint[f"burden_{d}"])
+    flow, fmask = flow.mask(joint["flow"].to_numpy()), joint["flow"]
+
     names = {"school_urn": dict(zip(schools[S.URN].map(_clean_urn), schools[SCHOOL_NAME]))}
     if providers is not None:
         names["provider_id"] = dict(zip(providers[S.PROVIDER_ID].astype(str), providers[S.NAME].astype(str)))
@@ -1482,6 +1708,14 @@ def publish_placement_tables(
         out[f"burden_{d}"] = _finish_burden(placement_times, d, table, mask, thresholds, names=names.get(d))
     out["furthest_schools"] = furthest_schools(out["burden_school_urn"], top=top_schools)
     flow.attrs = {}
+    if forced_groups:
+        flow.attrs[HIDDEN_COLUMN_GROUPS] = sorted(forced_groups)
+        flow.attrs["note"] = (
+            "totals of "
+            + ", ".join(f"{d} {g}" for d, g in sorted(forced_groups))
+            + " are suppressed in the burden tables to protect this matrix (with them a "
+            "suppressed total here could be worked out)"
+        )
     out["flow_matrix"] = _stamp(flow, synthetic=_synthetic_flag(placement_times), title=f"placements by referring school and {level}")
     out["flow_lines"] = flow_lines(out["flow_matrix"], providers=providers, schools=schools)
     return out
