@@ -51,8 +51,11 @@ of the method is written to the ``children_method`` column.
 from __future__ import annotations
 
 import math
+import os
+import threading
 import weakref
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, Literal, overload
 
 import geopandas as gpd
@@ -113,13 +116,16 @@ PWC_EASTING = "pwc_easting"
 PWC_NORTHING = "pwc_northing"
 
 _QUAD_SEGS: Final[int] = 8
+#: Most threads drawing catchments at once (one provider each).
+_MAX_THREADS: Final[int] = 4
 #: Pieces shorter than this (m) are treated as empty.
 _EPS_M: Final[float] = 1e-9
 
-_GEOMETRY_CACHE: weakref.WeakKeyDictionary[TravelTimeEngine, tuple[np.ndarray, np.ndarray]] = (
-    weakref.WeakKeyDictionary()
-)
 _TWIN_CACHE: weakref.WeakKeyDictionary[TravelTimeEngine, np.ndarray] = weakref.WeakKeyDictionary()
+_TILE_CACHE: weakref.WeakKeyDictionary[TravelTimeEngine, _Tiles] = weakref.WeakKeyDictionary()
+_TILE_LOCK = threading.Lock()
+#: Target number of edges per tile (see :class:`_Tiles`).
+_TILE_EDGES: Final[int] = 2_000
 
 
 # ---- checks -----------------------------------------------------------------------------------
@@ -369,10 +375,11 @@ class _Demand:
 
 
 def _edge_geometries(engine: TravelTimeEngine) -> tuple[np.ndarray, np.ndarray]:
-    """LineStrings of ``engine.edges`` (oriented u -> v) and their lengths; cached per engine."""
-    cached = _GEOMETRY_CACHE.get(engine)
-    if cached is not None and len(cached[0]) == len(engine.edges):
-        return cached
+    """LineStrings of ``engine.edges`` (oriented u -> v) and their lengths.
+
+    Not kept after the call: for a city network they weigh about 100 MB per mode and take
+    well under a second to make again.
+    """
     G = engine.graph
     edges = engine.edges
     geoms = np.empty(len(edges), dtype=object)
@@ -389,7 +396,6 @@ def _edge_geometries(engine: TravelTimeEngine) -> tuple[np.ndarray, np.ndarray]:
         ends = np.stack([np.column_stack([x[ui], y[ui]]), np.column_stack([x[vi], y[vi]])], axis=1)
         geoms[missing] = shapely.linestrings(ends)
     lengths = np.asarray(shapely.length(geoms), dtype=float)
-    _GEOMETRY_CACHE[engine] = (geoms, lengths)
     return geoms, lengths
 
 
@@ -426,6 +432,64 @@ def _twins(engine: TravelTimeEngine) -> np.ndarray:
     twins[pairs["row"].to_numpy()] = pairs["twin"].to_numpy()
     _TWIN_CACHE[engine] = twins
     return twins
+
+
+class _Tiles:
+    """The edges of an engine cut into square tiles of about :data:`_TILE_EDGES` edges.
+
+    When every edge of a tile is wholly reached, the tile's part of the catchment is the
+    buffered union of all its streets, the same for every provider and threshold: it is
+    built once (per buffer width) and reused, so a large catchment (a 30-minute drive
+    reaching most of a city) unions a few hundred tile polygons instead of a hundred
+    thousand buffered streets. The union is the same set; only the floating-point noding
+    of shared boundaries can differ in the last digits.
+    """
+
+    def __init__(self, engine: TravelTimeEngine, twins: np.ndarray) -> None:
+        G = engine.graph
+        xs = np.array([G.nodes[n]["x"] for n in engine.node_ids], dtype=float)
+        ys = np.array([G.nodes[n]["y"] for n in engine.node_ids], dtype=float)
+        ui = engine.edges["u_index"].to_numpy()
+        vi = engine.edges["v_index"].to_numpy()
+        mx, my = (xs[ui] + xs[vi]) / 2, (ys[ui] + ys[vi]) / 2  # the same for both directions
+        n = max(len(ui), 1)
+        width = max(float(mx.max() - mx.min()), 1.0) if len(ui) else 1.0
+        height = max(float(my.max() - my.min()), 1.0) if len(ui) else 1.0
+        side = max(math.sqrt(width * height * _TILE_EDGES / n), 1.0)
+        cols = np.floor((mx - (mx.min() if len(ui) else 0.0)) / side).astype(np.int64)
+        rows = np.floor((my - (my.min() if len(ui) else 0.0)) / side).astype(np.int64)
+        self.tile = cols * (int(rows.max(initial=0)) + 1) + rows
+        self.n_tiles = int(self.tile.max(initial=-1)) + 1
+        row = np.arange(len(ui))
+        self.drawn = (twins < 0) | (row < twins)  # a two-way street once
+        self.polygons: dict[tuple[int, float], BaseGeometry] = {}
+
+    def last_reached_s(self, end_s: np.ndarray) -> np.ndarray:
+        """Per tile, the time at which its last edge is wholly reached (inf: never)."""
+        out = np.full(self.n_tiles, -np.inf)
+        np.maximum.at(out, self.tile, end_s)
+        return out
+
+    def polygon(self, tile: int, width_m: float, geoms: np.ndarray) -> BaseGeometry:
+        """The buffered union of every street of ``tile`` (``geoms``: of every edge)."""
+        key = (tile, width_m)
+        found = self.polygons.get(key)
+        if found is None:
+            members = np.flatnonzero((self.tile == tile) & self.drawn)
+            found = shapely.union_all(shapely.buffer(geoms[members], width_m, quad_segs=_QUAD_SEGS))
+            with _TILE_LOCK:
+                self.polygons.setdefault(key, found)
+        return found
+
+
+def _tiles(engine: TravelTimeEngine) -> _Tiles:
+    with _TILE_LOCK:
+        cached = _TILE_CACHE.get(engine)
+    if cached is not None and len(cached.tile) == len(engine.edges):
+        return cached
+    tiles = _Tiles(engine, _twins(engine))
+    with _TILE_LOCK:
+        return _TILE_CACHE.setdefault(engine, tiles)
 
 
 def _substrings(geoms: np.ndarray, start_m: np.ndarray, end_m: np.ndarray) -> np.ndarray:
@@ -488,13 +552,21 @@ def _polygonal(geom: BaseGeometry) -> BaseGeometry:
     return out
 
 
-def _buffer_union(pieces: list[BaseGeometry], buffer_m: float) -> BaseGeometry:
-    """Union of buffered pieces (buffer each, then union: much faster than buffering a multi)."""
-    if not pieces:
+def _buffer_union(
+    pieces: list[BaseGeometry], buffer_m: float, extra: Sequence[BaseGeometry] = ()
+) -> BaseGeometry:
+    """Union of buffered pieces (buffer each, then union: much faster than buffering a multi)
+    and of ``extra`` polygons (already buffered)."""
+    if not pieces and not extra:
         return shapely.Polygon()
     arr = np.empty(len(pieces), dtype=object)
     arr[:] = pieces
-    return shapely.union_all(shapely.buffer(arr, buffer_m, quad_segs=_QUAD_SEGS))
+    buffered = shapely.buffer(arr, buffer_m, quad_segs=_QUAD_SEGS)
+    if len(extra):
+        more = np.empty(len(extra), dtype=object)
+        more[:] = list(extra)
+        buffered = np.concatenate([buffered, more])
+    return shapely.union_all(buffered)
 
 
 def _reach_m(
@@ -683,11 +755,16 @@ def catchments(
     has_twin = twins >= 0
     twin_safe = np.where(has_twin, twins, 0)
 
-    rows: list[dict[str, Any]] = []
-    out_geoms: list[BaseGeometry] = []
-    degenerate: list[str] = []
     has_provider_id = S.PROVIDER_ID in points.columns and S.PROVIDER_ID != id_column
-    for i, source in enumerate(sources):
+    tiles = _tiles(engine) if method_ == "edges" else None
+
+    def provider(i: int) -> tuple[list[dict[str, Any]], list[BaseGeometry], list[str]]:
+        """Polygons of provider ``i`` at every threshold (independent of the others)."""
+        source = sources[i]
+        rows: list[dict[str, Any]] = []
+        out_geoms: list[BaseGeometry] = []
+        degenerate: list[str] = []
+
         times = field.node_times_s[i]
         t_start_all = times[start_index]
         end_all = t_start_all + tt_all  # time at which an edge is wholly reached
@@ -700,8 +777,19 @@ def catchments(
         hull_raw: BaseGeometry = shapely.Point()
         hull_buf: BaseGeometry = shapely.Point()
         prev_limit = 0.0
+        if tiles is not None:
+            tile_done_s = tiles.last_reached_s(end_all)
+            cand_tile = tiles.tile[cand]
+            tile_drawn = np.zeros(tiles.n_tiles, dtype=bool)
         for threshold, limit in zip(thresholds, limits_s):
             new = (t_start < limit) & (t_start + tt > prev_limit)
+            tile_polygons: list[BaseGeometry] = []
+            if tiles is not None:  # wholly reached tiles: one cached polygon each
+                done = tile_done_s <= limit
+                new &= ~done[cand_tile]
+                now = np.flatnonzero(done & ~tile_drawn)
+                tile_drawn[now] = True
+                tile_polygons = [tiles.polygon(int(t), width_m, geoms_all) for t in now]
             full = new & (t_start + tt <= limit)
             part = new & ~full
             # draw a two-way street once: skip a direction whose twin is wholly reached
@@ -719,7 +807,10 @@ def catchments(
                 cut = _substrings(geoms[part][ok], L - reach[ok], L)
             pieces = [*geoms[full], *cut, *source.pieces(float(limit), direction_)]  # type: ignore[arg-type]
             if method_ == "edges":
-                geom = _clean(shapely.union(previous, _buffer_union(pieces, width_m)), min_area)
+                geom = _clean(
+                    shapely.union(previous, _buffer_union(pieces, width_m, tile_polygons)),
+                    min_area,
+                )
             else:
                 # hull of the buffered pieces: it contains the edge-based polygon exactly
                 arr = np.empty(len(pieces), dtype=object)
@@ -757,6 +848,23 @@ def catchments(
             record[METHOD] = method_
             rows.append(record)
             out_geoms.append(geom)
+        return rows, out_geoms, degenerate
+
+    # providers are independent: GEOS releases the GIL, so threads use every core; results
+    # are gathered in provider order, so they do not depend on the number of threads
+    workers = max(1, min(len(sources), os.cpu_count() or 1, _MAX_THREADS))
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(provider, range(len(sources))))
+    else:
+        results = [provider(i) for i in range(len(sources))]
+    rows: list[dict[str, Any]] = []
+    out_geoms: list[BaseGeometry] = []
+    degenerate: list[str] = []
+    for r, g, d in results:
+        rows.extend(r)
+        out_geoms.extend(g)
+        degenerate.extend(d)
     if degenerate:
         warn(
             f"convex hull is degenerate (a point or a line: fewer than 3 reached nodes not in "

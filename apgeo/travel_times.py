@@ -39,7 +39,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from apgeo._errors import ApgeoValueError, NetworkError
 from apgeo._log import logger, warn
-from apgeo.network import check_network
+from apgeo.network import _gc_paused, _object_array, check_network
 from apgeo.schema import DESTINATION_ID, ORIGIN_ID, TRAVEL_TIME_S
 from apgeo.snap import (
     SNAP_COLUMNS,
@@ -156,6 +156,13 @@ class TravelTimeEngine:
             Empty graph, or an edge without a valid travel time.
         """
         check_network(G)
+        with _gc_paused():
+            return cls._from_graph(G, weight=weight, warn_dropped_fraction=warn_dropped_fraction)
+
+    @classmethod
+    def _from_graph(
+        cls, G: nx.MultiDiGraph, *, weight: str, warn_dropped_fraction: float | None
+    ) -> TravelTimeEngine:
         all_ids = list(G.nodes)
         index_all = {n: i for i, n in enumerate(all_ids)}
         n_all = len(all_ids)
@@ -200,11 +207,12 @@ class TravelTimeEngine:
         node_ids[:] = [all_ids[i] for i in kept_idx]
         node_index = {n: i for i, n in enumerate(node_ids)}
         main_pos = np.flatnonzero(in_main)
+        ids_array = _object_array(all_ids)
         edges = pd.DataFrame(
             {
-                "u": [all_ids[i] for i in u_all[in_main]],
-                "v": [all_ids[i] for i in v_all[in_main]],
-                "key": [keys[i] for i in main_pos],
+                "u": ids_array[u_all[in_main]],
+                "v": ids_array[v_all[in_main]],
+                "key": _object_array(keys)[main_pos],
                 "u_index": ui,
                 "v_index": vi,
                 "length_m": len_all[in_main],
@@ -219,7 +227,7 @@ class TravelTimeEngine:
                 "points near them are snapped to the main network"
             )
             if warn_dropped_fraction is not None and fraction > warn_dropped_fraction:
-                warn(message)
+                warn(message, stacklevel=4)
             else:
                 logger.info(message)
         return cls(

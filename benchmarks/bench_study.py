@@ -1,0 +1,155 @@
+"""End-to-end benchmark of the Sheffield study with a cached street network.
+
+Run on demand (not part of pytest)::
+
+    .venv/bin/python benchmarks/bench_study.py [--spacing-m 100]
+
+No Sheffield street network can be downloaded on the build machines, so the "cached
+network" is a stand-in of realistic size: an osmnx-style GraphML street grid over the
+Sheffield extent (default 100 m spacing: about 88,000 junctions and 350,000 directed
+edges, close to the OSM walk network of the city). The study runs all three modes,
+15/30/45/60 min, and every stage (travel times, coverage, access, cold spots with Gi*,
+catchments, maps, report). Reported: the time of each stage, the total and peak memory
+(RSS), with the straight-line study as the baseline in the same run. The network study runs
+twice in a private cache folder: "cold" (empty cache: the GraphML file is read and every
+mode derived and cached) and "warm" (the processed networks come from the cache, as in any
+later run of the same study).
+Targets (issue 8): under 60 s for all three modes, peak memory under 2 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from apgeo.config import load_config
+from apgeo.settings import repo_root
+from apgeo.study import run_study
+
+
+def grid_graphml(path: Path, spacing_m: float) -> Path:
+    import networkx as nx
+    import numpy as np
+    import osmnx as ox
+    from pyproj import Transformer
+
+    to_ll = Transformer.from_crs(27700, 4326, always_xy=True)
+    xs = np.arange(418_000, 452_001, spacing_m)
+    ys = np.arange(376_000, 402_001, spacing_m)
+    X, Y = np.meshgrid(xs, ys, indexing="ij")
+    lon, lat = to_ll.transform(X.ravel(), Y.ravel())
+    G = nx.MultiDiGraph(crs="EPSG:4326")
+    n_y = len(ys)
+    G.add_nodes_from((k + 1, {"x": float(a), "y": float(b), "street_count": 4}) for k, (a, b) in enumerate(zip(lon, lat, strict=True)))
+    rng = np.random.default_rng(1)
+    highways = np.array(["residential", "tertiary", "secondary", "primary"])
+    edges = []
+    for i in range(len(xs)):
+        for j in range(n_y):
+            n = i * n_y + j + 1
+            for m in ((n + n_y) if i + 1 < len(xs) else None, (n + 1) if j + 1 < n_y else None):
+                if m is None:
+                    continue
+                hw = str(highways[rng.integers(0, 4)])
+                for a, b in ((n, m), (m, n)):
+                    edges.append((a, b, {"osmid": a * 1_000_000 + b, "highway": hw, "oneway": False, "reversed": False, "length": float(spacing_m)}))
+    G.add_edges_from(edges)
+    ox.save_graphml(G, path)
+    return path
+
+
+def config(tmp: Path, network: str) -> Path:
+    p = tmp / f"study_{network.replace('/', '_')[-20:]}.toml"
+    p.write_text(
+        f"""[study]
+name = "sheffield"
+data_dir = "{repo_root() / 'data' / 'sheffield'}"
+output_dir = "{tmp / 'reports' / Path(network).stem}"
+maps_dir = "{tmp / 'maps' / Path(network).stem}"
+[network]
+source = "{network}"
+""",
+        encoding="utf-8",
+    )
+    return p
+
+
+def timed(cfg_path: Path) -> tuple[float, list[tuple[str, float]]]:
+    """Run the study; return the total and each stage's own duration (label, seconds)."""
+    starts: list[tuple[str, float]] = []
+    t0 = time.perf_counter()
+
+    def progress(label: str) -> None:
+        now = time.perf_counter()
+        starts.append((label, now))
+        print(f"  {now - t0:7.1f} s  {label}", flush=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_study(load_config(cfg_path), progress=progress)
+    end = time.perf_counter()
+    ends = [t for _, t in starts[1:]] + [end]
+    return end - t0, [(label, stop - start) for (label, start), stop in zip(starts, ends, strict=True)]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    import apgeo
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--spacing-m", type=float, default=100.0)
+    ap.add_argument("--no-warm", action="store_true", help="skip the warm-cache run")
+    ap.add_argument("--write-grid", type=Path, help=argparse.SUPPRESS)  # child process
+    args = ap.parse_args()
+    if args.write_grid is not None:
+        grid_graphml(args.write_grid, args.spacing_m)
+        return
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        apgeo.configure(cache_dir=tmp / "cache")  # private: the cold run starts empty
+        t0 = time.perf_counter()
+        # written by a child process, so its memory does not count in this one's peak
+        net = tmp / "sheffield_grid.graphml"
+        subprocess.run(
+            [sys.executable, __file__, "--write-grid", str(net), "--spacing-m", str(args.spacing_m)],
+            check=True,
+        )
+        print(f"stand-in network written in {time.perf_counter() - t0:.1f} s ({args.spacing_m:g} m grid)")
+        base_s, _ = timed(config(tmp, "straight-line"))
+        before_mb = peak_rss_mb()
+        print("network study, cold cache:")
+        cold_s, cold = timed(config(tmp, str(net)))
+        cold_mb = peak_rss_mb()
+        warm_s, warm = (0.0, [])
+        if not args.no_warm:
+            print("network study, warm cache:")
+            warm_s, warm = timed(config(tmp, str(net)))
+        peak_mb = peak_rss_mb()
+        print(f"\n{'stage (own duration)':40s} {'cold s':>8s} {'warm s':>8s}")
+        warm_of = dict(warm)
+        for label, secs in cold:
+            other = f"{warm_of[label]:8.1f}" if label in warm_of else f"{'':8s}"
+            print(f"{label:40s} {secs:8.1f} {other}")
+        print(f"straight-line study (baseline):   {base_s:6.1f} s")
+        print(f"network study, 3 modes, cold:     {cold_s:6.1f} s  ({cold_s / base_s:.1f}x the baseline; target < 60 s)")
+        if warm:
+            print(f"network study, 3 modes, warm:     {warm_s:6.1f} s  ({warm_s / base_s:.1f}x the baseline)")
+        print(f"peak memory (RSS) before the network runs (baseline): {before_mb:6.0f} MB")
+        print(f"peak memory (RSS) after cold run: {cold_mb:6.0f} MB (target < 2,048 MB)")
+        print(f"peak memory (RSS) overall:        {peak_mb:6.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
