@@ -38,6 +38,7 @@ _LAZY: dict[str, str] = {
     "demand_points": "apgeo.demand",
     "aggregate_need": "apgeo.demand",
     "load_network": "apgeo.network",
+    "load_networks": "apgeo.network",
     "grid_network": "apgeo.network",
     "snap_points": "apgeo.snap",
     "TravelTimeEngine": "apgeo.travel_times",

@@ -125,24 +125,63 @@ def compute_travel_times(result: StudyResult, *, progress: Progress | None = Non
     """Travel times from every LSOA (population-weighted centroid) to every provider site.
 
     Network sources, in order: a file named in the config, the cache, a download via
-    osmnx; when none is possible, the straight-line estimate, with a warning that says
-    how to get the real network.
+    osmnx (read once for all modes); when none is possible, the straight-line estimate,
+    with one warning that says how to get the real network.
     """
     cfg = result.config
     origins = demand_points(result.demand)[[S.AREA_ID, "geometry"]]
     sites = result.providers[[S.SITE_ID, "geometry"]]
+    graphs = _load_graphs(result) if cfg.network_source != "straight-line" else {}
     for mode in cfg.modes:
         if progress:
             progress(f"travel times: {mode}")
-        table, method, engine = _network_times(result, origins, sites, mode=mode)
-        result.travel_times[mode] = table
-        if engine is not None:
+        graph = graphs.get(mode)
+        if graph is not None:
+            from apgeo.travel_times import TravelTimeEngine, travel_time_table
+
+            engine = TravelTimeEngine.from_graph(graph)
             result.engines[mode] = engine
-        result.network_method[mode] = method
+            result.travel_times[mode] = travel_time_table(
+                engine, origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID
+            )
+            result.network_method[mode] = f"street network ({graph.graph.get('source', 'osm')})"
+        else:
+            result.travel_times[mode] = straight_line_travel_times(
+                origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID,
+                mode=mode, circuity_factor=cfg.circuity_factor,
+            )
+            result.network_method[mode] = straight_line_note(mode, circuity_factor=cfg.circuity_factor)
     if cfg.transit_feed is not None:
         if progress:
             progress("travel times: transit")
         _transit_times(result, origins, sites)
+
+
+def _load_graphs(result: StudyResult) -> dict[str, Any]:
+    """Street graphs for every mode from the configured file, the cache or a download.
+
+    A named file that fails is an error; with ``source = "auto"`` a failure falls back to
+    the straight-line estimate with a warning.
+    """
+    from apgeo.network import check_mode, load_networks
+
+    cfg = result.config
+    polygon = result.boundary.geometry.union_all()
+    source = None if cfg.network_source == "auto" else cfg.network_source
+    try:
+        return load_networks(
+            source, modes=[check_mode(m) for m in cfg.modes], polygon=polygon, buffer_m=cfg.network_buffer_m
+        )
+    except apgeo.ApgeoError as exc:
+        if source is not None:
+            raise
+        warn(
+            f"no street network ({exc}). Using a STRAIGHT-LINE ESTIMATE for "
+            f"{', '.join(cfg.modes)}: run once with internet access (the network is then cached), "
+            "or set [network] source to a Geofabrik south-yorkshire-latest.osm.pbf or an osmnx GraphML file",
+            stacklevel=2,
+        )
+        return {}
 
 
 def _transit_times(result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> None:
@@ -174,55 +213,6 @@ def _transit_times(result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.Ge
         f"departures {cfg.transit_window[0]}-{cfg.transit_window[1]} every {cfg.transit_step_min:g} min, "
         f"{cfg.transit_percentile:g}th percentile"
     )
-
-
-def _network_times(
-    result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *, mode: str
-) -> tuple[pd.DataFrame, str, Any]:
-    cfg = result.config
-    if cfg.network_source != "straight-line":
-        graph, source_note = _try_network(result, mode=mode)
-        if graph is not None:
-            from apgeo.travel_times import TravelTimeEngine, travel_time_table
-
-            engine = TravelTimeEngine.from_graph(graph)
-            table = travel_time_table(
-                engine, origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID
-            )
-            return table, f"street network ({source_note})", engine
-    table = straight_line_travel_times(
-        origins,
-        sites,
-        origin_id_column=S.AREA_ID,
-        destination_id_column=S.SITE_ID,
-        mode=mode,
-        circuity_factor=cfg.circuity_factor,
-    )
-    return table, straight_line_note(mode, circuity_factor=cfg.circuity_factor), None
-
-
-def _try_network(result: StudyResult, *, mode: str) -> tuple[Any, str]:
-    """A street graph for ``mode`` from the configured file, the cache or a download."""
-    cfg = result.config
-    try:
-        from apgeo import network
-    except ImportError:  # pragma: no cover - network module always ships
-        return None, ""
-    polygon = result.boundary.geometry.union_all()
-    source = None if cfg.network_source == "auto" else cfg.network_source
-    try:
-        graph = network.load_network(source, mode=mode, polygon=polygon, buffer_m=cfg.network_buffer_m)  # type: ignore[arg-type]
-    except apgeo.ApgeoError as exc:
-        if source is not None:
-            raise
-        warn(
-            f"no street network for {mode} ({exc}). Using a STRAIGHT-LINE ESTIMATE instead: "
-            "run once with internet access (the network is then cached), or set "
-            "[network] source to a Geofabrik south-yorkshire-latest.osm.pbf or an osmnx GraphML file",
-            stacklevel=2,
-        )
-        return None, ""
-    return graph, str(graph.graph.get("source", source or "osm"))
 
 
 # ------------------------------------------------------------------------ outputs
