@@ -44,15 +44,20 @@ def _table(frame: pd.DataFrame, *, floatfmt: str = "{:.1f}", max_rows: int = 30)
     f = frame.head(max_rows)
     cols = [str(c) for c in f.columns]
 
-    def cell(v: object) -> str:
+    def cell(v: object, col: str) -> str:
         if isinstance(v, float):
-            text = "" if pd.isna(v) else floatfmt.format(v)
+            if pd.isna(v):
+                text = ""
+            elif col.startswith(("children", "places")) and float(v).is_integer():
+                text = f"{int(v):,}"  # counts of children and places are whole numbers
+            else:
+                text = floatfmt.format(v)
         else:
             text = str(v)
         return text.replace("|", "\\|").replace("\n", " ")
 
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in f.itertuples(index=False)]
+    lines += ["| " + " | ".join(cell(v, c) for v, c in zip(row, cols)) + " |" for row in f.itertuples(index=False)]
     more = f"\n_{len(frame) - max_rows} more rows in the CSV._\n" if len(frame) > max_rows else ""
     return "\n".join(lines) + "\n" + more
 
