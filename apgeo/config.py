@@ -50,6 +50,7 @@ class StudyConfig:
     recommend_sites: int = 3
     recommend_mode: str = "walk"
     recommend_max_travel_time_min: float = 30.0
+    recommend_candidates: Path | None = None
     transit_feed: Path | None = None
     transit_service_date: str = ""
     transit_window: tuple[str, str] = ("07:00", "09:00")
@@ -78,7 +79,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "cold_spot_threshold_min": (int, float),
         "random_state": int,
     },
-    "recommend": {"sites": int, "mode": str, "max_travel_time_min": (int, float)},
+    "recommend": {"sites": int, "mode": str, "max_travel_time_min": (int, float), "candidates": str},
     "placements": {"file": str, "synthetic": bool, "rows": int, "as_of": str, "mode": str},
     "quality": {"file": str, "include_unknown": bool},
     "transit": {"feed": str, "service_date": str, "departure_window": list, "step_min": (int, float), "percentile": (int, float)},
@@ -178,6 +179,11 @@ def load_config(path: str | Path) -> StudyConfig:
     rec_mode = rec.get("mode", "walk" if "walk" in modes else modes[0])
     if rec_mode not in modes:
         raise fail("recommend", "mode", f"must be one of the study's modes {list(modes)}, not {rec_mode!r}")
+    rec_candidates: Path | None = None
+    if "candidates" in rec:
+        rec_candidates = path_of(rec["candidates"], rec["candidates"])
+        if not rec_candidates.is_file():
+            raise fail("recommend", "candidates", f"candidate file not found: {rec_candidates}")
     rec_t = float(rec.get("max_travel_time_min", 30.0))
     if rec_t <= 0:
         raise fail("recommend", "max_travel_time_min", f"must be positive, not {rec_t}")
@@ -238,6 +244,7 @@ def load_config(path: str | Path) -> StudyConfig:
         recommend_sites=sites,
         recommend_mode=rec_mode,
         recommend_max_travel_time_min=rec_t,
+        recommend_candidates=rec_candidates,
         placements_file=pl_file,
         placements_synthetic=bool(pl.get("synthetic", False)),
         placements_rows=int(pl.get("rows", 1000)),

@@ -468,7 +468,12 @@ def recommend_and_compare(result: StudyResult) -> None:
     """Where new AP places should go (MCLP and p-median, primary and secondary), and two
     scenarios side by side: the Inclusion Centre's main site alone vs all current AP
     settings, and the recommended sites added."""
-    from apgeo.recommend import export_recommendations, gias_candidate_sites, recommend_sites
+    from apgeo.recommend import (
+        export_recommendations,
+        gias_candidate_sites,
+        read_candidates,
+        recommend_sites,
+    )
     from apgeo.scenarios import Scenario, compare_scenarios
 
     cfg = result.config
@@ -491,12 +496,26 @@ def recommend_and_compare(result: StudyResult) -> None:
     recs: list[pd.DataFrame] = []
     chosen_sites: list[gpd.GeoDataFrame] = []
     cand_times: list[pd.DataFrame] = []
+    user_candidates = None
+    if cfg.recommend_candidates is not None:
+        # a planner's own list (CSV / GeoJSON / GeoPackage, coordinates or postcodes);
+        # unlocated rows are kept in the file's table but cannot be recommended
+        user_candidates, not_located = split_located(read_candidates(cfg.recommend_candidates))
+        if len(not_located):
+            warn(f"{len(not_located)} candidate site(s) could not be located and are left out: "
+                 f"{', '.join(map(str, not_located[S.SITE_ID]))}", stacklevel=2)
     for label, key_stages, phases in RECOMMENDATION_GROUPS:
         ks = [k for k in key_stages if k in cfg.key_stages]
         if not ks:
             continue
-        candidates = gias_candidate_sites(phases=phases, data_dir=cfg.data_dir)
+        if user_candidates is not None:
+            serves = user_candidates[S.KEY_STAGES].str.split(",").map(lambda v, ks=ks: any(k in v for k in ks))
+            candidates = user_candidates[serves]
+        else:
+            candidates = gias_candidate_sites(phases=phases, data_dir=cfg.data_dir)
         candidates = candidates[~candidates[S.SITE_ID].isin(ap_ids)]
+        if candidates.empty:
+            continue
         times = pd.concat([ap_times, _times_to(result, mode, candidates, S.SITE_ID)], ignore_index=True)
         for objective in ("coverage", "time"):
             rec = recommend_sites(

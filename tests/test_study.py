@@ -284,3 +284,26 @@ def test_study_placements_and_quality(tmp_path):
     assert len(q) and q.filter(like="_good_or_better").notna().any().any()
     with pytest.raises(ConfigError, match=r"\[placements\]: give either file"):
         load_config(_config(tmp_path, extra='[placements]\nas_of = "2025-03-31"'))
+
+
+def test_study_with_planner_candidates(tmp_path):
+    from apgeo.study import run_study
+
+    cands = tmp_path / "candidates.csv"
+    cands.write_text(
+        "name,postcode,key_stages\n"
+        "North-east hub,S5 7TJ,KS1-KS2\n"
+        "City centre secondary,S1 2HE,KS3-KS4\n"
+        "Unknown place,ZZ9 9ZZ,KS1-KS2\n",
+        encoding="utf-8",
+    )
+    cfg = load_config(
+        _config(tmp_path, network='source = "straight-line"\nmodes = ["walk"]',
+                extra=f'[recommend]\nsites = 1\ncandidates = "{cands}"')
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = run_study(cfg)
+    rec = r.tables["recommendations"]
+    assert set(rec["site_name"]) == {"North-east hub", "City centre secondary"}
+    assert set(rec["group"]) == {"primary", "secondary"}
