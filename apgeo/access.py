@@ -36,6 +36,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from apgeo import schema as _schema
 from apgeo._errors import ApgeoValueError
 from apgeo._log import warn
 from apgeo._validate import require_columns, to_numeric
@@ -51,7 +52,7 @@ from apgeo.schema import (
 )
 
 # ---- column names introduced here (to move into schema.py) --------------------------
-METHOD = "method"
+METHOD = _schema.METHOD
 DEMAND_BASIS = "demand_basis"
 DEMAND = "demand"
 SITES_IN_REACH = "sites_in_reach"

@@ -65,6 +65,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from apgeo import schema as S
+from apgeo import schema as _schema
 from apgeo._errors import ApgeoValueError, CRSError, MissingColumnError
 from apgeo._log import warn
 from apgeo._validate import (
@@ -108,9 +109,9 @@ SERVICE_CHILDREN_TEXT: Final[str] = (
 )
 SERVICE_AREA_METHOD: Final[str] = "nearest provider by network travel time"
 
-THRESHOLD_MIN = "threshold_min"
+THRESHOLD_MIN = _schema.THRESHOLD_MIN
 AREA_KM2 = "area_km2"
-METHOD = "method"
+METHOD = _schema.METHOD
 CHILDREN_METHOD = "children_method"
 PWC_EASTING = "pwc_easting"
 PWC_NORTHING = "pwc_northing"

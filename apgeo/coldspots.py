@@ -30,6 +30,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from apgeo import schema as _schema
 from apgeo._errors import ApgeoValueError
 from apgeo._log import warn
 from apgeo._validate import check_geometries, require_columns, to_numeric, to_working_crs
@@ -58,19 +59,19 @@ NEED_WEIGHT = "need_weight"
 WEIGHTED_NEED = "weighted_need"
 ACCESS_COLDSPOT = "access_coldspot"
 PRIORITY_SCORE = "priority_score"
-REASON = "reason"
+REASON = _schema.REASON
 CAPACITY_THRESHOLD_PER_1000 = "capacity_threshold_per_1000"
 CAPACITY_COLDSPOT = "capacity_coldspot"
 GI_VALUE = "gi_value"
 GI_Z = "gi_z"
 GI_P_SIM = "gi_p_sim"
 GI_ALPHA = "gi_alpha"
-GI_LABEL = "gi_label"
+GI_LABEL = _schema.GI_LABEL
 
 #: Gi* labels.
-GI_HOT = "hot (far, significant)"
-GI_COLD = "cold (near, significant)"
-GI_NOT_SIGNIFICANT = "not significant"
+GI_HOT = _schema.GI_HOT
+GI_COLD = _schema.GI_COLD
+GI_NOT_SIGNIFICANT = _schema.GI_NOT_SIGNIFICANT
 GI_EXCLUDED = "excluded (unreachable)"
 #: Explanation attached to Gi* tables (``DataFrame.attrs["note"]``).
 GI_NOTE = (

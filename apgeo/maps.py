@@ -48,6 +48,7 @@ import shapely
 from branca.element import Element, Figure
 from folium.template import Template
 
+from apgeo import schema as _schema
 from apgeo._errors import ApgeoValueError
 from apgeo._validate import check_crs, require_columns
 from apgeo.schema import (
@@ -92,17 +93,17 @@ GIAS_URL = (
 )
 
 #: Columns of the other tables the map reads (produced by catchments / coldspots / recommend).
-THRESHOLD_MIN = "threshold_min"
-REASON = "reason"
-GI_LABEL = "gi_label"
-RANK = "rank"
-SITE_NAME = "site_name"
+THRESHOLD_MIN = _schema.THRESHOLD_MIN
+REASON = _schema.REASON
+GI_LABEL = _schema.GI_LABEL
+RANK = _schema.RANK
+SITE_NAME = _schema.SITE_NAME
 NEWLY_REACHED_CHILDREN = "newly_reached_children"
-WHY = "why"
+WHY = _schema.WHY
 
-GI_HOT = "hot (far, significant)"
-GI_COLD = "cold (near, significant)"
-GI_NOT_SIGNIFICANT = "not significant"
+GI_HOT = _schema.GI_HOT
+GI_COLD = _schema.GI_COLD
+GI_NOT_SIGNIFICANT = _schema.GI_NOT_SIGNIFICANT
 
 ACCESS_COLDSPOT_LAYER = "Access cold spots (far from suitable provision)"
 GI_LAYER = "Gi* clusters of travel time (statistical)"

@@ -64,6 +64,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from apgeo import schema as _schema
 from apgeo._errors import ApgeoValueError
 from apgeo._log import logger, warn
 from apgeo._validate import (
@@ -95,8 +96,8 @@ from apgeo.schema import (
 from apgeo.settings import WORKING_CRS
 
 # ---- column names introduced here (to move into schema.py) --------------------------
-RANK = "rank"
-SITE_NAME = "site_name"
+RANK = _schema.RANK
+SITE_NAME = _schema.SITE_NAME
 PLACES_SUGGESTED = "places_suggested"
 PLACES_BASIS = "places_basis"
 CHILDREN_NEWLY_WITHIN = "children_newly_within_t"
@@ -109,7 +110,7 @@ COLDSPOTS_RESOLVED = "coldspots_resolved"
 COLDSPOTS_RESOLVED_IDS = "coldspots_resolved_ids"
 NEXT_BEST_SITE_ID = "next_best_site_id"
 MARGINAL_GAIN_OVER_NEXT = "marginal_gain_over_next_children"
-WHY = "why"
+WHY = _schema.WHY
 CLUSTER = "cluster"
 CLUSTER_NEED = "cluster_need"
 CLUSTER_AREAS = "cluster_areas"

@@ -39,6 +39,18 @@ DESTINATION_ID = "destination_id"
 TRAVEL_TIME_S = "travel_time_s"
 MODE = "mode"
 
+# ---- analysis outputs shared by several stages ------------------------------------
+THRESHOLD_MIN = "threshold_min"
+METHOD = "method"
+REASON = "reason"  # plain-English reason a cold spot or recommendation was flagged
+GI_LABEL = "gi_label"
+GI_HOT = "hot (far, significant)"
+GI_COLD = "cold (near, significant)"
+GI_NOT_SIGNIFICANT = "not significant"
+RANK = "rank"
+SITE_NAME = "site_name"
+WHY = "why"
+
 # ---- geometry ----------------------------------------------------------------------
 GEOMETRY = "geometry"
 EASTING = "easting"
