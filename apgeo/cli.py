@@ -56,6 +56,21 @@ def _parser() -> argparse.ArgumentParser:
 _HANDLERS: list[logging.Handler] = []
 
 
+class _OncePerMessage(logging.Filter):
+    """Show each distinct console message once (the log file keeps every one)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if text in self.seen:
+            return False
+        self.seen.add(text)
+        return True
+
+
 def _setup_logging(log_path: Path | None, debug: bool) -> None:
     logger = logging.getLogger("apgeo")
     for old in _HANDLERS:  # a second call (e.g. in one Python session) replaces, not adds
@@ -66,6 +81,7 @@ def _setup_logging(log_path: Path | None, debug: bool) -> None:
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.DEBUG if debug else logging.WARNING)
     console.setFormatter(logging.Formatter("apgeo: %(levelname)s: %(message)s"))
+    console.addFilter(_OncePerMessage())
     logger.addHandler(console)
     _HANDLERS.append(console)
     if log_path is not None:

@@ -307,3 +307,14 @@ def test_study_with_planner_candidates(tmp_path):
     rec = r.tables["recommendations"]
     assert set(rec["site_name"]) == {"North-east hub", "City centre secondary"}
     assert set(rec["group"]) == {"primary", "secondary"}
+
+
+def test_cli_console_shows_each_warning_once():
+    import logging
+
+    from apgeo.cli import _OncePerMessage
+
+    f = _OncePerMessage()
+    rec = logging.LogRecord("apgeo", logging.WARNING, __file__, 1, "same %s", ("thing",), None)
+    assert f.filter(rec) is True
+    assert f.filter(rec) is False
