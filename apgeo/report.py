@@ -191,7 +191,7 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
     out.append(f"- Thresholds: {', '.join(f'{t:g}' for t in cfg.thresholds_min)} minutes; key stages {', '.join(cfg.key_stages)}.")
     out.append(f"- Provider kinds counted as AP: {', '.join(cfg.ap_kinds)}.")
     out.append("- Demand points: ONS population-weighted centroids of LSOAs (2011).")
-    out.append(f"- Gi* clusters: 999 permutations, seed {cfg.random_state}, alpha 0.05, Queen contiguity.")
+    out.append(f"- Gi* clusters: 999 permutations, seed {cfg.random_state}, false discovery rate 0.05 (Benjamini-Hochberg) over the 345 local tests, Queen contiguity.")
     out.append("")
     out.append("## Caveats\n")
     out += [f"- {c}" for c in CAVEATS]

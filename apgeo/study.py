@@ -425,6 +425,7 @@ def analyse_coldspots(result: StudyResult) -> None:
                     key_stage=ks,
                     kinds=kinds,
                     random_state=cfg.random_state,
+                    fdr=True,  # 345 local tests: control the false discovery rate
                 )
             )
     coldspots = pd.concat(cold, ignore_index=True)
