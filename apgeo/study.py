@@ -235,7 +235,8 @@ def write_outputs(result: StudyResult) -> None:
         result.files.append(gpkg)
     for mode, table in result.travel_times.items():
         path = out / f"travel_times_{mode}.csv"
-        table[[S.ORIGIN_ID, S.DESTINATION_ID, S.TRAVEL_TIME_S]].to_csv(path, index=False, float_format="%.1f")
+        labelled = table[[S.ORIGIN_ID, S.DESTINATION_ID, S.TRAVEL_TIME_S]].assign(method=result.network_method[mode])
+        labelled.to_csv(path, index=False, float_format="%.1f")
         result.files.append(path)
     providers = pd.DataFrame(result.providers.drop(columns="geometry"))
     providers[S.EASTING] = result.providers.geometry.x.round(1)
@@ -702,18 +703,20 @@ def draw_maps(result: StudyResult) -> None:
             g = gi[(gi["mode"] == mode) & (gi["key_stage"] == ks)][[S.AREA_ID, "gi_label", "gi_z", "gi_p_sim"]]
             clusters = polygons.merge(g, on=S.AREA_ID, how="inner")
         catch = result.tables.get(f"catchments_{mode}")
+        method = result.network_method[mode]
+        estimate = " (straight-line estimate)" if "STRAIGHT-LINE" in method else ""
         m = study_map(
             providers=result.providers,
             areas=_areas_for_map(result, mode),
             area_value_column="nearest_time_s",
-            area_value_label=f"Travel time to nearest AP site by {mode} (minutes)",
+            area_value_label=f"Travel time to nearest AP site by {mode} (minutes)" + estimate,
             wards=result.wards,
             boundary=result.boundary,
             catchments=catch if isinstance(catch, gpd.GeoDataFrame) else None,
             coldspots=coldspots,
             clusters=clusters,
             recommendations=result.tables.get("recommended_sites_map") if mode == cfg.recommend_mode else None,
-            title=f"{cfg.title} - {mode}",
+            title=f"{cfg.title} - {mode}" + estimate,
             method_note=result.network_method[mode],
             not_located=list(result.not_located[S.NAME]),
         )

@@ -80,7 +80,10 @@ def test_study_tables_are_consistent(study_result):
     r = study_result
     tt = pd.read_csv(r.config.output_dir / "travel_times_walk.csv")
     assert len(tt) == 345 * len(r.providers)
-    assert set(tt.columns) == {"origin_id", "destination_id", "travel_time_s"}
+    assert set(tt.columns) == {"origin_id", "destination_id", "travel_time_s", "method"}
+    assert tt["method"].str.startswith("STRAIGHT-LINE ESTIMATE").all()
+    page = (r.config.maps_dir / "sheffield_walk.html").read_text(encoding="utf-8")
+    assert "sheffield - walk (straight-line estimate)" in page.lower()
     cov = r.tables["coverage"]
     assert cov.filter(like="share_within").stack().between(0, 1).all()
     # the five framework suppliers with no address are listed, not dropped
