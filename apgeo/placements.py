@@ -418,6 +418,7 @@ def _protect(
     n_cells: int,
     extra_hidden: np.ndarray | None = None,
     cell_mask: np.ndarray | None = None,
+    grand_mask: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hide more entries until :func:`disclosed_cells` finds nothing.
 
@@ -427,13 +428,16 @@ def _protect(
     which case it is protected like any other hidden entry.
 
     Entries are hidden in this order of preference: cells near a disclosed entry, then
-    totals near it, widening the neighbourhood until something can be hidden. When a
+    margin totals near it, widening the neighbourhood until something can be hidden; a
+    grand total only when nothing else can be (planners need the number of placements,
+    and a grand total hidden in one table is hidden in every linked one). When a
     disclosure would remain even with every entry of this table hidden (it follows from
     the linked sums alone, e.g. a hidden column total that is the only member of a
     published sum, or a hidden grand total equal to the sum of published sums), a linked
     sum is hidden instead: the caller must hide it in the linked table too.
 
-    Cells are the first ``n_cells`` entries, or those marked by ``cell_mask``.
+    Cells are the first ``n_cells`` entries, or those marked by ``cell_mask``; grand
+    totals are those marked by ``grand_mask`` (default: the last entry).
 
     Always terminates with a safe result (hiding every positive entry is safe: with
     nothing but zeros shown, any solution can be scaled up), at most one round per entry.
@@ -460,13 +464,17 @@ def _protect(
     positive = vals > 0
     hidden &= positive
     member = eq != 0
-    kind = np.full(len(vals), 2)  # 0 cell, 1 total, 2 linked sum
+    kind = np.full(len(vals), 2)  # 0 cell, 1 margin total, 2 linked sum, 3 grand total
     kind[:n] = 1
+    if grand_mask is None:
+        kind[n - 1] = 3
+    else:
+        kind[:n][np.asarray(grand_mask, dtype=bool)] = 3
     if cell_mask is None:
         kind[:n_cells] = 0
     else:
         kind[:n][np.asarray(cell_mask, dtype=bool)] = 0
-    ordinary = positive & (kind < 2)
+    ordinary = positive & (kind != 2)
     # disclosures that no choice within this table can stop (monotone: hiding more never
     # discloses more, so test with every entry of the table hidden); they depend only on
     # which linked sums are hidden
@@ -489,6 +497,16 @@ def _protect(
                 pick = _pick_linked_sum(int(e), vals, hidden, ordinary, eq, n)
             else:
                 pick = _pick_near(related, vals, hidden, kind, member)
+                if pick is not None and kind[pick] == 3:
+                    # a grand total is the last resort: hide a set of cells / margin
+                    # totals instead when some set can protect the entry
+                    others = _pick_instead_of_grand(int(e), vals, hidden, kind, eq)
+                    if others is not None and (others or added):  # else hide it: progress
+                        if others:
+                            hidden[others] = True
+                            touched |= member[:, others].any(axis=1)
+                            added = True
+                        continue
             if pick is None:
                 continue
             hidden[pick] = True
@@ -503,20 +521,82 @@ def _protect(
 def _pick_near(
     related: np.ndarray, vals: np.ndarray, hidden: np.ndarray, kind: np.ndarray, member: np.ndarray
 ) -> int | None:
-    """The smallest shown cell (else total) sharing an equation with a disclosed entry,
-    widening through hidden entries until one is found; None when all are hidden."""
-    eqs = related.copy()
-    while True:
-        reach = member[eqs].any(axis=0)
-        free = reach & ~hidden & (vals > 0)
-        for tier in (free & (kind == 0), free & (kind == 1)):
-            cand = np.flatnonzero(tier)
-            if len(cand):
-                return int(cand[np.lexsort((cand, vals[cand]))[0]])
-        grown = eqs | member[:, reach & hidden].any(axis=1)
-        if np.array_equal(grown, eqs):
-            return None
-        eqs = grown
+    """The smallest shown cell (else margin total) sharing an equation with a disclosed
+    entry, widening through hidden entries until one is found; a grand total only when
+    no cell or margin total is reachable at all; None when all are hidden. (A grand
+    total returned here is checked by :func:`_protect`, which hides a set of other
+    entries instead whenever one can stop the disclosure.)"""
+    for tiers in ((0, 1), (3,)):
+        eqs = related.copy()
+        while True:
+            reach = member[eqs].any(axis=0)
+            free = reach & ~hidden & (vals > 0)
+            for t in tiers:
+                cand = np.flatnonzero(free & (kind == t))
+                if len(cand):
+                    return int(cand[np.lexsort((cand, vals[cand]))[0]])
+            grown = eqs | member[:, reach & hidden].any(axis=1)
+            if np.array_equal(grown, eqs):
+                break
+            eqs = grown
+    return None
+
+
+def _pick_instead_of_grand(
+    e: int, vals: np.ndarray, hidden: np.ndarray, kind: np.ndarray, eq: np.ndarray
+) -> list[int] | None:
+    """Shown cells and margin totals whose hiding stops the disclosure of ``e`` without
+    hiding a grand total; None when no such set exists, empty when ``e`` is no longer
+    disclosed (protected by an entry hidden earlier in the same round).
+
+    Used when the widening of :func:`_pick_near` reaches only a grand total, although
+    the disclosure may still be stoppable by hiding several other entries together (an
+    entry pinned at its lower bound, say). The entries are found as the cheapest change
+    of the published values that moves ``e`` by one while every equation still holds:
+    one linear programme per direction, with hidden entries free, shown cells costing
+    their value, margin totals costing more than all cells together and grand totals,
+    linked sums and zeros fixed. The entries the change moves must be hidden; then the
+    changed values are a second solution, so ``e`` is no longer disclosed (the audit in
+    :func:`_protect` checks this again, so the result is safe whatever is picked). An
+    optimum that moves nothing means ``e`` is already protected by an entry hidden
+    earlier in the same round.
+    """
+    free = ~hidden & (vals > 0) & ((kind == 0) | (kind == 1))
+    var = np.flatnonzero(hidden | free)
+    if e not in set(var.tolist()):  # pragma: no cover - ``e`` is a hidden entry
+        return None
+    fixed = np.ones(len(vals), dtype=bool)
+    fixed[var] = False
+    a = eq[:, var]
+    b = -eq[:, fixed] @ vals[fixed]
+    rows = np.any(a != 0, axis=1)
+    a, b = a[rows], b[rows]
+    f = np.flatnonzero(free[var])  # positions (within var) of entries that would be newly hidden
+    m = len(var)
+    big = float(vals[kind == 0].sum()) + 1.0
+    cost = np.where(kind[var[f]] == 0, vals[var[f]], vals[var[f]] + big)
+    # variables: x (m values), u (len(f) absolute changes of the shown entries)
+    sel = scipy.sparse.csr_matrix((np.ones(len(f)), (np.arange(len(f)), f)), shape=(len(f), m))
+    eye = scipy.sparse.identity(len(f), format="csr")
+    a_ub = scipy.sparse.vstack([scipy.sparse.hstack([sel, -eye]), scipy.sparse.hstack([-sel, -eye])]).tocsr()
+    b_ub = np.r_[vals[var[f]], -vals[var[f]]]
+    a_eq = scipy.sparse.hstack([scipy.sparse.csr_matrix(a), scipy.sparse.csr_matrix((len(a), len(f)))]).tocsr()
+    pos_e = int(np.flatnonzero(var == e)[0])
+    best: tuple[float, list[int]] | None = None
+    for target in (vals[e] + 1.0, vals[e] - 1.0):
+        if target < 1:
+            continue
+        bounds = [(1.0, None)] * m + [(0.0, None)] * len(f)
+        bounds[pos_e] = (target, target)
+        res = scipy.optimize.linprog(
+            c=np.r_[np.zeros(m), cost], A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b, bounds=bounds, method="highs"
+        )
+        if res.status != 0:
+            continue
+        moved = [int(var[f[i]]) for i in np.flatnonzero(np.abs(res.x[m:]) > 1e-7)]
+        if best is None or res.fun < best[0]:
+            best = (float(res.fun), moved)
+    return None if best is None else best[1]
 
 
 def _pick_linked_sum(
@@ -1526,12 +1606,14 @@ def _protect_jointly(
     values = np.zeros(len(uniq))
     hidden = np.zeros(len(uniq), dtype=bool)
     cell = np.zeros(len(uniq), dtype=bool)
+    grand = np.zeros(len(uniq), dtype=bool)
     rows: list[np.ndarray] = []
     for name, (full, mask) in frames.items():
         grid = grids[name]
         values[col_of[grid.ravel()]] = full.to_numpy(dtype=float).ravel()
         np.logical_or.at(hidden, col_of[grid.ravel()], mask.to_numpy(dtype=bool).ravel())
         cell[col_of[grid[:-1, :-1].ravel()]] = True
+        grand[col_of[grid[-1, -1]]] = True
         for i in range(grid.shape[0] - 1):  # row i: cells minus its total
             e = np.zeros(len(uniq))
             np.add.at(e, col_of[grid[i, :-1]], 1.0)
@@ -1551,7 +1633,7 @@ def _protect_jointly(
             rows.append(e)
     eq = np.array(rows)
     eq = eq[np.any(eq != 0, axis=1)]
-    new, _ = _protect(values, eq, hidden, n_cells=0, cell_mask=cell)
+    new, _ = _protect(values, eq, hidden, n_cells=0, cell_mask=cell, grand_mask=grand)
     out: dict[str, pd.DataFrame] = {}
     for name, (_, mask) in frames.items():
         out[name] = pd.DataFrame(new[col_of[grids[name]]], index=mask.index, columns=mask.columns)
