@@ -280,8 +280,8 @@ def run_study(config: StudyConfig, *, progress: Progress | None = None, only: st
     steps: list[tuple[str, Callable[[StudyResult], None]]] = [
         ("summarise inputs", summarise_inputs),
         ("travel times", lambda r: compute_travel_times(r, progress=progress)),
-        ("nearest provider", nearest_by_mode),
         ("coverage, choice and equity", analyse_coverage),
+        ("nearest provider", nearest_by_mode),
         ("capacity-aware access", analyse_access),
         ("cold spots", analyse_coldspots),
         ("recommendations and scenarios", recommend_and_compare),
@@ -306,13 +306,14 @@ def run_study(config: StudyConfig, *, progress: Progress | None = None, only: st
 
 
 def nearest_by_mode(result: StudyResult) -> None:
-    """Time from each LSOA to the nearest AP site, per mode (the simplest headline)."""
-    ap_sites = set(result.providers.loc[result.providers[S.KIND].isin(result.config.ap_kinds), S.SITE_ID])
+    """Children aged 5-15 within each threshold of any AP site, per mode (the simplest
+    headline), from the nearest-AP times that :func:`analyse_coverage` computed."""
+    near = result.tables["nearest_ap"]
+    kids_by_area = result.demand.set_index(S.AREA_ID)["children_school_age"]
     rows = []
-    for mode, table in result.travel_times.items():
-        t = table[table[S.DESTINATION_ID].isin(ap_sites)]
-        nearest = t.groupby(S.ORIGIN_ID)[S.TRAVEL_TIME_S].min()
-        kids = result.demand.set_index(S.AREA_ID)["children_school_age"].reindex(nearest.index)
+    for mode in result.travel_times:
+        nearest = near[near["mode"] == mode].set_index(S.AREA_ID)["nearest_time_s"]
+        kids = kids_by_area.reindex(nearest.index)
         for threshold in result.config.thresholds_min:
             within = nearest <= threshold * 60
             rows.append(
