@@ -1,15 +1,20 @@
 """apgeo: geospatial provision-coverage analysis for Alternative Provision planning.
 
-The pipeline, one module per stage::
+The pipeline, one subpackage per stage::
 
-    network -> snap -> travel_times -> catchments -> coverage / access / coldspots
-            -> recommend -> maps / report
+    inputs -> network -> routing -> analysis -> planning -> privacy -> outputs
+                                   (study runs them all from one configuration file)
+
+``help(apgeo.analysis)`` and the other subpackages say what comes in, what goes out and
+which stage comes next. The functions a notebook needs are importable from ``apgeo``
+itself (``apgeo.load_demand``, ``apgeo.coverage_summary``, ...).
 
 Importing apgeo writes nothing, creates no folder and starts nothing.
 """
 
 from __future__ import annotations
 
+from apgeo._compat import install as _install_moved_paths
 from apgeo._errors import (
     ApgeoError,
     ApgeoValueError,
@@ -26,51 +31,52 @@ from apgeo._errors import (
 )
 from apgeo.settings import configure, get_settings
 
+_install_moved_paths()
+
 __version__ = "0.1.0"
 
 #: Public functions, imported on first use so ``import apgeo`` stays light.
 _LAZY: dict[str, str] = {
-    "load_sheffield_providers": "apgeo.providers",
-    "read_providers": "apgeo.providers",
-    "split_located": "apgeo.providers",
-    "filter_providers": "apgeo.providers",
-    "load_demand": "apgeo.demand",
-    "demand_points": "apgeo.demand",
-    "aggregate_need": "apgeo.demand",
-    "load_network": "apgeo.network",
-    "load_networks": "apgeo.network",
-    "grid_network": "apgeo.network",
-    "snap_points": "apgeo.snap",
-    "TravelTimeEngine": "apgeo.travel_times",
-    "travel_time_table": "apgeo.travel_times",
-    "travel_time_field": "apgeo.travel_times",
-    "nearest": "apgeo.travel_times",
-    "straight_line_travel_times": "apgeo.straight_line",
-    # ``catchments`` itself is not here: the name is the submodule ``apgeo.catchments``
-    "service_areas": "apgeo.catchments",
-    "straight_line_catchments": "apgeo.catchments",
-    "nearest_times": "apgeo.coverage",
-    "coverage_summary": "apgeo.coverage",
-    "choice_counts": "apgeo.coverage",
-    "equity_table": "apgeo.coverage",
-    "two_step_fca": "apgeo.access",
-    "enhanced_two_step_fca": "apgeo.access",
-    "access_coldspots": "apgeo.coldspots",
-    "capacity_coldspots": "apgeo.coldspots",
-    "gi_star_clusters": "apgeo.coldspots",
-    "study_map": "apgeo.maps",
-    "save_map": "apgeo.maps",
-    "load_config": "apgeo.config",
-    "run_study": "apgeo.study",
-    "fetch": "apgeo.data",
-    "TransitFeed": "apgeo.transit",
-    "TransitEngine": "apgeo.transit",
-    "transit_travel_time_table": "apgeo.transit",
-    "recommend_sites": "apgeo.recommend",
-    "compare_scenarios": "apgeo.scenarios",
-    "Scenario": "apgeo.scenarios",
-    "load_placements": "apgeo.placements",
-    "synthetic_placements": "apgeo.placements",
+    "load_sheffield_providers": "apgeo.inputs.providers",
+    "read_providers": "apgeo.inputs.providers",
+    "split_located": "apgeo.inputs.providers",
+    "filter_providers": "apgeo.inputs.providers",
+    "load_demand": "apgeo.inputs.demand",
+    "demand_points": "apgeo.inputs.demand",
+    "aggregate_need": "apgeo.inputs.demand",
+    "load_network": "apgeo.network.load",
+    "load_networks": "apgeo.network.load",
+    "grid_network": "apgeo.network.synthetic",
+    "snap_points": "apgeo.routing.snap",
+    "TravelTimeEngine": "apgeo.routing.travel_times",
+    "travel_time_table": "apgeo.routing.travel_times",
+    "travel_time_field": "apgeo.routing.travel_times",
+    "nearest": "apgeo.routing.travel_times",
+    "straight_line_travel_times": "apgeo.routing.straight_line",
+    "service_areas": "apgeo.analysis.service_areas",
+    "straight_line_catchments": "apgeo.analysis.catchments",
+    "nearest_times": "apgeo.analysis.coverage",
+    "coverage_summary": "apgeo.analysis.coverage",
+    "choice_counts": "apgeo.analysis.coverage",
+    "equity_table": "apgeo.analysis.coverage",
+    "two_step_fca": "apgeo.analysis.access",
+    "enhanced_two_step_fca": "apgeo.analysis.access",
+    "access_coldspots": "apgeo.analysis.coldspots",
+    "capacity_coldspots": "apgeo.analysis.coldspots",
+    "gi_star_clusters": "apgeo.analysis.coldspots",
+    "study_map": "apgeo.outputs.maps",
+    "save_map": "apgeo.outputs.maps",
+    "load_config": "apgeo.study.config",
+    "run_study": "apgeo.study.pipeline",
+    "fetch": "apgeo.inputs.data",
+    "TransitFeed": "apgeo.routing.transit.feed",
+    "TransitEngine": "apgeo.routing.transit.raptor",
+    "transit_travel_time_table": "apgeo.routing.transit.raptor",
+    "recommend_sites": "apgeo.planning.recommend",
+    "compare_scenarios": "apgeo.planning.scenarios",
+    "Scenario": "apgeo.planning.scenarios",
+    "load_placements": "apgeo.inputs.placements",
+    "synthetic_placements": "apgeo.inputs.synthetic_placements",
 }
 
 

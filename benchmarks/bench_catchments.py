@@ -32,9 +32,9 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from apgeo.catchments import catchments
-from apgeo.network import load_network
-from apgeo.travel_times import TravelTimeEngine
+from apgeo.analysis.catchments import catchments
+from apgeo.network.load import load_network
+from apgeo.routing.travel_times import TravelTimeEngine
 
 THRESHOLDS_MIN = (5.0, 10.0, 15.0)
 N_PROVIDERS = 20

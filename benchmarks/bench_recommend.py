@@ -34,16 +34,13 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import apgeo
-from apgeo.demand import demand_points, load_demand
-from apgeo.providers import load_sheffield_providers, split_located
-from apgeo.recommend import (
-    MAINSTREAM_GIAS_TYPES,
-    MaximalCovering,
-    PMedian,
-    gias_candidate_sites,
-)
+from apgeo.inputs.demand import demand_points, load_demand
+from apgeo.inputs.providers import load_sheffield_providers, split_located
+from apgeo.planning.candidates import MAINSTREAM_GIAS_TYPES, gias_candidate_sites
+from apgeo.planning.models.mclp import MaximalCovering
+from apgeo.planning.models.pmedian import PMedian
+from apgeo.routing.straight_line import straight_line_travel_times
 from apgeo.settings import repo_root
-from apgeo.straight_line import straight_line_travel_times
 
 T_S = 1800.0
 

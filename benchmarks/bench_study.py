@@ -31,9 +31,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from apgeo.config import load_config
 from apgeo.settings import repo_root
-from apgeo.study import run_study
+from apgeo.study.config import load_config
+from apgeo.study.pipeline import run_study
 
 
 def grid_graphml(path: Path, spacing_m: float) -> Path:

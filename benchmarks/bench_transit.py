@@ -53,11 +53,12 @@ from scipy.sparse.csgraph import dijkstra
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from apgeo.demand import load_demand
-from apgeo.network import grid_network
-from apgeo.providers import load_sheffield_providers
-from apgeo.transit import TransitEngine, TransitFeed, departure_times
-from apgeo.travel_times import TravelTimeEngine, _fastest_csr, _snapped
+from apgeo.inputs.demand import load_demand
+from apgeo.inputs.providers import load_sheffield_providers
+from apgeo.network.synthetic import grid_network
+from apgeo.routing.transit.feed import TransitFeed
+from apgeo.routing.transit.raptor import TransitEngine, departure_times
+from apgeo.routing.travel_times import TravelTimeEngine, _fastest_csr, _snapped
 
 SEED = 20250304
 SPACING_M = 100.0
@@ -447,7 +448,7 @@ def main() -> None:
 def _walk_only(
     engine: TransitEngine, o: pd.DataFrame, d: pd.DataFrame, deps: np.ndarray
 ) -> np.ndarray:
-    from apgeo.travel_times import travel_time_table
+    from apgeo.routing.travel_times import travel_time_table
 
     w = travel_time_table(
         engine.walk_engine,

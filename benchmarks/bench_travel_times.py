@@ -44,8 +44,9 @@ from scipy.sparse.csgraph import dijkstra
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from apgeo.network import grid_network, load_network
-from apgeo.travel_times import TravelTimeEngine
+from apgeo.network.load import load_network
+from apgeo.network.synthetic import grid_network
+from apgeo.routing.travel_times import TravelTimeEngine
 
 N_PROVIDERS = 40
 LIMIT_S = 1800.0

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from apgeo.network import Mode, load_network
+from apgeo.network.load import load_network
+from apgeo.network.modes import Mode
 
 #: South-west corner of the synthetic grids (EPSG:27700, central Sheffield).
 X0, Y0 = 430_000.0, 380_000.0

@@ -39,13 +39,13 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def sheffield_demand():
-    from apgeo.demand import load_demand
+    from apgeo.inputs.demand import load_demand
 
     return load_demand(data_dir=DATA_DIR)
 
 
 @pytest.fixture(scope="session")
 def sheffield_providers():
-    from apgeo.providers import load_sheffield_providers
+    from apgeo.inputs.providers import load_sheffield_providers
 
     return load_sheffield_providers(data_dir=DATA_DIR)

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apgeo import ApgeoValueError, ApgeoWarning, MissingColumnError
-from apgeo.access import (
+from apgeo.analysis.access import (
     enhanced_two_step_fca,
     fca_from_cost_matrix,
     floating_catchment_access,

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from apgeo.maps import DEBIAN_ASSETS, save_map, study_map, system_assets
+from apgeo.outputs.maps import DEBIAN_ASSETS, save_map, study_map, system_assets
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -175,10 +175,10 @@ def test_study_map_in_browser(driver, tmp_path):
     """The map the Sheffield study writes: layers, legend, a tooltip, no console errors."""
     import warnings
 
-    from apgeo.config import load_config
-    from apgeo.maps import _inline_assets
+    from apgeo.outputs.maps import _inline_assets
     from apgeo.settings import repo_root
-    from apgeo.study import run_study
+    from apgeo.study.config import load_config
+    from apgeo.study.pipeline import run_study
 
     cfg_path = tmp_path / "study.toml"
     cfg_path.write_text(

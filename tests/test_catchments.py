@@ -17,16 +17,11 @@ from hypothesis import strategies as st
 
 from apgeo import ApgeoValueError, ApgeoWarning, CRSError, SnapError
 from apgeo._errors import MissingColumnError
-from apgeo.catchments import (
-    CHILDREN_METHOD_TEXT,
-    catchments,
-    nearest_provider_table,
-    service_areas,
-    straight_line_catchments,
-)
-from apgeo.network import grid_network
-from apgeo.snap import snap_points
-from apgeo.travel_times import TravelTimeEngine
+from apgeo.analysis.catchments import CHILDREN_METHOD_TEXT, catchments, straight_line_catchments
+from apgeo.analysis.service_areas import nearest_provider_table, service_areas
+from apgeo.network.synthetic import grid_network
+from apgeo.routing.snap import snap_points
+from apgeo.routing.travel_times import TravelTimeEngine
 
 try:
     from tests._network_fixtures import X0, Y0, pbf_network

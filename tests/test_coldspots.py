@@ -14,8 +14,8 @@ import pytest
 from shapely.geometry import box
 
 from apgeo import ApgeoValueError, ApgeoWarning, CRSError, MissingColumnError
-from apgeo.access import two_step_fca
-from apgeo.coldspots import (
+from apgeo.analysis.access import two_step_fca
+from apgeo.analysis.coldspots import (
     GI_COLD,
     GI_EXCLUDED,
     GI_HOT,

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from apgeo._errors import ApgeoValueError
-from apgeo.coldspots import (
+from apgeo.analysis.coldspots import (
     access_coldspots,
     benjamini_hochberg_cutoff,
     coldspot_sensitivity,

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apgeo import ApgeoValueError, ApgeoWarning, DuplicateIdError, MissingColumnError
-from apgeo.coverage import (
+from apgeo.analysis.coverage import (
     choice_counts,
     coverage_summary,
     equity_gaps,

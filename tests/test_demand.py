@@ -10,9 +10,15 @@ from hypothesis import strategies as st
 
 from apgeo import ApgeoWarning
 from apgeo._errors import ApgeoValueError, MissingColumnError
-from apgeo.data import data_path
-from apgeo.demand import _ward_profile, aggregate_need, apportion, demand_points, load_demand
-from apgeo.privacy import suppress_counts
+from apgeo.inputs.data import data_path
+from apgeo.inputs.demand import (
+    _ward_profile,
+    aggregate_need,
+    apportion,
+    demand_points,
+    load_demand,
+)
+from apgeo.privacy.suppression import suppress_counts
 from apgeo.schema import KEY_STAGE_AGES, children_column
 
 

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from apgeo import MissingColumnError
 from apgeo._errors import ApgeoValueError
-from apgeo.figures import before_after, coverage_curve, equity_bars, save_figure
+from apgeo.outputs.figures import before_after, coverage_curve, equity_bars, save_figure
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -11,16 +11,13 @@ import pandas as pd
 import pytest
 
 from apgeo import ApgeoValueError, MissingColumnError
-from apgeo.demand import load_la_boundary
-from apgeo.geocode import PostcodeLookup
-from apgeo.maps import FLOW_BANDS, flow_map, save_map
-from apgeo.placements import (
-    flow_lines,
-    flow_matrix,
-    load_placements,
-    load_schools,
-    synthetic_placements,
-)
+from apgeo.analysis.flows import flow_lines, flow_matrix
+from apgeo.inputs.demand import load_la_boundary
+from apgeo.inputs.geocode import PostcodeLookup
+from apgeo.inputs.placements import load_placements, load_schools
+from apgeo.inputs.synthetic_placements import synthetic_placements
+from apgeo.outputs.flow_map import FLOW_BANDS, flow_map
+from apgeo.outputs.maps import save_map
 
 AS_OF = dt.date(2025, 3, 31)
 EVIL = "<script>alert(1)</script>${x}`"

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import apgeo
-from apgeo import data as D
 from apgeo._errors import (
     ApgeoError,
     ApgeoValueError,
@@ -20,6 +19,7 @@ from apgeo._errors import (
     FetchError,
     MissingColumnError,
 )
+from apgeo.inputs import data as D
 
 
 def test_errors_subclass_matching_builtins():
@@ -83,8 +83,8 @@ def test_missing_file_message_names_path_and_fix(tmp_path):
 
 @pytest.mark.skipif(not (Path(__file__).parents[2] / "shared" / "data").is_dir(), reason="no ../shared/data")
 def test_loaders_accept_shared_data_folder():
-    from apgeo.demand import load_demand
-    from apgeo.geocode import PostcodeLookup
+    from apgeo.inputs.demand import load_demand
+    from apgeo.inputs.geocode import PostcodeLookup
 
     shared = Path(__file__).parents[2] / "shared" / "data"
     assert D.data_path("codepoint", data_dir=shared).name == "codepoint_open_2025_S_area.csv"

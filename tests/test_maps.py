@@ -13,16 +13,15 @@ import pytest
 
 from apgeo import CRSError, MissingColumnError
 from apgeo._errors import ApgeoValueError
-from apgeo.demand import load_la_boundary, load_wards
-from apgeo.maps import (
+from apgeo.inputs.demand import load_la_boundary, load_wards
+from apgeo.outputs.map_layers import (
     ACCESS_COLDSPOT_LAYER,
     GI_LAYER,
     RECOMMENDATIONS_LAYER,
     WARDS_LAYER,
     catchment_layer_name,
-    save_map,
-    study_map,
 )
+from apgeo.outputs.maps import save_map, study_map
 
 EVIL = "<script>alert(1)</script>"
 TEMPLATE_EVIL = "${alert(2)}`"
@@ -304,8 +303,8 @@ def test_offline_asset_missing_file(tmp_path, layers):
 def test_empty_layers_are_drawn_without_error(tmp_path):
     import geopandas as gpd
 
-    from apgeo.maps import save_map, study_map
-    from apgeo.providers import load_sheffield_providers
+    from apgeo.inputs.providers import load_sheffield_providers
+    from apgeo.outputs.maps import save_map, study_map
 
     providers = load_sheffield_providers()
     empty_cold = gpd.GeoDataFrame({"area_id": [], "reason": []}, geometry=[], crs="EPSG:27700")

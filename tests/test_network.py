@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 import shapely
 
-import apgeo.network as network_module
+import apgeo.network.cache as network_cache
+import apgeo.network.download as network_download
 from apgeo import (
     ApgeoValueError,
     ApgeoWarning,
@@ -22,18 +23,13 @@ from apgeo import (
     DataFileNotFoundError,
     NetworkError,
 )
-from apgeo.network import (
-    MPH_TO_KPH,
-    check_mode,
-    choose_crs,
-    grid_network,
-    load_network,
-    network_from_frames,
-    network_from_osm,
-    network_from_pbf,
-    parse_maxspeed_kph,
-    resolve_speeds,
-)
+from apgeo.network.area import choose_crs
+from apgeo.network.arrays import network_from_frames
+from apgeo.network.download import network_from_osm
+from apgeo.network.load import load_network
+from apgeo.network.modes import MPH_TO_KPH, check_mode, parse_maxspeed_kph, resolve_speeds
+from apgeo.network.pbf import network_from_pbf
+from apgeo.network.synthetic import grid_network
 from apgeo.settings import get_settings
 
 try:
@@ -380,18 +376,20 @@ def _patch_download(
         return graph.copy()
 
     settings = replace(get_settings(), cache_dir=tmp_path)
-    monkeypatch.setattr(network_module, "get_settings", lambda: settings)
+    monkeypatch.setattr(network_cache, "get_settings", lambda: settings)
+    monkeypatch.setattr(network_download, "get_settings", lambda: settings)
     monkeypatch.setattr(ox, "graph_from_polygon", fake_download)
-    monkeypatch.setattr(network_module, "overpass_reachable", lambda **_: (True, ""))
+    monkeypatch.setattr(network_download, "overpass_reachable", lambda **_: (True, ""))
     return calls
 
 
 def test_offline_download_fails_fast_with_advice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     settings = replace(get_settings(), cache_dir=tmp_path)
-    monkeypatch.setattr(network_module, "get_settings", lambda: settings)
-    monkeypatch.setattr(network_module, "overpass_reachable", lambda **_: (False, "no route"))
+    monkeypatch.setattr(network_cache, "get_settings", lambda: settings)
+    monkeypatch.setattr(network_download, "get_settings", lambda: settings)
+    monkeypatch.setattr(network_download, "overpass_reachable", lambda **_: (False, "no route"))
     with pytest.raises(NetworkError, match=r"Overpass API is not reachable \(no route\) and no cached copy"):
-        network_module.network_from_osm(_finnish_area(), mode="walk", polygon_crs="EPSG:4326")
+        network_download.network_from_osm(_finnish_area(), mode="walk", polygon_crs="EPSG:4326")
 
 
 def _finnish_area() -> gpd.GeoSeries:
@@ -425,7 +423,8 @@ def test_empty_download_is_not_cached(monkeypatch: pytest.MonkeyPatch, tmp_path:
 @pytest.mark.skipif(os.environ.get("APGEO_ONLINE_TESTS") != "1", reason="set APGEO_ONLINE_TESTS=1")
 def test_download_sheffield_centre_online(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = replace(get_settings(), cache_dir=tmp_path)
-    monkeypatch.setattr(network_module, "get_settings", lambda: settings)
+    monkeypatch.setattr(network_cache, "get_settings", lambda: settings)
+    monkeypatch.setattr(network_download, "get_settings", lambda: settings)
     centre = shapely.Point(435_300, 387_200).buffer(300)  # Sheffield city centre, EPSG:27700
     G = network_from_osm(centre, mode="walk", buffer_m=200)
     assert G.graph["crs"] == "EPSG:27700"

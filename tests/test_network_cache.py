@@ -11,11 +11,14 @@ import numpy as np
 import pytest
 import shapely
 
-import apgeo.network as network_module
+import apgeo.network.graphml as network_graphml
+import apgeo.network.load as network_load
 from apgeo import ApgeoValueError, NetworkError
-from apgeo.network import load_network, load_networks, network_from_graphml, network_from_pbf
+from apgeo.network.graphml import network_from_graphml
+from apgeo.network.load import load_network, load_networks
+from apgeo.network.pbf import network_from_pbf
+from apgeo.routing.travel_times import TravelTimeEngine
 from apgeo.settings import get_settings
-from apgeo.travel_times import TravelTimeEngine
 
 try:
     from tests._network_fixtures import osmnx_style_graph, pbf_path
@@ -50,7 +53,7 @@ def _signature(G: nx.MultiDiGraph) -> tuple[object, ...]:
 def spy_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record every raw read of a file (PBF or GraphML)."""
     reads: list[str] = []
-    real_pbf, real_graphml = network_module._read_pbf, network_module._read_graphml
+    real_pbf, real_graphml = network_load._read_pbf, network_load._read_graphml
 
     def pbf(*args: object, **kwargs: object) -> object:
         reads.append("pbf")
@@ -60,8 +63,8 @@ def spy_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         reads.append("graphml")
         return real_graphml(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(network_module, "_read_pbf", pbf)
-    monkeypatch.setattr(network_module, "_read_graphml", graphml)
+    monkeypatch.setattr(network_load, "_read_pbf", pbf)
+    monkeypatch.setattr(network_load, "_read_graphml", graphml)
     return reads
 
 
@@ -93,15 +96,15 @@ def test_fast_graphml_reader_equals_osmnx(tmp_path: Path, monkeypatch: pytest.Mo
     fast = network_from_graphml(path, mode="walk")
 
     def decline(_: Path) -> object:
-        raise network_module._UnsupportedGraphML("test")
+        raise network_graphml._UnsupportedGraphML("test")
 
-    monkeypatch.setattr(network_module, "_parts_from_graphml", decline)
+    monkeypatch.setattr(network_graphml, "_parts_from_graphml", decline)
     assert _signature(network_from_graphml(path, mode="walk")) == _signature(fast)
 
 
 def test_regex_and_xml_graphml_records_agree(tmp_path: Path) -> None:
     path = _graphml(tmp_path)
-    assert network_module._graphml_records_regex(path) == network_module._graphml_records_xml(path)
+    assert network_graphml._graphml_records_regex(path) == network_graphml._graphml_records_xml(path)
 
 
 def test_load_networks_bad_modes() -> None:

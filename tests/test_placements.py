@@ -21,26 +21,21 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from apgeo import ApgeoError, ApgeoValueError, ApgeoWarning, MissingColumnError
-from apgeo.demand import demand_points
-from apgeo.geocode import PostcodeLookup
-from apgeo.placements import (
-    ALL,
-    PLACEMENTS,
+from apgeo.analysis.burden import (
     band_columns,
     burden_table,
-    disclosed_cells,
-    flow_lines,
-    flow_matrix,
     furthest_schools,
-    load_placements,
-    load_schools,
     placement_travel_times,
-    protect_table,
-    publish_placement_tables,
-    synthetic_placements,
 )
-from apgeo.providers import split_located
-from apgeo.straight_line import straight_line_travel_times
+from apgeo.analysis.flows import flow_lines, flow_matrix
+from apgeo.inputs.demand import demand_points
+from apgeo.inputs.geocode import PostcodeLookup
+from apgeo.inputs.placements import ALL, PLACEMENTS, load_placements, load_schools
+from apgeo.inputs.providers import split_located
+from apgeo.inputs.synthetic_placements import synthetic_placements
+from apgeo.privacy.disclosure import disclosed_cells, protect_table
+from apgeo.privacy.publish import publish_placement_tables
+from apgeo.routing.straight_line import straight_line_travel_times
 
 AS_OF = dt.date(2025, 3, 31)
 SEED = 7
@@ -672,7 +667,7 @@ def cross_table_attack(published: dict[str, pd.DataFrame]) -> tuple[int, list]:
     for kind in published["burden_kind"]["group"]:
         if kind != ALL:
             kind_of[kind] = []
-    from apgeo.providers import load_sheffield_providers
+    from apgeo.inputs.providers import load_sheffield_providers
 
     prov = load_sheffield_providers()
     provider_kind = dict(zip(prov["provider_id"], prov["kind"]))
@@ -696,7 +691,8 @@ def test_no_suppressed_cell_can_be_recovered_from_all_published_totals(published
 
 
 def test_flow_map_of_the_published_flows(published, tmp_path):
-    from apgeo.maps import flow_map, save_map
+    from apgeo.outputs.flow_map import flow_map
+    from apgeo.outputs.maps import save_map
 
     html = save_map(flow_map(published["flow_lines"], title="Flows", tiles=None), tmp_path / "f.html").read_text()
     assert "SYNTHETIC DATA - Flows" in html

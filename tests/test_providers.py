@@ -12,7 +12,7 @@ from shapely.geometry import Point
 
 from apgeo import ApgeoWarning
 from apgeo._errors import ApgeoValueError, CRSError, DuplicateIdError, MissingColumnError
-from apgeo.providers import (
+from apgeo.inputs.providers import (
     filter_providers,
     load_ap_settings,
     load_gias_providers,

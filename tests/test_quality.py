@@ -8,16 +8,16 @@ import pandas as pd
 import pytest
 
 from apgeo import ApgeoValueError, ApgeoWarning, DuplicateIdError, MissingColumnError
-from apgeo.demand import demand_points
-from apgeo.providers import split_located
-from apgeo.quality import (
+from apgeo.inputs.demand import demand_points
+from apgeo.inputs.providers import split_located
+from apgeo.inputs.quality import (
     attach_quality,
     good_or_better,
     quality_coverage,
     quality_status,
     read_provider_quality,
 )
-from apgeo.straight_line import straight_line_travel_times
+from apgeo.routing.straight_line import straight_line_travel_times
 
 
 def test_grades_and_outcomes_accept_numbers_and_words(tmp_path):

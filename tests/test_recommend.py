@@ -21,19 +21,13 @@ from scipy.optimize import linprog
 from shapely.geometry import Point
 
 from apgeo import ApgeoError, ApgeoValueError, ApgeoWarning
-from apgeo import recommend as R
-from apgeo.recommend import (
-    CapacitatedMaximalCovering,
-    CapacitatedPMedian,
-    MaximalCovering,
-    PMedian,
-    cluster_candidates,
-    export_recommendations,
-    gias_candidate_sites,
-    read_candidates,
-    recommend_sites,
-    recommendations_markdown,
-)
+from apgeo.planning.candidates import cluster_candidates, gias_candidate_sites, read_candidates
+from apgeo.planning.export import export_recommendations, recommendations_markdown
+from apgeo.planning.models import base as R
+from apgeo.planning.models.capacitated import CapacitatedMaximalCovering, CapacitatedPMedian
+from apgeo.planning.models.mclp import MaximalCovering
+from apgeo.planning.models.pmedian import PMedian
+from apgeo.planning.recommend import recommend_sites
 
 T = 1800.0
 ONE_MINUS_1_OVER_E = 1 - 1 / math.e
@@ -479,9 +473,9 @@ def test_gias_candidate_sites_are_mainstream_primaries(data_dir) -> None:
 
 
 def test_sheffield_smoke(sheffield_demand, sheffield_providers, data_dir) -> None:
-    from apgeo.demand import demand_points
-    from apgeo.providers import split_located
-    from apgeo.straight_line import straight_line_travel_times
+    from apgeo.inputs.demand import demand_points
+    from apgeo.inputs.providers import split_located
+    from apgeo.routing.straight_line import straight_line_travel_times
 
     existing, _ = split_located(sheffield_providers)
     candidates = gias_candidate_sites(data_dir=data_dir)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from apgeo import ApgeoValueError
-from apgeo.scenarios import Scenario, compare_scenarios
+from apgeo.planning.scenarios import Scenario, compare_scenarios
 
 
 def _city():

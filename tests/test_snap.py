@@ -18,9 +18,9 @@ from apgeo import (
     MissingColumnError,
     SnapError,
 )
-from apgeo.network import grid_network
-from apgeo.snap import SNAP_COLUMNS, snap_points
-from apgeo.travel_times import TravelTimeEngine
+from apgeo.network.synthetic import grid_network
+from apgeo.routing.snap import SNAP_COLUMNS, snap_points
+from apgeo.routing.travel_times import TravelTimeEngine
 
 try:
     from tests._network_fixtures import X0, Y0, grid_points, points

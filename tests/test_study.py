@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from apgeo._errors import ConfigError
-from apgeo.cli import main
-from apgeo.config import load_config
 from apgeo.settings import repo_root
+from apgeo.study.cli import main
+from apgeo.study.config import load_config
 
 
 def _config(tmp_path, extra: str = "", network: str = 'source = "straight-line"'):
@@ -35,7 +35,7 @@ maps_dir = "{tmp_path / 'maps'}"
 
 @pytest.fixture(scope="module")
 def study_result(tmp_path_factory):
-    from apgeo.study import run_study
+    from apgeo.study.pipeline import run_study
 
     tmp = tmp_path_factory.mktemp("study")
     cfg = load_config(_config(tmp))
@@ -92,7 +92,7 @@ def test_study_tables_are_consistent(study_result):
 
 
 def test_study_is_deterministic(study_result, tmp_path):
-    from apgeo.study import run_study
+    from apgeo.study.pipeline import run_study
 
     cfg = load_config(_config(tmp_path))
     with warnings.catch_warnings():
@@ -174,7 +174,7 @@ def _sheffield_grid_graphml(path):
 
 
 def test_study_on_a_street_network_file(tmp_path):
-    from apgeo.study import run_study
+    from apgeo.study.pipeline import run_study
 
     net = _sheffield_grid_graphml(tmp_path / "grid.graphml")
     cfg = load_config(
@@ -218,7 +218,7 @@ def test_cli_recommend_and_network_subcommands(tmp_path, capsys):
 
 def test_study_with_public_transport(tmp_path):
     """A GTFS feed adds mode "transit" to every table (needs the walk street network)."""
-    from apgeo.study import run_study
+    from apgeo.study.pipeline import run_study
 
     net = _sheffield_grid_graphml(tmp_path / "grid.graphml")
     feed = repo_root() / "tests" / "data" / "gtfs_tiny"
@@ -256,7 +256,7 @@ def test_transit_config_errors(tmp_path):
 
 
 def test_study_placements_and_quality(tmp_path):
-    from apgeo.study import run_study
+    from apgeo.study.pipeline import run_study
 
     quality = tmp_path / "quality.csv"
     quality.write_text("urn,ofsted_grade,qa_outcome\n137596,2,good\n143052,1,good\n142749,3,satisfactory\n", encoding="utf-8")
@@ -290,7 +290,7 @@ def test_study_placements_and_quality(tmp_path):
 
 
 def test_study_with_planner_candidates(tmp_path):
-    from apgeo.study import run_study
+    from apgeo.study.pipeline import run_study
 
     cands = tmp_path / "candidates.csv"
     cands.write_text(
@@ -315,7 +315,7 @@ def test_study_with_planner_candidates(tmp_path):
 def test_cli_console_shows_each_warning_once():
     import logging
 
-    from apgeo.cli import _OncePerMessage
+    from apgeo.study.cli import _OncePerMessage
 
     f = _OncePerMessage()
     rec = logging.LogRecord("apgeo", logging.WARNING, __file__, 1, "same %s", ("thing",), None)

@@ -48,15 +48,10 @@ from shapely.geometry import Point
 
 from apgeo import ApgeoValueError, ApgeoWarning
 from apgeo._errors import DataFileNotFoundError, DuplicateIdError, MissingColumnError
-from apgeo.network import grid_network
-from apgeo.transit import (
-    TransitEngine,
-    TransitFeed,
-    departure_times,
-    parse_gtfs_time,
-    transit_travel_time_table,
-)
-from apgeo.travel_times import TravelTimeEngine
+from apgeo.network.synthetic import grid_network
+from apgeo.routing.transit.feed import TransitFeed, parse_gtfs_time
+from apgeo.routing.transit.raptor import TransitEngine, departure_times, transit_travel_time_table
+from apgeo.routing.travel_times import TravelTimeEngine
 
 TINY = Path(__file__).parent / "data" / "gtfs_tiny"
 TUESDAY = date(2025, 3, 4)

@@ -12,9 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apgeo import ApgeoValueError, ApgeoWarning, NetworkError
-from apgeo.network import grid_network
-from apgeo.snap import snap_points
-from apgeo.travel_times import TravelTimeEngine, nearest, travel_time_field, travel_time_table
+from apgeo.network.synthetic import grid_network
+from apgeo.routing.snap import snap_points
+from apgeo.routing.travel_times import (
+    TravelTimeEngine,
+    nearest,
+    travel_time_field,
+    travel_time_table,
+)
 
 try:
     from tests._network_fixtures import X0, Y0, as_series, grid_points, networkx_times, pbf_network
@@ -294,7 +299,7 @@ def test_real_table_with_points() -> None:
             strict=True,
         )
     )
-    from apgeo.snap import snap_points as snap
+    from apgeo.routing.snap import snap_points as snap
 
     try:
         from tests._network_fixtures import points

@@ -1,0 +1,481 @@
+"""Coverage: how far each demand area is from suitable provision, and who is served.
+
+Works on the travel-time seam only (never on street networks, never on isochrone
+polygons: "served" is decided from travel times, FIELD-NOTES items 2 and 13):
+
+``travel_times``
+    long table ``origin_id, destination_id, travel_time_s``; origin = demand area
+    (LSOA code), destination = provider site. ``NaN`` = unreachable. A pair missing
+    from the table is also unreachable. If the table has a ``mode`` column, only the
+    rows of the requested ``mode`` are used.
+``demand``
+    one row per area: ``area_id`` (unique), ``children_ks1`` .. ``children_ks5``,
+    ``imd_decile``, ``idaci_decile`` (1 = most deprived).
+``providers``
+    one row per site: ``site_id`` (unique), ``provider_id``, ``name``, ``kind``,
+    ``key_stages`` (``"KS1,KS2"``), ``capacity_places``.
+
+A provider *serves* a key stage when that key stage is listed in its ``key_stages``;
+the nearest *suitable* provider for a child of key stage KS3 is the nearest site that
+serves KS3. "Served within a band" follows the DfT journey-time statistics: a child is
+served within 30 min when at least one suitable site can be reached in 30 min or less
+(the band's upper limit is inclusive).
+
+Public functions: :func:`nearest_times`, :func:`coverage_summary`,
+:func:`choice_counts`, :func:`equity_table`, :func:`equity_gaps`. They return new
+DataFrames sorted by ``area_id`` (or by group) with a stable column order, and never
+mutate their inputs. Internally every time is in seconds; minutes appear only in
+``*_min`` names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import numpy as np
+import pandas as pd
+
+from apgeo._errors import ApgeoValueError
+from apgeo._log import warn
+from apgeo._validate import require_columns, to_numeric
+from apgeo.analysis.tables import (
+    _DEPRIVATION_COLUMNS,
+    ALL_KEY_STAGES,
+    ANY_KEY_STAGE,
+    AREAS,
+    CHILDREN,
+    CHILDREN_UNREACHABLE,
+    DECILE,
+    DEFAULT_THRESHOLDS_MIN,
+    DEPRIVATION_INDEX,
+    KEY_STAGE,
+    MEAN_NEAREST_TIME_S,
+    NEAREST_SITE_ID,
+    NEAREST_TIME_S,
+    DeprivationIndex,
+    _as_time,
+    _site_ids_at,
+    _warn_unreachable,
+    check_key_stages,
+    check_thresholds_min,
+    children_within_column,
+    format_ids,
+    nearest_in,
+    nearest_kind_site_column,
+    nearest_kind_time_column,
+    nearest_ks_site_column,
+    nearest_ks_time_column,
+    nearest_suitable_s,
+    prepare_tables,
+    providers_within_column,
+    share_within_column,
+)
+from apgeo.schema import (
+    AREA_ID,
+    KIND,
+    MODE,
+    PROVIDER_ID,
+    ProviderKind,
+)
+
+# ======================================================================================
+# Public API
+# ======================================================================================
+
+
+def nearest_times(
+    travel_times: pd.DataFrame,
+    demand: pd.DataFrame,
+    providers: pd.DataFrame,
+    *,
+    mode: str,
+    key_stages: Sequence[str] | str | None = None,
+    kinds: Collection[str | ProviderKind] | None = None,
+    strict: bool = False,
+) -> pd.DataFrame:
+    """Time from each area to its nearest provider: overall, by key stage and by kind.
+
+    Parameters
+    ----------
+    travel_times
+        Long table ``origin_id, destination_id, travel_time_s`` (NaN = unreachable;
+        missing pairs are unreachable).
+    demand
+        One row per area with ``area_id`` (other columns are not needed here).
+    providers
+        One row per site with ``site_id, provider_id, kind, key_stages``.
+    mode
+        Travel mode label carried into the output.
+    key_stages
+        Key stages to report (``None`` = KS1..KS5).
+    kinds
+        Keep only providers of these kinds (``None`` = all).
+    strict
+        Turn warnings (areas reaching no provider, key stages nobody serves) into errors.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area, sorted by ``area_id``. Columns, in order: ``area_id``,
+        ``mode``, ``nearest_time_s``, ``nearest_site_id``; for each key stage
+        ``nearest_ks3_time_s``, ``nearest_ks3_site_id`` (nearest site serving it); for
+        each kind present ``nearest_pru_time_s``, ``nearest_pru_site_id`` (in
+        :class:`~apgeo.schema.ProviderKind` order). Unreachable: time NaN, site None.
+        Ties go to the first ``site_id`` in sorted order.
+    """
+    ks_list = check_key_stages(key_stages)
+    prep = prepare_tables(
+        travel_times,
+        demand.loc[:, [AREA_ID]] if AREA_ID in demand.columns else demand,
+        providers,
+        mode=mode,
+        key_stages=(),
+        kinds=kinds,
+        strict=strict,
+    )
+    if any(not prep.serves_key_stage(ks).any() for ks in ks_list):
+        unserved = [ks for ks in ks_list if not prep.serves_key_stage(ks).any()]
+        warn(
+            f"no provider serves {', '.join(unserved)}: their nearest times are NaN everywhere",
+            strict=strict,
+            stacklevel=3,
+        )
+    all_sites = np.ones(len(prep.sites), dtype=bool)
+    best, idx = nearest_in(prep.times_s, all_sites)
+    _warn_unreachable(prep, best, strict=strict)
+    columns: dict[str, object] = {
+        AREA_ID: prep.area_ids,
+        MODE: mode,
+        NEAREST_TIME_S: _as_time(best),
+        NEAREST_SITE_ID: _site_ids_at(prep, idx),
+    }
+    for ks in ks_list:
+        t, i = nearest_in(prep.times_s, prep.serves_key_stage(ks))
+        columns[nearest_ks_time_column(ks)] = _as_time(t)
+        columns[nearest_ks_site_column(ks)] = _site_ids_at(prep, i)
+    kinds_present = set(prep.sites[KIND])
+    for kind in ProviderKind:
+        if kind.value not in kinds_present:
+            continue
+        t, i = nearest_in(prep.times_s, (prep.sites[KIND] == kind.value).to_numpy())
+        columns[nearest_kind_time_column(kind)] = _as_time(t)
+        columns[nearest_kind_site_column(kind)] = _site_ids_at(prep, i)
+    return pd.DataFrame(columns)
+
+
+def _band_stats(
+    times_s: np.ndarray,
+    children: np.ndarray,
+    thresholds_s: np.ndarray,
+    thresholds_min: Sequence[float],
+) -> dict[str, float]:
+    """Children-weighted statistics of nearest times (flattened over areas x key stages)."""
+    t = times_s.ravel()
+    c = children.ravel()
+    total = float(c.sum())
+    reach = np.isfinite(t)
+    reach_children = float(c[reach].sum())
+    stats: dict[str, float] = {
+        CHILDREN: total,
+        CHILDREN_UNREACHABLE: float(c[~reach].sum()),
+        MEAN_NEAREST_TIME_S: float((t[reach] * c[reach]).sum() / reach_children)
+        if reach_children > 0
+        else np.nan,
+    }
+    within = [float(c[t <= limit].sum()) for limit in thresholds_s]
+    for tm, w in zip(thresholds_min, within, strict=True):
+        stats[children_within_column(tm)] = w
+    for tm, w in zip(thresholds_min, within, strict=True):
+        stats[share_within_column(tm)] = w / total if total > 0 else np.nan
+    return stats
+
+
+def _stats_by_key_stage(
+    nearest_s: np.ndarray,
+    children: np.ndarray,
+    key_stages: Sequence[str],
+    thresholds_s: np.ndarray,
+    thresholds_min: Sequence[float],
+) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    groups: list[tuple[str, slice]] = [(ALL_KEY_STAGES, slice(None))]
+    groups += [(ks, slice(j, j + 1)) for j, ks in enumerate(key_stages)]
+    for label, cols in groups:
+        row: dict[str, object] = {KEY_STAGE: label, AREAS: int(nearest_s.shape[0])}
+        row.update(_band_stats(nearest_s[:, cols], children[:, cols], thresholds_s, thresholds_min))
+        rows.append(row)
+    return rows
+
+
+def coverage_summary(
+    travel_times: pd.DataFrame,
+    demand: pd.DataFrame,
+    providers: pd.DataFrame,
+    *,
+    mode: str,
+    thresholds_min: Sequence[float] = DEFAULT_THRESHOLDS_MIN,
+    key_stages: Sequence[str] | str | None = None,
+    kinds: Collection[str | ProviderKind] | None = None,
+    strict: bool = False,
+) -> pd.DataFrame:
+    """Share of children who can reach a suitable provider within each band (DfT style).
+
+    A child of key stage KS is *served within t minutes* when at least one site that
+    serves KS can be reached in ``t`` minutes or less from the child's area. Children in
+    areas with no suitable reachable site count in the denominator, never as served.
+
+    Parameters
+    ----------
+    travel_times, demand, providers
+        The seam tables (see module docstring). ``demand`` needs ``children_ks*`` for
+        the chosen key stages.
+    mode
+        Travel mode label carried into the output.
+    thresholds_min
+        Band upper limits in minutes, positive and strictly increasing
+        (default 15, 30, 45, 60 as in the DfT journey-time statistics).
+    key_stages
+        Key stages to count (``None`` = KS1..KS5).
+    kinds
+        Count only providers of these kinds (``None`` = all).
+    strict
+        Turn warnings into errors.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row for ``key_stage == "all"`` (every child, each to a provider suitable
+        for their own key stage) then one per key stage. Columns: ``mode``,
+        ``key_stage``, ``areas``, ``children``, ``children_unreachable``,
+        ``mean_nearest_time_s`` (children-weighted, over children who can reach a
+        suitable site), ``children_within_<t>_min`` for each band, then
+        ``share_within_<t>_min`` for each band (NaN when there are no children).
+    """
+    thresholds_s = check_thresholds_min(thresholds_min)
+    ks_list = check_key_stages(key_stages)
+    prep = prepare_tables(
+        travel_times, demand, providers, mode=mode, key_stages=ks_list, kinds=kinds, strict=strict
+    )
+    nearest_s = nearest_suitable_s(prep, ks_list)
+    children = np.column_stack([prep.children(ks) for ks in ks_list])
+    rows = _stats_by_key_stage(nearest_s, children, ks_list, thresholds_s, list(thresholds_min))
+    out = pd.DataFrame(rows)
+    out.insert(0, MODE, mode)
+    return out
+
+
+def choice_counts(
+    travel_times: pd.DataFrame,
+    demand: pd.DataFrame,
+    providers: pd.DataFrame,
+    *,
+    mode: str,
+    thresholds_min: Sequence[float] = DEFAULT_THRESHOLDS_MIN,
+    key_stages: Sequence[str] | str | None = None,
+    kinds: Collection[str | ProviderKind] | None = None,
+    strict: bool = False,
+) -> pd.DataFrame:
+    """Number of distinct providers each area can reach within each band (choice).
+
+    A provider (``provider_id``) counts once however many of its sites are in reach;
+    it counts for a key stage when one of its sites within the band serves that key
+    stage.
+
+    Parameters
+    ----------
+    travel_times, demand, providers
+        The seam tables (see module docstring).
+    mode
+        Travel mode label carried into the output.
+    thresholds_min
+        Band upper limits in minutes (inclusive), positive and strictly increasing.
+    key_stages
+        Key stages to report (``None`` = KS1..KS5).
+    kinds
+        Count only providers of these kinds (``None`` = all).
+    strict
+        Turn warnings into errors.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area and key stage, sorted by ``area_id`` then key stage, with
+        ``key_stage == "any"`` (any provider, whatever it serves) first. Columns:
+        ``area_id``, ``mode``, ``key_stage``, ``providers_within_<t>_min`` (int) for
+        each band.
+    """
+    thresholds_s = check_thresholds_min(thresholds_min)
+    ks_list = check_key_stages(key_stages)
+    prep = prepare_tables(
+        travel_times,
+        demand.loc[:, [AREA_ID]] if AREA_ID in demand.columns else demand,
+        providers,
+        mode=mode,
+        key_stages=(),
+        kinds=kinds,
+        strict=strict,
+    )
+    provider_codes, _ = pd.factorize(prep.sites[PROVIDER_ID].astype(str), sort=True)
+    n_providers = int(provider_codes.max()) + 1 if len(provider_codes) else 0
+    onehot = np.zeros((len(prep.sites), n_providers), dtype=bool)
+    onehot[np.arange(len(prep.sites)), provider_codes] = True
+
+    groups: list[tuple[str, np.ndarray]] = [(ANY_KEY_STAGE, np.ones(len(prep.sites), dtype=bool))]
+    groups += [(ks, prep.serves_key_stage(ks)) for ks in ks_list]
+    frames = []
+    for label, mask in groups:
+        cols: dict[str, object] = {AREA_ID: prep.area_ids, MODE: mode, KEY_STAGE: label}
+        for tm, limit in zip(thresholds_min, thresholds_s, strict=True):
+            reach = (prep.times_s <= limit) & mask[None, :]
+            # provider reachable when any of its (suitable) sites is: boolean matrix product
+            counts = (reach.astype(np.int64) @ onehot.astype(np.int64) > 0).sum(axis=1)
+            cols[providers_within_column(tm)] = counts.astype(np.int64)
+        frames.append(pd.DataFrame(cols))
+    order = {label: i for i, (label, _) in enumerate(groups)}
+    out = pd.concat(frames, ignore_index=True)
+    out["_order"] = out[KEY_STAGE].map(order)
+    out = out.sort_values([AREA_ID, "_order"], kind="stable").drop(columns="_order")
+    return out.reset_index(drop=True)
+
+
+def _check_deciles(areas: pd.DataFrame, column: str, *, strict: bool) -> np.ndarray:
+    values = to_numeric(areas[column], column=column, source="demand").to_numpy(dtype=float)
+    bad = ~np.isnan(values) & ~np.isin(values, np.arange(1, 11))
+    if bad.any():
+        examples = ", ".join(
+            f"{a} ({v:g})" for a, v in zip(areas[AREA_ID][bad], values[bad], strict=True)
+        )
+        raise ApgeoValueError(
+            f"demand: column {column!r} must hold whole deciles 1..10 (1 = most deprived); "
+            f"bad value(s): {examples}"
+        )
+    missing = np.isnan(values)
+    if missing.any():
+        warn(
+            f"demand: {int(missing.sum())} area(s) have no {column} "
+            f"({format_ids(areas[AREA_ID][missing])}); they are left out of the equity table",
+            strict=strict,
+            stacklevel=4,
+        )
+    return values
+
+
+def equity_table(
+    travel_times: pd.DataFrame,
+    demand: pd.DataFrame,
+    providers: pd.DataFrame,
+    *,
+    mode: str,
+    thresholds_min: Sequence[float] = DEFAULT_THRESHOLDS_MIN,
+    key_stages: Sequence[str] | str | None = None,
+    kinds: Collection[str | ProviderKind] | None = None,
+    by: Sequence[DeprivationIndex] = ("imd", "idaci"),
+    strict: bool = False,
+) -> pd.DataFrame:
+    """Coverage by deprivation decile (IMD and IDACI; decile 1 = most deprived).
+
+    Each row is :func:`coverage_summary` restricted to the areas of one decile. Use
+    :func:`equity_gaps` on the result for the decile 1 minus decile 10 gaps.
+
+    Parameters
+    ----------
+    travel_times, demand, providers
+        The seam tables. ``demand`` needs ``children_ks*`` and ``imd_decile`` /
+        ``idaci_decile`` for the indices in ``by``.
+    mode
+        Travel mode label carried into the output.
+    thresholds_min
+        Band upper limits in minutes, positive and strictly increasing.
+    key_stages
+        Key stages to count (``None`` = KS1..KS5).
+    kinds
+        Count only providers of these kinds (``None`` = all).
+    by
+        Deprivation indices to tabulate: ``"imd"`` and/or ``"idaci"``.
+    strict
+        Turn warnings (areas without a decile, unreachable areas) into errors.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per deprivation index, key stage (``"all"`` first) and decile 1..10
+        (every decile is present; empty ones have ``areas == 0`` and NaN means).
+        Columns: ``mode``, ``deprivation_index``, ``key_stage``, ``decile``, then the
+        :func:`coverage_summary` measures (``areas``, ``children``,
+        ``children_unreachable``, ``mean_nearest_time_s``, ``children_within_<t>_min``,
+        ``share_within_<t>_min``).
+    """
+    thresholds_s = check_thresholds_min(thresholds_min)
+    ks_list = check_key_stages(key_stages)
+    indices = list(dict.fromkeys(by))
+    unknown = [b for b in indices if b not in _DEPRIVATION_COLUMNS]
+    if unknown or not indices:
+        raise ApgeoValueError(f"by must name 'imd' and/or 'idaci'; got {list(by)!r}")
+    prep = prepare_tables(
+        travel_times,
+        demand,
+        providers,
+        mode=mode,
+        key_stages=ks_list,
+        kinds=kinds,
+        demand_columns=[_DEPRIVATION_COLUMNS[b] for b in indices],
+        strict=strict,
+    )
+    nearest_s = nearest_suitable_s(prep, ks_list)
+    children = np.column_stack([prep.children(ks) for ks in ks_list])
+    rows: list[dict[str, object]] = []
+    for index in indices:
+        deciles = _check_deciles(prep.areas, _DEPRIVATION_COLUMNS[index], strict=strict)
+        per_decile: dict[int, list[dict[str, object]]] = {}
+        for d in range(1, 11):
+            m = deciles == d
+            per_decile[d] = _stats_by_key_stage(
+                nearest_s[m], children[m], ks_list, thresholds_s, list(thresholds_min)
+            )
+        for k in range(len(ks_list) + 1):
+            for d in range(1, 11):
+                row = dict(per_decile[d][k])
+                row = {DEPRIVATION_INDEX: index, KEY_STAGE: row.pop(KEY_STAGE), DECILE: d, **row}
+                rows.append(row)
+    out = pd.DataFrame(rows)
+    out.insert(0, MODE, mode)
+    return out
+
+
+def equity_gaps(equity: pd.DataFrame) -> pd.DataFrame:
+    """Gap between the most and least deprived deciles: decile 1 minus decile 10.
+
+    Parameters
+    ----------
+    equity
+        Output of :func:`equity_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``mode``, ``deprivation_index`` and ``key_stage``, with
+        ``gap_mean_nearest_time_s`` (positive: the most deprived decile is farther from
+        suitable provision) and ``gap_share_within_<t>_min`` for each band (negative:
+        the most deprived decile is less well covered). NaN when either decile has no
+        children.
+    """
+    require_columns(
+        equity, [MODE, DEPRIVATION_INDEX, KEY_STAGE, DECILE, MEAN_NEAREST_TIME_S], source="equity"
+    )
+    measures = [MEAN_NEAREST_TIME_S] + [
+        c for c in equity.columns if str(c).startswith("share_within_")
+    ]
+    keys = [MODE, DEPRIVATION_INDEX, KEY_STAGE]
+    d1 = equity[equity[DECILE] == 1].set_index(keys)[measures]
+    d10 = equity[equity[DECILE] == 10].set_index(keys)[measures]
+    gap = (d1 - d10.reindex(d1.index)).reset_index()
+    return gap.rename(columns={m: f"gap_{m}" for m in measures})
+
+
+__all__ = [
+    "choice_counts",
+    "coverage_summary",
+    "equity_gaps",
+    "equity_table",
+    "nearest_times",
+]

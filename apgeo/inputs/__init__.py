@@ -1,0 +1,13 @@
+"""Stage 1, the inputs: what is where, and who needs it.
+
+Comes in: the committed data extracts (``data/<area>/`` with a manifest), GIAS, the
+planners' own provider, quality, candidate and placement files, postcodes.
+Goes out: providers as points in EPSG:27700 with kind, key stages and places
+(:mod:`~apgeo.inputs.providers`); demand areas with children by key stage and
+deprivation (:mod:`~apgeo.inputs.demand`); aggregated placement counts, never pupil
+rows (:mod:`~apgeo.inputs.placements`); provider quality (:mod:`~apgeo.inputs.quality`).
+Modules: ``data`` (files, manifest, downloads), ``geocode`` (postcodes), ``providers``,
+``demand``, ``quality``, ``placements``, ``synthetic_placements``.
+
+Next stage: :mod:`apgeo.network` (the streets) and :mod:`apgeo.routing` (travel times).
+"""

@@ -1,0 +1,410 @@
+"""Providers of Alternative Provision and related settings, as one validated table.
+
+Schema (one row per *site*; a provider may have several sites):
+
+``provider_id`` (str), ``site_id`` (str, unique), ``name``, ``kind``
+(:class:`~apgeo.schema.ProviderKind` value), ``key_stages`` (e.g. ``"KS1,KS2"``),
+``capacity_places`` (float >= 0, NaN = unknown), ``capacity_source``, ``urn``,
+``postcode``, ``source``, ``located`` (bool), ``location_note``, Point geometry in
+EPSG:27700 (empty for providers that could not be located: they are *kept*, never
+dropped, so a report can list them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely.geometry import Point
+
+from apgeo import schema as S
+from apgeo._errors import ApgeoValueError, MissingColumnError
+from apgeo._validate import (
+    check_crs,
+    check_points_in_england,
+    check_unique,
+    read_csv,
+    require_columns,
+    require_rows,
+    row_numbers,
+    to_numeric,
+)
+from apgeo.inputs.data import SHEFFIELD_LA_CODES, data_path
+from apgeo.inputs.geocode import INVALID, PostcodeLookup, geocode_postcodes
+from apgeo.inputs.quality import UNKNOWN
+from apgeo.settings import WORKING_CRS
+
+#: GIAS establishment types -> provider kind.
+GIAS_TYPE_KIND: dict[str, S.ProviderKind] = {
+    "Pupil referral unit": S.ProviderKind.PRU,
+    "Academy alternative provision converter": S.ProviderKind.AP_ACADEMY,
+    "Academy alternative provision sponsor led": S.ProviderKind.AP_ACADEMY,
+    "Free schools alternative provision": S.ProviderKind.AP_FREE_SCHOOL,
+    "Community special school": S.ProviderKind.SPECIAL_SCHOOL,
+    "Foundation special school": S.ProviderKind.SPECIAL_SCHOOL,
+    "Academy special converter": S.ProviderKind.SPECIAL_SCHOOL,
+    "Academy special sponsor led": S.ProviderKind.SPECIAL_SCHOOL,
+    "Free schools special": S.ProviderKind.SPECIAL_SCHOOL,
+    "Non-maintained special school": S.ProviderKind.SPECIAL_SCHOOL,
+    "Other independent special school": S.ProviderKind.SPECIAL_SCHOOL,
+    "Hospital school": S.ProviderKind.HOSPITAL_EDUCATION,
+}
+
+#: GIAS types kept by default: AP proper plus special and hospital schools.
+DEFAULT_GIAS_TYPES: tuple[str, ...] = tuple(GIAS_TYPE_KIND)
+
+#: GIAS ``education_phase`` -> key stages. "Not applicable" (PRUs, special schools)
+#: gives KS1-KS4 as an assumption, recorded in ``key_stages_source``.
+PHASE_KEY_STAGES: dict[str, str] = {
+    "Primary": "KS1,KS2",
+    "Middle deemed primary": "KS2,KS3",
+    "Middle deemed secondary": "KS2,KS3",
+    "Secondary": "KS3,KS4",
+    "All-through": "KS1,KS2,KS3,KS4,KS5",
+    "16 plus": "KS5",
+    "Nursery": "",
+    "Not applicable": "KS1,KS2,KS3,KS4",
+}
+
+#: The Sheffield Inclusion Centre, the city's PRU.
+INCLUSION_CENTRE_URN = "137596"
+
+COLUMNS = [
+    S.PROVIDER_ID,
+    S.SITE_ID,
+    S.NAME,
+    S.KIND,
+    S.KEY_STAGES,
+    S.CAPACITY_PLACES,
+    S.CAPACITY_SOURCE,
+    S.URN,
+    S.POSTCODE,
+    S.SOURCE,
+    S.LOCATED,
+    S.LOCATION_NOTE,
+]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "-", text.upper()).strip("-")
+
+
+def _empty_point() -> Point:
+    return Point()
+
+
+def _finish(frame: pd.DataFrame, geometry: Iterable[object], *, source: str) -> gpd.GeoDataFrame:
+    """Common validation and column order for every loader."""
+    out = gpd.GeoDataFrame(frame, geometry=list(geometry), crs=WORKING_CRS)
+    out[S.LOCATED] = ~(out.geometry.is_empty | out.geometry.isna())
+    for col in COLUMNS:
+        if col not in out.columns:
+            out[col] = np.nan if col == S.CAPACITY_PLACES else ""
+    out[S.CAPACITY_PLACES] = out[S.CAPACITY_PLACES].astype(float)
+    negative = out[S.CAPACITY_PLACES] < 0
+    if negative.any():
+        who = ", ".join(
+            f"{i} ({c:g})" for i, c in zip(out.loc[negative, S.PROVIDER_ID], out.loc[negative, S.CAPACITY_PLACES])
+        )
+        raise ApgeoValueError(
+            f"{source}: column 'capacity_places' must be >= 0 (or blank when unknown); "
+            f"negative for {who}"
+        )
+    check_unique(out, S.SITE_ID, source=source)
+    extra = [c for c in out.columns if c not in COLUMNS and c != "geometry"]
+    return out[[*COLUMNS, *extra, "geometry"]].reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------- GIAS
+
+
+def load_gias_providers(
+    path: str | Path | None = None,
+    *,
+    la_codes: Iterable[str] = SHEFFIELD_LA_CODES,
+    establishment_types: Iterable[str] = DEFAULT_GIAS_TYPES,
+    data_dir: str | Path | None = None,
+) -> gpd.GeoDataFrame:
+    """Providers from a GIAS extract filtered by local authority and establishment type.
+
+    Parameters
+    ----------
+    path
+        A GIAS CSV with columns ``urn, la_code, establishment_name, establishment_type,
+        education_phase, number_of_pupils, easting, northing`` (the committed Sheffield
+        extract by default; the full England file works too).
+    la_codes
+        DfE LA numbers or ONS LAD codes; Sheffield's ``373``, ``E08000019`` and
+        ``E08000039`` all select Sheffield.
+    establishment_types
+        GIAS ``establishment_type`` values to keep.
+    """
+    p = Path(path) if path is not None else data_path("gias", data_dir=data_dir)
+    raw = read_csv(p)
+    require_columns(
+        raw,
+        ["urn", "la_code", "establishment_name", "establishment_type", "education_phase", "easting", "northing"],
+        source=str(p),
+    )
+    codes = {str(c) for c in la_codes}
+    if codes & SHEFFIELD_LA_CODES:
+        codes |= SHEFFIELD_LA_CODES
+    types = set(establishment_types)
+    unknown_types = types - set(GIAS_TYPE_KIND)
+    if unknown_types:
+        raise ApgeoValueError(
+            f"unknown GIAS establishment type(s) {sorted(unknown_types)}; known: {sorted(GIAS_TYPE_KIND)}"
+        )
+    sel = raw[raw["la_code"].isin(codes) & raw["establishment_type"].isin(types)].copy()
+    urn = sel["urn"].astype(str)
+    kinds = sel["establishment_type"].map(lambda t: GIAS_TYPE_KIND[t].value)
+    kinds[urn == INCLUSION_CENTRE_URN] = S.ProviderKind.INCLUSION_CENTRE.value
+    frame = pd.DataFrame(
+        {
+            S.PROVIDER_ID: "URN" + urn,
+            S.SITE_ID: "URN" + urn + "-1",
+            S.NAME: sel["establishment_name"],
+            S.KIND: kinds,
+            S.KEY_STAGES: sel["education_phase"].map(PHASE_KEY_STAGES).fillna("KS1,KS2,KS3,KS4"),
+            "key_stages_source": "GIAS phase " + sel["education_phase"].fillna("unknown"),
+            S.CAPACITY_PLACES: np.nan,
+            S.CAPACITY_SOURCE: "",
+            S.URN: urn,
+            S.POSTCODE: sel.get("nearest_cpo_postcode", pd.Series("", index=sel.index)).fillna(""),
+            S.SOURCE: f"GIAS ({p.name})",
+            S.LOCATION_NOTE: "GIAS easting/northing",
+            "establishment_type": sel["establishment_type"],
+            "number_of_pupils": to_numeric(sel.get("number_of_pupils", pd.Series(np.nan, index=sel.index)), column="number_of_pupils", source=str(p)),
+        }
+    )
+    e = to_numeric(sel["easting"], column="easting", source=str(p))
+    n = to_numeric(sel["northing"], column="northing", source=str(p))
+    check_points_in_england(e.dropna(), n.dropna(), ids=frame.loc[e.notna() & n.notna(), S.PROVIDER_ID], source=str(p))
+    geoms = [Point(x, y) if np.isfinite(x) and np.isfinite(y) else _empty_point() for x, y in zip(e, n)]
+    return _finish(frame, geoms, source=str(p))
+
+
+# ---------------------------------------------------------------- AP settings list
+
+
+def load_ap_settings(
+    path: str | Path | None = None,
+    *,
+    attributes_path: str | Path | None = None,
+    data_dir: str | Path | None = None,
+) -> gpd.GeoDataFrame:
+    """The Sheffield AP settings list, with curated kind, key stages and places.
+
+    Rows without coordinates (framework suppliers with no published address) are kept
+    with ``located=False`` and a ``location_note`` saying why.
+    """
+    p = Path(path) if path is not None else data_path("ap_settings", data_dir=data_dir)
+    a = Path(attributes_path) if attributes_path is not None else data_path("provider_attributes", data_dir=data_dir)
+    raw = read_csv(p)
+    require_columns(raw, ["name", "category", "urn", "easting", "northing", "source"], source=str(p))
+    require_rows(raw, source=str(p))
+    attrs = read_csv(a)
+    require_columns(attrs, ["name", "kind", "key_stages", "capacity_places", "capacity_source"], source=str(a))
+    merged = raw.merge(attrs.drop(columns=["urn"], errors="ignore"), on="name", how="left", validate="one_to_one")
+    missing = merged["kind"].isna()
+    if missing.any():
+        raise ApgeoValueError(
+            f"{a}: no kind / key stages for {', '.join(merged.loc[missing, 'name'])}; add a row "
+            "per AP setting to the attributes file"
+        )
+    urn = merged["urn"].fillna("").astype(str).str.replace(r"\.0$", "", regex=True)
+    pid = np.where(urn != "", "URN" + urn, "AP-" + merged["name"].map(_slug))
+    e = to_numeric(merged["easting"], column="easting", source=str(p))
+    n = to_numeric(merged["northing"], column="northing", source=str(p))
+    ok = e.notna() & n.notna()
+    check_points_in_england(e[ok], n[ok], ids=pd.Series(pid, index=merged.index)[ok], source=str(p))
+    postcode = merged.get("postcode", pd.Series("", index=merged.index)).fillna("")
+    frame = pd.DataFrame(
+        {
+            S.PROVIDER_ID: pid,
+            S.SITE_ID: [f"{x}-1" for x in pid],
+            S.NAME: merged["name"],
+            S.KIND: merged["kind"].map(lambda k: S.ProviderKind.parse(k).value),
+            S.KEY_STAGES: merged["key_stages"].map(lambda k: ",".join(S.parse_key_stages(k))),
+            "key_stages_source": "apgeo_provider_attributes.csv",
+            S.CAPACITY_PLACES: to_numeric(merged["capacity_places"], column="capacity_places", source=str(a)),
+            S.CAPACITY_SOURCE: merged["capacity_source"].fillna(""),
+            S.URN: urn,
+            S.POSTCODE: postcode.str.extract(r"^([A-Z0-9]+ [0-9][A-Z]{2})", expand=False).fillna(""),
+            S.SOURCE: merged["source"].fillna(""),
+            S.LOCATION_NOTE: np.where(ok, "GIAS easting/northing (host school for hubs)", "no address in open data: not located"),
+            "category": merged["category"],
+            "note": merged.get("note_y", merged.get("note", pd.Series("", index=merged.index))).fillna(""),
+        }
+    )
+    geoms = [Point(x, y) if good else _empty_point() for x, y, good in zip(e, n, ok)]
+    return _finish(frame, geoms, source=str(p))
+
+
+# ------------------------------------------------------------------ user files
+
+
+def read_providers(
+    data: str | Path | pd.DataFrame,
+    *,
+    crs: str | None = None,
+    lookup: PostcodeLookup | None = None,
+    strict: bool = False,
+) -> gpd.GeoDataFrame:
+    """Read a user's provider table (CSV, GeoJSON, GeoPackage or a DataFrame).
+
+    Required columns: ``provider_id``, ``name``, ``kind`` and a location: a point
+    geometry, ``easting``/``northing`` (BNG metres), ``longitude``/``latitude``
+    (or ``lon``/``lat``), or ``postcode``. Optional: ``site_id`` (default
+    ``<provider_id>-1``), ``key_stages`` (default KS1-KS4), ``capacity_places``.
+
+    Providers that cannot be located are kept with ``located=False`` and a warning
+    names their rows (``strict=True`` raises instead).
+    """
+    source = str(data) if not isinstance(data, pd.DataFrame) else "provider table"
+    frame: pd.DataFrame
+    if isinstance(data, pd.DataFrame):
+        frame = data.copy()
+    else:
+        p = Path(data)
+        if not p.is_file():
+            from apgeo._errors import DataFileNotFoundError
+
+            raise DataFileNotFoundError(f"provider file not found: {p}; check the path")
+        if p.suffix.lower() in {".csv", ".txt"}:
+            frame = read_csv(p)
+        else:
+            frame = gpd.read_file(p)
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
+        check_crs(frame, name=source)
+    require_rows(frame, source=source)
+    require_columns(frame, [S.PROVIDER_ID, S.NAME, S.KIND], source=source)
+    frame = frame.reset_index(drop=True)
+    frame[S.PROVIDER_ID] = frame[S.PROVIDER_ID].astype(str).str.strip()
+    if S.SITE_ID not in frame.columns:
+        check_unique(frame, S.PROVIDER_ID, source=source)
+        frame[S.SITE_ID] = frame[S.PROVIDER_ID] + "-1"
+    check_unique(frame, S.SITE_ID, source=source)
+    frame[S.KIND] = frame[S.KIND].map(lambda k: S.ProviderKind.parse(k).value)
+    if S.KEY_STAGES in frame.columns:
+        frame[S.KEY_STAGES] = frame[S.KEY_STAGES].map(lambda k: ",".join(S.parse_key_stages(k)))
+    else:
+        frame[S.KEY_STAGES] = "KS1,KS2,KS3,KS4"
+    if S.CAPACITY_PLACES in frame.columns:
+        frame[S.CAPACITY_PLACES] = to_numeric(frame[S.CAPACITY_PLACES], column=S.CAPACITY_PLACES, source=source)
+    frame[S.SOURCE] = frame.get(S.SOURCE, pd.Series(source, index=frame.index)).fillna(source)
+    ids = frame[S.PROVIDER_ID]
+
+    geoms: list[object]
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
+        gdf = frame.to_crs(WORKING_CRS)
+        if gdf.geometry.notna().all() and (gdf.geometry.geom_type != "Point").any():
+            bad = gdf.loc[gdf.geometry.geom_type != "Point", S.PROVIDER_ID]
+            raise ApgeoValueError(f"{source}: provider geometries must be points; not for {', '.join(bad)}")
+        check_points_in_england(gdf.geometry.x, gdf.geometry.y, ids=ids, source=source)
+        geoms = list(gdf.geometry)
+        frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+        frame[S.LOCATION_NOTE] = "geometry in file"
+    elif {"easting", "northing"} <= set(frame.columns):
+        e = to_numeric(frame["easting"], column="easting", source=source)
+        n = to_numeric(frame["northing"], column="northing", source=source)
+        if e.dropna().between(-180, 180).all() and n.dropna().between(-90, 90).all() and len(e.dropna()):
+            raise ApgeoValueError(
+                f"{source}: 'easting'/'northing' hold degrees (e.g. {e.dropna().iloc[0]:g}, "
+                f"{n.dropna().iloc[0]:g}); put longitude/latitude in 'longitude'/'latitude' columns"
+            )
+        ok = e.notna() & n.notna()
+        check_points_in_england(e[ok], n[ok], ids=ids[ok], source=source)
+        geoms = [Point(x, y) if good else _empty_point() for x, y, good in zip(e, n, ok)]
+        frame[S.LOCATION_NOTE] = np.where(ok, "easting/northing in file", "no coordinates")
+    elif {"longitude", "latitude"} <= set(frame.columns) or {"lon", "lat"} <= set(frame.columns):
+        xcol, ycol = ("longitude", "latitude") if "longitude" in frame.columns else ("lon", "lat")
+        x = to_numeric(frame[xcol], column=xcol, source=source)
+        y = to_numeric(frame[ycol], column=ycol, source=source)
+        ok = x.notna() & y.notna()
+        if crs is not None and crs not in ("EPSG:4326", "epsg:4326"):
+            raise ApgeoValueError(f"{source}: columns {xcol}/{ycol} must be WGS84 degrees, not {crs}")
+        check_points_in_england(x[ok], y[ok], ids=ids[ok], source=source, crs="EPSG:4326")
+        pts = gpd.GeoSeries.from_xy(x.fillna(0), y.fillna(0), crs="EPSG:4326").to_crs(WORKING_CRS)
+        geoms = [g if good else _empty_point() for g, good in zip(pts, ok)]
+        frame[S.LOCATION_NOTE] = np.where(ok, f"{xcol}/{ycol} in file (reprojected to EPSG:27700)", "no coordinates")
+    elif S.POSTCODE in frame.columns:
+        located = geocode_postcodes(frame, postcode_column=S.POSTCODE, lookup=lookup, source=source, strict=strict)
+        ok = located["easting"].notna()
+        geoms = [Point(x, y) if good else _empty_point() for x, y, good in zip(located["easting"], located["northing"], ok)]
+        status = located["postcode_status"]
+        frame[S.POSTCODE] = located["postcode"].fillna(frame[S.POSTCODE])
+        frame[S.LOCATION_NOTE] = np.select(
+            [status == INVALID, status == UNKNOWN],
+            ["invalid postcode: not located", "unknown postcode: not located"],
+            default="postcode centroid (" + status + ")",
+        )
+    else:
+        raise MissingColumnError(
+            f"{source} has no location: give a point geometry, 'easting'/'northing', "
+            f"'longitude'/'latitude' or 'postcode'; columns found: {', '.join(map(str, frame.columns))}"
+        )
+    not_located = [g is None or getattr(g, "is_empty", False) for g in geoms]
+    if any(not_located) and S.POSTCODE not in frame.columns:
+        from apgeo._log import warn
+
+        idx = frame.index[np.array(not_located)]
+        warn(
+            f"{source}: {len(idx)} provider(s) have no location at row(s) {row_numbers(idx)} "
+            f"({', '.join(frame.loc[idx, S.PROVIDER_ID])}); they are kept with located=False "
+            "and left out of travel times",
+            strict=strict,
+        )
+    return _finish(frame, geoms, source=source)
+
+
+# ------------------------------------------------------------------- combined
+
+
+def load_sheffield_providers(
+    *,
+    data_dir: str | Path | None = None,
+    include_gias: bool = True,
+) -> gpd.GeoDataFrame:
+    """All Sheffield providers: the AP settings list plus GIAS PRUs / AP / special / hospital.
+
+    Where a setting is in both, the AP settings list wins (it carries curated kind,
+    key stages and places). Nothing is dropped: unlocated providers stay with
+    ``located=False``.
+    """
+    ap = load_ap_settings(data_dir=data_dir)
+    if not include_gias:
+        return ap
+    gias = load_gias_providers(data_dir=data_dir)
+    gias = gias[~gias[S.URN].isin(set(ap[S.URN]) - {""})]
+    combined = pd.concat([ap, gias], ignore_index=True)
+    return _finish(pd.DataFrame(combined.drop(columns="geometry")), combined.geometry, source="Sheffield providers")
+
+
+def split_located(providers: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """``(located, not_located)``: the second is a plain table for the report."""
+    mask = providers[S.LOCATED].astype(bool)
+    return providers[mask].copy(), pd.DataFrame(providers.loc[~mask].drop(columns="geometry"))
+
+
+def filter_providers(
+    providers: gpd.GeoDataFrame,
+    *,
+    kinds: Iterable[str] | None = None,
+    key_stage: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Providers of the given kinds that serve ``key_stage`` (both optional)."""
+    out = providers
+    if kinds is not None:
+        wanted = {S.ProviderKind.parse(k).value for k in kinds}
+        out = out[out[S.KIND].isin(wanted)]
+    if key_stage is not None:
+        ks = S.parse_key_stages(key_stage)
+        if len(ks) != 1:
+            raise ApgeoValueError(f"key_stage must be one key stage such as 'KS3', not {key_stage!r}")
+        out = out[out[S.KEY_STAGES].str.split(",").map(lambda v: ks[0] in v)]
+    return out.copy()

@@ -1,0 +1,618 @@
+"""The layers of the interactive study map (providers, travel-time areas, catchments, cold
+spots, Gi* clusters, recommendations, wards, boundary) and their text helpers.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Mapping, Sequence
+from itertools import pairwise
+from typing import Any
+
+import folium
+import folium.plugins
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from folium.template import Template
+
+from apgeo import schema as _schema
+from apgeo._errors import ApgeoValueError
+from apgeo._validate import check_crs, require_columns
+from apgeo.schema import (
+    AP_KINDS,
+    AREA_ID,
+    AREA_NAME,
+    CAPACITY_PLACES,
+    KEY_STAGES,
+    KIND,
+    MODE,
+    NAME,
+    PROVIDER_ID,
+    URN,
+    WARD_NAME,
+    ProviderKind,
+)
+from apgeo.settings import WORKING_CRS
+
+# ---- names and constants ----------------------------------------------------------------
+
+#: CRS of the web map (Leaflet wants longitude/latitude).
+DISPLAY_CRS = "EPSG:4326"
+#: Get Information about Schools page of an establishment.
+GIAS_URL = (
+    "https://get-information-schools.service.gov.uk/Establishments/Establishment/Details/{urn}"
+)
+
+#: Columns of the other tables the map reads (produced by catchments / coldspots / recommend).
+THRESHOLD_MIN = _schema.THRESHOLD_MIN
+REASON = _schema.REASON
+GI_LABEL = _schema.GI_LABEL
+RANK = _schema.RANK
+SITE_NAME = _schema.SITE_NAME
+NEWLY_REACHED_CHILDREN = "newly_reached_children"
+WHY = _schema.WHY
+
+GI_HOT = _schema.GI_HOT
+GI_COLD = _schema.GI_COLD
+GI_NOT_SIGNIFICANT = _schema.GI_NOT_SIGNIFICANT
+
+ACCESS_COLDSPOT_LAYER = "Access cold spots (far from suitable provision)"
+GI_LAYER = "Gi* clusters of travel time (statistical)"
+RECOMMENDATIONS_LAYER = "Recommended new sites"
+WARDS_LAYER = "Ward boundaries"
+BOUNDARY_LAYER = "Local authority boundary"
+AREAS_LAYER = "Demand areas (LSOA)"
+
+#: Label and colour of each provider kind. Kinds counted as AP proper are drawn filled,
+#: AP-adjacent kinds (special schools, other) as rings.
+KIND_STYLE: dict[ProviderKind, tuple[str, str]] = {
+    ProviderKind.INCLUSION_CENTRE: ("Inclusion centre (PRU)", "#d55e00"),
+    ProviderKind.PRU: ("Pupil referral unit", "#e69f00"),
+    ProviderKind.AP_ACADEMY: ("AP academy", "#cc79a7"),
+    ProviderKind.AP_FREE_SCHOOL: ("AP free school", "#882255"),
+    ProviderKind.FRAMEWORK_PROVIDER: ("Framework (independent) AP provider", "#009e73"),
+    ProviderKind.HOSPITAL_EDUCATION: ("Hospital education", "#0072b2"),
+    ProviderKind.PRIMARY_AP_HUB: ("Primary AP hub", "#56b4e9"),
+    ProviderKind.SPECIAL_SCHOOL: ("Special school (AP-adjacent)", "#332288"),
+    ProviderKind.OTHER: ("Other provision", "#555555"),
+}
+
+#: Default bins (minutes) for travel times: DfT's 15 / 30 / 45 / 60 bands, split finer below 30.
+TIME_BINS_MIN: tuple[float, ...] = (0, 5, 10, 15, 20, 30, 45, 60, math.inf)
+#: Sequential palette, near (light) to far (dark) - ColorBrewer YlOrRd.
+SEQUENTIAL = (
+    "#ffffcc",
+    "#ffeda0",
+    "#fed976",
+    "#feb24c",
+    "#fd8d3c",
+    "#fc4e2a",
+    "#e31a1c",
+    "#b10026",
+)
+NAN_COLOUR = "#9e9e9e"
+CATCHMENT_COLOURS = ("#1b9e77", "#7570b3", "#d95f02", "#e7298a", "#66a61e", "#e6ab02")
+GI_COLOURS = {GI_HOT: "#b2182b", GI_COLD: "#2166ac"}
+GI_OTHER_COLOUR = "#bdbdbd"
+COLDSPOT_COLOUR = "#6a3d9a"
+
+_COORD_DECIMALS = 6
+
+
+# ---- text helpers ------------------------------------------------------------------------
+
+
+def _esc(value: object) -> str:
+    """HTML-escape ``value`` for a page *and* a JS template literal (``$``, backtick)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    text = html.escape(str(value), quote=True)
+    return text.replace("$", "&#36;").replace("`", "&#96;").replace("\\", "&#92;")
+
+
+def _is_missing(value: object) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and value.strip() in ("", "nan", "None", "<NA>")
+
+
+def _fmt_number(value: object, *, digits: int = 0) -> str:
+    if _is_missing(value):
+        return "unknown"
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return _esc(value)
+    return f"{number:,.{digits}f}"
+
+
+def provider_layer_name(kind: ProviderKind | str, count: int) -> str:
+    """Layer name of the providers of one kind, e.g. ``"Providers: Primary AP hub (2)"``."""
+    try:
+        label = KIND_STYLE[ProviderKind(kind)][0]
+    except ValueError:
+        label = str(kind)
+    return f"Providers: {label} ({count})"
+
+
+def catchment_layer_name(mode: str, threshold_min: float) -> str:
+    """Layer name of one catchment set, e.g. ``"Catchments (display only): walk, 30 min"``."""
+    return f"Catchments (display only): {mode}, {threshold_min:g} min"
+
+
+# ---- geometry helpers --------------------------------------------------------------------
+
+
+def _check_gdf(gdf: Any, *, name: str, columns: Sequence[str]) -> gpd.GeoDataFrame:
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise ApgeoValueError(
+            f"{name} must be a GeoDataFrame, got {type(gdf).__name__}; "
+            "build one with geopandas.GeoDataFrame(df, geometry=..., crs='EPSG:27700')"
+        )
+    require_columns(gdf, columns, source=name)
+    check_crs(gdf, name=name)
+    return gdf
+
+
+def _for_display(gdf: gpd.GeoDataFrame, *, tolerance_m: float) -> gpd.GeoDataFrame:
+    """Drop empty geometries, simplify in metres, reproject to lon/lat, round coordinates."""
+    out = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)].copy()
+    if len(out) == 0:
+        return out.to_crs(DISPLAY_CRS)
+    out = out.to_crs(WORKING_CRS)
+    if tolerance_m > 0:
+        out = out.set_geometry(out.geometry.simplify(tolerance_m, preserve_topology=True))
+    out = out.to_crs(DISPLAY_CRS)
+    rounded = shapely.transform(
+        np.asarray(out.geometry.values), lambda xy: np.round(xy, _COORD_DECIMALS)
+    )
+    return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=DISPLAY_CRS))
+
+
+def _features(
+    gdf: gpd.GeoDataFrame, properties: Callable[[pd.Series], dict[str, str]]
+) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection with only the (already escaped) properties given."""
+    features = []
+    for i, (_, row) in enumerate(gdf.iterrows()):
+        features.append(
+            {
+                "type": "Feature",
+                "id": str(i),
+                "properties": properties(row),
+                "geometry": shapely.geometry.mapping(row.geometry),
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _geojson(data: dict[str, Any], **kwargs: Any) -> folium.GeoJson:
+    """``folium.GeoJson`` that accepts an empty layer (folium's tooltip needs a feature)."""
+    if not data["features"]:
+        kwargs.pop("tooltip", None)
+    return folium.GeoJson(data, **kwargs)
+
+
+def _tooltip(fields: Sequence[str]) -> folium.GeoJsonTooltip:
+    return folium.GeoJsonTooltip(
+        fields=list(fields), aliases=[f"{f}:" for f in fields], sticky=True
+    )
+
+
+# ---- layers ------------------------------------------------------------------------------
+
+
+def _provider_popup(row: pd.Series) -> str:
+    kind = str(row[KIND])
+    try:
+        kind_label = KIND_STYLE[ProviderKind(kind)][0]
+    except ValueError:
+        kind_label = kind
+    capacity = row.get(CAPACITY_PLACES)
+    cap_text = "unknown" if _is_missing(capacity) else f"{_fmt_number(capacity)} places"
+    stages = row.get(KEY_STAGES)
+    lines = [
+        f"<b>{_esc(row[NAME])}</b>",
+        f"Kind: {_esc(kind_label)}",
+        f"Key stages: {_esc(stages) if not _is_missing(stages) else 'unknown'}",
+        f"Capacity: {cap_text}",
+    ]
+    urn = row.get(URN)
+    if not _is_missing(urn):
+        urn_text = str(urn).strip()
+        if urn_text.endswith(".0"):
+            urn_text = urn_text[:-2]
+        link = GIAS_URL.format(urn=_esc(urn_text))
+        lines.append(
+            f'<a href="{link}" target="_blank" rel="noopener noreferrer">'
+            f"GIAS record (URN {_esc(urn_text)})</a>"
+        )
+    return "<br>".join(lines)
+
+
+def _add_providers(m: folium.Map, providers: gpd.GeoDataFrame) -> list[str]:
+    """Add one layer per provider kind; return the legend rows (HTML)."""
+    legend: list[str] = []
+    shown = _for_display(providers, tolerance_m=0)
+    kinds = [k for k in KIND_STYLE if (shown[KIND].astype(str) == k.value).any()]
+    others = sorted(set(shown[KIND].astype(str)) - {k.value for k in KIND_STYLE})
+    for kind in [*kinds, *others]:
+        rows = shown[shown[KIND].astype(str) == str(kind)]
+        label, colour = KIND_STYLE.get(kind, (str(kind), "#555555"))  # type: ignore[call-overload]
+        filled = kind in AP_KINDS
+        group = folium.FeatureGroup(name=_esc(provider_layer_name(kind, len(rows))), show=True)
+        for _, row in rows.iterrows():
+            point = (
+                row.geometry
+                if row.geometry.geom_type == "Point"
+                else row.geometry.representative_point()
+            )
+            folium.CircleMarker(
+                location=[point.y, point.x],
+                radius=8 if filled else 7,
+                color=colour,
+                weight=2 if filled else 3,
+                fill=True,
+                fill_color=colour if filled else "#ffffff",
+                fill_opacity=0.9,
+                tooltip=folium.Tooltip(_esc(row[NAME])),
+                popup=folium.Popup(_provider_popup(row), max_width=320),
+            ).add_to(group)
+        group.add_to(m)
+        swatch = (
+            f'<span style="display:inline-block;width:12px;height:12px;border-radius:50%;'
+            f"border:2px solid {colour};background:{colour if filled else '#fff'};"
+            f'vertical-align:middle"></span>'
+        )
+        legend.append(f"{swatch} {_esc(label)} ({len(rows)})")
+    return legend
+
+
+def _bins_for(values: pd.Series, bins: Sequence[float] | None, *, minutes: bool) -> list[float]:
+    if bins is not None:
+        edges = [float(b) for b in bins]
+        if len(edges) < 2 or any(b <= a for a, b in pairwise(edges)):
+            raise ApgeoValueError(
+                f"area_bins must be at least two increasing numbers, got {list(bins)}"
+            )
+        return edges
+    if minutes:
+        return list(TIME_BINS_MIN)
+    finite = values[np.isfinite(values)]
+    if len(finite) == 0:
+        return [0.0, 1.0]
+    qs = np.unique(np.quantile(finite, [0, 0.2, 0.4, 0.6, 0.8, 1.0]))
+    if len(qs) < 2:
+        return [float(qs[0]), float(qs[0]) + 1.0]
+    return [float(q) for q in qs]
+
+
+def _bin_label(lo: float, hi: float, unit: str) -> str:
+    if math.isinf(hi):
+        return f"{lo:g}{unit} or more"
+    return f"{lo:g} to under {hi:g}{unit}"
+
+
+def _add_areas(
+    m: folium.Map,
+    areas: gpd.GeoDataFrame,
+    *,
+    value_column: str | None,
+    value_label: str | None,
+    bins: Sequence[float] | None,
+    tolerance_m: float,
+) -> list[str]:
+    """Add the choropleth (or plain area outlines); return legend rows."""
+    shown = _for_display(areas, tolerance_m=tolerance_m)
+    if value_column is None:
+        group = folium.FeatureGroup(name=AREAS_LAYER, show=True)
+
+        def plain_props(row: pd.Series) -> dict[str, str]:
+            return {"Area": _area_text(row), "Ward": _esc(row.get(WARD_NAME))}
+
+        _geojson(
+            _features(shown, plain_props),
+            style_function=lambda f: {"color": "#666", "weight": 0.5, "fillOpacity": 0},
+            tooltip=_tooltip(["Area", "Ward"]),
+        ).add_to(group)
+        group.add_to(m)
+        return []
+
+    minutes = value_column.endswith("_s")
+    unit = " min" if minutes else ""
+    raw = pd.to_numeric(shown[value_column], errors="coerce").astype(float)
+    values = raw / 60.0 if minutes else raw
+    values = values.where(np.isfinite(values))  # inf (unreachable inside kernels) -> NaN
+    edges = _bins_for(values, bins, minutes=minutes)
+    n_classes = len(edges) - 1
+    palette = _palette(n_classes)
+    label = value_label or (
+        f"Travel time to nearest provider ({value_column}, shown in minutes)"
+        if minutes
+        else value_column
+    )
+    short = "Value (min)" if minutes else "Value"
+
+    def colour_of(v: float) -> str:
+        if math.isnan(v):
+            return NAN_COLOUR
+        idx = int(np.searchsorted(edges, v, side="right")) - 1
+        return palette[min(max(idx, 0), n_classes - 1)]
+
+    colours = {i: colour_of(float(v)) for i, v in enumerate(values)}
+
+    def props(row: pd.Series) -> dict[str, str]:
+        v = float(values.loc[row.name])
+        text = "unreachable (no value)" if math.isnan(v) else f"{v:,.1f}{unit}"
+        return {"Area": _area_text(row), "Ward": _esc(row.get(WARD_NAME)), short: text}
+
+    data = _features(shown, props)
+    for i, feature in enumerate(data["features"]):
+        feature["properties"]["_fill"] = colours[i]
+    group = folium.FeatureGroup(name=_esc(label), show=True)
+    _geojson(
+        data,
+        style_function=lambda f: {
+            "fillColor": f["properties"]["_fill"],
+            "color": "#555555",
+            "weight": 0.4,
+            "fillOpacity": 0.65,
+        },
+        tooltip=_tooltip(["Area", "Ward", short]),
+    ).add_to(group)
+    group.add_to(m)
+
+    rows = [f"<b>{_esc(label)}</b>"]
+    for k in range(n_classes):
+        count = int(((values >= edges[k]) & (values < edges[k + 1])).sum())
+        if k == n_classes - 1:
+            count = int(((values >= edges[k]) & (values <= edges[k + 1])).sum())
+        rows.append(
+            f"{_swatch(palette[k])} {_esc(_bin_label(edges[k], edges[k + 1], unit))} ({count})"
+        )
+    n_nan = int(values.isna().sum())
+    rows.append(
+        f"{_swatch(NAN_COLOUR)} Unreachable / no value (NaN): grey ({n_nan} area{'s' if n_nan != 1 else ''})"
+    )
+    return rows
+
+
+def _palette(n: int) -> list[str]:
+    if n <= len(SEQUENTIAL):
+        idx = np.round(np.linspace(0, len(SEQUENTIAL) - 1, n)).astype(int)
+        return [SEQUENTIAL[i] for i in idx]
+    return [SEQUENTIAL[min(i * len(SEQUENTIAL) // n, len(SEQUENTIAL) - 1)] for i in range(n)]
+
+
+def _swatch(colour: str, *, border: str = "#555") -> str:
+    return (
+        f'<span style="display:inline-block;width:14px;height:10px;background:{colour};'
+        f'border:1px solid {border};vertical-align:middle"></span>'
+    )
+
+
+def _area_text(row: pd.Series) -> str:
+    name, code = row.get(AREA_NAME), row.get(AREA_ID)
+    if not _is_missing(name) and not _is_missing(code) and name != code:
+        return f"{_esc(name)} ({_esc(code)})"
+    return _esc(name if not _is_missing(name) else code)
+
+
+def _add_catchments(
+    m: folium.Map,
+    catchments: gpd.GeoDataFrame,
+    *,
+    provider_names: Mapping[str, str],
+    tolerance_m: float,
+) -> list[str]:
+    shown = _for_display(catchments, tolerance_m=tolerance_m)
+    keys = sorted(
+        {(str(mo), float(t)) for mo, t in zip(shown[MODE], shown[THRESHOLD_MIN])},
+        key=lambda k: (k[0], k[1]),
+    )
+    legend = []
+    for i, (mode, threshold) in enumerate(keys):
+        colour = CATCHMENT_COLOURS[i % len(CATCHMENT_COLOURS)]
+        sel = shown[
+            (shown[MODE].astype(str) == mode) & (shown[THRESHOLD_MIN].astype(float) == threshold)
+        ]
+        name = catchment_layer_name(mode, threshold)
+
+        def props(row: pd.Series, mode: str = mode, threshold: float = threshold) -> dict[str, str]:
+            pid = str(row[PROVIDER_ID])
+            return {
+                "Catchment of": _esc(provider_names.get(pid, pid)),
+                "Mode": _esc(mode),
+                "Within": f"{threshold:g} min",
+            }
+
+        group = folium.FeatureGroup(name=_esc(name), show=(i == 0))
+        _geojson(
+            _features(sel, props),
+            style_function=lambda f, c=colour: {
+                "color": c,
+                "weight": 1.5,
+                "fillColor": c,
+                "fillOpacity": 0.12,
+                "dashArray": "4 3",
+            },
+            tooltip=_tooltip(["Catchment of", "Mode", "Within"]),
+        ).add_to(group)
+        group.add_to(m)
+        legend.append(f"{_swatch(colour)} {_esc(name)}")
+    if legend:
+        legend.append(
+            "<i>Catchment polygons are for display; coverage and cold spots are decided "
+            "from travel times.</i>"
+        )
+    return legend
+
+
+def _add_coldspots(m: folium.Map, coldspots: gpd.GeoDataFrame, *, tolerance_m: float) -> list[str]:
+    shown = _for_display(coldspots, tolerance_m=tolerance_m)
+
+    def props(row: pd.Series) -> dict[str, str]:
+        return {
+            "Access cold spot": _area_text(row) or "area",
+            "Ward": _esc(row.get(WARD_NAME)),
+            "Reason": _esc(row[REASON]),
+        }
+
+    group = folium.FeatureGroup(name=ACCESS_COLDSPOT_LAYER, show=True)
+    _geojson(
+        _features(shown, props),
+        style_function=lambda f: {
+            "color": COLDSPOT_COLOUR,
+            "weight": 2.5,
+            "fillColor": COLDSPOT_COLOUR,
+            "fillOpacity": 0.35,
+        },
+        tooltip=_tooltip(["Access cold spot", "Ward", "Reason"]),
+    ).add_to(group)
+    group.add_to(m)
+    return [
+        f"{_swatch(COLDSPOT_COLOUR, border=COLDSPOT_COLOUR)} <b>Access cold spot</b>: far from "
+        f"suitable provision, from travel times ({len(shown)} areas)"
+    ]
+
+
+def _add_gi(m: folium.Map, clusters: gpd.GeoDataFrame, *, tolerance_m: float) -> list[str]:
+    labels = clusters[GI_LABEL].astype(str)
+    significant = clusters[labels != GI_NOT_SIGNIFICANT]
+    shown = _for_display(significant, tolerance_m=tolerance_m)
+
+    def props(row: pd.Series) -> dict[str, str]:
+        return {
+            "Area": _area_text(row),
+            "Gi* cluster (statistical)": _esc(row[GI_LABEL]),
+        }
+
+    data = _features(shown, props)
+    for feature, label in zip(data["features"], shown[GI_LABEL].astype(str)):
+        feature["properties"]["_fill"] = GI_COLOURS.get(label, GI_OTHER_COLOUR)
+    group = folium.FeatureGroup(name=GI_LAYER, show=False)
+    _geojson(
+        data,
+        style_function=lambda f: {
+            "color": f["properties"]["_fill"],
+            "weight": 1,
+            "fillColor": f["properties"]["_fill"],
+            "fillOpacity": 0.5,
+        },
+        tooltip=_tooltip(["Area", "Gi* cluster (statistical)"]),
+    ).add_to(group)
+    group.add_to(m)
+    counts = labels.value_counts()
+    rows = [f"<b>{_esc(GI_LAYER)}</b> (off by default)"]
+    for lab, colour in GI_COLOURS.items():
+        rows.append(f"{_swatch(colour)} Gi* {_esc(lab)} ({int(counts.get(lab, 0))})")
+    others = {
+        k: int(v) for k, v in counts.items() if k not in GI_COLOURS and k != GI_NOT_SIGNIFICANT
+    }
+    for lab, n in sorted(others.items()):
+        rows.append(f"{_swatch(GI_OTHER_COLOUR)} Gi* {_esc(lab)} ({n})")
+    rows.append(
+        f"Not shown: {int(counts.get(GI_NOT_SIGNIFICANT, 0))} areas not significant. "
+        "A Gi* <i>cold</i> cluster is a group of areas <i>near</i> provision, not an access cold spot."
+    )
+    return rows
+
+
+def _add_recommendations(m: folium.Map, recs: gpd.GeoDataFrame) -> list[str]:
+    shown = _for_display(recs, tolerance_m=0).sort_values(RANK)
+    group = folium.FeatureGroup(name=RECOMMENDATIONS_LAYER, show=True)
+    for _, row in shown.iterrows():
+        point = (
+            row.geometry
+            if row.geometry.geom_type == "Point"
+            else row.geometry.representative_point()
+        )
+        rank = _esc(_fmt_number(row[RANK]))
+        popup = "<br>".join(
+            [
+                f"<b>Recommended site #{rank}: {_esc(row[SITE_NAME])}</b>",
+                f"Children newly within reach: {_fmt_number(row[NEWLY_REACHED_CHILDREN])}",
+                f"Why: {_esc(row[WHY])}",
+            ]
+        )
+        icon = folium.DivIcon(
+            html=(
+                '<div style="width:24px;height:24px;border-radius:50%;background:#111;'
+                "color:#fff;border:2px solid #ffd400;font:bold 12px sans-serif;"
+                f'text-align:center;line-height:20px">{rank}</div>'
+            ),
+            icon_size=(24, 24),
+            icon_anchor=(12, 12),
+        )
+        folium.Marker(
+            location=[point.y, point.x],
+            icon=icon,
+            tooltip=folium.Tooltip(f"#{rank} {_esc(row[SITE_NAME])}"),
+            popup=folium.Popup(popup, max_width=340),
+        ).add_to(group)
+    group.add_to(m)
+    return [
+        '<span style="display:inline-block;width:14px;height:14px;border-radius:50%;'
+        'background:#111;border:2px solid #ffd400;vertical-align:middle"></span> '
+        f"Recommended new site, numbered by rank ({len(shown)})"
+    ]
+
+
+def _add_wards(m: folium.Map, wards: gpd.GeoDataFrame, *, tolerance_m: float) -> list[str]:
+    shown = _for_display(wards, tolerance_m=tolerance_m)
+    group = folium.FeatureGroup(name=WARDS_LAYER, show=True)
+    _geojson(
+        _features(shown, lambda row: {"Ward": _esc(row[WARD_NAME])}),
+        style_function=lambda f: {"color": "#222", "weight": 1.2, "fillOpacity": 0, "opacity": 0.7},
+        tooltip=_tooltip(["Ward"]),
+    ).add_to(group)
+    group.add_to(m)
+    return [
+        '<span style="display:inline-block;width:14px;border-top:2px solid #222;'
+        'vertical-align:middle"></span> Ward boundary (hover for name)'
+    ]
+
+
+def _add_boundary(m: folium.Map, boundary: gpd.GeoDataFrame, *, tolerance_m: float) -> None:
+    shown = _for_display(boundary, tolerance_m=tolerance_m)
+    group = folium.FeatureGroup(name=BOUNDARY_LAYER, show=True)
+    _geojson(
+        _features(shown, lambda row: {}),
+        style_function=lambda f: {"color": "#000", "weight": 3, "fillOpacity": 0},
+        interactive=False,
+    ).add_to(group)
+    group.add_to(m)
+
+
+class _SafeFullscreen(folium.plugins.Fullscreen):  # type: ignore[misc]
+    """Fullscreen button that does nothing (instead of stopping the page) when its CDN is down."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            if (L.control.fullscreen) {
+                L.control.fullscreen(
+                    {{ this.options|tojavascript }}
+                ).addTo({{this._parent.get_name()}});
+            }
+        {% endmacro %}
+        """
+    )
+
+
+__all__ = [
+    "ACCESS_COLDSPOT_LAYER",
+    "BOUNDARY_LAYER",
+    "DISPLAY_CRS",
+    "GIAS_URL",
+    "GI_LAYER",
+    "RECOMMENDATIONS_LAYER",
+    "WARDS_LAYER",
+    "catchment_layer_name",
+    "provider_layer_name",
+]

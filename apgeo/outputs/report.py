@@ -1,0 +1,231 @@
+"""The study report: Markdown a planner can paste, and the same as HTML.
+
+Every figure in it comes from the study's tables; the header says how travel times
+were made (street network or straight-line estimate) before anything else.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from apgeo import schema as S
+from apgeo.inputs.data import read_manifest
+
+if TYPE_CHECKING:
+    from apgeo.study.result import StudyResult
+
+
+CAVEATS = [
+    "The Sheffield Inclusion Centre reports eight sites; only its main site (Spring Lane, "
+    "E 437318, N 385597) is located in open data, so its reach is understated.",
+    "Five framework or programme suppliers have no published address and are listed as "
+    "'not located', not mapped; the official Approved AP Network list was not available.",
+    "Places (capacity) are known for three settings only: the Inclusion Centre (its roll, "
+    "262, used as a proxy), the Abbeyfield hub (20) and the Tinsley Meadows hub (8). "
+    "Places-per-child figures cover these settings only.",
+    "Key stages of special, hospital and secure settings are assumed from their type "
+    "(see data/sheffield/schools/apgeo_provider_attributes.csv) and should be checked.",
+    "Children by single year of age are estimated by splitting LSOA broad age bands with "
+    "the ward age profile (mid-2020); they are not counts of children who need AP.",
+    "'Access cold spot' here means an area with children far from suitable provision. It "
+    "is not the Centre for Social Justice's 2020 quality-based 'cold spot' ranking of local "
+    "authorities (which named Sheffield), nor a Gi* cluster (a statistical test).",
+    "Coverage and cold spots are decided from travel times, never from catchment polygons.",
+]
+
+
+def _table(frame: pd.DataFrame, *, floatfmt: str = "{:.1f}", max_rows: int = 30) -> str:
+    """A Markdown table (pipes escaped), without extra dependencies."""
+    if frame.empty:
+        return "_(none)_\n"
+    f = frame.head(max_rows)
+    cols = [str(c) for c in f.columns]
+
+    def cell(v: object, col: str) -> str:
+        if isinstance(v, float):
+            if pd.isna(v):
+                text = ""
+            elif col.startswith(("children", "places")) and float(v).is_integer():
+                text = f"{int(v):,}"  # counts of children and places are whole numbers
+            else:
+                text = floatfmt.format(v)
+        else:
+            text = str(v)
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    lines += ["| " + " | ".join(cell(v, c) for v, c in zip(row, cols)) + " |" for row in f.itertuples(index=False)]
+    more = f"\n_{len(frame) - max_rows} more rows in the CSV._\n" if len(frame) > max_rows else ""
+    return "\n".join(lines) + "\n" + more
+
+
+def _minutes(seconds: pd.Series) -> pd.Series:
+    return (seconds / 60).round(1)
+
+
+def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = None) -> str:
+    """The report as Markdown text."""
+    cfg = result.config
+    out: list[str] = [f"# {cfg.title}\n"]
+    if result.is_estimate:
+        out.append(
+            "> **Travel times in this report are a STRAIGHT-LINE ESTIMATE, not street-network "
+            "times.** No street network was available (offline, no network file). Crow-fly "
+            f"distance is multiplied by a circuity factor of {cfg.circuity_factor:g} "
+            "(Ballou, Rahardja & Sakai 2002) at each mode's speed. Run the study once with "
+            "internet access, or set `[network] source` to an OpenStreetMap PBF / GraphML file, "
+            "for real street-network times.\n"
+        )
+    out.append("## How travel times were made\n")
+    for mode, method in result.network_method.items():
+        out.append(f"- **{mode}**: {method}")
+    out.append("")
+    out.append("## Headline figures\n")
+    h = result.headline
+    out.append(f"- Demand areas: {h.get('lsoas')} LSOAs (2011); children aged 5-15: {h.get('children_school_age'):,}.")
+    out.append(
+        f"- Provider sites located: {h.get('providers_located')}; not located (listed below): "
+        f"{h.get('providers_not_located')}."
+    )
+    for mode in result.travel_times:
+        med = h.get(f"median_minutes_to_nearest_ap_{mode}")
+        cold = h.get(f"access_coldspot_areas_{mode}")
+        out.append(
+            f"- By {mode}: median time from an LSOA to its nearest AP site {med:.1f} min; "
+            f"{cold} LSOAs are access cold spots for at least one key stage "
+            f"(> {cfg.cold_spot_threshold_min:g} min)."
+        )
+    out.append("")
+    if "coverage" in result.tables:
+        cov = result.tables["coverage"]
+        cov = cov[cov["providers"] == "AP"]
+        share_cols = [c for c in cov.columns if c.startswith("share_within_")]
+        view = cov[["mode", "key_stage", "children", "mean_nearest_time_s", *share_cols]].copy()
+        view["mean_nearest_time_min"] = _minutes(view.pop("mean_nearest_time_s"))
+        for c in share_cols:
+            view[c] = (view[c] * 100).round(1)
+        out.append("## Coverage: share of children (%) within each band of an AP site serving their key stage\n")
+        out.append(_table(view))
+    if "equity_gaps" in result.tables:
+        out.append("## Equity: most deprived tenth minus least deprived tenth\n")
+        out.append(
+            "Positive time gaps mean children in the most deprived areas travel longer; "
+            "deciles are national (1 = most deprived 10 % of England's LSOAs).\n"
+        )
+        gaps = result.tables["equity_gaps"].copy()
+        gaps["gap_mean_nearest_time_min"] = _minutes(gaps.pop("gap_mean_nearest_time_s"))
+        for c in [c for c in gaps.columns if c.startswith("gap_share_within_")]:
+            gaps[c] = (gaps[c] * 100).round(1)
+        out.append("Share gaps are in percentage points.\n")
+        out.append(_table(gaps))
+    if "access_coldspots" in result.tables:
+        cold = result.tables["access_coldspots"]
+        cold = cold[cold["access_coldspot"]].sort_values(["mode", "priority_score"], ascending=[True, False])
+        top = cold.groupby("mode").head(10)[["mode", S.AREA_ID, "key_stage", "priority_score", "reason"]]
+        out.append("## Access cold spots (far from suitable provision), top 10 per mode by priority\n")
+        out.append(
+            "priority = children x IDACI weight ((11 - decile) / 10) x min(time / threshold, 2).\n"
+        )
+        out.append(_table(top, floatfmt="{:.1f}", max_rows=40))
+    if "recommendations" in result.tables:
+        from apgeo.planning.export import recommendations_markdown
+
+        rec = result.tables["recommendations"]
+        cfg_r = result.config
+        out.append(
+            f"## Recommendations: where new AP capacity should go ({cfg_r.recommend_mode}, "
+            f"within {cfg_r.recommend_max_travel_time_min:g} min)\n"
+        )
+        out.append(
+            "Exact location-allocation with the current AP sites kept open. *coverage* = maximal "
+            "covering (most need newly within the threshold); *time* = p-median (least "
+            "need-weighted travel time). Need = children x IDACI weight. Places suggested at the "
+            f"city's current rate of known AP places per unit of need "
+            f"({result.headline.get('known_ap_places_per_1000_weighted_need', float('nan')):.1f} per 1,000). "
+            "Candidates are mainstream schools that could host a hub, as the primary AP hubs do.\n"
+        )
+        for (group, objective), part in rec.groupby(["group", "objective"], sort=False):
+            out.append(f"### {str(group).capitalize()} ({objective})\n")
+            out.append(recommendations_markdown(part).replace("## Recommended sites", "#### Recommended sites", 1))
+            out.append("")
+    if "scenarios" in result.tables:
+        sc = result.tables["scenarios"]
+        sc = sc[sc["key_stage"] == "all"][["scenario", "metric", "unit", "before", "after", "change"]]
+        out.append("## Scenarios side by side\n")
+        out.append(_table(sc, floatfmt="{:.3g}"))
+    burden = [k for k in result.tables if k.startswith("placements") and k.endswith("burden_key_stage")]
+    for key in burden:
+        synthetic = "synthetic" in key
+        out.append("## Placements: travel burden by key stage" + (" (SYNTHETIC DATA, not real pupils)" if synthetic else "") + "\n")
+        out.append(
+            "Counts of 1-4 are suppressed, with secondary suppression checked so no hidden "
+            "count can be recovered from the published totals.\n"
+        )
+        out.append(_table(result.tables[key], floatfmt="{:.3g}"))
+    if "quality_coverage" in result.tables:
+        out.append("## Quality: all provision next to good-or-better provision\n")
+        out.append(_table(result.tables["quality_coverage"], floatfmt="{:.3g}"))
+    if "providers_by_kind" in result.tables:
+        out.append("## Providers by kind\n")
+        out.append(_table(result.tables["providers_by_kind"], floatfmt="{:.0f}"))
+    out.append("## Providers not located\n")
+    nl = result.not_located
+    out.append(_table(pd.DataFrame(nl[[S.NAME, S.KIND, S.KEY_STAGES, S.LOCATION_NOTE]]) if len(nl) else nl))
+    if "children_by_key_stage" in result.tables:
+        out.append("## Children by key stage (mid-2020 estimate)\n")
+        out.append(_table(result.tables["children_by_key_stage"], floatfmt="{:.0f}"))
+    if figures:
+        out.append("## Figures\n")
+        for label, path in figures.items():
+            out.append(f"![{label}]({path.name})\n")
+    out.append("## Maps\n")
+    for mode in result.travel_times:
+        rel = Path("..") / ".." / cfg.maps_dir.name / f"{cfg.name}_{mode}.html"
+        out.append(f"- [{mode} map]({rel.as_posix()})")
+    out.append("")
+    out.append("## Assumptions\n")
+    out.append("- Speeds: walk 4.8 km/h (DfT journey-time statistics), cycle 15 km/h, drive from OSM maxspeed (30 km/h average in the straight-line estimate).")
+    out.append(f"- Thresholds: {', '.join(f'{t:g}' for t in cfg.thresholds_min)} minutes; key stages {', '.join(cfg.key_stages)}.")
+    out.append(f"- Provider kinds counted as AP: {', '.join(cfg.ap_kinds)}.")
+    out.append("- Demand points: ONS population-weighted centroids of LSOAs (2011).")
+    out.append(f"- Gi* clusters: 999 permutations, seed {cfg.random_state}, false discovery rate 0.05 (Benjamini-Hochberg) over the 345 local tests, Queen contiguity.")
+    out.append("")
+    out.append("## Caveats\n")
+    out += [f"- {c}" for c in CAVEATS]
+    out.append("")
+    out.append("## Data sources\n")
+    manifest = read_manifest(cfg.data_dir)
+    out.append(_table(manifest[["file", "data_date", "licence", "source_url"]], max_rows=60))
+    out.append(
+        "Contains OS data © Crown copyright and database right 2025; Contains Royal Mail data © "
+        "Royal Mail copyright and database right 2025; Contains National Statistics data © Crown "
+        "copyright and database right 2025. OpenStreetMap data © OpenStreetMap contributors (ODbL).\n"
+    )
+    return "\n".join(out)
+
+
+def write_report(result: StudyResult, *, figures: dict[str, Path] | None = None) -> list[Path]:
+    """Write ``report.md`` and ``report.html`` into the study's output folder."""
+    import markdown
+
+    out = result.config.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    text = build_markdown(result, figures=figures)
+    md_path = out / "report.md"
+    md_path.write_text(text, encoding="utf-8")
+    body = markdown.markdown(text, extensions=["tables"])
+    page = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(result.config.title)}</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #ccc;padding:2px 6px}"
+        "blockquote{background:#fff3cd;border-left:6px solid #d39e00;padding:.5em 1em}</style>"
+        f"</head><body>{body}</body></html>\n"
+    )
+    html_path = out / "report.html"
+    html_path.write_text(page, encoding="utf-8")
+    return [md_path, html_path]

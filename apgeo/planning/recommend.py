@@ -1,0 +1,143 @@
+"""Recommending new AP sites from study tables in one call (:func:`recommend_sites`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from apgeo._errors import ApgeoValueError
+from apgeo._log import logger, warn
+from apgeo.analysis.coldspots import _by_mode
+from apgeo.planning.explain import _table_columns, recommendation_table
+from apgeo.planning.instance import _check_minutes, _instance_from_tables
+from apgeo.planning.models.base import (
+    DEFAULT_TIME_LIMIT_S,
+    Method,
+    Objective,
+    SolverChoice,
+    WeightBy,
+    _LocationModel,
+)
+from apgeo.planning.models.capacitated import CapacitatedMaximalCovering, CapacitatedPMedian
+from apgeo.planning.models.mclp import MaximalCovering
+from apgeo.planning.models.pmedian import PMedian
+
+#: The location model for each (objective, capacitated) choice.
+_MODELS: dict[tuple[str, bool], type[_LocationModel]] = {
+    ("coverage", False): MaximalCovering,
+    ("time", False): PMedian,
+    ("coverage", True): CapacitatedMaximalCovering,
+    ("time", True): CapacitatedPMedian,
+}
+
+
+def recommend_sites(
+    travel_times: pd.DataFrame,
+    demand: pd.DataFrame,
+    existing: pd.DataFrame | None,
+    candidates: pd.DataFrame,
+    *,
+    mode: str,
+    p: int = 3,
+    objective: Objective = "coverage",
+    capacitated: bool = False,
+    key_stages: Sequence[str] | str | None = None,
+    max_travel_time_min: float = 30.0,
+    penalty_min: float | None = None,
+    weight_by: WeightBy = "idaci",
+    need_column: str | None = None,
+    fill_missing_need: float | None = None,
+    places_per_need: float = 1.0,
+    serve_all: bool = False,
+    method: Method = "exact",
+    solver: SolverChoice | Any = "auto",
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    wards: gpd.GeoDataFrame | None = None,
+    strict: bool = False,
+) -> pd.DataFrame:
+    """Recommend ``p`` sites to add, explained one row per site (the notebook entry point).
+
+    Parameters
+    ----------
+    travel_times, demand, existing, candidates, mode, p, key_stages, max_travel_time_min,
+    penalty_min, weight_by, need_column, fill_missing_need, places_per_need, serve_all, strict
+        See :meth:`MaximalCovering.from_tables`.
+    objective
+        ``"coverage"``: maximal covering (most need newly within T); ``"time"``:
+        p-median (least need-weighted travel time).
+    capacitated
+        Limit what each site serves by its ``capacity_places`` (every site needs one).
+    method, solver, time_limit_s
+        See :meth:`MaximalCovering.solve`.
+    wards
+        Ward polygons (``ward_code``, ``ward_name``) to name the ward of each site;
+        otherwise the demand table's ward of the LSOA containing the site (or of the
+        area nearest in travel time).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per recommended site, in rank order (each adds the most given the
+        sites ranked above it and the existing providers). Columns: ``rank``,
+        ``site_id``, ``site_name``, ``postcode``, ``ward_code``, ``ward_name``,
+        ``key_stages``, ``places_suggested`` and ``places_basis`` (capacity, or need
+        newly within T x ``places_per_need``, rounded), ``children_newly_within_t``
+        and ``children_newly_within_t_ks*`` (children of the planned key stages whose
+        nearest suitable site moves within T), ``children_newly_within_t_by_imd``
+        (``"d1: 120, d2: 40"``), ``need_newly_within_t``, ``need_served``
+        (capacitated models), ``mean_time_change_min`` and ``p90_time_change_min``
+        (need-weighted, times capped at the penalty; negative = shorter),
+        ``coldspots_resolved`` and ``coldspots_resolved_ids`` (access cold spots, area
+        and key stage, brought within T), ``next_best_site_id`` and
+        ``marginal_gain_over_next_children`` (children newly within T minus what the
+        best other candidate not yet open would reach at that step, e.g. the site
+        ranked next), ``why``.
+        ``table.attrs`` holds the model, solver, status, gap and ``reason`` (why the
+        table is empty, e.g. all need already covered; ``""`` otherwise).
+    """
+    if objective not in ("coverage", "time"):
+        raise ApgeoValueError(f"objective must be 'coverage' or 'time'; got {objective!r}")
+    _check_minutes(max_travel_time_min, "max_travel_time_min")
+    inst = _instance_from_tables(
+        travel_times, demand, existing, candidates, mode=mode, key_stages=key_stages,
+        weight_by=weight_by, need_column=need_column, fill_missing_need=fill_missing_need,
+        places_per_need=places_per_need, strict=strict,
+    )
+    T = max_travel_time_min * 60.0
+    covered = (inst.cost_s[:, inst.fixed] <= T).any(axis=1) if inst.fixed.any() else np.zeros(len(inst.need), bool)
+    if objective == "coverage" and not capacitated and not (inst.need[~covered] > 0).any():
+        reason = (
+            f"all need is already within {max_travel_time_min:g} min {_by_mode(mode)} of an "
+            "existing provider: no site needs to be added"
+        )
+        warn(reason, strict=strict, stacklevel=2)
+        out = pd.DataFrame({c: pd.Series(dtype=object) for c in _table_columns(inst.key_stages)})
+        out.attrs["reason"] = reason
+        return out
+    model_class = _MODELS[(objective, capacitated)]
+    model = model_class.from_instance(
+        inst, p=p, max_travel_time_s=T,
+        penalty_s=None if penalty_min is None else penalty_min * 60.0, serve_all=serve_all,
+        strict=strict,
+    )
+    model.solve(method, solver=solver, time_limit_s=time_limit_s, strict=strict)
+    logger.info(
+        "recommend_sites: %s, %s via %s (%s), gap %s", model._kind, model.method_, model.solver_,
+        model.status_, model.gap_,
+    )
+    return recommendation_table(model, candidates=candidates, demand=demand, wards=wards)
+
+
+# ======================================================================================
+# Export
+# ======================================================================================
+
+
+__all__ = [
+    "recommend_sites",
+]

@@ -1,0 +1,462 @@
+"""What-if scenarios: add, close or move a provider site, or change its capacity.
+
+A :class:`Scenario` is an ordered list of edits to the provider table::
+
+    s = (
+        Scenario("Inclusion Centre moves; KS1-2 hub in the north-east")
+        .move_site("URN137596-1", geometry=Point(438_600, 390_700))
+        .add_site("HUB-NE", name="North-east hub", key_stages="KS1,KS2",
+                  capacity_places=16, geometry=Point(440_100, 391_900))
+    )
+    table = compare_scenarios(travel_times, demand, providers, s, mode="walk",
+                              new_travel_times=lambda sites: my_engine(sites))
+
+Only sites that are new or moved need new travel times: the rows of every other site
+are reused unchanged. ``new_travel_times`` is either a precomputed long table with rows
+for those sites or a callable that receives a GeoDataFrame of them (``site_id`` and
+point geometry) and returns the long table, e.g. a wrapper around
+:func:`apgeo.routing.straight_line.straight_line_travel_times` or the network engine.
+
+:func:`compare_scenarios` returns a tidy table (``metric``, ``key_stage``, ``unit``,
+``before``, ``after``, ``change``) of coverage (:func:`apgeo.analysis.coverage.coverage_summary`),
+access cold spots (:func:`apgeo.analysis.coldspots.access_coldspots`) and, when capacities are
+known, E2SFCA access (:func:`apgeo.analysis.access.enhanced_two_step_fca`).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from apgeo._errors import ApgeoValueError
+from apgeo._validate import check_unique, require_columns
+from apgeo.analysis.coverage import coverage_summary
+from apgeo.analysis.tables import (
+    ALL_KEY_STAGES,
+    CHILDREN,
+    CHILDREN_UNREACHABLE,
+    KEY_STAGE,
+    MEAN_NEAREST_TIME_S,
+    check_key_stages,
+    children_within_column,
+    format_ids,
+    share_within_column,
+)
+from apgeo.schema import (
+    AREA_ID,
+    CAPACITY_PLACES,
+    DESTINATION_ID,
+    KEY_STAGES,
+    KIND,
+    NAME,
+    PROVIDER_ID,
+    SITE_ID,
+    ProviderKind,
+    parse_key_stages,
+)
+from apgeo.settings import WORKING_CRS
+
+Action = Literal["add", "close", "move", "capacity"]
+NewTravelTimes = pd.DataFrame | Callable[[gpd.GeoDataFrame], pd.DataFrame] | None
+
+# ---- column names introduced here (to move into schema.py) --------------------------
+METRIC = "metric"
+UNIT = "unit"
+BEFORE = "before"
+AFTER = "after"
+CHANGE = "change"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One edit of a scenario (see :class:`Scenario`)."""
+
+    action: Action
+    site_id: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+    geometry: Any = None
+
+    def describe(self) -> str:
+        """Plain-English description of the edit."""
+        if self.action == "add":
+            name = self.attributes.get(NAME, self.site_id)
+            return f"add {name} ({self.site_id}, {self.attributes.get(KEY_STAGES, '')})"
+        if self.action == "close":
+            return f"close {self.site_id}"
+        if self.action == "move":
+            return f"move {self.site_id}"
+        return f"set {self.site_id} capacity to {self.attributes.get(CAPACITY_PLACES)} places"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """An ordered, immutable list of edits to the provider table.
+
+    Every method returns a new scenario, so scenarios can share a common base.
+
+    Parameters
+    ----------
+    name
+        Label used in tables and reports.
+    changes
+        The edits, applied in order.
+    """
+
+    name: str = "scenario"
+    changes: tuple[Change, ...] = ()
+
+    def _with(self, change: Change) -> Scenario:
+        return replace(self, changes=(*self.changes, change))
+
+    def add_site(
+        self,
+        site_id: str,
+        *,
+        name: str,
+        key_stages: str | Sequence[str],
+        kind: str | ProviderKind = ProviderKind.OTHER,
+        capacity_places: float = math.nan,
+        provider_id: str | None = None,
+        geometry: Any = None,
+    ) -> Scenario:
+        """Add a new site (it needs travel times through ``new_travel_times``)."""
+        ks = ",".join(parse_key_stages(key_stages))
+        if not ks:
+            raise ApgeoValueError(f"add_site({site_id!r}): key_stages must name at least one of KS1..KS5")
+        if not (math.isnan(capacity_places) or capacity_places >= 0):
+            raise ApgeoValueError(f"add_site({site_id!r}): capacity_places must be >= 0; got {capacity_places!r}")
+        attrs = {
+            NAME: name,
+            KEY_STAGES: ks,
+            KIND: ProviderKind.parse(kind).value,
+            CAPACITY_PLACES: float(capacity_places),
+            PROVIDER_ID: provider_id or str(site_id),
+        }
+        return self._with(Change("add", str(site_id), attrs, geometry))
+
+    def close_site(self, site_id: str) -> Scenario:
+        """Close an existing site (its travel-time rows are dropped)."""
+        return self._with(Change("close", str(site_id)))
+
+    def move_site(self, site_id: str, *, geometry: Any = None) -> Scenario:
+        """Move an existing site; it keeps its attributes and needs new travel times."""
+        return self._with(Change("move", str(site_id), {}, geometry))
+
+    def set_capacity(self, site_id: str, capacity_places: float) -> Scenario:
+        """Change the number of places at an existing site."""
+        if not np.isfinite(capacity_places) or capacity_places < 0:
+            raise ApgeoValueError(
+                f"set_capacity({site_id!r}): capacity_places must be a number >= 0; got {capacity_places!r}"
+            )
+        return self._with(Change("capacity", str(site_id), {CAPACITY_PLACES: float(capacity_places)}))
+
+    def describe(self) -> str:
+        """``"name: edit; edit"``."""
+        return f"{self.name}: " + ("; ".join(c.describe() for c in self.changes) or "no change")
+
+    # ---- application ------------------------------------------------------------------
+    def apply(
+        self,
+        providers: pd.DataFrame,
+        travel_times: pd.DataFrame,
+        *,
+        new_travel_times: NewTravelTimes = None,
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The provider table and the travel-time table after the edits.
+
+        Parameters
+        ----------
+        providers
+            Provider sites (``site_id`` unique; a GeoDataFrame keeps its geometry).
+        travel_times
+            The long table for the current sites; rows of unchanged sites are reused.
+        new_travel_times
+            Rows for added and moved sites: a long table, or a callable receiving a
+            GeoDataFrame of those sites (``site_id``, point geometry in EPSG:27700) and
+            returning one.
+
+        Returns
+        -------
+        tuple of pandas.DataFrame
+            ``(providers_after, travel_times_after)``; inputs are not modified.
+        """
+        require_columns(providers, [SITE_ID], source="providers")
+        require_columns(travel_times, [DESTINATION_ID], source="travel_times")
+        check_unique(providers, SITE_ID, source="providers")
+        after = providers.copy()
+        if CAPACITY_PLACES not in after.columns:
+            after[CAPACITY_PLACES] = np.nan
+        after[CAPACITY_PLACES] = after[CAPACITY_PLACES].astype(float)
+        needs_times: dict[str, Any] = {}
+        dropped: set[str] = set()
+        for change in self.changes:
+            present = set(map(str, after[SITE_ID]))
+            sid = change.site_id
+            if change.action == "add":
+                if sid in present:
+                    raise ApgeoValueError(
+                        f"scenario {self.name!r}: cannot add site {sid!r}, a site with that id exists; "
+                        "choose a new site_id"
+                    )
+                row = {c: (np.nan if c == CAPACITY_PLACES else "") for c in after.columns if c != "geometry"}
+                row.update({SITE_ID: sid, **change.attributes})
+                new = pd.DataFrame([row])
+                if isinstance(after, gpd.GeoDataFrame):
+                    geom = change.geometry if change.geometry is not None else None
+                    new = gpd.GeoDataFrame(new, geometry=[geom], crs=after.crs)
+                after = pd.concat([after, new], ignore_index=True)
+                needs_times[sid] = change.geometry
+                continue
+            if sid not in present:
+                raise ApgeoValueError(
+                    f"scenario {self.name!r}: {change.action} names site {sid!r}, which is not in "
+                    f"providers; site ids present include {format_ids(sorted(present))}"
+                )
+            mask = (after[SITE_ID].astype(str) == sid).to_numpy()
+            if change.action == "close":
+                after = after[~mask].reset_index(drop=True)
+                needs_times.pop(sid, None)
+                dropped.add(sid)
+            elif change.action == "move":
+                if isinstance(after, gpd.GeoDataFrame) and change.geometry is not None:
+                    after.loc[mask, after.geometry.name] = change.geometry
+                needs_times[sid] = change.geometry
+                dropped.add(sid)
+            else:
+                after.loc[mask, CAPACITY_PLACES] = float(change.attributes[CAPACITY_PLACES])
+        tt = travel_times[~travel_times[DESTINATION_ID].astype(str).isin(dropped | set(needs_times))]
+        if needs_times:
+            extra = _new_rows(needs_times, after, new_travel_times, scenario=self.name)
+            tt = pd.concat([tt, extra], ignore_index=True)
+        return after.reset_index(drop=True), tt.reset_index(drop=True)
+
+
+def _new_rows(
+    needs: dict[str, Any],
+    providers_after: pd.DataFrame,
+    new_travel_times: NewTravelTimes,
+    *,
+    scenario: str,
+) -> pd.DataFrame:
+    ids = sorted(needs)
+    if new_travel_times is None:
+        raise ApgeoValueError(
+            f"scenario {scenario!r}: site(s) {format_ids(ids)} are new or moved and need travel "
+            "times; pass new_travel_times (a long table with their rows, or a callable that "
+            "computes them from a GeoDataFrame of the sites)"
+        )
+    if callable(new_travel_times):
+        geoms = []
+        lookup = (
+            dict(zip(providers_after[SITE_ID].astype(str), providers_after.geometry, strict=True))
+            if isinstance(providers_after, gpd.GeoDataFrame)
+            else {}
+        )
+        for sid in ids:
+            g = needs[sid] if needs[sid] is not None else lookup.get(sid)
+            if g is None or getattr(g, "is_empty", False):
+                raise ApgeoValueError(
+                    f"scenario {scenario!r}: site {sid!r} has no location; give geometry= to "
+                    "add_site / move_site"
+                )
+            geoms.append(g)
+        crs = providers_after.crs if isinstance(providers_after, gpd.GeoDataFrame) else WORKING_CRS
+        sites = gpd.GeoDataFrame({SITE_ID: ids}, geometry=geoms, crs=crs)
+        rows = new_travel_times(sites)
+    else:
+        rows = new_travel_times
+    if not isinstance(rows, pd.DataFrame):
+        raise ApgeoValueError(
+            f"new_travel_times must give a DataFrame; got {type(rows).__name__}"
+        )
+    require_columns(rows, [DESTINATION_ID], source="new_travel_times")
+    rows = rows[rows[DESTINATION_ID].astype(str).isin(ids)]
+    missing = sorted(set(ids) - set(map(str, rows[DESTINATION_ID])))
+    if missing:
+        raise ApgeoValueError(
+            f"new_travel_times has no rows for new or moved site(s) {format_ids(missing)}; "
+            "compute their travel times first"
+        )
+    return rows
+
+
+def _metrics(
+    travel_times: pd.DataFrame,
+    demand: pd.DataFrame,
+    providers: pd.DataFrame,
+    *,
+    mode: str,
+    key_stages: tuple[str, ...],
+    max_travel_time_min: float,
+    weight_by: Literal["idaci", "none"],
+    include_access: bool,
+    notes: list[str],
+) -> tuple[list[dict[str, Any]], set[str]]:
+    from apgeo.analysis.coldspots import ACCESS_COLDSPOT, PRIORITY_SCORE, access_coldspots
+
+    rows: list[dict[str, Any]] = []
+    cov = coverage_summary(
+        travel_times, demand, providers, mode=mode, thresholds_min=[max_travel_time_min],
+        key_stages=list(key_stages),
+    )
+    T = max_travel_time_min
+    for _, r in cov.iterrows():
+        ks = r[KEY_STAGE]
+        rows += [
+            {"metric": f"children within {T:g} min", KEY_STAGE: ks, UNIT: "children",
+             "value": float(r[children_within_column(T)])},
+            {"metric": f"share within {T:g} min", KEY_STAGE: ks, UNIT: "share",
+             "value": float(r[share_within_column(T)])},
+            {"metric": "mean nearest time", KEY_STAGE: ks, UNIT: "min",
+             "value": float(r[MEAN_NEAREST_TIME_S]) / 60.0},
+            {"metric": "children unreachable", KEY_STAGE: ks, UNIT: "children",
+             "value": float(r[CHILDREN_UNREACHABLE])},
+        ]
+    cold = access_coldspots(
+        travel_times, demand, providers, mode=mode, key_stages=list(key_stages),
+        max_travel_time_min=T, weight_by=weight_by,
+    )
+    groups: list[tuple[str, pd.DataFrame]] = [(ALL_KEY_STAGES, cold)]
+    groups += [(ks, cold[cold[KEY_STAGE] == ks]) for ks in key_stages]
+    for ks, g in groups:
+        flag = g[ACCESS_COLDSPOT].astype(bool)
+        rows += [
+            {"metric": "access cold spots", KEY_STAGE: ks, UNIT: "areas x key stages",
+             "value": float(flag.sum())},
+            {"metric": "children in access cold spots", KEY_STAGE: ks, UNIT: "children",
+             "value": float(g.loc[flag, CHILDREN].sum())},
+            {"metric": "cold-spot priority score", KEY_STAGE: ks, UNIT: "score",
+             "value": float(g[PRIORITY_SCORE].sum())},
+        ]
+    cold_ids = {
+        f"{a} {k}" for a, k, f in zip(cold[AREA_ID], cold[KEY_STAGE], cold[ACCESS_COLDSPOT], strict=True) if f
+    }
+    if include_access:
+        from apgeo.analysis.access import DEMAND, PLACES_PER_1000, enhanced_two_step_fca
+
+        known = providers[CAPACITY_PLACES].astype(float).notna().to_numpy() & (
+            providers[CAPACITY_PLACES].astype(float).fillna(0) > 0
+        ).to_numpy()
+        serving = providers[known]
+        for ks in key_stages:
+            ok = serving[KEY_STAGES].map(lambda v, ks=ks: ks in parse_key_stages(v)).astype(bool)
+            sub = serving[ok.to_numpy()]
+            value = math.nan
+            if len(sub):
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    acc = enhanced_two_step_fca(
+                        travel_times[travel_times[DESTINATION_ID].isin(set(sub[SITE_ID]))],
+                        demand, sub, mode=mode, key_stages=[ks],
+                    )
+                notes.extend(str(w.message) for w in caught)
+                dem = acc[DEMAND].to_numpy(dtype=float)
+                value = float((dem * acc[PLACES_PER_1000]).sum() / dem.sum()) if dem.sum() > 0 else math.nan
+            rows.append(
+                {"metric": "E2SFCA places per 1,000 children (demand-weighted mean)", KEY_STAGE: ks,
+                 UNIT: "places per 1,000", "value": value}
+            )
+    return rows, cold_ids
+
+
+def compare_scenarios(
+    travel_times: pd.DataFrame,
+    demand: pd.DataFrame,
+    providers: pd.DataFrame,
+    scenario: Scenario,
+    *,
+    mode: str,
+    new_travel_times: NewTravelTimes = None,
+    key_stages: Sequence[str] | str | None = None,
+    max_travel_time_min: float = 30.0,
+    weight_by: Literal["idaci", "none"] = "idaci",
+    include_access: bool | None = None,
+) -> pd.DataFrame:
+    """Before / after coverage, access cold spots and access for one scenario.
+
+    Parameters
+    ----------
+    travel_times, demand, providers
+        The seam tables of today (see :mod:`apgeo.analysis.coverage`).
+    scenario
+        The edits (see :class:`Scenario`).
+    mode
+        Travel mode label.
+    new_travel_times
+        Travel times of added and moved sites (table or callable); see
+        :meth:`Scenario.apply`. Rows of other sites are reused.
+    key_stages
+        Key stages to report (``None`` = KS1..KS5).
+    max_travel_time_min
+        Threshold for coverage and access cold spots, in minutes.
+    weight_by
+        Need weighting of the cold-spot priority score (see
+        :func:`apgeo.analysis.coldspots.access_coldspots`).
+    include_access
+        Add E2SFCA places per 1,000 children (sites with known, positive capacity only);
+        default: when at least one site has a known capacity.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy table: ``scenario``, ``metric``, ``key_stage`` (``"all"`` then each key
+        stage), ``unit``, ``before``, ``after``, ``change`` (after - before). Metrics:
+        children and share within T, mean nearest time (min), children unreachable,
+        access cold spots (area x key stage), children in them, the priority score and,
+        with ``include_access``, E2SFCA places per 1,000. ``attrs`` holds
+        ``coldspots_resolved`` and ``coldspots_new`` (``"area_id KS"`` lists),
+        ``description`` and ``notes`` (warnings from the access measure).
+    """
+    if not isinstance(scenario, Scenario):
+        raise ApgeoValueError(f"scenario must be a Scenario; got {type(scenario).__name__}")
+    if not np.isfinite(max_travel_time_min) or max_travel_time_min <= 0:
+        raise ApgeoValueError(
+            f"max_travel_time_min must be a positive number of minutes; got {max_travel_time_min!r}"
+        )
+    ks_list = tuple(check_key_stages(key_stages))
+    require_columns(providers, [SITE_ID, PROVIDER_ID, KIND, KEY_STAGES], source="providers")
+    prov_after, tt_after = scenario.apply(providers, travel_times, new_travel_times=new_travel_times)
+    if include_access is None:
+        caps = pd.concat([providers.get(CAPACITY_PLACES, pd.Series(dtype=float)),
+                          prov_after[CAPACITY_PLACES]])
+        include_access = bool(caps.astype(float).notna().any())
+    notes: list[str] = []
+    opts: dict[str, Any] = {
+        "mode": mode, "key_stages": ks_list, "max_travel_time_min": max_travel_time_min,
+        "weight_by": weight_by, "include_access": include_access, "notes": notes,
+    }
+    prov_before = providers.copy()
+    if CAPACITY_PLACES not in prov_before.columns:
+        prov_before[CAPACITY_PLACES] = np.nan
+    before, cold_before = _metrics(travel_times, demand, prov_before, **opts)
+    after, cold_after = _metrics(tt_after, demand, prov_after, **opts)
+    out = pd.DataFrame(
+        {
+            "scenario": scenario.name,
+            METRIC: [r["metric"] for r in before],
+            KEY_STAGE: [r[KEY_STAGE] for r in before],
+            UNIT: [r[UNIT] for r in before],
+            BEFORE: [r["value"] for r in before],
+            AFTER: [r["value"] for r in after],
+        }
+    )
+    out[CHANGE] = np.round(out[AFTER].to_numpy() - out[BEFORE].to_numpy(), 9) + 0.0
+    out.attrs["coldspots_resolved"] = sorted(cold_before - cold_after)
+    out.attrs["coldspots_new"] = sorted(cold_after - cold_before)
+    out.attrs["description"] = scenario.describe()
+    out.attrs["notes"] = sorted(set(notes))
+    return out
+
+
+__all__ = [
+    "Change",
+    "Scenario",
+    "compare_scenarios",
+]

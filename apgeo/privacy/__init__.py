@@ -1,0 +1,39 @@
+"""Stage 6, privacy: nothing about children leaves apgeo before it is safe to publish.
+
+Comes in: counts that describe children (need per area, placement tables).
+Goes out: the same tables with small numbers suppressed (primary and secondary
+suppression, ``suppression``), checked by an exact audit that no suppressed cell can be
+worked out from what is published beside it (``disclosure``), and published together
+with consistent suppression across linked tables (``publish``).
+
+Next stage: :mod:`apgeo.outputs`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: Public names of the subpackage, each imported from its module on first use.
+_LAZY: dict[str, str] = {
+    "suppress_counts": "apgeo.privacy.suppression",
+    "disclosed_cells": "apgeo.privacy.disclosure",
+    "protect_table": "apgeo.privacy.disclosure",
+    "publish_placement_tables": "apgeo.privacy.publish",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+__all__ = sorted(_LAZY)

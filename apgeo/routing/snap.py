@@ -1,0 +1,425 @@
+"""Attach points (providers, demand-area centroids) to the nearest street edge.
+
+Stage 2 of the pipeline (``network -> snap -> travel_times -> ...``).
+
+Points are snapped to the nearest *edge*, not the nearest node: with long edges the
+nearest node can be on the wrong street (FIELD-NOTES 4). The straight line from the point
+to the street is the *access leg*; it is walked at ``access_speed_kph`` (default 4.8 km/h
+for every mode: a child walks from the door to the street, and a car is parked on it) and
+its time is added to every journey. Every snap is recorded (``snap_distance_m``) so it can
+be inspected.
+
+The result has one row per point with the point's id and :data:`SNAP_COLUMNS`:
+
+``u``, ``v``, ``key``
+    The edge (for a two-way street, the direction with the smaller node position).
+``fraction``, ``position_m``
+    Where along the edge, from ``u`` (0..1 and metres along its geometry).
+``snap_distance_m``, ``access_time_s``
+    Length and time of the access leg.
+``time_to_u_s``, ``time_to_v_s``
+    Network time from the snap point to ``u`` / ``v`` along the edge (``inf`` when the
+    direction is not allowed, e.g. against a one-way street).
+``time_from_u_s``, ``time_from_v_s``
+    Time from ``u`` / ``v`` to the snap point.
+``edge_forward_s``, ``edge_reverse_s``
+    Whole-edge travel times u -> v and v -> u (``inf`` when one-way).
+``moved_from_island``
+    True when the nearest street lay outside the engine's main network and the point was
+    moved to the nearest street of the main network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from shapely import STRtree
+
+from apgeo._errors import ApgeoValueError, SnapError
+from apgeo._log import warn
+from apgeo._validate import check_geometries, check_unique, require_columns, to_working_crs
+from apgeo.network.arrays import _gc_paused, _object_array, check_network
+from apgeo.network.modes import DEFAULT_SPEEDS_KPH
+from apgeo.settings import get_settings
+
+if TYPE_CHECKING:
+    from apgeo.routing.travel_times import TravelTimeEngine
+
+
+SNAP_COLUMNS: tuple[str, ...] = (
+    "u",
+    "v",
+    "key",
+    "fraction",
+    "position_m",
+    "snap_distance_m",
+    "access_time_s",
+    "time_to_u_s",
+    "time_to_v_s",
+    "time_from_u_s",
+    "time_from_v_s",
+    "edge_forward_s",
+    "edge_reverse_s",
+)
+
+
+@dataclass(frozen=True)
+class EdgeIndex:
+    """Edges of a network prepared for nearest-edge queries (one entry per street).
+
+    Built once per engine (cached on it) or per call for a bare graph.
+    """
+
+    u: np.ndarray
+    v: np.ndarray
+    key: np.ndarray
+    geometry: np.ndarray
+    forward_s: np.ndarray
+    reverse_s: np.ndarray
+    tree: STRtree
+    island_tree: STRtree | None
+    bounds: tuple[float, float, float, float]
+
+    @classmethod
+    def build(cls, G: nx.MultiDiGraph, *, main_nodes: Any | None = None) -> EdgeIndex:
+        """Index the edges of ``G`` whose ends are both in ``main_nodes`` (default: all).
+
+        A two-way street (an edge and a reverse edge of about the same length) becomes one
+        entry, oriented from the end that comes first in ``G.nodes``; its reverse time is
+        the fastest matching reverse edge. Array operations throughout, except for the
+        rare node pairs joined by parallel edges.
+        """
+        check_network(G)
+        with _gc_paused():
+            return cls._build(G, main_nodes)
+
+    @classmethod
+    def _build(cls, G: nx.MultiDiGraph, main_nodes: Any | None) -> EdgeIndex:
+        node_list = list(G.nodes)
+        n_nodes = len(node_list)
+        position = {n: i for i, n in enumerate(node_list)}
+        node_data = G.nodes
+        xs = np.fromiter((node_data[n]["x"] for n in node_list), float, n_nodes)
+        ys = np.fromiter((node_data[n]["y"] for n in node_list), float, n_nodes)
+        m = G.number_of_edges()
+        ui = np.empty(m, dtype=np.int64)
+        vi = np.empty(m, dtype=np.int64)
+        keys = np.empty(m, dtype=object)
+        length = np.empty(m, dtype=float)
+        tt = np.empty(m, dtype=float)
+        geom = np.empty(m, dtype=object)
+        for i, (u, v, k, data) in enumerate(G.edges(keys=True, data=True)):
+            ui[i] = position[u]
+            vi[i] = position[v]
+            keys[i] = k
+            length[i] = data.get("length_m", np.nan)
+            tt[i] = data["travel_time_s"]
+            geom[i] = data.get("geometry")
+        keep = ui != vi
+        ui, vi, keys, length, tt, geom = (
+            ui[keep],
+            vi[keep],
+            keys[keep],
+            length[keep],
+            tt[keep],
+            geom[keep],
+        )
+        straight = np.flatnonzero(pd.isna(geom))
+        if len(straight):
+            a, b = ui[straight], vi[straight]
+            ends = np.stack(
+                [np.column_stack([xs[a], ys[a]]), np.column_stack([xs[b], ys[b]])], axis=1
+            )
+            geom[straight] = shapely.linestrings(ends)
+        no_length = np.isnan(length)
+        if no_length.any():
+            length[no_length] = shapely.length(geom[no_length])
+        if main_nodes is None:
+            in_main = np.ones(len(ui), dtype=bool)
+        else:
+            node_in = np.fromiter((n in main_nodes for n in node_list), bool, n_nodes)
+            in_main = node_in[ui] & node_in[vi]
+        island_geoms = geom[~in_main]
+        ui, vi, keys, length, tt, geom = (
+            ui[in_main],
+            vi[in_main],
+            keys[in_main],
+            length[in_main],
+            tt[in_main],
+            geom[in_main],
+        )
+        twin_s, used = _match_twins(ui, vi, length, tt, n_nodes)
+        first = ui < vi
+        out = np.concatenate([np.flatnonzero(first), np.flatnonzero(~first & ~used)])
+        ids = _object_array(node_list)
+        geoms = geom[out]
+        return cls(
+            u=ids[ui[out]],
+            v=ids[vi[out]],
+            key=keys[out],
+            geometry=geoms,
+            forward_s=tt[out],
+            reverse_s=twin_s[out],
+            tree=STRtree(geoms),
+            island_tree=STRtree(island_geoms) if len(island_geoms) else None,
+            bounds=(float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())),
+        )
+
+
+def _match_twins(
+    ui: np.ndarray, vi: np.ndarray, length: np.ndarray, tt: np.ndarray, n_nodes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reverse time of every edge ``ui < vi`` (its fastest unused reverse edge of about the
+    same length, 0.5 m + 1 %), and which reverse edges were taken.
+
+    Edges are visited in order; an edge ``ui > vi`` is only ever a twin (its own reverse
+    edges were all visited and used before). Node pairs with parallel edges are matched
+    one by one in Python, the rest with array operations.
+    """
+    n = len(ui)
+    twin_s = np.full(n, np.inf)
+    used = np.zeros(n, dtype=bool)
+    if n == 0:
+        return twin_s, used
+    code = ui * np.int64(n_nodes) + vi
+    back = vi * np.int64(n_nodes) + ui
+    codes, counts = np.unique(code, return_counts=True)
+    count_of = pd.Series(counts, index=codes)
+    own = count_of.reindex(code).to_numpy()
+    rev = count_of.reindex(back).fillna(0).to_numpy()
+    simple = (own == 1) & (rev <= 1)
+    first = ui < vi
+    # simple pairs: at most one edge each way
+    f = np.flatnonzero(first & simple)
+    single = np.flatnonzero(own == 1)
+    where = pd.Index(code[single]).get_indexer(back[f])
+    has = where >= 0
+    f, b = f[has], single[where[has]]
+    close = np.abs(length[b] - length[f]) <= 0.5 + 0.01 * length[f]
+    f, b = f[close], b[close]
+    twin_s[f] = tt[b]
+    used[b] = True
+    # pairs with parallel edges: the greedy rule, one edge at a time
+    hard = np.flatnonzero(first & ~simple)
+    if len(hard):
+        candidates: dict[int, list[int]] = {}
+        for j in np.flatnonzero(~first & (pd.Index(back).isin(code[hard]))).tolist():
+            candidates.setdefault(int(code[j]), []).append(j)
+        for i in hard.tolist():
+            best = -1
+            for j in candidates.get(int(back[i]), ()):
+                if used[j] or abs(length[j] - length[i]) > 0.5 + 0.01 * length[i]:
+                    continue
+                if best < 0 or tt[j] < tt[best]:
+                    best = j
+            if best >= 0:
+                used[best] = True
+                twin_s[i] = tt[best]
+    return twin_s, used
+
+
+def _index_for(network: nx.MultiDiGraph | TravelTimeEngine) -> tuple[EdgeIndex, str]:
+    # An engine owns its snap index (built once, reused by every call); it is found by
+    # its ``edge_index`` method so this module need not import the engine's.
+    edge_index = getattr(network, "edge_index", None)
+    if callable(edge_index) and not isinstance(network, nx.MultiDiGraph):
+        return edge_index(), str(network.crs)
+    if isinstance(network, nx.MultiDiGraph):
+        check_network(network)
+        return EdgeIndex.build(network), str(network.graph["crs"])
+    raise ApgeoValueError(
+        f"network must be an apgeo network (networkx MultiDiGraph) or a TravelTimeEngine, "
+        f"not {type(network).__name__}"
+    )
+
+
+def _list(ids: np.ndarray, distances: np.ndarray, limit: int = 10) -> str:
+    parts = [f"{i} ({d:,.0f} m)" for i, d in zip(ids[:limit], distances[:limit], strict=True)]
+    more = f" ... ({len(ids)} in all)" if len(ids) > limit else ""
+    return ", ".join(parts) + more
+
+
+def snap_points(
+    network: nx.MultiDiGraph | TravelTimeEngine,
+    points: gpd.GeoDataFrame,
+    *,
+    id_column: str,
+    warn_distance_m: float | None = None,
+    max_distance_m: float | None = None,
+    access_speed_kph: float = DEFAULT_SPEEDS_KPH["walk"],
+    strict: bool = False,
+    name: str = "points",
+) -> pd.DataFrame:
+    """Snap points to the nearest street edge of a network.
+
+    Parameters
+    ----------
+    network
+        An apgeo network, or a :class:`~apgeo.routing.travel_times.TravelTimeEngine` (then only its
+        main component is used, and the edge index is cached on the engine).
+    points
+        Point GeoDataFrame in any CRS (reprojected to the network's CRS).
+    id_column
+        Unique id column, copied to the result.
+    warn_distance_m
+        Warn (:class:`~apgeo.ApgeoWarning`, listing ids) when an access leg is longer;
+        default ``get_settings().snap_warn_distance_m`` (500 m).
+    max_distance_m
+        Raise :class:`~apgeo.SnapError` naming the ids when no street is this close;
+        default ``get_settings().snap_max_distance_m`` (5 km).
+    access_speed_kph
+        Speed of the access leg (default walking, 4.8 km/h, for every mode).
+    strict
+        Turn the warnings into errors.
+    name
+        What the points are, for messages (e.g. ``"providers"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id_column`` then :data:`SNAP_COLUMNS` and ``moved_from_island``, one row per
+        point in input order.
+
+    Raises
+    ------
+    CRSError
+        ``points`` has no CRS.
+    ApgeoValueError
+        Missing, empty, NaN or non-point geometry (ids named), bad thresholds or speed.
+    SnapError
+        A point farther than ``max_distance_m`` from every street (e.g. outside the
+        network's extent).
+    """
+    settings = get_settings()
+    warn_m = settings.snap_warn_distance_m if warn_distance_m is None else float(warn_distance_m)
+    max_m = settings.snap_max_distance_m if max_distance_m is None else float(max_distance_m)
+    if not np.isfinite(max_m) or max_m <= 0 or not warn_m >= 0:
+        raise ApgeoValueError(
+            f"snap thresholds must be positive distances in metres: warn_distance_m={warn_m!r}, "
+            f"max_distance_m={max_m!r}"
+        )
+    if (
+        not isinstance(access_speed_kph, (int, float))
+        or not np.isfinite(access_speed_kph)
+        or access_speed_kph <= 0
+    ):
+        raise ApgeoValueError(
+            f"access_speed_kph={access_speed_kph!r}: a speed must be a positive number of km/h"
+        )
+    if not isinstance(points, gpd.GeoDataFrame):
+        raise ApgeoValueError(
+            f"{name} must be a GeoDataFrame of points, not {type(points).__name__}"
+        )
+    require_columns(points, [id_column], source=name)
+    check_unique(points, id_column, source=name)
+    index, crs = _index_for(network)
+    check_geometries(points, id_column=id_column, name=name)
+    not_point = (points.geometry.geom_type != "Point").to_numpy()
+    if not_point.any():
+        ids = ", ".join(map(str, points.loc[not_point, id_column].head(10)))
+        raise ApgeoValueError(
+            f"{name}: {int(not_point.sum())} geometrie(s) are not points ({id_column}: {ids}); "
+            "pass points, e.g. population-weighted centroids of the areas"
+        )
+    projected = to_working_crs(points, name=name, crs=crs)
+    x = projected.geometry.x.to_numpy(float)
+    y = projected.geometry.y.to_numpy(float)
+    bad = ~(np.isfinite(x) & np.isfinite(y))
+    if bad.any():
+        ids = ", ".join(map(str, points.loc[bad, id_column].head(10)))
+        raise ApgeoValueError(
+            f"{name}: {int(bad.sum())} point(s) have NaN or infinite coordinates ({id_column}: {ids}); "
+            "fix or remove them"
+        )
+    geoms = shapely.points(x, y)
+    ids_all = points[id_column].to_numpy(dtype=object)
+    n = len(geoms)
+    found, which = (
+        index.tree.query_nearest(
+            geoms, max_distance=max_m, return_distance=False, all_matches=False
+        )
+        if n
+        else (np.empty(0, int), np.empty(0, int))
+    )
+    edge = np.full(n, -1, dtype=np.int64)
+    edge[found] = which
+    if (edge < 0).any():
+        lost = edge < 0
+        far = np.full(int(lost.sum()), np.nan)
+        if len(index.geometry):
+            _, far_which = index.tree.query_nearest(
+                geoms[lost], return_distance=False, all_matches=False
+            )
+            far = shapely.distance(geoms[lost], index.geometry[far_which])
+        xmin, ymin, xmax, ymax = index.bounds
+        raise SnapError(
+            f"{name}: {int(lost.sum())} point(s) are more than {max_m:,.0f} m from every street "
+            f"of the network ({id_column}, distance to the nearest street: "
+            f"{_list(ids_all[lost], far)}); the network spans x {xmin:,.0f}..{xmax:,.0f}, "
+            f"y {ymin:,.0f}..{ymax:,.0f} in {crs}: check the points' coordinates and CRS, or "
+            "load a network covering them"
+        )
+    lines = index.geometry[edge]
+    distance_m = shapely.distance(geoms, lines)
+    moved = np.zeros(n, dtype=bool)
+    if index.island_tree is not None and n:
+        _, island_d = index.island_tree.query_nearest(
+            geoms, return_distance=True, all_matches=False
+        )
+        moved = island_d < distance_m - 1e-9
+        if moved.any():
+            warn(
+                f"{name}: {int(moved.sum())} point(s) lie nearest to a street cut off from the "
+                f"main network and were snapped to the main network instead ({id_column}, new "
+                f"access leg: {_list(ids_all[moved], distance_m[moved])})",
+                strict=strict,
+            )
+    far_mask = distance_m > warn_m
+    if far_mask.any():
+        warn(
+            f"{name}: {int(far_mask.sum())} point(s) are more than {warn_m:,.0f} m from the "
+            f"nearest street; their access leg is walked at {access_speed_kph:g} km/h "
+            f"({id_column}: {_list(ids_all[far_mask], distance_m[far_mask])})",
+            strict=strict,
+        )
+    position_m = shapely.line_locate_point(lines, geoms)
+    length = shapely.length(lines)
+    fraction = np.divide(position_m, length, out=np.zeros(n), where=length > 0)
+    fraction = np.clip(fraction, 0.0, 1.0)
+    fwd = index.forward_s[edge]
+    rev = index.reverse_s[edge]
+    finite_rev = np.isfinite(rev)
+    safe_rev = np.where(finite_rev, rev, 0.0)
+    result = pd.DataFrame(
+        {
+            id_column: points[id_column].to_numpy(),
+            "u": index.u[edge],
+            "v": index.v[edge],
+            "key": index.key[edge],
+            "fraction": fraction,
+            "position_m": position_m,
+            "snap_distance_m": distance_m,
+            "access_time_s": distance_m / (access_speed_kph / 3.6),
+            "time_to_u_s": np.where(finite_rev, fraction * safe_rev, np.inf),
+            "time_to_v_s": (1.0 - fraction) * fwd,
+            "time_from_u_s": fraction * fwd,
+            "time_from_v_s": np.where(finite_rev, (1.0 - fraction) * safe_rev, np.inf),
+            "edge_forward_s": fwd,
+            "edge_reverse_s": rev,
+            "moved_from_island": moved,
+        }
+    )
+    return result
+
+
+__all__ = [
+    "SNAP_COLUMNS",
+    "EdgeIndex",
+    "snap_points",
+]

@@ -1,0 +1,642 @@
+"""Public-transport travel times: RAPTOR with walk legs and transfers, over a window of
+departure times, summarised as the median or another percentile.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from apgeo._errors import ApgeoValueError
+from apgeo._log import logger, warn
+from apgeo.routing.snap import snap_points
+from apgeo.routing.transit.feed import (
+    BATCH_CELLS,
+    DEFAULT_MAX_TRAVEL_TIME_S,
+    STRAIGHT_LINE_DETOUR,
+    WALK_SPEED_KPH,
+    TransferTimes,
+    TransitFeed,
+    _fmt_window_time,
+    parse_clock,
+)
+from apgeo.routing.travel_times import (
+    TravelTimeEngine,
+    _check_limit,
+    _direct_times,
+    _snapped,
+    _target_times,
+    travel_time_table,
+)
+from apgeo.schema import DESTINATION_ID, MODE, ORIGIN_ID, TRAVEL_TIME_S
+
+
+@dataclass(frozen=True, eq=False)
+class _Pattern:
+    """Trips calling at the same stops in the same order, none overtaking another.
+
+    ``dep[i]`` / ``arr[i]``: departure / arrival times at position ``i`` of every trip,
+    sorted (trips in order); ``arr`` has one extra ``inf`` entry per position for
+    "no trip boarded yet".
+    """
+
+    stops: np.ndarray  # (m,) stop indices
+    dep: np.ndarray  # (m, T)
+    arr: np.ndarray  # (m, T + 1)
+    first_dep: np.ndarray  # (T,) departure at the first stop
+    last_arr: np.ndarray  # (T,) arrival at the last stop
+
+
+def _patterns(stop_times: pd.DataFrame, stop_index: Mapping[Any, int]) -> list[_Pattern]:
+    """Group trips into FIFO patterns (trips on one pattern never overtake)."""
+    st = stop_times[stop_times["stop_id"].isin(list(stop_index))]
+    st = st.sort_values(["trip_key", "stop_sequence"], kind="stable")
+    stop_idx = st["stop_id"].map(stop_index).to_numpy(np.int64)
+    times = st[["arrival_s", "departure_s"]].to_numpy(float)
+    keys = st["trip_key"].to_numpy()
+    bounds = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1], True])
+    groups: dict[tuple[int, ...], list[np.ndarray]] = {}
+    for lo, hi in itertools.pairwise(bounds):
+        if hi - lo >= 2:
+            groups.setdefault(tuple(stop_idx[lo:hi].tolist()), []).append(times[lo:hi])
+    out: list[_Pattern] = []
+    for stops_tuple, trips in groups.items():
+        trips.sort(key=lambda a: (a[0, 1], a[-1, 0]))
+        lanes: list[list[np.ndarray]] = []  # greedy split into lanes without overtaking
+        for tt in trips:
+            for lane in lanes:
+                prev = lane[-1]
+                if (tt >= prev).all():
+                    lane.append(tt)
+                    break
+            else:
+                lanes.append([tt])
+        stops_arr = np.asarray(stops_tuple, dtype=np.int64)
+        for lane in lanes:
+            block = np.stack(lane)  # (T, m, 2)
+            dep = np.ascontiguousarray(block[:, :, 1].T)
+            arr = np.concatenate([block[:, :, 0].T, np.full((len(stops_arr), 1), np.inf)], axis=1)
+            out.append(
+                _Pattern(
+                    stops=stops_arr,
+                    dep=dep,
+                    arr=np.ascontiguousarray(arr),
+                    first_dep=dep[0].copy(),
+                    last_arr=arr[-1, :-1].copy(),
+                )
+            )
+    return out
+
+
+def _ranks(rows: np.ndarray) -> list[np.ndarray]:
+    """Split positions of ``rows`` into groups in which every row appears at most once.
+
+    Lets ``target[rows] = min(target[rows], values)`` run as a few vectorised steps even
+    when rows repeat (many transfers into one stop).
+    """
+    if len(rows) == 0:
+        return []
+    order = np.argsort(rows, kind="stable")
+    sorted_rows = rows[order]
+    starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
+    rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+    return [order[rank == r] for r in range(int(rank.max()) + 1)]
+
+
+class TransitEngine:
+    """A GTFS feed joined to a walk network, ready for many-origin schedule searches.
+
+    Parameters
+    ----------
+    feed
+        A :class:`TransitFeed` (one service date).
+    walk_engine
+        A walking :class:`~apgeo.routing.travel_times.TravelTimeEngine` (e.g. from
+        ``grid_network(..., mode="walk")`` or ``load_network(..., mode="walk")``); walking
+        times, access legs and snapping come from it.
+    max_walk_m
+        Longest walk from the origin to the first stop and from the last stop to the
+        destination, in metres at ``walk_speed_kph`` (default 1,000 m = 12.5 min; r5py's
+        default is 12 min). Walking the whole way is not capped by it (only by the
+        journey limit).
+    transfer_radius_m
+        Stops within this straight-line distance are joined by walking transfers.
+    transfer_times
+        ``"network"``: transfer times from the walk network (a transfer longer than
+        ``2 x transfer_radius_m`` on foot is dropped); ``"straight_line"``: distance x 1.3 at
+        ``walk_speed_kph`` (the fallback where no good walk network exists).
+    walk_speed_kph
+        Converts ``max_walk_m`` to a time limit and times straight-line transfers.
+    max_rides
+        Most vehicles in one journey (RAPTOR rounds; r5py allows 8).
+    max_stop_distance_m
+        Stops farther than this from every street of the walk network are left out with a
+        warning listing them (e.g. the feed covers a wider area than the network);
+        if every stop is that far, an error.
+    strict
+        Turn warnings into errors.
+    """
+
+    def __init__(
+        self,
+        feed: TransitFeed,
+        walk_engine: TravelTimeEngine,
+        *,
+        max_walk_m: float = 1_000.0,
+        transfer_radius_m: float = 400.0,
+        transfer_times: TransferTimes = "network",
+        walk_speed_kph: float = WALK_SPEED_KPH,
+        max_rides: int = 4,
+        max_stop_distance_m: float = 500.0,
+        strict: bool = False,
+    ) -> None:
+        if not isinstance(feed, TransitFeed):
+            raise ApgeoValueError(f"feed must be a TransitFeed, not {type(feed).__name__}")
+        if not isinstance(walk_engine, TravelTimeEngine):
+            raise ApgeoValueError(
+                f"walk_engine must be a TravelTimeEngine, not {type(walk_engine).__name__}"
+            )
+        if walk_engine.mode not in ("walk", "unknown"):
+            warn(
+                f"walk_engine has mode {walk_engine.mode!r}; access legs and transfers should be "
+                "walked: build it from a walk network",
+                strict=strict,
+            )
+        for label, value in (
+            ("max_walk_m", max_walk_m),
+            ("transfer_radius_m", transfer_radius_m),
+            ("walk_speed_kph", walk_speed_kph),
+            ("max_stop_distance_m", max_stop_distance_m),
+        ):
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ApgeoValueError(f"{label}={value!r}: give a non-negative finite number")
+        if walk_speed_kph <= 0:
+            raise ApgeoValueError(f"walk_speed_kph={walk_speed_kph!r} must be positive")
+        if transfer_times not in ("network", "straight_line"):
+            raise ApgeoValueError(
+                f"transfer_times={transfer_times!r}: use 'network' or 'straight_line'"
+            )
+        if not isinstance(max_rides, int) or max_rides < 1:
+            raise ApgeoValueError(f"max_rides={max_rides!r}: give a whole number >= 1")
+        self.feed = feed
+        self.walk_engine = walk_engine
+        self.max_walk_m = float(max_walk_m)
+        self.transfer_radius_m = float(transfer_radius_m)
+        self.transfer_times: TransferTimes = transfer_times
+        self.walk_speed_kph = float(walk_speed_kph)
+        self.max_rides = max_rides
+        self.max_walk_s = self.max_walk_m / (self.walk_speed_kph / 3.6)
+        self.strict = strict
+
+        # -- snap stops; leave out those too far from the network
+        gdf = feed.stops_gdf().to_crs(walk_engine.crs)
+        snapped = snap_points(
+            walk_engine,
+            gdf,
+            id_column="stop_id",
+            warn_distance_m=math.inf,
+            max_distance_m=1e12,
+            name="GTFS stops",
+        )
+        far = snapped["snap_distance_m"].to_numpy(float) > max_stop_distance_m
+        if far.all():
+            xmin, ymin, xmax, ymax = gdf.total_bounds
+            raise ApgeoValueError(
+                f"all {len(gdf)} stops of GTFS feed {feed.name!r} are more than "
+                f"{max_stop_distance_m:,.0f} m from the walk network (stops span x "
+                f"{xmin:,.0f}..{xmax:,.0f}, y {ymin:,.0f}..{ymax:,.0f} in {walk_engine.crs}); "
+                "load a network covering the feed's area"
+            )
+        if far.any():
+            ids = snapped.loc[far, "stop_id"].to_numpy()
+            dist = snapped.loc[far, "snap_distance_m"].to_numpy(float)
+            listed = ", ".join(
+                f"{i} ({d:,.0f} m)" for i, d in zip(ids[:10], dist[:10], strict=True)
+            )
+            warn(
+                f"{int(far.sum())} GTFS stop(s) are more than {max_stop_distance_m:,.0f} m from "
+                f"the walk network and were left out: {listed}"
+                + (f" ... ({len(ids)} in all)" if len(ids) > 10 else ""),
+                strict=strict,
+            )
+        self.stops = snapped.loc[~far].reset_index(drop=True)
+        self.dropped_stops: tuple[Any, ...] = tuple(snapped.loc[far, "stop_id"])
+        self.stop_ids = self.stops["stop_id"].to_numpy(dtype=object)
+        self.stop_index: dict[Any, int] = {s: i for i, s in enumerate(self.stop_ids)}
+        kept = gdf.set_index("stop_id").loc[self.stop_ids]
+        self.stop_xy = np.column_stack(
+            [kept.geometry.x.to_numpy(float), kept.geometry.y.to_numpy(float)]
+        )
+        self.patterns = _patterns(feed.stop_times, self.stop_index)
+        src, dst, w = self._build_transfers()
+        self._transfer_legs = _Legs(src, dst, w, _ranks(dst))
+        logger.info(
+            "transit engine: %d stops, %d patterns, %d walking transfers",
+            self.n_stops,
+            len(self.patterns),
+            len(src),
+        )
+
+    @property
+    def n_stops(self) -> int:
+        """Number of stops kept (snapped to the walk network)."""
+        return len(self.stop_ids)
+
+    @property
+    def transfers(self) -> pd.DataFrame:
+        """Walking transfers: ``from_stop_id``, ``to_stop_id``, ``travel_time_s``."""
+        tr = self._transfer_legs
+        src, dst, w = tr.from_row, tr.to_row, tr.seconds
+        return pd.DataFrame(
+            {"from_stop_id": self.stop_ids[src], "to_stop_id": self.stop_ids[dst], TRAVEL_TIME_S: w}
+        )
+
+    def record(self) -> dict[str, Any]:
+        """Engine settings for ``table.attrs``."""
+        return {
+            **self.feed.record(),
+            "max_walk_m": self.max_walk_m,
+            "transfer_radius_m": self.transfer_radius_m,
+            "transfer_times": self.transfer_times,
+            "walk_speed_kph": self.walk_speed_kph,
+            "max_rides": self.max_rides,
+            "stops_used": self.n_stops,
+            "stops_left_out": len(self.dropped_stops),
+        }
+
+    # ---- walking legs -------------------------------------------------------------------
+
+    def _walk_to_stops(
+        self, snapped: pd.DataFrame, limit_s: float, direction: Literal["from", "to"]
+    ) -> np.ndarray:
+        """(len(snapped), n_stops) walking seconds from (``"from"``) or to the points."""
+        if len(snapped) == 0:
+            return np.empty((0, self.n_stops))
+        field_s = self.walk_engine.node_times(
+            snapped, max_travel_time_s=limit_s, direction=direction
+        )
+        times, _ = _target_times(self.walk_engine, field_s, self.stops, direction)
+        if direction == "from":
+            direct = _direct_times(snapped, self.stops)
+        else:
+            direct = _direct_times(self.stops, snapped).T
+        times = np.minimum(times, direct)
+        return np.where(times <= limit_s, times, np.inf)
+
+    def _build_transfers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Walking transfers between distinct stops within the radius, as arrays."""
+        from scipy.spatial import cKDTree
+
+        n = self.n_stops
+        empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+        if n < 2 or self.transfer_radius_m <= 0:
+            return empty
+        tree = cKDTree(self.stop_xy)
+        pairs = tree.query_pairs(self.transfer_radius_m, output_type="ndarray")
+        if len(pairs) == 0:
+            return empty
+        src = np.concatenate([pairs[:, 0], pairs[:, 1]]).astype(np.int64)
+        dst = np.concatenate([pairs[:, 1], pairs[:, 0]]).astype(np.int64)
+        if self.transfer_times == "straight_line":
+            dist = np.hypot(*(self.stop_xy[src] - self.stop_xy[dst]).T)
+            w = dist * STRAIGHT_LINE_DETOUR / (self.walk_speed_kph / 3.6)
+        else:
+            limit = 2 * self.transfer_radius_m / (self.walk_speed_kph / 3.6)
+            w = np.full(len(src), np.inf)
+            order = np.argsort(src, kind="stable")
+            src, dst = src[order], dst[order]
+            sources = np.unique(src)
+            for start in range(0, len(sources), 256):
+                chunk = sources[start : start + 256]
+                times = self._walk_to_stops(self.stops.iloc[chunk], limit, "from")
+                row = np.searchsorted(chunk, src)
+                inside = (row < len(chunk)) & (chunk[np.minimum(row, len(chunk) - 1)] == src)
+                w[inside] = times[row[inside], dst[inside]]
+        ok = np.isfinite(w)
+        return src[ok], dst[ok], w[ok]
+
+    # ---- the search ---------------------------------------------------------------------
+
+    def earliest_arrivals(
+        self,
+        origins: gpd.GeoDataFrame | pd.DataFrame,
+        destinations: gpd.GeoDataFrame | pd.DataFrame,
+        departure_times_s: Sequence[float] | np.ndarray,
+        *,
+        origin_id_column: str,
+        destination_id_column: str,
+        max_travel_time_s: float | None = DEFAULT_MAX_TRAVEL_TIME_S,
+        **snap_options: Any,
+    ) -> np.ndarray:
+        """Earliest arrival at every destination for every origin and departure time.
+
+        Parameters
+        ----------
+        origins, destinations
+            Point GeoDataFrames (any CRS) or tables already snapped to the walk engine.
+        departure_times_s
+            Departure times from the origins, seconds after midnight of the service date.
+        origin_id_column, destination_id_column
+            Unique id columns.
+        max_travel_time_s
+            Journeys longer than this are not searched for (``None``: no limit).
+        **snap_options
+            Passed to :func:`apgeo.routing.snap.snap_points`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_origins, n_destinations, n_departures)`` arrival times (seconds after
+            midnight), ``inf`` where nothing arrives within the limit. Walking the whole way
+            is included.
+        """
+        limit = _check_limit(max_travel_time_s)
+        deps = np.asarray(departure_times_s, dtype=float).reshape(-1)
+        if not np.isfinite(deps).all():
+            raise ApgeoValueError("departure_times_s must be finite seconds after midnight")
+        o = _snapped(
+            self.walk_engine, origins, id_column=origin_id_column, name="origins", **snap_options
+        )
+        d = _snapped(
+            self.walk_engine,
+            destinations,
+            id_column=destination_id_column,
+            name="destinations",
+            **snap_options,
+        )
+        n_o, n_d, n_t = len(o), len(d), len(deps)
+        out = np.full((n_o, n_d, n_t), np.inf)
+        if n_o == 0 or n_d == 0 or n_t == 0:
+            return out
+        walk = travel_time_table(
+            self.walk_engine,
+            o,
+            d,
+            origin_id_column=origin_id_column,
+            destination_id_column=destination_id_column,
+            max_travel_time_s=None if math.isinf(limit) else limit,
+        )[TRAVEL_TIME_S].to_numpy(float)
+        walk_s = np.where(np.isnan(walk), np.inf, walk).reshape(n_o, n_d)
+        out[:] = deps[None, None, :] + walk_s[:, :, None]
+        if self.n_stops == 0 or not self.patterns:
+            return out
+        egress = self._walk_to_stops(d, self.max_walk_s, "to")  # (n_d, n_stops)
+        eg_d, eg_s = np.nonzero(np.isfinite(egress))
+        if len(eg_d) == 0:
+            return out
+        eg = _Legs(eg_s, eg_d, egress[eg_d, eg_s], _ranks(eg_d))
+        per_batch = max(1, BATCH_CELLS // self.n_stops)
+        dep_chunk = min(n_t, per_batch)
+        origin_chunk = max(1, min(n_o, per_batch // dep_chunk, 256))
+        for o0 in range(0, n_o, origin_chunk):
+            o1 = min(n_o, o0 + origin_chunk)
+            access = self._walk_to_stops(o.iloc[o0:o1], self.max_walk_s, "from")
+            for t0 in range(0, n_t, dep_chunk):
+                t1 = min(n_t, t0 + dep_chunk)
+                arrival = self._raptor(access, deps[t0:t1], eg, n_d, limit)  # (n_d, q)
+                block = arrival.reshape(n_d, o1 - o0, t1 - t0).transpose(1, 0, 2)
+                np.minimum(out[o0:o1, :, t0:t1], block, out=out[o0:o1, :, t0:t1])
+        return out
+
+    def _raptor(
+        self,
+        access: np.ndarray,
+        deps: np.ndarray,
+        egress: _Legs,
+        n_dest: int,
+        limit: float,
+    ) -> np.ndarray:
+        """RAPTOR for ``access.shape[0] * len(deps)`` queries at once (origin-major order).
+
+        ``access``: (k, n_stops) walking seconds from each origin. Returns
+        ``(n_dest, n_queries)`` earliest arrivals by public transport (``inf`` if none).
+
+        Labels are ``(n_stops, n_queries)``: ``label`` is the earliest arrival at each stop
+        found so far by any means (boarding uses it), ``ride`` the arrivals by vehicle in
+        the current round (egress and walking transfers start from it, so a journey never
+        chains two walks). Round ``r`` boards only at stops improved in round ``r - 1``.
+        """
+        n_s = self.n_stops
+        k, n_t = access.shape[0], len(deps)
+        q = k * n_t
+        cutoff = np.tile(deps, k) + limit
+        label = (access.T[:, :, None] + deps[None, None, :]).reshape(n_s, q)
+        dest = np.full((n_dest, q), np.inf)
+        marked = np.isfinite(label).any(axis=1)
+        lo_t, hi_t = float(deps.min()), float(deps.max()) + limit
+        tr = self._transfer_legs
+        for _round in range(self.max_rides):
+            if not marked.any():
+                break
+            ride = np.full((n_s, q), np.inf)
+            for pat in self.patterns:
+                hits = np.flatnonzero(marked[pat.stops[:-1]])
+                if len(hits) == 0:
+                    continue
+                # skip patterns with no trip still running after the first departure time
+                # and leaving before the last cutoff (both sorted on a FIFO pattern)
+                a = int(np.searchsorted(pat.last_arr, lo_t, side="left"))
+                b = int(np.searchsorted(pat.first_dep, hi_t, side="right"))
+                if a >= b:
+                    continue
+                none = pat.dep.shape[1]  # index of the inf column: no trip boarded yet
+                cur = np.full(q, none, dtype=np.int64)
+                boarded = False
+                for i in range(int(hits[0]), len(pat.stops)):
+                    s = pat.stops[i]
+                    if boarded:
+                        np.minimum(ride[s], pat.arr[i][cur], out=ride[s])
+                    if marked[s] and i < len(pat.stops) - 1:
+                        cand = np.searchsorted(pat.dep[i], label[s], side="left")
+                        np.minimum(cur, cand, out=cur)
+                        boarded = True
+            ride[ride > cutoff[None, :]] = np.inf
+            _min_legs(dest, ride, egress)
+            new = ride
+            if len(tr.to_row):
+                walked = np.full((n_s, q), np.inf)
+                _min_legs(walked, ride, tr)
+                walked[walked > cutoff[None, :]] = np.inf
+                new = np.minimum(ride, walked)
+            marked = (new < label).any(axis=1)
+            np.minimum(label, new, out=label)
+        return dest
+
+
+@dataclass(frozen=True)
+class _Legs:
+    """Walking legs ``from_row -> to_row`` of ``seconds``; ``ranks`` from :func:`_ranks`."""
+
+    from_row: np.ndarray
+    to_row: np.ndarray
+    seconds: np.ndarray
+    ranks: list[np.ndarray]
+
+
+def _min_legs(target: np.ndarray, source: np.ndarray, legs: _Legs) -> None:
+    """``target[to] = min(target[to], source[from] + seconds)`` over all legs, in place."""
+    for group in legs.ranks:
+        rows = legs.to_row[group]
+        via = source[legs.from_row[group]] + legs.seconds[group][:, None]
+        np.minimum(target[rows], via, out=via)
+        target[rows] = via
+
+
+# ---- the table ---------------------------------------------------------------------------
+
+
+def departure_times(
+    departure_window: tuple[str | float, str | float] = ("07:00", "09:00"), step_min: float = 1
+) -> np.ndarray:
+    """Departure times (seconds after midnight) of a half-open window, every ``step_min``.
+
+    >>> departure_times(("07:00", "07:03"), 1).tolist()
+    [25200.0, 25260.0, 25320.0]
+    """
+    if not isinstance(departure_window, (tuple, list)) or len(departure_window) != 2:
+        raise ApgeoValueError(
+            f"departure_window={departure_window!r}: give (start, end), e.g. ('07:00', '09:00')"
+        )
+    start = parse_clock(departure_window[0], name="departure_window start")
+    end = parse_clock(departure_window[1], name="departure_window end")
+    if not end > start:
+        raise ApgeoValueError(
+            f"departure_window={departure_window!r}: the end must be after the start"
+        )
+    if not isinstance(step_min, (int, float)) or not math.isfinite(step_min) or step_min <= 0:
+        raise ApgeoValueError(f"step_min={step_min!r}: give a positive number of minutes")
+    return np.arange(start, end, step_min * 60.0)
+
+
+def nearest_rank_percentile(times: np.ndarray, percentile: float, *, axis: int = -1) -> np.ndarray:
+    """Nearest-rank percentile along ``axis``; ``inf`` entries count as slowest.
+
+    The smallest value such that at least ``percentile`` % of the values are no larger
+    (numpy's ``method="inverted_cdf"``), so a median is always one of the times.
+    """
+    return np.percentile(times, percentile, axis=axis, method="inverted_cdf")
+
+
+def _percentile_column(p: float) -> str:
+    return f"travel_time_p{p:g}_s"
+
+
+def transit_travel_time_table(
+    engine: TransitEngine,
+    origins: gpd.GeoDataFrame | pd.DataFrame,
+    destinations: gpd.GeoDataFrame | pd.DataFrame,
+    *,
+    origin_id_column: str,
+    destination_id_column: str,
+    departure_window: tuple[str | float, str | float] = ("07:00", "09:00"),
+    step_min: float = 1,
+    percentile: float = 50,
+    extra_percentiles: Sequence[float] = (),
+    max_travel_time_s: float | None = DEFAULT_MAX_TRAVEL_TIME_S,
+    **snap_options: Any,
+) -> pd.DataFrame:
+    """Public-transport travel times for every origin-destination pair over a departure window.
+
+    Parameters
+    ----------
+    engine
+        A :class:`TransitEngine`.
+    origins, destinations
+        Point GeoDataFrames (any CRS) or tables snapped to the engine's walk network.
+    origin_id_column, destination_id_column
+        Unique id columns.
+    departure_window
+        ``(start, end)`` clock times on the feed's service date, half-open; default
+        07:00-09:00 (the DfT journey-time statistics use 07:00-10:00).
+    step_min
+        Minutes between departures searched (1 = every minute, as r5py).
+    percentile
+        Which percentile of the travel times over the window goes in ``travel_time_s``
+        (default 50, the median; nearest-rank).
+    extra_percentiles
+        More percentiles, each in a column ``travel_time_p{p}_s`` (e.g. ``(25, 75)``).
+    max_travel_time_s
+        Journeys longer than this are ``NaN`` (and are not searched for).
+    **snap_options
+        Passed to :func:`apgeo.routing.snap.snap_points`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``origin_id``, ``destination_id``, ``travel_time_s`` (then any extra percentile
+        columns): every pair, origins in input order then destinations; ``NaN`` when the
+        percentile journey is unreachable or slower than ``max_travel_time_s``.
+        ``attrs`` records ``mode="transit"``, the feed (name, date range, service date),
+        the window, step, percentile, limits and engine settings.
+    """
+    for p in (percentile, *extra_percentiles):
+        if not isinstance(p, (int, float)) or not 0 < p <= 100:
+            raise ApgeoValueError(f"percentile {p!r}: give a number in (0, 100]")
+    deps = departure_times(departure_window, step_min)
+    limit = _check_limit(max_travel_time_s)
+    o = _snapped(
+        engine.walk_engine, origins, id_column=origin_id_column, name="origins", **snap_options
+    )
+    d = _snapped(
+        engine.walk_engine,
+        destinations,
+        id_column=destination_id_column,
+        name="destinations",
+        **snap_options,
+    )
+    arrivals = engine.earliest_arrivals(
+        o,
+        d,
+        deps,
+        origin_id_column=origin_id_column,
+        destination_id_column=destination_id_column,
+        max_travel_time_s=max_travel_time_s,
+    )
+    times = arrivals - deps[None, None, :]
+    times = np.where(times <= limit, times, np.inf)
+
+    def _col(p: float) -> np.ndarray:
+        value = nearest_rank_percentile(times, p, axis=2).reshape(-1)
+        return np.where(np.isfinite(value), value, np.nan)
+
+    table = pd.DataFrame(
+        {
+            ORIGIN_ID: np.repeat(o[origin_id_column].to_numpy(), len(d)),
+            DESTINATION_ID: np.tile(d[destination_id_column].to_numpy(), len(o)),
+            TRAVEL_TIME_S: _col(percentile),
+        }
+    )
+    for p in extra_percentiles:
+        table[_percentile_column(p)] = _col(p)
+    table.attrs.update(
+        {
+            MODE: "transit",
+            **engine.record(),
+            "departure_window": (
+                _fmt_window_time(parse_clock(departure_window[0])),
+                _fmt_window_time(parse_clock(departure_window[1])),
+            ),
+            "step_min": float(step_min),
+            "n_departures": len(deps),
+            "percentile": float(percentile),
+            "extra_percentiles": [float(p) for p in extra_percentiles],
+            "percentile_method": "nearest-rank over departures; unreachable counts as slowest",
+            "max_travel_time_s": limit,
+        }
+    )
+    return table
+
+
+__all__ = [
+    "TransitEngine",
+    "departure_times",
+    "nearest_rank_percentile",
+    "transit_travel_time_table",
+]

@@ -1,0 +1,800 @@
+"""Travel times on a street network: the engine, the long table, nearest provider, fields.
+
+Stage 3 of the pipeline (``network -> snap -> travel_times -> catchments -> ...``).
+
+:class:`TravelTimeEngine` converts a network once into a scipy CSR matrix of edge travel
+times (the fastest of parallel edges), keeps the largest strongly connected component and
+runs multi-source Dijkstra (:func:`scipy.sparse.csgraph.dijkstra`) with a time limit.
+
+Points (providers, demand-area centroids) are snapped to the nearest *edge*
+(:func:`apgeo.routing.snap.snap_points`). The time between two snapped points is::
+
+    access leg + partial edge + network time + partial edge + access leg
+
+or, when both points lie on the same street, the direct ride along it if the direction
+of travel allows it (whichever is shorter). Snapped points enter Dijkstra as virtual nodes
+joined to the two ends of their edge, so limits and one-way rules stay exact.
+
+Direction matters for driving: ``direction="from"`` gives times *from* the sources,
+``direction="to"`` times *to* the sources (the transposed graph), e.g. from every home to
+a provider.
+
+Unreachable pairs, and pairs beyond ``max_travel_time_s``, are ``NaN`` in tables and
+``inf`` in arrays, never a magic number.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components, dijkstra
+
+from apgeo._errors import ApgeoValueError, NetworkError
+from apgeo._log import logger, warn
+from apgeo.network.arrays import _gc_paused, _object_array, check_network
+from apgeo.routing.snap import SNAP_COLUMNS, EdgeIndex, snap_points
+from apgeo.schema import DESTINATION_ID, ORIGIN_ID, TRAVEL_TIME_S
+
+Direction = Literal["from", "to"]
+#: Name of the nearest-source id column returned by :func:`nearest`.
+NEAREST_ID = "nearest_id"
+#: Sources per Dijkstra call: bounds memory at ``chunk * n_nodes * 8`` bytes.
+DIJKSTRA_CHUNK = 256
+
+
+def _check_direction(direction: object) -> Direction:
+    if direction not in ("from", "to"):
+        raise ApgeoValueError(f"direction={direction!r}: use 'from' (from the sources) or 'to'")
+    return direction  # type: ignore[return-value]
+
+
+def _check_limit(max_travel_time_s: float | None) -> float:
+    if max_travel_time_s is None:
+        return math.inf
+    try:
+        limit = float(max_travel_time_s)
+    except (TypeError, ValueError):
+        raise ApgeoValueError(
+            f"max_travel_time_s={max_travel_time_s!r} is not a number of seconds"
+        ) from None
+    if math.isnan(limit) or limit <= 0:
+        raise ApgeoValueError(
+            f"max_travel_time_s={max_travel_time_s!r}: give a positive number of seconds, or None for no limit"
+        )
+    return limit
+
+
+@dataclass(eq=False)
+class TravelTimeEngine:
+    """A network prepared for fast shortest-path travel times.
+
+    Build it with :meth:`from_graph`. Attributes are read-only by convention.
+
+    Attributes
+    ----------
+    graph
+        The network it was built from (not copied, never modified).
+    mode, crs
+        From the graph attributes.
+    node_ids
+        Node ids of the largest strongly connected component, in matrix order.
+    node_index
+        Node id -> matrix row.
+    matrix
+        CSR matrix ``(n, n)`` of travel times (s); ``matrix[i, j]`` is the fastest edge i -> j.
+    edges
+        One row per edge of the component: ``u``, ``v``, ``key``, ``u_index``, ``v_index``,
+        ``length_m``, ``travel_time_s`` (parallel edges kept, for catchments).
+    dropped_nodes
+        Node ids left out (outside the largest strongly connected component).
+    """
+
+    graph: nx.MultiDiGraph
+    mode: str
+    crs: str
+    node_ids: np.ndarray
+    node_index: dict[Hashable, int]
+    matrix: sp.csr_matrix
+    edges: pd.DataFrame
+    dropped_nodes: tuple[Hashable, ...]
+    _matrix_t: sp.csr_matrix | None = field(default=None, repr=False)
+    _snap_index: Any = field(default=None, repr=False)
+
+    def edge_index(self) -> EdgeIndex:
+        """The spatial index of this engine's edges for snapping, built once on first use."""
+        if self._snap_index is None:
+            self._snap_index = EdgeIndex.build(self.graph, main_nodes=self.node_index)
+        return self._snap_index
+
+    @property
+    def dropped_node_count(self) -> int:
+        """Number of nodes outside the largest strongly connected component."""
+        return len(self.dropped_nodes)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes kept."""
+        return len(self.node_ids)
+
+    @property
+    def matrix_t(self) -> sp.csr_matrix:
+        """The transposed matrix (times *to* a node), built once on first use."""
+        if self._matrix_t is None:
+            self._matrix_t = self.matrix.transpose().tocsr()
+        return self._matrix_t
+
+    @classmethod
+    def from_graph(
+        cls,
+        G: nx.MultiDiGraph,
+        *,
+        weight: str = TRAVEL_TIME_S,
+        warn_dropped_fraction: float | None = 0.05,
+    ) -> TravelTimeEngine:
+        """Prepare ``G`` (an apgeo network) for travel-time queries.
+
+        Parameters
+        ----------
+        G
+            A network from :mod:`apgeo.network`: every edge needs ``weight`` (seconds),
+            every node ``x`` and ``y`` (for snapping).
+        weight
+            Edge attribute holding the travel time in seconds.
+        warn_dropped_fraction
+            Emit an :class:`~apgeo.ApgeoWarning` when more than this fraction of the nodes
+            lie outside the largest strongly connected component (``None``: never). Any
+            dropped node is logged.
+
+        Raises
+        ------
+        NetworkError
+            Empty graph, or an edge without a valid travel time.
+        """
+        check_network(G)
+        with _gc_paused():
+            return cls._from_graph(G, weight=weight, warn_dropped_fraction=warn_dropped_fraction)
+
+    @classmethod
+    def _from_graph(
+        cls, G: nx.MultiDiGraph, *, weight: str, warn_dropped_fraction: float | None
+    ) -> TravelTimeEngine:
+        all_ids = list(G.nodes)
+        index_all = {n: i for i, n in enumerate(all_ids)}
+        n_all = len(all_ids)
+        m = G.number_of_edges()
+        u_all = np.empty(m, dtype=np.int64)
+        v_all = np.empty(m, dtype=np.int64)
+        w_all = np.empty(m, dtype=float)
+        len_all = np.empty(m, dtype=float)
+        keys: list[Hashable] = []
+        for i, (u, v, k, data) in enumerate(G.edges(keys=True, data=True)):
+            u_all[i] = index_all[u]
+            v_all[i] = index_all[v]
+            value = data.get(weight)
+            w_all[i] = np.nan if value is None else float(value)
+            len_all[i] = float(data.get("length_m", np.nan))
+            keys.append(k)
+        bad = ~np.isfinite(w_all) | (w_all < 0)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise NetworkError(
+                f"{int(bad.sum())} edge(s) lack a valid {weight!r} (seconds >= 0), e.g. edge "
+                f"{all_ids[u_all[first]]!r} -> {all_ids[v_all[first]]!r}; build the network with apgeo.network"
+            )
+        for attr in ("x", "y"):
+            if any(attr not in d for _, d in G.nodes(data=True)):
+                raise NetworkError(
+                    f"every node needs coordinates {attr!r}; build the network with apgeo.network"
+                )
+
+        full = _fastest_csr(u_all, v_all, w_all, n_all)
+        n_comp, labels = connected_components(full, directed=True, connection="strong")
+        largest = int(np.bincount(labels).argmax())
+        keep = labels == largest
+        kept_idx = np.flatnonzero(keep)
+        dropped = tuple(all_ids[i] for i in np.flatnonzero(~keep))
+        remap = np.full(n_all, -1, dtype=np.int64)
+        remap[kept_idx] = np.arange(len(kept_idx))
+        in_main = keep[u_all] & keep[v_all] & (u_all != v_all)
+        ui, vi = remap[u_all[in_main]], remap[v_all[in_main]]
+        matrix = _fastest_csr(ui, vi, w_all[in_main], len(kept_idx))
+        node_ids = np.empty(len(kept_idx), dtype=object)
+        node_ids[:] = [all_ids[i] for i in kept_idx]
+        node_index = {n: i for i, n in enumerate(node_ids)}
+        main_pos = np.flatnonzero(in_main)
+        ids_array = _object_array(all_ids)
+        edges = pd.DataFrame(
+            {
+                "u": ids_array[u_all[in_main]],
+                "v": ids_array[v_all[in_main]],
+                "key": _object_array(keys)[main_pos],
+                "u_index": ui,
+                "v_index": vi,
+                "length_m": len_all[in_main],
+                TRAVEL_TIME_S: w_all[in_main],
+            }
+        )
+        if dropped:
+            fraction = len(dropped) / n_all
+            message = (
+                f"{len(dropped)} of {n_all} network node(s) ({fraction:.1%}) lie outside the "
+                f"largest strongly connected component ({n_comp} components) and were dropped; "
+                "points near them are snapped to the main network"
+            )
+            if warn_dropped_fraction is not None and fraction > warn_dropped_fraction:
+                warn(message, stacklevel=4)
+            else:
+                logger.info(message)
+        return cls(
+            graph=G,
+            mode=str(G.graph.get("mode", "unknown")),
+            crs=str(G.graph["crs"]),
+            node_ids=node_ids,
+            node_index=node_index,
+            matrix=matrix,
+            edges=edges,
+            dropped_nodes=dropped,
+        )
+
+    # ---- sources --------------------------------------------------------------------
+
+    def _sources_table(self, sources: pd.DataFrame | Sequence[Hashable]) -> pd.DataFrame:
+        """Snap table for snapped points, or a zero-offset one for node ids."""
+        if isinstance(sources, pd.DataFrame):
+            missing = [c for c in SNAP_COLUMNS if c not in sources.columns]
+            if missing:
+                raise ApgeoValueError(
+                    f"sources lacks snap column(s) {missing}; pass the result of "
+                    "apgeo.routing.snap.snap_points(engine, points, id_column=...) or a list of node ids"
+                )
+            return sources
+        ids = list(sources)
+        unknown = [n for n in ids if n not in self.node_index]
+        if unknown:
+            raise ApgeoValueError(
+                f"{len(unknown)} source node id(s) are not in the engine's network (largest "
+                f"strongly connected component): {unknown[:10]}; snap points with apgeo.routing.snap.snap_points"
+            )
+        return _node_snap_table(ids)
+
+    def _augmented(
+        self, table: pd.DataFrame, direction: Direction
+    ) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Matrix with one virtual node per source; returns it and the virtual indices.
+
+        Virtual node ``n + i`` is joined to both ends of source ``i``'s edge with the access
+        leg plus the partial edge time (``direction="to"``: on the transposed matrix, so
+        the weights are the times from the ends *to* the point). The base CSR arrays are
+        reused as they are: no sort, one copy.
+        """
+        n = self.n_nodes
+        k = len(table)
+        base = self.matrix if direction == "from" else self.matrix_t
+        u_idx = np.array([self.node_index[u] for u in table["u"]], dtype=np.int64)
+        v_idx = np.array([self.node_index[v] for v in table["v"]], dtype=np.int64)
+        access = table["access_time_s"].to_numpy(float)
+        if direction == "from":  # leave the point towards u or v
+            to_u = table["time_to_u_s"].to_numpy(float)
+            to_v = table["time_to_v_s"].to_numpy(float)
+        else:  # arrive at the point from u or v (transposed: virtual -> u)
+            to_u = table["time_from_u_s"].to_numpy(float)
+            to_v = table["time_from_v_s"].to_numpy(float)
+        w_u = access + to_u
+        w_v = access + to_v
+        same = u_idx == v_idx  # node sources: one entry only
+        w_u = np.where(same, np.minimum(w_u, w_v), w_u)
+        w_v = np.where(same, np.inf, w_v)
+        cols = np.stack([u_idx, v_idx], axis=1)
+        vals = np.stack([w_u, w_v], axis=1)
+        ok = np.isfinite(vals)
+        indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(ok.sum(axis=1))]).astype(
+            np.int64
+        )
+        indices = np.concatenate([base.indices, cols[ok]]).astype(np.int64)
+        data = np.concatenate([base.data, vals[ok]])
+        matrix = sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+        return matrix, n + np.arange(k)
+
+    @staticmethod
+    def _node_only(table: pd.DataFrame) -> bool:
+        """True when every source sits on a node with no offset (Dijkstra needs no virtual nodes)."""
+        return bool(
+            (table["u"].to_numpy() == table["v"].to_numpy()).all()
+            and (table["access_time_s"].to_numpy(float) == 0).all()
+            and (table["time_to_u_s"].to_numpy(float) == 0).all()
+            and (table["time_from_u_s"].to_numpy(float) == 0).all()
+        )
+
+    def _run(
+        self,
+        table: pd.DataFrame,
+        *,
+        limit: float,
+        direction: Direction,
+    ) -> np.ndarray:
+        """Dijkstra from every source of ``table``: (k, n_nodes) seconds, inf beyond."""
+        if len(table) <= DIJKSTRA_CHUNK and self._node_only(table):  # no copy needed
+            matrix = self.matrix if direction == "from" else self.matrix_t
+            indices = np.array([self.node_index[u] for u in table["u"]], dtype=np.int64)
+            return np.atleast_2d(dijkstra(matrix, directed=True, indices=indices, limit=limit))
+        out = np.empty((len(table), self.n_nodes), dtype=float)
+        for start in range(0, len(table), DIJKSTRA_CHUNK):
+            chunk = table.iloc[start : start + DIJKSTRA_CHUNK]
+            if self._node_only(chunk):
+                matrix = self.matrix if direction == "from" else self.matrix_t
+                indices = np.array([self.node_index[u] for u in chunk["u"]], dtype=np.int64)
+            else:
+                matrix, indices = self._augmented(chunk, direction)
+            dist = dijkstra(matrix, directed=True, indices=indices, limit=limit)
+            out[start : start + len(chunk)] = dist[:, : self.n_nodes]
+        return out
+
+    def node_times(
+        self,
+        sources: pd.DataFrame | Sequence[Hashable],
+        *,
+        max_travel_time_s: float | None = None,
+        direction: Direction = "from",
+    ) -> np.ndarray:
+        """Travel time between every source and every node.
+
+        Parameters
+        ----------
+        sources
+            Snapped points (:func:`apgeo.routing.snap.snap_points`; their access leg and partial
+            edge are included) or node ids of the network (no offset).
+        max_travel_time_s
+            Stop searching beyond this time (``None``: no limit).
+        direction
+            ``"from"``: from each source to every node; ``"to"``: from every node to each
+            source (the transposed graph; differs where one-way streets bind drivers).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_sources, n_nodes)`` seconds; columns follow :attr:`node_ids`;
+            ``inf`` where unreachable or beyond the limit.
+        """
+        limit = _check_limit(max_travel_time_s)
+        direction = _check_direction(direction)
+        table = self._sources_table(sources)
+        if len(table) == 0:
+            return np.empty((0, self.n_nodes))
+        return self._run(table, limit=limit, direction=direction)
+
+    def nearest_node_field(
+        self,
+        sources: pd.DataFrame | Sequence[Hashable],
+        *,
+        max_travel_time_s: float | None = None,
+        direction: Direction = "to",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For every node, the time to (or from) the nearest source and which one.
+
+        One Dijkstra run whatever the number of sources (``min_only=True``).
+
+        Parameters
+        ----------
+        sources
+            Snapped points or node ids, as in :meth:`node_times`.
+        max_travel_time_s
+            Search limit (``None``: none).
+        direction
+            ``"to"`` (default): time from each node to its nearest source (e.g. from home
+            to a provider); ``"from"``: from the nearest source to the node.
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+            Seconds per node (``inf`` beyond reach) and the position in ``sources`` of the
+            nearest source (``-1`` where none is reached).
+        """
+        limit = _check_limit(max_travel_time_s)
+        direction = _check_direction(direction)
+        table = self._sources_table(sources)
+        if len(table) == 0:
+            return np.full(self.n_nodes, np.inf), np.full(self.n_nodes, -1, dtype=np.int64)
+        if self._node_only(table):
+            matrix = self.matrix if direction == "from" else self.matrix_t
+            indices = np.array([self.node_index[u] for u in table["u"]], dtype=np.int64)
+            position = np.full(self.n_nodes + 1, -1, dtype=np.int64)  # last slot: unreached
+            position[indices[::-1]] = np.arange(len(indices))[::-1]  # first occurrence wins
+        else:
+            matrix, indices = self._augmented(table, direction)
+            position = np.full(self.n_nodes + len(table) + 1, -1, dtype=np.int64)
+            position[indices] = np.arange(len(indices))
+        dist, _, origin = dijkstra(
+            matrix,
+            directed=True,
+            indices=indices,
+            limit=limit,
+            min_only=True,
+            return_predecessors=True,
+        )
+        origin = np.asarray(origin[: self.n_nodes], dtype=np.int64)
+        origin = np.where(origin >= 0, origin, -1)  # scipy marks unreached nodes -9999
+        which = position[origin]  # -1 (unreached) maps to the last slot, which holds -1
+        return np.asarray(dist[: self.n_nodes], dtype=float), which
+
+
+def _fastest_csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n: int) -> sp.csr_matrix:
+    """CSR matrix keeping the smallest value of duplicate (row, col) entries; explicit zeros kept."""
+    if len(vals):
+        order = np.lexsort((vals, cols, rows))
+        rows, cols, vals = rows[order], cols[order], vals[order]
+        first = np.ones(len(vals), dtype=bool)
+        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+        rows, cols, vals = rows[first], cols[first], vals[first]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(indptr, rows + 1, 1)
+    np.cumsum(indptr, out=indptr)
+    return sp.csr_matrix((vals.astype(float), cols.astype(np.int64), indptr), shape=(n, n))
+
+
+def _node_snap_table(node_ids: Sequence[Hashable]) -> pd.DataFrame:
+    """A snap table placing each source exactly on a node (no access leg)."""
+    k = len(node_ids)
+    zeros = np.zeros(k)
+    return pd.DataFrame(
+        {
+            "u": list(node_ids),
+            "v": list(node_ids),
+            "key": np.full(k, -1),
+            "fraction": zeros,
+            "position_m": zeros,
+            "snap_distance_m": zeros,
+            "access_time_s": zeros,
+            "time_to_u_s": zeros,
+            "time_to_v_s": zeros,
+            "time_from_u_s": zeros,
+            "time_from_v_s": zeros,
+            "edge_forward_s": np.full(k, np.inf),
+            "edge_reverse_s": np.full(k, np.inf),
+        }
+    )
+
+
+# ---- combining node fields with snapped targets ------------------------------------------
+
+
+def _target_times(
+    engine: TravelTimeEngine, field_s: np.ndarray, targets: pd.DataFrame, direction: Direction
+) -> tuple[np.ndarray, np.ndarray]:
+    """Times (k, n_targets) from node fields to snapped targets, and the via-u choice.
+
+    ``direction="from"``: field = time source -> node; target reached from u or v.
+    ``direction="to"``: field = time node -> source; target leaves towards u or v.
+    """
+    u_idx = np.array([engine.node_index[u] for u in targets["u"]], dtype=np.int64)
+    v_idx = np.array([engine.node_index[v] for v in targets["v"]], dtype=np.int64)
+    if direction == "from":
+        leg_u = targets["time_from_u_s"].to_numpy(float)
+        leg_v = targets["time_from_v_s"].to_numpy(float)
+    else:
+        leg_u = targets["time_to_u_s"].to_numpy(float)
+        leg_v = targets["time_to_v_s"].to_numpy(float)
+    access = targets["access_time_s"].to_numpy(float)
+    via_u = field_s[..., u_idx] + leg_u
+    via_v = field_s[..., v_idx] + leg_v
+    return np.minimum(via_u, via_v) + access, via_u <= via_v
+
+
+def _direct_times(from_table: pd.DataFrame, to_table: pd.DataFrame) -> np.ndarray:
+    """(n_from, n_to) times along a shared edge (inf where not on the same edge)."""
+    out = np.full((len(from_table), len(to_table)), np.inf)
+    key_from = list(zip(from_table["u"], from_table["v"], from_table["key"], strict=True))
+    by_edge: dict[tuple[Any, Any, Any], list[int]] = {}
+    for j, edge in enumerate(zip(to_table["u"], to_table["v"], to_table["key"], strict=True)):
+        by_edge.setdefault(edge, []).append(j)
+    if not by_edge:
+        return out
+    f_from = from_table["fraction"].to_numpy(float)
+    f_to = to_table["fraction"].to_numpy(float)
+    fwd = from_table["edge_forward_s"].to_numpy(float)
+    rev = from_table["edge_reverse_s"].to_numpy(float)
+    acc_from = from_table["access_time_s"].to_numpy(float)
+    acc_to = to_table["access_time_s"].to_numpy(float)
+    for i, edge in enumerate(key_from):
+        if edge[2] == -1:  # node sources have no edge
+            continue
+        for j in by_edge.get(edge, ()):
+            delta = f_to[j] - f_from[i]
+            along = delta * fwd[i] if delta >= 0 else -delta * rev[i]
+            out[i, j] = acc_from[i] + along + acc_to[j]
+    return out
+
+
+def _snapped(
+    engine: TravelTimeEngine,
+    points: gpd.GeoDataFrame | pd.DataFrame,
+    *,
+    id_column: str,
+    name: str,
+    **snap_options: Any,
+) -> pd.DataFrame:
+    if isinstance(points, gpd.GeoDataFrame):
+        return snap_points(engine, points, id_column=id_column, name=name, **snap_options)
+    if isinstance(points, pd.DataFrame) and all(c in points.columns for c in SNAP_COLUMNS):
+        return points
+    raise ApgeoValueError(
+        f"{name} must be a point GeoDataFrame or the result of apgeo.routing.snap.snap_points, "
+        f"not {type(points).__name__}"
+    )
+
+
+def travel_time_table(
+    engine: TravelTimeEngine,
+    origins: gpd.GeoDataFrame | pd.DataFrame,
+    destinations: gpd.GeoDataFrame | pd.DataFrame,
+    *,
+    origin_id_column: str,
+    destination_id_column: str,
+    max_travel_time_s: float | None = None,
+    **snap_options: Any,
+) -> pd.DataFrame:
+    """All-pairs travel times from origins to destinations: the pipeline's long table.
+
+    Parameters
+    ----------
+    engine
+        A :class:`TravelTimeEngine`.
+    origins, destinations
+        Point GeoDataFrames in any CRS (snapped with :func:`apgeo.routing.snap.snap_points`), or
+        already snapped tables.
+    origin_id_column, destination_id_column
+        Unique id columns.
+    max_travel_time_s
+        Pairs slower than this are ``NaN`` (``None``: no limit).
+    **snap_options
+        Passed to :func:`apgeo.routing.snap.snap_points` (``warn_distance_m``, ``max_distance_m``,
+        ``access_speed_kph``, ``strict``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns exactly ``origin_id``, ``destination_id``, ``travel_time_s``: every pair,
+        origins in input order then destinations; ``NaN`` when unreachable or beyond the
+        limit.
+
+    Notes
+    -----
+    Dijkstra runs from the smaller side: from the origins on the graph, or from the
+    destinations on the transposed graph, so one-way rules hold either way.
+    """
+    limit = _check_limit(max_travel_time_s)
+    o = _snapped(engine, origins, id_column=origin_id_column, name="origins", **snap_options)
+    d = _snapped(
+        engine, destinations, id_column=destination_id_column, name="destinations", **snap_options
+    )
+    if len(o) <= len(d):
+        field_s = (
+            engine._run(o, limit=limit, direction="from")
+            if len(o)
+            else np.empty((0, engine.n_nodes))
+        )
+        times, _ = _target_times(engine, field_s, d, "from")
+    else:
+        field_s = (
+            engine._run(d, limit=limit, direction="to") if len(d) else np.empty((0, engine.n_nodes))
+        )
+        back, _ = _target_times(engine, field_s, o, "to")
+        times = back.T
+    times = np.minimum(times, _direct_times(o, d))
+    times = np.where(times <= limit, times, np.nan)
+    return pd.DataFrame(
+        {
+            ORIGIN_ID: np.repeat(o[origin_id_column].to_numpy(), len(d)),
+            DESTINATION_ID: np.tile(d[destination_id_column].to_numpy(), len(o)),
+            TRAVEL_TIME_S: times.reshape(-1),
+        }
+    )
+
+
+def nearest(
+    engine: TravelTimeEngine,
+    sources: gpd.GeoDataFrame | pd.DataFrame,
+    targets: gpd.GeoDataFrame | pd.DataFrame,
+    *,
+    source_id_column: str,
+    target_id_column: str,
+    max_travel_time_s: float | None = None,
+    direction: Direction = "to",
+    **snap_options: Any,
+) -> pd.DataFrame:
+    """For every target point, the travel time to its nearest source and that source's id.
+
+    Parameters
+    ----------
+    engine
+        A :class:`TravelTimeEngine`.
+    sources
+        Providers: point GeoDataFrame (any CRS) or a snapped table.
+    targets
+        Demand points (e.g. LSOA population-weighted centroids), same forms.
+    source_id_column, target_id_column
+        Unique id columns.
+    max_travel_time_s
+        Sources farther than this do not count (``None``: no limit).
+    direction
+        ``"to"`` (default): time from the target to the source (a child travelling from
+        home to a provider); ``"from"``: from the source to the target.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``target_id_column``, ``travel_time_s`` (``NaN`` when no source is reachable within
+        the limit) and ``nearest_id`` (missing then), in target order.
+    """
+    limit = _check_limit(max_travel_time_s)
+    direction = _check_direction(direction)
+    s = _snapped(engine, sources, id_column=source_id_column, name="sources", **snap_options)
+    t = _snapped(engine, targets, id_column=target_id_column, name="targets", **snap_options)
+    n_t = len(t)
+    if len(s) == 0 or n_t == 0:
+        times = np.full(n_t, np.inf)
+        which = np.full(n_t, -1, dtype=np.int64)
+    else:
+        field_s, node_source = engine.nearest_node_field(
+            s, max_travel_time_s=max_travel_time_s, direction=direction
+        )
+        times, via_u = _target_times(engine, field_s, t, "from" if direction == "from" else "to")
+        u_idx = np.array([engine.node_index[u] for u in t["u"]], dtype=np.int64)
+        v_idx = np.array([engine.node_index[v] for v in t["v"]], dtype=np.int64)
+        which = np.where(via_u, node_source[u_idx], node_source[v_idx])
+        which = np.where(np.isfinite(times), which, -1)
+        direct = _direct_times(s, t) if direction == "from" else _direct_times(t, s).T
+        if np.isfinite(direct).any():
+            best = direct.argmin(axis=0)
+            best_s = direct[best, np.arange(n_t)]
+            better = best_s < times
+            times = np.where(better, best_s, times)
+            which = np.where(better, best, which)
+    reached = times <= limit
+    ids = s[source_id_column].to_numpy(dtype=object) if len(s) else np.array([], dtype=object)
+    nearest_ids = np.array(
+        [ids[w] if ok and w >= 0 else None for w, ok in zip(which, reached, strict=True)],
+        dtype=object,
+    )
+    return pd.DataFrame(
+        {
+            target_id_column: t[target_id_column].to_numpy(),
+            TRAVEL_TIME_S: np.where(reached, times, np.nan),
+            NEAREST_ID: nearest_ids,
+        }
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class TravelTimeField:
+    """Per-source travel times over the whole network, for catchments.
+
+    Attributes
+    ----------
+    engine
+        The engine used.
+    sources
+        The snapped sources (one row each; ``u``, ``v``, ``fraction`` place each on its edge).
+    source_ids
+        Source ids in row order.
+    node_times_s
+        ``(n_sources, n_nodes)`` seconds, ``inf`` beyond ``max_travel_time_s``; columns
+        follow ``engine.node_ids``. Includes each source's access leg.
+    max_travel_time_s
+        The limit used (``inf`` for none).
+    direction
+        ``"from"`` the sources or ``"to"`` them.
+    """
+
+    engine: TravelTimeEngine
+    sources: pd.DataFrame
+    source_ids: np.ndarray
+    node_times_s: np.ndarray
+    max_travel_time_s: float
+    direction: Direction
+
+    def edge_times(self, source: int) -> pd.DataFrame:
+        """Times at both ends of every edge for source number ``source``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``u``, ``v``, ``key``, ``length_m``, ``travel_time_s`` (of the edge),
+            ``time_u_s`` and ``time_v_s`` (time at each end; ``inf`` when beyond the limit).
+            With ``direction="from"``, a point at fraction ``f`` of an edge u -> v is
+            reached at ``time_u_s + f * travel_time_s``; the edge is wholly inside a
+            catchment of ``T`` seconds when ``time_u_s + travel_time_s <= T``, partly when
+            ``time_u_s < T`` (reach ``(T - time_u_s) / travel_time_s`` of it). The source's
+            own edge (``sources.loc[source]``) is also reached directly from the point.
+        """
+        times = self.node_times_s[source]
+        edges = self.engine.edges
+        return pd.DataFrame(
+            {
+                "u": edges["u"],
+                "v": edges["v"],
+                "key": edges["key"],
+                "length_m": edges["length_m"],
+                TRAVEL_TIME_S: edges[TRAVEL_TIME_S],
+                "time_u_s": times[edges["u_index"].to_numpy()],
+                "time_v_s": times[edges["v_index"].to_numpy()],
+            }
+        )
+
+    def node_frame(self) -> pd.DataFrame:
+        """Long table ``source_id, node, travel_time_s`` of the nodes within the limit."""
+        src, node = np.nonzero(np.isfinite(self.node_times_s))
+        return pd.DataFrame(
+            {
+                "source_id": self.source_ids[src],
+                "node": self.engine.node_ids[node],
+                TRAVEL_TIME_S: self.node_times_s[src, node],
+            }
+        )
+
+
+def travel_time_field(
+    engine: TravelTimeEngine,
+    sources: gpd.GeoDataFrame | pd.DataFrame,
+    *,
+    id_column: str,
+    max_travel_time_s: float | None = None,
+    direction: Direction = "from",
+    **snap_options: Any,
+) -> TravelTimeField:
+    """Travel times from (or to) each source to every node within ``max_travel_time_s``.
+
+    This is what catchment polygons are built from: for provider ``i``,
+    ``field.node_times_s[i]`` gives the time at every node and ``field.edge_times(i)`` the
+    times at both ends of every edge (so partially reached edges can be cut).
+
+    Parameters
+    ----------
+    engine
+        A :class:`TravelTimeEngine`.
+    sources
+        Point GeoDataFrame (any CRS) or a snapped table.
+    id_column
+        Unique source id column.
+    max_travel_time_s
+        Search limit (``None``: none).
+    direction
+        ``"from"`` the sources (default) or ``"to"`` them (e.g. children driving to a
+        provider: use ``"to"``).
+    **snap_options
+        Passed to :func:`apgeo.routing.snap.snap_points`.
+    """
+    limit = _check_limit(max_travel_time_s)
+    direction = _check_direction(direction)
+    s = _snapped(engine, sources, id_column=id_column, name="sources", **snap_options)
+    times = (
+        engine._run(s, limit=limit, direction=direction)
+        if len(s)
+        else np.empty((0, engine.n_nodes))
+    )
+    return TravelTimeField(
+        engine=engine,
+        sources=s,
+        source_ids=s[id_column].to_numpy(dtype=object),
+        node_times_s=times,
+        max_travel_time_s=limit,
+        direction=direction,
+    )
+
+
+__all__ = [
+    "NEAREST_ID",
+    "Direction",
+    "TravelTimeEngine",
+    "TravelTimeField",
+    "nearest",
+    "travel_time_field",
+    "travel_time_table",
+]

@@ -1,0 +1,38 @@
+"""The study: one configuration file in, every table, map and report out.
+
+Comes in: a TOML study configuration (``config``).
+Goes out: a :class:`~apgeo.study.result.StudyResult` and the files it wrote, through the
+stages of ``pipeline`` (inputs -> networks -> travel times -> coverage, access, cold spots
+-> recommendations and scenarios -> placements -> catchments -> maps -> report).
+``cli`` is the ``apgeo`` command.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: Public names of the subpackage, each imported from its module on first use.
+_LAZY: dict[str, str] = {
+    "StudyConfig": "apgeo.study.config",
+    "load_config": "apgeo.study.config",
+    "StudyResult": "apgeo.study.result",
+    "run_study": "apgeo.study.pipeline",
+    "main": "apgeo.study.cli",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+__all__ = sorted(_LAZY)

@@ -1,0 +1,186 @@
+"""The ``apgeo`` command.
+
+``apgeo study --config studies/sheffield.toml`` runs the whole study. User errors print
+one clear line and exit with status 2 (a traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import apgeo
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="apgeo",
+        description="Geographic access to Alternative Provision: networks, travel times, catchments, "
+        "cold spots and recommendations.",
+    )
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    p.add_argument("--version", action="version", version=f"apgeo {apgeo.__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("study", help="run a whole study from a TOML config (maps, report, tables)")
+    s.add_argument("--config", required=True, type=Path, help="study config, e.g. studies/sheffield.toml")
+    s.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+    r = sub.add_parser("recommend", help="run a study up to its recommendations and scenarios (tables only)")
+    r.add_argument("--config", required=True, type=Path, help="study config, e.g. studies/sheffield.toml")
+    r.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+    m = sub.add_parser("map", help="run a study and draw its maps (tables and maps, no report)")
+    m.add_argument("--config", required=True, type=Path, help="study config, e.g. studies/sheffield.toml")
+    m.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+    n = sub.add_parser(
+        "network", help="load (and cache) the street networks of a study area: file, cache or download"
+    )
+    n.add_argument("--config", required=True, type=Path, help="study config, e.g. studies/sheffield.toml")
+    n.add_argument("--mode", action="append", choices=["walk", "cycle", "drive"], help="mode (repeatable; default: the study's)")
+
+    f = sub.add_parser("fetch", help="download an England-wide data file from its public original")
+    f.add_argument("name", nargs="?", help="file to fetch (omit to list them)")
+    f.add_argument("--dest", type=Path, default=None, help="folder to write to (default: cache folder)")
+
+    v = sub.add_parser("verify-data", help="check a data folder against its MANIFEST.csv")
+    v.add_argument("--data-dir", type=Path, default=None, help="data folder (default: data/sheffield)")
+    return p
+
+
+_HANDLERS: list[logging.Handler] = []
+
+
+class _OncePerMessage(logging.Filter):
+    """Show each distinct console message once (the log file keeps every one)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if text in self.seen:
+            return False
+        self.seen.add(text)
+        return True
+
+
+def _setup_logging(log_path: Path | None, debug: bool) -> None:
+    logger = logging.getLogger("apgeo")
+    for old in _HANDLERS:  # a second call (e.g. in one Python session) replaces, not adds
+        logger.removeHandler(old)
+        old.close()
+    _HANDLERS.clear()
+    logger.setLevel(logging.DEBUG if debug else logging.INFO)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.DEBUG if debug else logging.WARNING)
+    console.setFormatter(logging.Formatter("apgeo: %(levelname)s: %(message)s"))
+    console.addFilter(_OncePerMessage())
+    logger.addHandler(console)
+    _HANDLERS.append(console)
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        fh = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(fh)
+        _HANDLERS.append(fh)
+    logging.captureWarnings(False)
+    # ApgeoWarnings are already logged by apgeo; do not print them twice
+    warnings.filterwarnings("ignore", category=apgeo.ApgeoWarning)
+
+
+def _study(args: argparse.Namespace, only: str = "all") -> int:
+    from apgeo.study.config import load_config
+    from apgeo.study.pipeline import run_study
+
+    config = load_config(args.config)
+    _setup_logging(config.output_dir / "study.log", args.debug)
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, disable=args.no_progress, unit=" step", desc=config.name, file=sys.stderr)
+
+    def progress(label: str) -> None:
+        bar.set_postfix_str(label)
+        bar.update(1)
+
+    result = run_study(config, progress=progress, only=only)
+    bar.close()
+    print(f"apgeo study {config.name!r} done")
+    for mode, method in result.network_method.items():
+        print(f"  {mode}: {method}")
+    for key, value in result.headline.items():
+        print(f"  {key}: {value:.1f}" if isinstance(value, float) else f"  {key}: {value}")
+    print(f"  outputs: {config.output_dir} ({len(result.files)} files); maps: {config.maps_dir}")
+    return 0
+
+
+def _network(args: argparse.Namespace) -> int:
+    from apgeo.inputs.demand import load_la_boundary
+    from apgeo.network.load import load_network
+    from apgeo.network.modes import check_mode
+    from apgeo.study.config import load_config
+
+    config = load_config(args.config)
+    _setup_logging(None, args.debug)
+    if config.network_source == "straight-line":
+        raise apgeo.ConfigError(f"{config.config_path}: [network] source is 'straight-line'; nothing to load")
+    polygon = load_la_boundary(data_dir=config.data_dir).geometry.union_all()
+    source = None if config.network_source == "auto" else config.network_source
+    for mode in args.mode or config.modes:
+        G = load_network(source, mode=check_mode(mode), polygon=polygon, buffer_m=config.network_buffer_m)
+        print(f"{mode}: {G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges ({G.graph.get('source')})")
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from apgeo.inputs.data import REMOTE_FILES, fetch
+
+    if not args.name:
+        for spec in REMOTE_FILES.values():
+            pinned = "sha256 pinned" if spec.sha256 else "hash recorded on download"
+            print(f"{spec.name:16s} {spec.description} [{spec.licence}; {pinned}]\n{'':16s} {spec.url}")
+        return 0
+    _setup_logging(None, args.debug)
+    path = fetch(args.name, dest_dir=args.dest)
+    print(path)
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from apgeo.inputs.data import verify_manifest
+
+    table = verify_manifest(args.data_dir)
+    print(f"{len(table)} files match their manifest")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {
+        "study": _study,
+        "recommend": lambda a: _study(a, only="recommend"),
+        "map": lambda a: _study(a, only="maps"),
+        "network": _network,
+        "fetch": _fetch,
+        "verify-data": _verify,
+    }
+    try:
+        return handlers[args.command](args)
+    except apgeo.ApgeoError as exc:
+        if args.debug:
+            raise
+        print(f"apgeo: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("apgeo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

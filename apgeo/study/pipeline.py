@@ -1,0 +1,773 @@
+"""The whole study, from a validated config to tables, maps and a report.
+
+Each stage is a function over the previous stage's outputs, so the pipeline reads like
+the analysis and a notebook can run any part of it. :func:`run_study` chains them.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+import apgeo
+from apgeo import schema as S
+from apgeo._log import logger, warn
+from apgeo.inputs.data import read_manifest
+from apgeo.inputs.demand import demand_points, load_demand, load_la_boundary, load_wards
+from apgeo.inputs.providers import load_sheffield_providers, split_located
+from apgeo.routing.straight_line import method_note as straight_line_note
+from apgeo.routing.straight_line import straight_line_travel_times
+from apgeo.study.config import StudyConfig
+from apgeo.study.result import Progress, StudyResult
+
+# ----------------------------------------------------------------------- stages
+
+
+def load_inputs(config: StudyConfig) -> StudyResult:
+    """Providers (all, located or not), demand areas, wards and the LA boundary."""
+    providers = load_sheffield_providers(data_dir=config.data_dir, include_gias=config.include_gias)
+    located, not_located = split_located(providers)
+    if len(not_located):
+        logger.info(
+            "%d provider(s) have no location in open data and are listed, not mapped: %s",
+            len(not_located),
+            ", ".join(not_located[S.NAME]),
+        )
+    demand = load_demand(data_dir=config.data_dir, population_source=config.population_source)  # type: ignore[arg-type]
+    return StudyResult(
+        config=config,
+        providers=located,
+        not_located=not_located,
+        demand=demand,
+        wards=load_wards(data_dir=config.data_dir),
+        boundary=load_la_boundary(data_dir=config.data_dir),
+    )
+
+
+def summarise_inputs(result: StudyResult) -> None:
+    """Data summary tables: providers by kind, children by key stage, IMD deciles."""
+    all_providers = pd.concat(
+        [pd.DataFrame(result.providers.drop(columns="geometry")), result.not_located], ignore_index=True
+    )
+    by_kind = (
+        all_providers.groupby(S.KIND)
+        .agg(
+            sites=(S.SITE_ID, "count"),
+            located=(S.LOCATED, "sum"),
+            places_known=(S.CAPACITY_PLACES, lambda s: int(s.notna().sum())),
+            places=(S.CAPACITY_PLACES, "sum"),
+        )
+        .reset_index()
+    )
+    by_kind["counted_as_ap"] = by_kind[S.KIND].isin(result.config.ap_kinds)
+    result.tables["providers_by_kind"] = by_kind
+    d = result.demand
+    ks_cols = {ks: S.children_column(ks) for ks in S.KEY_STAGE_NAMES}
+    result.tables["children_by_key_stage"] = pd.DataFrame(
+        {
+            "key_stage": list(ks_cols),
+            "ages": [f"{min(S.KEY_STAGE_AGES[k])}-{max(S.KEY_STAGE_AGES[k])}" for k in ks_cols],  # type: ignore[index]
+            "children": [int(d[c].sum()) for c in ks_cols.values()],
+        }
+    )
+    deciles = (
+        d.groupby(S.IMD_DECILE)
+        .agg(lsoas=(S.AREA_ID, "count"), children_school_age=("children_school_age", "sum"))
+        .reset_index()
+        .rename(columns={S.IMD_DECILE: "imd_decile"})
+    )
+    deciles["imd_decile"] = deciles["imd_decile"].astype(int)
+    result.tables["imd_deciles"] = deciles
+    result.headline.update(
+        {
+            "lsoas": len(d),
+            "children_school_age": int(d["children_school_age"].sum()),
+            "providers_located": len(result.providers),
+            "providers_not_located": len(result.not_located),
+        }
+    )
+
+
+def compute_travel_times(result: StudyResult, *, progress: Progress | None = None) -> None:
+    """Travel times from every LSOA (population-weighted centroid) to every provider site.
+
+    Network sources, in order: a file named in the config, the cache, a download via
+    osmnx (read once for all modes); when none is possible, the straight-line estimate,
+    with one warning that says how to get the real network.
+    """
+    cfg = result.config
+    origins = demand_points(result.demand)[[S.AREA_ID, "geometry"]]
+    sites = result.providers[[S.SITE_ID, "geometry"]]
+    graphs = _load_graphs(result) if cfg.network_source != "straight-line" else {}
+    for mode in cfg.modes:
+        if progress:
+            progress(f"travel times: {mode}")
+        graph = graphs.get(mode)
+        if graph is not None:
+            from apgeo.routing.travel_times import TravelTimeEngine, travel_time_table
+
+            engine = TravelTimeEngine.from_graph(graph)
+            result.engines[mode] = engine
+            result.travel_times[mode] = travel_time_table(
+                engine, origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID
+            )
+            result.network_method[mode] = f"street network ({graph.graph.get('source', 'osm')})"
+        else:
+            result.travel_times[mode] = straight_line_travel_times(
+                origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID,
+                mode=mode, circuity_factor=cfg.circuity_factor,
+            )
+            result.network_method[mode] = straight_line_note(mode, circuity_factor=cfg.circuity_factor)
+    if cfg.transit_feed is not None:
+        if progress:
+            progress("travel times: transit")
+        _transit_times(result, origins, sites)
+
+
+def _load_graphs(result: StudyResult) -> dict[str, Any]:
+    """Street graphs for every mode from the configured file, the cache or a download.
+
+    A named file that fails is an error; with ``source = "auto"`` a failure falls back to
+    the straight-line estimate with a warning.
+    """
+    from apgeo.network.load import load_networks
+    from apgeo.network.modes import check_mode
+
+    cfg = result.config
+    polygon = result.boundary.geometry.union_all()
+    source = None if cfg.network_source == "auto" else cfg.network_source
+    try:
+        return load_networks(
+            source, modes=[check_mode(m) for m in cfg.modes], polygon=polygon, buffer_m=cfg.network_buffer_m
+        )
+    except apgeo.ApgeoError as exc:
+        if source is not None:
+            raise
+        warn(
+            f"no street network ({exc}). Using a STRAIGHT-LINE ESTIMATE for "
+            f"{', '.join(cfg.modes)}: run once with internet access (the network is then cached), "
+            "or set [network] source to a Geofabrik south-yorkshire-latest.osm.pbf or an osmnx GraphML file",
+            stacklevel=2,
+        )
+        return {}
+
+
+def _transit_times(result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> None:
+    """Public-transport times from the configured GTFS feed (needs the walk network)."""
+    from apgeo.routing.transit.feed import TransitFeed
+    from apgeo.routing.transit.raptor import TransitEngine, transit_travel_time_table
+
+    cfg = result.config
+    walk = result.engines.get("walk")
+    if walk is None:
+        warn(
+            "public transport skipped: it needs the walk street network for the legs to and from "
+            "stops, and the study has none (straight-line estimate). Give a network file or run online",
+            stacklevel=2,
+        )
+        return
+    assert cfg.transit_feed is not None
+    feed = TransitFeed.from_path(cfg.transit_feed, service_date=cfg.transit_service_date)
+    engine = TransitEngine(feed, walk)
+    table = transit_travel_time_table(
+        engine, origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID,
+        departure_window=cfg.transit_window, step_min=cfg.transit_step_min, percentile=cfg.transit_percentile,
+    )
+    rec = feed.record()
+    result.travel_times["transit"] = table[[S.ORIGIN_ID, S.DESTINATION_ID, S.TRAVEL_TIME_S]]
+    result.network_method["transit"] = (
+        f"public transport + walk: GTFS {rec['feed_name']} "
+        f"({rec['feed_start_date']} to {rec['feed_end_date']}), service date {rec['service_date']} "
+        f"({rec['service_weekday']}), "
+        f"departures {cfg.transit_window[0]}-{cfg.transit_window[1]} every {cfg.transit_step_min:g} min, "
+        f"{cfg.transit_percentile:g}th percentile"
+    )
+
+
+# ------------------------------------------------------------------------ outputs
+
+
+def write_outputs(result: StudyResult) -> None:
+    """Write every table as CSV, the travel times, and a provenance JSON."""
+    out = result.config.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    gpkg = out / f"{result.config.name}.gpkg"
+    gpkg.unlink(missing_ok=True)
+    for name, table in sorted(result.tables.items()):
+        path = out / f"{name}.csv"
+        if isinstance(table, gpd.GeoDataFrame):
+            table.to_file(gpkg, layer=name, driver="GPKG")
+            table = pd.DataFrame(table.drop(columns=table.geometry.name))
+        table.to_csv(path, index=False, float_format="%.6g")
+        result.files.append(path)
+    if gpkg.is_file():
+        result.files.append(gpkg)
+    for mode, table in result.travel_times.items():
+        path = out / f"travel_times_{mode}.csv"
+        labelled = table[[S.ORIGIN_ID, S.DESTINATION_ID, S.TRAVEL_TIME_S]].assign(method=result.network_method[mode])
+        labelled.to_csv(path, index=False, float_format="%.1f")
+        result.files.append(path)
+    providers = pd.DataFrame(result.providers.drop(columns="geometry"))
+    providers[S.EASTING] = result.providers.geometry.x.round(1)
+    providers[S.NORTHING] = result.providers.geometry.y.round(1)
+    for name, frame in (("providers", providers), ("providers_not_located", result.not_located)):
+        path = out / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        result.files.append(path)
+    manifest = read_manifest(result.config.data_dir)
+    provenance = {
+        "study": result.config.name,
+        "apgeo_version": apgeo.__version__,
+        "python": platform.python_version(),
+        "config": str(result.config.config_path),
+        "network_method": result.network_method,
+        "data_files": manifest[["file", "sha256", "data_date", "licence"]].to_dict(orient="records"),
+        "headline": result.headline,
+    }
+    path = out / "provenance.json"
+    path.write_text(json.dumps(provenance, indent=2, default=str) + "\n", encoding="utf-8")
+    result.files.append(path)
+
+
+#: What ``run_study(..., only=...)`` can be limited to, and the stages each part skips.
+PARTS: dict[str, frozenset[str]] = {
+    "all": frozenset(),
+    "recommend": frozenset({"catchments", "maps", "figures and report"}),
+    "maps": frozenset({"figures and report"}),
+}
+
+
+def run_study(config: StudyConfig, *, progress: Progress | None = None, only: str = "all") -> StudyResult:
+    """Run every stage and write the outputs; returns the in-memory result.
+
+    ``only="recommend"`` stops after the recommendations (tables written, no maps or
+    report); ``only="maps"`` writes tables and maps but no report.
+    """
+    if only not in PARTS:
+        raise apgeo.ApgeoValueError(f"only must be one of {sorted(PARTS)}, not {only!r}")
+    started = datetime.now(UTC)
+    steps: list[tuple[str, Callable[[StudyResult], None]]] = [
+        ("summarise inputs", summarise_inputs),
+        ("travel times", lambda r: compute_travel_times(r, progress=progress)),
+        ("coverage, choice and equity", analyse_coverage),
+        ("nearest provider", nearest_by_mode),
+        ("capacity-aware access", analyse_access),
+        ("cold spots", analyse_coldspots),
+        ("recommendations and scenarios", recommend_and_compare),
+        ("placements and quality", analyse_placements_and_quality),
+        ("catchments", compute_catchments),
+        ("maps", draw_maps),
+        ("write outputs", write_outputs),
+        ("figures and report", write_report_stage),
+    ]
+    if progress:
+        progress("load inputs")
+    result = load_inputs(config)
+    for label, step in steps:
+        if label in PARTS[only]:
+            continue
+        if progress:
+            progress(label)
+        logger.info("study %s: %s", config.name, label)
+        step(result)
+    logger.info("study %s finished in %.1f s", config.name, (datetime.now(UTC) - started).total_seconds())
+    return result
+
+
+def nearest_by_mode(result: StudyResult) -> None:
+    """Children aged 5-15 within each threshold of any AP site, per mode (the simplest
+    headline), from the nearest-AP times that :func:`analyse_coverage` computed."""
+    near = result.tables["nearest_ap"]
+    kids_by_area = result.demand.set_index(S.AREA_ID)["children_school_age"]
+    rows = []
+    for mode in result.travel_times:
+        nearest = near[near["mode"] == mode].set_index(S.AREA_ID)["nearest_time_s"]
+        kids = kids_by_area.reindex(nearest.index)
+        for threshold in result.config.thresholds_min:
+            within = nearest <= threshold * 60
+            rows.append(
+                {
+                    "mode": mode,
+                    "threshold_min": threshold,
+                    "children_school_age_within": int(kids[within].sum()),
+                    "share_within": float(kids[within].sum() / kids.sum()),
+                    "method": result.network_method[mode],
+                }
+            )
+        result.headline[f"median_minutes_to_nearest_ap_{mode}"] = float(np.nanmedian(nearest) / 60)
+    result.tables["headline_coverage"] = pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ analysis stages
+
+
+def _ap_kinds(result: StudyResult) -> list[str]:
+    present = set(result.providers[S.KIND])
+    return [k for k in result.config.ap_kinds if k in present]
+
+
+def analyse_coverage(result: StudyResult) -> None:
+    """Nearest times, coverage by key stage, choice and equity, per mode (AP kinds)."""
+    from apgeo.analysis.coverage import (
+        choice_counts,
+        coverage_summary,
+        equity_gaps,
+        equity_table,
+        nearest_times,
+    )
+
+    cfg = result.config
+    kinds = _ap_kinds(result)
+    nearest, summary, choice, equity, gaps = [], [], [], [], []
+    for mode, table in result.travel_times.items():
+        opts: dict[str, Any] = {"mode": mode, "key_stages": list(cfg.key_stages), "kinds": kinds}
+        nearest.append(nearest_times(table, result.demand, result.providers, **opts))
+        summary.append(
+            coverage_summary(table, result.demand, result.providers, thresholds_min=cfg.thresholds_min, **opts)
+            .assign(providers="AP")
+        )
+        summary.append(
+            coverage_summary(
+                table,
+                result.demand,
+                result.providers,
+                mode=mode,
+                key_stages=list(cfg.key_stages),
+                thresholds_min=cfg.thresholds_min,
+            ).assign(providers="AP and AP-adjacent (special schools etc.)")
+        )
+        choice.append(choice_counts(table, result.demand, result.providers, thresholds_min=cfg.thresholds_min, **opts))
+        eq = equity_table(table, result.demand, result.providers, thresholds_min=cfg.thresholds_min, **opts)
+        equity.append(eq)
+        gaps.append(equity_gaps(eq).assign(mode=mode))
+    result.tables["nearest_ap"] = pd.concat(nearest, ignore_index=True)
+    result.tables["coverage"] = pd.concat(summary, ignore_index=True)
+    result.tables["choice"] = pd.concat(choice, ignore_index=True)
+    result.tables["equity"] = pd.concat(equity, ignore_index=True)
+    result.tables["equity_gaps"] = pd.concat(gaps, ignore_index=True)
+
+
+def analyse_access(result: StudyResult) -> None:
+    """E2SFCA places per 1,000 children (stepped decay) where capacity is known."""
+    from apgeo.analysis.access import enhanced_two_step_fca
+
+    kinds = _ap_kinds(result)
+    frames = []
+    for mode, table in result.travel_times.items():
+        for ks_group in (("KS1", "KS2"), ("KS3", "KS4")):
+            ks = [k for k in ks_group if k in result.config.key_stages]
+            if not ks:
+                continue
+            frames.append(
+                enhanced_two_step_fca(
+                    table, result.demand, result.providers, mode=mode, key_stages=ks, kinds=kinds, decay="stepped"
+                ).assign(key_stages="+".join(ks))
+            )
+    if frames:
+        result.tables["access_e2sfca"] = pd.concat(frames, ignore_index=True)
+
+
+def analyse_coldspots(result: StudyResult) -> None:
+    """Access cold spots (far from suitable provision), capacity cold spots and Gi* clusters."""
+    from apgeo.analysis.coldspots import access_coldspots, capacity_coldspots, gi_star_clusters
+
+    cfg = result.config
+    kinds = _ap_kinds(result)
+    cold, clusters = [], []
+    for mode, table in result.travel_times.items():
+        cold.append(
+            access_coldspots(
+                table,
+                result.demand,
+                result.providers,
+                mode=mode,
+                key_stages=list(cfg.key_stages),
+                max_travel_time_min=cfg.cold_spot_threshold_min,
+                kinds=kinds,
+            )
+        )
+        for ks in cfg.key_stages:
+            clusters.append(
+                gi_star_clusters(
+                    table,
+                    result.demand,
+                    result.providers,
+                    mode=mode,
+                    key_stage=ks,
+                    kinds=kinds,
+                    random_state=cfg.random_state,
+                    fdr=True,  # 345 local tests: control the false discovery rate
+                )
+            )
+    coldspots = pd.concat(cold, ignore_index=True)
+    result.tables["access_coldspots"] = coldspots
+    result.tables["gi_star_clusters"] = pd.concat(clusters, ignore_index=True)
+    if "access_e2sfca" in result.tables:
+        result.tables["capacity_coldspots"] = capacity_coldspots(result.tables["access_e2sfca"])
+    flagged = coldspots[coldspots["access_coldspot"]]
+    for mode in result.travel_times:
+        m = flagged[flagged["mode"] == mode]
+        result.headline[f"access_coldspot_areas_{mode}"] = int(m["area_id"].nunique())
+
+
+# ----------------------------------------------------------------- recommendations
+
+
+def _times_to(result: StudyResult, mode: str, sites: gpd.GeoDataFrame, id_column: str) -> pd.DataFrame:
+    """LSOA -> site travel times for extra sites, made the same way as the mode's table."""
+    origins = demand_points(result.demand)[[S.AREA_ID, "geometry"]]
+    engine = result.engines.get(mode)
+    if engine is not None:
+        from apgeo.routing.travel_times import travel_time_table
+
+        return travel_time_table(
+            engine, origins, sites[[id_column, "geometry"]], origin_id_column=S.AREA_ID, destination_id_column=id_column
+        )
+    return straight_line_travel_times(
+        origins, sites[[id_column, "geometry"]], origin_id_column=S.AREA_ID, destination_id_column=id_column,
+        mode=mode, circuity_factor=result.config.circuity_factor,
+    )
+
+
+#: (label, key stages, GIAS phases of candidate host schools)
+RECOMMENDATION_GROUPS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("primary", ("KS1", "KS2"), ("Primary",)),
+    ("secondary", ("KS3", "KS4"), ("Secondary",)),
+)
+
+
+def recommend_and_compare(result: StudyResult) -> None:
+    """Where new AP places should go (MCLP and p-median, primary and secondary), and two
+    scenarios side by side: the Inclusion Centre's main site alone vs all current AP
+    settings, and the recommended sites added."""
+    from apgeo.planning.candidates import gias_candidate_sites, read_candidates
+    from apgeo.planning.export import export_recommendations
+    from apgeo.planning.recommend import recommend_sites
+    from apgeo.planning.scenarios import Scenario, compare_scenarios
+
+    cfg = result.config
+    if cfg.recommend_sites == 0 or cfg.recommend_mode not in result.travel_times:
+        return
+    mode = cfg.recommend_mode
+    ap = result.providers[result.providers[S.KIND].isin(_ap_kinds(result))]
+    ap_ids = set(ap[S.SITE_ID])
+    table = result.travel_times[mode]
+    ap_times = table[table[S.DESTINATION_ID].isin(ap_ids)]
+    # Places suggested at the city's current rate: known AP places per unit of need
+    # (children of KS1-4 weighted by IDACI, (11 - decile) / 10), so adding every
+    # suggestion for the whole city would double today's known places, no more.
+    known_places = float(ap[S.CAPACITY_PLACES].sum(skipna=True))
+    ks_all = [k for k in ("KS1", "KS2", "KS3", "KS4") if k in cfg.key_stages]
+    weight = (11.0 - result.demand[S.IDACI_DECILE].astype(float)) / 10.0
+    city_need = float(sum((result.demand[S.children_column(k)] * weight).sum() for k in ks_all))
+    places_per_need = known_places / city_need if city_need > 0 and known_places > 0 else 1.0
+    result.headline["known_ap_places_per_1000_weighted_need"] = places_per_need * 1000
+    recs: list[pd.DataFrame] = []
+    chosen_sites: list[gpd.GeoDataFrame] = []
+    cand_times: list[pd.DataFrame] = []
+    user_candidates = None
+    if cfg.recommend_candidates is not None:
+        # a planner's own list (CSV / GeoJSON / GeoPackage, coordinates or postcodes);
+        # unlocated rows are kept in the file's table but cannot be recommended
+        user_candidates, not_located = split_located(read_candidates(cfg.recommend_candidates))
+        if len(not_located):
+            warn(f"{len(not_located)} candidate site(s) could not be located and are left out: "
+                 f"{', '.join(map(str, not_located[S.SITE_ID]))}", stacklevel=2)
+    for label, key_stages, phases in RECOMMENDATION_GROUPS:
+        ks = [k for k in key_stages if k in cfg.key_stages]
+        if not ks:
+            continue
+        if user_candidates is not None:
+            serves = user_candidates[S.KEY_STAGES].str.split(",").map(lambda v, ks=ks: any(k in v for k in ks))
+            candidates = user_candidates[serves]
+        else:
+            candidates = gias_candidate_sites(phases=phases, data_dir=cfg.data_dir)
+        candidates = candidates[~candidates[S.SITE_ID].isin(ap_ids)]
+        if candidates.empty:
+            continue
+        times = pd.concat([ap_times, _times_to(result, mode, candidates, S.SITE_ID)], ignore_index=True)
+        for objective in ("coverage", "time"):
+            rec = recommend_sites(
+                times, result.demand, ap, candidates, mode=mode, p=cfg.recommend_sites,
+                objective=objective, key_stages=ks,  # type: ignore[arg-type]
+                max_travel_time_min=cfg.recommend_max_travel_time_min, wards=result.wards,
+                places_per_need=places_per_need,
+            )
+            rec = rec.assign(group=label, objective=objective)
+            recs.append(rec)
+            name = f"recommendations_{label}_{objective}"
+            export_recommendations(rec, candidates, cfg.output_dir / name)
+            if objective == "coverage" and len(rec):
+                picked = candidates[candidates[S.SITE_ID].isin(rec[S.SITE_ID])]
+                chosen_sites.append(picked.assign(**{S.KEY_STAGES: ",".join(ks)}))
+                cand_times.append(times[times[S.DESTINATION_ID].isin(picked[S.SITE_ID])])
+    if recs:
+        both = pd.concat(recs, ignore_index=True)
+        both.attrs = {}
+        result.tables["recommendations"] = both
+        if chosen_sites:
+            pts = pd.concat(chosen_sites, ignore_index=True)[[S.SITE_ID, "geometry"]]
+            cov = both[both["objective"] == "coverage"]
+            layer = gpd.GeoDataFrame(pts.merge(cov, on=S.SITE_ID), geometry="geometry", crs=ap.crs)
+            layer["newly_reached_children"] = layer["children_newly_within_t"]
+            # P1..P3 primary, S1..S3 secondary, so the two rankings stay apart on the map
+            layer["rank"] = layer["group"].str[0].str.upper() + layer["rank"].astype(int).astype(str)
+            result.tables["recommended_sites_map"] = layer
+
+    # scenario (i): the Inclusion Centre's main site alone vs all current AP settings
+    rows = []
+    sic = ap[ap[S.KIND] == S.ProviderKind.INCLUSION_CENTRE.value]
+    if len(sic):
+        alone = Scenario("Inclusion Centre main site alone")
+        for sid in sorted(ap_ids - set(sic[S.SITE_ID])):
+            alone = alone.close_site(sid)
+        rows.append(
+            compare_scenarios(ap_times, result.demand, ap, alone, mode=mode, key_stages=list(cfg.key_stages),
+                              max_travel_time_min=cfg.recommend_max_travel_time_min)
+        )
+    # scenario (ii): the recommended (maximal covering) sites added
+    if chosen_sites:
+        added = Scenario("recommended sites added")
+        new_sites = pd.concat(chosen_sites, ignore_index=True)
+        for _, site in new_sites.iterrows():
+            added = added.add_site(
+                site[S.SITE_ID], name=site[S.NAME], key_stages=site[S.KEY_STAGES],
+                kind=S.ProviderKind.OTHER, geometry=site.geometry,
+            )
+        rows.append(
+            compare_scenarios(ap_times, result.demand, ap, added, mode=mode, key_stages=list(cfg.key_stages),
+                              new_travel_times=pd.concat(cand_times, ignore_index=True),
+                              max_travel_time_min=cfg.recommend_max_travel_time_min)
+        )
+    if rows:
+        scen = pd.concat(rows, ignore_index=True)
+        scen.attrs = {}
+        result.tables["scenarios"] = scen.assign(mode=mode)
+
+
+# ------------------------------------------------------------ placements, quality
+
+
+def analyse_placements_and_quality(result: StudyResult) -> None:
+    """Travel burden and flows of placements (a user file, or SYNTHETIC rows clearly
+    labelled), suppressed before anything is written; and coverage of all provision next
+    to good-or-better provision when a quality file is given."""
+    cfg = result.config
+    if cfg.placements_file is not None or cfg.placements_synthetic:
+        from apgeo.analysis.burden import placement_travel_times
+        from apgeo.inputs.placements import load_placements
+        from apgeo.inputs.synthetic_placements import synthetic_placements
+        from apgeo.outputs.flow_map import flow_map
+        from apgeo.outputs.maps import save_map
+        from apgeo.privacy.publish import publish_placement_tables
+
+        source: Any = cfg.placements_file
+        if cfg.placements_synthetic:
+            source = synthetic_placements(
+                cfg.placements_rows, random_state=cfg.random_state, as_of=cfg.placements_as_of,
+                demand=result.demand, data_dir=cfg.data_dir,
+            )
+        # pupil-level rows are aggregated to LSOA inside load_placements and never kept
+        placements = load_placements(source, as_of=cfg.placements_as_of, providers=result.providers, demand=result.demand)
+        synthetic = bool(placements.attrs.get("synthetic", False))
+        mode = cfg.placements_mode
+        times = placement_travel_times(placements, result.travel_times[mode], mode=mode, providers=result.providers, demand=result.demand)
+        tables = publish_placement_tables(times, providers=result.providers)
+        prefix = "placements_synthetic_" if synthetic else "placements_"
+        for name, table in tables.items():
+            table = pd.DataFrame(table)
+            table.attrs = {}
+            result.tables[prefix + name] = table
+        result.headline["placements_synthetic"] = synthetic
+        m = flow_map(
+            tables["flow_lines"],
+            title=("SYNTHETIC DATA - " if synthetic else "") + f"{cfg.title}: placement flows",
+            method_note=result.network_method.get(mode),
+            providers=result.providers,
+            boundary=result.boundary,
+            synthetic=synthetic,
+        )
+        result.files.append(save_map(m, cfg.maps_dir / f"{cfg.name}_{'synthetic_' if synthetic else ''}flows.html"))
+    if cfg.quality_file is not None:
+        from apgeo.inputs.quality import quality_coverage
+
+        frames = []
+        for mode, table in result.travel_times.items():
+            frames.append(
+                quality_coverage(
+                    table, result.demand, result.providers, mode=mode, quality=cfg.quality_file,
+                    include_unknown=cfg.quality_include_unknown, thresholds_min=cfg.thresholds_min,
+                    key_stages=list(cfg.key_stages), kinds=_ap_kinds(result),
+                )
+            )
+        q = pd.concat(frames, ignore_index=True)
+        q.attrs = {}
+        result.tables["quality_coverage"] = q
+
+
+# ---------------------------------------------------------------------- catchments
+
+
+def compute_catchments(result: StudyResult) -> None:
+    """Catchment polygons of the AP sites per mode and threshold (for display: coverage
+    figures come from travel times). Street-network polygons when a network was used,
+    else straight-line circles clipped to the local-authority boundary."""
+    from apgeo.analysis.catchments import catchments, straight_line_catchments
+    from apgeo.network.modes import check_mode
+
+    cfg = result.config
+    ap = result.providers[result.providers[S.KIND].isin(_ap_kinds(result))]
+    if ap.empty:
+        return
+    clip = result.boundary.geometry.union_all()
+    for mode in result.travel_times:
+        if mode == "transit":  # no polygon method for timetables: travel times only
+            continue
+        engine = result.engines.get(mode)
+        if engine is not None:
+            polys = catchments(
+                engine, ap, thresholds_min=cfg.thresholds_min, mode=check_mode(mode), demand=result.demand,
+                key_stages=list(cfg.key_stages),
+            )
+        else:
+            polys = straight_line_catchments(
+                ap, thresholds_min=cfg.thresholds_min, mode=check_mode(mode), circuity_factor=cfg.circuity_factor,
+                demand=result.demand, key_stages=list(cfg.key_stages), clip=clip,
+            )
+        result.tables[f"catchments_{mode}"] = polys
+
+
+# ---------------------------------------------------------------------------- maps
+
+
+def _areas_for_map(result: StudyResult, mode: str) -> gpd.GeoDataFrame:
+    nearest = result.tables["nearest_ap"]
+    nearest = nearest[nearest["mode"] == mode][[S.AREA_ID, "nearest_time_s", "nearest_site_id"]]
+    cols = [S.AREA_ID, S.AREA_NAME, S.WARD_NAME, "children_school_age", S.IMD_DECILE, S.IDACI_DECILE, "geometry"]
+    return result.demand[cols].merge(nearest, on=S.AREA_ID, how="left")
+
+
+def draw_maps(result: StudyResult) -> None:
+    """One interactive map per mode in ``maps_dir``: providers, travel time to the nearest
+    AP site, access cold spots with reasons, Gi* clusters, wards; every title says how
+    the travel times were made."""
+    from apgeo.outputs.maps import save_map, study_map
+
+    cfg = result.config
+    polygons = result.demand[[S.AREA_ID, S.AREA_NAME, S.WARD_NAME, "geometry"]]
+    cold = result.tables.get("access_coldspots")
+    gi = result.tables.get("gi_star_clusters")
+    for mode in result.travel_times:
+        coldspots = None
+        if cold is not None:
+            c = cold[(cold["mode"] == mode) & cold["access_coldspot"]]
+            reasons = c.groupby(S.AREA_ID)["reason"].agg("; ".join).reset_index()
+            coldspots = polygons.merge(reasons, on=S.AREA_ID, how="inner")
+        clusters = None
+        if gi is not None:
+            ks = "KS3" if "KS3" in cfg.key_stages else cfg.key_stages[0]
+            g = gi[(gi["mode"] == mode) & (gi["key_stage"] == ks)][[S.AREA_ID, "gi_label", "gi_z", "gi_p_sim"]]
+            clusters = polygons.merge(g, on=S.AREA_ID, how="inner")
+        catch = result.tables.get(f"catchments_{mode}")
+        method = result.network_method[mode]
+        estimate = " (straight-line estimate)" if "STRAIGHT-LINE" in method else ""
+        m = study_map(
+            providers=result.providers,
+            areas=_areas_for_map(result, mode),
+            area_value_column="nearest_time_s",
+            area_value_label=f"Travel time to nearest AP site by {mode} (minutes)" + estimate,
+            wards=result.wards,
+            boundary=result.boundary,
+            catchments=catch if isinstance(catch, gpd.GeoDataFrame) else None,
+            coldspots=coldspots,
+            clusters=clusters,
+            recommendations=result.tables.get("recommended_sites_map") if mode == cfg.recommend_mode else None,
+            title=f"{cfg.title} - {mode}" + estimate,
+            method_note=result.network_method[mode],
+            not_located=list(result.not_located[S.NAME]),
+        )
+        path = save_map(m, cfg.maps_dir / f"{cfg.name}_{mode}.html")
+        result.files.append(path)
+
+
+# -------------------------------------------------------------------------- report
+
+
+def write_report_stage(result: StudyResult) -> None:
+    """Figures (coverage curves, equity bars), a GeoPackage of area results, the report."""
+    from apgeo.outputs.figures import coverage_curve, equity_bars, save_figure
+    from apgeo.outputs.report import write_report
+
+    cfg = result.config
+    out = cfg.output_dir
+    figures: dict[str, Path] = {}
+    if "nearest_ap" in result.tables:
+        near = result.tables["nearest_ap"].merge(
+            result.demand[[S.AREA_ID, "children_school_age", S.IMD_DECILE]], on=S.AREA_ID
+        )
+        minutes = np.arange(0, 91, 1.0)
+        rows = []
+        for mode, g in near.groupby("mode", sort=False):
+            total = g["children_school_age"].sum()
+            t = g["nearest_time_s"].to_numpy() / 60
+            for m in minutes:
+                rows.append({"minutes": m, "share": float(g.loc[t <= m, "children_school_age"].sum() / total), "group": mode})
+        fig = coverage_curve(
+            pd.DataFrame(rows),
+            title="Children aged 5-15 within reach of an AP site",
+            group_label="Mode",
+            note=next(iter(result.network_method.values())) if result.is_estimate else None,
+        )
+        figures["Coverage curve"] = save_figure(fig, out / "coverage_curve.png")
+        first = next(iter(result.travel_times))
+        g = near[near["mode"] == first]
+        bars = (
+            g.assign(w=g["nearest_time_s"] / 60 * g["children_school_age"])
+            .groupby(S.IMD_DECILE)[["w", "children_school_age"]]
+            .sum()
+        )
+        eq = pd.DataFrame({"decile": bars.index.astype(int), "value": (bars["w"] / bars["children_school_age"]).to_numpy()})
+        fig = equity_bars(
+            eq,
+            value_label=f"Mean minutes to nearest AP site by {first} (child-weighted)",
+            title="Travel time by IMD 2019 decile (1 = most deprived)",
+        )
+        figures["Equity by IMD decile"] = save_figure(fig, out / "equity_imd.png")
+        sc = result.tables.get("scenarios")
+        if sc is not None and len(sc):
+            from apgeo.outputs.figures import before_after
+
+            shares = sc[(sc["unit"] == "share") & (sc["key_stage"] == "all")]
+            if len(shares):
+                fig = before_after(
+                    pd.DataFrame(
+                        {
+                            "metric": shares["scenario"] + "\n" + shares["metric"],
+                            "before": shares["before"] * 100,
+                            "after": shares["after"] * 100,
+                        }
+                    ),
+                    title=f"Scenarios: children of all key stages within reach ({cfg.recommend_mode})",
+                    value_label="% of children",
+                )
+                figures["Scenarios before and after"] = save_figure(fig, out / "scenarios.png")
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+        gpkg = out / f"{cfg.name}.gpkg"
+        areas = result.demand[[S.AREA_ID, S.AREA_NAME, S.WARD_NAME, "children_school_age", S.IMD_DECILE, S.IDACI_DECILE, "geometry"]]
+        wide = near.pivot(index=S.AREA_ID, columns="mode", values="nearest_time_s").add_prefix("nearest_ap_time_s_")
+        areas.merge(wide.reset_index(), on=S.AREA_ID).to_file(gpkg, layer="areas", driver="GPKG")
+        result.providers.to_file(gpkg, layer="providers", driver="GPKG")
+        if gpkg not in result.files:
+            result.files.append(gpkg)
+    result.files += list(figures.values())
+    result.files += write_report(result, figures=figures)

@@ -1,0 +1,39 @@
+"""What a study produced (:class:`StudyResult`), shared by the pipeline and the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from apgeo.routing.straight_line import METHOD_LABEL
+from apgeo.study.config import StudyConfig
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class StudyResult:
+    """Everything a study produced, in memory, plus the files written."""
+
+    config: StudyConfig
+    providers: gpd.GeoDataFrame
+    not_located: pd.DataFrame
+    demand: gpd.GeoDataFrame
+    wards: gpd.GeoDataFrame
+    boundary: gpd.GeoDataFrame
+    network_method: dict[str, str] = field(default_factory=dict)  # mode -> how times were made
+    travel_times: dict[str, pd.DataFrame] = field(default_factory=dict)  # mode -> long table
+    engines: dict[str, Any] = field(default_factory=dict)  # mode -> TravelTimeEngine (network runs)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    headline: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_estimate(self) -> bool:
+        return any(METHOD_LABEL in v.lower() or "straight-line" in v.lower() for v in self.network_method.values())
