@@ -174,8 +174,19 @@ KIND_BY_PREFIX = {
 }
 
 LSOA_COLUMNS = [
-    "lsoa11cd", "lsoa11nm", "lad19cd", "lad19nm", "la_code", "la_name", "la_ons_code",
-    "utla19cd", "easting_m", "northing_m", "children_0_15", "imd_decile", "idaci_decile",
+    "lsoa11cd",
+    "lsoa11nm",
+    "lad19cd",
+    "lad19nm",
+    "la_code",
+    "la_name",
+    "la_ons_code",
+    "utla19cd",
+    "easting_m",
+    "northing_m",
+    "children_0_15",
+    "imd_decile",
+    "idaci_decile",
 ]
 
 
@@ -258,11 +269,17 @@ def build(shared: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
     east, north = to_bng.transform(pwc["X"].to_numpy(), pwc["Y"].to_numpy())
     pwc = pd.DataFrame(
-        {"lsoa11cd": pwc["lsoa11cd"], "easting_m": np.round(east, 1), "northing_m": np.round(north, 1)}
+        {
+            "lsoa11cd": pwc["lsoa11cd"],
+            "easting_m": np.round(east, 1),
+            "northing_m": np.round(north, 1),
+        }
     )
     lsoa = lsoa.merge(pwc, on="lsoa11cd", how="left", validate="one_to_one")
     if lsoa["easting_m"].isna().any():
-        raise SystemExit(f"no centroid for {lsoa.loc[lsoa['easting_m'].isna(), 'lsoa11cd'].tolist()[:10]}")
+        raise SystemExit(
+            f"no centroid for {lsoa.loc[lsoa['easting_m'].isna(), 'lsoa11cd'].tolist()[:10]}"
+        )
 
     gias = pd.read_csv(shared / GIAS, dtype=str)
     link = lad_to_la(lsoa.set_index("lsoa11cd")["lad19cd"], gias)
@@ -281,7 +298,9 @@ def build(shared: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
             raise SystemExit(f"LA {la} spans LADs {lads} but has no county code in COUNTY_ONS_2019")
     extra = set(COUNTY_ONS_2019) - set(lads_per_la.index)
     if extra:
-        raise SystemExit(f"COUNTY_ONS_2019 names LA numbers not derived from the data: {sorted(extra)}")
+        raise SystemExit(
+            f"COUNTY_ONS_2019 names LA numbers not derived from the data: {sorted(extra)}"
+        )
     ons2025 = {la: ONS_2025_CHANGES.get(la, (code, ""))[0] for la, code in utla19.items()}
     lsoa["utla19cd"] = lsoa["la_code"].map(utla19)
     lsoa["la_ons_code"] = lsoa["la_code"].map(ons2025)
@@ -300,7 +319,10 @@ def build(shared: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
             "lad19_count": [len(v) for v in lads_per_la],
             "lsoa_count": grouped.size().reindex(lads_per_la.index).to_numpy(),
             "children_0_15": grouped["children_0_15"].sum().reindex(lads_per_la.index).to_numpy(),
-            "gias_schools": schools_by_la.reindex(lads_per_la.index).fillna(0).astype(int).to_numpy(),
+            "gias_schools": schools_by_la.reindex(lads_per_la.index)
+            .fillna(0)
+            .astype(int)
+            .to_numpy(),
             "lad_school_share_min": share_min.reindex(lads_per_la.index).round(3).to_numpy(),
         }
     )
@@ -330,7 +352,9 @@ def main(shared: Path) -> None:
         raise SystemExit(f"missing values:\n{lsoa.isna().sum()}")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "lsoa_england.csv.gz").write_bytes(_gzip_csv(lsoa))
-    (OUT / "authorities.csv").write_bytes(auth.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    (OUT / "authorities.csv").write_bytes(
+        auth.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    )
 
     derived = "derived by scripts/make_england_extract.py from: "
     rows = [
@@ -347,7 +371,8 @@ def main(shared: Path) -> None:
         },
         {
             "file": "authorities.csv",
-            "source_url": derived + "; ".join(SOURCES[k] for k in (FILE1, FILE6, GIAS))
+            "source_url": derived
+            + "; ".join(SOURCES[k] for k in (FILE1, FILE6, GIAS))
             + "; hand tables COUNTY_ONS_2019, ONS_2025_CHANGES, REGION_BY_LA in the script",
             "licence": OGL,
             "data_date": "2025-05-24 (authorities as in GIAS); ONS codes to 2025",
@@ -364,7 +389,15 @@ def main(shared: Path) -> None:
     with open(OUT / "MANIFEST.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(
             fh,
-            fieldnames=["file", "sha256", "bytes", "source_url", "licence", "data_date", "description"],
+            fieldnames=[
+                "file",
+                "sha256",
+                "bytes",
+                "source_url",
+                "licence",
+                "data_date",
+                "description",
+            ],
             lineterminator="\n",
         )
         w.writeheader()
