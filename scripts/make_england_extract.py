@@ -94,6 +94,12 @@ SOURCES = {
 #: English LSOAs 2011 in the IMD 2019 files.
 ENGLAND_LSOA_COUNT = 32_844
 
+#: DfE numbers of English LAs (London 2xx, metropolitan 3xx, Isles of Scilly 420, shire and
+#: unitary 8xx/9xx). GIAS also has 000 "Does not apply", Welsh 660-681 and offshore or
+#: overseas 701-708, whose establishments carry an English LSOA of a head office and must
+#: not vote.
+ENGLISH_LA_NUMBER = r"2\d\d|3\d\d|420|8\d\d|9\d\d"
+
 #: The modal LA of a LAD's schools must hold at least this share of them.
 MIN_MODAL_SHARE = 0.75
 
@@ -210,11 +216,13 @@ def lad_to_la(lsoa_lad: pd.Series, gias: pd.DataFrame) -> pd.DataFrame:
     """Education authority of each LAD 2019, from the modal LA number of its GIAS schools.
 
     ``lsoa_lad``: LAD 2019 code indexed by LSOA 2011 code. ``gias``: the England GIAS
-    extract (``la_code``, ``la_name``, ``lsoa_code``). Returns one row per LAD with
+    extract (``la_code``, ``la_name``, ``lsoa_code``); only establishments of English LAs
+    (:data:`ENGLISH_LA_NUMBER`) vote. Returns one row per LAD with
     ``la_code``, ``la_name``, ``schools`` (GIAS schools placed in the LAD) and
     ``modal_share`` (share of those schools carrying ``la_code``).
     """
-    g = gias.assign(lad19cd=gias["lsoa_code"].map(lsoa_lad)).dropna(subset=["lad19cd"])
+    english = gias["la_code"].str.fullmatch(ENGLISH_LA_NUMBER, na=False)
+    g = gias[english].assign(lad19cd=gias["lsoa_code"].map(lsoa_lad)).dropna(subset=["lad19cd"])
     counts = g.groupby(["lad19cd", "la_code"]).size().rename("n").reset_index()
     total = counts.groupby("lad19cd")["n"].sum()
     top = (
