@@ -374,7 +374,9 @@ def _explode(gdf: gpd.GeoDataFrame, dropped: Counter[str]) -> tuple[np.ndarray, 
         bad_rows = np.unique(rows[~is_line])
         dropped["not a line (points or polygons)"] += len(bad_rows)
     parts, rows = parts[is_line], rows[is_line]
-    coords_ok = np.array([np.isfinite(shapely.get_coordinates(p)).all() for p in parts], dtype=bool)
+    coords, owner = shapely.get_coordinates(parts, return_index=True)
+    coords_ok = np.ones(len(parts), dtype=bool)
+    coords_ok[owner[~np.isfinite(coords).all(axis=1)]] = False
     if (~coords_ok).any():
         dropped["non-finite coordinates"] += int((~coords_ok).sum())
     parts, rows = parts[coords_ok], rows[coords_ok]
@@ -680,7 +682,7 @@ def _table_speed_kph(highway: np.ndarray, speeds: Mapping[str, float]) -> np.nda
 
 
 def _generic_edges(
-    gdf: gpd.GeoDataFrame, p: _Pieces, *, speeds: Mapping[str, float], source: str
+    gdf: gpd.GeoDataFrame, p: _Pieces, *, mode: Mode, speeds: Mapping[str, float], source: str
 ) -> tuple[pd.DataFrame, list[str]]:
     notes: list[str] = []
     rows = p.rows
@@ -702,7 +704,8 @@ def _generic_edges(
         oneway = _oneway_tags(gdf[oneway_col], source=source)
     else:
         oneway = np.full(len(gdf), "no", dtype=object)
-        notes.append("no one-way column: every line is two-way")
+        if mode == "drive":
+            notes.append("no one-way column: every line is two-way")
     kph, speed_col = _speed_column_kph(gdf)
     bad = np.isnan(kph)
     if speed_col is not None:
@@ -717,10 +720,11 @@ def _generic_edges(
             )
     if bad.any():
         kph[bad] = _table_speed_kph(highway[bad], speeds)
+    if bad.any() and mode == "drive" and "drive" not in speeds:
         notes.append(
             f"{int(bad.sum())} of {len(gdf)} line(s) without a speed attribute are driven at "
-            f"the default of their road type ({GENERIC_HIGHWAY!r}: "
-            f"{speeds.get('drive:' + GENERIC_HIGHWAY, DEFAULT_LINE_SPEED_MPH * MPH_TO_KPH) / MPH_TO_KPH:g} mph)"
+            "the default speed of their road type (lines without a class: "
+            f"{speeds['drive:' + GENERIC_HIGHWAY] / MPH_TO_KPH:g} mph)"
         )
     id_values = gdf.index.to_numpy(dtype=object)
     edges = pd.DataFrame(
@@ -1071,7 +1075,7 @@ def network_from_lines(
             "give a layer of LineStrings"
         )
     pieces, joins, splits = _generic_topology(geoms, rows, tolerance_m=tolerance_m, dropped=dropped)
-    edges, notes = _generic_edges(gdf, pieces, speeds=speeds, source=source)
+    edges, notes = _generic_edges(gdf, pieces, mode=mode, speeds=speeds, source=source)
     if is_os_open_roads(gdf):
         notes.append(
             "the layer has OS Open Roads columns but was read as generic lines; "
