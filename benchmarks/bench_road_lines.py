@@ -15,11 +15,8 @@ straight-line fallback assumes. The roads are main roads only, so the access leg
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 import geopandas as gpd
 import numpy as np
@@ -29,29 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
 
-def _lines_module() -> ModuleType:
-    try:
-        from apgeo.network import lines  # type: ignore[attr-defined]
-
-        return lines  # type: ignore[no-any-return]
-    except ImportError:  # apgeo.network is still a single module
-        spec = importlib.util.spec_from_file_location(
-            "apgeo_network_lines", ROOT / "apgeo" / "network" / "lines.py"
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["apgeo_network_lines"] = module
-        spec.loader.exec_module(module)
-        return module
-
-
 def main() -> None:
-    from apgeo.providers import load_sheffield_providers, split_located
+    from apgeo.inputs.providers import load_sheffield_providers, split_located
+    from apgeo.network import lines
     from apgeo.routing.circuity import circuity_ratio
-    from apgeo.snap import snap_points
-    from apgeo.travel_times import TravelTimeEngine
-
-    lines = _lines_module()
+    from apgeo.routing.snap import snap_points
+    from apgeo.routing.travel_times import TravelTimeEngine
     t0 = time.perf_counter()
     G, report = lines.load_road_lines(
         SHARED / "roads" / "sheffield_primary_gritting_routes_2023.shp", mode="drive"

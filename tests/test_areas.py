@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from apgeo._errors import ApgeoValueError, ApgeoWarning, DataFileNotFoundError, MissingColumnError
-from apgeo.data import verify_manifest
 from apgeo.inputs.areas import (
     AP_ESTABLISHMENT_TYPES,
     EXTRACT_DIR,
@@ -27,6 +26,7 @@ from apgeo.inputs.areas import (
     resolve_area,
     split_children_by_key_stage,
 )
+from apgeo.inputs.data import verify_manifest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 RAW_FILE6 = SHARED / "deprivation/england_File_6_-_IoD2019_Population_Denominators.csv.gz"

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import geopandas as gpd
 import networkx as nx
@@ -16,10 +13,17 @@ import pytest
 from shapely.geometry import LineString, MultiLineString, Point
 
 from apgeo import ApgeoWarning, CRSError, NetworkError
-from apgeo.network import MPH_TO_KPH
+from apgeo.network.line_layer import DEFAULT_LINE_SPEED_MPH
+from apgeo.network.lines import load_road_lines, network_from_lines
+from apgeo.network.modes import MPH_TO_KPH
+from apgeo.network.os_open_roads import (
+    is_os_open_roads,
+    network_from_os_open_roads,
+    os_drive_speed_mph,
+)
 from apgeo.routing.circuity import circuity_ratio
-from apgeo.straight_line import DEFAULT_CIRCUITY
-from apgeo.travel_times import TravelTimeEngine
+from apgeo.routing.straight_line import DEFAULT_CIRCUITY
+from apgeo.routing.travel_times import TravelTimeEngine
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -29,25 +33,6 @@ GIAS = SHARED / "schools" / "sheffield_gias_open_establishments_20250524.csv"
 X0, Y0 = 430_000.0, 380_000.0
 
 
-def _import_lines() -> ModuleType:
-    """``apgeo.network.lines``; loaded from its file while ``apgeo.network`` is a module."""
-    try:
-        from apgeo.network import lines  # type: ignore[attr-defined]
-
-        return lines  # type: ignore[no-any-return]
-    except ImportError:
-        name = "apgeo_network_lines"
-        if name in sys.modules:
-            return sys.modules[name]
-        spec = importlib.util.spec_from_file_location(name, ROOT / "apgeo" / "network" / "lines.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        return module
-
-
-L = _import_lines()
 
 
 def _lines(
@@ -107,8 +92,8 @@ def _ids_by_edge(G: nx.MultiDiGraph) -> set[str]:
 
 def test_os_open_roads_is_detected_and_uses_its_topology() -> None:
     roads = _os_roads()
-    assert L.is_os_open_roads(roads)
-    G, report = L.load_road_lines(roads, mode="drive")
+    assert is_os_open_roads(roads)
+    G, report = load_road_lines(roads, mode="drive")
     assert report.schema == "os_open_roads"
     assert report.n_input_features == 9
     assert report.n_snapped_joins == 0 and report.n_split_junctions == 0
@@ -119,7 +104,7 @@ def test_os_open_roads_is_detected_and_uses_its_topology() -> None:
 
 
 def test_os_open_roads_drive_rules_and_speeds() -> None:
-    G, _ = L.network_from_os_open_roads(_os_roads(), mode="drive")
+    G, _ = network_from_os_open_roads(_os_roads(), mode="drive")
     # busway never, restricted access roads not driven
     assert _ids_by_edge(G) == {"L1", "L2", "L3", "L4", "L6", "L8", "L9"}
     assert "N7" not in G
@@ -143,7 +128,7 @@ def test_os_open_roads_drive_rules_and_speeds() -> None:
 
 @pytest.mark.parametrize("mode", ["walk", "cycle"])
 def test_os_open_roads_walk_and_cycle_rules(mode: str) -> None:
-    G, report = L.network_from_os_open_roads(_os_roads(), mode=mode)
+    G, report = network_from_os_open_roads(_os_roads(), mode=mode)
     # no walking or cycling on motorways or their slip roads; guided busway for nobody;
     # restricted access roads are walked and cycled
     assert _ids_by_edge(G) == {"L3", "L4", "L6", "L7", "L8", "L9"}
@@ -159,21 +144,21 @@ def test_os_open_roads_speed_override_and_gpkg(tmp_path: Path) -> None:
     _os_roads().to_file(path, layer="RoadLink", driver="GPKG")
     nodes = gpd.GeoDataFrame({"identifier": ["N1"]}, geometry=[Point(X0, Y0)], crs="EPSG:27700")
     nodes.to_file(path, layer="RoadNode", driver="GPKG")
-    G, report = L.load_road_lines(path, mode="drive", speeds_kph={"drive:primary": 60.0})
+    G, report = load_road_lines(path, mode="drive", speeds_kph={"drive:primary": 60.0})
     assert report.schema == "os_open_roads"
     speeds = {str(d["osmid"]): d["speed_kph"] for _, _, d in G.edges(data=True)}
     assert speeds["L3"] == pytest.approx(60.0)  # A road -> primary, overridden
     assert speeds["L1"] == pytest.approx(70.0 * MPH_TO_KPH)
-    forced, _ = L.load_road_lines(path, mode="drive", speeds_kph={"drive": 50.0})
+    forced, _ = load_road_lines(path, mode="drive", speeds_kph={"drive": 50.0})
     assert {d["speed_kph"] for _, _, d in forced.edges(data=True)} == {50.0}
 
 
 def test_os_drive_speed_table() -> None:
-    assert L.os_drive_speed_mph("A Road", "Dual Carriageway") == 50.0
-    assert L.os_drive_speed_mph("A Road", "Collapsed Dual Carriageway") == 50.0
-    assert L.os_drive_speed_mph("Minor Road", "Roundabout") == 20.0
-    assert L.os_drive_speed_mph("Local Road", "Enclosed Traffic Area") == 10.0
-    assert L.os_drive_speed_mph("Something new", "Single Carriageway") == 30.0
+    assert os_drive_speed_mph("A Road", "Dual Carriageway") == 50.0
+    assert os_drive_speed_mph("A Road", "Collapsed Dual Carriageway") == 50.0
+    assert os_drive_speed_mph("Minor Road", "Roundabout") == 20.0
+    assert os_drive_speed_mph("Local Road", "Enclosed Traffic Area") == 10.0
+    assert os_drive_speed_mph("Something new", "Single Carriageway") == 30.0
 
 
 # ---- generic lines -------------------------------------------------------------------------
@@ -181,26 +166,26 @@ def test_os_drive_speed_table() -> None:
 
 def test_ends_2m_apart_join_20m_apart_do_not() -> None:
     near = _lines([(0, 0), (100, 0)], [(102, 0), (200, 0)])
-    G, report = L.network_from_lines(near, mode="drive")
+    G, report = network_from_lines(near, mode="drive")
     assert report.schema == "generic"
     assert report.n_snapped_joins == 1
     assert report.n_components == 1
     assert G.number_of_nodes() == 3
     far = _lines([(0, 0), (100, 0)], [(120, 0), (200, 0)])
-    G2, report2 = L.network_from_lines(far, mode="drive")
+    G2, report2 = network_from_lines(far, mode="drive")
     assert report2.n_snapped_joins == 0
     assert report2.n_components == 2
     assert report2.component_lengths_m == pytest.approx((100.0, 80.0))
     assert report2.largest_component_share == pytest.approx(100 / 180)
     assert G2.number_of_nodes() == 4
     # a larger tolerance joins them
-    _, report3 = L.network_from_lines(far, mode="drive", snap_tolerance_m=25.0)
+    _, report3 = network_from_lines(far, mode="drive", snap_tolerance_m=25.0)
     assert report3.n_components == 1
 
 
 def test_t_junction_splits_the_through_road() -> None:
     roads = _lines([(0, 0), (200, 0)], [(100, 3), (100, 100)])
-    G, report = L.network_from_lines(roads, mode="walk")
+    G, report = network_from_lines(roads, mode="walk")
     assert report.n_split_junctions == 1
     assert report.n_components == 1
     assert report.n_pieces == 3
@@ -221,7 +206,7 @@ def test_t_junction_splits_the_through_road() -> None:
 def test_crossroads_on_a_line_interior_split_it() -> None:
     # two side roads meet exactly on the through road, which has no vertex there
     roads = _lines([(0, 0), (200, 0)], [(100, 0), (100, 100)], [(100, 0), (100, -100)])
-    G, report = L.network_from_lines(roads, mode="drive", snap_tolerance_m=0.0)
+    G, report = network_from_lines(roads, mode="drive", snap_tolerance_m=0.0)
     assert report.n_split_junctions == 1
     assert report.n_components == 1
     assert G.number_of_nodes() == 5
@@ -230,12 +215,12 @@ def test_crossroads_on_a_line_interior_split_it() -> None:
 def test_without_crs_is_an_error_naming_the_fix(tmp_path: Path) -> None:
     roads = _lines([(0, 0), (100, 0)], crs=None)
     with pytest.raises(CRSError, match="set_crs"):
-        L.network_from_lines(roads, mode="drive")
+        network_from_lines(roads, mode="drive")
     path = tmp_path / "no_crs.shp"
     with pytest.warns(UserWarning, match="crs"):  # the writer's own warning
         roads.to_file(path)
     with pytest.raises(CRSError, match=r"\.prj"):
-        L.load_road_lines(path, mode="drive")
+        load_road_lines(path, mode="drive")
 
 
 def test_degrees_are_projected_and_bad_pieces_reported() -> None:
@@ -249,7 +234,7 @@ def test_degrees_are_projected_and_bad_pieces_reported() -> None:
         ],
         crs="EPSG:4326",
     )
-    G, report = L.network_from_lines(lonlat, mode="walk")
+    G, report = network_from_lines(lonlat, mode="walk")
     assert G.graph["crs"] == "EPSG:27700"
     assert report.n_input_features == 4
     assert report.n_pieces == 2
@@ -269,23 +254,23 @@ def test_attributes_give_speeds_and_one_way() -> None:
         speed_mph=[20, None, 40],
         oneway=["yes", "no", "-1"],
     )
-    G, _ = L.network_from_lines(roads, mode="drive")
+    G, _ = network_from_lines(roads, mode="drive")
     by_x = {
         (round(G.nodes[u]["x"] - X0), round(G.nodes[v]["x"] - X0)): d["speed_kph"]
         for u, v, d in G.edges(data=True)
     }
     assert set(by_x) == {(0, 100), (100, 200), (200, 100), (300, 200)}
     assert by_x[(0, 100)] == pytest.approx(20 * MPH_TO_KPH)
-    assert by_x[(100, 200)] == pytest.approx(L.DEFAULT_LINE_SPEED_MPH * MPH_TO_KPH)
+    assert by_x[(100, 200)] == pytest.approx(DEFAULT_LINE_SPEED_MPH * MPH_TO_KPH)
     assert by_x[(300, 200)] == pytest.approx(40 * MPH_TO_KPH)
-    walk, _ = L.network_from_lines(roads, mode="walk")
+    walk, _ = network_from_lines(roads, mode="walk")
     assert walk.number_of_edges() == 6  # one-way streets bind drivers only
 
 
 def test_unknown_one_way_values_are_two_way_with_a_warning() -> None:
     roads = _lines([(0, 0), (100, 0)], [(100, 0), (200, 0)], oneway=["sometimes", "yes"])
     with pytest.warns(ApgeoWarning, match="one-way value"):
-        G, _ = L.network_from_lines(roads, mode="drive")
+        G, _ = network_from_lines(roads, mode="drive")
     assert G.number_of_edges() == 3
 
 
@@ -296,8 +281,8 @@ def test_result_does_not_depend_on_row_order() -> None:
         [(150, 2), (150, 80)],
         [(0, 0), (0, 100), (100, 0)],
     ]
-    a, ra = L.network_from_lines(_lines(*coords), mode="drive")
-    b, rb = L.network_from_lines(_lines(*coords[::-1]), mode="drive")
+    a, ra = network_from_lines(_lines(*coords), mode="drive")
+    b, rb = network_from_lines(_lines(*coords[::-1]), mode="drive")
 
     def edges(G: nx.MultiDiGraph) -> list[tuple[float, ...]]:
         return sorted(
@@ -318,12 +303,12 @@ def test_result_does_not_depend_on_row_order() -> None:
 def test_nothing_usable_is_an_error() -> None:
     points = gpd.GeoDataFrame(geometry=[Point(X0, Y0)], crs="EPSG:27700")
     with pytest.raises(NetworkError, match="no usable line"):
-        L.network_from_lines(points, mode="drive")
+        network_from_lines(points, mode="drive")
 
 
 def test_circuity_on_an_l_shaped_road_is_root_two() -> None:
     roads = _lines([(0, 0), (1000, 0)], [(1000, 0), (1000, 1000)])
-    G, _ = L.network_from_lines(roads, mode="drive")
+    G, _ = network_from_lines(roads, mode="drive")
     origins = gpd.GeoDataFrame({"o": ["a"]}, geometry=[Point(X0, Y0)], crs="EPSG:27700")
     targets = gpd.GeoDataFrame(
         {"d": ["b"]}, geometry=[Point(X0 + 1000, Y0 + 1000)], crs="EPSG:27700"
@@ -355,7 +340,7 @@ needs_gritting = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def gritting() -> tuple[nx.MultiDiGraph, object]:
-    return L.load_road_lines(GRITTING, mode="drive")  # type: ignore[no-any-return]
+    return load_road_lines(GRITTING, mode="drive")  # type: ignore[no-any-return]
 
 
 @needs_gritting
@@ -393,7 +378,7 @@ def test_gritting_travel_times_equal_networkx_dijkstra(gritting: tuple) -> None:
     not (LSOA_CENTROIDS.is_file() and GIAS.is_file()), reason="Sheffield centroids or GIAS absent"
 )
 def test_gritting_circuity_is_at_least_one_and_finite(gritting: tuple) -> None:
-    from apgeo.providers import load_gias_providers
+    from apgeo.inputs.providers import load_gias_providers
 
     G, _ = gritting
     table = pd.read_csv(LSOA_CENTROIDS)

@@ -24,10 +24,10 @@ from scipy.spatial.distance import cdist
 
 from apgeo._errors import ApgeoValueError
 from apgeo._validate import to_working_crs
-from apgeo.network import check_network
-from apgeo.snap import snap_points
-from apgeo.straight_line import DEFAULT_CIRCUITY
-from apgeo.travel_times import TravelTimeEngine, travel_time_table
+from apgeo.network.arrays import check_network
+from apgeo.routing.snap import snap_points
+from apgeo.routing.straight_line import DEFAULT_CIRCUITY
+from apgeo.routing.travel_times import TravelTimeEngine, travel_time_table
 
 #: Access-leg speed that makes the engine's seconds metres (1 m/s).
 _METRES_PER_SECOND_KPH = 3.6
