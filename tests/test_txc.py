@@ -19,6 +19,7 @@ import zipfile
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -85,7 +86,7 @@ def _per_line(st: pd.DataFrame, *, modulo_day: bool) -> pd.DataFrame:
 
 def _sequences(st: pd.DataFrame) -> dict[str, Counter[tuple[str, ...]]]:
     seqs = st.groupby("trip_key").agg(line=("line", "first"), stops=("stop_id", tuple))
-    return {line: Counter(group["stops"]) for line, group in seqs.groupby("line", sort=True)}
+    return {str(line): Counter(group["stops"]) for line, group in seqs.groupby("line", sort=True)}
 
 
 @needs_data
@@ -105,7 +106,7 @@ def test_weekday_service_matches_the_shipped_gtfs(
 def test_every_trip_has_the_same_times_up_to_the_day_shift(
     tram_feeds: tuple[TransitFeed, TransitFeed],
 ) -> None:
-    def trips(st: pd.DataFrame, modulo: bool) -> Counter[tuple[object, ...]]:
+    def trips(st: pd.DataFrame, modulo: bool) -> Counter[tuple[Any, ...]]:
         return Counter(
             (
                 g["line"].iat[0],
