@@ -30,7 +30,7 @@ from pyproj import Transformer
 from shapely.geometry import Point
 
 from apgeo._errors import ApgeoError, ApgeoValueError
-from apgeo.network import grid_network
+from apgeo.network.synthetic import grid_network
 from apgeo.routing.transit.feeds import (
     MergedFeed,
     MultiFeedTransitEngine,
@@ -42,8 +42,8 @@ from apgeo.routing.transit.feeds import (
     school_holidays,
     trips_per_day,
 )
-from apgeo.transit import TransitEngine, transit_travel_time_table
-from apgeo.travel_times import TravelTimeEngine
+from apgeo.routing.transit.raptor import TransitEngine, transit_travel_time_table
+from apgeo.routing.travel_times import TravelTimeEngine
 
 TRANSIT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "transit"
 TRAM = TRANSIT / "sheffield_supertram_gtfs_2024-25.zip"

@@ -25,16 +25,10 @@ import pandas as pd
 import pytest
 
 from apgeo._errors import ApgeoValueError, DataFileNotFoundError
+from apgeo.routing.transit.feed import TransitFeed, _read_tables
 from apgeo.routing.transit.feeds import trips_per_day
-from apgeo.routing.transit.txc import (
-    GtfsTables,
-    bank_holidays,
-    easter_sunday,
-    parse_duration_s,
-    read_transxchange,
-    transxchange_to_gtfs,
-)
-from apgeo.transit import TransitFeed, _read_tables
+from apgeo.routing.transit.txc import GtfsTables, read_transxchange, transxchange_to_gtfs
+from apgeo.routing.transit.txc_time import bank_holidays, easter_sunday, parse_duration_s
 
 TRANSIT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "transit"
 TXC_ZIP = TRANSIT / "sheffield_supertram_transxchange_2024-25.zip"

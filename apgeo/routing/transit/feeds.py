@@ -46,9 +46,11 @@ import pandas as pd
 
 from apgeo._errors import ApgeoValueError, DataFileNotFoundError
 from apgeo._log import logger, warn
-from apgeo.routing.transit.txc import GtfsTables, bank_holidays, easter_sunday, read_transxchange
+from apgeo.routing.transit.feed import STRAIGHT_LINE_DETOUR, WALK_SPEED_KPH, TransitFeed
+from apgeo.routing.transit.raptor import TransitEngine
+from apgeo.routing.transit.txc import GtfsTables, read_transxchange
+from apgeo.routing.transit.txc_time import bank_holidays, easter_sunday
 from apgeo.schema import TRAVEL_TIME_S
-from apgeo.transit import STRAIGHT_LINE_DETOUR, WALK_SPEED_KPH, TransitEngine, TransitFeed
 
 #: Default radius of walking transfers between stops (of the same or different feeds).
 DEFAULT_TRANSFER_RADIUS_M = 250.0

@@ -54,12 +54,11 @@ types, flexible services and shapes.
 
 from __future__ import annotations
 
-import io
 import re
 import time
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -67,8 +66,24 @@ from typing import Any
 
 import pandas as pd
 
-from apgeo._errors import ApgeoValueError, DataFileNotFoundError, MissingColumnError
+from apgeo._errors import ApgeoValueError
 from apgeo._log import logger, warn
+from apgeo.routing.transit.txc_file import _File, _Link, _sources
+from apgeo.routing.transit.txc_stops import _read_stop_table, _stops_table
+from apgeo.routing.transit.txc_time import (
+    _SCOTTISH,
+    AGENCY_URL,
+    DEFAULT_DAYS,
+    DEFAULT_OPEN_END_DAYS,
+    TIMEZONE,
+    WEEKDAY_NAMES,
+    _days_label,
+    _exceptions,
+    _parse_clock_s,
+    _Profile,
+    format_gtfs_time,
+    parse_duration_s,
+)
 
 #: GTFS ``route_type`` for TXC ``Mode`` values (unknown modes are buses, 3).
 ROUTE_TYPES: dict[str, int] = {
@@ -85,61 +100,6 @@ ROUTE_TYPES: dict[str, int] = {
     "trolleyBus": 11,
 }
 #: Days a service runs when no operating profile is given anywhere.
-DEFAULT_DAYS = (0, 1, 2, 3, 4, 5, 6)
-#: Length of an open operating period (no ``EndDate``), in days.
-DEFAULT_OPEN_END_DAYS = 365
-AGENCY_URL = "https://data.bus-data.dft.gov.uk/"
-TIMEZONE = "Europe/London"
-WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-_DAY_SETS: dict[str, tuple[int, ...]] = {
-    "Monday": (0,),
-    "Tuesday": (1,),
-    "Wednesday": (2,),
-    "Thursday": (3,),
-    "Friday": (4,),
-    "Saturday": (5,),
-    "Sunday": (6,),
-    "MondayToFriday": (0, 1, 2, 3, 4),
-    "MondayToSaturday": (0, 1, 2, 3, 4, 5),
-    "MondayToSunday": (0, 1, 2, 3, 4, 5, 6),
-    "Weekend": (5, 6),
-    **{
-        f"Not{name.capitalize()}": tuple(d for d in range(7) if d != i)
-        for i, name in enumerate(WEEKDAY_NAMES)
-    },
-}
-_HOLIDAY_GROUPS: dict[str, tuple[str, ...]] = {
-    "AllBankHolidays": (
-        "ChristmasDay",
-        "BoxingDay",
-        "GoodFriday",
-        "NewYearsDay",
-        "LateSummerBankHolidayNotScotland",
-        "MayDay",
-        "EasterMonday",
-        "SpringBank",
-        "ChristmasDayHoliday",
-        "BoxingDayHoliday",
-        "NewYearsDayHoliday",
-    ),
-    "AllHolidaysExceptChristmas": (
-        "GoodFriday",
-        "NewYearsDay",
-        "LateSummerBankHolidayNotScotland",
-        "MayDay",
-        "EasterMonday",
-        "SpringBank",
-        "NewYearsDayHoliday",
-    ),
-    "Christmas": ("ChristmasDay", "BoxingDay"),
-    "DisplacementHolidays": ("ChristmasDayHoliday", "BoxingDayHoliday", "NewYearsDayHoliday"),
-    "EarlyRunOff": ("ChristmasEve", "NewYearsEve"),
-    "HolidayMondays": ("LateSummerBankHolidayNotScotland", "MayDay", "EasterMonday", "SpringBank"),
-}
-_SCOTTISH = {"Jan2ndScotland", "Jan2ndScotlandHoliday", "StAndrewsDay", "StAndrewsDayHoliday",
-             "AugustBankHolidayScotland"}  # fmt: skip
-_DURATION_RE = re.compile(r"^(-)?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 
 
 # ---- public types -------------------------------------------------------------------------
@@ -180,387 +140,6 @@ class GtfsTables:
 # ---- small parsers ------------------------------------------------------------------------
 
 
-def parse_duration_s(value: str | None, *, where: str = "duration") -> int:
-    """Seconds of an ISO-8601 duration as TXC writes them (``PT2M30S`` -> 150).
-
-    ``None`` or an empty string is 0. Days (``P1D``) count 86,400 s; fractional seconds are
-    rounded to whole seconds.
-
-    >>> parse_duration_s("PT1H2M3S")
-    3723
-    """
-    if value is None or not value.strip():
-        return 0
-    match = _DURATION_RE.match(value.strip())
-    if not match or value.strip() in ("P", "PT") or value.strip().endswith("T"):
-        raise ApgeoValueError(
-            f"{where}: {value!r} is not an ISO-8601 duration; TXC writes run and wait times "
-            "like PT2M30S"
-        )
-    sign, d, h, m, s = match.groups()
-    total = int(d or 0) * 86_400 + int(h or 0) * 3600 + int(m or 0) * 60 + float(s or 0)
-    if sign:
-        raise ApgeoValueError(f"{where}: negative duration {value!r}; run and wait times are >= 0")
-    return round(total)
-
-
-def format_gtfs_time(seconds: int) -> str:
-    """``HH:MM:SS`` with hours past 24 for times after midnight (90,600 -> ``25:10:00``)."""
-    s = int(seconds)
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-def _parse_clock_s(value: str, *, where: str) -> int:
-    parts = value.strip().split(":")
-    if len(parts) in (2, 3) and all(p.isdigit() for p in parts):
-        h, m = int(parts[0]), int(parts[1])
-        s = int(parts[2]) if len(parts) == 3 else 0
-        if m < 60 and s < 60:
-            return h * 3600 + m * 60 + s
-    raise ApgeoValueError(f"{where}: DepartureTime {value!r} is not a clock time HH:MM:SS")
-
-
-def _parse_date(value: str, *, where: str) -> date:
-    try:
-        return date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        raise ApgeoValueError(f"{where}: {value!r} is not a date YYYY-MM-DD") from None
-
-
-def easter_sunday(year: int) -> date:
-    """Western Easter Sunday (anonymous Gregorian algorithm)."""
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    ll = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * ll) // 451
-    month, day = divmod(h + ll - 7 * m + 114, 31)
-    return date(year, month, day + 1)
-
-
-def _first_monday(year: int, month: int) -> date:
-    d = date(year, month, 1)
-    return d + timedelta(days=(7 - d.weekday()) % 7)
-
-
-def _last_monday(year: int, month: int) -> date:
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    d = nxt - timedelta(days=1)
-    return d - timedelta(days=d.weekday())
-
-
-def bank_holidays(year: int) -> dict[str, date]:
-    """England and Wales bank holidays (and Christmas / New Year's Eve) of ``year``, by TXC name.
-
-    Substitute days (``ChristmasDayHoliday`` ...) are present only in years that have one.
-    One-off holidays (2022 jubilee, 2023 coronation) and the moved 2020 May Day are not
-    rules; TXC files state them as ``OtherPublicHoliday``.
-    """
-    easter = easter_sunday(year)
-    out = {
-        "NewYearsDay": date(year, 1, 1),
-        "GoodFriday": easter - timedelta(days=2),
-        "EasterMonday": easter + timedelta(days=1),
-        "MayDay": _first_monday(year, 5),
-        "SpringBank": _last_monday(year, 5),
-        "LateSummerBankHolidayNotScotland": _last_monday(year, 8),
-        "ChristmasEve": date(year, 12, 24),
-        "ChristmasDay": date(year, 12, 25),
-        "BoxingDay": date(year, 12, 26),
-        "NewYearsEve": date(year, 12, 31),
-    }
-    ny = date(year, 1, 1).weekday()
-    if ny >= 5:
-        out["NewYearsDayHoliday"] = date(year, 1, 1) + timedelta(days=7 - ny)
-    xmas = date(year, 12, 25).weekday()
-    if xmas == 5:  # Saturday: Christmas on Monday 27, Boxing Day on Tuesday 28
-        out["ChristmasDayHoliday"] = date(year, 12, 27)
-        out["BoxingDayHoliday"] = date(year, 12, 28)
-    elif xmas == 6:  # Sunday: Christmas on Tuesday 27 (Boxing Day is Monday 26)
-        out["ChristmasDayHoliday"] = date(year, 12, 27)
-    elif xmas == 4:  # Friday: Boxing Day (Saturday) on Monday 28
-        out["BoxingDayHoliday"] = date(year, 12, 28)
-    return out
-
-
-# ---- reading the input --------------------------------------------------------------------
-
-
-@dataclass
-class _Source:
-    name: str
-    raw: bytes
-
-
-def _sources(path: Path) -> tuple[list[_Source], _Source | None]:
-    """TXC XML files and a NaPTAN ``stops.csv`` (if any) from a zip, folder or file."""
-    if not path.exists():
-        raise DataFileNotFoundError(
-            f"TransXChange input not found at {path}; pass a .zip of TXC files (as downloaded "
-            "from the Bus Open Data Service), a folder of .xml files or one .xml file"
-        )
-    xml: list[_Source] = []
-    naptan: _Source | None = None
-    if path.is_dir():
-        for p in sorted(path.rglob("*")):
-            if p.is_file() and p.suffix.lower() == ".xml":
-                xml.append(_Source(str(p.relative_to(path)), p.read_bytes()))
-            elif p.is_file() and p.name.lower() == "stops.csv" and naptan is None:
-                naptan = _Source(str(p.relative_to(path)), p.read_bytes())
-    elif zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            for member in sorted(archive.namelist()):
-                base = Path(member).name
-                if member.endswith("/") or member.startswith("__MACOSX") or base.startswith("."):
-                    continue
-                if base.lower().endswith(".xml"):
-                    xml.append(_Source(member, archive.read(member)))
-                elif base.lower() == "stops.csv" and naptan is None:
-                    naptan = _Source(member, archive.read(member))
-    else:
-        xml.append(_Source(path.name, path.read_bytes()))
-    if not xml:
-        raise ApgeoValueError(
-            f"{path} holds no .xml file: it is not a TransXChange zip or folder; pass the zip "
-            "of TXC timetables (e.g. from the Bus Open Data Service)"
-        )
-    return xml, naptan
-
-
-# ---- one TXC file -------------------------------------------------------------------------
-
-
-@dataclass
-class _Link:
-    link_id: str
-    from_stop: str
-    to_stop: str
-    run_s: int
-    from_wait_s: int
-    to_wait_s: int
-    from_activity: str | None
-    to_activity: str | None
-    from_timing: str | None
-    to_timing: str | None
-
-
-@dataclass
-class _Profile:
-    """An operating profile: regular weekdays and date exceptions (within the period)."""
-
-    days: tuple[int, ...]
-    bank_on: tuple[str, ...] = ()
-    bank_off: tuple[str, ...] = ()
-    other_on: tuple[date, ...] = ()
-    other_off: tuple[date, ...] = ()
-    special_on: tuple[tuple[date, date], ...] = ()
-    special_off: tuple[tuple[date, date], ...] = ()
-    serviced_org: bool = False
-
-    def key(self) -> tuple[Any, ...]:
-        return (
-            self.days,
-            self.bank_on,
-            self.bank_off,
-            self.other_on,
-            self.other_off,
-            self.special_on,
-            self.special_off,
-        )
-
-
-class _File:
-    """Parses one TXC document into rows of GTFS tables (ids not yet prefixed)."""
-
-    def __init__(self, source: _Source) -> None:
-        self.name = source.name
-        try:
-            root = ET.parse(io.BytesIO(source.raw)).getroot()
-        except ET.ParseError as exc:
-            raise ApgeoValueError(
-                f"{self.name} is not a TransXChange file: it is not well-formed XML ({exc}); "
-                "pass TXC .xml files (root element <TransXChange>)"
-            ) from None
-        tag = root.tag
-        if not tag.endswith("TransXChange"):
-            raise ApgeoValueError(
-                f"{self.name} is not a TransXChange file: its root element is "
-                f"<{tag.split('}')[-1]}>, not <TransXChange>; pass TXC timetables"
-            )
-        self.ns = tag[: -len("TransXChange")]
-        self.root = root
-        self._paths: dict[str, str] = {}
-
-    # -- helpers
-    def q(self, path: str) -> str:
-        """Qualify a slash path of element names with the namespace (memoised)."""
-        qualified = self._paths.get(path)
-        if qualified is None:
-            qualified = "/".join(p if p.startswith(".") else self.ns + p for p in path.split("/"))
-            self._paths[path] = qualified
-        return qualified
-
-    def find(self, el: ET.Element | None, path: str) -> ET.Element | None:
-        return None if el is None else el.find(self.q(path))
-
-    def findall(self, el: ET.Element | None, path: str) -> list[ET.Element]:
-        return [] if el is None else el.findall(self.q(path))
-
-    def text(self, el: ET.Element | None, path: str) -> str | None:
-        found = self.find(el, path)
-        if found is None or found.text is None:
-            return None
-        value = found.text.strip()
-        return value or None
-
-    def children(self, el: ET.Element | None) -> list[str]:
-        return [] if el is None else [c.tag[len(self.ns) :] for c in el]
-
-    # -- pieces
-    def stop_points(self) -> tuple[dict[str, str], dict[str, tuple[float, float, str]]]:
-        """Names of the stops, and coordinates ``(lon, lat, crs)`` where the file has them."""
-        names: dict[str, str] = {}
-        coords: dict[str, tuple[float, float, str]] = {}
-        sp = self.find(self.root, "StopPoints")
-        for ref in self.findall(sp, "AnnotatedStopPointRef"):
-            code = self.text(ref, "StopPointRef")
-            if code:
-                names[code] = self.text(ref, "CommonName") or code
-                loc = ref.find(f".//{self.ns}Location")
-                xy = self._location(loc)
-                if xy:
-                    coords[code] = xy
-        for stop in self.findall(sp, "StopPoint"):
-            code = self.text(stop, "AtcoCode")
-            if code:
-                names[code] = self.text(stop, "Descriptor/CommonName") or code
-                xy = self._location(stop.find(f".//{self.ns}Location"))
-                if xy:
-                    coords[code] = xy
-        return names, coords
-
-    def _location(self, loc: ET.Element | None) -> tuple[float, float, str] | None:
-        if loc is None:
-            return None
-        lon = loc.find(f".//{self.ns}Longitude")
-        lat = loc.find(f".//{self.ns}Latitude")
-        try:
-            if lon is not None and lat is not None and lon.text and lat.text:
-                return float(lon.text), float(lat.text), "EPSG:4326"
-            east = loc.find(f".//{self.ns}Easting")
-            north = loc.find(f".//{self.ns}Northing")
-            if east is not None and north is not None and east.text and north.text:
-                return float(east.text), float(north.text), "EPSG:27700"
-        except ValueError:
-            return None
-        return None
-
-    def sections(self) -> dict[str, list[_Link]]:
-        out: dict[str, list[_Link]] = {}
-        for sec in self.findall(self.root, "JourneyPatternSections/JourneyPatternSection"):
-            sid = sec.get("id", "")
-            links: list[_Link] = []
-            for link in self.findall(sec, "JourneyPatternTimingLink"):
-                lid = link.get("id", "")
-                where = f"{self.name}: JourneyPatternTimingLink {lid}"
-                fr, to = self.find(link, "From"), self.find(link, "To")
-                from_stop = self.text(fr, "StopPointRef")
-                to_stop = self.text(to, "StopPointRef")
-                if not from_stop or not to_stop:
-                    raise ApgeoValueError(
-                        f"{where} lacks a From or To StopPointRef; each timing link joins two stops"
-                    )
-                links.append(
-                    _Link(
-                        link_id=lid,
-                        from_stop=from_stop,
-                        to_stop=to_stop,
-                        run_s=parse_duration_s(self.text(link, "RunTime"), where=where),
-                        from_wait_s=parse_duration_s(self.text(fr, "WaitTime"), where=where),
-                        to_wait_s=parse_duration_s(self.text(to, "WaitTime"), where=where),
-                        from_activity=self.text(fr, "Activity"),
-                        to_activity=self.text(to, "Activity"),
-                        from_timing=self.text(fr, "TimingStatus"),
-                        to_timing=self.text(to, "TimingStatus"),
-                    )
-                )
-            out[sid] = links
-        return out
-
-    def profile(self, el: ET.Element | None, where: str) -> _Profile | None:
-        """Parse an ``OperatingProfile`` element (``None`` when absent)."""
-        if el is None:
-            return None
-        regular = self.find(el, "RegularDayType")
-        days: set[int] = set()
-        if regular is not None:
-            dow = self.find(regular, "DaysOfWeek")
-            for name in self.children(dow):
-                if name not in _DAY_SETS:
-                    raise ApgeoValueError(
-                        f"{where}: unknown DaysOfWeek element <{name}>; expected one of "
-                        f"{', '.join(sorted(_DAY_SETS))}"
-                    )
-                days |= set(_DAY_SETS[name])
-            if dow is None and self.find(regular, "HolidaysOnly") is None:
-                days = set(DEFAULT_DAYS)
-        elif (
-            self.find(el, "BankHolidayOperation") is None
-            and self.find(el, "SpecialDaysOperation") is None
-        ):
-            days = set(DEFAULT_DAYS)
-
-        def holidays(path: str) -> tuple[tuple[str, ...], tuple[date, ...]]:
-            names: list[str] = []
-            dates: list[date] = []
-            for child in self.findall(el, f"BankHolidayOperation/{path}"):
-                for item in child:
-                    name = item.tag[len(self.ns) :]
-                    if name == "OtherPublicHoliday":
-                        text = self.text(item, "Date")
-                        if text:
-                            dates.append(_parse_date(text, where=where))
-                    else:
-                        names.extend(_HOLIDAY_GROUPS.get(name, (name,)))
-            return tuple(sorted(set(names))), tuple(sorted(set(dates)))
-
-        def ranges(path: str) -> tuple[tuple[date, date], ...]:
-            out: list[tuple[date, date]] = []
-            for rng in self.findall(el, f"SpecialDaysOperation/{path}/DateRange"):
-                start = self.text(rng, "StartDate")
-                end = self.text(rng, "EndDate") or start
-                if start and end:
-                    out.append((_parse_date(start, where=where), _parse_date(end, where=where)))
-            return tuple(sorted(set(out)))
-
-        bank_on, other_on = holidays("DaysOfOperation")
-        bank_off, other_off = holidays("DaysOfNonOperation")
-        return _Profile(
-            days=tuple(sorted(days)),
-            bank_on=bank_on,
-            bank_off=bank_off,
-            other_on=other_on,
-            other_off=other_off,
-            special_on=ranges("DaysOfOperation"),
-            special_off=ranges("DaysOfNonOperation"),
-            serviced_org=self.find(el, "ServicedOrganisationDayType") is not None,
-        )
-
-    def period(self, el: ET.Element | None, where: str) -> tuple[date | None, date | None]:
-        if el is None:
-            return None, None
-        start = self.text(el, "StartDate")
-        end = self.text(el, "EndDate")
-        return (
-            _parse_date(start, where=where) if start else None,
-            _parse_date(end, where=where) if end else None,
-        )
-
-
 # ---- conversion ---------------------------------------------------------------------------
 
 
@@ -597,43 +176,6 @@ class _Tables:
     no_profile: list[str] = field(default_factory=list)
     serviced_org: list[str] = field(default_factory=list)
     scottish: set[str] = field(default_factory=set)
-
-
-def _dates(start: date, end: date) -> Iterator[date]:
-    d = start
-    while d <= end:
-        yield d
-        d += timedelta(days=1)
-
-
-def _exceptions(profile: _Profile, start: date, end: date) -> tuple[list[date], list[date]]:
-    """Dates added (type 1) and removed (type 2) relative to the regular weekdays."""
-    on: set[date] = set(profile.other_on)
-    off: set[date] = set(profile.other_off)
-    if profile.bank_on or profile.bank_off:
-        for year in range(start.year, end.year + 1):
-            holidays = bank_holidays(year)
-            on |= {holidays[n] for n in profile.bank_on if n in holidays}
-            off |= {holidays[n] for n in profile.bank_off if n in holidays}
-    for a, b in profile.special_on:
-        on |= set(_dates(max(a, start), min(b, end)))
-    for a, b in profile.special_off:
-        off |= set(_dates(max(a, start), min(b, end)))
-    # bank holiday non-operation beats the regular days; special days beat bank holidays;
-    # a day both added and removed is removed
-    added: list[date] = []
-    removed: list[date] = []
-    regular = set(profile.days)
-    for d in sorted(on | off):
-        if not start <= d <= end:
-            continue
-        runs = d.weekday() in regular
-        final = d not in off and (d in on or runs)
-        if final and not runs:
-            added.append(d)
-        elif runs and not final:
-            removed.append(d)
-    return added, removed
 
 
 def _file_key(file: _File, line_name: str, start: date | None, taken: set[str]) -> str:
@@ -866,15 +408,6 @@ def _convert_file(file: _File, out: _Tables, *, open_end_days: int) -> int:
     return len(journeys)
 
 
-def _days_label(days: tuple[int, ...]) -> str:
-    for name in ("MondayToSunday", "MondayToSaturday", "MondayToFriday", "Weekend"):
-        if tuple(_DAY_SETS[name]) == days:
-            return name
-    if not days:
-        return "HolidaysOnly"
-    return "".join(WEEKDAY_NAMES[d][:3].capitalize() for d in days)
-
-
 def _overrides(file: _File, vj: ET.Element, where: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for link in file.findall(vj, "VehicleJourneyTimingLink"):
@@ -920,148 +453,6 @@ def _add_stop_time(
     st["pickup_type"].append(0 if act in ("pickUp", "pickUpAndSetDown") else 1)
     st["drop_off_type"].append(0 if act in ("setDown", "pickUpAndSetDown") else 1)
     st["timepoint"].append(int(timing in ("PTP", "principalTimingPoint", "TIP", "timeInfoPoint")))
-
-
-# ---- stops --------------------------------------------------------------------------------
-
-_ID_COLUMNS = ("ATCOCode", "AtcoCode", "atco_code", "atcocode", "stop_id", "id")
-_LONLAT_COLUMNS = (
-    ("Longitude", "Latitude"),
-    ("longitude", "latitude"),
-    ("stop_lon", "stop_lat"),
-    ("lon", "lat"),
-    ("lng", "lat"),
-)
-_EN_COLUMNS = (("Easting", "Northing"), ("easting", "northing"))
-
-
-def _stop_lookup(table: pd.DataFrame, source: str) -> pd.DataFrame:
-    """``stop_id, stop_name, stop_lon, stop_lat`` (degrees) from a NaPTAN-like table."""
-    id_col = next((c for c in _ID_COLUMNS if c in table.columns), None)
-    if id_col is None:
-        raise MissingColumnError(
-            f"{source}: no stop id column; expected one of {', '.join(_ID_COLUMNS)} "
-            f"(found {', '.join(map(str, table.columns[:15]))})"
-        )
-    ids = table[id_col].astype(str).str.strip()
-    name = pd.Series(ids.to_numpy(), index=table.index)
-    for col in ("CommonName", "name", "stop_name"):
-        if col in table.columns:
-            name = table[col].fillna("").astype(str).str.strip()
-            if "Indicator" in table.columns:
-                ind = table["Indicator"].fillna("").astype(str).str.strip()
-                has = [i != "" and not n.endswith(i) for n, i in zip(name, ind, strict=True)]
-                name = name.where(~pd.Series(has, index=name.index), name + " " + ind)
-            break
-    lon = lat = None
-    for x, y in _LONLAT_COLUMNS:
-        if x in table.columns and y in table.columns:
-            lon = pd.to_numeric(table[x], errors="coerce")
-            lat = pd.to_numeric(table[y], errors="coerce")
-            break
-    for x, y in _EN_COLUMNS:
-        if x in table.columns and y in table.columns:
-            east = pd.to_numeric(table[x], errors="coerce")
-            north = pd.to_numeric(table[y], errors="coerce")
-            need = (
-                (lon.isna() | lat.isna())
-                if lon is not None and lat is not None
-                else pd.Series(True, index=table.index)
-            )
-            if need.any():
-                from pyproj import Transformer
-
-                tr = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
-                ex, ny = tr.transform(east.to_numpy(float), north.to_numpy(float))
-                if lon is None or lat is None:
-                    lon = pd.Series(ex, index=table.index)
-                    lat = pd.Series(ny, index=table.index)
-                else:
-                    lon = lon.where(~need, pd.Series(ex, index=table.index))
-                    lat = lat.where(~need, pd.Series(ny, index=table.index))
-            break
-    if lon is None or lat is None:
-        raise MissingColumnError(
-            f"{source}: no coordinate columns; expected Longitude/Latitude (or lon/lat, "
-            "stop_lon/stop_lat) or Easting/Northing"
-        )
-    out = pd.DataFrame(
-        {"stop_id": ids, "stop_name": name, "stop_lon": lon, "stop_lat": lat}
-    ).dropna(subset=["stop_lon", "stop_lat"])
-    return out.drop_duplicates("stop_id").set_index("stop_id")
-
-
-def _read_stop_table(stops: pd.DataFrame | str | Path, label: str) -> pd.DataFrame:
-    if isinstance(stops, pd.DataFrame):
-        return _stop_lookup(stops, label)
-    p = Path(stops).expanduser()
-    if not p.is_file():
-        raise DataFileNotFoundError(
-            f"stops={stops!r}: no file there; pass a NaPTAN stops CSV (ATCOCode, Longitude, "
-            "Latitude) or a DataFrame"
-        )
-    return _stop_lookup(_csv(p.read_bytes(), str(p)), str(p))
-
-
-def _csv(raw: bytes, source: str) -> pd.DataFrame:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes almost anything
-        raise ApgeoValueError(f"{source}: cannot decode as UTF-8")
-    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
-
-
-def _stops_table(
-    out: _Tables, used: Iterable[str], stops: pd.DataFrame | None, naptan: _Source | None
-) -> pd.DataFrame:
-    from pyproj import Transformer
-
-    used = sorted(set(used))
-    rows: dict[str, tuple[str, float, float]] = {}
-    bng = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
-    for code in used:
-        if code in out.stop_coords:
-            x, y, crs = out.stop_coords[code]
-            if crs != "EPSG:4326":
-                x, y = bng.transform(x, y)
-            rows[code] = (out.stop_names.get(code, code), float(x), float(y))
-    lookups: list[pd.DataFrame] = []
-    if stops is not None:
-        lookups.append(stops)
-    missing = [c for c in used if c not in rows]
-    if missing and naptan is not None:
-        lookups.append(_stop_lookup(_csv(naptan.raw, naptan.name), naptan.name))
-    for lookup in lookups:
-        found = lookup.loc[lookup.index.isin([c for c in used if c not in rows])]
-        for code, name, lon, lat in zip(
-            found.index, found["stop_name"], found["stop_lon"], found["stop_lat"], strict=True
-        ):
-            rows[str(code)] = (str(name) or out.stop_names.get(code, code), float(lon), float(lat))
-    missing = [c for c in used if c not in rows]
-    if missing:
-        listed = ", ".join(
-            f"{c} ({out.stop_names.get(c, '?')}, in {out.stop_files.get(c, '?')})"
-            for c in missing[:10]
-        )
-        raise ApgeoValueError(
-            f"{len(missing)} stop(s) with stop times have no coordinates: {listed}"
-            + (f" ... ({len(missing)} in all)" if len(missing) > 10 else "")
-            + ". The TXC files give no Location for them and no stops table lists them: pass "
-            "stops=<NaPTAN Stops.csv> (columns ATCOCode, Longitude, Latitude; download from "
-            "https://naptan.api.dft.gov.uk/) or put stops.csv in the zip"
-        )
-    return pd.DataFrame(
-        {
-            "stop_id": list(rows),
-            "stop_name": [v[0] for v in rows.values()],
-            "stop_lat": [f"{v[2]:.8f}" for v in rows.values()],
-            "stop_lon": [f"{v[1]:.8f}" for v in rows.values()],
-        }
-    )
 
 
 # ---- public functions ---------------------------------------------------------------------
@@ -1209,10 +600,6 @@ def transxchange_to_gtfs(
 
 __all__ = [
     "GtfsTables",
-    "bank_holidays",
-    "easter_sunday",
-    "format_gtfs_time",
-    "parse_duration_s",
     "read_transxchange",
     "transxchange_to_gtfs",
     "write_gtfs",
