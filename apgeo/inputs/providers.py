@@ -34,7 +34,7 @@ from apgeo._validate import (
     to_numeric,
 )
 from apgeo.inputs.data import SHEFFIELD_LA_CODES, data_path
-from apgeo.inputs.geocode import INVALID, PostcodeLookup, geocode_postcodes
+from apgeo.inputs.geocode import INVALID, NATIONAL_SOURCE, PostcodeLookup, geocode_postcodes
 from apgeo.inputs.quality import UNKNOWN
 from apgeo.settings import WORKING_CRS
 
@@ -343,6 +343,8 @@ def read_providers(
             ["invalid postcode: not located", "unknown postcode: not located"],
             default="postcode centroid (" + status + ")",
         )
+        national = located["postcode_source"].eq(NATIONAL_SOURCE) & ok
+        frame.loc[national, S.LOCATION_NOTE] = "postcode centroid (national directory)"
     else:
         raise MissingColumnError(
             f"{source} has no location: give a point geometry, 'easting'/'northing', "
