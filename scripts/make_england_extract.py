@@ -82,6 +82,12 @@ FILE3 = "deprivation/england_File_3_-_IoD2019_Supplementary_Indices_-_IDACI_and_
 FILE6 = "deprivation/england_File_6_-_IoD2019_Population_Denominators.csv.gz"
 PWC = "geography/england_wales_lsoa2011_population_weighted_centroids.csv"
 GIAS = "schools/england_gias_open_establishments_20250524.csv"
+#: GIAS columns kept in the compact England extract (what apgeo reads).
+GIAS_COLUMNS = [
+    "urn", "la_code", "la_name", "establishment_name", "establishment_type",
+    "establishment_type_group", "education_phase", "number_of_pupils", "easting", "northing",
+    "lsoa_code",
+]
 
 SOURCES = {
     FILE1: "https://github.com/anetobradley/energy_flex/tree/709f2f8b79a86e273a86f6c7324f4fc2b1aeeefd/02-EnergyModel/Energy_Intensity_Analysis/data/imd (MHCLG IoD2019 File 1)",
@@ -364,6 +370,11 @@ def main(shared: Path) -> None:
         auth.to_csv(index=False, lineterminator="\n").encode("utf-8")
     )
 
+    gias = pd.read_csv(shared / GIAS, dtype=str)
+    gias = gias.loc[gias["la_code"].str.fullmatch(ENGLISH_LA_NUMBER, na=False), GIAS_COLUMNS]
+    gias = gias.sort_values("urn", key=lambda u: u.astype(int)).reset_index(drop=True)
+    (OUT / "gias_england.csv.gz").write_bytes(_gzip_csv(gias))
+
     derived = "derived by scripts/make_england_extract.py from: "
     rows = [
         {
@@ -375,6 +386,17 @@ def main(shared: Path) -> None:
                 f"Every English LSOA 2011 ({len(lsoa)}) with LAD 2019, education authority "
                 "(DfE LA number, name, ONS code 2025 and 2019 upper tier), population-weighted "
                 "centroid (EPSG:27700, m), dependent children aged 0-15 mid-2015, IMD and IDACI deciles"
+            ),
+        },
+        {
+            "file": "gias_england.csv.gz",
+            "source_url": SOURCES[GIAS],
+            "licence": OGL,
+            "data_date": "2025-05-24",
+            "description": (
+                f"Open establishments of English education authorities in GIAS ({len(gias)}), "
+                "the columns apgeo reads: URN, LA number and name, name, type and type group, "
+                "phase, pupils, easting/northing (EPSG:27700), LSOA"
             ),
         },
         {

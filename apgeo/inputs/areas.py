@@ -46,6 +46,8 @@ from apgeo.settings import WORKING_CRS, get_settings, repo_root
 EXTRACT_DIR = repo_root() / "data" / "england_extract"
 LSOA_FILE = "lsoa_england.csv.gz"
 AUTHORITIES_FILE = "authorities.csv"
+#: The compact England GIAS extract (open establishments of English authorities).
+GIAS_EXTRACT_FILE = "gias_england.csv.gz"
 
 #: GIAS file name of the England-wide open-establishments extract (24 May 2025).
 GIAS_ENGLAND_FILE = "schools/england_gias_open_establishments_20250524.csv"
@@ -477,13 +479,16 @@ def _la_codes(column: pd.Series) -> pd.Series:
 def load_gias_england(path: str | Path | None = None) -> pd.DataFrame:
     """The England-wide GIAS open-establishments extract (24 May 2025), all text columns.
 
-    ``path`` defaults to ``<data_dir>/schools/england_gias_open_establishments_20250524.csv``
+    ``path`` defaults to the committed compact extract
+    (``data/england_extract/gias_england.csv.gz``: the columns apgeo reads, English
+    authorities only), then ``<data_dir>/schools/england_gias_open_establishments_20250524.csv``
     (``data_dir`` from :func:`apgeo.configure`), then ``data/england/`` in the clone.
     """
     if path is not None:
         candidates = [Path(path).expanduser()]
     else:
         candidates = [
+            EXTRACT_DIR / GIAS_EXTRACT_FILE,
             get_settings().data_dir / GIAS_ENGLAND_FILE,
             repo_root() / "data" / "england" / GIAS_ENGLAND_FILE,
         ]
