@@ -47,6 +47,10 @@ def read_csv(path: str | Path, **kwargs: Any) -> pd.DataFrame:
     """
     p = Path(path)
     raw = p.read_bytes()
+    if p.suffix == ".gz":
+        import gzip
+
+        raw = gzip.decompress(raw)
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             text = raw.decode(encoding)

@@ -112,7 +112,7 @@ def test_coordinates_are_british_national_grid_metres(lsoas: pd.DataFrame) -> No
 
 def test_manifest_hashes_match_the_files() -> None:
     checked = verify_manifest(EXTRACT_DIR)
-    assert set(checked["file"]) == {"lsoa_england.csv.gz", "authorities.csv"}
+    assert set(checked["file"]) == {"lsoa_england.csv.gz", "authorities.csv", "gias_england.csv.gz"}
     assert (checked["status"] == "ok").all()
     header = (ROOT / "data/sheffield/MANIFEST.csv").read_text().splitlines()[0]
     assert (EXTRACT_DIR / "MANIFEST.csv").read_text().splitlines()[0] == header
@@ -120,7 +120,7 @@ def test_manifest_hashes_match_the_files() -> None:
 
 def test_extract_is_small() -> None:
     total = sum(
-        (EXTRACT_DIR / f).stat().st_size for f in ("lsoa_england.csv.gz", "authorities.csv")
+        (EXTRACT_DIR / f).stat().st_size for f in ("lsoa_england.csv.gz", "authorities.csv", "gias_england.csv.gz")
     )
     assert total < 3_000_000
 
