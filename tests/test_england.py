@@ -27,7 +27,9 @@ from apgeo.outputs.england_report import GPKG_TIMESTAMP, write_england_outputs
 from apgeo.study.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW_GIAS = ROOT.parent / "shared" / "data" / "schools" / "england_gias_open_establishments_20250524.csv"
+RAW_GIAS = (
+    ROOT.parent / "shared" / "data" / "schools" / "england_gias_open_establishments_20250524.csv"
+)
 THRESHOLDS = (15, 30, 45, 60)
 
 # ------------------------------------------------------------------ hand-worked case
@@ -72,7 +74,9 @@ def _tiny_sites(extra: bool = False) -> gpd.GeoDataFrame:
 
 @pytest.fixture(scope="module")
 def tiny() -> pd.DataFrame:
-    return england_comparison(modes=("walk", "drive"), lsoas=_tiny_lsoas(), ap_settings=_tiny_sites())
+    return england_comparison(
+        modes=("walk", "drive"), lsoas=_tiny_lsoas(), ap_settings=_tiny_sites()
+    )
 
 
 def test_tiny_nearest_anywhere_versus_own_authority(tiny: pd.DataFrame) -> None:
@@ -126,7 +130,9 @@ def test_authority_without_lsoas_is_a_clear_error() -> None:
     authorities = pd.DataFrame(
         {"la_code": ["001", "002", "003", "004"], "la_name": ["Aville", "Bton", "Cford", "Dham"]}
     )
-    with pytest.raises(ApgeoValueError, match=r"no LSOAs in the LSOA -> authority mapping: Dham \(004\)"):
+    with pytest.raises(
+        ApgeoValueError, match=r"no LSOAs in the LSOA -> authority mapping: Dham \(004\)"
+    ):
         england_comparison(lsoas=_tiny_lsoas(), ap_settings=_tiny_sites(), authorities=authorities)
     with pytest.raises(ApgeoValueError, match="unknown mode"):
         england_comparison(modes=("bus",), lsoas=_tiny_lsoas(), ap_settings=_tiny_sites())
@@ -153,7 +159,10 @@ def test_outputs_are_written_and_byte_identical(tiny: pd.DataFrame, tmp_path: Pa
         assert path.read_bytes() == second[key].read_bytes(), key
     with sqlite3.connect(first["gpkg"]) as con:
         rows = con.execute("select table_name, last_change from gpkg_contents").fetchall()
-    assert sorted(rows) == [("authorities_drive", GPKG_TIMESTAMP), ("authorities_walk", GPKG_TIMESTAMP)]
+    assert sorted(rows) == [
+        ("authorities_drive", GPKG_TIMESTAMP),
+        ("authorities_walk", GPKG_TIMESTAMP),
+    ]
     layer = gpd.read_file(first["gpkg"], layer="authorities_walk")
     assert layer.crs.to_epsg() == 27700 and len(layer) == 3
     text = first["markdown"].read_text(encoding="utf-8")
