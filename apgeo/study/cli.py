@@ -48,6 +48,14 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("name", nargs="?", help="file to fetch (omit to list them)")
     f.add_argument("--dest", type=Path, default=None, help="folder to write to (default: cache folder)")
 
+    e = sub.add_parser("england", help="compare AP access in every English authority (straight line)")
+    e.add_argument("--out", type=Path, default=Path("reports/england"), help="output folder")
+    modes = ["walk", "cycle", "drive"]
+    e.add_argument("--modes", nargs="+", choices=modes, default=modes, help="modes (default: all)")
+    e.add_argument("--area", default="Sheffield", help="authority to compare (name, LA number, ONS code)")
+    e.add_argument("--gias", type=Path, default=None, help="England GIAS file (default: data folder)")
+    e.add_argument("--map", action="store_true", help="also draw a Folium map of the authorities")
+
     v = sub.add_parser("verify-data", help="check a data folder against its MANIFEST.csv")
     v.add_argument("--data-dir", type=Path, default=None, help="data folder (default: data/sheffield)")
     return p
@@ -152,6 +160,22 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _england(args: argparse.Namespace) -> int:
+    from apgeo.analysis.england import england_comparison
+    from apgeo.inputs.areas import ap_settings_england, load_gias_england
+    from apgeo.outputs.england_report import standing_lines, write_england_outputs
+
+    _setup_logging(None, args.debug)
+    ap = ap_settings_england(load_gias_england(args.gias))
+    table = england_comparison(modes=args.modes, ap_settings=ap)
+    paths = write_england_outputs(table, args.out, area=args.area, folium_map=args.map)
+    print(f"apgeo england: {table['la_code'].nunique()} authorities; outputs in {args.out}")
+    files = ", ".join(p.name for p in paths.values())
+    print(f"Where {args.area} stands (straight-line estimate; files: {files}):")
+    print("\n".join(standing_lines(table, args.area)))
+    return 0
+
+
 def _verify(args: argparse.Namespace) -> int:
     from apgeo.inputs.data import verify_manifest
 
@@ -169,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "network": _network,
         "fetch": _fetch,
         "verify-data": _verify,
+        "england": _england,
     }
     try:
         return handlers[args.command](args)
