@@ -379,14 +379,22 @@ def capacity_coldspots(
     return out
 
 
+#: Neighbours of each area in the Gi* weights when areas are points (no polygons), or
+#: when some polygon shares no border with another.
+GI_KNN_NEIGHBOURS = 6
+
+
 def _spatial_weights(gdf: gpd.GeoDataFrame, *, strict: bool) -> object:
     from libpysal.weights import KNN, Queen
 
     ids = list(gdf[AREA_ID])
+    k = min(GI_KNN_NEIGHBOURS, len(gdf) - 1)
+    if (gdf.geometry.geom_type == "Point").all():
+        # centroids only (no polygons offline): k nearest neighbours, stated in the report
+        return KNN.from_dataframe(gdf[[AREA_ID, gdf.geometry.name]], k=k, ids=ids, use_index=False)
     queen = Queen.from_dataframe(gdf, ids=ids, use_index=False, silence_warnings=True)
     if not queen.islands:
         return queen
-    k = min(6, len(gdf) - 1)
     warn(
         f"{len(queen.islands)} area(s) share no border with any other "
         f"({format_ids(queen.islands)}); Gi* uses the {k} nearest neighbours of each area's "
@@ -493,8 +501,9 @@ def gi_star_clusters(
         raise ApgeoValueError(f"permutations must be at least 99; got {permutations!r}")
     if not isinstance(demand, gpd.GeoDataFrame):
         raise ApgeoValueError(
-            "demand must be a GeoDataFrame of area polygons for Gi* weights; "
-            "join the LSOA boundaries first"
+            "demand must be a GeoDataFrame of area polygons (Queen contiguity) or points "
+            f"(the {GI_KNN_NEIGHBOURS} nearest neighbours) for Gi* weights; join the LSOA "
+            "boundaries or centroids first"
         )
     require_columns(demand, [AREA_ID], source="demand")
     geo = to_working_crs(demand, name="demand")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -35,7 +36,6 @@ from apgeo._validate import (
 )
 from apgeo.inputs.data import SHEFFIELD_LA_CODES, data_path
 from apgeo.inputs.geocode import INVALID, NATIONAL_SOURCE, PostcodeLookup, geocode_postcodes
-from apgeo.inputs.quality import UNKNOWN
 from apgeo.settings import WORKING_CRS
 
 #: GIAS establishment types -> provider kind.
@@ -333,23 +333,15 @@ def read_providers(
         geoms = [g if good else _empty_point() for g, good in zip(pts, ok)]
         frame[S.LOCATION_NOTE] = np.where(ok, f"{xcol}/{ycol} in file (reprojected to EPSG:27700)", "no coordinates")
     elif S.POSTCODE in frame.columns:
-        located = geocode_postcodes(frame, postcode_column=S.POSTCODE, lookup=lookup, source=source, strict=strict)
-        ok = located["easting"].notna()
-        geoms = [Point(x, y) if good else _empty_point() for x, y, good in zip(located["easting"], located["northing"], ok)]
-        status = located["postcode_status"]
-        frame[S.POSTCODE] = located["postcode"].fillna(frame[S.POSTCODE])
-        frame[S.LOCATION_NOTE] = np.select(
-            [status == INVALID, status == UNKNOWN],
-            ["invalid postcode: not located", "unknown postcode: not located"],
-            default="postcode centroid (" + status + ")",
-        )
-        national = located["postcode_source"].eq(NATIONAL_SOURCE) & ok
-        frame.loc[national, S.LOCATION_NOTE] = "postcode centroid (national directory)"
+        geoms = [_empty_point()] * len(frame)
+        frame[S.LOCATION_NOTE] = "no location"
     else:
         raise MissingColumnError(
             f"{source} has no location: give a point geometry, 'easting'/'northing', "
             f"'longitude'/'latitude' or 'postcode'; columns found: {', '.join(map(str, frame.columns))}"
         )
+    if S.POSTCODE in frame.columns:
+        geoms = _with_postcodes(frame, geoms, lookup=lookup, source=source, strict=strict)
     not_located = [g is None or getattr(g, "is_empty", False) for g in geoms]
     if any(not_located) and S.POSTCODE not in frame.columns:
         from apgeo._log import warn
@@ -362,6 +354,73 @@ def read_providers(
             strict=strict,
         )
     return _finish(frame, geoms, source=source)
+
+
+#: A row's coordinates and its postcode's centroid further apart than this (m) are
+#: reported (the coordinates are used).
+POSTCODE_DISAGREE_M = 1_000.0
+
+
+def _with_postcodes(
+    frame: pd.DataFrame,
+    geoms: list[object],
+    *,
+    lookup: PostcodeLookup | None,
+    source: str,
+    strict: bool,
+) -> list[object]:
+    """Locate by postcode the rows that have no coordinates (a file may mix the two), and
+    warn where a row's coordinates and postcode disagree by more than
+    :data:`POSTCODE_DISAGREE_M` (the coordinates win). Updates ``frame`` in place."""
+    empty = np.array([g is None or getattr(g, "is_empty", False) for g in geoms])
+    given = frame[S.POSTCODE].notna() & frame[S.POSTCODE].astype(str).str.strip().ne("")
+    if not given.any():
+        return geoms
+    rows = frame.loc[given.to_numpy()]
+    located = geocode_postcodes(
+        rows, postcode_column=S.POSTCODE, lookup=lookup, source=source,
+        strict=strict and bool(empty[given.to_numpy()].any()),
+    ) if (empty & given.to_numpy()).any() else _quiet_geocode(rows, lookup)
+    frame.loc[rows.index, S.POSTCODE] = located["postcode"].fillna(rows[S.POSTCODE])
+    out = list(geoms)
+    disagree: list[str] = []
+    for idx, loc in located.iterrows():
+        pos = int(frame.index.get_loc(idx))  # type: ignore[arg-type]
+        found = pd.notna(loc["easting"])
+        if empty[pos]:
+            status = str(loc["postcode_status"])
+            if found:
+                out[pos] = Point(loc["easting"], loc["northing"])
+                where = "national directory" if loc.get("postcode_source") == NATIONAL_SOURCE else status
+                frame.loc[[idx], S.LOCATION_NOTE] = f"postcode centroid ({where})"
+            else:
+                frame.loc[[idx], S.LOCATION_NOTE] = (
+                    "invalid postcode: not located" if status == INVALID else "unknown postcode: not located"
+                )
+        elif found:
+            g: Any = out[pos]
+            d = float(np.hypot(g.x - loc["easting"], g.y - loc["northing"]))
+            if d > POSTCODE_DISAGREE_M:
+                disagree.append(f"{frame.at[idx, S.PROVIDER_ID]!s} ({loc['postcode']}: {d:,.0f} m)")
+    if disagree:
+        from apgeo._log import warn
+
+        warn(
+            f"{source}: coordinates and postcode disagree by more than {POSTCODE_DISAGREE_M:,.0f} m "
+            f"for {len(disagree)} row(s): {'; '.join(disagree[:10])}; the coordinates are used, "
+            "check which is right",
+            strict=strict,
+        )
+    return out
+
+
+def _quiet_geocode(rows: pd.DataFrame, lookup: PostcodeLookup | None) -> pd.DataFrame:
+    """Postcode centroids only to compare with given coordinates (no warnings: the rows
+    are located already)."""
+    lk = lookup or PostcodeLookup.from_data_dir()
+    located = lk.locate(rows[S.POSTCODE])
+    located.index = rows.index
+    return located
 
 
 # ------------------------------------------------------------------- combined

@@ -13,29 +13,26 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from apgeo import schema as S
-from apgeo.inputs.data import read_manifest
+from apgeo.analysis.coldspots import GI_KNN_NEIGHBOURS
+from apgeo.inputs.landscape import area_caveats, data_manifest
 
 if TYPE_CHECKING:
     from apgeo.study.result import StudyResult
 
 
+#: Caveats of every study; an area's own ones come from ``caveats.md`` in its data folder.
 CAVEATS = [
-    "The Sheffield Inclusion Centre reports eight sites; only its main site (Spring Lane, "
-    "E 437318, N 385597) is located in open data, so its reach is understated.",
-    "Five framework or programme suppliers have no published address and are listed as "
-    "'not located', not mapped; the official Approved AP Network list was not available.",
-    "Places (capacity) are known for three settings only: the Inclusion Centre (its roll, "
-    "262, used as a proxy), the Abbeyfield hub (20) and the Tinsley Meadows hub (8). "
-    "Places-per-child figures cover these settings only.",
-    "Key stages of special, hospital and secure settings are assumed from their type "
-    "(see data/sheffield/schools/apgeo_provider_attributes.csv) and should be checked.",
-    "Children by single year of age are estimated by splitting LSOA broad age bands with "
-    "the ward age profile (mid-2020); they are not counts of children who need AP.",
     "'Access cold spot' here means an area with children far from suitable provision. It "
     "is not the Centre for Social Justice's 2020 quality-based 'cold spot' ranking of local "
-    "authorities (which named Sheffield), nor a Gi* cluster (a statistical test).",
+    "authorities, nor a Gi* cluster (a statistical test).",
     "Coverage and cold spots are decided from travel times, never from catchment polygons.",
 ]
+#: Added when the demand areas are LSOA centroids from the England extract.
+CENTROID_CAVEAT = (
+    "No LSOA polygons, wards or boundary are available offline for this authority: demand "
+    "areas are LSOA population-weighted centroids (shown as points), the map's outline is an "
+    "approximate extent, and Gi* uses the k nearest areas as neighbours instead of shared borders."
+)
 
 
 def _table(frame: pd.DataFrame, *, floatfmt: str = "{:.1f}", max_rows: int = 30) -> str:
@@ -140,12 +137,18 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
             f"## Recommendations: where new AP capacity should go ({cfg_r.recommend_mode}, "
             f"within {cfg_r.recommend_max_travel_time_min:g} min)\n"
         )
+        rate = result.headline.get("known_ap_places_per_1000_weighted_need")
+        places = (
+            "Places suggested at the area's current rate of known AP places per unit of need "
+            f"({rate:.1f} per 1,000). "
+            if isinstance(rate, (int, float))
+            else "No places are suggested: no existing AP provider has known places to scale from. "
+        )
         out.append(
             "Exact location-allocation with the current AP sites kept open. *coverage* = maximal "
             "covering (most need newly within the threshold); *time* = p-median (least "
-            "need-weighted travel time). Need = children x IDACI weight. Places suggested at the "
-            f"city's current rate of known AP places per unit of need "
-            f"({result.headline.get('known_ap_places_per_1000_weighted_need', float('nan')):.1f} per 1,000). "
+            "need-weighted travel time). Need = children x IDACI weight. "
+            f"{places}"
             "Candidates are mainstream schools that could host a hub, as the primary AP hubs do.\n"
         )
         for (group, objective), part in rec.groupby(["group", "objective"], sort=False):
@@ -176,7 +179,8 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
     nl = result.not_located
     out.append(_table(pd.DataFrame(nl[[S.NAME, S.KIND, S.KEY_STAGES, S.LOCATION_NOTE]]) if len(nl) else nl))
     if "children_by_key_stage" in result.tables:
-        out.append("## Children by key stage (mid-2020 estimate)\n")
+        out.append("## Children by key stage\n")
+        out.append(f"Source: {result.population_note or 'see the data sources'}.\n")
         out.append(_table(result.tables["children_by_key_stage"], floatfmt="{:.0f}"))
     if figures:
         out.append("## Figures\n")
@@ -192,13 +196,20 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
     out.append(f"- Thresholds: {', '.join(f'{t:g}' for t in cfg.thresholds_min)} minutes; key stages {', '.join(cfg.key_stages)}.")
     out.append(f"- Provider kinds counted as AP: {', '.join(cfg.ap_kinds)}.")
     out.append("- Demand points: ONS population-weighted centroids of LSOAs (2011).")
-    out.append(f"- Gi* clusters: 999 permutations, seed {cfg.random_state}, false discovery rate 0.05 (Benjamini-Hochberg) over the 345 local tests, Queen contiguity.")
+    weights = "Queen contiguity" if result.polygons else f"the {GI_KNN_NEIGHBOURS} nearest areas (no polygons offline)"
+    out.append(
+        f"- Gi* clusters: 999 permutations, seed {cfg.random_state}, false discovery rate 0.05 "
+        f"(Benjamini-Hochberg) over the {len(result.demand):,} local tests, {weights}."
+    )
     out.append("")
     out.append("## Caveats\n")
-    out += [f"- {c}" for c in CAVEATS]
+    caveats = [*area_caveats(cfg.data_dir), *CAVEATS]
+    if not result.polygons:
+        caveats.append(CENTROID_CAVEAT)
+    out += [f"- {c}" for c in caveats]
     out.append("")
     out.append("## Data sources\n")
-    manifest = read_manifest(cfg.data_dir)
+    manifest = data_manifest(cfg.data_dir)
     out.append(_table(manifest[["file", "data_date", "licence", "source_url"]], max_rows=60))
     out.append(
         "Contains OS data © Crown copyright and database right 2025; Contains Royal Mail data © "

@@ -55,6 +55,7 @@ def gias_candidate_sites(
     phases: Sequence[str] = ("Primary",),
     establishment_types: Sequence[str] = MAINSTREAM_GIAS_TYPES,
     data_dir: str | Path | None = None,
+    la_codes: Sequence[str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Mainstream schools that could host an AP hub, as candidate sites.
 
@@ -73,6 +74,9 @@ def gias_candidate_sites(
         GIAS ``establishment_type`` values to keep (mainstream by default).
     data_dir
         Data folder (default: the configured one).
+    la_codes
+        Keep only schools of these DfE LA numbers (needed with an England-wide GIAS file,
+        e.g. ``data/england_extract/gias_england.csv.gz``).
 
     Returns
     -------
@@ -91,6 +95,9 @@ def gias_candidate_sites(
         raw, ["urn", "establishment_name", "establishment_type", "education_phase", "easting", "northing"],
         source=str(p),
     )
+    if la_codes is not None:
+        require_columns(raw, ["la_code"], source=str(p))
+        raw = raw[raw["la_code"].astype(str).isin({str(c) for c in la_codes})]
     sel = raw[raw["education_phase"].isin(list(phases)) & raw["establishment_type"].isin(list(establishment_types))]
     if len(sel) == 0:
         raise ApgeoValueError(

@@ -33,7 +33,9 @@ class StudyConfig:
 
     name: str
     title: str
-    data_dir: Path
+    #: The detailed data folder of the area (polygons, wards, single-year ages), or None:
+    #: then the committed England extract gives the area's LSOA centroids.
+    data_dir: Path | None
     output_dir: Path
     maps_dir: Path
     network_source: str = "auto"  # "auto" | "straight-line" | a .pbf / .graphml path
@@ -63,12 +65,28 @@ class StudyConfig:
     placements_mode: str = ""
     quality_file: Path | None = None
     quality_include_unknown: bool = False
+    #: The education authority studied (name, DfE LA number or ONS code); "" = the one
+    #: whose LSOAs ``data_dir`` holds.
+    area: str = ""
+    #: The planner's own provider files ([providers] files).
+    provider_files: tuple[Path, ...] = ()
+    #: Add the council's curated settings list where the data folder has one (None: when it does).
+    include_settings_list: bool | None = None
+    allow_far: bool = False
+    gias_border_km: float = 0.0
     config_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "study": {"name": str, "title": str, "data_dir": str, "output_dir": str, "maps_dir": str},
+    "study": {"name": str, "title": str, "area": (str, int), "data_dir": str, "output_dir": str, "maps_dir": str},
+    "providers": {
+        "files": list,
+        "include_gias": bool,
+        "include_settings_list": bool,
+        "allow_far": bool,
+        "gias_border_km": (int, float),
+    },
     "network": {"source": str, "buffer_m": (int, float), "circuity_factor": (int, float), "modes": list},
     "analysis": {
         "thresholds_min": list,
@@ -223,11 +241,47 @@ def load_config(path: str | Path) -> StudyConfig:
         q_file = path_of(ql["file"], ql["file"])
         if not q_file.is_file():
             raise fail("quality", "file", f"quality file not found: {q_file}")
+    area = str(study.get("area", "")).strip()
+    if "area" in study:
+        from apgeo.inputs.areas import resolve_area
+
+        try:
+            resolved = resolve_area(study["area"])
+        except Exception as exc:  # an unknown name: the resolver's message suggests matches
+            raise fail("study", "area", str(exc)) from None
+        area = resolved.la_code
+        default_data = f"../data/{resolved.slug}"
+    else:
+        default_data = "../data/sheffield"
+    data_dir: Path | None = path_of(study.get("data_dir"), default_data)
+    if data_dir is not None and not data_dir.is_dir():
+        if "data_dir" in study:
+            raise fail("study", "data_dir", f"data folder not found: {data_dir}")
+        data_dir = None  # no detailed extract for this area: the England extract is used
+    pv = raw.get("providers", {})
+    provider_files: list[Path] = []
+    for f in pv.get("files", []):
+        if not isinstance(f, str):
+            raise fail("providers", "files", f"must be a list of file paths, not {f!r}")
+        fp = path_of(f, f)
+        if not fp.is_file():
+            raise fail("providers", "files", f"provider file not found: {fp}")
+        provider_files.append(fp)
+    border = float(pv.get("gias_border_km", 0.0))
+    if border < 0:
+        raise fail("providers", "gias_border_km", f"must be >= 0, not {border}")
+    if "include_gias" in pv and "include_gias" in ana and pv["include_gias"] != ana["include_gias"]:
+        raise fail("providers", "include_gias", "also set in [analysis] with another value; keep one")
     name = study["name"]
     return StudyConfig(
         name=name,
         title=study.get("title", f"Alternative Provision access: {name}"),
-        data_dir=path_of(study.get("data_dir"), "../data/sheffield"),
+        data_dir=data_dir,
+        area=area,
+        provider_files=tuple(provider_files),
+        include_settings_list=pv.get("include_settings_list"),
+        allow_far=bool(pv.get("allow_far", False)),
+        gias_border_km=border,
         output_dir=path_of(study.get("output_dir"), f"../reports/{name}"),
         maps_dir=path_of(study.get("maps_dir"), "../maps"),
         network_source=source,
@@ -237,7 +291,7 @@ def load_config(path: str | Path) -> StudyConfig:
         thresholds_min=thresholds,
         key_stages=key_stages,
         ap_kinds=kinds,
-        include_gias=bool(ana.get("include_gias", True)),
+        include_gias=bool(pv.get("include_gias", ana.get("include_gias", True))),
         population_source=pop,
         cold_spot_threshold_min=float(ana.get("cold_spot_threshold_min", 30.0)),
         random_state=int(ana.get("random_state", 12345)),

@@ -19,10 +19,12 @@ import pandas as pd
 
 import apgeo
 from apgeo import schema as S
+from apgeo._errors import ApgeoValueError
 from apgeo._log import logger, warn
-from apgeo.inputs.data import read_manifest
-from apgeo.inputs.demand import demand_points, load_demand, load_la_boundary, load_wards
-from apgeo.inputs.providers import load_sheffield_providers, split_located
+from apgeo.inputs.areas import resolve_area
+from apgeo.inputs.demand import demand_points
+from apgeo.inputs.landscape import data_manifest, infer_area, load_area_inputs, load_study_providers
+from apgeo.inputs.providers import split_located
 from apgeo.routing.straight_line import method_note as straight_line_note
 from apgeo.routing.straight_line import straight_line_travel_times
 from apgeo.study.config import StudyConfig
@@ -32,8 +34,23 @@ from apgeo.study.result import Progress, StudyResult
 
 
 def load_inputs(config: StudyConfig) -> StudyResult:
-    """Providers (all, located or not), demand areas, wards and the LA boundary."""
-    providers = load_sheffield_providers(data_dir=config.data_dir, include_gias=config.include_gias)
+    """The study area's demand areas, wards and boundary, and every provider (located or
+    not): the planner's files, the settings list and GIAS (see :mod:`apgeo.inputs.landscape`)."""
+    if config.area:
+        area = resolve_area(config.area)
+    elif config.data_dir is not None:
+        area = infer_area(config.data_dir)
+    else:
+        raise ApgeoValueError("the study needs [study] area (a name, DfE LA number or ONS code)")
+    inputs = load_area_inputs(area, data_dir=config.data_dir, population_source=config.population_source)
+    providers = load_study_providers(
+        inputs,
+        files=config.provider_files,
+        include_gias=config.include_gias,
+        include_settings_list=config.include_settings_list,
+        allow_far=config.allow_far,
+        gias_border_km=config.gias_border_km,
+    )
     located, not_located = split_located(providers)
     if len(not_located):
         logger.info(
@@ -41,14 +58,16 @@ def load_inputs(config: StudyConfig) -> StudyResult:
             len(not_located),
             ", ".join(not_located[S.NAME]),
         )
-    demand = load_demand(data_dir=config.data_dir, population_source=config.population_source)  # type: ignore[arg-type]
     return StudyResult(
         config=config,
         providers=located,
         not_located=not_located,
-        demand=demand,
-        wards=load_wards(data_dir=config.data_dir),
-        boundary=load_la_boundary(data_dir=config.data_dir),
+        demand=inputs.demand,
+        wards=inputs.wards,
+        boundary=inputs.boundary,
+        area_name=area.name,
+        polygons=inputs.polygons,
+        population_note=inputs.population_note,
     )
 
 
@@ -222,7 +241,7 @@ def write_outputs(result: StudyResult) -> None:
         path = out / f"{name}.csv"
         frame.to_csv(path, index=False)
         result.files.append(path)
-    manifest = read_manifest(result.config.data_dir)
+    manifest = data_manifest(result.config.data_dir)
     provenance = {
         "study": result.config.name,
         "apgeo_version": apgeo.__version__,
@@ -360,6 +379,15 @@ def analyse_access(result: StudyResult) -> None:
     from apgeo.analysis.access import enhanced_two_step_fca
 
     kinds = _ap_kinds(result)
+    ap = result.providers[result.providers[S.KIND].isin(kinds)]
+    if not pd.to_numeric(ap[S.CAPACITY_PLACES], errors="coerce").notna().any():
+        warn(
+            f"no AP provider of {result.area_name or 'the study'} has known places "
+            "(capacity_places), so capacity-aware access (E2SFCA) and capacity cold spots are "
+            "left out; give capacity_places in a [providers] file to include them",
+            stacklevel=2,
+        )
+        return
     frames = []
     for mode, table in result.travel_times.items():
         for ks_group in (("KS1", "KS2"), ("KS3", "KS4")):
@@ -404,7 +432,7 @@ def analyse_coldspots(result: StudyResult) -> None:
                     key_stage=ks,
                     kinds=kinds,
                     random_state=cfg.random_state,
-                    fdr=True,  # 345 local tests: control the false discovery rate
+                    fdr=True,  # one local test per area: control the false discovery rate
                 )
             )
     coldspots = pd.concat(cold, ignore_index=True)
@@ -448,7 +476,7 @@ def recommend_and_compare(result: StudyResult) -> None:
     """Where new AP places should go (MCLP and p-median, primary and secondary), and two
     scenarios side by side: the Inclusion Centre's main site alone vs all current AP
     settings, and the recommended sites added."""
-    from apgeo.planning.candidates import gias_candidate_sites, read_candidates
+    from apgeo.planning.candidates import read_candidates
     from apgeo.planning.export import export_recommendations
     from apgeo.planning.recommend import recommend_sites
     from apgeo.planning.scenarios import Scenario, compare_scenarios
@@ -468,8 +496,11 @@ def recommend_and_compare(result: StudyResult) -> None:
     ks_all = [k for k in ("KS1", "KS2", "KS3", "KS4") if k in cfg.key_stages]
     weight = (11.0 - result.demand[S.IDACI_DECILE].astype(float)) / 10.0
     city_need = float(sum((result.demand[S.children_column(k)] * weight).sum() for k in ks_all))
-    places_per_need = known_places / city_need if city_need > 0 and known_places > 0 else 1.0
-    result.headline["known_ap_places_per_1000_weighted_need"] = places_per_need * 1000
+    places_known = city_need > 0 and known_places > 0
+    places_per_need = known_places / city_need if places_known else 1.0
+    result.headline["known_ap_places_per_1000_weighted_need"] = (
+        places_per_need * 1000 if places_known else "not known (no AP provider has known places)"
+    )
     recs: list[pd.DataFrame] = []
     chosen_sites: list[gpd.GeoDataFrame] = []
     cand_times: list[pd.DataFrame] = []
@@ -489,7 +520,7 @@ def recommend_and_compare(result: StudyResult) -> None:
             serves = user_candidates[S.KEY_STAGES].str.split(",").map(lambda v, ks=ks: any(k in v for k in ks))
             candidates = user_candidates[serves]
         else:
-            candidates = gias_candidate_sites(phases=phases, data_dir=cfg.data_dir)
+            candidates = _gias_candidates(result, phases)
         candidates = candidates[~candidates[S.SITE_ID].isin(ap_ids)]
         if candidates.empty:
             continue
@@ -502,6 +533,10 @@ def recommend_and_compare(result: StudyResult) -> None:
                 places_per_need=places_per_need,
             )
             rec = rec.assign(group=label, objective=objective)
+            if not places_known and len(rec):
+                # no known places to scale from: say so rather than suggest a number
+                rec["places_suggested"] = pd.NA
+                rec["places_basis"] = "not known: no existing AP provider has known places"
             recs.append(rec)
             name = f"recommendations_{label}_{objective}"
             export_recommendations(rec, candidates, cfg.output_dir / name)
@@ -553,6 +588,18 @@ def recommend_and_compare(result: StudyResult) -> None:
         result.tables["scenarios"] = scen.assign(mode=mode)
 
 
+def _gias_candidates(result: StudyResult, phases: tuple[str, ...] | list[str]) -> gpd.GeoDataFrame:
+    """Mainstream schools of the study area that could host AP (GIAS)."""
+    from apgeo.inputs.areas import EXTRACT_DIR, GIAS_EXTRACT_FILE, resolve_area
+    from apgeo.planning.candidates import gias_candidate_sites
+
+    cfg = result.config
+    if cfg.data_dir is not None:
+        return gias_candidate_sites(phases=phases, data_dir=cfg.data_dir)
+    area = resolve_area(result.area_name or cfg.area)
+    return gias_candidate_sites(EXTRACT_DIR / GIAS_EXTRACT_FILE, phases=phases, la_codes=[area.la_code])
+
+
 # ------------------------------------------------------------ placements, quality
 
 
@@ -561,6 +608,12 @@ def analyse_placements_and_quality(result: StudyResult) -> None:
     labelled), suppressed before anything is written; and coverage of all provision next
     to good-or-better provision when a quality file is given."""
     cfg = result.config
+    if (cfg.placements_file is not None or cfg.placements_synthetic) and cfg.data_dir is None:
+        raise ApgeoValueError(
+            f"[placements] needs the detailed data extract of {result.area_name} (postcodes by "
+            "LSOA, to place each home in its area); only the England extract is available for "
+            "it, so leave [placements] out, or add the area's extract as [study] data_dir"
+        )
     if cfg.placements_file is not None or cfg.placements_synthetic:
         from apgeo.analysis.burden import placement_travel_times
         from apgeo.inputs.placements import load_placements

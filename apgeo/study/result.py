@@ -25,8 +25,14 @@ class StudyResult:
     providers: gpd.GeoDataFrame
     not_located: pd.DataFrame
     demand: gpd.GeoDataFrame
-    wards: gpd.GeoDataFrame
+    wards: gpd.GeoDataFrame | None
     boundary: gpd.GeoDataFrame
+    #: The education authority studied (its name as GIAS spells it).
+    area_name: str = ""
+    #: True when demand areas are LSOA polygons; False when they are centroids only.
+    polygons: bool = True
+    #: Where the children counts come from (quoted by every output that uses them).
+    population_note: str = ""
     network_method: dict[str, str] = field(default_factory=dict)  # mode -> how times were made
     travel_times: dict[str, pd.DataFrame] = field(default_factory=dict)  # mode -> long table
     engines: dict[str, Any] = field(default_factory=dict)  # mode -> TravelTimeEngine (network runs)
