@@ -73,7 +73,7 @@ def main() -> None:
     # test_mclp.py / test_p_median.py: 100 clients x 5 facilities; weights drawn right after
     # the facilities are simulated (seed 6), as the tests do
     network, euclidean, _ = _lattice(100, 5)
-    weights = np.random.randint(1, 12, 100)
+    weights = np.random.randint(1, 12, 100)  # noqa: NPY002 - spopt draws from the legacy global state
     first = {"client": np.arange(100), "weight": weights}
     _write_matrix("lattice_100x5_network.csv", network, first, "fac_")
     _write_matrix("lattice_100x5_euclidean.csv", euclidean, first, "fac_")
