@@ -70,6 +70,23 @@ def test_e2sfca_stepped_hand_computed() -> None:
     assert out["method"].iloc[0] == "e2sfca_stepped"
 
 
+def test_gravity_2sfca_hand_computed() -> None:
+    tt, dem, prov = tiny_tables()
+    out = enhanced_two_step_fca(
+        tt, dem, prov, mode="bus", key_stages="KS3", decay="gravity", gravity_exponent=1.0
+    )
+    # weight (t / 1 min) ** -1 within 30 min: A-s1 10 -> 0.1, A-s3 5 -> 0.2, C-s3 25 -> 0.04
+    # R_s1 = 10 / (30 * 0.1) = 10/3;  R_s3 = 4 / (30 * 0.2 + 40 * 0.04) = 4 / 7.6
+    r1, r3 = 10 / 3, 4 / 7.6
+    np.testing.assert_allclose(out["places_per_child"], [0.1 * r1 + 0.2 * r3, 0.0, 0.04 * r3, 0.0])
+    assert out["method"].iloc[0] == "2sfca_gravity"
+    # no cut-off: every reachable pair counts (B-s1 35, B-s3 40, C-s1 50 join in)
+    wide = floating_catchment_access(
+        tt, dem, prov, mode="bus", key_stages="KS3", decay="gravity", catchment_min=math.inf
+    )
+    assert (wide["sites_in_reach"].to_numpy() == [2, 2, 2, 0]).all()
+
+
 def test_e2sfca_custom_steps() -> None:
     tt, dem, prov = tiny_tables()
     out = enhanced_two_step_fca(
@@ -199,8 +216,11 @@ def test_site_without_demand_in_catchment_warns() -> None:
         ({"steps_min": [10, 5], "step_weights": [1, 0.5]}, "strictly increasing minutes"),
         ({"steps_min": [10, 20], "step_weights": [1]}, "same, non-zero length"),
         ({"steps_min": [10], "step_weights": [1.5]}, r"must lie in \[0, 1\]"),
-        ({"decay": "linear"}, "decay must be 'stepped' or 'gaussian'; got 'linear'"),
+        ({"decay": "linear"}, "decay must be 'stepped', 'gaussian' or 'gravity'; got 'linear'"),
         ({"decay": "gaussian", "catchment_min": 0}, "catchment_min must be a positive"),
+        ({"decay": "gaussian", "catchment_min": math.inf}, "catchment_min must be a positive number of minutes; got inf"),
+        ({"decay": "gravity", "gravity_exponent": -1}, "gravity_exponent must be a number >= 0"),
+        ({"decay": "gravity", "gravity_min_time_min": 0}, "gravity_min_time_min must be a positive"),
     ],
 )
 def test_bad_decay_options(kwargs: dict[str, object], message: str) -> None:

@@ -21,6 +21,15 @@ Weights (all catchment limits inclusive):
     ``(exp(-t**2 / (2 * s**2)) - exp(-c**2 / (2 * s**2))) / (1 - exp(-c**2 / (2 * s**2)))``
     for ``t <= c`` (``c`` = catchment, ``s`` = ``gaussian_sigma_min``, by default
     ``c / 2``), else 0; so the weight is 1 at 0 min and falls to 0 at the catchment.
+``"gravity"`` (gravity-based 2SFCA, Luo & Wang 2003; PySAL access ``weights.gravity``)
+    ``(max(t, t0) / t0) ** -beta`` for ``t <= c``, else 0 (``beta`` =
+    ``gravity_exponent``, ``t0`` = ``gravity_min_time_min``, 1 min by default); the
+    weight is 1 up to ``t0``, which also keeps zero-minute pairs finite. The catchment
+    may be ``math.inf`` (no cut-off), as in access without ``max_cost``. This is
+    access's ``weights.gravity(scale=t0, alpha=-beta, min_dist=t0)``; the 2SFCA result
+    does not depend on the scale.
+
+An area with no site in reach gets 0 places per child (PySAL access reports NaN).
 
 Hygiene (FIELD-NOTES item 10): the travel-time table is area -> site (the journey the
 pupil makes) and is used as is in both steps: it is never transposed nor assumed
@@ -60,12 +69,14 @@ PLACES_IN_REACH = "places_in_reach"
 PLACES_PER_CHILD = "places_per_child"
 PLACES_PER_1000 = "places_per_1000"
 
-Decay = Literal["none", "stepped", "gaussian"]
+Decay = Literal["none", "stepped", "gaussian", "gravity"]
 
 #: Luo & Qi (2009) E2SFCA bands: upper limits in minutes and their weights.
 DEFAULT_STEPS_MIN: tuple[float, ...] = (10.0, 20.0, 30.0)
 DEFAULT_STEP_WEIGHTS: tuple[float, ...] = (1.00, 0.68, 0.22)
 DEFAULT_CATCHMENT_MIN = 30.0
+DEFAULT_GRAVITY_EXPONENT = 1.0
+DEFAULT_GRAVITY_MIN_TIME_MIN = 1.0
 
 
 # ======================================================================================
@@ -95,6 +106,20 @@ def gaussian_weights(times_s: np.ndarray, *, catchment_s: float, sigma_s: float)
     floor = np.exp(-(catchment_s**2) / (2 * sigma_s**2))
     with np.errstate(invalid="ignore"):
         g = (np.exp(-(times_s**2) / (2 * sigma_s**2)) - floor) / (1 - floor)
+    return np.where(np.isfinite(times_s) & (times_s <= catchment_s), g, 0.0)
+
+
+def gravity_weights(
+    times_s: np.ndarray, *, catchment_s: float, exponent: float, min_time_s: float
+) -> np.ndarray:
+    """Gravity decay ``(max(t, t0) / t0) ** -exponent`` within the catchment, else 0.
+
+    ``t0`` = ``min_time_s``: times below it weigh 1 (no infinite weight at 0 s).
+    ``catchment_s`` may be ``inf`` (no cut-off).
+    """
+    t = np.maximum(np.asarray(times_s, dtype=float), min_time_s)
+    with np.errstate(invalid="ignore", over="ignore"):
+        g = (t / min_time_s) ** (-exponent)
     return np.where(np.isfinite(times_s) & (times_s <= catchment_s), g, 0.0)
 
 
@@ -152,11 +177,25 @@ def _build_weight(
     steps_min: Sequence[float],
     step_weights: Sequence[float],
     gaussian_sigma_min: float | None,
+    gravity_exponent: float = DEFAULT_GRAVITY_EXPONENT,
+    gravity_min_time_min: float = DEFAULT_GRAVITY_MIN_TIME_MIN,
 ) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
     if decay == "none":
-        _check_positive(catchment_min, "catchment_min")
+        _check_positive(catchment_min, "catchment_min", allow_inf=True)
         c = catchment_min * 60.0
         return (lambda t: uniform_weights(t, catchment_s=c)), "2sfca"
+    if decay == "gravity":
+        _check_positive(catchment_min, "catchment_min", allow_inf=True)
+        _check_positive(gravity_min_time_min, "gravity_min_time_min")
+        if not np.isfinite(gravity_exponent) or gravity_exponent < 0:
+            raise ApgeoValueError(
+                f"gravity_exponent must be a number >= 0 (the weight is (t / t0) ** -exponent; "
+                f"1 or 2 are usual); got {gravity_exponent!r}"
+            )
+        c, t0, beta = catchment_min * 60.0, gravity_min_time_min * 60.0, float(gravity_exponent)
+        return (
+            lambda t: gravity_weights(t, catchment_s=c, exponent=beta, min_time_s=t0)
+        ), "2sfca_gravity"
     if decay == "stepped":
         steps = np.asarray(list(steps_min), dtype=float)
         weights = np.asarray(list(step_weights), dtype=float)
@@ -180,12 +219,16 @@ def _build_weight(
         _check_positive(sigma, "gaussian_sigma_min")
         c, s = catchment_min * 60.0, sigma * 60.0
         return (lambda t: gaussian_weights(t, catchment_s=c, sigma_s=s)), "e2sfca_gaussian"
-    raise ApgeoValueError(f"decay must be 'none', 'stepped' or 'gaussian'; got {decay!r}")
+    raise ApgeoValueError(
+        f"decay must be 'none', 'stepped', 'gaussian' or 'gravity'; got {decay!r}"
+    )
 
 
-def _check_positive(value: float, name: str) -> None:
-    if not np.isfinite(value) or value <= 0:
-        raise ApgeoValueError(f"{name} must be a positive number of minutes; got {value!r}")
+def _check_positive(value: float, name: str, *, allow_inf: bool = False) -> None:
+    ok = value > 0 and (np.isfinite(value) or (allow_inf and value == np.inf))
+    if not ok:
+        extra = " (or math.inf for no cut-off)" if allow_inf else ""
+        raise ApgeoValueError(f"{name} must be a positive number of minutes{extra}; got {value!r}")
 
 
 def _supply(prep_sites: pd.DataFrame, *, strict: bool) -> np.ndarray:
@@ -240,6 +283,8 @@ def floating_catchment_access(
     steps_min: Sequence[float] = DEFAULT_STEPS_MIN,
     step_weights: Sequence[float] = DEFAULT_STEP_WEIGHTS,
     gaussian_sigma_min: float | None = None,
+    gravity_exponent: float = DEFAULT_GRAVITY_EXPONENT,
+    gravity_min_time_min: float = DEFAULT_GRAVITY_MIN_TIME_MIN,
     key_stages: Sequence[str] | str | None = None,
     need_column: str | None = None,
     fill_missing_need: float | None = None,
@@ -259,14 +304,20 @@ def floating_catchment_access(
     mode
         Travel mode label carried into the output.
     decay
-        ``"none"`` (2SFCA), ``"stepped"`` or ``"gaussian"`` (E2SFCA); see module docstring.
+        ``"none"`` (2SFCA), ``"stepped"`` or ``"gaussian"`` (E2SFCA), ``"gravity"``
+        (gravity 2SFCA); see module docstring.
     catchment_min
-        Catchment in minutes for ``"none"`` and ``"gaussian"`` (the last step is the
-        catchment for ``"stepped"``).
+        Catchment in minutes for ``"none"``, ``"gaussian"`` and ``"gravity"`` (the last
+        step is the catchment for ``"stepped"``); ``math.inf`` (no cut-off) is allowed
+        for ``"none"`` and ``"gravity"``.
     steps_min, step_weights
         Stepped-decay band upper limits (minutes, increasing) and weights in ``[0, 1]``.
     gaussian_sigma_min
         Gaussian width in minutes (default ``catchment_min / 2``).
+    gravity_exponent
+        Gravity decay exponent ``beta >= 0``: weight ``(t / t0) ** -beta``.
+    gravity_min_time_min
+        Gravity ``t0`` in minutes: shorter times weigh 1.
     key_stages
         Demand = sum of ``children_ks*`` over these key stages (``None`` = KS1..KS5);
         supply = sites serving at least one of them.
@@ -286,11 +337,13 @@ def floating_catchment_access(
     -------
     pandas.DataFrame
         One row per area, sorted by ``area_id``. Columns: ``area_id``, ``mode``,
-        ``method`` (``"2sfca"``, ``"e2sfca_stepped"``, ``"e2sfca_gaussian"``),
+        ``method`` (``"2sfca"``, ``"e2sfca_stepped"``, ``"e2sfca_gaussian"``,
+        ``"2sfca_gravity"``),
         ``demand_basis`` (e.g. ``"children_ks3+children_ks4"`` or the need column),
         ``demand``, ``sites_in_reach`` (sites with a positive weight),
         ``places_in_reach`` (weighted capacity of those sites, before sharing),
-        ``places_per_child`` (``A[i]``) and ``places_per_1000`` (``1000 * A[i]``).
+        ``places_per_child`` (``A[i]``) and ``places_per_1000`` (``1000 * A[i]``);
+        0 for an area with no site in reach.
     """
     ks_list = check_key_stages(key_stages)
     weight, method = _build_weight(
@@ -299,6 +352,8 @@ def floating_catchment_access(
         steps_min=steps_min,
         step_weights=step_weights,
         gaussian_sigma_min=gaussian_sigma_min,
+        gravity_exponent=gravity_exponent,
+        gravity_min_time_min=gravity_min_time_min,
     )
     if need_column is not None:
         require_columns(demand, [need_column], source="demand")
@@ -403,11 +458,13 @@ def enhanced_two_step_fca(
     providers: pd.DataFrame,
     *,
     mode: str,
-    decay: Literal["stepped", "gaussian"] = "stepped",
+    decay: Literal["stepped", "gaussian", "gravity"] = "stepped",
     steps_min: Sequence[float] = DEFAULT_STEPS_MIN,
     step_weights: Sequence[float] = DEFAULT_STEP_WEIGHTS,
     catchment_min: float = DEFAULT_CATCHMENT_MIN,
     gaussian_sigma_min: float | None = None,
+    gravity_exponent: float = DEFAULT_GRAVITY_EXPONENT,
+    gravity_min_time_min: float = DEFAULT_GRAVITY_MIN_TIME_MIN,
     key_stages: Sequence[str] | str | None = None,
     need_column: str | None = None,
     fill_missing_need: float | None = None,
@@ -415,8 +472,8 @@ def enhanced_two_step_fca(
     strict: bool = False,
 ) -> pd.DataFrame:
     """E2SFCA (Luo & Qi 2009): :func:`floating_catchment_access` with distance decay."""
-    if decay not in ("stepped", "gaussian"):
-        raise ApgeoValueError(f"decay must be 'stepped' or 'gaussian'; got {decay!r}")
+    if decay not in ("stepped", "gaussian", "gravity"):
+        raise ApgeoValueError(f"decay must be 'stepped', 'gaussian' or 'gravity'; got {decay!r}")
     return floating_catchment_access(
         travel_times,
         demand,
@@ -427,6 +484,8 @@ def enhanced_two_step_fca(
         steps_min=steps_min,
         step_weights=step_weights,
         gaussian_sigma_min=gaussian_sigma_min,
+        gravity_exponent=gravity_exponent,
+        gravity_min_time_min=gravity_min_time_min,
         key_stages=key_stages,
         need_column=need_column,
         fill_missing_need=fill_missing_need,
@@ -442,6 +501,7 @@ __all__ = [
     "fca_from_cost_matrix",
     "floating_catchment_access",
     "gaussian_weights",
+    "gravity_weights",
     "stepped_weights",
     "two_step_fca",
     "uniform_weights",

@@ -30,6 +30,8 @@ from apgeo.planning.instance import (
 DEFAULT_MAX_TRAVEL_TIME_S = 1800.0
 DEFAULT_TIME_LIMIT_S = 60.0
 Method = Literal["exact", "greedy", "both"]
+#: Capacitated models: may an area's need be split between sites, or go whole to one?
+Assignment = Literal["split", "single"]
 SolverChoice = Literal["auto", "highs", "cbc"]
 
 _EPS_BOUND = 1e-9  # relative inflation of first greedy bounds (float noise)
@@ -384,6 +386,8 @@ class _LocationModel:
         fill_missing_need: float | None = None,
         places_per_need: float = 1.0,
         serve_all: bool = False,
+        assignment: Assignment = "split",
+        fill_fixed: bool = False,
         strict: bool = False,
     ) -> Self:
         """Build the model from the seam tables (the thin adapter over ``from_cost_matrix``).
@@ -423,6 +427,11 @@ class _LocationModel:
             Capacitated models: places needed per unit of need.
         serve_all
             Capacitated p-median: every unit of need must be served.
+        assignment
+            Capacitated models: ``"split"`` (default; an area's need may be shared
+            between sites) or ``"single"`` (each area served whole by one site).
+        fill_fixed
+            Capacitated models: existing sites must be filled to their capacity.
         strict
             Turn warnings into errors.
         """
@@ -435,7 +444,7 @@ class _LocationModel:
         return cls.from_instance(
             inst, p=p, max_travel_time_s=max_travel_time_min * 60.0,
             penalty_s=None if penalty_min is None else penalty_min * 60.0,
-            serve_all=serve_all, strict=strict,
+            serve_all=serve_all, assignment=assignment, fill_fixed=fill_fixed, strict=strict,
         )
 
     @classmethod
@@ -448,6 +457,8 @@ class _LocationModel:
         penalty_s: float | None,
         serve_all: bool,
         strict: bool,
+        assignment: Assignment = "split",
+        fill_fixed: bool = False,
     ) -> Self:
         """The model of a prepared instance (:func:`apgeo.planning.instance._instance_from_tables`)."""
         labels = [f"{a} {ks}" for a, ks in zip(inst.row_area, inst.row_ks, strict=True)]
@@ -459,6 +470,7 @@ class _LocationModel:
             inst, common, max_travel_time_s=max_travel_time_s, penalty_s=penalty_s,
             serve_all=serve_all,
         )
+        model._set_options(assignment=assignment, fill_fixed=fill_fixed)
         model.instance_ = inst
         return model
 
@@ -502,6 +514,15 @@ class _LocationModel:
         state, _ = self._greedy_state()
         cols = np.asarray(sorted(int(c) for c in chosen), dtype=int)
         return _lazy_greedy(state, cols, len(cols), submodular=False).order
+
+    def _set_options(self, *, assignment: Assignment, fill_fixed: bool) -> None:
+        """Capacity options; the uncapacitated models refuse anything but the defaults."""
+        if assignment != "split" or fill_fixed:
+            raise ApgeoValueError(
+                f"assignment={assignment!r} and fill_fixed={fill_fixed!r} apply to the capacitated "
+                f"models only; {type(self).__name__} has no capacities (use "
+                f"Capacitated{type(self).__name__} or leave the defaults)"
+            )
 
     def _run_greedy(self) -> tuple[list[int], float, float]:
         state, _ = self._greedy_state()
@@ -549,7 +570,7 @@ class _LocationModel:
         state, baseline = self._greedy_state()
         self.baseline_ = baseline
         cand_cols = self._cand_cols()
-        best_possible = float(state.gains_all(cand_cols).max()) if len(cand_cols) else 0.0
+        best_possible = self._best_possible_gain(state, cand_cols, method)
         if best_possible <= _VALUE_TOL * max(1.0, abs(baseline)):
             self.message_ = self._nothing_to_gain(baseline)
             warn(self.message_, strict=strict, stacklevel=3)
@@ -578,50 +599,78 @@ class _LocationModel:
                     stacklevel=3,
                 )
                 order, gain, ub = self._run_greedy()
-                self._finish(order, gain, baseline, "greedy (fallback)", name if engine else "none",
+                self._finish(order, gain, baseline, self._objective_of(order, baseline, gain),
+                             "greedy (fallback)", name if engine else "none",
                              "Not Solved" if result is None else result.status, ub)
             else:
                 chosen = result.chosen
                 gain = self._exact_gain(chosen, result)
-                self._finish(self.rank(chosen), gain, baseline, "exact", name, "Optimal", gain)
+                objective = self._exact_objective(chosen, result, baseline, gain)
+                self._finish(self.rank(chosen), gain, baseline, objective, "exact", name, "Optimal", gain)
                 self.gap_, self.gap_bound_ = 0.0, 0.0
                 if method == "both":
-                    _, g_gain, _ = self._run_greedy()
+                    g_order, g_gain, _ = self._run_greedy()
                     self.greedy_gain_ = g_gain
-                    self.gap_ = max(self._gap(baseline, gain, g_gain), 0.0)
+                    g_objective = self._objective_of(g_order, baseline, g_gain)
+                    self.gap_ = max(self._gap(baseline, gain, g_gain, objective, g_objective), 0.0)
                     self.method_ = "both"
         else:
             order, gain, ub = self._run_greedy()
-            self._finish(order, gain, baseline, "greedy", "lazy greedy", "heuristic", ub)
+            self._finish(order, gain, baseline, self._objective_of(order, baseline, gain), "greedy",
+                         "lazy greedy", "heuristic", ub)
         self.solve_time_s_ = time.perf_counter() - start
         return self
+
+    def _best_possible_gain(self, state: _GreedyState, cand_cols: np.ndarray, method: Method) -> float:
+        """The largest first-step gain; zero means there is nothing to add."""
+        return float(state.gains_all(cand_cols).max()) if len(cand_cols) else 0.0
 
     def _exact_gain(self, chosen: list[int], result: _IlpResult) -> float:
         return self._gain_of(np.asarray(chosen, dtype=int))
 
+    def _objective_of(self, order: list[int], baseline: float, gain: float) -> float:
+        """The objective with the existing sites and ``order`` open.
+
+        Coverage models add the gain to the baseline (sums of need, no cancellation);
+        the time models override this to compute need @ time of the open set directly,
+        never as a difference of two large numbers.
+        """
+        return self._objective_from(baseline, gain)
+
+    def _exact_objective(
+        self, chosen: list[int], result: _IlpResult, baseline: float, gain: float
+    ) -> float:
+        return self._objective_of(chosen, baseline, gain)
+
     def _infeasible(self) -> None:
         raise ApgeoValueError("the integer program is infeasible")  # pragma: no cover
 
-    def _gap(self, baseline: float, exact_gain: float, heuristic_gain: float) -> float:
+    def _gap(
+        self, baseline: float, exact_gain: float, heuristic_gain: float,
+        exact_cost: float | None = None, heuristic_cost: float | None = None,
+    ) -> float:
+        """Relative gap of a heuristic answer; time models use the direct costs when given."""
         if self._maximise():
             return (exact_gain - heuristic_gain) / exact_gain if exact_gain > 0 else 0.0
-        exact_cost = baseline - exact_gain
-        heuristic_cost = baseline - heuristic_gain
+        exact_cost = baseline - exact_gain if exact_cost is None else exact_cost
+        heuristic_cost = baseline - heuristic_gain if heuristic_cost is None else heuristic_cost
         if exact_cost > 0:
             return (heuristic_cost - exact_cost) / exact_cost
         return 0.0 if heuristic_cost <= 0 else math.nan
 
     def _finish(
-        self, order: list[int], gain: float, baseline: float, method: str, solver: str,
-        status: str, upper_bound_gain: float,
+        self, order: list[int], gain: float, baseline: float, objective: float, method: str,
+        solver: str, status: str, upper_bound_gain: float,
     ) -> None:
         self.selected_index_ = np.asarray(order, dtype=int)
         self.selected_ = [self.site_ids[j] for j in order]
         self.gain_ = gain
-        self.objective_ = self._objective_from(baseline, gain)
+        self.objective_ = objective
         self.method_, self.solver_, self.status_ = method, solver, status
         if method.startswith("greedy") and math.isfinite(upper_bound_gain) and status == "heuristic":
-            self.gap_bound_ = max(self._gap(baseline, upper_bound_gain, gain), 0.0)
+            self.gap_bound_ = max(
+                self._gap(baseline, upper_bound_gain, gain, heuristic_cost=objective), 0.0
+            )
         if self._capacitated:
             self.served_need_ = self._served(order)
 

@@ -16,6 +16,8 @@ from apgeo.planning.instance import Objective, _Instance
 from apgeo.planning.models.base import (
     _VALUE_TOL,
     DEFAULT_MAX_TRAVEL_TIME_S,
+    Assignment,
+    Method,
     _GreedyState,
     _IlpResult,
     _LocationModel,
@@ -27,17 +29,22 @@ class _CapacityState(_GreedyState):
     """Heuristic for the capacitated models: sites fill residual need nearest first.
 
     ``value[i, j]`` is what one unit of row i's need is worth at site j (1 for coverage,
-    ``penalty - time`` for p-median); pairs with no value are not allowed.
+    ``penalty - time`` for p-median); pairs with no value are not allowed. With
+    ``single=True`` a row is taken whole or not at all (first fit, nearest first).
+    ``time_total`` accumulates need x time of every assignment made.
     """
 
     def __init__(
-        self, cost: np.ndarray, value: np.ndarray, need: np.ndarray, capacity: np.ndarray
+        self, cost: np.ndarray, value: np.ndarray, need: np.ndarray, capacity: np.ndarray,
+        *, single: bool = False,
     ) -> None:
         self.cost, self.value = cost, value
         self.resid = need.astype(float, copy=True)
         self.cap = capacity.astype(float, copy=True)
         self.served = np.zeros(cost.shape[1])
         self.orders: dict[int, np.ndarray] = {}
+        self.single = single
+        self.time_total = 0.0
 
     def _order(self, j: int) -> np.ndarray:
         if j not in self.orders:
@@ -50,12 +57,17 @@ class _CapacityState(_GreedyState):
         amounts = self.resid[rows]
         cum = np.cumsum(amounts)
         cap = self.cap[j]
-        take = np.minimum(amounts, np.maximum(cap - (cum - amounts), 0.0))
+        if self.single and cum.size and cum[-1] > cap:
+            take = _first_fit(amounts, cap)
+        else:
+            take = np.minimum(amounts, np.maximum(cap - (cum - amounts), 0.0))
         gain = float(take @ self.value[rows, j])
         if commit:
             self.resid[rows] -= take
             self.cap[j] -= float(take.sum())
             self.served[j] += float(take.sum())
+            finite = take > 0
+            self.time_total += float(take[finite] @ self.cost[rows[finite], j])
         return gain
 
     def gain(self, j: int) -> float:
@@ -75,12 +87,28 @@ class _CapacityState(_GreedyState):
         total = 0.0
         for i, j in zip(rows[order], cols[order], strict=True):
             amount = min(self.resid[i], self.cap[j])
+            if self.single and amount < self.resid[i]:
+                amount = 0.0  # the row does not fit whole
             if amount > 0:
                 self.resid[i] -= amount
                 self.cap[j] -= amount
                 self.served[j] += amount
+                self.time_total += amount * float(self.cost[i, j])
                 total += amount * self.value[i, j]
         return total
+
+
+def _first_fit(amounts: np.ndarray, cap: float) -> np.ndarray:
+    """Whole rows, in the given order, while they fit in ``cap`` (single sourcing)."""
+    take = np.zeros_like(amounts)
+    left = cap
+    for k, amount in enumerate(amounts):
+        if 0 < amount <= left * (1 + 1e-12) + 1e-12:
+            take[k] = amount
+            left -= amount
+            if left <= 0:
+                break
+    return take
 
 
 # ======================================================================================
@@ -91,6 +119,11 @@ class _CapacityState(_GreedyState):
 class _CapacitatedMixin(_LocationModel):
     _capacitated = True
     serve_all = False
+    #: ``"split"``: an area's need may be shared between sites; ``"single"``: each area
+    #: is served whole by one site (or, without ``serve_all``, not at all).
+    assignment: Assignment = "split"
+    #: Existing sites must be filled to their capacity (spopt's ``fulfill_predefined_fac``).
+    fill_fixed = False
     _exact_served: np.ndarray | None = None
     _value_cache: np.ndarray | None = None
 
@@ -101,7 +134,38 @@ class _CapacitatedMixin(_LocationModel):
         assert self.capacity is not None
         if self._value_cache is None:
             self._value_cache = self._value()
-        return _CapacityState(self.cost_s, self._value_cache, self.need, self.capacity)
+        return _CapacityState(
+            self.cost_s, self._value_cache, self.need, self.capacity,
+            single=self.assignment == "single",
+        )
+
+    def _set_options(self, *, assignment: Assignment, fill_fixed: bool) -> None:
+        """Check and store the assignment rule and ``fill_fixed`` (before any solve)."""
+        if assignment not in ("split", "single"):
+            raise ApgeoValueError(
+                f"assignment must be 'split' (need may be shared between sites) or 'single' "
+                f"(each area served whole by one site); got {assignment!r}"
+            )
+        self.assignment = assignment
+        self.fill_fixed = bool(fill_fixed)
+        if not self.fill_fixed or not self.fixed.any():
+            return
+        assert self.capacity is not None
+        caps = self.capacity[self.fixed]
+        if not np.all(np.isfinite(caps)):
+            bad = [self.site_ids[j] for j in np.flatnonzero(self.fixed & ~np.isfinite(self.capacity))]
+            raise ApgeoValueError(
+                f"fill_fixed=True fills existing sites to their capacity, but site(s) "
+                f"{format_ids(bad)} have unlimited capacity; give them a number of places or "
+                "set fill_fixed=False"
+            )
+        need = float(self.need.sum())
+        if float(caps.sum()) > need + _VALUE_TOL * max(need, 1.0):
+            raise ApgeoValueError(
+                f"infeasible capacities: fill_fixed=True needs the existing sites filled, but "
+                f"they offer {float(caps.sum()):,.1f} places for a total need of {need:,.1f}; "
+                "set fill_fixed=False or check capacity_places"
+            )
 
     def _served(self, order: list[int]) -> np.ndarray:
         if getattr(self, "_exact_served", None) is not None:
@@ -122,14 +186,43 @@ class _CapacitatedMixin(_LocationModel):
         state.fill_fixed(np.flatnonzero(self.fixed))
         return float(sum(state._fill(int(j), True) for j in chosen))
 
+    def _best_possible_gain(self, state: _GreedyState, cand_cols: np.ndarray, method: Method) -> float:
+        greedy = super()._best_possible_gain(state, cand_cols, method)
+        if method == "greedy" or greedy > 0 or not len(cand_cols):
+            return greedy
+        # The greedy fill never moves need once placed (nor splits it under single
+        # assignment), so it can see nothing to gain where the integer program can:
+        # any candidate that could serve some need is worth solving for.
+        assert self.capacity is not None
+        value = self._value()[:, cand_cols] * self.need[:, None]
+        usable = (value > 0) & (self.capacity[cand_cols] > 0)[None, :]
+        return float(np.max(value, where=usable, initial=0.0))
+
+    def _replay(self, order: list[int]) -> _CapacityState:
+        """The greedy fill: existing sites first (nearest first), then ``order``."""
+        state = self._state()
+        state.fill_fixed(np.flatnonzero(self.fixed))
+        for j in order:
+            state.take(j)
+        return state
+
     def _run_greedy(self) -> tuple[list[int], float, float]:
-        order, gain, ub = super()._run_greedy()
-        if self.serve_all:
+        if self.fill_fixed:
             state = self._state()
             state.fill_fixed(np.flatnonzero(self.fixed))
-            for j in order:
-                state.take(j)
-            left = float(state.resid.sum())
+            spare = self.fixed & (state.cap > _VALUE_TOL * np.maximum(1.0, np.abs(state.cap)))
+            if spare.any():
+                who = ", ".join(
+                    f"{self.site_ids[j]} ({state.cap[j]:,.1f} places left)" for j in np.flatnonzero(spare)[:10]
+                )
+                raise ApgeoValueError(
+                    f"fill_fixed=True but the greedy heuristic could not fill existing site(s) "
+                    f"{who} with need within reach; solve with method='exact' (which proves "
+                    "whether they can be filled) or set fill_fixed=False"
+                )
+        order, gain, ub = super()._run_greedy()
+        if self.serve_all:
+            left = float(self._replay(order).resid.sum())
             if left > _VALUE_TOL * max(1.0, float(self.need.sum())):
                 raise ApgeoValueError(
                     f"the greedy heuristic left {left:,.1f} need unserved although serve_all=True; "
@@ -153,9 +246,10 @@ class _CapacitatedMixin(_LocationModel):
         terms = []
         by_row: dict[int, list[Any]] = {}
         by_col: dict[int, list[tuple[Any, float]]] = {}
+        single = self.assignment == "single"
         for i, c in zip(rows_k, cols_k, strict=True):
             j = int(open_cols[c])
-            v = prob.add_variable(f"y_{i}_{j}", 0, 1)
+            v = prob.add_variable(f"y_{i}_{j}", cat="Binary") if single else prob.add_variable(f"y_{i}_{j}", 0, 1)
             y[f"{i}_{j}"] = v
             terms.append((v, float(self.need[i] * value[i, j])))
             by_row.setdefault(int(i), []).append(v)
@@ -176,7 +270,15 @@ class _CapacitatedMixin(_LocationModel):
             cap = float(self.capacity[j])
             if math.isfinite(cap):
                 expr = pulp.LpAffineExpression(pairs)
-                prob += expr <= (cap * x[j] if j in x else cap)
+                if self.fill_fixed and self.fixed[j]:
+                    prob += expr == cap
+                else:
+                    prob += expr <= (cap * x[j] if j in x else cap)
+        if self.fill_fixed:
+            empty = [self.site_ids[j] for j in np.flatnonzero(self.fixed & (self.capacity > 0))
+                     if int(j) not in by_col]
+            if empty:
+                self._infeasible(f"existing site(s) {format_ids(empty)} can serve no need within reach")
         prob += pulp.lpSum(x.values()) == self.p
         return prob, x, y
 
@@ -196,16 +298,45 @@ class _CapacitatedMixin(_LocationModel):
         # nearest-first baseline
         return total - fixed_only
 
+    def _exact_objective(
+        self, chosen: list[int], result: _IlpResult, baseline: float, gain: float
+    ) -> float:
+        """The objective of the ILP's assignment, summed directly over its pairs."""
+        covered = 0.0
+        time_total = 0.0
+        for key, amount in result.values.items():
+            if amount <= _VALUE_TOL:
+                continue
+            i, j = (int(s) for s in key.split("_"))
+            covered += amount * self.need[i]
+            time_total += amount * self.need[i] * float(self.cost_s[i, j])
+        return self._objective_from_assignment(covered, time_total)
+
+    def _objective_of(self, order: list[int], baseline: float, gain: float) -> float:
+        state = self._replay(order)
+        served = float(self.need.sum() - state.resid.sum())
+        return self._objective_from_assignment(served, state.time_total)
+
+    def _objective_from_assignment(self, served: float, time_total: float) -> float:  # pragma: no cover
+        raise NotImplementedError
+
     def _infeasible(self, detail: str = "") -> None:
         assert self.capacity is not None
         need = float(self.need.sum())
         fixed_cap = float(self.capacity[self.fixed].sum())
         cand_caps = np.sort(self.capacity[self.candidates])[::-1][: self.p]
+        rules = [r for r, on in (("every unit of need must be served (serve_all=True)", self.serve_all),
+                                 ("existing sites must be filled (fill_fixed=True)", self.fill_fixed),
+                                 ("each area is served whole by one site (assignment='single')",
+                                  self.assignment == "single")) if on]
+        switches = [s for s, on in (("serve_all=False", self.serve_all), ("fill_fixed=False", self.fill_fixed),
+                                    ("assignment='split'", self.assignment == "single")) if on]
         raise ApgeoValueError(
-            f"infeasible capacities: every unit of need must be served (serve_all=True) but "
-            f"{detail + '; ' if detail else ''}total need is {need:,.1f} places while the existing "
-            f"sites offer {fixed_cap:,.1f} and the {self.p} largest candidates "
-            f"{float(cand_caps.sum()):,.1f}; raise p or capacities, or set serve_all=False"
+            f"infeasible capacities: {' and '.join(rules) or 'the integer program has no solution'}"
+            f" but {detail + '; ' if detail else ''}total need is {need:,.1f} places while the "
+            f"existing sites offer {fixed_cap:,.1f} and the {self.p} largest candidates "
+            f"{float(cand_caps.sum()):,.1f}; raise p or capacities, or set "
+            f"{' or '.join(switches) or 'different capacities'}"
         )
 
     def _check_serve_all(self) -> None:
@@ -230,6 +361,8 @@ class CapacitatedMaximalCovering(_CapacitatedMixin):
 
     The greedy heuristic lets existing sites fill first (shortest time first), then adds
     the site that can serve the most residual need. ``objective_`` = need served.
+    ``assignment`` (default ``"split"``: need may be shared between sites) and
+    ``fill_fixed`` as in :class:`CapacitatedPMedian`.
     """
 
     objective: ClassVar[Objective] = "coverage"
@@ -258,6 +391,8 @@ class CapacitatedMaximalCovering(_CapacitatedMixin):
         capacity: Any,
         max_travel_time_s: float,
         p: int,
+        assignment: Assignment = "split",
+        fill_fixed: bool = False,
         fixed_open: Any = None,
         candidates: Any = None,
         site_ids: Sequence[Any] | None = None,
@@ -266,14 +401,17 @@ class CapacitatedMaximalCovering(_CapacitatedMixin):
     ) -> Self:
         """Build from a dense time matrix; ``capacity`` holds places per site (inf = unlimited).
 
+        ``assignment`` and ``fill_fixed`` as in :meth:`CapacitatedPMedian.from_cost_matrix`.
         Other parameters as in :meth:`MaximalCovering.from_cost_matrix`; ``need`` must be
         in places.
         """
-        return cls._build(
+        model = cls._build(
             cost_s, need, p=p, fixed_open=fixed_open, candidates=candidates,
             max_travel_time_s=max_travel_time_s, penalty_s=None, capacity=capacity,
             site_ids=site_ids, area_ids=area_ids, strict=strict,
         )
+        model._set_options(assignment=assignment, fill_fixed=fill_fixed)
+        return model
 
     def _value(self) -> np.ndarray:
         return (self.cost_s <= self.max_travel_time_s).astype(float)
@@ -295,13 +433,24 @@ class CapacitatedMaximalCovering(_CapacitatedMixin):
     def _gain_of(self, chosen: np.ndarray) -> float:  # greedy evaluation of a set
         return self._heuristic_gain(chosen)
 
+    def _objective_from_assignment(self, served: float, time_total: float) -> float:
+        return served
+
 
 class CapacitatedPMedian(_CapacitatedMixin):
     """p-median where each open site serves at most ``capacity`` units of need.
 
     Need not served by an open site within ``penalty_s`` counts at ``penalty_s``
     (or, with ``serve_all=True``, every unit of need must be served: infeasible
-    capacities raise). ``objective_`` = need-weighted total time (need x seconds).
+    capacities raise). ``objective_`` = need-weighted total time (need x seconds),
+    summed directly over the assignment.
+
+    By default (``assignment="split"``) an area's need may be shared between sites,
+    so ``y_ij`` is a share in [0, 1]; ``assignment="single"`` makes ``y_ij`` binary, so
+    each area goes whole to one site, as in spopt (on spopt's 2 x 3 test the
+    single-sourced optimum costs 102.38, the split one 89.69). ``fill_fixed=True``
+    makes every existing site serve exactly its capacity (spopt's
+    ``fulfill_predefined_fac``).
     """
 
     objective: ClassVar[Objective] = "time"
@@ -333,6 +482,8 @@ class CapacitatedPMedian(_CapacitatedMixin):
         max_travel_time_s: float = DEFAULT_MAX_TRAVEL_TIME_S,
         penalty_s: float | None = None,
         serve_all: bool = False,
+        assignment: Assignment = "split",
+        fill_fixed: bool = False,
         fixed_open: Any = None,
         candidates: Any = None,
         site_ids: Sequence[Any] | None = None,
@@ -341,8 +492,22 @@ class CapacitatedPMedian(_CapacitatedMixin):
     ) -> Self:
         """Build from a dense time matrix; see :meth:`PMedian.from_cost_matrix`.
 
-        ``capacity`` holds places per site (inf = unlimited), ``need`` is in places.
-        ``serve_all=True`` requires every unit of need to be served by an open site.
+        Parameters
+        ----------
+        capacity
+            Places per site (``np.inf`` = unlimited); ``need`` is in places.
+        serve_all
+            Every unit of need must be served by an open site (infeasible capacities raise).
+        assignment
+            ``"split"`` (default): an area's need may be shared between several sites, the
+            usual reading when need counts children who can go to different sites.
+            ``"single"``: each area is served whole by one site (binary assignment, as in
+            spopt's capacitated p-median); the greedy heuristic then fits whole areas,
+            nearest first.
+        fill_fixed
+            Existing sites (``fixed_open``) must be filled to their capacity before new
+            sites count (spopt's ``fulfill_predefined_fac``); they need finite capacities
+            adding up to no more than the total need.
         """
         model = cls._build(
             cost_s, need, p=p, fixed_open=fixed_open, candidates=candidates,
@@ -350,6 +515,7 @@ class CapacitatedPMedian(_CapacitatedMixin):
             site_ids=site_ids, area_ids=area_ids, strict=strict,
         )
         model.serve_all = bool(serve_all)
+        model._set_options(assignment=assignment, fill_fixed=fill_fixed)
         model._check_serve_all()
         return model
 
@@ -380,6 +546,13 @@ class CapacitatedPMedian(_CapacitatedMixin):
     def _gain_of(self, chosen: np.ndarray) -> float:
         return self._heuristic_gain(chosen)
 
+    def _objective_from_assignment(self, served: float, time_total: float) -> float:
+        total = float(self.need.sum())
+        unserved = max(total - served, 0.0)
+        if unserved <= _VALUE_TOL * max(total, 1.0):
+            unserved = 0.0  # solver tolerance, not need left over
+        return time_total + unserved * self._ceiling()
+
     @property
     def mean_time_s_(self) -> float:
         """Need-weighted mean time in seconds (unserved need at ``penalty_s``)."""
@@ -393,6 +566,7 @@ class CapacitatedPMedian(_CapacitatedMixin):
 
 
 __all__ = [
+    "Assignment",
     "CapacitatedMaximalCovering",
     "CapacitatedPMedian",
 ]

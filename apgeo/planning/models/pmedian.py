@@ -116,6 +116,10 @@ class PMedian(_LocationModel):
     def _nothing_to_gain(self, baseline: float) -> str:
         return "no candidate site shortens any journey to the nearest open site: nothing to add"
 
+    def _objective_of(self, order: list[int], baseline: float, gain: float) -> float:
+        # need @ best time of the open set: exact even when penalty_s dwarfs the times
+        return float(self.need @ self._best(self.open_mask(order)))
+
     def _gain_of(self, chosen: np.ndarray) -> float:
         base = self._best(self.fixed)
         after = self._best(self.open_mask(chosen.tolist()))
