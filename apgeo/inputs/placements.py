@@ -23,6 +23,9 @@ SCHOOL_NAME: Final = "school_name"
 KEY_STAGE: Final = "key_stage"
 START_DATE: Final = "start_date"
 SESSIONS_PER_WEEK: Final = "sessions_per_week"
+#: Optional columns: when the placement ended (empty = still open on ``as_of``) and why.
+END_DATE: Final = "end_date"
+OUTCOME: Final = "outcome"
 SYNTHETIC: Final = "synthetic"
 PLACEMENTS: Final = "placements"
 SESSIONS_PER_WEEK_TOTAL: Final = "sessions_per_week_total"
@@ -78,9 +81,27 @@ _ALIASES: Final[dict[str, str]] = {
     "keystage": KEY_STAGE,
     "sessions": SESSIONS_PER_WEEK,
     "start": START_DATE,
+    "end": END_DATE,
+    "end_date_of_placement": END_DATE,
+    "placement_outcome": OUTCOME,
+    "destination": OUTCOME,
 }
 #: A week has ten half-day sessions.
 MAX_SESSIONS_PER_WEEK: Final = 10.0
+
+#: Columns the count table gains when a file has ``end_date`` (time in AP and outcomes).
+DAYS_IN_AP: Final = "days_in_ap"
+DAYS_SINCE_START: Final = "days_since_start"
+PLACEMENT_OPEN: Final = "placement_open"
+#: Outcomes of an ended placement, and the other spellings accepted for each.
+RETURNED_TO_MAINSTREAM: Final = "returned_to_mainstream"
+OUTCOMES: Final[dict[str, tuple[str, ...]]] = {
+    RETURNED_TO_MAINSTREAM: ("returned", "return to mainstream", "reintegrated", "mainstream"),
+    "moved_to_special_school": ("special school", "special", "ehcp special school"),
+    "moved_to_another_ap": ("another ap", "other ap", "moved ap", "ap"),
+    "left_education": ("neet", "left", "left education"),
+    "other_or_unknown": ("other", "unknown", "not known"),
+}
 
 #: GIAS establishment types counted as mainstream (referring) schools.
 MAINSTREAM_TYPES: Final[frozenset[str]] = frozenset(
@@ -240,6 +261,20 @@ def _parse_key_stage(value: object) -> str | None:
     return text if text in S.KEY_STAGE_NAMES else None
 
 
+def _parse_outcome(value: object) -> str | None:
+    """An outcome name from :data:`OUTCOMES` (or one of its spellings); "" for empty;
+    None when not recognised."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    text = str(value).strip().lower().replace("-", " ").replace("_", " ")
+    if not text:
+        return ""
+    for name, spellings in OUTCOMES.items():
+        if text == name.replace("_", " ") or text in spellings:
+            return name
+    return None
+
+
 def _parse_dates(series: pd.Series) -> pd.Series:
     """ISO dates (also Excel's 'YYYY-MM-DD 00:00:00') or UK day-first dd/mm/yyyy."""
     text = series.astype("string").str.strip()
@@ -270,6 +305,9 @@ def load_placements(
         ``school_urn`` (referring school, GIAS URN), ``site_id`` and/or ``provider_id``
         (a provider id or its URN), ``key_stage`` (``KS3``, ``3``...), ``start_date``
         (``YYYY-MM-DD`` or ``dd/mm/yyyy``), ``sessions_per_week`` (half-days, 0-10).
+        Optional: ``end_date`` (empty while the placement is open on ``as_of``) and
+        ``outcome`` of an ended placement (:data:`OUTCOMES`: returned to mainstream, moved
+        to a special school, moved to another AP, left education, other or unknown).
         A ``synthetic`` column (all true) marks synthetic data.
     as_of
         The date the file describes; a start date after it is an error. Always given
@@ -297,7 +335,10 @@ def load_placements(
     pandas.DataFrame
         One row per home LSOA x referring school x site x key stage: ``area_id``,
         ``school_urn``, ``provider_id``, ``site_id``, ``key_stage``, ``placements``,
-        ``sessions_per_week_total``. NOT suppressed: for analysis, never for
+        ``sessions_per_week_total``. With ``end_date`` in the file, rows are also split by
+        ``placement_open``, ``outcome``, ``days_in_ap`` (to the end date, or to ``as_of``
+        while open) and ``days_since_start`` (to ``as_of``), for the time-in-AP tables
+        (:mod:`apgeo.analysis.time_in_ap`). NOT suppressed: for analysis, never for
         publication. ``attrs``: ``synthetic``, ``title``, ``as_of``, ``source``,
         ``rows_read``, ``rows_counted``.
 
@@ -443,6 +484,30 @@ def load_placements(
     problem(start.isna(), "'start_date' is empty or not a date (use YYYY-MM-DD or dd/mm/yyyy)")
     future = start.notna() & (start.dt.date > as_of_date)
     problem(future, f"'start_date' is after as_of ({as_of_date.isoformat()})")
+    end = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    outcome = pd.Series("", index=frame.index, dtype=object)
+    with_end = END_DATE in frame.columns
+    if with_end:
+        given_end = frame[END_DATE].astype("string").str.strip().fillna("").ne("")
+        end = _parse_dates(frame[END_DATE])
+        problem(
+            given_end & end.isna(),
+            "'end_date' is not a date (use YYYY-MM-DD or dd/mm/yyyy; leave it empty for an open placement)",
+        )
+        problem(end.notna() & start.notna() & (end < start), "'end_date' is before 'start_date'")
+        problem(
+            end.notna() & (end.dt.date > as_of_date),
+            f"'end_date' is after as_of ({as_of_date.isoformat()}); leave it empty for a placement still open then",
+        )
+    if OUTCOME in frame.columns:
+        if not with_end:
+            require_columns(frame, [END_DATE], source=f"{label} (an 'outcome' column needs 'end_date')")
+        outcome = frame[OUTCOME].map(_parse_outcome)
+        problem(
+            outcome.isna(),
+            f"'outcome' is not one of {', '.join(OUTCOMES)} (or leave it empty for an open placement)",
+        )
+        problem(outcome.fillna("").ne("") & end.isna(), "'outcome' is given but 'end_date' is empty")
     sessions = pd.to_numeric(frame[SESSIONS_PER_WEEK].astype("string").str.strip(), errors="coerce")
     problem(
         sessions.isna() | (sessions <= 0) | (sessions > MAX_SESSIONS_PER_WEEK),
@@ -516,6 +581,15 @@ def load_placements(
     )
     rows[S.PROVIDER_ID] = rows[S.SITE_ID].map(provider_of_site)
     keys = [S.AREA_ID, SCHOOL_URN, S.PROVIDER_ID, S.SITE_ID, KEY_STAGE]
+    if with_end:
+        # time in AP: days to the end date, or to as_of for a placement still open
+        as_of_ts = pd.Timestamp(as_of_date)
+        open_ = end.isna()
+        rows[PLACEMENT_OPEN] = open_[keep].to_numpy()
+        rows[DAYS_IN_AP] = ((end.fillna(as_of_ts) - start).dt.days)[keep].to_numpy().astype(int)
+        rows[DAYS_SINCE_START] = ((as_of_ts - start).dt.days)[keep].to_numpy().astype(int)
+        rows[OUTCOME] = outcome.fillna("")[keep].to_numpy()
+        keys = [*keys, PLACEMENT_OPEN, OUTCOME, DAYS_IN_AP, DAYS_SINCE_START]
     out = (
         rows.groupby(keys, sort=True)
         .agg(**{PLACEMENTS: (SESSIONS_PER_WEEK, "size"), SESSIONS_PER_WEEK_TOTAL: (SESSIONS_PER_WEEK, "sum")})

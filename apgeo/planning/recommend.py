@@ -17,6 +17,7 @@ from apgeo.planning.explain import _table_columns, recommendation_table
 from apgeo.planning.instance import _check_minutes, _instance_from_tables
 from apgeo.planning.models.base import (
     DEFAULT_TIME_LIMIT_S,
+    Assignment,
     Method,
     Objective,
     SolverChoice,
@@ -54,6 +55,8 @@ def recommend_sites(
     fill_missing_need: float | None = None,
     places_per_need: float = 1.0,
     serve_all: bool = False,
+    assignment: Assignment = "split",
+    fill_fixed: bool = False,
     method: Method = "exact",
     solver: SolverChoice | Any = "auto",
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
@@ -66,7 +69,12 @@ def recommend_sites(
     ----------
     travel_times, demand, existing, candidates, mode, p, key_stages, max_travel_time_min,
     penalty_min, weight_by, need_column, fill_missing_need, places_per_need, serve_all, strict
-        See :meth:`MaximalCovering.from_tables`.
+        As for :meth:`MaximalCovering.from_tables` / :meth:`CapacitatedPMedian.from_tables`.
+    assignment, fill_fixed
+        Capacitated models only: ``"split"`` (default) lets an area's need be shared
+        between sites, ``"single"`` serves each area whole from one site (as spopt does);
+        ``fill_fixed=True`` fills existing sites to their places before counting new ones
+        (spopt's ``fulfill_predefined_fac``).
     objective
         ``"coverage"``: maximal covering (most need newly within T); ``"time"``:
         p-median (least need-weighted travel time).
@@ -123,7 +131,7 @@ def recommend_sites(
     model = model_class.from_instance(
         inst, p=p, max_travel_time_s=T,
         penalty_s=None if penalty_min is None else penalty_min * 60.0, serve_all=serve_all,
-        strict=strict,
+        strict=strict, assignment=assignment, fill_fixed=fill_fixed,
     )
     model.solve(method, solver=solver, time_limit_s=time_limit_s, strict=strict)
     logger.info(
