@@ -335,11 +335,8 @@ def load_placements(
     pandas.DataFrame
         One row per home LSOA x referring school x site x key stage: ``area_id``,
         ``school_urn``, ``provider_id``, ``site_id``, ``key_stage``, ``placements``,
-        ``sessions_per_week_total``. With ``end_date`` in the file, rows are also split by
-        ``placement_open``, ``outcome``, ``days_in_ap`` (to the end date, or to ``as_of``
-        while open) and ``days_since_start`` (to ``as_of``), for the time-in-AP tables
-        (:mod:`apgeo.analysis.time_in_ap`). NOT suppressed: for analysis, never for
-        publication. ``attrs``: ``synthetic``, ``title``, ``as_of``, ``source``,
+        ``sessions_per_week_total``. NOT suppressed: for analysis, never for
+        publication. For time in AP and outcomes see :func:`load_placement_episodes`. ``attrs``: ``synthetic``, ``title``, ``as_of``, ``source``,
         ``rows_read``, ``rows_counted``.
 
     Raises
@@ -351,6 +348,53 @@ def load_placements(
         date after ``as_of``, duplicate rows. The message lists every problem with its
         spreadsheet row numbers (header = row 1) and never shows a postcode.
     """
+    return _load(
+        source, as_of=as_of, providers=providers, schools=schools, demand=demand, lookup=lookup,
+        duplicates=duplicates, sheet_name=sheet_name, strict=strict, episodes=False,
+    )
+
+
+def load_placement_episodes(
+    source: str | Path | pd.DataFrame,
+    *,
+    as_of: dt.date | str,
+    providers: pd.DataFrame | None = None,
+    schools: pd.DataFrame | None = None,
+    demand: pd.DataFrame | None = None,
+    lookup: Any = None,
+    duplicates: Literal["error", "drop"] = "error",
+    sheet_name: str | int = 0,
+    strict: bool = False,
+) -> pd.DataFrame:
+    """Time in AP of a placement file with ``end_date`` (and ``outcome``): counts, never
+    pupil rows, for :mod:`apgeo.analysis.time_in_ap`.
+
+    The same file, checks and parameters as :func:`load_placements`; the counts are by
+    referring school x site x key stage x (``placement_open``, ``outcome``,
+    ``days_in_ap`` = to the end date or to ``as_of`` while open, ``days_since_start`` =
+    to ``as_of``), without the home area. NOT suppressed: for analysis, never for
+    publication.
+    """
+    return _load(
+        source, as_of=as_of, providers=providers, schools=schools, demand=demand, lookup=lookup,
+        duplicates=duplicates, sheet_name=sheet_name, strict=strict, episodes=True,
+    )
+
+
+def _load(
+    source: str | Path | pd.DataFrame,
+    *,
+    as_of: dt.date | str,
+    providers: pd.DataFrame | None = None,
+    schools: pd.DataFrame | None = None,
+    demand: pd.DataFrame | None = None,
+    lookup: Any = None,
+    duplicates: Literal["error", "drop"] = "error",
+    sheet_name: str | int = 0,
+    strict: bool = False,
+    episodes: bool,
+) -> pd.DataFrame:
+    """Read, validate, geocode and aggregate placements (see :func:`load_placements`)."""
     as_of_date = _as_date(as_of, name="as_of")
     if duplicates not in ("error", "drop"):
         raise ApgeoValueError(f"duplicates must be 'error' or 'drop', not {duplicates!r}")
@@ -496,7 +540,7 @@ def load_placements(
         )
         problem(end.notna() & start.notna() & (end < start), "'end_date' is before 'start_date'")
         problem(
-            end.notna() & (end.dt.date > as_of_date),
+            end.notna() & (end > pd.Timestamp(as_of_date)),
             f"'end_date' is after as_of ({as_of_date.isoformat()}); leave it empty for a placement still open then",
         )
     if OUTCOME in frame.columns:
@@ -581,15 +625,20 @@ def load_placements(
     )
     rows[S.PROVIDER_ID] = rows[S.SITE_ID].map(provider_of_site)
     keys = [S.AREA_ID, SCHOOL_URN, S.PROVIDER_ID, S.SITE_ID, KEY_STAGE]
-    if with_end:
-        # time in AP: days to the end date, or to as_of for a placement still open
+    if episodes:
+        if not with_end:
+            raise ApgeoValueError(
+                f"{label} has no 'end_date' column: time in AP needs it (empty for a placement "
+                "still open on as_of), and 'outcome' for return to mainstream"
+            )
+        # time in AP: days to the end date, or to as_of for a placement still open. The
+        # home area is left out: these counts are by school, site and key stage only.
         as_of_ts = pd.Timestamp(as_of_date)
-        open_ = end.isna()
-        rows[PLACEMENT_OPEN] = open_[keep].to_numpy()
+        rows[PLACEMENT_OPEN] = end.isna()[keep].to_numpy()
         rows[DAYS_IN_AP] = ((end.fillna(as_of_ts) - start).dt.days)[keep].to_numpy().astype(int)
         rows[DAYS_SINCE_START] = ((as_of_ts - start).dt.days)[keep].to_numpy().astype(int)
         rows[OUTCOME] = outcome.fillna("")[keep].to_numpy()
-        keys = [*keys, PLACEMENT_OPEN, OUTCOME, DAYS_IN_AP, DAYS_SINCE_START]
+        keys = [SCHOOL_URN, S.PROVIDER_ID, S.SITE_ID, KEY_STAGE, PLACEMENT_OPEN, OUTCOME, DAYS_IN_AP, DAYS_SINCE_START]
     out = (
         rows.groupby(keys, sort=True)
         .agg(**{PLACEMENTS: (SESSIONS_PER_WEEK, "size"), SESSIONS_PER_WEEK_TOTAL: (SESSIONS_PER_WEEK, "sum")})
@@ -618,6 +667,7 @@ __all__ = [
     "DEFAULT_BURDEN_THRESHOLDS_MIN",
     "MAINSTREAM_TYPES",
     "PLACEMENT_COLUMNS",
+    "load_placement_episodes",
     "load_placements",
     "load_schools",
     "read_placement_file",

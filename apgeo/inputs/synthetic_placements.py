@@ -16,8 +16,10 @@ from apgeo._errors import ApgeoValueError
 from apgeo._validate import require_columns
 from apgeo.inputs.placements import (
     _PHASES_FOR_KS,
+    END_DATE,
     HOME_POSTCODE,
     KEY_STAGE,
+    OUTCOME,
     SCHOOL_URN,
     SESSIONS_PER_WEEK,
     START_DATE,
@@ -53,6 +55,7 @@ def synthetic_placements(
     providers: pd.DataFrame | None = None,
     schools: pd.DataFrame | None = None,
     data_dir: str | Path | None = None,
+    with_end_dates: bool = True,
 ) -> pd.DataFrame:
     """Plausible, clearly labelled SYNTHETIC placement rows drawn from real Sheffield data.
 
@@ -77,6 +80,9 @@ def synthetic_placements(
         Reference tables (defaults: Sheffield demand, providers, GIAS extract).
     data_dir
         Data folder for the defaults and the postcode lookup.
+    with_end_dates
+        Add ``end_date`` and ``outcome`` (:func:`_synthetic_ends`; drawn with their own
+        seed, so the other columns do not change).
 
     Returns
     -------
@@ -164,10 +170,44 @@ def synthetic_placements(
             )
     out = pd.DataFrame(rows)
     out = out.iloc[rng.permutation(len(out))].reset_index(drop=True)
+    if with_end_dates:
+        out[END_DATE], out[OUTCOME] = _synthetic_ends(out[START_DATE], as_of_date, random_state)
     out[SYNTHETIC] = True
     return _stamp(out, synthetic=True, title=f"{n} synthetic AP placements (seed {random_state})")
 
 
+
+#: SYNTHETIC outcome shares of an ended placement (not evidence: a plausible mix).
+SYNTHETIC_OUTCOME_SHARES: Final[dict[str, float]] = {
+    "returned_to_mainstream": 0.40,
+    "moved_to_special_school": 0.15,
+    "moved_to_another_ap": 0.20,
+    "left_education": 0.10,
+    "other_or_unknown": 0.15,
+}
+#: SYNTHETIC placement lengths: lognormal with this median (days) and log-sd.
+_MEDIAN_LENGTH_DAYS: Final = 120.0
+_LENGTH_SIGMA: Final = 0.8
+
+
+def _synthetic_ends(start: pd.Series, as_of: dt.date, random_state: int) -> tuple[pd.Series, pd.Series]:
+    """End dates and outcomes for synthetic placements: a lognormal length (median 120
+    days); a placement whose end would fall after ``as_of`` is still open (empty end date
+    and outcome)."""
+    rng = np.random.default_rng([int(random_state), 1])
+    length = np.maximum(1, np.round(rng.lognormal(np.log(_MEDIAN_LENGTH_DAYS), _LENGTH_SIGMA, len(start))))
+    names = list(SYNTHETIC_OUTCOME_SHARES)
+    shares = np.array(list(SYNTHETIC_OUTCOME_SHARES.values()))
+    outcome = rng.choice(names, size=len(start), p=shares / shares.sum())
+    starts = pd.to_datetime(start)
+    ends = starts + pd.to_timedelta(length, unit="D")
+    still_open = (ends.dt.date > as_of).to_numpy()
+    end_text = ends.dt.strftime("%Y-%m-%d").where(~still_open, "")
+    out_text = pd.Series(np.where(still_open, "", outcome), index=start.index)
+    return end_text, out_text
+
+
 __all__ = [
+    "SYNTHETIC_OUTCOME_SHARES",
     "synthetic_placements",
 ]
