@@ -15,6 +15,8 @@ from apgeo._errors import ConfigError
 from apgeo.schema import KEY_STAGE_NAMES, ProviderKind
 
 MODES = ("walk", "cycle", "drive")
+#: Road-line layers a study can route on (OS Open Roads, a council's centrelines, ...).
+ROAD_LINE_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json")
 
 DEFAULT_AP_KINDS = (
     "inclusion_centre",
@@ -38,7 +40,9 @@ class StudyConfig:
     data_dir: Path | None
     output_dir: Path
     maps_dir: Path
-    network_source: str = "auto"  # "auto" | "straight-line" | a .pbf / .graphml path
+    network_source: str = "auto"  # "auto" | "straight-line" | a .pbf / .graphml / road-line path
+    #: What the network is, quoted in every output (e.g. "main roads only (gritting routes)").
+    network_label: str = ""
     network_buffer_m: float = 3000.0
     circuity_factor: float = 1.3
     modes: tuple[str, ...] = MODES
@@ -87,7 +91,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "allow_far": bool,
         "gias_border_km": (int, float),
     },
-    "network": {"source": str, "buffer_m": (int, float), "circuity_factor": (int, float), "modes": list},
+    "network": {"source": str, "label": str, "buffer_m": (int, float), "circuity_factor": (int, float), "modes": list},
     "analysis": {
         "thresholds_min": list,
         "key_stages": list,
@@ -180,8 +184,12 @@ def load_config(path: str | Path) -> StudyConfig:
     source = net.get("source", "auto")
     if source not in ("auto", "straight-line"):
         sp = path_of(source, source)
-        if sp.suffix.lower() not in (".pbf", ".graphml"):
-            raise fail("network", "source", f"must be 'auto', 'straight-line' or a .pbf / .graphml file, not {source!r}")
+        if sp.suffix.lower() not in (".pbf", ".graphml", *ROAD_LINE_SUFFIXES):
+            raise fail(
+                "network", "source",
+                "must be 'auto', 'straight-line', a .pbf / .graphml file or a road-line layer "
+                f"({' / '.join(ROAD_LINE_SUFFIXES)}), not {source!r}",
+            )
         if not sp.is_file():
             raise fail("network", "source", f"network file not found: {sp}")
         source = str(sp)
@@ -285,6 +293,7 @@ def load_config(path: str | Path) -> StudyConfig:
         output_dir=path_of(study.get("output_dir"), f"../reports/{name}"),
         maps_dir=path_of(study.get("maps_dir"), "../maps"),
         network_source=source,
+        network_label=str(net.get("label", "")),
         network_buffer_m=float(net.get("buffer_m", 3000.0)),
         circuity_factor=circuity,
         modes=modes,

@@ -27,7 +27,7 @@ from apgeo.inputs.landscape import data_manifest, infer_area, load_area_inputs, 
 from apgeo.inputs.providers import split_located
 from apgeo.routing.straight_line import method_note as straight_line_note
 from apgeo.routing.straight_line import straight_line_travel_times
-from apgeo.study.config import StudyConfig
+from apgeo.study.config import ROAD_LINE_SUFFIXES, StudyConfig
 from apgeo.study.result import Progress, StudyResult
 
 # ----------------------------------------------------------------------- stages
@@ -138,7 +138,10 @@ def compute_travel_times(result: StudyResult, *, progress: Progress | None = Non
             result.travel_times[mode] = travel_time_table(
                 engine, origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID
             )
-            result.network_method[mode] = f"street network ({graph.graph.get('source', 'osm')})"
+            result.network_method[mode] = (
+                f"road network: {cfg.network_label}" if cfg.network_label
+                else f"street network ({graph.graph.get('source', 'osm')})"
+            )
         else:
             result.travel_times[mode] = straight_line_travel_times(
                 origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID,
@@ -163,6 +166,8 @@ def _load_graphs(result: StudyResult) -> dict[str, Any]:
     cfg = result.config
     polygon = result.boundary.geometry.union_all()
     source = None if cfg.network_source == "auto" else cfg.network_source
+    if source is not None and Path(source).suffix.lower() in ROAD_LINE_SUFFIXES:
+        return _road_line_graphs(result, Path(source))
     try:
         return load_networks(
             source, modes=[check_mode(m) for m in cfg.modes], polygon=polygon, buffer_m=cfg.network_buffer_m
@@ -177,6 +182,21 @@ def _load_graphs(result: StudyResult) -> dict[str, Any]:
             stacklevel=2,
         )
         return {}
+
+
+def _road_line_graphs(result: StudyResult, path: Path) -> dict[str, Any]:
+    """Every mode's network from a road-line layer, with its component report logged."""
+    from apgeo.network.lines import load_road_lines
+    from apgeo.network.modes import check_mode
+
+    cfg = result.config
+    graphs: dict[str, Any] = {}
+    for mode in cfg.modes:
+        graph, report = load_road_lines(path, mode=check_mode(mode), label=cfg.network_label or None)
+        logger.info("%s network from %s: %s", mode, path.name, report.summary())
+        result.tables[f"network_report_{mode}"] = pd.DataFrame([{"mode": mode, "report": report.summary()}])
+        graphs[mode] = graph
+    return graphs
 
 
 def _transit_times(result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> None:
