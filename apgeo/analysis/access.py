@@ -40,8 +40,9 @@ from apgeo import schema as _schema
 from apgeo._errors import ApgeoValueError
 from apgeo._log import warn
 from apgeo._validate import require_columns, to_numeric
-from apgeo.analysis.tables import check_key_stages, format_ids, prepare_tables
+from apgeo.analysis.tables import check_key_stages, format_ids, label_output, prepare_tables
 from apgeo.schema import (
+    AP_KINDS,
     AREA_ID,
     CAPACITY_PLACES,
     MODE,
@@ -243,7 +244,7 @@ def floating_catchment_access(
     key_stages: Sequence[str] | str | None = None,
     need_column: str | None = None,
     fill_missing_need: float | None = None,
-    kinds: Collection[str | ProviderKind] | None = None,
+    kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     strict: bool = False,
 ) -> pd.DataFrame:
     """Places per 1,000 children within reach of each area (2SFCA or E2SFCA).
@@ -268,7 +269,7 @@ def floating_catchment_access(
     gaussian_sigma_min
         Gaussian width in minutes (default ``catchment_min / 2``).
     key_stages
-        Demand = sum of ``children_ks*`` over these key stages (``None`` = KS1..KS5);
+        Demand = sum of ``children_ks*`` over these key stages (``None``: the key stages the providers serve, else KS1-KS4; see ``attrs["key_stages"]``);
         supply = sites serving at least one of them.
     need_column
         Use this numeric demand column (e.g. ``need_count`` or a weighted need score)
@@ -278,7 +279,7 @@ def floating_catchment_access(
     fill_missing_need
         Value replacing NaN in ``need_column``.
     kinds
-        Use only providers of these kinds (``None`` = all).
+        Use only providers of these kinds (default: the AP kinds, :data:`apgeo.schema.AP_KINDS`, so special schools are left out; ``None`` = every kind).
     strict
         Turn warnings (unknown or zero capacity, unreachable sites) into errors.
 
@@ -286,13 +287,14 @@ def floating_catchment_access(
     -------
     pandas.DataFrame
         One row per area, sorted by ``area_id``. Columns: ``area_id``, ``mode``,
-        ``method`` (``"2sfca"``, ``"e2sfca_stepped"``, ``"e2sfca_gaussian"``),
+        ``travel_time_method`` (when the travel times say how they were made, e.g. the
+        straight-line estimate note), ``method`` (``"2sfca"``, ``"e2sfca_stepped"``, ``"e2sfca_gaussian"``),
         ``demand_basis`` (e.g. ``"children_ks3+children_ks4"`` or the need column),
         ``demand``, ``sites_in_reach`` (sites with a positive weight),
         ``places_in_reach`` (weighted capacity of those sites, before sharing),
         ``places_per_child`` (``A[i]``) and ``places_per_1000`` (``1000 * A[i]``).
     """
-    ks_list = check_key_stages(key_stages)
+    ks_list = check_key_stages(key_stages, providers, kinds)
     weight, method = _build_weight(
         decay,
         catchment_min=catchment_min,
@@ -353,7 +355,7 @@ def floating_catchment_access(
             stacklevel=3,
         )
     _, acc = fca_from_cost_matrix(times_s, supply, dem, weight=weight)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             AREA_ID: prep.area_ids,
             MODE: mode,
@@ -366,6 +368,7 @@ def floating_catchment_access(
             PLACES_PER_1000: acc * 1000.0,
         }
     )
+    return label_output(out, prep, key_stages=ks_list)
 
 
 def two_step_fca(
@@ -378,7 +381,7 @@ def two_step_fca(
     key_stages: Sequence[str] | str | None = None,
     need_column: str | None = None,
     fill_missing_need: float | None = None,
-    kinds: Collection[str | ProviderKind] | None = None,
+    kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     strict: bool = False,
 ) -> pd.DataFrame:
     """Classic 2SFCA: :func:`floating_catchment_access` with ``decay="none"``."""
@@ -411,7 +414,7 @@ def enhanced_two_step_fca(
     key_stages: Sequence[str] | str | None = None,
     need_column: str | None = None,
     fill_missing_need: float | None = None,
-    kinds: Collection[str | ProviderKind] | None = None,
+    kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     strict: bool = False,
 ) -> pd.DataFrame:
     """E2SFCA (Luo & Qi 2009): :func:`floating_catchment_access` with distance decay."""

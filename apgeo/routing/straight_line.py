@@ -56,7 +56,9 @@ def straight_line_travel_times(
 
     Returns the long table ``origin_id, destination_id, travel_time_s`` (the same seam
     as the network engine), plus ``distance_m`` (crow-fly). Pairs beyond
-    ``max_travel_time_s`` are NaN. ``table.attrs["method"]`` holds the method note.
+    ``max_travel_time_s`` are NaN. ``table.attrs["method"]`` holds the method note
+    (:func:`method_note`) and ``table.attrs["mode"]`` the mode: every table derived from
+    it (coverage, access, cold spots) carries both, and refuses another ``mode``.
     """
     if mode not in STRAIGHT_LINE_SPEEDS_KPH and speed_kph is None:
         raise ApgeoValueError(
@@ -90,4 +92,5 @@ def straight_line_travel_times(
         }
     )
     table.attrs["method"] = method_note(mode, circuity_factor=circuity_factor, speed_kph=speed)
+    table.attrs["mode"] = mode
     return table
