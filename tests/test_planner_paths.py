@@ -194,3 +194,69 @@ def test_recommend_sizes_sites_at_todays_rate() -> None:
     assert out.attrs["places_per_need"] == pytest.approx(40 / need)
     assert out.iloc[0]["places_suggested"] == round(out.iloc[0]["children_newly_within_t"] * 40 / need)
     assert "today's rate" in out.attrs["places_rule"]
+
+
+# ---- 4. providers that cannot be right ----------------------------------------------------
+
+
+def _sheffield_area():  # type: ignore[no-untyped-def]
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    return gpd.GeoDataFrame(geometry=[box(427_000, 380_000, 445_000, 398_000)], crs="EPSG:27700")
+
+
+def test_provider_in_london_is_refused_naming_it() -> None:
+    from apgeo.inputs.providers import read_providers
+
+    frame = pd.DataFrame(
+        {"provider_id": ["SHEF", "LOND"], "name": ["Local", "Far"], "kind": ["pru", "pru"],
+         "easting": [435_000, 530_000], "northing": [387_000, 180_000]}
+    )
+    with pytest.raises(ApgeoValueError, match=r"more than 150 km.*LOND-1 \(2\d\d km\).*allow_far=True"):
+        read_providers(frame, study_area=_sheffield_area())
+    with pytest.warns(ApgeoWarning, match=r"more than 50 km.*LOND-1"):
+        out = read_providers(frame, study_area=_sheffield_area(), allow_far=True)
+    assert len(out) == 2
+
+
+def test_provider_60_km_away_warns() -> None:
+    from apgeo.inputs.providers import read_providers
+
+    frame = pd.DataFrame(
+        {"provider_id": ["NEAR"], "name": ["Leeds-ish"], "kind": ["pru"], "easting": [435_000], "northing": [460_000]}
+    )
+    with pytest.warns(ApgeoWarning, match=r"more than 50 km.*NEAR-1 \(62 km\)"):
+        read_providers(frame, study_area=_sheffield_area())
+
+
+def test_straight_line_refuses_a_destination_far_from_every_origin() -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from apgeo.routing.straight_line import straight_line_travel_times
+
+    origins = gpd.GeoDataFrame({"id": ["a", "b"]}, geometry=[Point(430_000, 385_000), Point(440_000, 392_000)],
+                               crs="EPSG:27700")
+    sites = gpd.GeoDataFrame({"site_id": ["LONDON"]}, geometry=[Point(530_000, 180_000)], crs="EPSG:27700")
+    with pytest.raises(ApgeoValueError, match=r"LONDON \(2\d\d km\)"):
+        straight_line_travel_times(origins, sites, origin_id_column="id", destination_id_column="site_id", mode="walk")
+
+
+def test_postcode_and_coordinates_that_disagree_warn_and_coordinates_win() -> None:
+    from apgeo.inputs.geocode import PostcodeLookup
+    from apgeo.inputs.providers import read_providers
+
+    lookup = PostcodeLookup(
+        pd.DataFrame({"easting": [435_300.0], "northing": [387_100.0], "lsoa11cd": ["E01"], "status": ["live"]},
+                     index=pd.Index(["S1 2HE"], name="postcode"))
+    )
+    frame = pd.DataFrame(
+        {"provider_id": ["A", "B"], "name": ["Agrees", "Disagrees"], "kind": ["pru", "pru"],
+         "postcode": ["S1 2HE", "S1 2HE"], "easting": [435_350, 440_000], "northing": [387_100, 390_000]}
+    )
+    with pytest.warns(ApgeoWarning, match=r"row 3 \(B-1, S1 2HE\): 5\.5 km\); the coordinates were used"):
+        out = read_providers(frame, lookup=lookup)
+    assert out.geometry.iloc[1].x == 440_000
+    assert "coordinates used" in out["location_note"].iloc[1]
+    assert "disagrees" not in out["location_note"].iloc[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -25,6 +26,7 @@ from apgeo import schema as S
 from apgeo._errors import ApgeoValueError, MissingColumnError
 from apgeo._validate import (
     check_crs,
+    check_near_area,
     check_points_in_england,
     check_unique,
     read_csv,
@@ -253,6 +255,8 @@ def read_providers(
     *,
     crs: str | None = None,
     lookup: PostcodeLookup | None = None,
+    study_area: Any = None,
+    allow_far: bool = False,
     strict: bool = False,
 ) -> gpd.GeoDataFrame:
     """Read a user's provider table (CSV, GeoJSON, GeoPackage or a DataFrame).
@@ -264,6 +268,19 @@ def read_providers(
 
     Providers that cannot be located are kept with ``located=False`` and a warning
     names their rows (``strict=True`` raises instead).
+
+    A row with coordinates *and* a postcode whose centroid is more than 1 km away gets a
+    warning naming the row; the coordinates win (``location_note`` says so).
+
+    Parameters
+    ----------
+    study_area
+        The study's areas or boundary (GeoDataFrame / GeoSeries in any CRS, or a
+        shapely geometry in EPSG:27700). A provider more than 50 km from it gets a
+        warning, more than 150 km an error naming it (unless ``allow_far=True``):
+        London coordinates in a Sheffield study are caught here.
+    allow_far
+        Keep providers more than 150 km from ``study_area`` (with a warning).
     """
     source = str(data) if not isinstance(data, pd.DataFrame) else "provider table"
     frame: pd.DataFrame
@@ -348,6 +365,15 @@ def read_providers(
             f"{source} has no location: give a point geometry, 'easting'/'northing', "
             f"'longitude'/'latitude' or 'postcode'; columns found: {', '.join(map(str, frame.columns))}"
         )
+    if S.LOCATION_NOTE in frame.columns and S.POSTCODE in frame.columns and "postcode" not in str(
+        frame[S.LOCATION_NOTE].iloc[0]
+    ):
+        _check_postcodes_agree(frame, geoms, lookup=lookup, source=source, strict=strict)
+    if study_area is not None:
+        check_near_area(
+            gpd.GeoSeries(geoms, crs=WORKING_CRS), study_area, ids=frame[S.SITE_ID], source=source,
+            allow_far=allow_far, strict=strict,
+        )
     not_located = [g is None or getattr(g, "is_empty", False) for g in geoms]
     if any(not_located) and S.POSTCODE not in frame.columns:
         from apgeo._log import warn
@@ -360,6 +386,47 @@ def read_providers(
             strict=strict,
         )
     return _finish(frame, geoms, source=source)
+
+
+def _check_postcodes_agree(
+    frame: pd.DataFrame, geoms: list[object], *, lookup: PostcodeLookup | None, source: str, strict: bool
+) -> None:
+    """Warn for rows whose coordinates and postcode centroid are more than 1 km apart."""
+    import warnings
+
+    from apgeo._errors import ApgeoError, ApgeoWarning
+    from apgeo._log import warn
+
+    given = frame[S.POSTCODE].astype("string").str.strip().fillna("")
+    has = (given != "").to_numpy() & np.array([not getattr(g, "is_empty", True) for g in geoms])
+    if not has.any():
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ApgeoWarning)  # coordinates win: unknown postcodes do not matter
+            located = geocode_postcodes(frame[has], postcode_column=S.POSTCODE, lookup=lookup, source=source)
+    except ApgeoError:
+        return  # no postcode lookup available: nothing to compare against
+    idx = frame.index[has]
+    e = located["easting"].to_numpy(dtype=float)
+    n = located["northing"].to_numpy(dtype=float)
+    xy = np.array([(g.x, g.y) for g, h in zip(geoms, has, strict=True) if h])  # type: ignore[attr-defined]
+    apart = np.hypot(xy[:, 0] - e, xy[:, 1] - n)
+    bad = np.nan_to_num(apart, nan=0.0) > 1000.0
+    if not bad.any():
+        return
+    rows = idx[bad]
+    frame.loc[rows, S.LOCATION_NOTE] = frame.loc[rows, S.LOCATION_NOTE] + "; postcode disagrees, coordinates used"
+    who = "; ".join(
+        f"row {row_numbers([r])} ({i}, {pc}): {d / 1000:.1f} km"
+        for r, i, pc, d in zip(rows, frame.loc[rows, S.SITE_ID], given[rows], apart[bad], strict=True)
+    )
+    warn(
+        f"{source}: {int(bad.sum())} row(s) have coordinates more than 1 km from their postcode's centroid "
+        f"({who}); the coordinates were used: correct whichever is wrong",
+        strict=strict,
+        stacklevel=4,
+    )
 
 
 # ------------------------------------------------------------------- combined

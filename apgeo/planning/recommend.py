@@ -149,8 +149,7 @@ def recommend_sites(
         weight_by=weight_by, need_column=need_column, fill_missing_need=fill_missing_need,
         places_per_need=places_per_need, strict=strict, kinds=kinds,
     )
-    stated = {"places_per_need": float(places_per_need), "places_rule": rule,
-              "key_stages": list(inst.key_stages)}
+    stated = {"places_per_need": float(places_per_need), "places_rule": rule}
     T = max_travel_time_min * 60.0
     covered = (inst.cost_s[:, inst.fixed] <= T).any(axis=1) if inst.fixed.any() else np.zeros(len(inst.need), bool)
     if objective == "coverage" and not capacitated and not (inst.need[~covered] > 0).any():
