@@ -260,3 +260,26 @@ def test_postcode_and_coordinates_that_disagree_warn_and_coordinates_win() -> No
     assert out.geometry.iloc[1].x == 440_000
     assert "coordinates used" in out["location_note"].iloc[1]
     assert "disagrees" not in out["location_note"].iloc[0]
+
+
+# ---- 8. what a planner reads ------------------------------------------------------------
+
+
+def test_solving_prints_nothing() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import warnings; warnings.simplefilter('ignore')\n"
+        "import sys; sys.path.insert(0, 'tests')\n"
+        "from test_recommend import _toy\n"
+        "from apgeo.planning.recommend import recommend_sites\n"
+        "tt, d, e, c = _toy()\n"
+        "recommend_sites(tt, d, e, c, mode='walk', key_stages=['KS3'], p=1, weight_by='none', solver='highs')\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
+                         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "HiGHS" not in run.stdout and run.stdout == ""
