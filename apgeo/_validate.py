@@ -63,6 +63,13 @@ def read_csv(path: str | Path, **kwargs: Any) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise ApgeoValueError(f"{p} is empty: it has no header row and no data") from None
     frame.columns = [str(c).strip() for c in frame.columns]
+    # Excel leaves rows that look empty (",,,," or only spaces) after the data; they are
+    # not providers with an id of "nan". Drop them (blank rows between data rows too).
+    # Row numbers in later messages stay the spreadsheet's: the index is kept.
+    if len(frame.columns) and len(frame):
+        blank = frame.apply(lambda col: col.isna() | col.astype("string").str.strip().eq("")).all(axis=1)
+        if blank.any():
+            frame = frame[~blank.to_numpy()]
     return frame
 
 

@@ -283,3 +283,17 @@ def test_solving_prints_nothing() -> None:
                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "HiGHS" not in run.stdout and run.stdout == ""
+
+
+# ---- 5. files as Excel writes them ------------------------------------------------------
+
+
+def test_trailing_blank_rows_from_excel_are_not_providers(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from apgeo.inputs.providers import read_providers
+
+    path = tmp_path / "providers.csv"
+    text = "provider_id,name,kind,easting,northing\r\nA,Alpha,pru,435000,387000\r\nB,Beta,pru,436000,388000\r\n"
+    path.write_bytes(("\ufeff" + text + ",,,,\r\n,,,,\r\n   ,,,,\r\n").encode("utf-8"))  # BOM + Excel's blank rows
+    out = read_providers(path)
+    assert list(out["provider_id"]) == ["A", "B"]
+
