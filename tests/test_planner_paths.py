@@ -297,3 +297,13 @@ def test_trailing_blank_rows_from_excel_are_not_providers(tmp_path) -> None:  # 
     out = read_providers(path)
     assert list(out["provider_id"]) == ["A", "B"]
 
+
+
+def test_places_per_1000_stay_unknown_while_a_site_of_unknown_capacity_remains() -> None:
+    tt, dem, prov = tiny_tables()
+    prov = prov.assign(capacity_places=[np.nan, 6.0, 4.0])  # s1 (KS3, KS4) places unknown
+    out = _quiet(
+        compare_scenarios, tt, dem, prov, Scenario("close s3").close_site("s3"), mode="bus", key_stages=["KS3"]
+    )
+    row = out[out["metric"].str.startswith("E2SFCA") & (out["key_stage"] == "KS3")].iloc[0]
+    assert row["before"] > 0 and np.isnan(row["after"])  # s1 still serves KS3: unknown, not 0

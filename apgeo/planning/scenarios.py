@@ -363,10 +363,11 @@ def _metrics(
         for ks in key_stages:
             ok = serving[KEY_STAGES].map(lambda v, ks=ks: ks in parse_key_stages(v)).astype(bool)
             sub = serving[ok.to_numpy()]
-            # no site with places left for this key stage: 0 places per 1,000 (NaN only
-            # when there are no children to share places among)
+            # no site serving this key stage left at all: 0 places per 1,000. NaN when a
+            # site remains but its places are unknown, or there are no children.
             children = float(demand[children_column(ks)].astype(float).sum())
-            value = 0.0 if children > 0 else math.nan
+            any_site = providers[KEY_STAGES].map(lambda v, ks=ks: ks in parse_key_stages(v)).astype(bool).any()
+            value = 0.0 if children > 0 and not any_site else math.nan
             if len(sub):
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
