@@ -67,6 +67,13 @@ def read_csv(path: str | Path, **kwargs: Any) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise ApgeoValueError(f"{p} is empty: it has no header row and no data") from None
     frame.columns = [str(c).strip() for c in frame.columns]
+    # Excel leaves rows that look empty (",,,," or only spaces) after the data; they are
+    # not providers with an id of "nan". Drop them (blank rows between data rows too).
+    # Row numbers in later messages stay the spreadsheet's: the index is kept.
+    if len(frame.columns) and len(frame):
+        blank = frame.apply(lambda col: col.isna() | col.astype("string").str.strip().eq("")).all(axis=1)
+        if blank.any():
+            frame = frame[~blank.to_numpy()]
     return frame
 
 
@@ -199,3 +206,64 @@ def check_points_in_england(
             f"{source}: {int(outside.sum())} point(s) fall outside England: {who}; "
             f"check the {unit} values and the CRS they are in"
         )
+
+
+#: A provider this far (km) from the study area gets a warning; beyond the error
+#: distance it is refused unless ``allow_far=True`` (a day-placement 150 km away is
+#: almost always a mistyped coordinate or another authority's postcode).
+FAR_WARN_KM = 50.0
+FAR_ERROR_KM = 150.0
+
+
+def check_near_area(
+    points: gpd.GeoSeries,
+    area: Any,
+    *,
+    ids: pd.Series,
+    source: str,
+    warn_km: float = FAR_WARN_KM,
+    max_km: float = FAR_ERROR_KM,
+    allow_far: bool = False,
+    strict: bool = False,
+) -> np.ndarray:
+    """Distance (m) from each point to the study area; warn or raise for far ones.
+
+    ``area`` is a polygon / point layer (GeoDataFrame or GeoSeries, any CRS) or a
+    shapely geometry in EPSG:27700. Points inside the area are 0 m away. Empty points
+    (not located) are NaN and never flagged.
+    """
+    from apgeo._log import warn
+
+    if isinstance(area, gpd.GeoDataFrame | gpd.GeoSeries):
+        check_crs(area, name="study area")
+        shape = area.to_crs(WORKING_CRS).geometry.union_all() if isinstance(area, gpd.GeoDataFrame) else (
+            area.to_crs(WORKING_CRS).union_all()
+        )
+    else:
+        shape = area
+    pts = points.to_crs(WORKING_CRS) if points.crs is not None else points
+    empty = (pts.is_empty | pts.isna()).to_numpy()
+    dist = np.where(empty, np.nan, pts.distance(shape).to_numpy(dtype=float))
+    ids = ids.reset_index(drop=True)
+
+    def listed(mask: np.ndarray) -> str:
+        return ", ".join(f"{i} ({d / 1000:.0f} km)" for i, d in zip(ids[mask], dist[mask], strict=True))
+
+    too_far = np.nan_to_num(dist, nan=0.0) > max_km * 1000
+    if too_far.any() and not allow_far:
+        raise ApgeoValueError(
+            f"{source}: {int(too_far.sum())} provider(s) lie more than {max_km:g} km from the study area: "
+            f"{listed(too_far)}; check their coordinates or postcode (swapped, another place, a typo), "
+            "or pass allow_far=True if they really are that far"
+        )
+    far = (np.nan_to_num(dist, nan=0.0) > warn_km * 1000) & ~too_far
+    if allow_far:
+        far |= too_far
+    if far.any():
+        warn(
+            f"{source}: {int(far.sum())} provider(s) lie more than {warn_km:g} km from the study area: "
+            f"{listed(far)}; they are kept; check their location if that is unexpected",
+            strict=strict,
+            stacklevel=3,
+        )
+    return dist

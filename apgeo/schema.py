@@ -41,7 +41,12 @@ MODE = "mode"
 
 # ---- analysis outputs shared by several stages ------------------------------------
 THRESHOLD_MIN = "threshold_min"
+#: How a travel-time table was made (``"street network (osm)"``, the straight-line
+#: estimate note, a timetable ...): the column of the travel-time CSVs.
 METHOD = "method"
+#: The same label in tables derived from travel times (coverage, access, cold spots),
+#: where ``method`` may already name the measure (e.g. ``"e2sfca_stepped"``).
+TRAVEL_TIME_METHOD = "travel_time_method"
 REASON = "reason"  # plain-English reason a cold spot or recommendation was flagged
 GI_LABEL = "gi_label"
 GI_HOT = "hot (far, significant)"
@@ -83,7 +88,10 @@ class ProviderKind(StrEnum):
             ) from None
 
 
-#: Kinds counted as alternative provision proper (the others are "AP-adjacent").
+#: Kinds counted as alternative provision proper (the others, e.g. special schools, are
+#: "AP-adjacent"). The one definition: the default ``kinds`` of every function that counts
+#: AP (coverage, access, cold spots, scenarios, recommendations) and of the study's
+#: ``[analysis] ap_kinds``. Pass ``kinds=None`` to count every provider, or your own list.
 AP_KINDS: frozenset[ProviderKind] = frozenset(
     {
         ProviderKind.INCLUSION_CENTRE,
@@ -95,9 +103,14 @@ AP_KINDS: frozenset[ProviderKind] = frozenset(
         ProviderKind.PRIMARY_AP_HUB,
     }
 )
+#: The same kinds as table values, in :class:`ProviderKind` order.
+AP_KIND_NAMES: tuple[str, ...] = tuple(k.value for k in ProviderKind if k in AP_KINDS)
 
 KeyStage = Literal["KS1", "KS2", "KS3", "KS4", "KS5"]
 KEY_STAGE_NAMES: tuple[KeyStage, ...] = ("KS1", "KS2", "KS3", "KS4", "KS5")
+#: Compulsory school age: the key stages used when ``key_stages=None`` and the providers
+#: passed do not say which key stages they serve.
+COMPULSORY_KEY_STAGES: tuple[KeyStage, ...] = ("KS1", "KS2", "KS3", "KS4")
 
 #: Ages (at 31 August, i.e. the age at the start of the school year) in each key stage.
 #: KS1 = Years 1-2, KS2 = Years 3-6, KS3 = Years 7-9, KS4 = Years 10-11, KS5 = Years 12-13.

@@ -83,7 +83,7 @@ def test_nearest_times_warns_naming_unreachable_areas() -> None:
 def test_key_stage_nobody_serves_warns() -> None:
     tt, dem, prov = tiny_tables()
     with pytest.warns(ApgeoWarning, match="no provider serves KS5"):
-        out = nearest_times(tt, dem, prov, mode="bus")
+        out = nearest_times(tt, dem, prov, mode="bus", key_stages="KS1-KS5")
     assert out["nearest_ks5_time_s"].isna().all()
 
 
@@ -427,13 +427,14 @@ def test_property_adding_a_provider_never_hurts(problem, new_times, new_ks) -> N
         ],
         ignore_index=True,
     )
-    before = _quiet(nearest_times, tt, dem, prov, mode="m")
-    after = _quiet(nearest_times, tt2, dem, prov2, mode="m")
+    # the same key stages before and after (the default follows the providers passed)
+    before = _quiet(nearest_times, tt, dem, prov, mode="m", key_stages="KS1-KS5")
+    after = _quiet(nearest_times, tt2, dem, prov2, mode="m", key_stages="KS1-KS5")
     for col in [c for c in before.columns if c.endswith("_time_s")]:
         b = before[col].fillna(np.inf).to_numpy()
         a = after[col].fillna(np.inf).to_numpy()
         assert np.all(a <= b)
-    cov_b = _quiet(coverage_summary, tt, dem, prov, mode="m")
-    cov_a = _quiet(coverage_summary, tt2, dem, prov2, mode="m")
+    cov_b = _quiet(coverage_summary, tt, dem, prov, mode="m", key_stages="KS1-KS5")
+    cov_a = _quiet(coverage_summary, tt2, dem, prov2, mode="m", key_stages="KS1-KS5")
     cols = [c for c in cov_b.columns if c.startswith("children_within_")]
     assert np.all(cov_a[cols].to_numpy() >= cov_b[cols].to_numpy() - 1e-9)

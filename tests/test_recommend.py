@@ -325,7 +325,11 @@ def test_toy_recommendation_by_hand() -> None:
     assert first["mean_time_change_min"] == pytest.approx(round(-243000 / 260 / 60, 2))
     assert first["next_best_site_id"] == "C1" and first["marginal_gain_over_next_children"] == 30
     assert first["postcode"] == "S2 2BB" and first["site_name"] == "Cand two"
-    assert first["places_suggested"] == 110
+    # places at today's rate: 40 known places per unit of need (children KS1-KS4, unweighted)
+    _, demand, _, _ = _toy()
+    need = float(demand[["children_ks1", "children_ks2", "children_ks3", "children_ks4"]].to_numpy().sum())
+    assert first["places_suggested"] == round(110 * 40 / need)
+    assert table.attrs["places_rule"].startswith("today's rate")
     assert first["why"].startswith(
         "Adding Cand two (Three) brings 110 more KS3 children (aged 11-13) within 30 min on foot, "
         "110 of them in the 20% most deprived areas"

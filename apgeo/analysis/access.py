@@ -49,8 +49,9 @@ from apgeo import schema as _schema
 from apgeo._errors import ApgeoValueError
 from apgeo._log import warn
 from apgeo._validate import require_columns, to_numeric
-from apgeo.analysis.tables import check_key_stages, format_ids, prepare_tables
+from apgeo.analysis.tables import check_key_stages, format_ids, label_output, prepare_tables
 from apgeo.schema import (
+    AP_KINDS,
     AREA_ID,
     CAPACITY_PLACES,
     MODE,
@@ -288,7 +289,7 @@ def floating_catchment_access(
     key_stages: Sequence[str] | str | None = None,
     need_column: str | None = None,
     fill_missing_need: float | None = None,
-    kinds: Collection[str | ProviderKind] | None = None,
+    kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     strict: bool = False,
 ) -> pd.DataFrame:
     """Places per 1,000 children within reach of each area (2SFCA or E2SFCA).
@@ -319,7 +320,7 @@ def floating_catchment_access(
     gravity_min_time_min
         Gravity ``t0`` in minutes: shorter times weigh 1.
     key_stages
-        Demand = sum of ``children_ks*`` over these key stages (``None`` = KS1..KS5);
+        Demand = sum of ``children_ks*`` over these key stages (``None``: the key stages the providers serve, else KS1-KS4; see ``attrs["key_stages"]``);
         supply = sites serving at least one of them.
     need_column
         Use this numeric demand column (e.g. ``need_count`` or a weighted need score)
@@ -329,7 +330,7 @@ def floating_catchment_access(
     fill_missing_need
         Value replacing NaN in ``need_column``.
     kinds
-        Use only providers of these kinds (``None`` = all).
+        Use only providers of these kinds (default: the AP kinds, :data:`apgeo.schema.AP_KINDS`, so special schools are left out; ``None`` = every kind).
     strict
         Turn warnings (unknown or zero capacity, unreachable sites) into errors.
 
@@ -337,15 +338,16 @@ def floating_catchment_access(
     -------
     pandas.DataFrame
         One row per area, sorted by ``area_id``. Columns: ``area_id``, ``mode``,
-        ``method`` (``"2sfca"``, ``"e2sfca_stepped"``, ``"e2sfca_gaussian"``,
-        ``"2sfca_gravity"``),
+        ``travel_time_method`` (when the travel times say how they were made, e.g. the
+        straight-line estimate note), ``method`` (``"2sfca"``, ``"e2sfca_stepped"``,
+        ``"e2sfca_gaussian"``, ``"2sfca_gravity"``),
         ``demand_basis`` (e.g. ``"children_ks3+children_ks4"`` or the need column),
         ``demand``, ``sites_in_reach`` (sites with a positive weight),
         ``places_in_reach`` (weighted capacity of those sites, before sharing),
         ``places_per_child`` (``A[i]``) and ``places_per_1000`` (``1000 * A[i]``);
         0 for an area with no site in reach.
     """
-    ks_list = check_key_stages(key_stages)
+    ks_list = check_key_stages(key_stages, providers, kinds)
     weight, method = _build_weight(
         decay,
         catchment_min=catchment_min,
@@ -408,7 +410,7 @@ def floating_catchment_access(
             stacklevel=3,
         )
     _, acc = fca_from_cost_matrix(times_s, supply, dem, weight=weight)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             AREA_ID: prep.area_ids,
             MODE: mode,
@@ -421,6 +423,7 @@ def floating_catchment_access(
             PLACES_PER_1000: acc * 1000.0,
         }
     )
+    return label_output(out, prep, key_stages=ks_list)
 
 
 def two_step_fca(
@@ -433,7 +436,7 @@ def two_step_fca(
     key_stages: Sequence[str] | str | None = None,
     need_column: str | None = None,
     fill_missing_need: float | None = None,
-    kinds: Collection[str | ProviderKind] | None = None,
+    kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     strict: bool = False,
 ) -> pd.DataFrame:
     """Classic 2SFCA: :func:`floating_catchment_access` with ``decay="none"``."""
@@ -468,7 +471,7 @@ def enhanced_two_step_fca(
     key_stages: Sequence[str] | str | None = None,
     need_column: str | None = None,
     fill_missing_need: float | None = None,
-    kinds: Collection[str | ProviderKind] | None = None,
+    kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     strict: bool = False,
 ) -> pd.DataFrame:
     """E2SFCA (Luo & Qi 2009): :func:`floating_catchment_access` with distance decay."""

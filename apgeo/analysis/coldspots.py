@@ -42,14 +42,17 @@ from apgeo.analysis.tables import (
     NEAREST_TIME_S,
     check_key_stages,
     format_ids,
+    label_output,
     nearest_in,
     prepare_tables,
 )
 from apgeo.schema import (
+    AP_KINDS,
     AREA_ID,
     IDACI_DECILE,
     KEY_STAGE_AGES,
     MODE,
+    TRAVEL_TIME_METHOD,
     ProviderKind,
 )
 
@@ -143,7 +146,7 @@ def access_coldspots(
     weight_by: Literal["idaci", "none", "need"] = "idaci",
     need_column: str | None = None,
     fill_missing_need: float | None = None,
-    kinds: Collection[str | ProviderKind] | None = None,
+    kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     strict: bool = False,
 ) -> pd.DataFrame:
     """Access cold spots: areas with need that are far from suitable provision.
@@ -173,7 +176,7 @@ def access_coldspots(
     mode
         Travel mode label, carried into the output and the ``reason`` text.
     key_stages
-        Key stages to assess (``None`` = KS1..KS5); one row per area and key stage.
+        Key stages to assess (``None``: the key stages the providers serve, else KS1-KS4; see ``attrs["key_stages"]``); one row per area and key stage.
     max_travel_time_min
         Access threshold in minutes (exclusive: exactly 30 min is not a cold spot).
     min_children
@@ -185,7 +188,7 @@ def access_coldspots(
     fill_missing_need
         Value replacing NaN (suppressed) need; NaN without it raises.
     kinds
-        Consider only providers of these kinds (``None`` = all).
+        Consider only providers of these kinds (default: the AP kinds, :data:`apgeo.schema.AP_KINDS`, so special schools are left out; ``None`` = every kind).
     strict
         Turn warnings into errors.
 
@@ -199,7 +202,7 @@ def access_coldspots(
         (plain English, e.g. ``"nearest KS3 provider 41 min by bus; 210 children aged
         11-13; IDACI decile 1"``).
     """
-    ks_list = check_key_stages(key_stages)
+    ks_list = check_key_stages(key_stages, providers, kinds)
     if not np.isfinite(max_travel_time_min) or max_travel_time_min <= 0:
         raise ApgeoValueError(
             f"max_travel_time_min must be a positive number of minutes; got {max_travel_time_min!r}"
@@ -309,7 +312,7 @@ def access_coldspots(
     out = pd.concat(frames, ignore_index=True)
     out["_ks"] = out[KEY_STAGE].map({ks: i for i, ks in enumerate(ks_list)})
     out = out.sort_values([AREA_ID, "_ks"], kind="stable").drop(columns="_ks")
-    return out.reset_index(drop=True)
+    return label_output(out.reset_index(drop=True), prep, key_stages=ks_list)
 
 
 def capacity_coldspots(
@@ -348,7 +351,8 @@ def capacity_coldspots(
         not np.isfinite(max_places_per_1000) or max_places_per_1000 < 0
     ):
         raise ApgeoValueError(f"max_places_per_1000 must be >= 0; got {max_places_per_1000!r}")
-    out = access.loc[:, [AREA_ID, MODE, METHOD, DEMAND, PLACES_PER_1000]].copy()
+    keep = [AREA_ID, MODE, *([TRAVEL_TIME_METHOD] if TRAVEL_TIME_METHOD in access.columns else [])]
+    out = access.loc[:, [*keep, METHOD, DEMAND, PLACES_PER_1000]].copy()
     out = out.sort_values(AREA_ID, kind="stable").reset_index(drop=True)
     dem = out[DEMAND].to_numpy(dtype=float)
     ppk = out[PLACES_PER_1000].to_numpy(dtype=float)
@@ -419,7 +423,7 @@ def gi_star_clusters(
     permutations: int = 999,
     alpha: float = 0.05,
     random_state: int = DEFAULT_SEED,
-    kinds: Collection[str | ProviderKind] | None = None,
+    kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     fdr: bool = False,
     strict: bool = False,
 ) -> pd.DataFrame:
@@ -469,7 +473,7 @@ def gi_star_clusters(
     random_state
         Seed: the same inputs and seed give identical output.
     kinds
-        Consider only providers of these kinds (``None`` = all).
+        Consider only providers of these kinds (default: the AP kinds, :data:`apgeo.schema.AP_KINDS`, so special schools are left out; ``None`` = every kind).
     fdr
         Control the false discovery rate over the many local tests (Benjamini-Hochberg):
         an area is significant when its ``p_sim`` is at or below the largest
@@ -610,7 +614,7 @@ def gi_star_clusters(
         }
     )
     out.attrs["note"] = GI_NOTE
-    return out
+    return label_output(out, prep, key_stages=[ks])
 
 
 def benjamini_hochberg_cutoff(p_values: np.ndarray, *, alpha: float = 0.05) -> float:
@@ -677,7 +681,7 @@ def coldspot_sensitivity(
     key_stages: Sequence[str] | str | None = None,
     max_travel_time_min: float = 30.0,
     delta_min: float = 5.0,
-    kinds: Collection[str | ProviderKind] | None = None,
+    kinds: Collection[str | ProviderKind] | None = AP_KINDS,
 ) -> pd.DataFrame:
     """How the access cold-spot set changes when the threshold moves by +/- ``delta_min``.
 

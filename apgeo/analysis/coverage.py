@@ -60,6 +60,7 @@ from apgeo.analysis.tables import (
     check_thresholds_min,
     children_within_column,
     format_ids,
+    label_output,
     nearest_in,
     nearest_kind_site_column,
     nearest_kind_time_column,
@@ -71,10 +72,12 @@ from apgeo.analysis.tables import (
     share_within_column,
 )
 from apgeo.schema import (
+    AP_KINDS,
     AREA_ID,
     KIND,
     MODE,
     PROVIDER_ID,
+    TRAVEL_TIME_METHOD,
     ProviderKind,
 )
 
@@ -90,7 +93,7 @@ def nearest_times(
     *,
     mode: str,
     key_stages: Sequence[str] | str | None = None,
-    kinds: Collection[str | ProviderKind] | None = None,
+    kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     strict: bool = False,
 ) -> pd.DataFrame:
     """Time from each area to its nearest provider: overall, by key stage and by kind.
@@ -107,9 +110,9 @@ def nearest_times(
     mode
         Travel mode label carried into the output.
     key_stages
-        Key stages to report (``None`` = KS1..KS5).
+        Key stages to report (``None``: the key stages the providers serve, else KS1-KS4; see ``attrs["key_stages"]``).
     kinds
-        Keep only providers of these kinds (``None`` = all).
+        Keep only providers of these kinds (default: the AP kinds, :data:`apgeo.schema.AP_KINDS`, so special schools are left out; ``None`` = every kind).
     strict
         Turn warnings (areas reaching no provider, key stages nobody serves) into errors.
 
@@ -123,7 +126,7 @@ def nearest_times(
         :class:`~apgeo.schema.ProviderKind` order). Unreachable: time NaN, site None.
         Ties go to the first ``site_id`` in sorted order.
     """
-    ks_list = check_key_stages(key_stages)
+    ks_list = check_key_stages(key_stages, providers, kinds)
     prep = prepare_tables(
         travel_times,
         demand.loc[:, [AREA_ID]] if AREA_ID in demand.columns else demand,
@@ -160,7 +163,7 @@ def nearest_times(
         t, i = nearest_in(prep.times_s, (prep.sites[KIND] == kind.value).to_numpy())
         columns[nearest_kind_time_column(kind)] = _as_time(t)
         columns[nearest_kind_site_column(kind)] = _site_ids_at(prep, i)
-    return pd.DataFrame(columns)
+    return label_output(pd.DataFrame(columns), prep, key_stages=ks_list)
 
 
 def _band_stats(
@@ -215,7 +218,7 @@ def coverage_summary(
     mode: str,
     thresholds_min: Sequence[float] = DEFAULT_THRESHOLDS_MIN,
     key_stages: Sequence[str] | str | None = None,
-    kinds: Collection[str | ProviderKind] | None = None,
+    kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     strict: bool = False,
 ) -> pd.DataFrame:
     """Share of children who can reach a suitable provider within each band (DfT style).
@@ -235,9 +238,9 @@ def coverage_summary(
         Band upper limits in minutes, positive and strictly increasing
         (default 15, 30, 45, 60 as in the DfT journey-time statistics).
     key_stages
-        Key stages to count (``None`` = KS1..KS5).
+        Key stages to count (``None``: the key stages the providers serve, else KS1-KS4; see ``attrs["key_stages"]``).
     kinds
-        Count only providers of these kinds (``None`` = all).
+        Count only providers of these kinds (default: the AP kinds, :data:`apgeo.schema.AP_KINDS`, so special schools are left out; ``None`` = every kind).
     strict
         Turn warnings into errors.
 
@@ -252,7 +255,7 @@ def coverage_summary(
         ``share_within_<t>_min`` for each band (NaN when there are no children).
     """
     thresholds_s = check_thresholds_min(thresholds_min)
-    ks_list = check_key_stages(key_stages)
+    ks_list = check_key_stages(key_stages, providers, kinds)
     prep = prepare_tables(
         travel_times, demand, providers, mode=mode, key_stages=ks_list, kinds=kinds, strict=strict
     )
@@ -261,7 +264,7 @@ def coverage_summary(
     rows = _stats_by_key_stage(nearest_s, children, ks_list, thresholds_s, list(thresholds_min))
     out = pd.DataFrame(rows)
     out.insert(0, MODE, mode)
-    return out
+    return label_output(out, prep, key_stages=ks_list)
 
 
 def choice_counts(
@@ -272,7 +275,7 @@ def choice_counts(
     mode: str,
     thresholds_min: Sequence[float] = DEFAULT_THRESHOLDS_MIN,
     key_stages: Sequence[str] | str | None = None,
-    kinds: Collection[str | ProviderKind] | None = None,
+    kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     strict: bool = False,
 ) -> pd.DataFrame:
     """Number of distinct providers each area can reach within each band (choice).
@@ -290,9 +293,9 @@ def choice_counts(
     thresholds_min
         Band upper limits in minutes (inclusive), positive and strictly increasing.
     key_stages
-        Key stages to report (``None`` = KS1..KS5).
+        Key stages to report (``None``: the key stages the providers serve, else KS1-KS4; see ``attrs["key_stages"]``).
     kinds
-        Count only providers of these kinds (``None`` = all).
+        Count only providers of these kinds (default: the AP kinds, :data:`apgeo.schema.AP_KINDS`, so special schools are left out; ``None`` = every kind).
     strict
         Turn warnings into errors.
 
@@ -305,7 +308,7 @@ def choice_counts(
         each band.
     """
     thresholds_s = check_thresholds_min(thresholds_min)
-    ks_list = check_key_stages(key_stages)
+    ks_list = check_key_stages(key_stages, providers, kinds)
     prep = prepare_tables(
         travel_times,
         demand.loc[:, [AREA_ID]] if AREA_ID in demand.columns else demand,
@@ -335,7 +338,7 @@ def choice_counts(
     out = pd.concat(frames, ignore_index=True)
     out["_order"] = out[KEY_STAGE].map(order)
     out = out.sort_values([AREA_ID, "_order"], kind="stable").drop(columns="_order")
-    return out.reset_index(drop=True)
+    return label_output(out.reset_index(drop=True), prep, key_stages=ks_list)
 
 
 def _check_deciles(areas: pd.DataFrame, column: str, *, strict: bool) -> np.ndarray:
@@ -368,7 +371,7 @@ def equity_table(
     mode: str,
     thresholds_min: Sequence[float] = DEFAULT_THRESHOLDS_MIN,
     key_stages: Sequence[str] | str | None = None,
-    kinds: Collection[str | ProviderKind] | None = None,
+    kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     by: Sequence[DeprivationIndex] = ("imd", "idaci"),
     strict: bool = False,
 ) -> pd.DataFrame:
@@ -387,9 +390,9 @@ def equity_table(
     thresholds_min
         Band upper limits in minutes, positive and strictly increasing.
     key_stages
-        Key stages to count (``None`` = KS1..KS5).
+        Key stages to count (``None``: the key stages the providers serve, else KS1-KS4; see ``attrs["key_stages"]``).
     kinds
-        Count only providers of these kinds (``None`` = all).
+        Count only providers of these kinds (default: the AP kinds, :data:`apgeo.schema.AP_KINDS`, so special schools are left out; ``None`` = every kind).
     by
         Deprivation indices to tabulate: ``"imd"`` and/or ``"idaci"``.
     strict
@@ -406,7 +409,7 @@ def equity_table(
         ``share_within_<t>_min``).
     """
     thresholds_s = check_thresholds_min(thresholds_min)
-    ks_list = check_key_stages(key_stages)
+    ks_list = check_key_stages(key_stages, providers, kinds)
     indices = list(dict.fromkeys(by))
     unknown = [b for b in indices if b not in _DEPRIVATION_COLUMNS]
     if unknown or not indices:
@@ -439,7 +442,7 @@ def equity_table(
                 rows.append(row)
     out = pd.DataFrame(rows)
     out.insert(0, MODE, mode)
-    return out
+    return label_output(out, prep, key_stages=ks_list)
 
 
 def equity_gaps(equity: pd.DataFrame) -> pd.DataFrame:
@@ -465,11 +468,14 @@ def equity_gaps(equity: pd.DataFrame) -> pd.DataFrame:
     measures = [MEAN_NEAREST_TIME_S] + [
         c for c in equity.columns if str(c).startswith("share_within_")
     ]
-    keys = [MODE, DEPRIVATION_INDEX, KEY_STAGE]
+    keys = [MODE, *([TRAVEL_TIME_METHOD] if TRAVEL_TIME_METHOD in equity.columns else [])]
+    keys += [DEPRIVATION_INDEX, KEY_STAGE]
     d1 = equity[equity[DECILE] == 1].set_index(keys)[measures]
     d10 = equity[equity[DECILE] == 10].set_index(keys)[measures]
     gap = (d1 - d10.reindex(d1.index)).reset_index()
-    return gap.rename(columns={m: f"gap_{m}" for m in measures})
+    gap = gap.rename(columns={m: f"gap_{m}" for m in measures})
+    gap.attrs = {k: v for k, v in equity.attrs.items() if k in (MODE, "method", "kinds", "key_stages")}
+    return gap
 
 
 __all__ = [

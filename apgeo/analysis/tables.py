@@ -15,17 +15,21 @@ from apgeo._errors import ApgeoValueError
 from apgeo._log import warn
 from apgeo._validate import check_unique, require_columns, require_rows, to_numeric
 from apgeo.schema import (
+    AP_KINDS,
     AREA_ID,
+    COMPULSORY_KEY_STAGES,
     DESTINATION_ID,
     IDACI_DECILE,
     IMD_DECILE,
     KEY_STAGE_NAMES,
     KEY_STAGES,
     KIND,
+    METHOD,
     MODE,
     ORIGIN_ID,
     PROVIDER_ID,
     SITE_ID,
+    TRAVEL_TIME_METHOD,
     TRAVEL_TIME_S,
     KeyStage,
     ProviderKind,
@@ -125,6 +129,11 @@ class PreparedTables:
         ``(n_areas, n_sites)`` travel times in seconds, ``inf`` = unreachable or missing.
     serves
         ``(n_sites, 5)`` booleans: site serves KS1..KS5.
+    method
+        How the travel times were made (``travel_times.attrs["method"]`` or its
+        ``method`` column), ``None`` when the table does not say.
+    kinds
+        Provider kinds counted (sorted), ``None`` = every kind.
     """
 
     mode: str
@@ -132,6 +141,8 @@ class PreparedTables:
     sites: pd.DataFrame
     times_s: np.ndarray
     serves: np.ndarray
+    method: str | None = None
+    kinds: tuple[str, ...] | None = None
 
     @property
     def area_ids(self) -> np.ndarray:
@@ -186,14 +197,45 @@ def check_thresholds_min(
     return values * 60.0
 
 
-def check_key_stages(key_stages: Sequence[str] | str | None) -> tuple[KeyStage, ...]:
-    """Parse a ``key_stages`` option (``None`` = all five)."""
+def check_key_stages(
+    key_stages: Sequence[str] | str | None,
+    providers: pd.DataFrame | None = None,
+    kinds: Collection[str | ProviderKind] | None = None,
+) -> tuple[KeyStage, ...]:
+    """Parse a ``key_stages`` option.
+
+    ``None`` means the key stages that the ``providers`` passed (of ``kinds``) actually
+    serve, so that, say, 16-17 year olds are not reported unreachable when no post-16
+    provider was passed; KS1-KS4 when ``providers`` is not given or lists no key stage.
+    Results say which were used in ``attrs["key_stages"]``.
+    """
     if key_stages is None:
-        return KEY_STAGE_NAMES
+        return default_key_stages(providers, kinds)
     parsed = parse_key_stages(key_stages)
     if not parsed:
         raise ApgeoValueError(f"key_stages must name at least one of KS1..KS5; got {key_stages!r}")
     return parsed
+
+
+def default_key_stages(
+    providers: pd.DataFrame | None, kinds: Collection[str | ProviderKind] | None = None
+) -> tuple[KeyStage, ...]:
+    """The key stages served by ``providers`` of ``kinds``; KS1-KS4 when they say none."""
+    if providers is None or KEY_STAGES not in providers.columns:
+        return COMPULSORY_KEY_STAGES
+    rows = providers
+    wanted = _check_kinds(kinds)
+    if wanted is not None and KIND in providers.columns:
+        text = providers[KIND].astype(str).str.strip().str.lower().str.replace(" ", "_")
+        rows = providers[text.isin(wanted).to_numpy()]
+    served: set[str] = set()
+    for value in rows[KEY_STAGES]:
+        try:
+            served.update(parse_key_stages(value))
+        except ApgeoValueError:
+            continue  # reported with the row by prepare_tables
+    out = tuple(k for k in KEY_STAGE_NAMES if k in served)
+    return out or COMPULSORY_KEY_STAGES
 
 
 def _check_kinds(kinds: Collection[str | ProviderKind] | None) -> frozenset[str] | None:
@@ -209,6 +251,61 @@ def _check_kinds(kinds: Collection[str | ProviderKind] | None) -> frozenset[str]
     return parsed
 
 
+def travel_time_method(travel_times: pd.DataFrame, mode: str) -> str | None:
+    """How a travel-time table was made: ``attrs["method"]``, else its ``method`` column.
+
+    ``None`` when the table does not say (e.g. one read back from a file without it).
+    """
+    label = travel_times.attrs.get(METHOD)
+    if label:
+        return str(label)
+    if METHOD in travel_times.columns:
+        rows = travel_times
+        if MODE in rows.columns:
+            rows = rows[rows[MODE].astype(str) == mode]
+        values = sorted(set(map(str, rows[METHOD].dropna())))
+        if values:
+            return "; ".join(values)
+    return None
+
+
+def check_travel_mode(travel_times: pd.DataFrame, mode: str) -> None:
+    """Raise when a table made for one mode (``attrs["mode"]``) is used as another."""
+    made_for = travel_times.attrs.get(MODE)
+    if made_for is None or MODE in travel_times.columns or str(made_for) == mode:
+        return
+    raise ApgeoValueError(
+        f"travel_times were computed for mode {str(made_for)!r} (travel_times.attrs['mode']) "
+        f"but mode={mode!r} was passed; pass mode={str(made_for)!r}, or compute {mode} "
+        "travel times for this analysis"
+    )
+
+
+def label_output(
+    out: pd.DataFrame,
+    prep: PreparedTables,
+    *,
+    key_stages: Sequence[str] | None = None,
+    column: bool = True,
+) -> pd.DataFrame:
+    """Carry the mode, travel-time method, kinds and key stages of ``prep`` onto ``out``.
+
+    ``attrs``: ``mode``, ``method`` (``None`` when unknown), ``kinds`` (list, or ``"all"``)
+    and ``key_stages``. With ``column``, a ``travel_time_method`` column follows ``mode``
+    whenever the method is known, so a CSV export keeps the caveat (e.g. "STRAIGHT-LINE
+    ESTIMATE, not a street network ...").
+    """
+    out.attrs[MODE] = prep.mode
+    out.attrs[METHOD] = prep.method
+    out.attrs["kinds"] = list(prep.kinds) if prep.kinds is not None else "all"
+    if key_stages is not None:
+        out.attrs["key_stages"] = list(key_stages)
+    if column and prep.method is not None and TRAVEL_TIME_METHOD not in out.columns:
+        at = list(out.columns).index(MODE) + 1 if MODE in out.columns else 0
+        out.insert(at, TRAVEL_TIME_METHOD, prep.method)
+    return out
+
+
 def prepare_tables(
     travel_times: pd.DataFrame,
     demand: pd.DataFrame,
@@ -216,7 +313,7 @@ def prepare_tables(
     *,
     mode: str,
     key_stages: Sequence[str] = KEY_STAGE_NAMES,
-    kinds: Collection[str | ProviderKind] | None = None,
+    kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     demand_columns: Sequence[str] = (),
     provider_columns: Sequence[str] = (),
     strict: bool = False,
@@ -238,7 +335,8 @@ def prepare_tables(
     key_stages
         Key stages whose ``children_ks*`` columns are needed.
     kinds
-        Keep only providers of these kinds (``None`` = all kinds).
+        Keep only providers of these kinds (default: the AP kinds,
+        :data:`apgeo.schema.AP_KINDS`; ``None`` = all kinds).
     demand_columns, provider_columns
         Further columns that must be present.
     strict
@@ -274,6 +372,8 @@ def prepare_tables(
             )
 
     # ---- travel times ----------------------------------------------------------------
+    check_travel_mode(travel_times, mode)
+    method = travel_time_method(travel_times, mode)
     tt = travel_times
     if MODE in tt.columns:
         tt = tt[tt[MODE].astype(str) == mode]
@@ -374,9 +474,15 @@ def prepare_tables(
     if wanted_kinds is not None:
         keep = sites[KIND].isin(wanted_kinds).to_numpy()
         if not keep.any():
+            hint = (
+                "; the default counts AP kinds only (apgeo.schema.AP_KINDS): pass kinds=None "
+                "to count every provider"
+                if wanted_kinds == frozenset(k.value for k in AP_KINDS)
+                else "; pass kinds=None to count every provider"
+            )
             raise ApgeoValueError(
                 f"no provider is of kind(s) {sorted(wanted_kinds)}; kinds present: "
-                f"{sorted(set(kind_values))}"
+                f"{sorted(set(kind_values))}{hint}"
             )
         sites = sites[keep].reset_index(drop=True)
         serves = serves[keep]
@@ -406,7 +512,15 @@ def prepare_tables(
     matrix = np.full((len(areas), len(sites)), np.inf)
     ok = (cols >= 0) & ~np.isnan(times)
     matrix[rows[ok], cols[ok]] = times[ok]
-    return PreparedTables(mode=mode, areas=areas, sites=sites, times_s=matrix, serves=serves)
+    return PreparedTables(
+        mode=mode,
+        areas=areas,
+        sites=sites,
+        times_s=matrix,
+        serves=serves,
+        method=method,
+        kinds=None if wanted_kinds is None else tuple(sorted(wanted_kinds)),
+    )
 
 
 def nearest_in(times_s: np.ndarray, site_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -26,6 +26,7 @@ from apgeo import schema as S
 from apgeo._errors import ApgeoValueError, MissingColumnError
 from apgeo._validate import (
     check_crs,
+    check_near_area,
     check_points_in_england,
     check_unique,
     read_csv,
@@ -253,6 +254,8 @@ def read_providers(
     *,
     crs: str | None = None,
     lookup: PostcodeLookup | None = None,
+    study_area: Any = None,
+    allow_far: bool = False,
     strict: bool = False,
 ) -> gpd.GeoDataFrame:
     """Read a user's provider table (CSV, GeoJSON, GeoPackage or a DataFrame).
@@ -264,6 +267,19 @@ def read_providers(
 
     Providers that cannot be located are kept with ``located=False`` and a warning
     names their rows (``strict=True`` raises instead).
+
+    A row with coordinates *and* a postcode whose centroid is more than 1 km away gets a
+    warning naming the row; the coordinates win (``location_note`` says so).
+
+    Parameters
+    ----------
+    study_area
+        The study's areas or boundary (GeoDataFrame / GeoSeries in any CRS, or a
+        shapely geometry in EPSG:27700). A provider more than 50 km from it gets a
+        warning, more than 150 km an error naming it (unless ``allow_far=True``):
+        London coordinates in a Sheffield study are caught here.
+    allow_far
+        Keep providers more than 150 km from ``study_area`` (with a warning).
     """
     source = str(data) if not isinstance(data, pd.DataFrame) else "provider table"
     frame: pd.DataFrame
@@ -342,6 +358,12 @@ def read_providers(
         )
     if S.POSTCODE in frame.columns:
         geoms = _with_postcodes(frame, geoms, lookup=lookup, source=source, strict=strict)
+        _check_postcodes_agree(frame, geoms, lookup=lookup, source=source, strict=strict)
+    if study_area is not None:
+        check_near_area(
+            gpd.GeoSeries(geoms, crs=WORKING_CRS), study_area, ids=frame[S.SITE_ID], source=source,
+            allow_far=allow_far, strict=strict,
+        )
     not_located = [g is None or getattr(g, "is_empty", False) for g in geoms]
     if any(not_located) and S.POSTCODE not in frame.columns:
         from apgeo._log import warn
@@ -356,11 +378,6 @@ def read_providers(
     return _finish(frame, geoms, source=source)
 
 
-#: A row's coordinates and its postcode's centroid further apart than this (m) are
-#: reported (the coordinates are used).
-POSTCODE_DISAGREE_M = 1_000.0
-
-
 def _with_postcodes(
     frame: pd.DataFrame,
     geoms: list[object],
@@ -369,21 +386,18 @@ def _with_postcodes(
     source: str,
     strict: bool,
 ) -> list[object]:
-    """Locate by postcode the rows that have no coordinates (a file may mix the two), and
-    warn where a row's coordinates and postcode disagree by more than
-    :data:`POSTCODE_DISAGREE_M` (the coordinates win). Updates ``frame`` in place."""
+    """Locate by postcode the rows that have no coordinates (a file may mix the two).
+    Updates ``frame`` in place (postcode normalised, ``location_note``)."""
     empty = np.array([g is None or getattr(g, "is_empty", False) for g in geoms])
     given = frame[S.POSTCODE].notna() & frame[S.POSTCODE].astype(str).str.strip().ne("")
     if not given.any():
         return geoms
-    rows = frame.loc[given.to_numpy()]
-    located = geocode_postcodes(
-        rows, postcode_column=S.POSTCODE, lookup=lookup, source=source,
-        strict=strict and bool(empty[given.to_numpy()].any()),
-    ) if (empty & given.to_numpy()).any() else _quiet_geocode(rows, lookup)
+    rows = frame.loc[given.to_numpy() & empty]
+    if rows.empty:
+        return geoms
+    located = geocode_postcodes(rows, postcode_column=S.POSTCODE, lookup=lookup, source=source, strict=strict)
     frame.loc[rows.index, S.POSTCODE] = located["postcode"].fillna(rows[S.POSTCODE])
     out = list(geoms)
-    disagree: list[str] = []
     for idx, loc in located.iterrows():
         pos = int(frame.index.get_loc(idx))  # type: ignore[arg-type]
         found = pd.notna(loc["easting"])
@@ -397,30 +411,48 @@ def _with_postcodes(
                 frame.loc[[idx], S.LOCATION_NOTE] = (
                     "invalid postcode: not located" if status == INVALID else "unknown postcode: not located"
                 )
-        elif found:
-            g: Any = out[pos]
-            d = float(np.hypot(g.x - loc["easting"], g.y - loc["northing"]))
-            if d > POSTCODE_DISAGREE_M:
-                disagree.append(f"{frame.at[idx, S.PROVIDER_ID]!s} ({loc['postcode']}: {d:,.0f} m)")
-    if disagree:
-        from apgeo._log import warn
-
-        warn(
-            f"{source}: coordinates and postcode disagree by more than {POSTCODE_DISAGREE_M:,.0f} m "
-            f"for {len(disagree)} row(s): {'; '.join(disagree[:10])}; the coordinates are used, "
-            "check which is right",
-            strict=strict,
-        )
     return out
 
 
-def _quiet_geocode(rows: pd.DataFrame, lookup: PostcodeLookup | None) -> pd.DataFrame:
-    """Postcode centroids only to compare with given coordinates (no warnings: the rows
-    are located already)."""
-    lk = lookup or PostcodeLookup.from_data_dir()
-    located = lk.locate(rows[S.POSTCODE])
-    located.index = rows.index
-    return located
+def _check_postcodes_agree(
+    frame: pd.DataFrame, geoms: list[object], *, lookup: PostcodeLookup | None, source: str, strict: bool
+) -> None:
+    """Warn for rows whose coordinates and postcode centroid are more than 1 km apart."""
+    import warnings
+
+    from apgeo._errors import ApgeoError, ApgeoWarning
+    from apgeo._log import warn
+
+    given = frame[S.POSTCODE].astype("string").str.strip().fillna("")
+    has = (given != "").to_numpy() & np.array([not getattr(g, "is_empty", True) for g in geoms])
+    if not has.any():
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ApgeoWarning)  # coordinates win: unknown postcodes do not matter
+            located = geocode_postcodes(frame[has], postcode_column=S.POSTCODE, lookup=lookup, source=source)
+    except ApgeoError:
+        return  # no postcode lookup available: nothing to compare against
+    idx = frame.index[has]
+    e = located["easting"].to_numpy(dtype=float)
+    n = located["northing"].to_numpy(dtype=float)
+    xy = np.array([(g.x, g.y) for g, h in zip(geoms, has, strict=True) if h])  # type: ignore[attr-defined]
+    apart = np.hypot(xy[:, 0] - e, xy[:, 1] - n)
+    bad = np.nan_to_num(apart, nan=0.0) > 1000.0
+    if not bad.any():
+        return
+    rows = idx[bad]
+    frame.loc[rows, S.LOCATION_NOTE] = frame.loc[rows, S.LOCATION_NOTE] + "; postcode disagrees, coordinates used"
+    who = "; ".join(
+        f"row {row_numbers([r])} ({i}, {pc}): {d / 1000:.1f} km"
+        for r, i, pc, d in zip(rows, frame.loc[rows, S.SITE_ID], given[rows], apart[bad], strict=True)
+    )
+    warn(
+        f"{source}: {int(bad.sum())} row(s) have coordinates more than 1 km from their postcode's centroid "
+        f"({who}); the coordinates were used: correct whichever is wrong",
+        strict=strict,
+        stacklevel=4,
+    )
 
 
 # ------------------------------------------------------------------- combined

@@ -316,7 +316,7 @@ def quality_coverage(
     include_unknown: bool = False,
     thresholds_min: Sequence[float] = (30.0,),
     key_stages: Sequence[str] | str | None = None,
-    kinds: Collection[str | S.ProviderKind] | None = None,
+    kinds: Collection[str | S.ProviderKind] | None = S.AP_KINDS,
     strict: bool = False,
 ) -> pd.DataFrame:
     """Coverage of all provision next to coverage of good-or-better provision.
@@ -347,6 +347,7 @@ def quality_coverage(
         CHILDREN,
         KEY_STAGE,
         MEAN_NEAREST_TIME_S,
+        check_key_stages,
         share_within_column,
     )
 
@@ -359,7 +360,9 @@ def quality_coverage(
             "no provider is good or better, so there is nothing to compare; check the quality file "
             "or pass include_unknown=True"
         )
-    common = dict(mode=mode, thresholds_min=thresholds_min, key_stages=key_stages, kinds=kinds, strict=strict)
+    # one set of key stages for both runs: those all the providers serve, by default
+    ks_list = check_key_stages(key_stages, providers, kinds)
+    common = dict(mode=mode, thresholds_min=thresholds_min, key_stages=ks_list, kinds=kinds, strict=strict)
     everything = coverage_summary(travel_times, demand, providers, **common)  # type: ignore[arg-type]
     good = good_or_better(providers, include_unknown=include_unknown, strict=strict)
     in_good = travel_times[S.DESTINATION_ID].isin(set(good[S.SITE_ID]))

@@ -113,7 +113,8 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
             "Positive time gaps mean children in the most deprived areas travel longer; "
             "deciles are national (1 = most deprived 10 % of England's LSOAs).\n"
         )
-        gaps = result.tables["equity_gaps"].copy()
+        # the header above says how travel times were made; the CSV carries it per row
+        gaps = result.tables["equity_gaps"].drop(columns=[S.TRAVEL_TIME_METHOD], errors="ignore")
         gaps["gap_mean_nearest_time_min"] = _minutes(gaps.pop("gap_mean_nearest_time_s"))
         for c in [c for c in gaps.columns if c.startswith("gap_share_within_")]:
             gaps[c] = (gaps[c] * 100).round(1)

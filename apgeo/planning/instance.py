@@ -4,7 +4,7 @@ the travel-time matrix between them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -17,10 +17,12 @@ from apgeo._validate import (
     require_columns,
     to_numeric,
 )
-from apgeo.analysis.tables import check_key_stages, format_ids, prepare_tables
+from apgeo.analysis.tables import check_key_stages, format_ids, kind_value, prepare_tables
 from apgeo.schema import (
+    AP_KINDS,
     AREA_ID,
     CAPACITY_PLACES,
+    COMPULSORY_KEY_STAGES,
     IDACI_DECILE,
     IMD_DECILE,
     KEY_STAGES,
@@ -120,6 +122,35 @@ def _row_need(
     raise ApgeoValueError(f"weight_by must be 'idaci', 'none' or 'need'; got {weight_by!r}")
 
 
+def known_places_per_need(
+    existing: pd.DataFrame | None,
+    demand: pd.DataFrame,
+    *,
+    key_stages: Sequence[str] = COMPULSORY_KEY_STAGES,
+    weight_by: WeightBy = "idaci",
+) -> float | None:
+    """Today's rate: known places of ``existing`` per unit of need in the whole area.
+
+    Need is the children of ``key_stages`` (KS1-KS4 by default), weighted by
+    ``(11 - IDACI decile) / 10`` when ``weight_by="idaci"`` and the demand has deciles.
+    Suggesting ``need newly within T x rate`` places for a new site means that adding a
+    site for every child in the area would double today's known places, no more (the
+    study's rule). ``None`` when no capacity is known or there is no need.
+    """
+    if existing is None or CAPACITY_PLACES not in existing.columns or not len(existing):
+        return None
+    known_places = float(pd.to_numeric(existing[CAPACITY_PLACES], errors="coerce").sum(skipna=True))
+    cols = [children_column(k) for k in key_stages if children_column(k) in demand.columns]
+    if weight_by == "idaci" and IDACI_DECILE in demand.columns:
+        weight = (11.0 - pd.to_numeric(demand[IDACI_DECILE], errors="coerce")) / 10.0
+    else:
+        weight = pd.Series(1.0, index=demand.index)
+    need = float(sum((demand[c] * weight).sum() for c in cols))
+    if not (need > 0 and known_places > 0):
+        return None
+    return known_places / need
+
+
 def _instance_from_tables(
     travel_times: pd.DataFrame,
     demand: pd.DataFrame,
@@ -133,8 +164,17 @@ def _instance_from_tables(
     fill_missing_need: float | None,
     places_per_need: float,
     strict: bool,
+    kinds: Collection[str | ProviderKind] | None = AP_KINDS,
 ) -> _Instance:
-    ks_list = check_key_stages(key_stages)
+    if existing is not None and kinds is not None and KIND in existing.columns and len(existing):
+        # only existing providers of the kinds counted as AP are fixed open (candidates always count)
+        wanted = {kind_value(k) for k in ([kinds] if isinstance(kinds, str) else kinds)}
+        text = existing[KIND].astype(str).str.strip().str.lower().str.replace(" ", "_")
+        existing = existing[text.isin(wanted).to_numpy()]
+    if key_stages is None and KEY_STAGES in candidates.columns:
+        ks_list = check_key_stages(None, candidates, None)  # what the candidates would serve
+    else:
+        ks_list = check_key_stages(key_stages, existing, None)
     if not np.isfinite(places_per_need) or places_per_need <= 0:
         raise ApgeoValueError(f"places_per_need must be a positive number; got {places_per_need!r}")
     cand = _prepare_candidates(candidates, ks_list)
@@ -166,7 +206,8 @@ def _instance_from_tables(
     if isinstance(tt, pd.DataFrame) and "destination_id" in tt.columns:
         tt = tt[tt["destination_id"].isin(known)]
     prep = prepare_tables(
-        tt, demand, sites, mode=mode, key_stages=ks_list, demand_columns=extra, strict=strict
+        tt, demand, sites, mode=mode, key_stages=ks_list, kinds=None, demand_columns=extra,
+        strict=strict,
     )
     children, need = _row_need(
         prep.areas, ks_list, weight_by=weight_by, need_column=need_column,

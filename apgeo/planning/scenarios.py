@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -47,18 +47,24 @@ from apgeo.analysis.tables import (
     check_key_stages,
     children_within_column,
     format_ids,
+    kind_value,
     share_within_column,
+    travel_time_method,
 )
 from apgeo.schema import (
+    AP_KINDS,
     AREA_ID,
     CAPACITY_PLACES,
     DESTINATION_ID,
     KEY_STAGES,
     KIND,
+    MODE,
     NAME,
     PROVIDER_ID,
     SITE_ID,
+    TRAVEL_TIME_METHOD,
     ProviderKind,
+    children_column,
     parse_key_stages,
 )
 from apgeo.settings import WORKING_CRS
@@ -235,7 +241,9 @@ class Scenario:
         if needs_times:
             extra = _new_rows(needs_times, after, new_travel_times, scenario=self.name)
             tt = pd.concat([tt, extra], ignore_index=True)
-        return after.reset_index(drop=True), tt.reset_index(drop=True)
+        tt = tt.reset_index(drop=True)
+        tt.attrs = dict(travel_times.attrs)  # same mode and method as today's table
+        return after.reset_index(drop=True), tt
 
 
 def _new_rows(
@@ -287,6 +295,13 @@ def _new_rows(
     return rows
 
 
+def _rows_of(travel_times: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
+    """The travel-time rows of ``sites`` only (``attrs`` kept)."""
+    out = travel_times[travel_times[DESTINATION_ID].astype(str).isin(set(map(str, sites[SITE_ID])))]
+    out.attrs = dict(travel_times.attrs)
+    return out
+
+
 def _metrics(
     travel_times: pd.DataFrame,
     demand: pd.DataFrame,
@@ -304,7 +319,7 @@ def _metrics(
     rows: list[dict[str, Any]] = []
     cov = coverage_summary(
         travel_times, demand, providers, mode=mode, thresholds_min=[max_travel_time_min],
-        key_stages=list(key_stages),
+        key_stages=list(key_stages), kinds=None,  # providers are already the kinds counted
     )
     T = max_travel_time_min
     for _, r in cov.iterrows():
@@ -321,7 +336,7 @@ def _metrics(
         ]
     cold = access_coldspots(
         travel_times, demand, providers, mode=mode, key_stages=list(key_stages),
-        max_travel_time_min=T, weight_by=weight_by,
+        max_travel_time_min=T, weight_by=weight_by, kinds=None,
     )
     groups: list[tuple[str, pd.DataFrame]] = [(ALL_KEY_STAGES, cold)]
     groups += [(ks, cold[cold[KEY_STAGE] == ks]) for ks in key_stages]
@@ -348,13 +363,17 @@ def _metrics(
         for ks in key_stages:
             ok = serving[KEY_STAGES].map(lambda v, ks=ks: ks in parse_key_stages(v)).astype(bool)
             sub = serving[ok.to_numpy()]
-            value = math.nan
+            # no site serving this key stage left at all: 0 places per 1,000. NaN when a
+            # site remains but its places are unknown, or there are no children.
+            children = float(demand[children_column(ks)].astype(float).sum())
+            any_site = providers[KEY_STAGES].map(lambda v, ks=ks: ks in parse_key_stages(v)).astype(bool).any()
+            value = 0.0 if children > 0 and not any_site else math.nan
             if len(sub):
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     acc = enhanced_two_step_fca(
                         travel_times[travel_times[DESTINATION_ID].isin(set(sub[SITE_ID]))],
-                        demand, sub, mode=mode, key_stages=[ks],
+                        demand, sub, mode=mode, key_stages=[ks], kinds=None,
                     )
                 notes.extend(str(w.message) for w in caught)
                 dem = acc[DEMAND].to_numpy(dtype=float)
@@ -378,8 +397,13 @@ def compare_scenarios(
     max_travel_time_min: float = 30.0,
     weight_by: Literal["idaci", "none"] = "idaci",
     include_access: bool | None = None,
+    kinds: Collection[str | ProviderKind] | None = AP_KINDS,
 ) -> pd.DataFrame:
     """Before / after coverage, access cold spots and access for one scenario.
+
+    Only providers of ``kinds`` count (by default the AP kinds, so special schools
+    passed along with AP sites do not mask a closure); sites the scenario adds always
+    count, whatever their kind.
 
     Parameters
     ----------
@@ -393,7 +417,8 @@ def compare_scenarios(
         Travel times of added and moved sites (table or callable); see
         :meth:`Scenario.apply`. Rows of other sites are reused.
     key_stages
-        Key stages to report (``None`` = KS1..KS5).
+        Key stages to report (``None``: the key stages the counted providers serve, else
+        KS1-KS4; see ``attrs["key_stages"]``).
     max_travel_time_min
         Threshold for coverage and access cold spots, in minutes.
     weight_by
@@ -402,6 +427,9 @@ def compare_scenarios(
     include_access
         Add E2SFCA places per 1,000 children (sites with known, positive capacity only);
         default: when at least one site has a known capacity.
+    kinds
+        Provider kinds counted as provision (default :data:`apgeo.schema.AP_KINDS`;
+        ``None``: every provider passed).
 
     Returns
     -------
@@ -412,7 +440,9 @@ def compare_scenarios(
         access cold spots (area x key stage), children in them, the priority score and,
         with ``include_access``, E2SFCA places per 1,000. ``attrs`` holds
         ``coldspots_resolved`` and ``coldspots_new`` (``"area_id KS"`` lists),
-        ``description`` and ``notes`` (warnings from the access measure).
+        ``description`` and ``notes`` (warnings from the access measure), ``mode``,
+        ``method`` (how the travel times were made), ``kinds`` and ``key_stages``; a
+        ``travel_time_method`` column when the travel times say how they were made.
     """
     if not isinstance(scenario, Scenario):
         raise ApgeoValueError(f"scenario must be a Scenario; got {type(scenario).__name__}")
@@ -420,14 +450,42 @@ def compare_scenarios(
         raise ApgeoValueError(
             f"max_travel_time_min must be a positive number of minutes; got {max_travel_time_min!r}"
         )
-    ks_list = tuple(check_key_stages(key_stages))
     require_columns(providers, [SITE_ID, PROVIDER_ID, KIND, KEY_STAGES], source="providers")
+    ks_list = tuple(check_key_stages(key_stages, providers, kinds))
     prov_after, tt_after = scenario.apply(providers, travel_times, new_travel_times=new_travel_times)
+    notes: list[str] = []
+    if kinds is not None:
+        wanted = {kind_value(k) for k in ([kinds] if isinstance(kinds, str) else kinds)}
+        added = {c.site_id for c in scenario.changes if c.action == "add"}
+
+        def counted(frame: pd.DataFrame) -> np.ndarray:
+            text = frame[KIND].astype(str).str.strip().str.lower().str.replace(" ", "_")
+            return (text.isin(wanted) | frame[SITE_ID].astype(str).isin(added)).to_numpy()
+
+        keep_before = counted(providers)
+        if not keep_before.any() and not added:
+            raise ApgeoValueError(
+                f"no provider is of kind(s) {sorted(wanted)} (kinds present: "
+                f"{sorted(set(map(str, providers[KIND])))}); the default counts AP kinds only "
+                "(apgeo.schema.AP_KINDS): pass kinds=None to count every provider"
+            )
+        ignored = sorted(
+            c.site_id for c in scenario.changes
+            if c.action != "add" and c.site_id in set(map(str, providers[SITE_ID][~keep_before]))
+        )
+        if ignored:
+            notes.append(
+                f"site(s) {format_ids(ignored)} are not of the kinds counted ({', '.join(sorted(wanted))}); "
+                "their edits change nothing here: pass kinds=None to count every provider"
+            )
+        providers = providers[keep_before]
+        prov_after = prov_after[counted(prov_after)].reset_index(drop=True)
+        travel_times = _rows_of(travel_times, providers)
+        tt_after = _rows_of(tt_after, prov_after)
     if include_access is None:
         caps = pd.concat([providers.get(CAPACITY_PLACES, pd.Series(dtype=float)),
                           prov_after[CAPACITY_PLACES]])
         include_access = bool(caps.astype(float).notna().any())
-    notes: list[str] = []
     opts: dict[str, Any] = {
         "mode": mode, "key_stages": ks_list, "max_travel_time_min": max_travel_time_min,
         "weight_by": weight_by, "include_access": include_access, "notes": notes,
@@ -452,6 +510,13 @@ def compare_scenarios(
     out.attrs["coldspots_new"] = sorted(cold_after - cold_before)
     out.attrs["description"] = scenario.describe()
     out.attrs["notes"] = sorted(set(notes))
+    method = travel_time_method(travel_times, mode)
+    out.attrs[MODE] = mode
+    out.attrs["method"] = method
+    out.attrs["kinds"] = "all" if kinds is None else sorted(wanted)
+    out.attrs["key_stages"] = list(ks_list)
+    if method is not None:
+        out[TRAVEL_TIME_METHOD] = method
     return out
 
 

@@ -22,7 +22,13 @@ from scipy.spatial.distance import cdist
 
 from apgeo import schema as S
 from apgeo._errors import ApgeoValueError
-from apgeo._validate import check_geometries, check_unique, require_columns, to_working_crs
+from apgeo._validate import (
+    check_geometries,
+    check_near_area,
+    check_unique,
+    require_columns,
+    to_working_crs,
+)
 
 #: Default speeds (km/h) used by the estimate, matching the network defaults:
 #: walking 4.8 km/h (DfT journey-time statistics), cycling 15 km/h, driving 30 km/h
@@ -51,12 +57,19 @@ def straight_line_travel_times(
     circuity_factor: float = DEFAULT_CIRCUITY,
     speed_kph: float | None = None,
     max_travel_time_s: float | None = None,
+    allow_far: bool = False,
 ) -> pd.DataFrame:
     """All-pairs travel-time table from the straight-line estimate.
 
+    A destination more than 50 km from every origin (outside their convex hull) gets a
+    warning; more than 150 km an error naming it, unless ``allow_far=True``: London
+    coordinates in a Sheffield study would otherwise give plausible, long times.
+
     Returns the long table ``origin_id, destination_id, travel_time_s`` (the same seam
     as the network engine), plus ``distance_m`` (crow-fly). Pairs beyond
-    ``max_travel_time_s`` are NaN. ``table.attrs["method"]`` holds the method note.
+    ``max_travel_time_s`` are NaN. ``table.attrs["method"]`` holds the method note
+    (:func:`method_note`) and ``table.attrs["mode"]`` the mode: every table derived from
+    it (coverage, access, cold spots) carries both, and refuses another ``mode``.
     """
     if mode not in STRAIGHT_LINE_SPEEDS_KPH and speed_kph is None:
         raise ApgeoValueError(
@@ -75,6 +88,11 @@ def straight_line_travel_times(
     d = to_working_crs(destinations, name="destinations")
     check_geometries(o, id_column=origin_id_column, name="origins")
     check_geometries(d, id_column=destination_id_column, name="destinations")
+    if len(o) and len(d):
+        check_near_area(
+            d.geometry.centroid, o.geometry.union_all().convex_hull, ids=d[destination_id_column],
+            source="destinations", allow_far=allow_far,
+        )
     oxy = np.column_stack([o.geometry.centroid.x, o.geometry.centroid.y])
     dxy = np.column_stack([d.geometry.centroid.x, d.geometry.centroid.y])
     dist = cdist(oxy, dxy) if len(oxy) and len(dxy) else np.zeros((len(oxy), len(dxy)))
@@ -90,4 +108,5 @@ def straight_line_travel_times(
         }
     )
     table.attrs["method"] = method_note(mode, circuity_factor=circuity_factor, speed_kph=speed)
+    table.attrs["mode"] = mode
     return table

@@ -562,7 +562,8 @@ def travel_time_table(
     pandas.DataFrame
         Columns exactly ``origin_id``, ``destination_id``, ``travel_time_s``: every pair,
         origins in input order then destinations; ``NaN`` when unreachable or beyond the
-        limit.
+        limit. ``attrs``: ``mode`` (the engine's) and ``method``
+        (``"street network (<source>)"``), carried by every table derived from it.
 
     Notes
     -----
@@ -589,13 +590,17 @@ def travel_time_table(
         times = back.T
     times = np.minimum(times, _direct_times(o, d))
     times = np.where(times <= limit, times, np.nan)
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             ORIGIN_ID: np.repeat(o[origin_id_column].to_numpy(), len(d)),
             DESTINATION_ID: np.tile(d[destination_id_column].to_numpy(), len(o)),
             TRAVEL_TIME_S: times.reshape(-1),
         }
     )
+    if engine.mode != "unknown":
+        table.attrs["mode"] = engine.mode
+    table.attrs["method"] = f"street network ({engine.graph.graph.get('source', 'osm')})"
+    return table
 
 
 def nearest(

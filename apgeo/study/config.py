@@ -12,21 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from apgeo._errors import ConfigError
-from apgeo.schema import KEY_STAGE_NAMES, ProviderKind
+from apgeo.schema import AP_KIND_NAMES, KEY_STAGE_NAMES, ProviderKind
 
 MODES = ("walk", "cycle", "drive")
 #: Road-line layers a study can route on (OS Open Roads, a council's centrelines, ...).
 ROAD_LINE_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json")
 
-DEFAULT_AP_KINDS = (
-    "inclusion_centre",
-    "pru",
-    "ap_academy",
-    "ap_free_school",
-    "framework_provider",
-    "hospital_education",
-    "primary_ap_hub",
-)
+#: The library's one definition of AP kinds (:data:`apgeo.schema.AP_KINDS`).
+DEFAULT_AP_KINDS = AP_KIND_NAMES
 
 
 @dataclass(frozen=True)

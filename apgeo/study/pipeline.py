@@ -152,6 +152,10 @@ def compute_travel_times(result: StudyResult, *, progress: Progress | None = Non
         if progress:
             progress("travel times: transit")
         _transit_times(result, origins, sites)
+    for mode, table in result.travel_times.items():
+        # every table derived from these (coverage, access, cold spots) carries both
+        table.attrs["mode"] = mode
+        table.attrs["method"] = result.network_method[mode]
 
 
 def _load_graphs(result: StudyResult) -> dict[str, Any]:
@@ -381,6 +385,7 @@ def analyse_coverage(result: StudyResult) -> None:
                 mode=mode,
                 key_stages=list(cfg.key_stages),
                 thresholds_min=cfg.thresholds_min,
+                kinds=None,
             ).assign(providers="AP and AP-adjacent (special schools etc.)")
         )
         choice.append(choice_counts(table, result.demand, result.providers, thresholds_min=cfg.thresholds_min, **opts))
@@ -498,6 +503,7 @@ def recommend_and_compare(result: StudyResult) -> None:
     settings, and the recommended sites added."""
     from apgeo.planning.candidates import read_candidates
     from apgeo.planning.export import export_recommendations
+    from apgeo.planning.instance import known_places_per_need
     from apgeo.planning.recommend import recommend_sites
     from apgeo.planning.scenarios import Scenario, compare_scenarios
 
@@ -512,12 +518,10 @@ def recommend_and_compare(result: StudyResult) -> None:
     # Places suggested at the city's current rate: known AP places per unit of need
     # (children of KS1-4 weighted by IDACI, (11 - decile) / 10), so adding every
     # suggestion for the whole city would double today's known places, no more.
-    known_places = float(ap[S.CAPACITY_PLACES].sum(skipna=True))
-    ks_all = [k for k in ("KS1", "KS2", "KS3", "KS4") if k in cfg.key_stages]
-    weight = (11.0 - result.demand[S.IDACI_DECILE].astype(float)) / 10.0
-    city_need = float(sum((result.demand[S.children_column(k)] * weight).sum() for k in ks_all))
-    places_known = city_need > 0 and known_places > 0
-    places_per_need = known_places / city_need if places_known else 1.0
+    ks_all = [k for k in S.COMPULSORY_KEY_STAGES if k in cfg.key_stages]
+    rate = known_places_per_need(ap, result.demand, key_stages=ks_all, weight_by="idaci")
+    places_known = bool(rate)
+    places_per_need = rate or 1.0
     result.headline["known_ap_places_per_1000_weighted_need"] = (
         places_per_need * 1000 if places_known else "not known (no AP provider has known places)"
     )

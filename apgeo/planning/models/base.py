@@ -8,7 +8,8 @@ import heapq
 import math
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, ClassVar, Literal, Self
@@ -86,6 +87,34 @@ class _IlpResult:
     message: str
 
 
+@contextmanager
+def _native_stdout_silenced() -> Iterator[None]:
+    """Silence the C-level standard output for the duration (the library never prints).
+
+    HiGHS writes its copyright banner when its first model is created, before PuLP can
+    pass ``output_flag=False``; ``msg=False`` alone does not stop it.
+    """
+    import os
+    import sys
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stdout (e.g. some notebooks)
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            try:
+                yield
+            finally:
+                os.dup2(saved, fd)
+    finally:
+        os.close(saved)
+
+
 def _run_ilp(prob: Any, x: dict[int, Any], solver: Any, extra: dict[str, Any]) -> _IlpResult:
     """Solve a PuLP problem; report optimality honestly (time limits included)."""
     import pulp
@@ -93,7 +122,8 @@ def _run_ilp(prob: Any, x: dict[int, Any], solver: Any, extra: dict[str, Any]) -
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*PULP_CBC_CMD is deprecated", category=DeprecationWarning)
-            prob.solve(solver)
+            with _native_stdout_silenced():
+                prob.solve(solver)
     except pulp.PulpSolverError as err:  # pragma: no cover - depends on the installation
         return _IlpResult([], "Error", False, {}, f"the solver failed: {err}")
     status = pulp.LpStatus.get(prob.status, str(prob.status))

@@ -1,0 +1,309 @@
+"""A planner's own paths through the public API and files: no plausible wrong answer
+without a message (labels that travel with tables, AP kinds, defaults, files as Excel
+writes them, outputs)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from _tiny import MIN, tiny_tables
+
+from apgeo._errors import ApgeoValueError, ApgeoWarning
+from apgeo.analysis.access import enhanced_two_step_fca
+from apgeo.analysis.coldspots import access_coldspots
+from apgeo.analysis.coverage import choice_counts, coverage_summary, equity_table, nearest_times
+from apgeo.planning.scenarios import Scenario, compare_scenarios
+
+STRAIGHT = "STRAIGHT-LINE ESTIMATE, not a street network: crow-fly distance x 1.3 at 4.8 km/h (walk)"
+
+
+def _quiet(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ApgeoWarning)
+        return fn(*args, **kwargs)
+
+
+def _labelled() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The tiny tables, the travel times labelled as the straight-line fallback labels them."""
+    tt, dem, prov = tiny_tables()
+    tt.attrs["method"] = STRAIGHT
+    tt.attrs["mode"] = "walk"
+    return tt, dem, prov
+
+
+# ---- 1. the method travels with every table ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [coverage_summary, nearest_times, choice_counts, equity_table, enhanced_two_step_fca, access_coldspots],
+)
+def test_derived_tables_carry_method_and_mode(fn) -> None:  # type: ignore[no-untyped-def]
+    tt, dem, prov = _labelled()
+    out = _quiet(fn, tt, dem, prov, mode="walk", key_stages=["KS2", "KS3"])
+    assert out.attrs["method"] == STRAIGHT and out.attrs["mode"] == "walk"
+    assert (out["travel_time_method"] == STRAIGHT).all()
+    csv = out.to_csv(index=False)
+    assert "STRAIGHT-LINE ESTIMATE" in csv  # the caveat survives the export
+
+
+def test_method_column_of_a_table_read_back_from_csv() -> None:
+    tt, dem, prov = tiny_tables()
+    tt = tt.assign(method=STRAIGHT)  # as the study's travel_times_walk.csv reads back
+    out = _quiet(coverage_summary, tt, dem, prov, mode="walk", key_stages=["KS3"])
+    assert out.attrs["method"] == STRAIGHT
+    assert list(out.columns[:2]) == ["mode", "travel_time_method"]
+
+
+def test_walk_times_passed_as_drive_are_caught() -> None:
+    tt, dem, prov = _labelled()
+    with pytest.raises(ApgeoValueError, match=r"computed for mode 'walk'.*mode='drive' was passed"):
+        coverage_summary(tt, dem, prov, mode="drive", key_stages=["KS3"])
+
+
+def test_straight_line_table_knows_its_mode() -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from apgeo.routing.straight_line import straight_line_travel_times
+
+    pts = gpd.GeoDataFrame({"id": ["a"]}, geometry=[Point(435_000, 387_000)], crs="EPSG:27700")
+    sites = gpd.GeoDataFrame({"site_id": ["s"]}, geometry=[Point(436_000, 387_000)], crs="EPSG:27700")
+    tt = straight_line_travel_times(pts, sites, origin_id_column="id", destination_id_column="site_id", mode="cycle")
+    assert tt.attrs["mode"] == "cycle" and "STRAIGHT-LINE" in tt.attrs["method"]
+
+
+def test_table_without_labels_gains_no_column() -> None:
+    tt, dem, prov = tiny_tables()
+    out = _quiet(coverage_summary, tt, dem, prov, mode="bus", key_stages=["KS3"])
+    assert "travel_time_method" not in out.columns and out.attrs["method"] is None
+
+
+# ---- 2. which sites count as AP ---------------------------------------------------------
+
+
+def _with_special_school() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Tiny tables plus a special school next to every area (AP-adjacent, never AP)."""
+    tt, dem, prov = tiny_tables()
+    special = pd.DataFrame(
+        {"site_id": ["x9"], "provider_id": ["p9"], "name": ["Special Nine"], "kind": ["special_school"],
+         "key_stages": ["KS1,KS2,KS3,KS4"], "capacity_places": [np.nan]}
+    )
+    rows = pd.DataFrame({"origin_id": list("ABCD"), "destination_id": "x9", "travel_time_s": 1 * MIN})
+    return pd.concat([tt, rows], ignore_index=True), dem, pd.concat([prov, special], ignore_index=True)
+
+
+def test_special_schools_are_not_counted_as_ap_by_default() -> None:
+    tt, dem, prov = _with_special_school()
+    ap = _quiet(coverage_summary, tt, dem, prov, mode="walk", key_stages=["KS3"])
+    everyone = _quiet(coverage_summary, tt, dem, prov, mode="walk", key_stages=["KS3"], kinds=None)
+    assert ap.attrs["kinds"] != "all" and "special_school" not in ap.attrs["kinds"]
+    # the special school is within 1 min of everyone: only kinds=None counts it
+    assert everyone.loc[0, "children_within_15_min"] == 100
+    assert ap.loc[0, "children_within_15_min"] == 30  # A reaches s3 (5 min)
+
+
+def test_closing_the_inclusion_centre_shows_with_default_arguments() -> None:
+    tt, dem, prov = _with_special_school()
+    close = Scenario("close the centre").close_site("s3")
+    out = _quiet(compare_scenarios, tt, dem, prov, close, mode="walk", key_stages=["KS3"])
+    row = out[(out["metric"] == "children within 30 min") & (out["key_stage"] == "all")].iloc[0]
+    assert row["change"] == -40  # area C's 40 KS3 children lose their 25-minute site (s1: 50 min)
+    assert out.attrs["kinds"] != "all"
+
+
+def test_closing_a_special_school_says_it_changes_nothing() -> None:
+    tt, dem, prov = _with_special_school()
+    out = _quiet(compare_scenarios, tt, dem, prov, Scenario("x").close_site("x9"), mode="walk", key_stages=["KS3"])
+    assert (out["change"] == 0).all()
+    assert any("x9" in n and "kinds=None" in n for n in out.attrs["notes"])
+
+
+def test_closing_the_sheffield_inclusion_centre_reduces_walk_coverage(sheffield_demand, sheffield_providers) -> None:
+    from apgeo.inputs.demand import demand_points
+    from apgeo.inputs.providers import split_located
+    from apgeo.routing.straight_line import straight_line_travel_times
+
+    located, _ = split_located(sheffield_providers)  # every located site, special schools too
+    tt = straight_line_travel_times(
+        demand_points(sheffield_demand), located, origin_id_column="area_id", destination_id_column="site_id",
+        mode="walk",
+    )
+    main_site = located.loc[located["kind"] == "inclusion_centre", "site_id"].iloc[0]
+    out = _quiet(compare_scenarios, tt, sheffield_demand, located, Scenario("close").close_site(main_site), mode="walk")
+    row = out[(out["metric"] == "children within 30 min") & (out["key_stage"] == "all")].iloc[0]
+    assert row["change"] < -1000
+    assert (out["travel_time_method"].str.startswith("STRAIGHT-LINE")).all()
+
+
+def test_ap_kinds_are_one_definition() -> None:
+    from apgeo.schema import AP_KIND_NAMES
+    from apgeo.study.config import DEFAULT_AP_KINDS
+
+    assert DEFAULT_AP_KINDS == AP_KIND_NAMES
+    assert "special_school" not in AP_KIND_NAMES and "primary_ap_hub" in AP_KIND_NAMES
+
+
+def test_only_special_schools_gives_an_error_naming_the_fix() -> None:
+    tt, dem, prov = _with_special_school()
+    only = prov[prov["kind"] == "special_school"]
+    with pytest.raises(ApgeoValueError, match=r"pass kinds=None"):
+        coverage_summary(tt[tt["destination_id"] == "x9"], dem, only, mode="walk", key_stages=["KS3"])
+
+
+# ---- 3. defaults that surprise ----------------------------------------------------------
+
+
+def test_default_key_stages_follow_the_providers() -> None:
+    tt, dem, prov = tiny_tables()  # providers serve KS1-KS4, nobody KS5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ApgeoWarning)  # no "no provider serves KS5" warning
+        out = _quiet(coverage_summary, tt, dem, prov, mode="bus")
+    assert out.attrs["key_stages"] == ["KS1", "KS2", "KS3", "KS4"]
+    assert "KS5" not in set(out["key_stage"])
+
+
+def test_default_key_stages_without_key_stage_column_are_ks1_to_ks4() -> None:
+    from apgeo.analysis.tables import check_key_stages
+
+    assert check_key_stages(None) == ("KS1", "KS2", "KS3", "KS4")
+    assert check_key_stages(None, pd.DataFrame({"key_stages": ["KS3,KS4,KS5"]})) == ("KS3", "KS4", "KS5")
+
+
+def test_places_per_1000_after_the_last_site_closes_is_zero() -> None:
+    tt, dem, prov = tiny_tables()
+    out = _quiet(
+        compare_scenarios, tt, dem, prov, Scenario("close hub").close_site("s2"), mode="bus", key_stages=["KS2"]
+    )
+    row = out[out["metric"].str.startswith("E2SFCA") & (out["key_stage"] == "KS2")].iloc[0]
+    assert row["before"] > 0 and row["after"] == 0
+
+
+def test_recommend_sizes_sites_at_todays_rate() -> None:
+    from test_recommend import _toy
+
+    from apgeo.planning.recommend import recommend_sites
+
+    tt, demand, existing, candidates = _toy()
+    out = _quiet(recommend_sites, tt, demand, existing, candidates, mode="walk", key_stages=["KS3"], p=1,
+                 weight_by="none")
+    need = float(demand[[f"children_ks{k}" for k in (1, 2, 3, 4)]].to_numpy().sum())
+    assert out.attrs["places_per_need"] == pytest.approx(40 / need)
+    assert out.iloc[0]["places_suggested"] == round(out.iloc[0]["children_newly_within_t"] * 40 / need)
+    assert "today's rate" in out.attrs["places_rule"]
+
+
+# ---- 4. providers that cannot be right ----------------------------------------------------
+
+
+def _sheffield_area():  # type: ignore[no-untyped-def]
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    return gpd.GeoDataFrame(geometry=[box(427_000, 380_000, 445_000, 398_000)], crs="EPSG:27700")
+
+
+def test_provider_in_london_is_refused_naming_it() -> None:
+    from apgeo.inputs.providers import read_providers
+
+    frame = pd.DataFrame(
+        {"provider_id": ["SHEF", "LOND"], "name": ["Local", "Far"], "kind": ["pru", "pru"],
+         "easting": [435_000, 530_000], "northing": [387_000, 180_000]}
+    )
+    with pytest.raises(ApgeoValueError, match=r"more than 150 km.*LOND-1 \(2\d\d km\).*allow_far=True"):
+        read_providers(frame, study_area=_sheffield_area())
+    with pytest.warns(ApgeoWarning, match=r"more than 50 km.*LOND-1"):
+        out = read_providers(frame, study_area=_sheffield_area(), allow_far=True)
+    assert len(out) == 2
+
+
+def test_provider_60_km_away_warns() -> None:
+    from apgeo.inputs.providers import read_providers
+
+    frame = pd.DataFrame(
+        {"provider_id": ["NEAR"], "name": ["Leeds-ish"], "kind": ["pru"], "easting": [435_000], "northing": [460_000]}
+    )
+    with pytest.warns(ApgeoWarning, match=r"more than 50 km.*NEAR-1 \(62 km\)"):
+        read_providers(frame, study_area=_sheffield_area())
+
+
+def test_straight_line_refuses_a_destination_far_from_every_origin() -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from apgeo.routing.straight_line import straight_line_travel_times
+
+    origins = gpd.GeoDataFrame({"id": ["a", "b"]}, geometry=[Point(430_000, 385_000), Point(440_000, 392_000)],
+                               crs="EPSG:27700")
+    sites = gpd.GeoDataFrame({"site_id": ["LONDON"]}, geometry=[Point(530_000, 180_000)], crs="EPSG:27700")
+    with pytest.raises(ApgeoValueError, match=r"LONDON \(2\d\d km\)"):
+        straight_line_travel_times(origins, sites, origin_id_column="id", destination_id_column="site_id", mode="walk")
+
+
+def test_postcode_and_coordinates_that_disagree_warn_and_coordinates_win() -> None:
+    from apgeo.inputs.geocode import PostcodeLookup
+    from apgeo.inputs.providers import read_providers
+
+    lookup = PostcodeLookup(
+        pd.DataFrame({"easting": [435_300.0], "northing": [387_100.0], "lsoa11cd": ["E01"], "status": ["live"]},
+                     index=pd.Index(["S1 2HE"], name="postcode"))
+    )
+    frame = pd.DataFrame(
+        {"provider_id": ["A", "B"], "name": ["Agrees", "Disagrees"], "kind": ["pru", "pru"],
+         "postcode": ["S1 2HE", "S1 2HE"], "easting": [435_350, 440_000], "northing": [387_100, 390_000]}
+    )
+    with pytest.warns(ApgeoWarning, match=r"row 3 \(B-1, S1 2HE\): 5\.5 km\); the coordinates were used"):
+        out = read_providers(frame, lookup=lookup)
+    assert out.geometry.iloc[1].x == 440_000
+    assert "coordinates used" in out["location_note"].iloc[1]
+    assert "disagrees" not in out["location_note"].iloc[0]
+
+
+# ---- 8. what a planner reads ------------------------------------------------------------
+
+
+def test_solving_prints_nothing() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import warnings; warnings.simplefilter('ignore')\n"
+        "import sys; sys.path.insert(0, 'tests')\n"
+        "from test_recommend import _toy\n"
+        "from apgeo.planning.recommend import recommend_sites\n"
+        "tt, d, e, c = _toy()\n"
+        "recommend_sites(tt, d, e, c, mode='walk', key_stages=['KS3'], p=1, weight_by='none', solver='highs')\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
+                         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "HiGHS" not in run.stdout and run.stdout == ""
+
+
+# ---- 5. files as Excel writes them ------------------------------------------------------
+
+
+def test_trailing_blank_rows_from_excel_are_not_providers(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from apgeo.inputs.providers import read_providers
+
+    path = tmp_path / "providers.csv"
+    text = "provider_id,name,kind,easting,northing\r\nA,Alpha,pru,435000,387000\r\nB,Beta,pru,436000,388000\r\n"
+    path.write_bytes(("\ufeff" + text + ",,,,\r\n,,,,\r\n   ,,,,\r\n").encode("utf-8"))  # BOM + Excel's blank rows
+    out = read_providers(path)
+    assert list(out["provider_id"]) == ["A", "B"]
+
+
+
+def test_places_per_1000_stay_unknown_while_a_site_of_unknown_capacity_remains() -> None:
+    tt, dem, prov = tiny_tables()
+    prov = prov.assign(capacity_places=[np.nan, 6.0, 4.0])  # s1 (KS3, KS4) places unknown
+    out = _quiet(
+        compare_scenarios, tt, dem, prov, Scenario("close s3").close_site("s3"), mode="bus", key_stages=["KS3"]
+    )
+    row = out[out["metric"].str.startswith("E2SFCA") & (out["key_stage"] == "KS3")].iloc[0]
+    assert row["before"] > 0 and np.isnan(row["after"])  # s1 still serves KS3: unknown, not 0
