@@ -39,7 +39,8 @@ class _Scan:
     dep_flat: np.ndarray  # (m - 1) * T departures, row i shifted by i * _ROW_SPAN_S
     offset: np.ndarray  # (m - 1,) i * _ROW_SPAN_S
     row_start: np.ndarray  # (m - 1,) i * T
-    arr_alight: np.ndarray  # (m - 1, T + 1) arrivals at alight stops (last column inf)
+    arr_flat: np.ndarray  # (m - 1) * (T + 1) arrivals at alight stops (T + 1: none, inf)
+    arr_start: np.ndarray  # (m - 1,) i * (T + 1)
     first_dep: np.ndarray
     last_arr: np.ndarray
     unique_alight: bool
@@ -56,7 +57,8 @@ def _prepare(pattern: _Pattern) -> _Scan:
         dep_flat=dep_flat,
         offset=offset,
         row_start=rows * n_trips,
-        arr_alight=np.ascontiguousarray(pattern.arr[1:]),
+        arr_flat=np.ascontiguousarray(pattern.arr[1:]).reshape(-1),
+        arr_start=rows * (n_trips + 1),
         first_dep=pattern.first_dep,
         last_arr=pattern.last_arr,
         unique_alight=len(np.unique(pattern.stops[1:])) == m - 1,
@@ -68,13 +70,39 @@ def prepare_scans(patterns: Sequence[_Pattern]) -> list[_Scan]:
     return [_prepare(p) for p in patterns]
 
 
-def _min_legs(target: np.ndarray, source: np.ndarray, legs: _Legs) -> None:
-    """``target[to] = min(target[to], source[from] + seconds)`` over all legs, in place."""
-    for group in legs.ranks:
-        rows = legs.to_row[group]
-        via = source[legs.from_row[group]] + legs.seconds[group][:, None]
-        np.minimum(target[rows], via, out=via)
-        target[rows] = via
+@dataclass(frozen=True, eq=False)
+class LegIndex:
+    """Walking legs sorted by the stop they leave from, for :func:`_min_legs_from`."""
+
+    from_row: np.ndarray
+    to_row: np.ndarray
+    seconds: np.ndarray
+    indptr: np.ndarray  # (n_stops + 1,): legs from stop s are indptr[s]:indptr[s + 1]
+
+    @classmethod
+    def build(cls, legs: _Legs, n_stops: int) -> LegIndex:
+        order = np.argsort(legs.from_row, kind="stable")
+        frm = legs.from_row[order]
+        indptr = np.searchsorted(frm, np.arange(n_stops + 1), side="left")
+        return cls(frm, legs.to_row[order], legs.seconds[order], indptr)
+
+
+def _min_legs_from(target: np.ndarray, source: np.ndarray, legs: LegIndex) -> None:
+    """``target[to, q] = min(target[to, q], source[from, q] + seconds)`` over the legs and
+    the finite entries of ``source`` (usually few: only improvements), in place."""
+    stop, query = np.nonzero(np.isfinite(source))
+    if len(stop) == 0 or len(legs.to_row) == 0:
+        return
+    starts = legs.indptr[stop]
+    counts = legs.indptr[stop + 1] - starts
+    total = int(counts.sum())
+    if total == 0:
+        return
+    leg = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
+    entry = np.repeat(np.arange(len(stop)), counts)
+    via = source[stop[entry], query[entry]] + legs.seconds[leg]
+    flat = legs.to_row[leg] * source.shape[1] + query[entry]
+    np.minimum.at(target.reshape(-1), flat, via)
 
 
 def _scan_round(
@@ -98,18 +126,18 @@ def _scan_round(
         b = int(np.searchsorted(sc.first_dep, cutoff_s, side="right"))
         if a >= b:
             continue
-        if len(cols) == k:
-            lab = np.where(act, prev[sc.board], np.inf)
-        else:
-            lab = np.where(act[:, cols], prev[np.ix_(sc.board, cols)], np.inf)
+        full = len(cols) == k
+        lab = prev[sc.board] if full else prev[sc.board][:, cols]
+        lab[~(act if full else act[:, cols])] = _ROW_SPAN_S / 2
         np.minimum(lab, _ROW_SPAN_S / 2, out=lab)
         lab += sc.offset[:, None]
-        cand = np.searchsorted(sc.dep_flat, lab.reshape(-1), side="left").reshape(lab.shape)
+        cand = np.searchsorted(sc.dep_flat, lab, side="left")
         cand -= sc.row_start[:, None]
         np.minimum.accumulate(cand, axis=0, out=cand)
-        vals = np.take_along_axis(sc.arr_alight, cand, axis=1)
+        cand += sc.arr_start[:, None]
+        vals = sc.arr_flat[cand]
         if sc.unique_alight:
-            if len(cols) == k:
+            if full:
                 np.minimum(ride[sc.alight], vals, out=vals)
                 ride[sc.alight] = vals
             else:
@@ -121,8 +149,8 @@ def _scan_round(
 
 def range_raptor(
     scans: Sequence[_Scan],
-    transfers: _Legs,
-    egress: _Legs,
+    transfers: LegIndex,
+    egress: LegIndex,
     access: np.ndarray,
     deps: np.ndarray,
     n_dest: int,
@@ -138,7 +166,8 @@ def range_raptor(
     scans
         From :func:`prepare_scans`.
     transfers, egress
-        Walking legs between stops, and from stops to the destinations.
+        Walking legs between stops, and from stops to the destinations
+        (:meth:`LegIndex.build`).
     access
         ``(k, n_stops)`` walking seconds from each origin to each stop (``inf``: too far).
     deps
@@ -161,6 +190,8 @@ def range_raptor(
     if k == 0 or n_t == 0:
         return out
     best = np.full((max_rides + 1, n_s, k), np.inf)
+    # arrivals by vehicle alone (walking transfers and egress start only from these)
+    best_ride = np.full((max_rides + 1, n_s, k), np.inf)
     dest = np.full((n_dest, k), np.inf)
     access_t = np.ascontiguousarray(access.T)
     for j in np.argsort(-deps, kind="stable"):
@@ -168,6 +199,7 @@ def range_raptor(
         cutoff = t_s + limit_s
         if not reuse:
             best.fill(np.inf)
+            best_ride.fill(np.inf)
             dest.fill(np.inf)
         new = access_t + t_s
         marked = new < best[0]
@@ -178,11 +210,16 @@ def range_raptor(
             ride = np.full((n_s, k), np.inf)
             _scan_round(scans, best[r - 1], marked, ride, t_s, cutoff)
             ride[ride > cutoff] = np.inf
-            _min_legs(dest, ride, egress)
+            # a vehicle arrival no earlier than one kept for this round was walked on from
+            # (transfers, egress) when it was found: only improvements go further
+            ride_floor = np.minimum(best_ride[r], best_ride[r - 1])
+            ride[ride >= ride_floor] = np.inf
+            np.minimum(ride_floor, ride, out=best_ride[r])
+            _min_legs_from(dest, ride, egress)
             new = ride
             if len(transfers.to_row):
                 walked = np.full((n_s, k), np.inf)
-                _min_legs(walked, ride, transfers)
+                _min_legs_from(walked, ride, transfers)
                 walked[walked > cutoff] = np.inf
                 new = np.minimum(ride, walked)
             # a label kept from a later departure, or this departure's one-fewer-ride label
@@ -193,4 +230,4 @@ def range_raptor(
     return out
 
 
-__all__ = ["prepare_scans", "range_raptor"]
+__all__ = ["LegIndex", "prepare_scans", "range_raptor"]

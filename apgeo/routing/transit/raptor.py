@@ -28,7 +28,7 @@ from apgeo.routing.transit.feed import (
     parse_clock,
 )
 from apgeo.routing.transit.legs import StraightLineWalk, combine_transfers
-from apgeo.routing.transit.range_raptor import prepare_scans, range_raptor
+from apgeo.routing.transit.range_raptor import LegIndex, prepare_scans, range_raptor
 from apgeo.routing.travel_times import (
     TravelTimeEngine,
     _check_limit,
@@ -224,6 +224,7 @@ class TransitEngine:
             self._init_stops_network(feed, max_stop_distance_m)
         self.patterns = _patterns(feed.stop_times, self.stop_index)
         self._scans: list[Any] | None = None
+        self._transfer_index: LegIndex | None = None
         src, dst, w = combine_transfers(
             self._build_transfers(), self.stop_index, extra_transfers, forbidden_transfers
         )
@@ -507,6 +508,9 @@ class TransitEngine:
         """Range-RAPTOR over origin batches, merged into ``out`` (n_o, n_d, n_t) in place."""
         if self._scans is None:
             self._scans = prepare_scans(self.patterns)
+            self._transfer_index = LegIndex.build(self._transfer_legs, self.n_stops)
+        assert self._transfer_index is not None
+        eg_index = LegIndex.build(eg, self.n_stops)
         n_o = len(o)
         cells = self.n_stops * (self.max_rides + 2)
         chunk = max(1, min(n_o, BATCH_CELLS // max(cells, 1), 512))
@@ -514,7 +518,7 @@ class TransitEngine:
             o1 = min(n_o, o0 + chunk)
             access = self._walk_to_stops(o.iloc[o0:o1], self.max_walk_s, "from")
             arrival = range_raptor(
-                self._scans, self._transfer_legs, eg, access, deps, n_d, limit,
+                self._scans, self._transfer_index, eg_index, access, deps, n_d, limit,
                 self.max_rides,
             )  # (n_d, k, n_t)
             block = arrival.transpose(1, 0, 2)
