@@ -240,3 +240,39 @@ def test_unknown_search_method(straight: TransitEngine) -> None:
         straight.earliest_arrivals(_points({"a": (0, 0)}), _points({"b": (0, 0)}), [25_200.0],
                                    origin_id_column="id", destination_id_column="id",
                                    method="fast")  # type: ignore[arg-type]
+
+
+# ---- bad input --------------------------------------------------------------------------------
+
+
+def _tiny_tables() -> dict[str, pd.DataFrame]:
+    return {p.name: pd.read_csv(p, dtype=str, keep_default_na=False) for p in TINY.glob("*.txt")}
+
+
+def test_gtfs_stop_without_coordinates_is_named() -> None:
+    tables = _tiny_tables()
+    stops = tables["stops.txt"]
+    stops.loc[stops["stop_id"] == "S5", ["stop_lat", "stop_lon"]] = ["", ""]
+    with pytest.raises(ApgeoValueError, match=r"\['S5'\].*no valid stop_lat / stop_lon"):
+        TransitFeed.from_frames(tables, service_date=TUESDAY)
+
+
+def test_trip_past_midnight_in_range_raptor(straight: TransitEngine) -> None:
+    """R1_late leaves S1 at 25:10:30 (01:10:30 next day): range and per-departure agree."""
+    deps = np.array([25 * 3600 + 10 * 60, 25 * 3600 + 11 * 60], dtype=float)
+    fast, slow = _both(straight, _points({"O1": (0, 0)}), _points({"D2": (2000, 0)}), deps, None)
+    assert np.array_equal(fast, slow)
+    assert fast[0, 0, 0] == pytest.approx(25 * 3600 + 14 * 60 + 30, abs=0.01)  # waits 30 s, rides 4 min
+
+
+def test_merged_feed_date_outside_every_feed_is_moved_and_labelled() -> None:
+    """A study date outside the feed's calendar: the same weekday inside it is used, with a
+    warning, and the engine's record says which day."""
+    from apgeo import ApgeoWarning
+
+    with pytest.warns(ApgeoWarning, match="2025-07-18|outside"):
+        merged = load_merged_feed({"tiny": TINY}, service_date="2026-03-03")
+    engine = MultiFeedTransitEngine(merged, None)
+    rec = engine.record()
+    assert rec["feed_service_dates"]["tiny"] != "2026-03-03"
+    assert date.fromisoformat(rec["feed_service_dates"]["tiny"]).weekday() == 1  # a Tuesday
