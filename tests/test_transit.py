@@ -398,11 +398,14 @@ def test_bad_options(engine: TransitEngine, kwargs: dict[str, object], message: 
 # ---- real data -------------------------------------------------------------------------------
 
 
-def test_real_gtfs_feed() -> None:
-    pytest.skip(
-        "no real GTFS feed is available offline: gtfs-kit, partridge, pygtfs and urbanaccess "
-        "wheels ship no sample feed, and no Sheffield feed is in data/"
+def test_real_gtfs_feed(data_dir: Path) -> None:
+    """The committed Supertram GTFS (BODS TransXChange, OGL v3) on a school-term Tuesday."""
+    feed = TransitFeed.from_path(
+        data_dir / "transit" / "sheffield_supertram_gtfs_2024-25.zip", service_date="2025-01-14"
     )
+    assert len(feed.stops) == 94
+    assert feed.n_trips > 300
+    assert feed.record()["service_weekday"] == "Tuesday"
 
 
 def test_real_naptan_stops_snap_to_a_walk_grid(data_dir: Path) -> None:

@@ -51,6 +51,7 @@ class StudyConfig:
     recommend_max_travel_time_min: float = 30.0
     recommend_candidates: Path | None = None
     transit_feed: Path | None = None
+    transit_feeds: tuple[Path, ...] = ()
     transit_service_date: str = ""
     transit_window: tuple[str, str] = ("07:00", "09:00")
     transit_step_min: float = 1.0
@@ -97,8 +98,14 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "recommend": {"sites": int, "mode": str, "max_travel_time_min": (int, float), "candidates": str},
     "placements": {"file": str, "synthetic": bool, "rows": int, "as_of": str, "mode": str},
     "quality": {"file": str, "include_unknown": bool},
-    "transit": {"feed": str, "service_date": str, "departure_window": list, "step_min": (int, float), "percentile": (int, float)},
+    "transit": {"feed": str, "feeds": list, "service_date": str, "departure_window": list, "step_min": (int, float), "percentile": (int, float)},
 }
+
+
+def _feed_name(path: Path) -> str:
+    """A feed's name (its id prefix) from its file name: letters, digits, '_' and '-'."""
+    stem = path.name.removesuffix(".zip").removesuffix(".xml")
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", stem) or "feed"
 
 
 def _line_of(text: str, section: str, key: str | None) -> int:
@@ -208,12 +215,29 @@ def load_config(path: str | Path) -> StudyConfig:
         raise fail("recommend", "max_travel_time_min", f"must be positive, not {rec_t}")
     tr = raw.get("transit", {})
     feed: Path | None = None
+    feeds: list[Path] = []
     if tr:
-        if "feed" not in tr or "service_date" not in tr:
-            raise fail("transit", None, "needs 'feed' (a GTFS zip or folder) and 'service_date' (YYYY-MM-DD, never 'today')")
-        feed = path_of(tr["feed"], tr["feed"])
-        if not feed.exists():
-            raise fail("transit", "feed", f"GTFS feed not found: {feed}")
+        if ("feed" not in tr and "feeds" not in tr) or "service_date" not in tr:
+            raise fail(
+                "transit", None,
+                "needs 'feed' (a GTFS or TransXChange zip / folder) or 'feeds' (a list of them) and "
+                "'service_date' (YYYY-MM-DD, never 'today')",
+            )
+        if "feed" in tr and "feeds" in tr:
+            raise fail("transit", "feed", "give either feed = \"one.zip\" or feeds = [...], not both")
+        key = "feeds" if "feeds" in tr else "feed"
+        listed = tr["feeds"] if key == "feeds" else [tr["feed"]]
+        if not listed or not all(isinstance(f, str) for f in listed):
+            raise fail("transit", key, f"must be a list of paths to GTFS or TransXChange feeds, not {listed!r}")
+        for f in listed:
+            path = path_of(f, f)
+            if not path.exists():
+                raise fail("transit", key, f"feed not found: {path}")
+            feeds.append(path)
+        stems = [_feed_name(f) for f in feeds]
+        if len(set(stems)) != len(stems):
+            raise fail("transit", key, f"two feeds have the same file name {stems}: rename one")
+        feed = feeds[0]
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", tr["service_date"]):
             raise fail("transit", "service_date", f"must be a date YYYY-MM-DD, not {tr['service_date']!r}")
         window = tr.get("departure_window", ["07:00", "09:00"])
@@ -309,6 +333,7 @@ def load_config(path: str | Path) -> StudyConfig:
         quality_file=q_file,
         quality_include_unknown=bool(ql.get("include_unknown", False)),
         transit_feed=feed,
+        transit_feeds=tuple(feeds),
         transit_service_date=str(tr.get("service_date", "")),
         transit_window=tuple(tr.get("departure_window", ("07:00", "09:00"))),  # type: ignore[arg-type]
         transit_step_min=float(tr.get("step_min", 1.0)),

@@ -204,35 +204,10 @@ def _road_line_graphs(result: StudyResult, path: Path) -> dict[str, Any]:
 
 
 def _transit_times(result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> None:
-    """Public-transport times from the configured GTFS feed (needs the walk network)."""
-    from apgeo.routing.transit.feed import TransitFeed
-    from apgeo.routing.transit.raptor import TransitEngine, transit_travel_time_table
+    """Public-transport times from the configured feeds (walk network, else straight-line walking)."""
+    from apgeo.study.transit import transit_times
 
-    cfg = result.config
-    walk = result.engines.get("walk")
-    if walk is None:
-        warn(
-            "public transport skipped: it needs the walk street network for the legs to and from "
-            "stops, and the study has none (straight-line estimate). Give a network file or run online",
-            stacklevel=2,
-        )
-        return
-    assert cfg.transit_feed is not None
-    feed = TransitFeed.from_path(cfg.transit_feed, service_date=cfg.transit_service_date)
-    engine = TransitEngine(feed, walk)
-    table = transit_travel_time_table(
-        engine, origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID,
-        departure_window=cfg.transit_window, step_min=cfg.transit_step_min, percentile=cfg.transit_percentile,
-    )
-    rec = feed.record()
-    result.travel_times["transit"] = table[[S.ORIGIN_ID, S.DESTINATION_ID, S.TRAVEL_TIME_S]]
-    result.network_method["transit"] = (
-        f"public transport + walk: GTFS {rec['feed_name']} "
-        f"({rec['feed_start_date']} to {rec['feed_end_date']}), service date {rec['service_date']} "
-        f"({rec['service_weekday']}), "
-        f"departures {cfg.transit_window[0]}-{cfg.transit_window[1]} every {cfg.transit_step_min:g} min, "
-        f"{cfg.transit_percentile:g}th percentile"
-    )
+    transit_times(result, origins, sites)
 
 
 # ------------------------------------------------------------------------ outputs

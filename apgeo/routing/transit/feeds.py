@@ -606,11 +606,13 @@ def _listed_transfers(
 class MultiFeedTransitEngine(TransitEngine):
     """:class:`apgeo.transit.TransitEngine` on a :class:`MergedFeed`, with its transfers.
 
-    The engine's own walking transfers (within its ``transfer_radius_m``, network or
-    straight-line times) are kept; the merged feed's transfers are added, a shorter time
-    winning for a ``"walk"`` pair and the ``transfers.txt`` time always winning for a pair
-    that file lists; forbidden pairs are removed. Pass ``transfer_radius_m=0`` to use only
-    the merged feed's transfers. Other parameters as :class:`~apgeo.transit.TransitEngine`.
+    The merged feed's transfers are passed as the engine's ``extra_transfers`` and its
+    forbidden pairs as ``forbidden_transfers``: the engine's own walking transfers (within its
+    ``transfer_radius_m``) are kept, a shorter time winning for a ``"walk"`` pair and the
+    ``transfers.txt`` time always winning for a pair that file lists. Pass
+    ``transfer_radius_m=0`` to use only the merged feed's transfers. ``walk_engine=None``
+    times every walking leg as a straight line. Other parameters as
+    :class:`~apgeo.transit.TransitEngine`.
     """
 
     def __init__(self, merged: MergedFeed, walk_engine: Any, **kwargs: Any) -> None:
@@ -618,47 +620,19 @@ class MultiFeedTransitEngine(TransitEngine):
             raise ApgeoValueError(
                 f"merged must be a MergedFeed (from merge_feeds), not {type(merged).__name__}"
             )
-        self.merged = merged
-        super().__init__(merged.feed, walk_engine, **kwargs)
-
-    def _build_transfers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        src, dst, w = super()._build_transfers()
-        index = self.stop_index
-        extra = self.merged.transfers
-        keep = extra["from_stop_id"].isin(index) & extra["to_stop_id"].isin(index)
-        extra = extra[keep]
-        table = pd.concat(
-            [
-                pd.DataFrame({"a": src, "b": dst, "w": w, "listed": False}),
-                pd.DataFrame(
-                    {
-                        "a": extra["from_stop_id"].map(index).to_numpy(np.int64),
-                        "b": extra["to_stop_id"].map(index).to_numpy(np.int64),
-                        "w": extra[TRAVEL_TIME_S].to_numpy(float),
-                        "listed": (extra["source"] == "transfers.txt").to_numpy(bool),
-                    }
-                ),
-            ],
-            ignore_index=True,
-        )
-        listed = table.groupby(["a", "b"])["listed"].transform("any")
-        table = table[~listed | table["listed"]]
-        table = table.groupby(["a", "b"], as_index=False).agg(w=("w", "min"))
-        forbidden = self.merged.forbidden
-        if len(forbidden):
-            bad = set(
-                zip(
-                    forbidden["from_stop_id"].map(index),
-                    forbidden["to_stop_id"].map(index),
-                    strict=True,
+        for key in ("extra_transfers", "forbidden_transfers"):
+            if key in kwargs:
+                raise ApgeoValueError(
+                    f"{key}: give them to merge_feeds (as transfers.txt) or use TransitEngine "
+                    "directly; MultiFeedTransitEngine takes the merged feed's own"
                 )
-            )
-            table = table[[(a, b) not in bad for a, b in zip(table["a"], table["b"], strict=True)]]
-        table = table[table["a"] != table["b"]]
-        return (
-            table["a"].to_numpy(np.int64),
-            table["b"].to_numpy(np.int64),
-            table["w"].to_numpy(float),
+        self.merged = merged
+        super().__init__(
+            merged.feed,
+            walk_engine,
+            extra_transfers=merged.transfers,
+            forbidden_transfers=merged.forbidden,
+            **kwargs,
         )
 
     def record(self) -> dict[str, Any]:

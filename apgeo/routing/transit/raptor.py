@@ -27,6 +27,8 @@ from apgeo.routing.transit.feed import (
     _fmt_window_time,
     parse_clock,
 )
+from apgeo.routing.transit.legs import StraightLineWalk, combine_transfers
+from apgeo.routing.transit.range_raptor import LegIndex, prepare_scans, range_raptor
 from apgeo.routing.travel_times import (
     TravelTimeEngine,
     _check_limit,
@@ -36,6 +38,8 @@ from apgeo.routing.travel_times import (
     travel_time_table,
 )
 from apgeo.schema import DESTINATION_ID, MODE, ORIGIN_ID, TRAVEL_TIME_S
+
+SearchMethod = Literal["range", "per_departure"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,7 +124,10 @@ class TransitEngine:
     walk_engine
         A walking :class:`~apgeo.routing.travel_times.TravelTimeEngine` (e.g. from
         ``grid_network(..., mode="walk")`` or ``load_network(..., mode="walk")``); walking
-        times, access legs and snapping come from it.
+        times, access legs and snapping come from it. ``None`` or a
+        :class:`~apgeo.routing.transit.legs.StraightLineWalk` where no walk network exists:
+        every walking leg is then crow-fly distance x 1.3 at ``walk_speed_kph`` (origins and
+        destinations must be point GeoDataFrames; transfers are straight-line).
     max_walk_m
         Longest walk from the origin to the first stop and from the last stop to the
         destination, in metres at ``walk_speed_kph`` (default 1,000 m = 12.5 min; r5py's
@@ -131,7 +138,8 @@ class TransitEngine:
     transfer_times
         ``"network"``: transfer times from the walk network (a transfer longer than
         ``2 x transfer_radius_m`` on foot is dropped); ``"straight_line"``: distance x 1.3 at
-        ``walk_speed_kph`` (the fallback where no good walk network exists).
+        ``walk_speed_kph`` (the fallback where no good walk network exists; always so without
+        a walk network).
     walk_speed_kph
         Converts ``max_walk_m`` to a time limit and times straight-line transfers.
     max_rides
@@ -139,7 +147,14 @@ class TransitEngine:
     max_stop_distance_m
         Stops farther than this from every street of the walk network are left out with a
         warning listing them (e.g. the feed covers a wider area than the network);
-        if every stop is that far, an error.
+        if every stop is that far, an error. Not used without a walk network.
+    extra_transfers
+        More walking transfers: ``from_stop_id``, ``to_stop_id``, ``travel_time_s`` (seconds)
+        and optionally ``source``. For a pair the engine also links, the shorter time wins,
+        except that a row with ``source == "transfers.txt"`` always wins (the timetable's
+        own minimum). Pass ``transfer_radius_m=0`` to use only these.
+    forbidden_transfers
+        ``from_stop_id``, ``to_stop_id`` pairs never walked between (``transfer_type`` 3).
     strict
         Turn warnings into errors.
     """
@@ -147,7 +162,7 @@ class TransitEngine:
     def __init__(
         self,
         feed: TransitFeed,
-        walk_engine: TravelTimeEngine,
+        walk_engine: TravelTimeEngine | StraightLineWalk | None,
         *,
         max_walk_m: float = 1_000.0,
         transfer_radius_m: float = 400.0,
@@ -155,15 +170,22 @@ class TransitEngine:
         walk_speed_kph: float = WALK_SPEED_KPH,
         max_rides: int = 4,
         max_stop_distance_m: float = 500.0,
+        extra_transfers: pd.DataFrame | None = None,
+        forbidden_transfers: pd.DataFrame | None = None,
         strict: bool = False,
     ) -> None:
         if not isinstance(feed, TransitFeed):
             raise ApgeoValueError(f"feed must be a TransitFeed, not {type(feed).__name__}")
-        if not isinstance(walk_engine, TravelTimeEngine):
+        if walk_engine is None:
+            walk_engine = StraightLineWalk()
+        if not isinstance(walk_engine, (TravelTimeEngine, StraightLineWalk)):
             raise ApgeoValueError(
-                f"walk_engine must be a TravelTimeEngine, not {type(walk_engine).__name__}"
+                "walk_engine must be a TravelTimeEngine, a StraightLineWalk or None, not "
+                f"{type(walk_engine).__name__}"
             )
-        if walk_engine.mode not in ("walk", "unknown"):
+        if isinstance(walk_engine, StraightLineWalk):
+            transfer_times = "straight_line" if transfer_times == "network" else transfer_times
+        elif walk_engine.mode not in ("walk", "unknown"):
             warn(
                 f"walk_engine has mode {walk_engine.mode!r}; access legs and transfers should be "
                 "walked: build it from a walk network",
@@ -187,6 +209,7 @@ class TransitEngine:
             raise ApgeoValueError(f"max_rides={max_rides!r}: give a whole number >= 1")
         self.feed = feed
         self.walk_engine = walk_engine
+        self.straight_walk = walk_engine if isinstance(walk_engine, StraightLineWalk) else None
         self.max_walk_m = float(max_walk_m)
         self.transfer_radius_m = float(transfer_radius_m)
         self.transfer_times: TransferTimes = transfer_times
@@ -195,7 +218,39 @@ class TransitEngine:
         self.max_walk_s = self.max_walk_m / (self.walk_speed_kph / 3.6)
         self.strict = strict
 
-        # -- snap stops; leave out those too far from the network
+        if self.straight_walk is not None:
+            self._init_stops_straight(feed)
+        else:
+            self._init_stops_network(feed, max_stop_distance_m)
+        self.patterns = _patterns(feed.stop_times, self.stop_index)
+        self._scans: list[Any] | None = None
+        self._transfer_index: LegIndex | None = None
+        src, dst, w = combine_transfers(
+            self._build_transfers(), self.stop_index, extra_transfers, forbidden_transfers
+        )
+        self._transfer_legs = _Legs(src, dst, w, _ranks(dst))
+        logger.info(
+            "transit engine: %d stops, %d patterns, %d walking transfers",
+            self.n_stops,
+            len(self.patterns),
+            len(src),
+        )
+
+    def _init_stops_straight(self, feed: TransitFeed) -> None:
+        """Every stop kept, in the straight-line walk's CRS."""
+        assert self.straight_walk is not None
+        gdf = self.straight_walk.points(feed.stops_gdf(), id_column="stop_id", name="GTFS stops")
+        self.stops = gdf
+        self.dropped_stops: tuple[Any, ...] = ()
+        self.stop_ids = gdf["stop_id"].to_numpy(dtype=object)
+        self.stop_index: dict[Any, int] = {s: i for i, s in enumerate(self.stop_ids)}
+        self.stop_xy = StraightLineWalk.xy(gdf)
+
+    def _init_stops_network(self, feed: TransitFeed, max_stop_distance_m: float) -> None:
+        """Snap stops to the walk network; leave out those too far from it."""
+        walk_engine = self.walk_engine
+        assert isinstance(walk_engine, TravelTimeEngine)
+        strict = self.strict
         gdf = feed.stops_gdf().to_crs(walk_engine.crs)
         snapped = snap_points(
             walk_engine,
@@ -227,21 +282,12 @@ class TransitEngine:
                 strict=strict,
             )
         self.stops = snapped.loc[~far].reset_index(drop=True)
-        self.dropped_stops: tuple[Any, ...] = tuple(snapped.loc[far, "stop_id"])
+        self.dropped_stops = tuple(snapped.loc[far, "stop_id"])
         self.stop_ids = self.stops["stop_id"].to_numpy(dtype=object)
-        self.stop_index: dict[Any, int] = {s: i for i, s in enumerate(self.stop_ids)}
+        self.stop_index = {s: i for i, s in enumerate(self.stop_ids)}
         kept = gdf.set_index("stop_id").loc[self.stop_ids]
         self.stop_xy = np.column_stack(
             [kept.geometry.x.to_numpy(float), kept.geometry.y.to_numpy(float)]
-        )
-        self.patterns = _patterns(feed.stop_times, self.stop_index)
-        src, dst, w = self._build_transfers()
-        self._transfer_legs = _Legs(src, dst, w, _ranks(dst))
-        logger.info(
-            "transit engine: %d stops, %d patterns, %d walking transfers",
-            self.n_stops,
-            len(self.patterns),
-            len(src),
         )
 
     @property
@@ -269,7 +315,52 @@ class TransitEngine:
             "max_rides": self.max_rides,
             "stops_used": self.n_stops,
             "stops_left_out": len(self.dropped_stops),
+            "walk_legs": self.walk_method,
         }
+
+    @property
+    def walk_method(self) -> str:
+        """How the walking legs are timed (for labels)."""
+        if self.straight_walk is not None:
+            return self.straight_walk.describe(self.walk_speed_kph)
+        return "walk street network"
+
+    def prepare_points(
+        self,
+        frame: gpd.GeoDataFrame | pd.DataFrame,
+        *,
+        id_column: str,
+        name: str,
+        **snap_options: Any,
+    ) -> pd.DataFrame:
+        """Origins or destinations ready for :meth:`earliest_arrivals`: snapped to the walk
+        network, or points in the working CRS for straight-line walking."""
+        if self.straight_walk is not None:  # nothing to snap to: snap_options unused
+            return self.straight_walk.points(frame, id_column=id_column, name=name)
+        assert isinstance(self.walk_engine, TravelTimeEngine)
+        return _snapped(self.walk_engine, frame, id_column=id_column, name=name, **snap_options)
+
+    def _walk_all_the_way(
+        self, o: pd.DataFrame, d: pd.DataFrame, limit: float, *, origin_id_column: str,
+        destination_id_column: str,
+    ) -> np.ndarray:
+        """``(n_o, n_d)`` seconds walking from origin to destination, ``inf`` over ``limit``."""
+        if self.straight_walk is not None:
+            assert isinstance(o, gpd.GeoDataFrame) and isinstance(d, gpd.GeoDataFrame)
+            walk_s = self.straight_walk.seconds(
+                StraightLineWalk.xy(o), StraightLineWalk.xy(d), self.walk_speed_kph
+            )
+            return np.where(walk_s <= limit, walk_s, np.inf)
+        assert isinstance(self.walk_engine, TravelTimeEngine)
+        walk = travel_time_table(
+            self.walk_engine,
+            o,
+            d,
+            origin_id_column=origin_id_column,
+            destination_id_column=destination_id_column,
+            max_travel_time_s=None if math.isinf(limit) else limit,
+        )[TRAVEL_TIME_S].to_numpy(float)
+        return np.where(np.isnan(walk), np.inf, walk).reshape(len(o), len(d))
 
     # ---- walking legs -------------------------------------------------------------------
 
@@ -279,6 +370,13 @@ class TransitEngine:
         """(len(snapped), n_stops) walking seconds from (``"from"``) or to the points."""
         if len(snapped) == 0:
             return np.empty((0, self.n_stops))
+        if self.straight_walk is not None:
+            assert isinstance(snapped, gpd.GeoDataFrame)
+            times = self.straight_walk.seconds(
+                StraightLineWalk.xy(snapped), self.stop_xy, self.walk_speed_kph
+            )
+            return np.where(times <= limit_s, times, np.inf)
+        assert isinstance(self.walk_engine, TravelTimeEngine)
         field_s = self.walk_engine.node_times(
             snapped, max_travel_time_s=limit_s, direction=direction
         )
@@ -333,6 +431,7 @@ class TransitEngine:
         origin_id_column: str,
         destination_id_column: str,
         max_travel_time_s: float | None = DEFAULT_MAX_TRAVEL_TIME_S,
+        method: SearchMethod = "range",
         **snap_options: Any,
     ) -> np.ndarray:
         """Earliest arrival at every destination for every origin and departure time.
@@ -347,6 +446,10 @@ class TransitEngine:
             Unique id columns.
         max_travel_time_s
             Journeys longer than this are not searched for (``None``: no limit).
+        method
+            ``"range"`` (default): range-RAPTOR, departures searched latest first with the
+            labels kept (:mod:`apgeo.routing.transit.range_raptor`); ``"per_departure"``:
+            one RAPTOR per departure time. Both give the same arrivals.
         **snap_options
             Passed to :func:`apgeo.routing.snap.snap_points`.
 
@@ -357,33 +460,23 @@ class TransitEngine:
             midnight), ``inf`` where nothing arrives within the limit. Walking the whole way
             is included.
         """
+        if method not in ("range", "per_departure"):
+            raise ApgeoValueError(f"method={method!r}: use 'range' or 'per_departure'")
         limit = _check_limit(max_travel_time_s)
         deps = np.asarray(departure_times_s, dtype=float).reshape(-1)
         if not np.isfinite(deps).all():
             raise ApgeoValueError("departure_times_s must be finite seconds after midnight")
-        o = _snapped(
-            self.walk_engine, origins, id_column=origin_id_column, name="origins", **snap_options
-        )
-        d = _snapped(
-            self.walk_engine,
-            destinations,
-            id_column=destination_id_column,
-            name="destinations",
-            **snap_options,
+        o = self.prepare_points(origins, id_column=origin_id_column, name="origins", **snap_options)
+        d = self.prepare_points(
+            destinations, id_column=destination_id_column, name="destinations", **snap_options
         )
         n_o, n_d, n_t = len(o), len(d), len(deps)
         out = np.full((n_o, n_d, n_t), np.inf)
         if n_o == 0 or n_d == 0 or n_t == 0:
             return out
-        walk = travel_time_table(
-            self.walk_engine,
-            o,
-            d,
-            origin_id_column=origin_id_column,
-            destination_id_column=destination_id_column,
-            max_travel_time_s=None if math.isinf(limit) else limit,
-        )[TRAVEL_TIME_S].to_numpy(float)
-        walk_s = np.where(np.isnan(walk), np.inf, walk).reshape(n_o, n_d)
+        walk_s = self._walk_all_the_way(
+            o, d, limit, origin_id_column=origin_id_column, destination_id_column=destination_id_column
+        )
         out[:] = deps[None, None, :] + walk_s[:, :, None]
         if self.n_stops == 0 or not self.patterns:
             return out
@@ -392,6 +485,9 @@ class TransitEngine:
         if len(eg_d) == 0:
             return out
         eg = _Legs(eg_s, eg_d, egress[eg_d, eg_s], _ranks(eg_d))
+        if method == "range":
+            self._range_search(o, deps, eg, n_d, limit, out)
+            return _mask_limit(out, deps, limit)
         per_batch = max(1, BATCH_CELLS // self.n_stops)
         dep_chunk = min(n_t, per_batch)
         origin_chunk = max(1, min(n_o, per_batch // dep_chunk, 256))
@@ -403,7 +499,30 @@ class TransitEngine:
                 arrival = self._raptor(access, deps[t0:t1], eg, n_d, limit)  # (n_d, q)
                 block = arrival.reshape(n_d, o1 - o0, t1 - t0).transpose(1, 0, 2)
                 np.minimum(out[o0:o1, :, t0:t1], block, out=out[o0:o1, :, t0:t1])
-        return out
+        return _mask_limit(out, deps, limit)
+
+    def _range_search(
+        self, o: pd.DataFrame, deps: np.ndarray, eg: _Legs, n_d: int, limit: float,
+        out: np.ndarray,
+    ) -> None:
+        """Range-RAPTOR over origin batches, merged into ``out`` (n_o, n_d, n_t) in place."""
+        if self._scans is None:
+            self._scans = prepare_scans(self.patterns)
+            self._transfer_index = LegIndex.build(self._transfer_legs, self.n_stops)
+        assert self._transfer_index is not None
+        eg_index = LegIndex.build(eg, self.n_stops)
+        n_o = len(o)
+        cells = self.n_stops * (self.max_rides + 2)
+        chunk = max(1, min(n_o, BATCH_CELLS // max(cells, 1), 512))
+        for o0 in range(0, n_o, chunk):
+            o1 = min(n_o, o0 + chunk)
+            access = self._walk_to_stops(o.iloc[o0:o1], self.max_walk_s, "from")
+            arrival = range_raptor(
+                self._scans, self._transfer_index, eg_index, access, deps, n_d, limit,
+                self.max_rides,
+            )  # (n_d, k, n_t)
+            block = arrival.transpose(1, 0, 2)
+            np.minimum(out[o0:o1], block, out=out[o0:o1])
 
     def _raptor(
         self,
@@ -468,6 +587,13 @@ class TransitEngine:
             marked = (new < label).any(axis=1)
             np.minimum(label, new, out=label)
         return dest
+
+
+def _mask_limit(out: np.ndarray, deps: np.ndarray, limit: float) -> np.ndarray:
+    """Arrivals later than departure + limit become ``inf``, in place."""
+    if math.isfinite(limit):
+        out[out - deps[None, None, :] > limit] = np.inf
+    return out
 
 
 @dataclass(frozen=True)
@@ -540,6 +666,7 @@ def transit_travel_time_table(
     percentile: float = 50,
     extra_percentiles: Sequence[float] = (),
     max_travel_time_s: float | None = DEFAULT_MAX_TRAVEL_TIME_S,
+    method: SearchMethod = "range",
     **snap_options: Any,
 ) -> pd.DataFrame:
     """Public-transport travel times for every origin-destination pair over a departure window.
@@ -564,6 +691,8 @@ def transit_travel_time_table(
         More percentiles, each in a column ``travel_time_p{p}_s`` (e.g. ``(25, 75)``).
     max_travel_time_s
         Journeys longer than this are ``NaN`` (and are not searched for).
+    method
+        ``"range"`` (range-RAPTOR, default) or ``"per_departure"``; same results.
     **snap_options
         Passed to :func:`apgeo.routing.snap.snap_points`.
 
@@ -581,15 +710,9 @@ def transit_travel_time_table(
             raise ApgeoValueError(f"percentile {p!r}: give a number in (0, 100]")
     deps = departure_times(departure_window, step_min)
     limit = _check_limit(max_travel_time_s)
-    o = _snapped(
-        engine.walk_engine, origins, id_column=origin_id_column, name="origins", **snap_options
-    )
-    d = _snapped(
-        engine.walk_engine,
-        destinations,
-        id_column=destination_id_column,
-        name="destinations",
-        **snap_options,
+    o = engine.prepare_points(origins, id_column=origin_id_column, name="origins", **snap_options)
+    d = engine.prepare_points(
+        destinations, id_column=destination_id_column, name="destinations", **snap_options
     )
     arrivals = engine.earliest_arrivals(
         o,
@@ -598,6 +721,7 @@ def transit_travel_time_table(
         origin_id_column=origin_id_column,
         destination_id_column=destination_id_column,
         max_travel_time_s=max_travel_time_s,
+        method=method,
     )
     times = arrivals - deps[None, None, :]
     times = np.where(times <= limit, times, np.inf)
@@ -629,6 +753,7 @@ def transit_travel_time_table(
             "extra_percentiles": [float(p) for p in extra_percentiles],
             "percentile_method": "nearest-rank over departures; unreachable counts as slowest",
             "max_travel_time_s": limit,
+            "search": "range-RAPTOR" if method == "range" else "RAPTOR per departure",
         }
     )
     return table
