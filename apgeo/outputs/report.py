@@ -161,6 +161,8 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
         sc = sc[sc["key_stage"] == "all"][["scenario", "metric", "unit", "before", "after", "change"]]
         out.append("## Scenarios side by side\n")
         out.append(_table(sc, floatfmt="{:.3g}"))
+    if "england_comparison" in result.tables:
+        out += _england_section(result)
     burden = [k for k in result.tables if k.startswith("placements") and k.endswith("burden_key_stage")]
     for key in burden:
         synthetic = "synthetic" in key
@@ -218,6 +220,37 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
         "copyright and database right 2025. OpenStreetMap data © OpenStreetMap contributors (ODbL).\n"
     )
     return "\n".join(out)
+
+
+def _england_section(result: StudyResult) -> list[str]:
+    """The study area against every English authority (straight-line, with caveats)."""
+    from apgeo.analysis.england import CAVEATS as ENGLAND_CAVEATS
+    from apgeo.analysis.england import NEIGHBOURS_LABEL, SIMILARITY_RULE
+
+    comp = result.tables["england_comparison"]
+    name = result.area_name or result.config.name
+    out = [f"## {name} against England, the core cities and similar authorities\n"]
+    out.append(
+        "Every English education authority computed the same way: the straight-line estimate "
+        "from each LSOA to the nearest state-funded AP setting (children cross borders), "
+        "ranked by the share of children aged 0-15 within 30 minutes (1 = best). It counts "
+        "only GIAS's state-funded AP settings, the one list that exists for every authority, "
+        "so its figures differ from this study's own, which count every provider above.\n"
+    )
+    out += result.sections.get("england_standing", [])
+    out.append("")
+    for mode, part in comp.groupby("mode", sort=False):
+        shown = part.assign(
+            authority=part["group"].astype(str) + ": " + part["la_name"].astype(str),
+            within_30_min_pct=(part["share_within_30_min_any"].astype(float) * 100).round(1),
+            own_authority_30_min_pct=(part["share_within_30_min_own"].astype(float) * 100).round(1),
+            rank=part["rank"].astype("string").fillna(""),
+        )[["authority", "within_30_min_pct", "own_authority_30_min_pct", "median_time_min_any", "rank"]]
+        out.append(f"### {mode}\n")
+        out.append(_table(shown, floatfmt="{:.1f}"))
+    out.append(f"Similar authorities are {NEIGHBOURS_LABEL}: {SIMILARITY_RULE}.\n")
+    out += [f"> {c}\n" for c in ENGLAND_CAVEATS]
+    return out
 
 
 def write_report(result: StudyResult, *, figures: dict[str, Path] | None = None) -> list[Path]:

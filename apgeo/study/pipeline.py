@@ -27,6 +27,7 @@ from apgeo.inputs.landscape import data_manifest, infer_area, load_area_inputs, 
 from apgeo.inputs.providers import split_located
 from apgeo.routing.straight_line import method_note as straight_line_note
 from apgeo.routing.straight_line import straight_line_travel_times
+from apgeo.study.comparison import compare_with_england
 from apgeo.study.config import ROAD_LINE_SUFFIXES, StudyConfig
 from apgeo.study.result import Progress, StudyResult
 
@@ -258,7 +259,7 @@ def write_outputs(result: StudyResult) -> None:
 #: What ``run_study(..., only=...)`` can be limited to, and the stages each part skips.
 PARTS: dict[str, frozenset[str]] = {
     "all": frozenset(),
-    "recommend": frozenset({"catchments", "maps", "figures and report"}),
+    "recommend": frozenset({"England comparison", "catchments", "maps", "figures and report"}),
     "maps": frozenset({"figures and report"}),
 }
 
@@ -281,6 +282,7 @@ def run_study(config: StudyConfig, *, progress: Progress | None = None, only: st
         ("cold spots", analyse_coldspots),
         ("recommendations and scenarios", recommend_and_compare),
         ("placements and quality", analyse_placements_and_quality),
+        ("England comparison", compare_with_england),
         ("catchments", compute_catchments),
         ("maps", draw_maps),
         ("write outputs", write_outputs),

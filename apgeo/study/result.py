@@ -39,6 +39,8 @@ class StudyResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     headline: dict[str, Any] = field(default_factory=dict)
+    #: Ready-made report lines by section (e.g. ``england_standing``).
+    sections: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def is_estimate(self) -> bool:
