@@ -113,7 +113,7 @@ def statistics_rows(table: BurdenCounts, *, min_placements: int = STATISTICS_MIN
             candidates = groups[shown[:-1]]
             if len(candidates) == 0:
                 break  # every group withheld: their sum is the "all" row itself
-            labels = [str(v) for v in table.counts.index[candidates]]
+            labels = np.array([str(v) for v in table.counts.index[candidates]])
             pick = candidates[np.lexsort((labels, k[candidates]))[0]]
             shown[pick] = False
     return shown
@@ -185,8 +185,8 @@ def feasibility_intervals(
 
     grand = 0.0
     for name, t in tables.items():
-        grand = float(t.counts.loc[ALL, ALL])
         arr = t.counts.to_numpy(dtype=float)
+        grand = float(arr[-1, -1])
         hid = t.hidden.to_numpy(dtype=bool)
         for i, r in enumerate(t.counts.index):
             for j, c in enumerate(t.counts.columns):
