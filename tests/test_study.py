@@ -282,6 +282,11 @@ def test_study_placements_and_quality(tmp_path):
     assert "SYNTHETIC" in (r.config.maps_dir / "sheffield_synthetic_flows.html").read_text(encoding="utf-8")
     report = (out / "report.md").read_text()
     assert "(SYNTHETIC DATA, not real pupils)" in report
+    from apgeo.privacy.statistics_check import SUPPRESSION_NOTE
+
+    assert SUPPRESSION_NOTE in report  # one line a planner can repeat
+    with_time = burden["placements"] - burden["placements_no_time"]
+    assert (burden["mean_travel_time_s"].isna() | (with_time >= 10)).all()
     assert "good-or-better" in report
     q = r.tables["quality_coverage"]
     assert len(q) and q.filter(like="_good_or_better").notna().any().any()

@@ -38,6 +38,12 @@ from apgeo.inputs.placements import (
     _synthetic_flag,
 )
 from apgeo.privacy.disclosure import _protect_frame
+from apgeo.privacy.statistics_check import (
+    STATISTICS_MIN_PLACEMENTS,
+    SUPPRESSION_NOTE,
+    BurdenCounts,
+    protect_statistics,
+)
 from apgeo.settings import get_settings
 
 
@@ -250,6 +256,47 @@ def _group_stats(pt: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def _with_totals(counts: pd.DataFrame) -> pd.DataFrame:
+    """``counts`` with a total column and a total row labelled ``"all"``."""
+    full = counts.astype(float).copy()
+    full[ALL] = full.sum(axis=1)
+    full.loc[ALL] = full.sum(axis=0)
+    return full
+
+
+def _time_range_s(pt: pd.DataFrame) -> tuple[float, float]:
+    """Shortest and longest travel time (s) of any placement (0, 0 when none has one)."""
+    t = pt.loc[pt[PLACEMENTS].to_numpy(dtype=float) > 0, S.TRAVEL_TIME_S].to_numpy(dtype=float)
+    t = t[np.isfinite(t)]
+    return (float(t.min()), float(t.max())) if len(t) else (0.0, 0.0)
+
+
+def _statistics_shown(
+    pt: pd.DataFrame,
+    tables: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]],
+    thresholds_min: Sequence[float],
+    *,
+    threshold: int | None,
+    check_statistics: bool | None,
+) -> dict[str, np.ndarray]:
+    """Rows whose mean / median travel times may be published, per dimension
+    (:func:`apgeo.privacy.statistics_check.protect_statistics`); ``tables`` maps a
+    dimension to its counts (no totals) and suppressed mask (with totals)."""
+    limit = get_settings().suppression_threshold if threshold is None else int(threshold)
+    inputs = {}
+    for by, (counts, mask) in tables.items():
+        stats = _group_stats(pt, by)
+        inputs[by] = BurdenCounts(
+            counts=_with_totals(counts),
+            hidden=mask.astype(bool),
+            mean_s=stats[MEAN_TRAVEL_TIME_S],
+            median_s=stats[MEDIAN_TRAVEL_TIME_S],
+        )
+    return protect_statistics(
+        inputs, thresholds_min=thresholds_min, time_range_s=_time_range_s(pt), threshold=limit, check=check_statistics
+    )
+
+
 def _group_names(pt: pd.DataFrame, by: str, labels: Iterable[str], names: Mapping[str, str] | None) -> list[str]:
     lookup = dict(names or {})
     if by == "kind":
@@ -273,6 +320,7 @@ def _finish_burden(
     thresholds_min: Sequence[float],
     *,
     names: Mapping[str, str] | None,
+    statistics_shown: np.ndarray | None = None,
 ) -> pd.DataFrame:
     limit = int(protected.attrs.get("threshold", get_settings().suppression_threshold))
     cols = band_columns(thresholds_min)
@@ -287,7 +335,10 @@ def _finish_burden(
         over = over.fillna((known_total - below.sum(axis=1)).where(below.notna().all(axis=1)))
         out[_share_over_column(tm)] = (over / known_total).where(known_total > 0)
     stats = _group_stats(pt, by).reindex(out.index.astype(str))
-    ok = (known_total >= limit).to_numpy()
+    if statistics_shown is None:
+        ok = (known_total >= limit).to_numpy()
+    else:
+        ok = np.asarray(statistics_shown, dtype=bool)
     for col in stats.columns:
         out[col] = np.where(ok, stats[col].to_numpy(dtype=float), np.nan)
     out[SUPPRESSED] = mask.loc[:, [ALL, *cols]].any(axis=1).to_numpy()
@@ -297,7 +348,13 @@ def _finish_burden(
     out.insert(0, GROUP_BY, by)
     out.insert(0, S.MODE, pt[S.MODE].iloc[0] if S.MODE in pt.columns and len(pt) else "")
     out = out.reset_index(drop=True)
-    out.attrs = {"threshold": limit, "thresholds_min": list(thresholds_min), "mode": pt.attrs.get("mode")}
+    out.attrs = {
+        "threshold": limit,
+        "thresholds_min": list(thresholds_min),
+        "mode": pt.attrs.get("mode"),
+        "statistics_min_placements": STATISTICS_MIN_PLACEMENTS,
+        "note": SUPPRESSION_NOTE,
+    }
     return _stamp(out, synthetic=_synthetic_flag(pt), title=f"travel burden of AP placements by {by.replace('_', ' ')}")
 
 
@@ -308,6 +365,7 @@ def burden_table(
     thresholds_min: Sequence[float] = DEFAULT_BURDEN_THRESHOLDS_MIN,
     threshold: int | None = None,
     names: Mapping[str, str] | None = None,
+    check_statistics: bool | None = None,
 ) -> pd.DataFrame:
     """Share of placements over 30 / 45 / 60 minutes and excess travel, by one dimension.
 
@@ -327,6 +385,10 @@ def burden_table(
         Smallest count shown (default 5).
     names
         Optional labels for the group values (e.g. school names by URN).
+    check_statistics
+        Apply the statistics rules of :mod:`apgeo.privacy.statistics_check` (default
+        :data:`~apgeo.privacy.statistics_check.CHECK_STATISTICS`, on); ``False`` only to
+        show what they protect against.
 
     Returns
     -------
@@ -336,13 +398,18 @@ def burden_table(
         :func:`band_columns` (NaN = suppressed), ``share_over_<t>_min`` (among
         placements with a time; NaN unless it follows from shown counts),
         ``mean_travel_time_s``, ``median_travel_time_s``, ``mean_excess_time_s``
-        (NaN unless at least ``threshold`` placements with a time are shown) and
-        ``suppressed`` (any count of the row hidden).
+        (NaN unless the row has at least 10 placements with a time and no suppressed
+        count, and withholding it would not let another be worked out: see
+        :mod:`apgeo.privacy.statistics_check`) and ``suppressed`` (any count of the row
+        hidden). ``attrs["note"]`` says in one line what is suppressed and why.
     """
     thresholds = _check_thresholds(thresholds_min)
     counts = _burden_counts(placement_times, by, thresholds)
     protected, mask = _protect_frame(counts, threshold=threshold)
-    return _finish_burden(placement_times, by, protected, mask, thresholds, names=names)
+    shown = _statistics_shown(
+        placement_times, {by: (counts, mask)}, thresholds, threshold=threshold, check_statistics=check_statistics
+    )
+    return _finish_burden(placement_times, by, protected, mask, thresholds, names=names, statistics_shown=shown[by])
 
 
 def furthest_schools(burden_by_school: pd.DataFrame, *, top: int = 10) -> pd.DataFrame:

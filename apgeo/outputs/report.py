@@ -164,13 +164,12 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
     if "england_comparison" in result.tables:
         out += _england_section(result)
     burden = [k for k in result.tables if k.startswith("placements") and k.endswith("burden_key_stage")]
+    if burden:
+        from apgeo.privacy.statistics_check import SUPPRESSION_NOTE
     for key in burden:
         synthetic = "synthetic" in key
         out.append("## Placements: travel burden by key stage" + (" (SYNTHETIC DATA, not real pupils)" if synthetic else "") + "\n")
-        out.append(
-            "Counts of 1-4 are suppressed, with secondary suppression checked so no hidden "
-            "count can be recovered from the published totals.\n"
-        )
+        out.append(f"{SUPPRESSION_NOTE}\n")
         out.append(_table(result.tables[key], floatfmt="{:.3g}"))
     if "quality_coverage" in result.tables:
         out.append("## Quality: all provision next to good-or-better provision\n")

@@ -15,6 +15,8 @@ from apgeo.analysis.burden import (
     _burden_counts,
     _check_thresholds,
     _finish_burden,
+    _statistics_shown,
+    _with_totals,
     furthest_schools,
 )
 from apgeo.analysis.flows import _flow_counts, _kind_groups, flow_lines
@@ -32,15 +34,6 @@ from apgeo.inputs.placements import (
     load_schools,
 )
 from apgeo.privacy.disclosure import _protect, _protect_frame
-
-
-def _with_totals(counts: pd.DataFrame) -> pd.DataFrame:
-    """``counts`` with a total column and a total row labelled ``"all"``."""
-    full = counts.astype(float).copy()
-    full[ALL] = full.sum(axis=1)
-    full.loc[ALL] = full.sum(axis=0)
-    return full
-
 
 Entry = tuple[str, object, object]
 
@@ -128,6 +121,7 @@ def publish_placement_tables(
     top_schools: int = 10,
     providers: pd.DataFrame | None = None,
     schools: pd.DataFrame | None = None,
+    check_statistics: bool | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every publishable placement table, suppressed consistently across tables.
 
@@ -151,6 +145,10 @@ def publish_placement_tables(
         Rows of the furthest-schools table.
     providers, schools
         Reference tables (defaults: Sheffield providers, GIAS extract).
+    check_statistics
+        Means and medians follow the rules of :mod:`apgeo.privacy.statistics_check`,
+        checked over all burden tables at once (default on; ``False`` only to show what
+        the rules protect against).
 
     Returns
     -------
@@ -259,13 +257,22 @@ def publish_placement_tables(
         results[d] = (table.mask(joint[f"burden_{d}"].to_numpy()), joint[f"burden_{d}"])
     flow, fmask = flow.mask(joint["flow"].to_numpy()), joint["flow"]
 
+    stats_shown = _statistics_shown(
+        placement_times,
+        {d: (counts[d], results[d][1]) for d in dims},
+        thresholds,
+        threshold=threshold,
+        check_statistics=check_statistics,
+    )
     names = {"school_urn": dict(zip(schools[S.URN].map(_clean_urn), schools[SCHOOL_NAME]))}
     if providers is not None:
         names["provider_id"] = dict(zip(providers[S.PROVIDER_ID].astype(str), providers[S.NAME].astype(str)))
     out: dict[str, pd.DataFrame] = {}
     for d in dims:
         table, mask = results[d]
-        out[f"burden_{d}"] = _finish_burden(placement_times, d, table, mask, thresholds, names=names.get(d))
+        out[f"burden_{d}"] = _finish_burden(
+            placement_times, d, table, mask, thresholds, names=names.get(d), statistics_shown=stats_shown[d]
+        )
     out["furthest_schools"] = furthest_schools(out["burden_school_urn"], top=top_schools)
     flow.attrs = {}
     if forced_groups:
