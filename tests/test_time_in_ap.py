@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -130,3 +131,78 @@ def test_synthetic_list_has_end_dates_and_outcomes(ref, data_dir):
     table = time_in_ap_table(_episodes(ref, rows), by="kind", providers=ref["providers"])
     assert table.attrs["synthetic"] is True
     assert int(table.set_index("group").loc["all", "placements"]) == 300
+
+
+# ---- publication -------------------------------------------------------------------------
+
+
+def _published(ref, data_dir, n=1000, seed=12345):
+    from apgeo.analysis.burden import placement_travel_times
+    from apgeo.inputs.demand import demand_points
+    from apgeo.inputs.providers import split_located
+    from apgeo.privacy.publish import publish_placement_tables
+    from apgeo.routing.straight_line import straight_line_travel_times
+
+    located, _ = split_located(ref["providers"])
+    tt = straight_line_travel_times(
+        demand_points(ref["demand"]), located, origin_id_column="area_id", destination_id_column="site_id", mode="walk"
+    )
+    raw = synthetic_placements(
+        n, random_state=seed, as_of=AS_OF, demand=ref["demand"], providers=ref["providers"],
+        schools=ref["schools"], data_dir=data_dir,
+    )
+    counts = load_placements(raw, as_of=AS_OF, providers=ref["providers"], schools=ref["schools"], demand=ref["demand"])
+    pt = placement_travel_times(counts, tt, mode="walk", providers=ref["providers"], demand=ref["demand"])
+    return publish_placement_tables(pt, providers=ref["providers"], schools=ref["schools"]), _episodes(ref, raw)
+
+
+@pytest.mark.parametrize("seed", [12345, 7])
+def test_published_time_in_ap_hides_small_counts_and_what_follows_from_totals(ref, data_dir, seed):
+    from apgeo.privacy.publish_time_in_ap import TIME_IN_AP_NOTE, publish_time_in_ap
+
+    burden, episodes = _published(ref, data_dir, n=400, seed=seed)
+    for dim in ("kind", "key_stage", "school_urn"):
+        table = time_in_ap_table(episodes, by=dim, providers=ref["providers"])
+        out = publish_time_in_ap(table, burden[f"burden_{dim}"])
+        assert out.attrs["note"] == TIME_IN_AP_NOTE and "placements" not in out.columns
+        counts = out[[c for c in out.columns if c.startswith(("open", "ended", "placements_", "started_", "returned_"))]]
+        assert not ((counts > 0) & (counts < 5)).any().any()
+        groups = out["group"] != "all"
+        whole_row_blank = counts.isna().all(axis=1).to_numpy()
+        for col in counts.columns:
+            if col in ("open_placements", "ended_placements"):
+                continue  # a two-way table with the burden totals, audited by protect_table
+            blanks = (counts[col].isna() & groups).to_numpy()
+            if blanks.any() and counts.loc[~groups, col].notna().all():
+                # what an outsider knows: the 'all' value minus the shown cells is the sum of
+                # the blanks; a blank in a shown row is at least 1 (zeros are shown)
+                rest = float(counts.loc[~groups, col].iloc[0]) - float(counts.loc[groups, col].sum())
+                lower = np.where(whole_row_blank[blanks], 0.0, 1.0)
+                for i in range(len(lower)):
+                    most = rest - (lower.sum() - lower[i])
+                    assert most >= lower[i] + 1, (dim, col, i)
+        # a share is never shown beside a blank numerator, nor for a small group
+        shown = out["share_over_one_term"].notna()
+        assert counts.loc[shown, "placements_over_one_term"].notna().all()
+        assert (table.loc[shown.to_numpy(), "placements"] >= 10).all()
+        # a group whose total is blank in the burden table is blank here too
+        blank_total = burden[f"burden_{dim}"].set_index("group")["placements"].isna()
+        hidden_groups = set(blank_total[blank_total].index.astype(str))
+        assert counts[out["group"].astype(str).isin(hidden_groups).to_numpy()].isna().all().all()
+
+
+def test_study_report_has_time_in_ap(tmp_path):
+    from apgeo.outputs.report import _time_in_ap_section
+    from apgeo.study.result import StudyResult
+
+    table = pd.DataFrame(
+        {"group_by": "kind", "group": ["pru", "all"], "open_placements": [10.0, 10.0],
+         "ended_placements": [20.0, 20.0], "median_weeks_ended": [12.0, 12.0],
+         "share_over_one_term": [0.5, 0.5], "share_over_one_year": [0.1, 0.1],
+         "share_returned_within_6_months": [0.25, 0.25], "share_returned_within_12_months": [0.4, 0.4]}
+    )
+    result = StudyResult.__new__(StudyResult)
+    result.tables = {"placements_synthetic_time_in_ap_kind": table}
+    text = "\n".join(_time_in_ap_section(result))
+    assert "Time in AP and return to mainstream (SYNTHETIC DATA" in text
+    assert "50.0" in text and "25.0" in text  # shares as percentages

@@ -171,6 +171,7 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
         out.append("## Placements: travel burden by key stage" + (" (SYNTHETIC DATA, not real pupils)" if synthetic else "") + "\n")
         out.append(f"{SUPPRESSION_NOTE}\n")
         out.append(_table(result.tables[key], floatfmt="{:.3g}"))
+    out += _time_in_ap_section(result)
     if "quality_coverage" in result.tables:
         out.append("## Quality: all provision next to good-or-better provision\n")
         out.append(_table(result.tables["quality_coverage"], floatfmt="{:.3g}"))
@@ -219,6 +220,37 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
         "copyright and database right 2025. OpenStreetMap data © OpenStreetMap contributors (ODbL).\n"
     )
     return "\n".join(out)
+
+
+def _time_in_ap_section(result: StudyResult) -> list[str]:
+    """Is AP short term, and do children return to mainstream? (suppressed tables)"""
+    keys = [k for k in result.tables if "time_in_ap_" in k and not k.endswith("school_urn")]
+    if not keys:
+        return []
+    from apgeo.analysis.time_in_ap import METHOD_TEXT
+    from apgeo.privacy.publish_time_in_ap import TIME_IN_AP_NOTE
+
+    synthetic = any("synthetic" in k for k in keys)
+    out = ["## Time in AP and return to mainstream" + (" (SYNTHETIC DATA, not real pupils)" if synthetic else "") + "\n"]
+    out.append(f"How it is measured: {METHOD_TEXT}. {TIME_IN_AP_NOTE}\n")
+    for key in keys:
+        t = result.tables[key]
+        shown = pd.DataFrame(
+            {
+                "group": t["group"],
+                "open": t["open_placements"],
+                "ended": t["ended_placements"],
+                "median_weeks_ended": t["median_weeks_ended"],
+                "over_one_term_pct": t["share_over_one_term"] * 100,
+                "over_one_year_pct": t["share_over_one_year"] * 100,
+                "returned_within_6_months_pct": t["share_returned_within_6_months"] * 100,
+                "returned_within_12_months_pct": t["share_returned_within_12_months"] * 100,
+            }
+        )
+        out.append(f"### By {str(t['group_by'].iloc[0]).replace('_', ' ')}\n")
+        out.append(_table(shown, floatfmt="{:.1f}"))
+    out.append("The same figures by referring school are in the time_in_ap_school_urn table.\n")
+    return out
 
 
 def _england_section(result: StudyResult) -> list[str]:

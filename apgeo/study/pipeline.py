@@ -641,6 +641,7 @@ def analyse_placements_and_quality(result: StudyResult) -> None:
             table.attrs = {}
             result.tables[prefix + name] = table
         result.headline["placements_synthetic"] = synthetic
+        _time_in_ap(result, source, tables, prefix)
         m = flow_map(
             tables["flow_lines"],
             title=("SYNTHETIC DATA - " if synthetic else "") + f"{cfg.title}: placement flows",
@@ -665,6 +666,28 @@ def analyse_placements_and_quality(result: StudyResult) -> None:
         q = pd.concat(frames, ignore_index=True)
         q.attrs = {}
         result.tables["quality_coverage"] = q
+
+
+def _time_in_ap(result: StudyResult, source: Any, published: dict[str, pd.DataFrame], prefix: str) -> None:
+    """Time in AP and return to mainstream, when the placements carry end dates."""
+    from apgeo.analysis.time_in_ap import TIME_DIMENSIONS, time_in_ap_table
+    from apgeo.inputs.placements import END_DATE, load_placement_episodes, read_placement_file
+    from apgeo.privacy.publish_time_in_ap import publish_time_in_ap
+
+    cfg = result.config
+    columns = source.columns if isinstance(source, pd.DataFrame) else read_placement_file(source).columns
+    if END_DATE not in columns:
+        logger.info("placements have no end_date: no time-in-AP tables")
+        return
+    episodes = load_placement_episodes(source, as_of=cfg.placements_as_of, providers=result.providers, demand=result.demand)
+    for dim in TIME_DIMENSIONS:
+        burden = published.get(f"burden_{dim}")
+        if burden is None:
+            continue
+        table = time_in_ap_table(episodes, by=dim, providers=result.providers)  # type: ignore[arg-type]
+        out = pd.DataFrame(publish_time_in_ap(table, burden))
+        out.attrs = {}
+        result.tables[f"{prefix}time_in_ap_{dim}"] = out
 
 
 # ---------------------------------------------------------------------- catchments
