@@ -340,6 +340,10 @@ def test_run_jobs_rejects_bad_input():
         run_jobs(jobs, FACTORY, workers=-1)
     with pytest.raises(ApgeoValueError, match="not among the authorities"):
         _run(la_codes=["999"])
+    with pytest.raises(ApgeoValueError):
+        run_england_networks(FACTORY, modes=["bus"], lsoas=_lsoas(), ap_settings=_sites())
+    with pytest.raises(ApgeoValueError, match="positive minutes"):
+        run_england_networks(FACTORY, thresholds_min=[0], lsoas=_lsoas(), ap_settings=_sites())
 
 
 # ------------------------------------------------------------------ CLI

@@ -56,6 +56,7 @@ from apgeo.inputs.areas import (
     load_gias_england,
     load_lsoas_england,
 )
+from apgeo.network.modes import check_mode
 
 #: Progress callback: (la_code, outcome) with outcome "done", "resumed" or "failed".
 Progress = Callable[[str, str], None]
@@ -231,8 +232,10 @@ def run_jobs(
                 job = futures[future]
                 if future.status == "finished":
                     done(job, future.result())
-                else:
+                elif future.status == "error":
                     fail(job, future.exception())
+                else:  # cancelled: the cluster went away
+                    fail(job, RuntimeError(f"task {future.status} (cluster lost?)"))
         finally:
             if client is None:
                 own_client.close()
@@ -289,7 +292,12 @@ def run_england_networks(
     ``PbfNetworks``). ``workers``, ``scheduler``, ``client``, ``processes``,
     ``resume_dir`` and ``progress`` are as for :func:`run_jobs`.
     """
-    modes = list(dict.fromkeys(modes))
+    modes = [check_mode(m) for m in dict.fromkeys(modes)]
+    if not modes:
+        raise ApgeoValueError("modes is empty; give some of walk, cycle, drive")
+    bad = [t for t in thresholds_min if not (float(t) > 0 and float(t) < float("inf"))]
+    if bad:
+        raise ApgeoValueError(f"thresholds_min must be positive minutes, not {bad}")
     if lsoas is None:
         lsoas = load_lsoas_england()
         if authorities is None:
