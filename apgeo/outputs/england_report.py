@@ -121,7 +121,7 @@ def england_markdown(table: pd.DataFrame, comparison: pd.DataFrame, *, area_code
         f"{int(first['children_0_15'].sum()):,} children aged 0-15, "
         f"{int(first['ap_settings'].sum())} state-funded AP settings in their authorities.\n",
     ]
-    out += [f"> **Caveat.** {c}\n" for c in CAVEATS]
+    out += [f"> **Caveat.** {c}\n" for c in table.attrs.get("caveats", CAVEATS)]
     out += [f"- {m}" for m in table["method"].drop_duplicates()] + [""]
     out += [f"## Where {name} stands\n", *standing_lines(table, area_code), ""]
     cols = [

@@ -55,6 +55,19 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--area", default="Sheffield", help="authority to compare (name, LA number, ONS code)")
     e.add_argument("--gias", type=Path, default=None, help="England GIAS file (default: data folder)")
     e.add_argument("--map", action="store_true", help="also draw a Folium map of the authorities")
+    e.add_argument(
+        "--networks",
+        choices=["none", "synthetic", "osm", "pbf"],
+        default="none",
+        help="street networks per authority: none (straight line, the default), synthetic "
+        "(grids, no download), osm (download, cached) or pbf (cut from --pbf)",
+    )
+    e.add_argument("--pbf", type=Path, default=None, help="OSM PBF extract for --networks pbf")
+    e.add_argument("--buffer-km", type=float, default=10.0, help="network buffer around each authority (km)")
+    e.add_argument("--authorities", nargs="+", default=None, metavar="LA", help="only these DfE LA numbers (networks)")
+    e.add_argument("--workers", type=int, default=None, help="local Dask workers (0: in-process; default: one per core)")
+    e.add_argument("--scheduler", default=None, help="existing Dask scheduler, e.g. tcp://host:8786")
+    e.add_argument("--resume-dir", type=Path, default=None, help="per-authority result files; a rerun resumes")
 
     v = sub.add_parser("verify-data", help="check a data folder against its MANIFEST.csv")
     v.add_argument("--data-dir", type=Path, default=None, help="data folder (default: data/sheffield)")
@@ -166,12 +179,79 @@ def _england(args: argparse.Namespace) -> int:
     from apgeo.outputs.england_report import standing_lines, write_england_outputs
 
     _setup_logging(None, args.debug)
+    network_only = {
+        "--workers": args.workers is not None,
+        "--scheduler": args.scheduler is not None,
+        "--resume-dir": args.resume_dir is not None,
+        "--authorities": args.authorities is not None,
+        "--pbf": args.pbf is not None,
+    }
+    if args.networks == "none":
+        given = [k for k, v in network_only.items() if v]
+        if given:
+            raise apgeo.ConfigError(
+                f"{', '.join(given)} only apply to street networks: add --networks "
+                "synthetic|osm|pbf (or drop them for the straight-line comparison)"
+            )
+    elif args.networks == "pbf" and args.pbf is None:
+        raise apgeo.ConfigError("--networks pbf needs the extract: add --pbf PATH (e.g. england-latest.osm.pbf)")
     ap = ap_settings_england(load_gias_england(args.gias))
+    if args.networks != "none":
+        return _england_networks(args, ap)
     table = england_comparison(modes=args.modes, ap_settings=ap)
     paths = write_england_outputs(table, args.out, area=args.area, folium_map=args.map)
     print(f"apgeo england: {table['la_code'].nunique()} authorities; outputs in {args.out}")
     files = ", ".join(p.name for p in paths.values())
     print(f"Where {args.area} stands (straight-line estimate; files: {files}):")
+    print("\n".join(standing_lines(table, args.area)))
+    return 0
+
+
+def _england_networks(args: argparse.Namespace, ap: object) -> int:
+    import os
+
+    from apgeo.analysis.england_networks import OsmNetworks, PbfNetworks, SyntheticNetworks
+    from apgeo.outputs.england_report import standing_lines, write_england_outputs
+    from apgeo.study.england_run import run_england_networks
+
+    factory: SyntheticNetworks | OsmNetworks | PbfNetworks
+    if args.networks == "synthetic":
+        factory = SyntheticNetworks()
+    elif args.networks == "osm":
+        factory = OsmNetworks()
+    else:
+        factory = PbfNetworks(str(args.pbf))
+    workers = (os.cpu_count() or 1) if args.workers is None else args.workers
+    where = args.scheduler or (f"{workers} local worker(s)" if workers else "in-process")
+    print(f"apgeo england: street networks ({factory.describe()}) on {where}", file=sys.stderr)
+    run = run_england_networks(
+        factory,
+        modes=args.modes,
+        ap_settings=ap,  # type: ignore[arg-type]
+        la_codes=args.authorities,
+        buffer_m=args.buffer_km * 1000,
+        workers=workers,
+        scheduler=args.scheduler,
+        resume_dir=args.resume_dir,
+    )
+    table = run.table
+    n = table["la_code"].nunique()
+    print(
+        f"apgeo england: {n} authorities on street networks in {run.seconds:.1f} s "
+        f"({len(run.computed)} computed, {len(run.resumed)} resumed, {len(run.failed)} failed)"
+    )
+    if run.failed:
+        args.out.mkdir(parents=True, exist_ok=True)
+        path = args.out / "england_comparison.csv"
+        table.to_csv(path, index=False, float_format="%.6g")
+        for code, error in sorted(run.failed.items()):
+            print(f"  failed: {code}: {error}", file=sys.stderr)
+        again = " with the same --resume-dir" if args.resume_dir else " with --resume-dir DIR"
+        print(f"  partial table (status column) in {path}; run again{again} to retry the failed ones")
+        return 1
+    paths = write_england_outputs(table, args.out, area=args.area, folium_map=args.map)
+    files = ", ".join(p.name for p in paths.values())
+    print(f"Where {args.area} stands (street networks; outputs in {args.out}: {files}):")
     print("\n".join(standing_lines(table, args.area)))
     return 0
 
