@@ -125,3 +125,12 @@ step_min = 10
     assert "transit" in report and "sheffield_supertram_gtfs_2024-25" in report
     feeds = pd.read_csv(out / "transit_feeds.csv")
     assert feeds.loc[0, "service_date"] == "2025-01-14" and feeds.loc[0, "stops"] == 94
+    # what the timetable changes: the Inclusion Centre is ~130 m from Spring Lane tram stop
+    sites = r.tables["transit_ap_sites"].set_index("site_id")
+    assert sites.loc["URN137596-1", "within_400_m"]
+    assert "Spring Lane" in sites.loc["URN137596-1", "nearest_stop"]
+    assert 100 < sites.loc["URN137596-1", "nearest_stop_distance_m"] < 160
+    vs = r.tables["transit_vs_walk"].set_index("mode")
+    assert vs.loc["transit", "share_within_30_min"] >= vs.loc["walk", "share_within_30_min"]
+    assert (r.tables["transit_difference_areas"]["minutes_saved"] > 0).all()
+    assert "## Public transport: what the timetable changes" in report

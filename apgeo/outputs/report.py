@@ -161,6 +161,7 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
         sc = sc[sc["key_stage"] == "all"][["scenario", "metric", "unit", "before", "after", "change"]]
         out.append("## Scenarios side by side\n")
         out.append(_table(sc, floatfmt="{:.3g}"))
+    out += _transit_section(result)
     if "england_comparison" in result.tables:
         out += _england_section(result)
     burden = [k for k in result.tables if k.startswith("placements") and k.endswith("burden_key_stage")]
@@ -250,6 +251,36 @@ def _time_in_ap_section(result: StudyResult) -> list[str]:
         out.append(f"### By {str(t['group_by'].iloc[0]).replace('_', ' ')}\n")
         out.append(_table(shown, floatfmt="{:.1f}"))
     out.append("The same figures by referring school are in the time_in_ap_school_urn table.\n")
+    return out
+
+
+def _transit_section(result: StudyResult) -> list[str]:
+    """What public transport changes: AP sites near stops, KS3-4 shares, the areas it helps."""
+    if "transit_vs_walk" not in result.tables and "transit_ap_sites" not in result.tables:
+        return []
+    out = ["## Public transport: what the timetable changes\n"]
+    out.append(f"Public transport here is: {result.network_method.get('transit', 'not run')}.\n")
+    if "transit_vs_walk" in result.tables:
+        t = result.tables["transit_vs_walk"]
+        shown = t.assign(**{c: t[c] * 100 for c in t.columns if c.startswith("share_within")})
+        out.append("Share of KS3-4 children (%) within 30 and 45 minutes of an AP site serving them, "
+                   "by public transport and walking against walking alone:\n")
+        out.append(_table(shown, floatfmt="{:.1f}"))
+    if "transit_ap_sites" in result.tables:
+        from apgeo.study.transit import NEAR_STOP_M
+
+        sites = result.tables["transit_ap_sites"]
+        near = sites[sites[f"within_{NEAR_STOP_M:.0f}_m"]]
+        out.append(
+            f"AP sites within {NEAR_STOP_M:.0f} m (straight line) of a stop: {len(near)} of {len(sites)}"
+            + (": " + "; ".join(f"{n} ({s}, {d:,.0f} m)" for n, s, d in zip(near["name"], near["nearest_stop"], near["nearest_stop_distance_m"]))
+               if len(near) else "")
+            + ".\n"
+        )
+    if "transit_difference_areas" in result.tables:
+        out.append("Areas where public transport makes the most difference (minutes saved on the "
+                   "journey to the nearest AP site):\n")
+        out.append(_table(result.tables["transit_difference_areas"], floatfmt="{:.1f}"))
     return out
 
 

@@ -11,10 +11,11 @@ the result with an integer programme.
 The rules (the same for every burden table, the report and :func:`burden_table`):
 
 * **Small groups.** A mean or median over fewer than :data:`STATISTICS_MIN_PLACEMENTS`
-  (10) placements with a travel time is not published. Ten is the threshold of the
-  "rules of thumb" for output checking (Brandt et al. 2010, *Guidelines for the checking
-  of output based on microdata research*, ESSnet SDC; the ONS Secure Research Service
-  applies the same threshold of 10 to frequencies, means and medians).
+  (10) placements with a travel time is not published. Ten is the minimum group size
+  of the output-checking "rules of thumb" for counts and for statistics such as means and
+  medians (ONS Secure Research Service output checking guidance; the SACRO guide to
+  statistical output checking, 2023; the Australian Bureau of Statistics DataLab "rule of
+  10", which applies it to counts, percentages, means and ratios alike).
 * **Rows with a suppressed count.** A row with any suppressed count (band, no-time or
   total) publishes no mean or median. Statistics of a row are then functions of shown
   counts only where they touch a hidden one.
@@ -27,19 +28,20 @@ The rules (the same for every burden table, the report and :func:`burden_table`)
   totals shared across tables, means, medians) is then a constraint in one integer
   programme (HiGHS via :func:`scipy.optimize.milp`), and each suppressed count must keep
   a feasibility interval at least :data:`MIN_INTERVAL_WIDTH` wide: at least two whole
-  values. That is the protection-interval test of tau-ARGUS and of Hundepool et al.
-  (2012, *Statistical Disclosure Control*, Wiley, sections 4.2-4.3): a suppression
-  pattern protects a cell when the range an attacker can compute for it covers the
-  protection interval; for counts under a threshold rule the interval asked for here is
-  the smallest one, "not exactly recoverable", as the DfE and GSS guidance on
-  suppression asks ("suppressed figures must not be derivable from other published
-  figures"). A narrower range such as ``[1, 2]`` is accepted: the threshold rule already
+  values. That is the protection-interval idea of tau-ARGUS and of Hundepool et al.
+  (2012, *Statistical Disclosure Control*, Wiley): a suppression pattern protects a cell
+  when the range an attacker can compute for it is wide enough; for counts under a
+  threshold rule the interval asked for here is the smallest one, "not exactly
+  recoverable", which is what secondary suppression is for in every output-checking
+  guide (a suppressed value must not be derivable from the other published values).
+  A narrower range such as ``[1, 2]`` is accepted: the threshold rule already
   tells every reader that a suppressed primary cell is between 1 and 4. Where the check
   fails, the statistics of the table's rows are withheld (never the counts).
 * **Zeros** are published as ``0`` and are information: the check (and any attacker)
-  knows a blank is at least 1. Zeros describe no child, so they are not suppressed
-  (GSS policy for tables from administrative sources; Hundepool et al. 2012, section
-  5.2 on zeros); the price, narrower ranges for hidden cells, is part of the check.
+  knows a blank is at least 1. Zeros describe no child, so they are shown, as in most
+  published administrative tables; Hundepool et al. (2012) discuss when zeros disclose
+  (a whole group in one category), and the price here, narrower ranges for hidden
+  cells, is part of the check.
 
 :data:`CHECK_STATISTICS` switches the statistics rules off (``False``) to show what they
 protect against; it exists for tests and must stay ``True`` in published work.

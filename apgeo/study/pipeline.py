@@ -29,7 +29,9 @@ from apgeo.routing.straight_line import method_note as straight_line_note
 from apgeo.routing.straight_line import straight_line_travel_times
 from apgeo.study.comparison import compare_with_england
 from apgeo.study.config import ROAD_LINE_SUFFIXES, StudyConfig
+from apgeo.study.placements import analyse_placements_and_quality
 from apgeo.study.result import Progress, StudyResult
+from apgeo.study.transit import transit_difference
 
 # ----------------------------------------------------------------------- stages
 
@@ -278,6 +280,7 @@ def run_study(config: StudyConfig, *, progress: Progress | None = None, only: st
         ("travel times", lambda r: compute_travel_times(r, progress=progress)),
         ("coverage, choice and equity", analyse_coverage),
         ("nearest provider", nearest_by_mode),
+        ("public transport difference", transit_difference),
         ("capacity-aware access", analyse_access),
         ("cold spots", analyse_coldspots),
         ("recommendations and scenarios", recommend_and_compare),
@@ -329,11 +332,6 @@ def nearest_by_mode(result: StudyResult) -> None:
 # ------------------------------------------------------------------ analysis stages
 
 
-def _ap_kinds(result: StudyResult) -> list[str]:
-    present = set(result.providers[S.KIND])
-    return [k for k in result.config.ap_kinds if k in present]
-
-
 def analyse_coverage(result: StudyResult) -> None:
     """Nearest times, coverage by key stage, choice and equity, per mode (AP kinds)."""
     from apgeo.analysis.coverage import (
@@ -345,7 +343,7 @@ def analyse_coverage(result: StudyResult) -> None:
     )
 
     cfg = result.config
-    kinds = _ap_kinds(result)
+    kinds = result.ap_kinds
     nearest, summary, choice, equity, gaps = [], [], [], [], []
     for mode, table in result.travel_times.items():
         opts: dict[str, Any] = {"mode": mode, "key_stages": list(cfg.key_stages), "kinds": kinds}
@@ -380,7 +378,7 @@ def analyse_access(result: StudyResult) -> None:
     """E2SFCA places per 1,000 children (stepped decay) where capacity is known."""
     from apgeo.analysis.access import enhanced_two_step_fca
 
-    kinds = _ap_kinds(result)
+    kinds = result.ap_kinds
     ap = result.providers[result.providers[S.KIND].isin(kinds)]
     if not pd.to_numeric(ap[S.CAPACITY_PLACES], errors="coerce").notna().any():
         warn(
@@ -410,7 +408,7 @@ def analyse_coldspots(result: StudyResult) -> None:
     from apgeo.analysis.coldspots import access_coldspots, capacity_coldspots, gi_star_clusters
 
     cfg = result.config
-    kinds = _ap_kinds(result)
+    kinds = result.ap_kinds
     cold, clusters = [], []
     for mode, table in result.travel_times.items():
         cold.append(
@@ -488,7 +486,7 @@ def recommend_and_compare(result: StudyResult) -> None:
     if cfg.recommend_sites == 0 or cfg.recommend_mode not in result.travel_times:
         return
     mode = cfg.recommend_mode
-    ap = result.providers[result.providers[S.KIND].isin(_ap_kinds(result))]
+    ap = result.providers[result.providers[S.KIND].isin(result.ap_kinds)]
     ap_ids = set(ap[S.SITE_ID])
     table = result.travel_times[mode]
     ap_times = table[table[S.DESTINATION_ID].isin(ap_ids)]
@@ -601,95 +599,6 @@ def _gias_candidates(result: StudyResult, phases: tuple[str, ...] | list[str]) -
     return gias_candidate_sites(EXTRACT_DIR / GIAS_EXTRACT_FILE, phases=phases, la_codes=[area.la_code])
 
 
-# ------------------------------------------------------------ placements, quality
-
-
-def analyse_placements_and_quality(result: StudyResult) -> None:
-    """Travel burden and flows of placements (a user file, or SYNTHETIC rows clearly
-    labelled), suppressed before anything is written; and coverage of all provision next
-    to good-or-better provision when a quality file is given."""
-    cfg = result.config
-    if (cfg.placements_file is not None or cfg.placements_synthetic) and cfg.data_dir is None:
-        raise ApgeoValueError(
-            f"[placements] needs the detailed data extract of {result.area_name} (postcodes by "
-            "LSOA, to place each home in its area); only the England extract is available for "
-            "it, so leave [placements] out, or add the area's extract as [study] data_dir"
-        )
-    if cfg.placements_file is not None or cfg.placements_synthetic:
-        from apgeo.analysis.burden import placement_travel_times
-        from apgeo.inputs.placements import load_placements
-        from apgeo.inputs.synthetic_placements import synthetic_placements
-        from apgeo.outputs.flow_map import flow_map
-        from apgeo.outputs.maps import save_map
-        from apgeo.privacy.publish import publish_placement_tables
-
-        source: Any = cfg.placements_file
-        if cfg.placements_synthetic:
-            source = synthetic_placements(
-                cfg.placements_rows, random_state=cfg.random_state, as_of=cfg.placements_as_of,
-                demand=result.demand, data_dir=cfg.data_dir,
-            )
-        # pupil-level rows are aggregated to LSOA inside load_placements and never kept
-        placements = load_placements(source, as_of=cfg.placements_as_of, providers=result.providers, demand=result.demand)
-        synthetic = bool(placements.attrs.get("synthetic", False))
-        mode = cfg.placements_mode
-        times = placement_travel_times(placements, result.travel_times[mode], mode=mode, providers=result.providers, demand=result.demand)
-        tables = publish_placement_tables(times, providers=result.providers)
-        prefix = "placements_synthetic_" if synthetic else "placements_"
-        for name, table in tables.items():
-            table = pd.DataFrame(table)
-            table.attrs = {}
-            result.tables[prefix + name] = table
-        result.headline["placements_synthetic"] = synthetic
-        _time_in_ap(result, source, tables, prefix)
-        m = flow_map(
-            tables["flow_lines"],
-            title=("SYNTHETIC DATA - " if synthetic else "") + f"{cfg.title}: placement flows",
-            method_note=result.network_method.get(mode),
-            providers=result.providers,
-            boundary=result.boundary,
-            synthetic=synthetic,
-        )
-        result.files.append(save_map(m, cfg.maps_dir / f"{cfg.name}_{'synthetic_' if synthetic else ''}flows.html"))
-    if cfg.quality_file is not None:
-        from apgeo.inputs.quality import quality_coverage
-
-        frames = []
-        for mode, table in result.travel_times.items():
-            frames.append(
-                quality_coverage(
-                    table, result.demand, result.providers, mode=mode, quality=cfg.quality_file,
-                    include_unknown=cfg.quality_include_unknown, thresholds_min=cfg.thresholds_min,
-                    key_stages=list(cfg.key_stages), kinds=_ap_kinds(result),
-                )
-            )
-        q = pd.concat(frames, ignore_index=True)
-        q.attrs = {}
-        result.tables["quality_coverage"] = q
-
-
-def _time_in_ap(result: StudyResult, source: Any, published: dict[str, pd.DataFrame], prefix: str) -> None:
-    """Time in AP and return to mainstream, when the placements carry end dates."""
-    from apgeo.analysis.time_in_ap import TIME_DIMENSIONS, time_in_ap_table
-    from apgeo.inputs.placements import END_DATE, load_placement_episodes, read_placement_file
-    from apgeo.privacy.publish_time_in_ap import publish_time_in_ap
-
-    cfg = result.config
-    columns = source.columns if isinstance(source, pd.DataFrame) else read_placement_file(source).columns
-    if END_DATE not in columns:
-        logger.info("placements have no end_date: no time-in-AP tables")
-        return
-    episodes = load_placement_episodes(source, as_of=cfg.placements_as_of, providers=result.providers, demand=result.demand)
-    for dim in TIME_DIMENSIONS:
-        burden = published.get(f"burden_{dim}")
-        if burden is None:
-            continue
-        table = time_in_ap_table(episodes, by=dim, providers=result.providers)  # type: ignore[arg-type]
-        out = pd.DataFrame(publish_time_in_ap(table, burden))
-        out.attrs = {}
-        result.tables[f"{prefix}time_in_ap_{dim}"] = out
-
-
 # ---------------------------------------------------------------------- catchments
 
 
@@ -701,7 +610,7 @@ def compute_catchments(result: StudyResult) -> None:
     from apgeo.network.modes import check_mode
 
     cfg = result.config
-    ap = result.providers[result.providers[S.KIND].isin(_ap_kinds(result))]
+    ap = result.providers[result.providers[S.KIND].isin(result.ap_kinds)]
     if ap.empty:
         return
     clip = result.boundary.geometry.union_all()

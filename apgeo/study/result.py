@@ -43,5 +43,11 @@ class StudyResult:
     sections: dict[str, list[str]] = field(default_factory=dict)
 
     @property
+    def ap_kinds(self) -> list[str]:
+        """The configured AP kinds that some provider of the study has."""
+        present = set(self.providers["kind"])
+        return [k for k in self.config.ap_kinds if k in present]
+
+    @property
     def is_estimate(self) -> bool:
         return any(METHOD_LABEL in v.lower() or "straight-line" in v.lower() for v in self.network_method.values())

@@ -102,4 +102,76 @@ def feeds_table(engine: Any, service_dates: dict[str, date], requested: date) ->
     return pd.DataFrame(rows)
 
 
-__all__ = ["feeds_table", "transit_times"]
+
+#: An AP site this close to a stop (straight line, m) is "within a short walk" of it.
+NEAR_STOP_M = 400.0
+#: The key stages and thresholds of the "by public transport versus walking" comparison.
+COMPARE_KEY_STAGES = ("KS3", "KS4")
+COMPARE_THRESHOLDS_MIN = (30, 45)
+
+
+def transit_difference(result: StudyResult) -> None:
+    """What public transport changes for reaching AP: which AP sites are within a short
+    walk of a stop, the share of KS3-4 children within 30 / 45 min by public transport
+    (and walking) against walking alone, and the areas where it makes the most difference.
+    Adds ``transit_ap_sites``, ``transit_vs_walk`` and ``transit_difference_areas``."""
+    import numpy as np
+    import pandas as pd
+    from scipy.spatial import cKDTree
+
+    engine = result.engines.get("transit")
+    if engine is None or "walk" not in result.travel_times:
+        return
+    stops = engine.stops.to_crs(result.providers.crs)
+    feed_stops = getattr(getattr(engine, "feed", None), "stops", None)
+    if "stop_name" in stops.columns:
+        names = stops["stop_name"]
+    elif feed_stops is not None and "stop_name" in feed_stops.columns:
+        names = stops["stop_id"].map(dict(zip(feed_stops["stop_id"], feed_stops["stop_name"]))).fillna(stops["stop_id"])
+    else:
+        names = stops["stop_id"]
+    ap = result.providers[result.providers[S.KIND].isin(result.ap_kinds)]
+    d, i = cKDTree(np.column_stack([stops.geometry.x, stops.geometry.y])).query(
+        np.column_stack([ap.geometry.x, ap.geometry.y])
+    )
+    result.tables["transit_ap_sites"] = pd.DataFrame(
+        {
+            S.SITE_ID: ap[S.SITE_ID].to_numpy(),
+            S.NAME: ap[S.NAME].to_numpy(),
+            S.KIND: ap[S.KIND].to_numpy(),
+            "nearest_stop": names.to_numpy()[i],
+            "nearest_stop_distance_m": np.round(d, 0),
+            f"within_{NEAR_STOP_M:.0f}_m": d <= NEAR_STOP_M,
+        }
+    ).sort_values("nearest_stop_distance_m", kind="stable")
+    cov = result.tables.get("coverage")
+    if cov is not None:
+        rows = []
+        for mode in ("walk", "transit"):
+            part = cov[(cov[S.MODE] == mode) & cov["key_stage"].isin(COMPARE_KEY_STAGES)]
+            children = float(part["children"].sum())
+            row: dict[str, object] = {S.MODE: mode, "key_stages": "+".join(COMPARE_KEY_STAGES), "children": children}
+            for t in COMPARE_THRESHOLDS_MIN:
+                if f"children_within_{t}_min" not in part.columns:
+                    continue  # not one of the study's thresholds
+                row[f"share_within_{t}_min"] = float(part[f"children_within_{t}_min"].sum()) / children if children else np.nan
+            rows.append(row)
+        result.tables["transit_vs_walk"] = pd.DataFrame(rows)
+    near = result.tables.get("nearest_ap")
+    if near is not None:
+        wide = near.pivot_table(index=S.AREA_ID, columns=S.MODE, values="nearest_time_s", aggfunc="first")
+        if {"walk", "transit"} <= set(wide.columns):
+            diff = pd.DataFrame(
+                {
+                    "walk_min": wide["walk"] / 60.0,
+                    "transit_min": wide["transit"] / 60.0,
+                }
+            )
+            diff["minutes_saved"] = diff["walk_min"] - diff["transit_min"]
+            diff = diff.join(result.demand.set_index(S.AREA_ID)[[S.AREA_NAME, S.WARD_NAME, "children_school_age"]])
+            result.tables["transit_difference_areas"] = (
+                diff.sort_values(["minutes_saved", S.AREA_NAME], ascending=[False, True])
+                .head(15).reset_index().round(1)
+            )
+
+__all__ = ["NEAR_STOP_M", "feeds_table", "transit_difference", "transit_times"]
