@@ -307,3 +307,150 @@ def test_places_per_1000_stay_unknown_while_a_site_of_unknown_capacity_remains()
     )
     row = out[out["metric"].str.startswith("E2SFCA") & (out["key_stage"] == "KS3")].iloc[0]
     assert row["before"] > 0 and np.isnan(row["after"])  # s1 still serves KS3: unknown, not 0
+
+
+_TITLED = (
+    "Sheffield City Council - Alternative Provision providers\r\n"
+    "Produced 01/09/2024 by the Inclusion team,,,,,\r\n"
+    ",,,,,\r\n"
+    "Provider ID,Name,Type,Places,Latitude,Longitude\r\n"
+    'P1,Alpha,pru,"1,200","53,3811","-1,4701"\r\n'
+    "P2,Beta,pru, £12 ,53.39,-1.45\r\n"
+)
+
+
+def test_title_rows_above_the_header_are_skipped_and_the_row_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from apgeo.inputs.providers import read_providers
+
+    path = tmp_path / "providers.csv"
+    path.write_text(_TITLED, encoding="utf-8")
+    with pytest.warns(ApgeoWarning, match=r"header is on row 4 \(rows 1-3 above it were skipped"):
+        out = read_providers(path)
+    assert list(out["provider_id"]) == ["P1", "P2"]
+    assert list(out["capacity_places"]) == [1200.0, 12.0]  # "1,200" and " £12 " typed as text
+    # "53,3811" / "-1,4701" with a decimal comma: central Sheffield, not 533811 degrees
+    lonlat = out.to_crs("EPSG:4326").geometry.iloc[0]
+    assert lonlat.y == pytest.approx(53.3811) and lonlat.x == pytest.approx(-1.4701)
+    assert "'Places' read as 'capacity_places'" in out["source"].iloc[0]
+
+
+def test_row_numbers_in_messages_count_the_title_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from apgeo.inputs.providers import read_providers
+
+    path = tmp_path / "providers.csv"
+    path.write_text(_TITLED.replace(" £12 ", "twelve"), encoding="utf-8")
+    with pytest.warns(ApgeoWarning, match="header is on row 4"):
+        with pytest.raises(ApgeoValueError, match=r"'capacity_places' has non-numeric values at row\(s\) 6 \(e.g. 'twelve'\)"):
+            read_providers(path)
+
+
+@pytest.mark.parametrize("encoding,sep", [("utf-16", "\t"), ("cp1252", ";"), ("cp1252", ",")])
+def test_unicode_text_and_windows_1252_exports(tmp_path, encoding, sep) -> None:  # type: ignore[no-untyped-def]
+    from apgeo.inputs.providers import read_providers
+
+    rows = [["provider_id", "name", "kind", "capacity_places", "easting", "northing"],
+            ["P1", "Café £ Ltd", "pru", "1 200", "435000", "387000"]]
+    path = tmp_path / "providers.txt"
+    quote = '"' if sep == "," else ""
+    path.write_bytes("\r\n".join(sep.join(f"{quote}{c}{quote}" for c in r) for r in rows).encode(encoding))
+    out = read_providers(path)
+    assert out["name"].iloc[0] == "Café £ Ltd" and out["capacity_places"].iloc[0] == 1200.0
+    assert out.geometry.iloc[0].x == 435_000
+
+
+def test_excel_provider_file_with_a_title_row(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    openpyxl = pytest.importorskip("openpyxl")
+    from apgeo.inputs.providers import read_providers
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["AP providers, September 2024"])
+    ws.append([])
+    ws.append(["Provider", "Site", "Name", "Kind", "Capacity", "Easting", "Northing"])
+    ws.append(["P1", "P1-a", "Alpha", "pru", 12, 435000, 387000])
+    ws.append(["P1", "P1-b", "Alpha annex", "pru", "£8", "436,000", "388,000"])
+    ws.append([None, None, None, None, None, None, None])
+    path = tmp_path / "providers.xlsx"
+    wb.save(path)
+    with pytest.warns(ApgeoWarning, match=r"providers.xlsx: the header is on row 3"):
+        out = read_providers(path)
+    assert list(out["site_id"]) == ["P1-a", "P1-b"] and list(out["provider_id"]) == ["P1", "P1"]
+    assert list(out["capacity_places"]) == [12.0, 8.0] and out.geometry.iloc[1].x == 436_000
+
+
+def test_old_excel_format_names_the_fix(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from apgeo.inputs.providers import read_providers
+
+    path = tmp_path / "providers.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(ApgeoValueError, match=r"old Excel .xls format.*Save As > .xlsx"):
+        read_providers(path)
+
+
+def test_quality_file_with_title_rows_in_cp1252(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from apgeo.inputs.quality import read_provider_quality
+
+    path = tmp_path / "quality.csv"
+    path.write_bytes("QA register – 2024 (£ commissioned)\r\nURN,Ofsted grade,QA outcome\r\n137596,Good,good\r\n".encode("cp1252"))
+    with pytest.warns(ApgeoWarning, match="header is on row 2"):
+        out = read_provider_quality(path)
+    assert out["urn"].tolist() == ["137596"] and int(out["ofsted_grade"].iloc[0]) == 2
+
+
+# ---- 9. names that are easy to confuse -----------------------------------------------------
+
+
+def test_repeated_provider_id_without_site_id_says_which_is_which() -> None:
+    from apgeo._errors import DuplicateIdError
+    from apgeo.inputs.providers import read_providers
+
+    frame = pd.DataFrame({"provider_id": ["A", "A"], "name": ["Main", "Annex"], "kind": ["pru", "pru"],
+                          "easting": [435_000, 436_000], "northing": [387_000, 388_000]})
+    with pytest.raises(DuplicateIdError, match=r"'provider_id' \(the organisation.*'site_id' \(one address"):
+        read_providers(frame)
+
+
+def test_missing_columns_explain_provider_and_site() -> None:
+    from apgeo._errors import MissingColumnError
+    from apgeo.analysis.coverage import coverage_summary
+
+    tt, dem, prov = tiny_tables()
+    with pytest.raises(MissingColumnError, match=r"'site_id' \(one address pupils attend"):
+        _quiet(coverage_summary, tt, dem, prov.drop(columns="site_id"), mode="bus", key_stages=["KS3"])
+
+
+# ---- 7. placements without homes ----------------------------------------------------------
+
+
+def _placement_refs(sheffield_demand, sheffield_providers, data_dir):  # type: ignore[no-untyped-def]
+    from apgeo.inputs.geocode import PostcodeLookup
+    from apgeo.inputs.placements import load_schools
+
+    return dict(providers=sheffield_providers, schools=load_schools(data_dir=data_dir), demand=sheffield_demand,
+                lookup=PostcodeLookup.from_data_dir(data_dir))
+
+
+def test_placements_without_any_home_are_an_error(tmp_path, sheffield_demand, sheffield_providers, data_dir) -> None:  # type: ignore[no-untyped-def]
+    from apgeo.inputs.placements import load_placements
+
+    path = tmp_path / "placements.csv"
+    path.write_text(
+        "Placements export\n\nHome Postcode,Home LSOA,School URN,Site ID,Key Stage,Start Date,Sessions per week\n"
+        ",,107033,URN137596-1,KS3,2024-09-02,10\n,,107033,URN137596-1,KS4,2024-09-02,5\n",
+        encoding="utf-8",
+    )
+    refs = _placement_refs(sheffield_demand, sheffield_providers, data_dir)
+    with pytest.warns(ApgeoWarning, match="header is on row 3"):
+        with pytest.raises(ApgeoValueError, match=r"every row's home is blank.*fill 'home_postcode'.*or 'home_lsoa'"):
+            load_placements(path, as_of="2025-06-30", **refs)
+
+
+def test_placements_none_in_the_area_are_an_error(sheffield_demand, sheffield_providers, data_dir) -> None:  # type: ignore[no-untyped-def]
+    from apgeo.inputs.placements import load_placements
+
+    frame = pd.DataFrame({"home_lsoa": ["E01000001"], "school_urn": ["107033"], "site_id": ["URN137596-1"],
+                          "key_stage": ["KS3"], "start_date": ["2024-09-02"], "sessions_per_week": ["10"]})
+    refs = _placement_refs(sheffield_demand, sheffield_providers, data_dir)
+    with pytest.warns(ApgeoWarning, match="outside the study area"):
+        with pytest.raises(ApgeoValueError, match=r"no home is in the study area's 345 LSOAs"):
+            load_placements(frame, as_of="2025-06-30", **refs)
