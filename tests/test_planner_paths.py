@@ -454,3 +454,80 @@ def test_placements_none_in_the_area_are_an_error(sheffield_demand, sheffield_pr
     with pytest.warns(ApgeoWarning, match="outside the study area"):
         with pytest.raises(ApgeoValueError, match=r"no home is in the study area's 345 LSOAs"):
             load_placements(frame, as_of="2025-06-30", **refs)
+
+
+# ---- 6. outputs ---------------------------------------------------------------------------
+
+
+def _study_config(tmp_path, output_dir) -> str:  # type: ignore[no-untyped-def]
+    from apgeo.settings import repo_root
+
+    p = tmp_path / "study.toml"
+    p.write_text(
+        f'[study]\nname = "sheffield"\ndata_dir = "{repo_root() / "data" / "sheffield"}"\n'
+        f'output_dir = "{output_dir}"\nmaps_dir = "{tmp_path / "maps"}"\n[network]\nsource = "straight-line"\n',
+        encoding="utf-8",
+    )
+    return str(p)
+
+
+def test_unwritable_output_folder_is_one_line_naming_it(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from apgeo.study.cli import main
+
+    (tmp_path / "a_file").write_text("not a folder")
+    out = tmp_path / "a_file" / "reports"
+    assert main(["study", "--config", _study_config(tmp_path, out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"cannot write to the output folder {out}" in err and "output_dir" in err
+
+
+def test_a_second_study_on_the_same_folder_is_refused(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from apgeo.outputs.lock import LOCK_NAME
+    from apgeo.study.cli import main
+
+    out = tmp_path / "reports"
+    root = Path(__file__).resolve().parents[1]
+    code = (
+        "import sys\nfrom apgeo.outputs.lock import output_lock\n"
+        f"with output_lock({str(out)!r}, label=\"study 'other' (other.toml)\"):\n"
+        "    print('locked', flush=True)\n    sys.stdin.read()\n"
+    )
+    other = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             cwd=root, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "locked"
+        text = (out / LOCK_NAME).read_text()
+        assert f"pid={other.pid}" in text and "started=" in text
+        assert main(["study", "--config", _study_config(tmp_path, out), "--no-progress"]) == 2
+    finally:
+        assert other.stdin is not None
+        other.stdin.close()  # the other run finishes and releases the folder
+        other.wait(timeout=60)
+        assert other.stdout is not None
+        other.stdout.close()
+    err = capsys.readouterr().err
+    assert f"the output folder {out.resolve()} is in use by study 'other' (other.toml) (process {other.pid}" in err
+    assert err.count("\n") == 1 and not (out / LOCK_NAME).exists()
+
+
+def test_a_stale_lock_of_a_dead_run_is_taken_over(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+    import subprocess
+    import sys
+
+    from apgeo.outputs.lock import LOCK_NAME, output_lock
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / LOCK_NAME).write_text(f"pid={pid}\nhost={socket.gethostname()}\nstarted=2025-01-01T00:00:00+00:00\nrun=crashed\n")
+    with pytest.warns(ApgeoWarning, match=rf"taking over a stale lock left by crashed \(process {pid}"):
+        with output_lock(out) as lock:
+            assert f"pid={__import__('os').getpid()}" in lock.read_text()
+    assert not (out / LOCK_NAME).exists()

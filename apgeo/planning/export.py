@@ -16,6 +16,7 @@ from apgeo._validate import (
     to_working_crs,
 )
 from apgeo.analysis.tables import format_ids
+from apgeo.outputs.files import write_gpkg
 from apgeo.planning.explain import (
     CHILDREN_NEWLY_WITHIN,
     COLDSPOTS_RESOLVED,
@@ -80,7 +81,7 @@ def export_recommendations(
     )
     if paths["gpkg"].exists():
         paths["gpkg"].unlink()
-    layer.to_file(paths["gpkg"], layer="recommendations", driver="GPKG")
+    write_gpkg(layer, paths["gpkg"], layer="recommendations")
     paths["markdown"].write_text(recommendations_markdown(table), encoding="utf-8")
     return paths
 
