@@ -531,3 +531,66 @@ def test_a_stale_lock_of_a_dead_run_is_taken_over(tmp_path) -> None:  # type: ig
         with output_lock(out) as lock:
             assert f"pid={__import__('os').getpid()}" in lock.read_text()
     assert not (out / LOCK_NAME).exists()
+
+
+# ---- 8. what a planner reads (tables, sentences, notebooks) --------------------------------
+
+
+def test_report_tables_read_as_a_planner_reads_them() -> None:
+    from apgeo.outputs.report import _table
+
+    frame = pd.DataFrame({
+        "group": ["all", "KS5"], "placements": [1000.0, 39.0], "children": [14645.0, 6318.0],
+        "share_over_30_min": [0.8641, np.nan], "mean_travel_time_s": [4470.0, 8990.0],
+        "priority_score": [61945.3, 0.004], "gap_share_within_30_min": [0.328, -0.05], "school_urn": [137596, 107033],
+    })
+    text = _table(frame)
+    assert "e+0" not in text and "e-0" not in text  # no scientific notation
+    assert "| mean_travel_time_min |" in text and "| 74.5 |" in text  # seconds shown as minutes
+    assert "| 1,000 |" in text and "| 14,645 |" in text  # counts whole, with separators
+    assert "| 86.4% |" in text  # shares as percentages
+    assert "| +32.8 pp |" in text and "| -5.0 pp |" in text  # gaps in shares as percentage points
+    assert "| 61,945 |" in text and "| 137596 |" in text  # a URN is not a count
+
+
+def test_scenario_rows_are_shown_in_their_own_units() -> None:
+    from apgeo.outputs.report import _scenario_view, _table
+
+    sc = pd.DataFrame({"scenario": ["s", "s", "s"], "metric": ["children within 30 min", "share within 30 min", "mean nearest time"],
+                       "unit": ["children", "share", "min"], "before": [14645.0, 0.197, 66.2], "after": [6318.0, 0.085, 86.4],
+                       "change": [-8327.0, -0.112, 20.3]})
+    text = _table(_scenario_view(sc))
+    assert "| 14,645 | 6,318 | -8,327 |" in text
+    assert "| % of children | 19.7% | 8.5% | -11.2 pp |" in text and "| 66.2 | 86.4 | +20.3 |" in text
+
+
+def test_why_sentence_reads_naturally() -> None:
+    from apgeo.planning.explain import _why
+
+    common = dict(name="St Patrick's", ward="Firth Park", child_new=3258.0, ks="KS1-KS2", ages="aged 5-10",
+                  T_min=30.0, by="on foot", deprived=3056.0, resolved=42, mean_change=-4.2, alt_id="X",
+                  alt_name="Hunter's Bar Junior School", alt_children=4184.0, served=float("nan"))
+    text = _why(objective="coverage", **common)  # type: ignore[arg-type]
+    assert ("The next best candidate, Hunter's Bar Junior School, would bring 926 more children within 30 min, "
+            "but fewer of them in deprived areas") in text
+    assert "gives more deprived need" not in text
+    text = _why(objective="time", **common)  # type: ignore[arg-type]
+    assert "but this site shortens journeys more overall" in text
+
+
+def test_notebooks_show_warnings_and_match_their_generator() -> None:
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("make_notebooks", root / "scripts" / "make_notebooks.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    for name, cells in script.NOTEBOOKS.items():
+        committed = json.loads((root / "notebooks" / name).read_text(encoding="utf-8"))
+        sources = ["".join(c["source"]) for c in committed["cells"]]
+        assert sources == [src for _, src in cells], f"{name}: regenerate with scripts/make_notebooks.py"
+        code = "\n".join(sources)
+        assert "simplefilter('ignore')" not in code and 'simplefilter("ignore")' not in code, name

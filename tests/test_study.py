@@ -73,6 +73,10 @@ def test_study_recommendations_and_scenarios(study_result):
     assert added["change"].item() > 0
     report = (study_result.config.output_dir / "report.md").read_text()
     assert "## Recommendations" in report and "## Scenarios side by side" in report
+    import re
+
+    assert not re.search(r"\de[+-]\d", report)  # no scientific notation anywhere a planner reads
+    assert not re.search(r"\|[^|\n]*_time_s \|", report)  # times in minutes, not seconds
     assert (study_result.config.output_dir / "recommendations_primary_coverage" / "recommendations.gpkg").is_file()
 
 

@@ -249,7 +249,8 @@ def study_map(
         *legend,
     ]
 
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    # collapsed: open, it covers a laptop screen's right third; hover or tap to open it
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
     root = cast(Figure, m.get_root())
     root.header.add_child(Element(f"<title>{_esc(title)}</title>"), name="apgeo_title")
     root.html.add_child(Element(_title_box(title, method_note, not_located)))
@@ -284,12 +285,14 @@ def _title_box(title: str, method_note: str, not_located: Sequence[str]) -> str:
 
 def _legend_box(rows: Sequence[str]) -> str:
     body = "".join(f"<div>{r}</div>" for r in rows)
+    # fits a 1366 x 768 laptop: at most 40% of the window tall (scrolls inside), and it
+    # folds away with a click on "Legend"
     return (
-        '<div id="apgeo-legend" style="position:fixed;bottom:60px;left:10px;z-index:1000;'
-        "max-width:340px;max-height:55vh;overflow-y:auto;background:rgba(255,255,255,0.95);"
+        '<details id="apgeo-legend" open style="position:fixed;bottom:30px;left:10px;z-index:1000;'
+        "max-width:320px;max-height:40vh;overflow-y:auto;background:rgba(255,255,255,0.95);"
         "padding:6px 8px;border:1px solid #888;border-radius:4px;font:12px/1.4 sans-serif;"
-        'box-shadow:0 1px 4px rgba(0,0,0,.3)"><div style="font-weight:bold">Legend</div>'
-        f"{body}</div>"
+        'box-shadow:0 1px 4px rgba(0,0,0,.3)"><summary style="font-weight:bold;cursor:pointer">Legend</summary>'
+        f"{body}</details>"
     )
 
 

@@ -121,14 +121,15 @@ def recommendations_markdown(table: pd.DataFrame) -> str:
         lines.append(f"{int(row[RANK])}. **{row[SITE_NAME]}** ({row[SITE_ID]}). {row[WHY]}")
     lines += [
         "",
-        "| Rank | Site | Ward | Children newly within T | Cold spots resolved | Mean time change (min) |",
+        f"| Rank | Site | Ward | Children newly within {'the threshold' if T is None else f'{float(T):g} min'} "
+        "| Cold spots resolved | Mean time change (min) |",
         "|---:|---|---|---:|---:|---:|",
     ]
     for _, row in table.iterrows():
         lines.append(
             f"| {int(row[RANK])} | {_md(row[SITE_NAME])} | {_md(row[WARD_NAME])} | "
             f"{float(row[CHILDREN_NEWLY_WITHIN]):,.0f} | {int(row[COLDSPOTS_RESOLVED])} | "
-            f"{float(row[MEAN_TIME_CHANGE_MIN]):+.2f} |"
+            f"{float(row[MEAN_TIME_CHANGE_MIN]):+.1f} |"
         )
     lines += ["", "Access cold spot = an area with children whose journey to the nearest suitable "
               "provider exceeds the threshold (not the CSJ quality ranking)."]
