@@ -594,3 +594,27 @@ def test_notebooks_show_warnings_and_match_their_generator() -> None:
         assert sources == [src for _, src in cells], f"{name}: regenerate with scripts/make_notebooks.py"
         code = "\n".join(sources)
         assert "simplefilter('ignore')" not in code and 'simplefilter("ignore")' not in code, name
+
+
+# ---- 10. the map on a laptop ---------------------------------------------------------------
+
+
+def test_map_layer_control_collapsed_and_cold_spots_do_not_hide_travel_times(sheffield_providers, sheffield_demand) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from apgeo.outputs.map_layers import ACCESS_COLDSPOT_LAYER, COLDSPOT_FILL_OPACITY
+    from apgeo.outputs.maps import study_map
+
+    areas = sheffield_demand[["area_id", "area_name", "ward_name", "geometry"]].iloc[:40].copy()
+    areas["travel_time_s"] = np.linspace(300, 4000, len(areas))
+    cold = areas.iloc[:10].drop(columns="travel_time_s").assign(reason="over 30 min")
+    m = study_map(providers=sheffield_providers, areas=areas, area_value_column="travel_time_s",
+                  area_value_label="Travel time (minutes)", coldspots=cold, title="t", method_note="n")
+    page = m.get_root().render()
+    assert re.search(r'"collapsed":\s*true', page)  # the layer control starts collapsed
+    assert 'content:"Layers"' in page  # and says what it is
+    cold_group = [g for g in m._children.values() if getattr(g, "layer_name", None) == ACCESS_COLDSPOT_LAYER]
+    assert len(cold_group) == 1 and cold_group[0].show is False  # not shown at first
+    assert COLDSPOT_FILL_OPACITY <= 0.1  # outlined, the choropleth shows through
+    legend = page[page.index('id="apgeo-legend"'):][:400]
+    assert "max-height:40vh" in legend and "overflow-y:auto" in legend and legend.startswith('id="apgeo-legend" open')

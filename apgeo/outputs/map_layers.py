@@ -472,7 +472,7 @@ def _add_coldspots(m: folium.Map, coldspots: gpd.GeoDataFrame, *, tolerance_m: f
         _features(shown, props),
         style_function=lambda f: {
             "color": COLDSPOT_COLOUR,
-            "weight": 2.5,
+            "weight": 1.5,
             "dashArray": "6 4",
             "fillColor": COLDSPOT_COLOUR,
             "fillOpacity": COLDSPOT_FILL_OPACITY,
