@@ -618,3 +618,21 @@ def test_map_layer_control_collapsed_and_cold_spots_do_not_hide_travel_times(she
     assert COLDSPOT_FILL_OPACITY <= 0.1  # outlined, the choropleth shows through
     legend = page[page.index('id="apgeo-legend"'):][:400]
     assert "max-height:40vh" in legend and "overflow-y:auto" in legend and legend.startswith('id="apgeo-legend" open')
+
+
+def test_kinds_error_says_argument_versus_study_setting_versus_column() -> None:
+    tt, dem, prov = _with_special_school()
+    only = prov[prov["kind"] == "special_school"]
+    with pytest.raises(ApgeoValueError, match=r"\(the kinds= argument: .*\[analysis\] ap_kinds.*'kind' column present"):
+        coverage_summary(tt[tt["destination_id"] == "x9"], dem, only, mode="walk", key_stages=["KS3"])
+
+
+def test_capacity_alias_in_a_table_is_noted() -> None:
+    from apgeo.inputs.providers import read_providers
+
+    frame = pd.DataFrame({"Provider": ["A"], "Site": ["A-main"], "Name": ["Alpha"], "Kind": ["pru"],
+                          "Capacity": ["12"], "Easting": [435_000], "Northing": [387_000]})
+    out = read_providers(frame)
+    assert out["site_id"].iloc[0] == "A-main" and out["capacity_places"].iloc[0] == 12.0
+    assert "'Capacity' read as 'capacity_places'" in out["source"].iloc[0]
+    assert "'Site' read as 'site_id'" in out.attrs.get("column_aliases", out["source"].iloc[0])
