@@ -636,3 +636,15 @@ def test_capacity_alias_in_a_table_is_noted() -> None:
     assert out["site_id"].iloc[0] == "A-main" and out["capacity_places"].iloc[0] == 12.0
     assert "'Capacity' read as 'capacity_places'" in out["source"].iloc[0]
     assert "'Site' read as 'site_id'" in out.attrs.get("column_aliases", out["source"].iloc[0])
+
+
+def test_solving_prints_nothing_when_stdout_is_not_a_file(capfd) -> None:  # type: ignore[no-untyped-def]
+    """In a notebook (or under a test runner) sys.stdout has no descriptor of its own; the
+    solver's C library still writes to descriptor 1, which must be silenced too."""
+    from test_recommend import _toy
+
+    from apgeo.planning.recommend import recommend_sites
+
+    tt, d, e, c = _toy()
+    _quiet(recommend_sites, tt, d, e, c, mode="walk", key_stages=["KS3"], p=1, weight_by="none", solver="highs")
+    assert "HiGHS" not in capfd.readouterr().out
