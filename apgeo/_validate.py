@@ -39,26 +39,101 @@ def require_file(path: str | Path, *, what: str, how_to_get: str) -> Path:
     return p
 
 
-def read_csv(path: str | Path, **kwargs: Any) -> pd.DataFrame:
-    """Read a CSV that may come from Excel: UTF-8 with or without BOM, or cp1252.
+#: How many rows from the top of a file are searched for the header row (title rows,
+#: a council logo line or a "Produced on ..." note often sit above it).
+HEADER_SEARCH_ROWS = 10
 
-    Numbers with thousands separators (``"1,234"``) are parsed when ``thousands=","``
-    is passed; :func:`to_numeric` handles them column by column otherwise.
+
+def header_name(text: object) -> str:
+    """A header cell as compared: trimmed, lower case, spaces and hyphens as underscores."""
+    return " ".join(str(text).split()).lower().replace(" ", "_").replace("-", "_")
+
+
+def _decode(raw: bytes, p: Path) -> str:
+    """Text of a file as Excel or a council system saves it: UTF-8 (BOM or not), UTF-16
+    with BOM ("Unicode text"), UTF-16 without BOM, or Windows-1252."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return raw.decode("utf-16")
+    if raw[:4096].count(b"\x00") > len(raw[:4096]) // 4:  # UTF-16 without a BOM
+        return raw.decode("utf-16-le" if raw[1:2] == b"\x00" else "utf-16-be", errors="replace")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ApgeoValueError(  # pragma: no cover - cp1252 decodes almost every byte
+        f"{p}: cannot decode as UTF-8, UTF-16 or Windows-1252; save it as 'CSV UTF-8'"
+    )
+
+
+def _delimiter(lines: list[str]) -> str:
+    """Tab ("Unicode text"), semicolon (Excel where the decimal mark is a comma) or comma."""
+    sample = "\n".join(lines[:HEADER_SEARCH_ROWS])
+    counts = {sep: sample.count(sep) for sep in ("\t", ";", ",")}
+    if counts["\t"] and counts["\t"] >= counts[","]:
+        return "\t"
+    if counts[";"] > counts[","]:
+        return ";"
+    return ","
+
+
+def find_header_row(rows: Sequence[Sequence[object]], names: Iterable[str]) -> int:
+    """0-based position of the header among the first rows: the first row holding the
+    most of ``names`` (compared with :func:`header_name`); 0 when none holds any."""
+    wanted = {header_name(n) for n in names}
+    best, best_hits = 0, 0
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        hits = len(wanted & {header_name(c) for c in row if c is not None})
+        if hits > best_hits:
+            best, best_hits = i, hits
+    return best
+
+
+def _note_header(frame: pd.DataFrame, header_at: int, p: Path) -> pd.DataFrame:
+    """Keep spreadsheet row numbers in later messages and say which row was the header."""
+    frame.attrs["header_row"] = header_at + 1
+    if header_at:
+        from apgeo._log import warn
+
+        # _row_numbers adds 2 (header = row 1): start the index so row i is row header+1+i
+        frame.index = frame.index + header_at
+        warn(
+            f"{p.name}: the header is on row {header_at + 1} (rows 1-{header_at} above it were "
+            "skipped as titles); row numbers in messages are the spreadsheet's",
+            stacklevel=4,
+        )
+    return frame
+
+
+def read_csv(path: str | Path, *, header_columns: Iterable[str] | None = None, **kwargs: Any) -> pd.DataFrame:
+    """Read a CSV as Excel and council systems write it, every cell as text.
+
+    Encodings: UTF-8 with or without BOM, UTF-16 ("Unicode text", tab-separated) and
+    Windows-1252 (a ``£`` from an older system). The delimiter (comma, semicolon or tab)
+    is detected. With ``header_columns`` the header row is the one of the first
+    :data:`HEADER_SEARCH_ROWS` rows naming most of those columns, so title rows above
+    it are skipped (with a warning naming the row used). Rows that are blank are
+    dropped; the index keeps spreadsheet row numbers for messages (see :func:`row_numbers`).
+    Numbers with thousands separators (``"1,234"``) are parsed by :func:`to_numeric`.
     """
+    import csv
+
     p = Path(path)
     raw = p.read_bytes()
     if p.suffix == ".gz":
         import gzip
 
         raw = gzip.decompress(raw)
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes almost anything
-        raise ApgeoValueError(f"{p}: cannot decode as UTF-8 or Windows-1252; save it as UTF-8 CSV")
+    text = _decode(raw, p)
+    header_at = 0
+    if "sep" not in kwargs and "delimiter" not in kwargs:
+        lines = text.splitlines()[: HEADER_SEARCH_ROWS + 1]
+        kwargs["sep"] = _delimiter(lines)
+        if header_columns is not None:
+            rows = list(csv.reader(lines, delimiter=kwargs["sep"]))
+            header_at = find_header_row(rows, header_columns)
+            if header_at:
+                kwargs["skiprows"] = header_at
     kwargs.setdefault("dtype", str)
     kwargs.setdefault("keep_default_na", False)
     kwargs.setdefault("na_values", [""])
@@ -66,6 +141,62 @@ def read_csv(path: str | Path, **kwargs: Any) -> pd.DataFrame:
         frame = pd.read_csv(io.StringIO(text), **kwargs)
     except pd.errors.EmptyDataError:
         raise ApgeoValueError(f"{p} is empty: it has no header row and no data") from None
+    except pd.errors.ParserError as exc:
+        raise ApgeoValueError(
+            f"{p}: cannot read it as a table ({exc}); a title or note above the header row, or "
+            "a cell with an unmatched quote, usually causes this: delete the rows above the "
+            "header or save the sheet again as 'CSV UTF-8'"
+        ) from None
+    return _note_header(_drop_blank_rows(frame), header_at, p)
+
+
+def read_excel(path: str | Path, *, sheet_name: str | int = 0, header_columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """Read one sheet of an ``.xlsx`` / ``.xlsm`` workbook as text, like :func:`read_csv`
+    (header row found below title rows, blank rows dropped, spreadsheet row numbers)."""
+    p = Path(path)
+    try:
+        grid = pd.read_excel(p, sheet_name=sheet_name, header=None, dtype=str, keep_default_na=False, na_values=[""])
+    except ImportError:
+        raise ApgeoValueError(f"{p}: reading Excel needs openpyxl (pip install openpyxl), or save the sheet as CSV") from None
+    except ValueError as exc:  # e.g. no sheet of that name
+        raise ApgeoValueError(f"{p}: {exc}; pass sheet_name= with one of the workbook's sheets") from None
+    if grid.empty:
+        raise ApgeoValueError(f"{p} is empty: sheet {sheet_name!r} has no header row and no data")
+    rows = grid.head(HEADER_SEARCH_ROWS).to_numpy().tolist()
+    rows = [[c for c in r if isinstance(c, str)] for r in rows]
+    header_at = find_header_row(rows, header_columns) if header_columns is not None else 0
+    frame = grid.iloc[header_at + 1 :].reset_index(drop=True)
+    names = ["" if pd.isna(c) else str(c).strip() for c in grid.iloc[header_at]]
+    keep = [i for i, n in enumerate(names) if n or frame.iloc[:, i].notna().any()]
+    frame = frame.iloc[:, keep]
+    frame.columns = [names[i] or f"Unnamed: {i}" for i in keep]
+    return _note_header(_drop_blank_rows(frame), header_at, p)
+
+
+#: Spreadsheet files :func:`read_table` reads (Excel's legacy ``.xls`` is not one of them).
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+TEXT_SUFFIXES = (".csv", ".txt", ".tsv", ".gz")
+
+
+def read_table(
+    path: str | Path, *, what: str, header_columns: Iterable[str] | None = None, sheet_name: str | int = 0
+) -> pd.DataFrame:
+    """A CSV / text export or an Excel workbook as text (see :func:`read_csv`,
+    :func:`read_excel`); any other file type is an error naming the ones accepted."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        return read_excel(p, sheet_name=sheet_name, header_columns=header_columns)
+    if suffix in TEXT_SUFFIXES:
+        return read_csv(p, header_columns=header_columns)
+    if suffix == ".xls":
+        raise ApgeoValueError(f"{p}: the old Excel .xls format is not read; in Excel use Save As > .xlsx or CSV UTF-8")
+    raise ApgeoValueError(
+        f"{p}: unsupported file type {suffix or '(none)'!r}: {what} must be .csv, .txt or .xlsx"
+    )
+
+
+def _drop_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     # Excel leaves rows that look empty (",,,," or only spaces) after the data; they are
     # not providers with an id of "nan". Drop them (blank rows between data rows too).
@@ -81,11 +212,13 @@ def require_columns(
     frame: pd.DataFrame, columns: Iterable[str], *, source: str = "table"
 ) -> None:
     """Raise :class:`MissingColumnError` naming every missing column and those found."""
+    from apgeo.schema import meaning
+
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         found = ", ".join(map(str, frame.columns)) or "(no columns)"
         raise MissingColumnError(
-            f"{source} is missing column(s) {', '.join(repr(c) for c in missing)}; "
+            f"{source} is missing column(s) {', '.join(meaning(c) for c in missing)}; "
             f"columns found: {found}"
         )
 
@@ -97,14 +230,28 @@ def require_rows(frame: pd.DataFrame, *, source: str = "table") -> None:
 
 
 def to_numeric(
-    series: pd.Series, *, column: str, source: str = "table", allow_missing: bool = True
+    series: pd.Series,
+    *,
+    column: str,
+    source: str = "table",
+    allow_missing: bool = True,
+    decimal_comma: bool = False,
 ) -> pd.Series:
-    """Parse numbers, accepting thousands separators; name the rows that are not numbers."""
+    """Parse numbers typed as text; name the rows that are not numbers.
+
+    Accepted: thousands separators (``"1,234"``, ``"1 234"``, a non-breaking space),
+    a currency sign (``"£1,200"``) and surrounding spaces. A single comma followed by
+    other than three digits is a decimal comma (``"12,5"`` = 12.5); with
+    ``decimal_comma`` (degrees, where ``"53,381"`` cannot be thousands) any single comma is.
+    """
     if pd.api.types.is_numeric_dtype(series):
         values = series.astype(float)
     else:
-        text = series.astype("string").str.strip().str.replace(",", "", regex=False)
-        text = text.replace({"": pd.NA})
+        text = series.astype("string").str.replace(r"[\s\u00a0\u202f£$€]", "", regex=True)
+        # a comma not followed by exactly three digits cannot group thousands: "12,5" is 12.5
+        digits = r"\d+" if decimal_comma else r"\d{1,2}|\d{4,}"
+        text = text.str.replace(rf"^([+-]?\d+),({digits})$", r"\1.\2", regex=True)
+        text = text.str.replace(",", "", regex=False).replace({"": pd.NA})
         values = pd.to_numeric(text, errors="coerce").astype(float)
         bad = values.isna() & text.notna()
         if bad.any():
@@ -112,7 +259,7 @@ def to_numeric(
             examples = ", ".join(repr(v) for v in series[bad].head(3))
             raise ApgeoValueError(
                 f"{source}: column {column!r} has non-numeric values at row(s) {rows} "
-                f"(e.g. {examples}); fix or blank those cells"
+                f"(e.g. {examples}); type a plain number (no words or units) or blank those cells"
             )
     if not allow_missing and values.isna().any():
         rows = _row_numbers(series.index[values.isna()])

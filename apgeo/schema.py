@@ -19,6 +19,27 @@ SOURCE = "source"
 LOCATED = "located"
 LOCATION_NOTE = "location_note"
 
+#: What the easily confused columns mean, quoted by every message about them.
+#: ``provider_id`` is the organisation, ``site_id`` one of its addresses (travel times and
+#: placements are per site), ``capacity_places`` the site's places; the function argument
+#: ``kinds`` picks provider kinds for one call, the study's ``[analysis] ap_kinds`` sets
+#: which kinds count as AP (default :data:`AP_KINDS`).
+COLUMN_MEANING: dict[str, str] = {
+    PROVIDER_ID: "the organisation; several sites of one provider share it",
+    SITE_ID: "one address pupils attend, unique per row; travel times and placements are per site "
+    "(default <provider_id>-1 for a one-site provider)",
+    CAPACITY_PLACES: "pupils the site can take at once (not sessions or pupils per year); blank if unknown",
+    KIND: "the provider's kind, e.g. pru or special_school; study setting ap_kinds lists the kinds counted as AP",
+    KEY_STAGES: "the key stages the site teaches, e.g. KS3,KS4",
+}
+
+
+def meaning(column: str) -> str:
+    """``"'site_id' (one address pupils attend ...)"`` for a column of :data:`COLUMN_MEANING`."""
+    text = COLUMN_MEANING.get(column)
+    return f"{column!r} ({text})" if text else repr(column)
+
+
 # ---- demand areas ----------------------------------------------------------------
 AREA_ID = "area_id"  # LSOA code
 AREA_NAME = "area_name"

@@ -213,3 +213,26 @@ def test_study_map_in_browser(driver, tmp_path):
     driver.save_screenshot(str(tmp_path / "study_map.png"))
     assert (tmp_path / "study_map.png").stat().st_size > 10_000
     _no_alert_fired(driver)
+    # on a 1366 x 768 laptop: the layer list is folded away, the legend fits between the
+    # title box and the bottom edge (it scrolls inside), the cold spots are off at first
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": False}
+    )
+    try:
+        _open(driver, offline)
+        box = driver.execute_script(
+            "const r = id => document.getElementById(id).getBoundingClientRect();"
+            "const c = document.querySelector('.leaflet-control-layers');"
+            "const cold = Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+            "  .find(l => l.textContent.includes('Access cold spots'));"
+            "return {legend_top: r('apgeo-legend').top, legend_bottom: r('apgeo-legend').bottom,"
+            "  title_bottom: r('apgeo-title').bottom, inner_h: window.innerHeight,"
+            "  expanded: c.classList.contains('leaflet-control-layers-expanded'), layers_w: c.getBoundingClientRect().width,"
+            "  cold_on: cold.querySelector('input').checked};"
+        )
+        driver.save_screenshot(str(tmp_path / "study_map_1366x768.png"))
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert box["inner_h"] == 768
+    assert box["title_bottom"] < box["legend_top"] and box["legend_bottom"] <= 768
+    assert not box["expanded"] and box["layers_w"] < 150 and not box["cold_on"]

@@ -132,7 +132,7 @@ def test_no_location_columns(tmp_path):
 
 def test_duplicate_provider_id(tmp_path):
     p = _csv(tmp_path, "provider_id,name,kind,easting,northing\nA,X,pru,437318,385597\nA,Y,pru,437000,385000\n")
-    with pytest.raises(DuplicateIdError, match="'provider_id' must be unique but 1 value\\(s\\) repeat: A"):
+    with pytest.raises(DuplicateIdError, match=r"'provider_id' \(the organisation.*repeats at row\(s\) 2, 3 \(A\).*add 'site_id'"):
         read_providers(p)
 
 

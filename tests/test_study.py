@@ -73,6 +73,10 @@ def test_study_recommendations_and_scenarios(study_result):
     assert added["change"].item() > 0
     report = (study_result.config.output_dir / "report.md").read_text()
     assert "## Recommendations" in report and "## Scenarios side by side" in report
+    import re
+
+    assert not re.search(r"\de[+-]\d", report)  # no scientific notation anywhere a planner reads
+    assert not re.search(r"\|[^|\n]*_time_s \|", report)  # times in minutes, not seconds
     assert (study_result.config.output_dir / "recommendations_primary_coverage" / "recommendations.gpkg").is_file()
 
 
@@ -106,6 +110,12 @@ def test_study_is_deterministic(study_result, tmp_path):
         b = (again.config.output_dir / rel).read_bytes()
         assert a == b, rel
     assert (study_result.config.output_dir / "report.md").read_text() == (again.config.output_dir / "report.md").read_text()
+    # every GeoPackage too: GDAL stamps a fixed date, not the time of the run
+    gpkgs = sorted(p.relative_to(study_result.config.output_dir) for p in study_result.config.output_dir.rglob("*.gpkg"))
+    assert len(gpkgs) >= 3  # the study's own, and one per recommendation
+    for rel in gpkgs:
+        assert (study_result.config.output_dir / rel).read_bytes() == (again.config.output_dir / rel).read_bytes(), rel
+    assert not list(again.config.output_dir.glob(".apgeo*"))  # the folder lock is gone after the run
 
 
 def test_config_errors_name_key_and_line(tmp_path):
@@ -199,14 +209,16 @@ def test_study_on_a_street_network_file(tmp_path):
 
 
 def test_cli_recommend_and_network_subcommands(tmp_path, capsys):
-    cfg = _config(tmp_path)
+    cfg = _config(tmp_path, extra='[placements]\nsynthetic = true\nrows = 200\nas_of = "2025-03-31"\n')
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert main(["recommend", "--config", str(cfg), "--no-progress"]) == 0
     out = tmp_path / "reports"
     assert (out / "recommendations.csv").is_file()
     assert not (out / "report.md").exists()  # the recommend part stops before the report
-    capsys.readouterr()
+    # "tables only", as its help says: no map (the placement flow map included), no figure
+    assert not list((tmp_path / "maps").glob("*.html")) and not list(out.glob("*.png"))
+    assert "maps:" not in capsys.readouterr().out
     # straight-line config: nothing to load, one clear line
     assert main(["network", "--config", str(cfg)]) == 2
     assert "source is 'straight-line'; nothing to load" in capsys.readouterr().err

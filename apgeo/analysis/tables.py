@@ -481,8 +481,9 @@ def prepare_tables(
                 else "; pass kinds=None to count every provider"
             )
             raise ApgeoValueError(
-                f"no provider is of kind(s) {sorted(wanted_kinds)}; kinds present: "
-                f"{sorted(set(kind_values))}{hint}"
+                f"no provider is of kind(s) {sorted(wanted_kinds)} (the kinds= argument: which "
+                "providers this call counts; the study's [analysis] ap_kinds sets it there); "
+                f"values of the 'kind' column present: {sorted(set(kind_values))}{hint}"
             )
         sites = sites[keep].reset_index(drop=True)
         serves = serves[keep]

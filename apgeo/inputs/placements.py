@@ -213,34 +213,27 @@ def load_schools(*, data_dir: str | Path | None = None) -> pd.DataFrame:
 
 
 def read_placement_file(path: str | Path, *, sheet_name: str | int = 0) -> pd.DataFrame:
-    """Read a placement file (``.csv``, ``.xlsx`` / ``.xlsm``) as text, headers normalised.
+    """Read a placement file (``.csv`` / ``.txt`` export, ``.xlsx`` / ``.xlsm``) as text.
 
     Headers are lower-cased, trimmed, spaces and hyphens become underscores, and common
     other spellings (``postcode``, ``urn``, ``lsoa11cd`` ...) are renamed to
-    :data:`PLACEMENT_COLUMNS`. The index is 0..n-1 so row numbers match the file.
+    :data:`PLACEMENT_COLUMNS`. Title rows above the header are skipped (the header row is
+    found among the first rows and named in a warning); UTF-16 and Windows-1252 text is
+    read. The index keeps spreadsheet row numbers for messages.
     """
     p = Path(path).expanduser()
-    from apgeo._validate import require_file
+    from apgeo._validate import read_table, require_file
 
     require_file(p, what="placement file", how_to_get="Check the path (CSV or Excel .xlsx).")
-    suffix = p.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        try:
-            frame = pd.read_excel(p, sheet_name=sheet_name, dtype=str, keep_default_na=False, na_values=[""])
-        except ImportError:
-            raise ApgeoValueError(
-                f"{p}: reading Excel needs openpyxl (pip install openpyxl), or save the sheet as CSV"
-            ) from None
-    elif suffix in (".csv", ".txt"):
-        frame = read_csv(p)
-    else:
-        raise ApgeoValueError(f"{p}: unsupported file type {suffix!r}; use .csv or .xlsx")
+    words = (*PLACEMENT_COLUMNS, END_DATE, OUTCOME, *_ALIASES)
+    frame = read_table(p, what="a placement file", header_columns=words, sheet_name=sheet_name)
     return _normalise_headers(frame)
 
 
 def _normalise_headers(frame: pd.DataFrame) -> pd.DataFrame:
-    names = [str(c).strip().lower().replace(" ", "_").replace("-", "_") for c in frame.columns]
-    names = [_ALIASES.get(n, n) for n in names]
+    from apgeo._validate import header_name
+
+    names = [_ALIASES.get(header_name(c), header_name(c)) for c in frame.columns]
     out = frame.copy()
     out.columns = names
     if out.columns.duplicated().any():
@@ -249,7 +242,7 @@ def _normalise_headers(frame: pd.DataFrame) -> pd.DataFrame:
             f"placement file: column(s) {dups} appear twice (after normalising header names); "
             "keep one of each"
         )
-    return out.reset_index(drop=True)
+    return out
 
 
 def _parse_key_stage(value: object) -> str | None:
@@ -399,7 +392,7 @@ def _load(
     if duplicates not in ("error", "drop"):
         raise ApgeoValueError(f"duplicates must be 'error' or 'drop', not {duplicates!r}")
     if isinstance(source, pd.DataFrame):
-        frame = _normalise_headers(source)
+        frame = _normalise_headers(source).reset_index(drop=True)
         label = "placements table"
         synthetic_attr = _synthetic_flag(source)
     else:
@@ -552,6 +545,17 @@ def _load(
             f"'outcome' is not one of {', '.join(OUTCOMES)} (or leave it empty for an open placement)",
         )
         problem(outcome.fillna("").ne("") & end.isna(), "'outcome' is given but 'end_date' is empty")
+    home_given = pd.Series(False, index=frame.index)
+    for home_col in (HOME_POSTCODE, HOME_LSOA):
+        if home_col in frame.columns:
+            home_given |= frame[home_col].astype("string").str.strip().fillna("").ne("")
+    if not home_given.any():
+        present = [c for c in (HOME_POSTCODE, HOME_LSOA) if c in frame.columns]
+        problems.append(
+            f"every row's home is blank ({' and '.join(repr(c) for c in present)} empty in all "
+            f"{len(frame)} rows): fill {HOME_POSTCODE!r} (the pupil's home postcode) or {HOME_LSOA!r} "
+            "(its LSOA 2011 code, e.g. E01007321) for each placement; without a home nothing can be counted"
+        )
     sessions = pd.to_numeric(frame[SESSIONS_PER_WEEK].astype("string").str.strip(), errors="coerce")
     problem(
         sessions.isna() | (sessions <= 0) | (sessions > MAX_SESSIONS_PER_WEEK),
@@ -612,6 +616,16 @@ def _load(
             strict=strict,
         )
     keep = (~unplaced & ~outside).to_numpy()
+    if not keep.any():
+        why = (
+            f"none of the {len(frame)} homes could be placed in an LSOA (postcodes not in the lookup, "
+            "LSOA codes not 2011 codes)" if unplaced.all() else
+            f"no home is in the study area's {len(demand)} LSOAs"
+        )
+        raise ApgeoValueError(
+            f"{label}: {why}, so no placement would be counted; check {HOME_POSTCODE!r} / {HOME_LSOA!r} "
+            "and that the file is for this study's area"
+        )
 
     # ---- aggregate at once: nothing below LSOA level survives this point
     rows = pd.DataFrame(

@@ -23,13 +23,17 @@ import pandas as pd
 from shapely.geometry import Point
 
 from apgeo import schema as S
-from apgeo._errors import ApgeoValueError, MissingColumnError
+from apgeo._errors import ApgeoValueError, DuplicateIdError, MissingColumnError
 from apgeo._validate import (
+    EXCEL_SUFFIXES,
+    TEXT_SUFFIXES,
     check_crs,
     check_near_area,
     check_points_in_england,
     check_unique,
+    header_name,
     read_csv,
+    read_table,
     require_columns,
     require_rows,
     row_numbers,
@@ -248,6 +252,66 @@ def load_ap_settings(
 
 # ------------------------------------------------------------------ user files
 
+#: Other headers accepted in a provider file (compared after :func:`header_name`):
+#: alias -> column. Used only when the column itself is absent; each use is logged and
+#: written in the row's ``source``.
+PROVIDER_ALIASES: dict[str, str] = {
+    "provider": S.PROVIDER_ID,
+    "provider_code": S.PROVIDER_ID,
+    "provider_ref": S.PROVIDER_ID,
+    "site": S.SITE_ID,
+    "site_code": S.SITE_ID,
+    "site_ref": S.SITE_ID,
+    "places": S.CAPACITY_PLACES,
+    "capacity": S.CAPACITY_PLACES,
+    "number_of_places": S.CAPACITY_PLACES,
+    "commissioned_places": S.CAPACITY_PLACES,
+    "provider_name": S.NAME,
+    "setting_name": S.NAME,
+    "type": S.KIND,
+    "provider_kind": S.KIND,
+    "provider_type": S.KIND,
+    "key_stage": S.KEY_STAGES,
+    "post_code": S.POSTCODE,
+    "eastings": "easting",
+    "northings": "northing",
+}
+#: Header words that identify the header row of a provider file below title rows.
+HEADER_WORDS: tuple[str, ...] = (
+    S.PROVIDER_ID, S.SITE_ID, S.NAME, S.KIND, S.KEY_STAGES, S.CAPACITY_PLACES, S.POSTCODE, S.URN,
+    "easting", "northing", "longitude", "latitude", *PROVIDER_ALIASES,
+)
+
+
+def provider_columns(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
+    """Headers as compared (``"Provider ID"`` -> ``provider_id``) and the aliases of
+    :data:`PROVIDER_ALIASES` renamed, with a note; the geometry column is left alone."""
+    from apgeo._log import logger
+
+    geom = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    names = {c: c if c == geom else header_name(c) for c in frame.columns}
+    taken = set(names.values())
+    notes = []
+    for col, name in list(names.items()):
+        target = PROVIDER_ALIASES.get(name)
+        if target and target not in taken:
+            names[col] = target
+            taken.add(target)
+            notes.append(f"{col!r} read as {target!r}")
+    renamed = list(names.values())
+    if len(set(renamed)) < len(renamed):
+        dup = sorted({n for n in renamed if renamed.count(n) > 1})
+        raise ApgeoValueError(f"{source}: column(s) {dup} appear twice (ignoring case and spaces); keep one of each")
+    out = frame.rename(columns=names)
+    if notes:
+        note = "; ".join(notes)
+        logger.info("%s: %s", source, note)
+        out.attrs["column_aliases"] = note
+        if S.SOURCE not in out.columns:
+            out[S.SOURCE] = f"{source} ({note})"
+    return out
+
+
 
 def read_providers(
     data: str | Path | pd.DataFrame,
@@ -258,12 +322,20 @@ def read_providers(
     allow_far: bool = False,
     strict: bool = False,
 ) -> gpd.GeoDataFrame:
-    """Read a user's provider table (CSV, GeoJSON, GeoPackage or a DataFrame).
+    """Read a user's provider table (CSV, Excel .xlsx, GeoJSON, GeoPackage or a DataFrame).
 
-    Required columns: ``provider_id``, ``name``, ``kind`` and a location: a point
-    geometry, ``easting``/``northing`` (BNG metres), ``longitude``/``latitude``
-    (or ``lon``/``lat``), or ``postcode``. Optional: ``site_id`` (default
-    ``<provider_id>-1``), ``key_stages`` (default KS1-KS4), ``capacity_places``.
+    Required columns: ``provider_id`` (the organisation), ``name``, ``kind`` and a
+    location: a point geometry, ``easting``/``northing`` (BNG metres),
+    ``longitude``/``latitude`` (or ``lon``/``lat``; ``53,38`` with a decimal comma is
+    read), or ``postcode``. Optional: ``site_id`` (one address of the provider, unique
+    per row; default ``<provider_id>-1``, so a provider with several sites needs it),
+    ``key_stages`` (default KS1-KS4), ``capacity_places`` (pupils the site takes at once).
+
+    Headers are compared ignoring case and spaces (``Provider ID``); other spellings
+    (``provider``, ``site``, ``places``, ``capacity``, ``type`` ...: :data:`PROVIDER_ALIASES`)
+    are accepted with a note in ``source``. Files as Excel saves them are read: title rows
+    above the header (the header row is found and named in a warning), UTF-16 "Unicode
+    text", Windows-1252, numbers typed with ``£``, spaces or thousands separators.
 
     Providers that cannot be located are kept with ``located=False`` and a warning
     names their rows (``strict=True`` raises instead).
@@ -284,25 +356,32 @@ def read_providers(
     source = str(data) if not isinstance(data, pd.DataFrame) else "provider table"
     frame: pd.DataFrame
     if isinstance(data, pd.DataFrame):
-        frame = data.copy()
+        frame = data.copy().reset_index(drop=True)
     else:
         p = Path(data)
         if not p.is_file():
             from apgeo._errors import DataFileNotFoundError
 
             raise DataFileNotFoundError(f"provider file not found: {p}; check the path")
-        if p.suffix.lower() in {".csv", ".txt"}:
-            frame = read_csv(p)
+        if p.suffix.lower() in (*TEXT_SUFFIXES, *EXCEL_SUFFIXES, ".xls"):
+            frame = read_table(p, what="a provider file", header_columns=HEADER_WORDS)
         else:
             frame = gpd.read_file(p)
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
         check_crs(frame, name=source)
     require_rows(frame, source=source)
+    frame = provider_columns(frame, source=source)
     require_columns(frame, [S.PROVIDER_ID, S.NAME, S.KIND], source=source)
-    frame = frame.reset_index(drop=True)
     frame[S.PROVIDER_ID] = frame[S.PROVIDER_ID].astype(str).str.strip()
     if S.SITE_ID not in frame.columns:
-        check_unique(frame, S.PROVIDER_ID, source=source)
+        repeated = frame[S.PROVIDER_ID].duplicated(keep=False)
+        if repeated.any():
+            raise DuplicateIdError(
+                f"{source}: {S.meaning(S.PROVIDER_ID)} repeats at row(s) {row_numbers(frame.index[repeated])} "
+                f"({', '.join(sorted(set(frame.loc[repeated, S.PROVIDER_ID]))[:5])}) and there is no "
+                f"{S.meaning(S.SITE_ID)} column: add 'site_id' with one value per row when a provider "
+                "has several sites, or give each provider its own 'provider_id'"
+            )
         frame[S.SITE_ID] = frame[S.PROVIDER_ID] + "-1"
     check_unique(frame, S.SITE_ID, source=source)
     frame[S.KIND] = frame[S.KIND].map(lambda k: S.ProviderKind.parse(k).value)
@@ -339,8 +418,8 @@ def read_providers(
         frame[S.LOCATION_NOTE] = np.where(ok, "easting/northing in file", "no coordinates")
     elif {"longitude", "latitude"} <= set(frame.columns) or {"lon", "lat"} <= set(frame.columns):
         xcol, ycol = ("longitude", "latitude") if "longitude" in frame.columns else ("lon", "lat")
-        x = to_numeric(frame[xcol], column=xcol, source=source)
-        y = to_numeric(frame[ycol], column=ycol, source=source)
+        x = to_numeric(frame[xcol], column=xcol, source=source, decimal_comma=True)
+        y = to_numeric(frame[ycol], column=ycol, source=source, decimal_comma=True)
         ok = x.notna() & y.notna()
         if crs is not None and crs not in ("EPSG:4326", "epsg:4326"):
             raise ApgeoValueError(f"{source}: columns {xcol}/{ycol} must be WGS84 degrees, not {crs}")

@@ -39,7 +39,7 @@ import pandas as pd
 from apgeo import schema as S
 from apgeo._errors import ApgeoValueError, DuplicateIdError
 from apgeo._log import warn
-from apgeo._validate import read_csv, require_rows, row_numbers
+from apgeo._validate import header_name, read_table, require_rows, row_numbers
 
 OFSTED_GRADE: Final = "ofsted_grade"
 QA_OUTCOME: Final = "qa_outcome"
@@ -100,7 +100,8 @@ def read_provider_quality(
     Parameters
     ----------
     source
-        CSV file or DataFrame with ``urn`` or ``provider_id`` and at least one of
+        CSV / Excel file (title rows above the header are skipped) or DataFrame with
+        ``urn`` or ``provider_id`` (the organisation, not a ``site_id``) and at least one of
         ``ofsted_grade``, ``qa_outcome``.
     key
         Key column; default ``provider_id`` when present, else ``urn``.
@@ -120,8 +121,10 @@ def read_provider_quality(
     if isinstance(source, pd.DataFrame):
         frame, label = source.reset_index(drop=True), "provider quality table"
     else:
-        frame, label = read_csv(source), f"provider quality file {Path(source).name}"
-    frame.columns = [str(c).strip().lower().replace(" ", "_") for c in frame.columns]
+        words = ("urn", S.PROVIDER_ID, OFSTED_GRADE, QA_OUTCOME, "name")
+        frame = read_table(source, what="a provider quality file", header_columns=words)
+        label = f"provider quality file {Path(source).name}"
+    frame.columns = [header_name(c) for c in frame.columns]
     require_rows(frame, source=label)
     if key is None:
         key = "provider_id" if S.PROVIDER_ID in frame.columns else "urn"

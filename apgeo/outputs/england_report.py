@@ -9,8 +9,6 @@ fixed (GDAL's ``OGR_CURRENT_DATE``) so reruns on the same data are byte-identica
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -30,10 +28,11 @@ from apgeo.analysis.england import (
     area_la_code,
     comparators,
 )
+from apgeo.outputs.files import (
+    GPKG_TIMESTAMP as GPKG_TIMESTAMP,  # re-exported: the GeoPackage's fixed date
+)
+from apgeo.outputs.files import write_gpkg
 from apgeo.settings import WORKING_CRS
-
-#: Timestamp written into the GeoPackage (``gpkg_contents.last_change``) so reruns match.
-GPKG_TIMESTAMP = "2025-01-01T00:00:00.000Z"
 
 _SHOWN = {
     "la_name": "authority",
@@ -50,18 +49,6 @@ _SHOWN = {
     "rank_own": "rank (own LA)",
     "similarity_distance": "similarity distance (z)",
 }
-
-
-@contextmanager
-def _fixed_gdal_date(value: str) -> Iterator[None]:
-    import pyogrio
-
-    old = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": value})
-    try:
-        yield
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": old})
 
 
 def _cell(value: object, column: str) -> str:
@@ -261,9 +248,8 @@ def write_england_outputs(
     comparison.to_csv(paths["comparators"], index=False, float_format="%.6g")
     paths["gpkg"].unlink(missing_ok=True)
     points = authority_points(table)
-    with _fixed_gdal_date(GPKG_TIMESTAMP):
-        for mode, layer in points.groupby(S.MODE, sort=False):
-            layer.to_file(paths["gpkg"], layer=f"authorities_{mode}", driver="GPKG")
+    for mode, layer in points.groupby(S.MODE, sort=False):
+        write_gpkg(layer, paths["gpkg"], layer=f"authorities_{mode}")
     text = england_markdown(table, comparison, area_code=code)
     paths["markdown"].write_text(text, encoding="utf-8")
     paths["html"].write_text(_html_page(text, "England comparison of AP access"), encoding="utf-8")

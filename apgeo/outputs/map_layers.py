@@ -60,6 +60,8 @@ GI_COLD = _schema.GI_COLD
 GI_NOT_SIGNIFICANT = _schema.GI_NOT_SIGNIFICANT
 
 ACCESS_COLDSPOT_LAYER = "Access cold spots (far from suitable provision)"
+#: Fill of an access cold spot: low, so the travel-time choropleth shows through.
+COLDSPOT_FILL_OPACITY = 0.08
 GI_LAYER = "Gi* clusters of travel time (statistical)"
 RECOMMENDATIONS_LAYER = "Recommended new sites"
 WARDS_LAYER = "Ward boundaries"
@@ -463,21 +465,24 @@ def _add_coldspots(m: folium.Map, coldspots: gpd.GeoDataFrame, *, tolerance_m: f
             "Reason": _esc(row[REASON]),
         }
 
-    group = folium.FeatureGroup(name=ACCESS_COLDSPOT_LAYER, show=True)
+    # off by default, and an outline with a faint fill when on: the travel-time colours
+    # beneath stay readable (the cold spots are those areas, not another measure)
+    group = folium.FeatureGroup(name=ACCESS_COLDSPOT_LAYER, show=False)
     _geojson(
         _features(shown, props),
         style_function=lambda f: {
             "color": COLDSPOT_COLOUR,
-            "weight": 2.5,
+            "weight": 1.5,
+            "dashArray": "6 4",
             "fillColor": COLDSPOT_COLOUR,
-            "fillOpacity": 0.35,
+            "fillOpacity": COLDSPOT_FILL_OPACITY,
         },
         tooltip=_tooltip(["Access cold spot", "Ward", "Reason"]),
     ).add_to(group)
     group.add_to(m)
     return [
-        f"{_swatch(COLDSPOT_COLOUR, border=COLDSPOT_COLOUR)} <b>Access cold spot</b>: far from "
-        f"suitable provision, from travel times ({len(shown)} areas)"
+        f"{_swatch('transparent', border=COLDSPOT_COLOUR)} <b>Access cold spot</b> (dashed outline; "
+        f"layer off at first): far from suitable provision, from travel times ({len(shown)} areas)"
     ]
 
 

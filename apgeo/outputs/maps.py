@@ -249,9 +249,11 @@ def study_map(
         *legend,
     ]
 
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    # collapsed: open, it covers a laptop screen's right third; hover or tap to open it
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
     root = cast(Figure, m.get_root())
     root.header.add_child(Element(f"<title>{_esc(title)}</title>"), name="apgeo_title")
+    root.header.add_child(Element(_LAYERS_BUTTON_CSS), name="apgeo_layers_button")
     root.html.add_child(Element(_title_box(title, method_note, not_located)))
     root.html.add_child(Element(_legend_box(legend)))
     # last, so a missing fullscreen plugin cannot stop the layers above from drawing
@@ -282,14 +284,33 @@ def _title_box(title: str, method_note: str, not_located: Sequence[str]) -> str:
     )
 
 
+#: The collapsed layer control says what it is: its icon alone is easy to miss, and
+#: Leaflet's icon is an image file beside leaflet.css that a map saved with local copies
+#: of Leaflet does not have, so the icon is drawn inline.
+_LAYERS_ICON = (
+    "data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24'>"
+    "<path d='M12 3 2 8l10 5 10-5z' fill='%23555'/><path d='M2 12l10 5 10-5M2 16l10 5 10-5' "
+    "fill='none' stroke='%23555' stroke-width='1.6'/></svg>"
+)
+_LAYERS_BUTTON_CSS = (
+    "<style>a.leaflet-control-layers-toggle{width:auto!important;height:auto!important;"
+    f'padding:8px 10px 8px 36px;background-image:url("{_LAYERS_ICON}")!important;'
+    "background-position:8px center;background-size:22px;"
+    "font:bold 13px/1.2 sans-serif;color:#333;text-decoration:none}"
+    'a.leaflet-control-layers-toggle::after{content:"Layers"}</style>'
+)
+
+
 def _legend_box(rows: Sequence[str]) -> str:
     body = "".join(f"<div>{r}</div>" for r in rows)
+    # fits a 1366 x 768 laptop: at most 40% of the window tall (scrolls inside), and it
+    # folds away with a click on "Legend"
     return (
-        '<div id="apgeo-legend" style="position:fixed;bottom:60px;left:10px;z-index:1000;'
-        "max-width:340px;max-height:55vh;overflow-y:auto;background:rgba(255,255,255,0.95);"
+        '<details id="apgeo-legend" open style="position:fixed;bottom:48px;left:10px;z-index:1000;'
+        "max-width:320px;max-height:40vh;overflow-y:auto;background:rgba(255,255,255,0.95);"
         "padding:6px 8px;border:1px solid #888;border-radius:4px;font:12px/1.4 sans-serif;"
-        'box-shadow:0 1px 4px rgba(0,0,0,.3)"><div style="font-weight:bold">Legend</div>'
-        f"{body}</div>"
+        'box-shadow:0 1px 4px rgba(0,0,0,.3)"><summary style="font-weight:bold;cursor:pointer">Legend</summary>'
+        f"{body}</details>"
     )
 
 

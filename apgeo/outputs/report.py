@@ -7,9 +7,11 @@ were made (street network or straight-line estimate) before anything else.
 from __future__ import annotations
 
 import html
+import numbers
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from apgeo import schema as S
@@ -35,29 +37,83 @@ CENTROID_CAVEAT = (
 )
 
 
-def _table(frame: pd.DataFrame, *, floatfmt: str = "{:.1f}", max_rows: int = 30) -> str:
-    """A Markdown table (pipes escaped), without extra dependencies."""
+#: Columns holding identifiers or ordinal codes: written as they are, no separators.
+_CODE_HINTS = ("urn", "_id", "code", "decile", "rank", "year", "date", "ks")
+
+
+def _is_seconds(column: str) -> bool:
+    return column.endswith("_s")
+
+
+def number_text(value: float, column: str = "") -> str:
+    """A number as a planner reads it: never scientific notation; times in seconds as
+    minutes; shares (0-1) as percentages, gaps in shares as percentage points; whole
+    numbers with thousands separators (not identifiers such as URNs)."""
+    name = column.lower()
+    x = float(value)
+    if _is_seconds(name):
+        return f"{x / 60:,.1f}"
+    if name.startswith("gap_share"):
+        return f"{x * 100:+.1f} pp"
+    if "share" in name:
+        return f"{x * 100:.1f}%"
+    if "time" in name and name.endswith("_min"):
+        return f"{x:,.1f}"
+    if x.is_integer():
+        return str(int(x)) if any(h in name for h in _CODE_HINTS) else f"{int(x):,}"
+    a = abs(x)
+    if a >= 1000:
+        return f"{x:,.0f}"
+    if a >= 1:
+        return f"{x:,.1f}"
+    return f"{x:.2f}" if a >= 0.01 else f"{x:.4f}"
+
+
+def _table(frame: pd.DataFrame, *, max_rows: int = 30) -> str:
+    """A Markdown table (pipes escaped), numbers as :func:`number_text` writes them; a
+    column in seconds (``*_s``) is shown in minutes and its header says ``_min``."""
     if frame.empty:
         return "_(none)_\n"
     f = frame.head(max_rows)
     cols = [str(c) for c in f.columns]
+    numeric = {c: pd.api.types.is_numeric_dtype(f[c]) and not pd.api.types.is_bool_dtype(f[c]) for c in f.columns}
+    header = [c[:-2] + "_min" if numeric[c] and _is_seconds(c) else c for c in cols]
 
     def cell(v: object, col: str) -> str:
-        if isinstance(v, float):
-            if pd.isna(v):
-                text = ""
-            elif col.startswith(("children", "places")) and float(v).is_integer():
-                text = f"{int(v):,}"  # counts of children and places are whole numbers
-            else:
-                text = floatfmt.format(v)
+        if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)):
+            text = ""
+        elif isinstance(v, numbers.Number) and not isinstance(v, (bool, np.bool_)) and numeric[col]:
+            text = number_text(float(v), col)  # type: ignore[arg-type]
         else:
             text = str(v)
         return text.replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     lines += ["| " + " | ".join(cell(v, c) for v, c in zip(row, cols)) + " |" for row in f.itertuples(index=False)]
     more = f"\n_{len(frame) - max_rows} more rows in the CSV._\n" if len(frame) > max_rows else ""
     return "\n".join(lines) + "\n" + more
+
+
+def _scenario_view(sc: pd.DataFrame) -> pd.DataFrame:
+    """Scenario rows as text in their own unit: shares as %, changes in shares in
+    percentage points, counts whole with separators, minutes to one decimal."""
+    out = sc.copy()
+
+    def fmt(v: object, unit: str, change: bool) -> str:
+        if v is None or pd.isna(v):  # type: ignore[call-overload]
+            return ""
+        x = float(v)  # type: ignore[arg-type]
+        if unit == "share":
+            return f"{x * 100:+.1f} pp" if change else f"{x * 100:.1f}%"
+        if unit == "min":
+            return f"{x:+.1f}" if change else f"{x:.1f}"
+        text = number_text(round(x) if abs(x) >= 10 else x)
+        return f"+{text}" if change and x > 0 else text
+
+    for col in ("before", "after", "change"):
+        out[col] = [fmt(v, str(u), col == "change") for v, u in zip(sc[col], sc["unit"])]
+    out["unit"] = out["unit"].replace({"share": "% of children"})
+    return out
 
 
 def _minutes(seconds: pd.Series) -> pd.Series:
@@ -103,8 +159,6 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
         share_cols = [c for c in cov.columns if c.startswith("share_within_")]
         view = cov[["mode", "key_stage", "children", "mean_nearest_time_s", *share_cols]].copy()
         view["mean_nearest_time_min"] = _minutes(view.pop("mean_nearest_time_s"))
-        for c in share_cols:
-            view[c] = (view[c] * 100).round(1)
         out.append("## Coverage: share of children (%) within each band of an AP site serving their key stage\n")
         out.append(_table(view))
     if "equity_gaps" in result.tables:
@@ -116,8 +170,6 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
         # the header above says how travel times were made; the CSV carries it per row
         gaps = result.tables["equity_gaps"].drop(columns=[S.TRAVEL_TIME_METHOD], errors="ignore")
         gaps["gap_mean_nearest_time_min"] = _minutes(gaps.pop("gap_mean_nearest_time_s"))
-        for c in [c for c in gaps.columns if c.startswith("gap_share_within_")]:
-            gaps[c] = (gaps[c] * 100).round(1)
         out.append("Share gaps are in percentage points.\n")
         out.append(_table(gaps))
     if "access_coldspots" in result.tables:
@@ -128,7 +180,7 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
         out.append(
             "priority = children x IDACI weight ((11 - decile) / 10) x min(time / threshold, 2).\n"
         )
-        out.append(_table(top, floatfmt="{:.1f}", max_rows=40))
+        out.append(_table(top, max_rows=40))
     if "recommendations" in result.tables:
         from apgeo.planning.export import recommendations_markdown
 
@@ -160,7 +212,7 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
         sc = result.tables["scenarios"]
         sc = sc[sc["key_stage"] == "all"][["scenario", "metric", "unit", "before", "after", "change"]]
         out.append("## Scenarios side by side\n")
-        out.append(_table(sc, floatfmt="{:.3g}"))
+        out.append(_table(_scenario_view(sc)))
     out += _transit_section(result)
     if "england_comparison" in result.tables:
         out += _england_section(result)
@@ -171,21 +223,21 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
         synthetic = "synthetic" in key
         out.append("## Placements: travel burden by key stage" + (" (SYNTHETIC DATA, not real pupils)" if synthetic else "") + "\n")
         out.append(f"{SUPPRESSION_NOTE}\n")
-        out.append(_table(result.tables[key], floatfmt="{:.3g}"))
+        out.append(_table(result.tables[key]))
     out += _time_in_ap_section(result)
     if "quality_coverage" in result.tables:
         out.append("## Quality: all provision next to good-or-better provision\n")
-        out.append(_table(result.tables["quality_coverage"], floatfmt="{:.3g}"))
+        out.append(_table(result.tables["quality_coverage"]))
     if "providers_by_kind" in result.tables:
         out.append("## Providers by kind\n")
-        out.append(_table(result.tables["providers_by_kind"], floatfmt="{:.0f}"))
+        out.append(_table(result.tables["providers_by_kind"]))
     out.append("## Providers not located\n")
     nl = result.not_located
     out.append(_table(pd.DataFrame(nl[[S.NAME, S.KIND, S.KEY_STAGES, S.LOCATION_NOTE]]) if len(nl) else nl))
     if "children_by_key_stage" in result.tables:
         out.append("## Children by key stage\n")
         out.append(f"Source: {result.population_note or 'see the data sources'}.\n")
-        out.append(_table(result.tables["children_by_key_stage"], floatfmt="{:.0f}"))
+        out.append(_table(result.tables["children_by_key_stage"]))
     if figures:
         out.append("## Figures\n")
         for label, path in figures.items():
@@ -242,14 +294,14 @@ def _time_in_ap_section(result: StudyResult) -> list[str]:
                 "open": t["open_placements"],
                 "ended": t["ended_placements"],
                 "median_weeks_ended": t["median_weeks_ended"],
-                "over_one_term_pct": t["share_over_one_term"] * 100,
-                "over_one_year_pct": t["share_over_one_year"] * 100,
-                "returned_within_6_months_pct": t["share_returned_within_6_months"] * 100,
-                "returned_within_12_months_pct": t["share_returned_within_12_months"] * 100,
+                "share_over_one_term": t["share_over_one_term"],
+                "share_over_one_year": t["share_over_one_year"],
+                "share_returned_within_6_months": t["share_returned_within_6_months"],
+                "share_returned_within_12_months": t["share_returned_within_12_months"],
             }
         )
         out.append(f"### By {str(t['group_by'].iloc[0]).replace('_', ' ')}\n")
-        out.append(_table(shown, floatfmt="{:.1f}"))
+        out.append(_table(shown))
     out.append("The same figures by referring school are in the time_in_ap_school_urn table.\n")
     return out
 
@@ -262,10 +314,10 @@ def _transit_section(result: StudyResult) -> list[str]:
     out.append(f"Public transport here is: {result.network_method.get('transit', 'not run')}.\n")
     if "transit_vs_walk" in result.tables:
         t = result.tables["transit_vs_walk"]
-        shown = t.assign(**{c: t[c] * 100 for c in t.columns if c.startswith("share_within")})
+        shown = t
         out.append("Share of KS3-4 children (%) within 30 and 45 minutes of an AP site serving them, "
                    "by public transport and walking against walking alone:\n")
-        out.append(_table(shown, floatfmt="{:.1f}"))
+        out.append(_table(shown))
     if "transit_ap_sites" in result.tables:
         from apgeo.study.transit import NEAR_STOP_M
 
@@ -280,7 +332,7 @@ def _transit_section(result: StudyResult) -> list[str]:
     if "transit_difference_areas" in result.tables:
         out.append("Areas where public transport makes the most difference (minutes saved on the "
                    "journey to the nearest AP site):\n")
-        out.append(_table(result.tables["transit_difference_areas"], floatfmt="{:.1f}"))
+        out.append(_table(result.tables["transit_difference_areas"]))
     return out
 
 
@@ -304,12 +356,12 @@ def _england_section(result: StudyResult) -> list[str]:
     for mode, part in comp.groupby("mode", sort=False):
         shown = part.assign(
             authority=part["group"].astype(str) + ": " + part["la_name"].astype(str),
-            within_30_min_pct=(part["share_within_30_min_any"].astype(float) * 100).round(1),
-            own_authority_30_min_pct=(part["share_within_30_min_own"].astype(float) * 100).round(1),
+            share_within_30_min=part["share_within_30_min_any"].astype(float),
+            share_within_30_min_own_authority=part["share_within_30_min_own"].astype(float),
             rank=part["rank"].astype("string").fillna(""),
-        )[["authority", "within_30_min_pct", "own_authority_30_min_pct", "median_time_min_any", "rank"]]
+        )[["authority", "share_within_30_min", "share_within_30_min_own_authority", "median_time_min_any", "rank"]]
         out.append(f"### {mode}\n")
-        out.append(_table(shown, floatfmt="{:.1f}"))
+        out.append(_table(shown))
     out.append(f"Similar authorities are {NEIGHBOURS_LABEL}: {SIMILARITY_RULE}.\n")
     out += [f"> {c}\n" for c in ENGLAND_CAVEATS]
     return out

@@ -336,16 +336,19 @@ def _why(
     if alt_id:
         diff = child_new - alt_children
         if diff > 0.5:
-            text += f" It reaches {diff:,.0f} more children than the next best option ({alt_name})."
+            text += f" It reaches {diff:,.0f} more children than the next best candidate, {alt_name}."
         elif diff >= -0.5:
-            text += f" The next best option ({alt_name}) would reach about as many children."
-        else:
-            reason = (
-                "more deprived need (IDACI weighting)" if objective == "coverage" else "shorter journeys overall"
-            )
+            text += f" The next best candidate, {alt_name}, would reach about as many children."
+        elif objective == "coverage":
             text += (
-                f" The next best option ({alt_name}) would reach {-diff:,.0f} more children, but this "
-                f"site gives {reason}."
+                f" The next best candidate, {alt_name}, would bring {-diff:,.0f} more children within "
+                f"{T_min:g} min, but fewer of them in deprived areas: counting children weighted by "
+                "deprivation (IDACI), this site meets more need."
+            )
+        else:
+            text += (
+                f" The next best candidate, {alt_name}, would bring {-diff:,.0f} more children within "
+                f"{T_min:g} min, but this site shortens journeys more overall (the need-weighted mean time)."
             )
     return text
 

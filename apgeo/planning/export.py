@@ -16,6 +16,7 @@ from apgeo._validate import (
     to_working_crs,
 )
 from apgeo.analysis.tables import format_ids
+from apgeo.outputs.files import write_gpkg
 from apgeo.planning.explain import (
     CHILDREN_NEWLY_WITHIN,
     COLDSPOTS_RESOLVED,
@@ -80,7 +81,7 @@ def export_recommendations(
     )
     if paths["gpkg"].exists():
         paths["gpkg"].unlink()
-    layer.to_file(paths["gpkg"], layer="recommendations", driver="GPKG")
+    write_gpkg(layer, paths["gpkg"], layer="recommendations")
     paths["markdown"].write_text(recommendations_markdown(table), encoding="utf-8")
     return paths
 
@@ -120,14 +121,15 @@ def recommendations_markdown(table: pd.DataFrame) -> str:
         lines.append(f"{int(row[RANK])}. **{row[SITE_NAME]}** ({row[SITE_ID]}). {row[WHY]}")
     lines += [
         "",
-        "| Rank | Site | Ward | Children newly within T | Cold spots resolved | Mean time change (min) |",
+        f"| Rank | Site | Ward | Children newly within {'the threshold' if T is None else f'{float(T):g} min'} "
+        "| Cold spots resolved | Mean time change (min) |",
         "|---:|---|---|---:|---:|---:|",
     ]
     for _, row in table.iterrows():
         lines.append(
             f"| {int(row[RANK])} | {_md(row[SITE_NAME])} | {_md(row[WARD_NAME])} | "
             f"{float(row[CHILDREN_NEWLY_WITHIN]):,.0f} | {int(row[COLDSPOTS_RESOLVED])} | "
-            f"{float(row[MEAN_TIME_CHANGE_MIN]):+.2f} |"
+            f"{float(row[MEAN_TIME_CHANGE_MIN]):+.1f} |"
         )
     lines += ["", "Access cold spot = an area with children whose journey to the nearest suitable "
               "provider exceeds the threshold (not the CSJ quality ranking)."]

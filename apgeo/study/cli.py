@@ -30,7 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--config", required=True, type=Path, help="study config, e.g. studies/sheffield.toml")
     s.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
-    r = sub.add_parser("recommend", help="run a study up to its recommendations and scenarios (tables only)")
+    r = sub.add_parser(
+        "recommend", help="run a study up to its recommendations and scenarios (tables only: no maps, figures or report)"
+    )
     r.add_argument("--config", required=True, type=Path, help="study config, e.g. studies/sheffield.toml")
     r.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
@@ -117,27 +119,31 @@ def _setup_logging(log_path: Path | None, debug: bool) -> None:
 
 
 def _study(args: argparse.Namespace, only: str = "all") -> int:
+    from apgeo.outputs.lock import output_lock
     from apgeo.study.config import load_config
     from apgeo.study.pipeline import run_study
 
     config = load_config(args.config)
-    _setup_logging(config.output_dir / "study.log", args.debug)
-    from tqdm import tqdm
+    # the lock comes first: study.log of a run already writing this folder stays whole
+    with output_lock(config.output_dir, label=f"study {config.name!r} ({config.config_path})"):
+        _setup_logging(config.output_dir / "study.log", args.debug)
+        from tqdm import tqdm
 
-    bar = tqdm(total=None, disable=args.no_progress, unit=" step", desc=config.name, file=sys.stderr)
+        bar = tqdm(total=None, disable=args.no_progress, unit=" step", desc=config.name, file=sys.stderr)
 
-    def progress(label: str) -> None:
-        bar.set_postfix_str(label)
-        bar.update(1)
+        def progress(label: str) -> None:
+            bar.set_postfix_str(label)
+            bar.update(1)
 
-    result = run_study(config, progress=progress, only=only)
-    bar.close()
+        result = run_study(config, progress=progress, only=only)
+        bar.close()
     print(f"apgeo study {config.name!r} done")
     for mode, method in result.network_method.items():
         print(f"  {mode}: {method}")
     for key, value in result.headline.items():
         print(f"  {key}: {value:.1f}" if isinstance(value, float) else f"  {key}: {value}")
-    print(f"  outputs: {config.output_dir} ({len(result.files)} files); maps: {config.maps_dir}")
+    maps = "" if only == "recommend" else f"; maps: {config.maps_dir}"
+    print(f"  outputs: {config.output_dir} ({len(result.files)} files){maps}")
     return 0
 
 
@@ -281,6 +287,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"apgeo: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, a folder removed mid-run: one line, not a traceback
+        if args.debug:
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"apgeo: error: cannot read or write{where}: {exc.strerror or exc}; check the path, "
+              "its permissions and the free disk space (--debug shows the traceback)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("apgeo: interrupted", file=sys.stderr)

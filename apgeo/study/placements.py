@@ -29,8 +29,6 @@ def analyse_placements_and_quality(result: StudyResult) -> None:
         from apgeo.analysis.burden import placement_travel_times
         from apgeo.inputs.placements import load_placements
         from apgeo.inputs.synthetic_placements import synthetic_placements
-        from apgeo.outputs.flow_map import flow_map
-        from apgeo.outputs.maps import save_map
         from apgeo.privacy.publish import publish_placement_tables
 
         source: Any = cfg.placements_file
@@ -50,17 +48,8 @@ def analyse_placements_and_quality(result: StudyResult) -> None:
             table = pd.DataFrame(table)
             table.attrs = {}
             result.tables[prefix + name] = table
-        result.headline["placements_synthetic"] = synthetic
+        result.headline["placements_synthetic"] = synthetic  # the flow map is drawn with the maps
         _time_in_ap(result, source, tables, prefix)
-        m = flow_map(
-            tables["flow_lines"],
-            title=("SYNTHETIC DATA - " if synthetic else "") + f"{cfg.title}: placement flows",
-            method_note=result.network_method.get(mode),
-            providers=result.providers,
-            boundary=result.boundary,
-            synthetic=synthetic,
-        )
-        result.files.append(save_map(m, cfg.maps_dir / f"{cfg.name}_{'synthetic_' if synthetic else ''}flows.html"))
     if cfg.quality_file is not None:
         from apgeo.inputs.quality import quality_coverage
 

@@ -97,13 +97,15 @@ def _native_stdout_silenced() -> Iterator[None]:
     import os
     import sys
 
+    # the C library writes to file descriptor 1 whatever sys.stdout is (a notebook's or a
+    # test runner's stream has no descriptor of its own): silence descriptor 1 itself
+    fd = 1
     try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # no real stdout (e.g. some notebooks)
+        sys.stdout.flush()
+        saved = os.dup(fd)
+    except OSError:  # no descriptor 1 at all
         yield
         return
-    sys.stdout.flush()
-    saved = os.dup(fd)
     try:
         with open(os.devnull, "w") as null:
             os.dup2(null.fileno(), fd)

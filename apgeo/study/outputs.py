@@ -1,0 +1,217 @@
+"""The study's files: tables (CSV and one GeoPackage), maps, figures and the report.
+
+The last stages of :func:`apgeo.study.pipeline.run_study`; each takes the
+:class:`~apgeo.study.result.StudyResult` the earlier stages filled. Every GeoPackage is
+written with a fixed timestamp (:func:`apgeo.outputs.files.write_gpkg`), so a rerun of
+the same study gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+import apgeo
+from apgeo import schema as S
+from apgeo.inputs.landscape import data_manifest
+from apgeo.outputs.files import write_gpkg
+from apgeo.study.result import StudyResult
+
+# ------------------------------------------------------------------------ outputs
+
+
+def write_outputs(result: StudyResult) -> None:
+    """Write every table as CSV, the travel times, and a provenance JSON."""
+    out = result.config.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    gpkg = out / f"{result.config.name}.gpkg"
+    gpkg.unlink(missing_ok=True)
+    for name, table in sorted(result.tables.items()):
+        path = out / f"{name}.csv"
+        if isinstance(table, gpd.GeoDataFrame):
+            write_gpkg(table, gpkg, layer=name)
+            table = pd.DataFrame(table.drop(columns=table.geometry.name))
+        table.to_csv(path, index=False, float_format="%.6g")
+        result.files.append(path)
+    if gpkg.is_file():
+        result.files.append(gpkg)
+    for mode, table in result.travel_times.items():
+        path = out / f"travel_times_{mode}.csv"
+        labelled = table[[S.ORIGIN_ID, S.DESTINATION_ID, S.TRAVEL_TIME_S]].assign(method=result.network_method[mode])
+        labelled.to_csv(path, index=False, float_format="%.1f")
+        result.files.append(path)
+    providers = pd.DataFrame(result.providers.drop(columns="geometry"))
+    providers[S.EASTING] = result.providers.geometry.x.round(1)
+    providers[S.NORTHING] = result.providers.geometry.y.round(1)
+    for name, frame in (("providers", providers), ("providers_not_located", result.not_located)):
+        path = out / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        result.files.append(path)
+    manifest = data_manifest(result.config.data_dir)
+    provenance = {
+        "study": result.config.name,
+        "apgeo_version": apgeo.__version__,
+        "python": platform.python_version(),
+        "config": str(result.config.config_path),
+        "network_method": result.network_method,
+        "data_files": manifest[["file", "sha256", "data_date", "licence"]].to_dict(orient="records"),
+        "headline": result.headline,
+    }
+    path = out / "provenance.json"
+    path.write_text(json.dumps(provenance, indent=2, default=str) + "\n", encoding="utf-8")
+    result.files.append(path)
+
+
+# ---------------------------------------------------------------------------- maps
+
+
+def _areas_for_map(result: StudyResult, mode: str) -> gpd.GeoDataFrame:
+    nearest = result.tables["nearest_ap"]
+    nearest = nearest[nearest["mode"] == mode][[S.AREA_ID, "nearest_time_s", "nearest_site_id"]]
+    cols = [S.AREA_ID, S.AREA_NAME, S.WARD_NAME, "children_school_age", S.IMD_DECILE, S.IDACI_DECILE, "geometry"]
+    return result.demand[cols].merge(nearest, on=S.AREA_ID, how="left")
+
+
+def draw_maps(result: StudyResult) -> None:
+    """One interactive map per mode in ``maps_dir``: providers, travel time to the nearest
+    AP site, access cold spots with reasons, Gi* clusters, wards; every title says how
+    the travel times were made."""
+    from apgeo.outputs.maps import save_map, study_map
+
+    cfg = result.config
+    polygons = result.demand[[S.AREA_ID, S.AREA_NAME, S.WARD_NAME, "geometry"]]
+    cold = result.tables.get("access_coldspots")
+    gi = result.tables.get("gi_star_clusters")
+    for mode in result.travel_times:
+        coldspots = None
+        if cold is not None:
+            c = cold[(cold["mode"] == mode) & cold["access_coldspot"]]
+            reasons = c.groupby(S.AREA_ID)["reason"].agg("; ".join).reset_index()
+            coldspots = polygons.merge(reasons, on=S.AREA_ID, how="inner")
+        clusters = None
+        if gi is not None:
+            ks = "KS3" if "KS3" in cfg.key_stages else cfg.key_stages[0]
+            g = gi[(gi["mode"] == mode) & (gi["key_stage"] == ks)][[S.AREA_ID, "gi_label", "gi_z", "gi_p_sim"]]
+            clusters = polygons.merge(g, on=S.AREA_ID, how="inner")
+        catch = result.tables.get(f"catchments_{mode}")
+        method = result.network_method[mode]
+        estimate = " (straight-line estimate)" if "STRAIGHT-LINE" in method else ""
+        m = study_map(
+            providers=result.providers,
+            areas=_areas_for_map(result, mode),
+            area_value_column="nearest_time_s",
+            area_value_label=f"Travel time to nearest AP site by {mode} (minutes)" + estimate,
+            wards=result.wards,
+            boundary=result.boundary,
+            catchments=catch if isinstance(catch, gpd.GeoDataFrame) else None,
+            coldspots=coldspots,
+            clusters=clusters,
+            recommendations=result.tables.get("recommended_sites_map") if mode == cfg.recommend_mode else None,
+            title=f"{cfg.title} - {mode}" + estimate,
+            method_note=result.network_method[mode],
+            not_located=list(result.not_located[S.NAME]),
+        )
+        path = save_map(m, cfg.maps_dir / f"{cfg.name}_{mode}.html")
+        result.files.append(path)
+    _draw_flow_map(result)
+
+
+def _draw_flow_map(result: StudyResult) -> None:
+    """The placement flow map, when the study has placements (SYNTHETIC ones labelled)."""
+    from apgeo.outputs.flow_map import flow_map
+    from apgeo.outputs.maps import save_map
+
+    cfg = result.config
+    synthetic = bool(result.headline.get("placements_synthetic", False))
+    flows = result.tables.get(("placements_synthetic_" if synthetic else "placements_") + "flow_lines")
+    if flows is None:
+        return
+    m = flow_map(
+        flows,
+        title=("SYNTHETIC DATA - " if synthetic else "") + f"{cfg.title}: placement flows",
+        method_note=result.network_method.get(cfg.placements_mode),
+        providers=result.providers,
+        boundary=result.boundary,
+        synthetic=synthetic,
+    )
+    result.files.append(save_map(m, cfg.maps_dir / f"{cfg.name}_{'synthetic_' if synthetic else ''}flows.html"))
+
+
+# -------------------------------------------------------------------------- report
+
+
+def write_report_stage(result: StudyResult) -> None:
+    """Figures (coverage curves, equity bars), a GeoPackage of area results, the report."""
+    from apgeo.outputs.figures import coverage_curve, equity_bars, save_figure
+    from apgeo.outputs.report import write_report
+
+    cfg = result.config
+    out = cfg.output_dir
+    figures: dict[str, Path] = {}
+    if "nearest_ap" in result.tables:
+        near = result.tables["nearest_ap"].merge(
+            result.demand[[S.AREA_ID, "children_school_age", S.IMD_DECILE]], on=S.AREA_ID
+        )
+        minutes = np.arange(0, 91, 1.0)
+        rows = []
+        for mode, g in near.groupby("mode", sort=False):
+            total = g["children_school_age"].sum()
+            t = g["nearest_time_s"].to_numpy() / 60
+            for m in minutes:
+                rows.append({"minutes": m, "share": float(g.loc[t <= m, "children_school_age"].sum() / total), "group": mode})
+        fig = coverage_curve(
+            pd.DataFrame(rows),
+            title="Children aged 5-15 within reach of an AP site",
+            group_label="Mode",
+            note=next(iter(result.network_method.values())) if result.is_estimate else None,
+        )
+        figures["Coverage curve"] = save_figure(fig, out / "coverage_curve.png")
+        first = next(iter(result.travel_times))
+        g = near[near["mode"] == first]
+        bars = (
+            g.assign(w=g["nearest_time_s"] / 60 * g["children_school_age"])
+            .groupby(S.IMD_DECILE)[["w", "children_school_age"]]
+            .sum()
+        )
+        eq = pd.DataFrame({"decile": bars.index.astype(int), "value": (bars["w"] / bars["children_school_age"]).to_numpy()})
+        fig = equity_bars(
+            eq,
+            value_label=f"Mean minutes to nearest AP site by {first} (child-weighted)",
+            title="Travel time by IMD 2019 decile (1 = most deprived)",
+        )
+        figures["Equity by IMD decile"] = save_figure(fig, out / "equity_imd.png")
+        sc = result.tables.get("scenarios")
+        if sc is not None and len(sc):
+            from apgeo.outputs.figures import before_after
+
+            shares = sc[(sc["unit"] == "share") & (sc["key_stage"] == "all")]
+            if len(shares):
+                fig = before_after(
+                    pd.DataFrame(
+                        {
+                            "metric": shares["scenario"] + "\n" + shares["metric"],
+                            "before": shares["before"] * 100,
+                            "after": shares["after"] * 100,
+                        }
+                    ),
+                    title=f"Scenarios: children of all key stages within reach ({cfg.recommend_mode})",
+                    value_label="% of children",
+                )
+                figures["Scenarios before and after"] = save_figure(fig, out / "scenarios.png")
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+        gpkg = out / f"{cfg.name}.gpkg"
+        areas = result.demand[[S.AREA_ID, S.AREA_NAME, S.WARD_NAME, "children_school_age", S.IMD_DECILE, S.IDACI_DECILE, "geometry"]]
+        wide = near.pivot(index=S.AREA_ID, columns="mode", values="nearest_time_s").add_prefix("nearest_ap_time_s_")
+        write_gpkg(areas.merge(wide.reset_index(), on=S.AREA_ID), gpkg, layer="areas")
+        write_gpkg(result.providers, gpkg, layer="providers")
+        if gpkg not in result.files:
+            result.files.append(gpkg)
+    result.files += list(figures.values())
+    result.files += write_report(result, figures=figures)
