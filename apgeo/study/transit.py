@@ -122,14 +122,11 @@ def transit_difference(result: StudyResult) -> None:
     engine = result.engines.get("transit")
     if engine is None or "walk" not in result.travel_times:
         return
-    stops = engine.stops.to_crs(result.providers.crs)
-    feed_stops = getattr(getattr(engine, "feed", None), "stops", None)
-    if "stop_name" in stops.columns:
-        names = stops["stop_name"]
-    elif feed_stops is not None and "stop_name" in feed_stops.columns:
-        names = stops["stop_id"].map(dict(zip(feed_stops["stop_id"], feed_stops["stop_name"]))).fillna(stops["stop_id"])
-    else:
-        names = stops["stop_id"]
+    feed = getattr(engine, "feed", None)
+    if feed is None or not hasattr(feed, "stops_gdf"):
+        return
+    stops = feed.stops_gdf().to_crs(result.providers.crs)
+    names = stops["stop_name"] if "stop_name" in stops.columns else stops["stop_id"]
     ap = result.providers[result.providers[S.KIND].isin(result.ap_kinds)]
     d, i = cKDTree(np.column_stack([stops.geometry.x, stops.geometry.y])).query(
         np.column_stack([ap.geometry.x, ap.geometry.y])
