@@ -134,3 +134,7 @@ step_min = 10
     assert vs.loc["transit", "share_within_30_min"] >= vs.loc["walk", "share_within_30_min"]
     assert (r.tables["transit_difference_areas"]["minutes_saved"] > 0).all()
     assert "## Public transport: what the timetable changes" in report
+    # the tram lines and stops are a layer of the maps, listed in the layer control
+    html = (tmp_path / "maps" / "sheffield_transit.html").read_text(encoding="utf-8")
+    assert html.count("Public transport: tram lines and stops") >= 1
+    assert '"Public transport: tram lines and stops (' in html

@@ -116,6 +116,11 @@ def draw_maps(result: StudyResult) -> None:
             method_note=result.network_method[mode],
             not_located=list(result.not_located[S.NAME]),
         )
+        transit = result.engines.get("transit")
+        if transit is not None and hasattr(transit, "feed"):
+            from apgeo.outputs.transit_layer import transit_layer
+
+            transit_layer(transit.feed).add_to(m)
         path = save_map(m, cfg.maps_dir / f"{cfg.name}_{mode}.html")
         result.files.append(path)
     _draw_flow_map(result)
