@@ -3,8 +3,9 @@
 Comes in: counts that describe children (need per area, placement tables).
 Goes out: the same tables with small numbers suppressed (primary and secondary
 suppression, ``suppression``), checked by an exact audit that no suppressed cell can be
-worked out from what is published beside it (``disclosure``), and published together
-with consistent suppression across linked tables (``publish``).
+worked out from what is published beside it (``disclosure``; with the means and
+medians beside the counts, ``statistics_check``), and published together with consistent
+suppression across linked tables (``publish``, ``publish_time_in_ap``).
 
 Next stage: :mod:`apgeo.outputs`.
 """

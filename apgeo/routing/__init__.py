@@ -6,7 +6,8 @@ travel_time_s`` whose ``attrs`` carry the mode and the method (street network, t
 or the labelled straight-line estimate); every later stage reads only this table.
 Modules: ``snap`` (points to edges, with access legs), ``travel_times`` (the scipy
 engine on a street network), ``straight_line`` (the crow-fly fallback with a circuity
-factor), ``transit/`` (GTFS feeds and RAPTOR).
+factor), ``circuity`` (road distance over crow-fly distance on a real network, the check of
+that factor), ``transit/`` (GTFS and TransXChange timetables, RAPTOR).
 
 Next stage: :mod:`apgeo.analysis`.
 """

@@ -4,7 +4,10 @@ Comes in: a TOML study configuration (``config``).
 Goes out: a :class:`~apgeo.study.result.StudyResult` and the files it wrote, through the
 stages of ``pipeline`` (inputs -> networks -> travel times -> coverage, access, cold spots
 -> recommendations and scenarios -> placements -> catchments -> maps -> report).
-``cli`` is the ``apgeo`` command.
+Stages that need more room have their own modules: ``transit`` (public transport and what
+it changes), ``placements`` (burden, flows, time in AP), ``comparison`` (the area against
+England), ``outputs`` (tables, maps, report); ``england_run`` runs ``apgeo england`` on one
+machine or a Dask cluster. ``cli`` is the ``apgeo`` command.
 """
 
 from __future__ import annotations
