@@ -3,9 +3,12 @@ with the engine (cost grows with the reached streets), engines built from arrays
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import shapely
 
 from apgeo.analysis.catchment_geometry import _blocks, _match_twins
@@ -91,3 +94,79 @@ def test_two_streets_same_length_are_both_drawn() -> None:
     poly = out.geometry.iloc[0]
     assert poly.contains(shapely.Point(X0 + 200, Y0 + 150))
     assert poly.contains(shapely.Point(X0 + 200, Y0 - 150))
+
+
+# ---- engines built from arrays ---------------------------------------------------------------
+
+
+def _same_engine(a: TravelTimeEngine, b: TravelTimeEngine) -> None:
+    assert a.node_ids.tolist() == b.node_ids.tolist()
+    assert a.dropped_nodes == b.dropped_nodes
+    for name in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(a.matrix, name), getattr(b.matrix, name))
+    pd.testing.assert_frame_equal(a.edges, b.edges)
+    ga, gb = a.edge_geometry(), b.edge_geometry()
+    for name in ("x", "y", "u_index", "v_index", "offsets", "coords"):
+        assert np.array_equal(getattr(ga, name), getattr(gb, name))
+
+
+def test_engine_from_arrays_equals_engine_from_graph() -> None:
+    from apgeo.network.arrays import _arrays_of
+    from apgeo.routing.engine_arrays import engine_from_arrays
+    from apgeo.routing.snap import snap_points
+    from apgeo.routing.travel_times import travel_time_table
+
+    for mode in ("walk", "drive"):
+        G = pbf_network(mode)  # type: ignore[arg-type]
+        reference = TravelTimeEngine.from_graph(G, warn_dropped_fraction=None)
+        lean = engine_from_arrays(_arrays_of(G), warn_dropped_fraction=None)
+        assert lean.graph is None
+        _same_engine(lean, reference)
+        xs = reference.edge_geometry().x
+        ys = reference.edge_geometry().y
+        k = np.arange(0, len(xs), max(1, len(xs) // 40))
+        pts = gpd.GeoDataFrame(
+            {"id": [f"p{i}" for i in k]},
+            geometry=[shapely.Point(xs[i] + 17, ys[i] - 9) for i in k],
+            crs=reference.crs,
+        )
+        with warnings.catch_warnings():  # a few points lie nearest to an island: warned
+            warnings.simplefilter("ignore")
+            snapped = snap_points(lean, pts, id_column="id")
+            expected = snap_points(reference, pts, id_column="id")
+        pd.testing.assert_frame_equal(snapped, expected)
+        pts = pts.iloc[~snapped["moved_from_island"].to_numpy()]
+        got = travel_time_table(
+            lean, pts, pts.iloc[:5], origin_id_column="id", destination_id_column="id"
+        )
+        want = travel_time_table(
+            reference, pts, pts.iloc[:5], origin_id_column="id", destination_id_column="id"
+        )
+        pd.testing.assert_frame_equal(got, want)
+        sites = pts.iloc[[3, 20]].rename(columns={"id": "site_id"})
+        a = catchments(lean, sites, thresholds_min=(2, 4))
+        b = catchments(reference, sites, thresholds_min=(2, 4))
+        assert all(x.equals_exact(y, 0) for x, y in zip(a.geometry, b.geometry, strict=True))
+
+
+def test_load_engines_from_file_and_cache_match_graphs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import apgeo
+    from apgeo.network.load import load_networks
+    from apgeo.routing.engine_arrays import load_engines
+
+    try:
+        from tests._network_fixtures import pbf_path
+    except ImportError:
+        from _network_fixtures import pbf_path
+    before = apgeo.get_settings().cache_dir
+    apgeo.configure(cache_dir=tmp_path / "cache")
+    try:
+        graphs = load_networks(pbf_path(), modes=("walk", "cycle"))
+        for _ in range(2):  # read from the file, then from the cache
+            engines = load_engines(pbf_path(), modes=("walk", "cycle"), warn_dropped_fraction=None)
+            for mode, engine in engines.items():
+                _same_engine(
+                    engine, TravelTimeEngine.from_graph(graphs[mode], warn_dropped_fraction=None)
+                )
+    finally:
+        apgeo.configure(cache_dir=before)

@@ -83,7 +83,8 @@ class TravelTimeEngine:
     Attributes
     ----------
     graph
-        The network it was built from (not copied, never modified).
+        The network it was built from (not copied, never modified); ``None`` for an
+        engine built from arrays (:func:`apgeo.routing.engine_arrays.engine_from_arrays`).
     mode, crs
         From the graph attributes.
     node_ids
@@ -99,7 +100,7 @@ class TravelTimeEngine:
         Node ids left out (outside the largest strongly connected component).
     """
 
-    graph: nx.MultiDiGraph
+    graph: nx.MultiDiGraph | None
     mode: str
     crs: str
     node_ids: np.ndarray
@@ -116,6 +117,8 @@ class TravelTimeEngine:
         built once on first use (for catchments)."""
         if self._geometry is None:
             G = self.graph
+            if G is None:  # pragma: no cover - engines from arrays are given their geometry
+                raise NetworkError("this engine has neither a graph nor edge geometries")
             nodes = G.nodes
             x = np.fromiter((nodes[n]["x"] for n in self.node_ids), float, self.n_nodes)
             y = np.fromiter((nodes[n]["y"] for n in self.node_ids), float, self.n_nodes)
@@ -143,6 +146,8 @@ class TravelTimeEngine:
     def edge_index(self) -> EdgeIndex:
         """The spatial index of this engine's edges for snapping, built once on first use."""
         if self._snap_index is None:
+            if self.graph is None:  # pragma: no cover - engines from arrays get theirs
+                raise NetworkError("this engine has neither a graph nor a snap index")
             self._snap_index = EdgeIndex.build(self.graph, main_nodes=self.node_index)
         return self._snap_index
 
@@ -200,7 +205,6 @@ class TravelTimeEngine:
     ) -> TravelTimeEngine:
         all_ids = list(G.nodes)
         index_all = {n: i for i, n in enumerate(all_ids)}
-        n_all = len(all_ids)
         m = G.number_of_edges()
         u_all = np.empty(m, dtype=np.int64)
         v_all = np.empty(m, dtype=np.int64)
@@ -226,7 +230,37 @@ class TravelTimeEngine:
                 raise NetworkError(
                     f"every node needs coordinates {attr!r}; build the network with apgeo.network"
                 )
+        return cls._from_parts(
+            G,
+            all_ids,
+            u_all,
+            v_all,
+            w_all,
+            len_all,
+            _object_array(keys),
+            mode=str(G.graph.get("mode", "unknown")),
+            crs=str(G.graph["crs"]),
+            warn_dropped_fraction=warn_dropped_fraction,
+        )
 
+    @classmethod
+    def _from_parts(
+        cls,
+        G: nx.MultiDiGraph | None,
+        all_ids: list[Hashable],
+        u_all: np.ndarray,
+        v_all: np.ndarray,
+        w_all: np.ndarray,
+        len_all: np.ndarray,
+        keys: np.ndarray,
+        *,
+        mode: str,
+        crs: str,
+        warn_dropped_fraction: float | None,
+    ) -> TravelTimeEngine:
+        """The engine of the edges ``u_all -> v_all`` (rows of ``all_ids``) with travel
+        times ``w_all`` (checked) and lengths ``len_all``; ``G`` is kept when given."""
+        n_all = len(all_ids)
         full = _fastest_csr(u_all, v_all, w_all, n_all)
         n_comp, labels = connected_components(full, directed=True, connection="strong")
         largest = int(np.bincount(labels).argmax())
@@ -247,7 +281,7 @@ class TravelTimeEngine:
             {
                 "u": ids_array[u_all[in_main]],
                 "v": ids_array[v_all[in_main]],
-                "key": _object_array(keys)[main_pos],
+                "key": keys[main_pos],
                 "u_index": ui,
                 "v_index": vi,
                 "length_m": len_all[in_main],
@@ -262,13 +296,13 @@ class TravelTimeEngine:
                 "points near them are snapped to the main network"
             )
             if warn_dropped_fraction is not None and fraction > warn_dropped_fraction:
-                warn(message, stacklevel=4)
+                warn(message, stacklevel=5)
             else:
                 logger.info(message)
         return cls(
-            graph=G,
-            mode=str(G.graph.get("mode", "unknown")),
-            crs=str(G.graph["crs"]),
+            graph=G,  # type: ignore[arg-type]
+            mode=mode,
+            crs=crs,
             node_ids=node_ids,
             node_index=node_index,
             matrix=matrix,

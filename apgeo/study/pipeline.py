@@ -134,12 +134,14 @@ def compute_travel_times(result: StudyResult, *, progress: Progress | None = Non
             from apgeo.routing.travel_times import TravelTimeEngine
             from apgeo.study.incremental import cached_travel_time_table
 
-            engine = TravelTimeEngine.from_graph(graph)
+            lean = isinstance(graph, TravelTimeEngine)  # a file: built from arrays, no graph
+            engine = graph if lean else TravelTimeEngine.from_graph(graph)
             result.engines[mode] = engine
             result.travel_times[mode] = cached_travel_time_table(  # only new or moved sites computed
                 engine, origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID
             )
-            result.network_method[mode] = f"street network ({graph.graph.get('source', 'osm')})"
+            name = f"{Path(cfg.network_source).suffix[1:]}:{cfg.network_source}" if lean else graph.graph.get("source", "osm")
+            result.network_method[mode] = f"street network ({name})"
         else:
             result.travel_times[mode] = straight_line_travel_times(
                 origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID,
@@ -165,6 +167,10 @@ def _load_graphs(result: StudyResult) -> dict[str, Any]:
     polygon = result.boundary.geometry.union_all()
     source = None if cfg.network_source == "auto" else cfg.network_source
     try:
+        if source is not None:  # a file: engines straight from its arrays, no networkx graph
+            from apgeo.routing.engine_arrays import load_engines
+
+            return dict(load_engines(source, modes=[check_mode(m) for m in cfg.modes], polygon=polygon, buffer_m=cfg.network_buffer_m))
         return load_networks(
             source, modes=[check_mode(m) for m in cfg.modes], polygon=polygon, buffer_m=cfg.network_buffer_m
         )
