@@ -155,3 +155,19 @@ def test_cache_clear_command(cache_dir: Path, capsys: pytest.CaptureFixture[str]
     assert clear_cache(what="all") == [cache_dir]
     with pytest.raises(apgeo.ApgeoValueError):
         clear_cache(what="everything")
+
+
+def test_tile_polygons_cached_for_a_fresh_engine(cache_dir: Path) -> None:
+    from apgeo.analysis.catchment_geometry import _blocks
+
+    sites = _points(SITES, "s", "site_id")
+    cached_catchments(_engine(), sites, thresholds_min=(60,))
+    assert list(cache_dir.rglob("tiles-*.npz"))
+    fresh = _engine()  # a later run: same network, new engine, nothing drawn yet
+    assert not _blocks(fresh).polygons
+    moved = sites.copy()
+    moved.loc[2, "geometry"] = shapely.Point(X0 + 2050.0, Y0 + 2730.0)
+    out = cached_catchments(fresh, moved, thresholds_min=(60,))
+    assert _blocks(fresh).polygons  # read from the cache
+    expected = catchments(_engine(), moved, thresholds_min=(60,))
+    assert all(a.equals_exact(b, 0) for a, b in zip(out.geometry, expected.geometry, strict=True))

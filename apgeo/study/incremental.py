@@ -8,7 +8,10 @@ everything it depends on:
   network's content hash, the mode, the origins (ids and coordinates), the site's
   location, the time limit and the apgeo version;
 * one site's catchment polygons: the network hash, the mode, the site's location, the
-  thresholds, buffer, method, direction, hole size and the apgeo version.
+  thresholds, buffer, method, direction, hole size and the apgeo version;
+* the network's tile polygons (the buffered streets of each wholly reached tile, see
+  :mod:`apgeo.analysis.catchment_geometry`), so a moved site whose catchment covers
+  most of the city does not buffer the whole network again.
 
 The site's id is not in the key (renaming a site reuses its entry); its location is.
 Entries are written only after a computation succeeded, atomically (a temporary file
@@ -39,6 +42,7 @@ from apgeo import schema as S
 from apgeo._cache import cache_key, load_npz, save_npz
 from apgeo._errors import ApgeoValueError
 from apgeo._log import logger
+from apgeo.analysis.catchment_geometry import _blocks
 from apgeo.analysis.catchments import (
     DEFAULT_MIN_AREA_M2,
     METHOD,
@@ -256,6 +260,8 @@ def cached_catchments(
     _Counter.cached += len(keys) - len(missing)
     _Counter.computed += len(missing)
     if missing:
+        tiles_path = folder / f"tiles-{cache_key({**base, 'kind': 'tiles'}, length=32)}.npz"
+        n_tiles = _load_tiles(engine, tiles_path, width_m)
         fresh = catchments(
             engine,
             providers.iloc[missing],
@@ -276,6 +282,7 @@ def cached_catchments(
             geoms = polygons[j]
             assert geoms is not None
             _save(folder / f"{keys[j]}.npz", _to_wkb(geoms))
+        _save_tiles(engine, tiles_path, width_m, n_tiles)
     has_provider_id = S.PROVIDER_ID in providers.columns and S.PROVIDER_ID != id_column
     rows: list[dict[str, Any]] = []
     geoms_out: list[Any] = []
@@ -298,6 +305,32 @@ def cached_catchments(
         else _Demand(demand, crs=crs, key_stages=key_stages, children_method="pwc")
     )
     return _finish(rows, geoms_out, crs, demand_, id_column, sort_threshold=True)
+
+
+def _load_tiles(engine: TravelTimeEngine, path: Path, width_m: float) -> int:
+    """Put the cached tile polygons of a network (:class:`~apgeo.analysis.catchment_geometry._Blocks`)
+    back on the engine's blocks: a moved site then needs no tile drawn again. Returns how
+    many tiles the blocks hold afterwards."""
+    blocks = _blocks(engine)
+    data = load_npz(path)
+    if data is not None and "tiles" in data:
+        tiles = data["tiles"]
+        geoms = _from_wkb(data, len(tiles))
+        if geoms is not None:
+            for tile, geom in zip(tiles.tolist(), geoms, strict=True):
+                blocks.polygons.setdefault((int(tile), width_m), geom)
+    return sum(1 for _, w in blocks.polygons if w == width_m)
+
+
+def _save_tiles(engine: TravelTimeEngine, path: Path, width_m: float, before: int) -> None:
+    """Cache the engine's tile polygons of ``width_m`` when new ones were drawn."""
+    blocks = _blocks(engine)
+    items = sorted((t, g) for (t, w), g in list(blocks.polygons.items()) if w == width_m)
+    if len(items) <= before:
+        return
+    payload = _to_wkb([g for _, g in items])
+    payload["tiles"] = np.array([t for t, _ in items], dtype=np.int64)
+    _save(path, payload)
 
 
 def _to_wkb(geoms: list[Any]) -> dict[str, np.ndarray]:
