@@ -1,5 +1,6 @@
-"""Geometry for catchment polygons: edge geometries, the two-way pairing of streets, spatial
-tiles, partial edges and buffered unions.
+"""Geometry for catchment polygons: the building blocks kept with each engine (edge
+geometries as flat arrays, the two-way pairing of streets, edges by start node, spatial
+tiles), partial edges and buffered unions.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from apgeo.routing.edge_geometry import EdgeGeometry, _ranges
 from apgeo.routing.travel_times import (
     Direction,
     TravelTimeEngine,
@@ -24,78 +26,23 @@ from apgeo.routing.travel_times import (
 _QUAD_SEGS: Final[int] = 8
 #: Pieces shorter than this (m) are treated as empty.
 _EPS_M: Final[float] = 1e-9
-_TWIN_CACHE: weakref.WeakKeyDictionary[TravelTimeEngine, np.ndarray] = weakref.WeakKeyDictionary()
-_TILE_CACHE: weakref.WeakKeyDictionary[TravelTimeEngine, _Tiles] = weakref.WeakKeyDictionary()
+_BLOCK_CACHE: weakref.WeakKeyDictionary[TravelTimeEngine, _Blocks] = weakref.WeakKeyDictionary()
 _TILE_LOCK = threading.Lock()
 #: Target number of edges per tile (see :class:`_Tiles`).
 _TILE_EDGES: Final[int] = 2_000
 
 
-# ---- geometry helpers -------------------------------------------------------------------------
+# ---- building blocks kept with the engine -----------------------------------------------------
 
 
-def _edge_geometries(engine: TravelTimeEngine) -> tuple[np.ndarray, np.ndarray]:
-    """LineStrings of ``engine.edges`` (oriented u -> v) and their lengths.
+class _Blocks:
+    """What every catchment of an engine shares, built once per engine (weakly cached):
 
-    Not kept after the call: for a city network they weigh about 100 MB per mode and take
-    well under a second to make again.
-    """
-    G = engine.graph
-    edges = engine.edges
-    geoms = np.empty(len(edges), dtype=object)
-    geoms[:] = [
-        G[u][v][k].get("geometry")
-        for u, v, k in zip(edges["u"].to_numpy(), edges["v"].to_numpy(), edges["key"].to_numpy())
-    ]
-    missing = np.array([g is None for g in geoms], dtype=bool)
-    if missing.any():
-        x = np.array([G.nodes[n]["x"] for n in engine.node_ids], dtype=float)
-        y = np.array([G.nodes[n]["y"] for n in engine.node_ids], dtype=float)
-        ui = edges["u_index"].to_numpy()[missing]
-        vi = edges["v_index"].to_numpy()[missing]
-        ends = np.stack([np.column_stack([x[ui], y[ui]]), np.column_stack([x[vi], y[vi]])], axis=1)
-        geoms[missing] = shapely.linestrings(ends)
-    lengths = np.asarray(shapely.length(geoms), dtype=float)
-    return geoms, lengths
-
-
-def _twins(engine: TravelTimeEngine) -> np.ndarray:
-    """For each row of ``engine.edges``, the row of the reverse direction of the same street
-    (reversed nodes, same length within 0.5 m + 1 %), or -1; cached per engine.
-
-    A two-way street is two edges with the same geometry: drawing it once halves the work.
-    """
-    cached = _TWIN_CACHE.get(engine)
-    if cached is not None and len(cached) == len(engine.edges):
-        return cached
-    edges = engine.edges
-    n = len(edges)
-    table = pd.DataFrame(
-        {
-            "row": np.arange(n),
-            "a": edges["u_index"].to_numpy(),
-            "b": edges["v_index"].to_numpy(),
-            "length": edges["length_m"].to_numpy(float),
-        }
-    )
-    pairs = table.merge(
-        table.rename(columns={"row": "twin", "a": "b", "b": "a", "length": "twin_length"}),
-        on=["a", "b"],
-    )
-    close = (pairs["length"] - pairs["twin_length"]).abs() <= 0.5 + 0.01 * pairs["length"]
-    pairs = pairs.loc[close].sort_values(["row", "twin"], kind="stable")
-    pairs = pairs.drop_duplicates("row").drop_duplicates("twin")
-    pairs = pairs.loc[
-        pairs.set_index("row")["twin"].reindex(pairs["twin"]).to_numpy() == pairs["row"].to_numpy()
-    ]
-    twins = np.full(n, -1, dtype=np.int64)
-    twins[pairs["row"].to_numpy()] = pairs["twin"].to_numpy()
-    _TWIN_CACHE[engine] = twins
-    return twins
-
-
-class _Tiles:
-    """The edges of an engine cut into square tiles of about :data:`_TILE_EDGES` edges.
+    * the edge geometries as flat coordinate arrays (:meth:`TravelTimeEngine.edge_geometry`);
+    * the two-way pairing of streets (:attr:`twins`), matched by geometry;
+    * the edges sorted by start node for each direction, so the edges a catchment can
+      reach are found from the nodes it reaches, without a pass over the whole network;
+    * the edges cut into square tiles of about :data:`_TILE_EDGES` edges.
 
     When every edge of a tile is wholly reached, the tile's part of the catchment is the
     buffered union of all its streets, the same for every provider and threshold: it is
@@ -105,12 +52,24 @@ class _Tiles:
     of shared boundaries can differ in the last digits.
     """
 
-    def __init__(self, engine: TravelTimeEngine, twins: np.ndarray) -> None:
-        G = engine.graph
-        xs = np.array([G.nodes[n]["x"] for n in engine.node_ids], dtype=float)
-        ys = np.array([G.nodes[n]["y"] for n in engine.node_ids], dtype=float)
-        ui = engine.edges["u_index"].to_numpy()
-        vi = engine.edges["v_index"].to_numpy()
+    def __init__(self, engine: TravelTimeEngine) -> None:
+        self.geometry = engine.edge_geometry()
+        edges = engine.edges
+        self.travel_time_s = edges["travel_time_s"].to_numpy(float)
+        self.u_index = edges["u_index"].to_numpy()
+        self.v_index = edges["v_index"].to_numpy()
+        self.key = edges["key"].to_numpy()
+        self.n_nodes = engine.n_nodes
+        self.twins = _match_twins(self.geometry, self.u_index, self.v_index)
+        row = np.arange(len(self.u_index))
+        self.drawn = (self.twins < 0) | (row < self.twins)  # a two-way street once
+        self._by_start: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._tiles()
+        self.polygons: dict[tuple[int, float], BaseGeometry] = {}
+
+    def _tiles(self) -> None:
+        xs, ys = self.geometry.x, self.geometry.y
+        ui, vi = self.u_index, self.v_index
         mx, my = (xs[ui] + xs[vi]) / 2, (ys[ui] + ys[vi]) / 2  # the same for both directions
         n = max(len(ui), 1)
         width = max(float(mx.max() - mx.min()), 1.0) if len(ui) else 1.0
@@ -120,36 +79,109 @@ class _Tiles:
         rows = np.floor((my - (my.min() if len(ui) else 0.0)) / side).astype(np.int64)
         self.tile = cols * (int(rows.max(initial=0)) + 1) + rows
         self.n_tiles = int(self.tile.max(initial=-1)) + 1
-        row = np.arange(len(ui))
-        self.drawn = (twins < 0) | (row < twins)  # a two-way street once
-        self.polygons: dict[tuple[int, float], BaseGeometry] = {}
+        self.tile_count = np.bincount(self.tile, minlength=self.n_tiles)
+        members = np.flatnonzero(self.drawn)
+        order = np.argsort(self.tile[members], kind="stable")
+        self._members = members[order]
+        self._member_ptr = np.zeros(self.n_tiles + 1, dtype=np.int64)
+        np.cumsum(
+            np.bincount(self.tile[members], minlength=self.n_tiles), out=self._member_ptr[1:]
+        )
 
-    def last_reached_s(self, end_s: np.ndarray) -> np.ndarray:
-        """Per tile, the time at which its last edge is wholly reached (inf: never)."""
-        out = np.full(self.n_tiles, -np.inf)
-        np.maximum.at(out, self.tile, end_s)
+    def start_index(self, direction: Direction) -> np.ndarray:
+        """Node row where travel along each edge starts (``"to"``: its far end)."""
+        return self.u_index if direction == "from" else self.v_index
+
+    def _start_order(self, direction: Direction) -> tuple[np.ndarray, np.ndarray]:
+        with _TILE_LOCK:
+            found = self._by_start.get(direction)
+        if found is None:
+            start = self.start_index(direction)
+            order = np.argsort(start, kind="stable")
+            ptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
+            np.cumsum(np.bincount(start, minlength=self.n_nodes), out=ptr[1:])
+            found = (order, ptr)
+            with _TILE_LOCK:
+                self._by_start.setdefault(direction, found)
+        return found
+
+    def candidates(self, times_s: np.ndarray, limit_s: float, direction: Direction) -> np.ndarray:
+        """Rows (ascending) of the edges whose start is reached within ``limit_s``."""
+        order, ptr = self._start_order(direction)
+        nodes = np.flatnonzero(times_s <= limit_s)
+        rows = order[_ranges(ptr[nodes], ptr[nodes + 1] - ptr[nodes])]
+        rows.sort()
+        return rows
+
+    def edge_row(self, u_index: int, v_index: int, key: object) -> int:
+        """Row of the edge ``u -> v`` with ``key`` (-1 when absent)."""
+        order, ptr = self._start_order("from")
+        rows = order[ptr[u_index] : ptr[u_index + 1]]
+        for r in rows.tolist():
+            if self.v_index[r] == v_index and self.key[r] == key:
+                return int(r)
+        return -1
+
+    def last_reached_s(self, rows: np.ndarray, end_s: np.ndarray) -> np.ndarray:
+        """Per tile, the time at which its last edge is wholly reached (inf: never), from
+        the candidate ``rows`` (every edge not among them is never wholly reached)."""
+        tile = self.tile[rows]
+        count = np.bincount(tile, minlength=self.n_tiles)
+        last = np.full(self.n_tiles, -np.inf)
+        np.maximum.at(last, tile, end_s)
+        out = np.where(count == self.tile_count, last, np.inf)
         return out
 
-    def polygon(self, tile: int, width_m: float, geoms: np.ndarray) -> BaseGeometry:
-        """The buffered union of every street of ``tile`` (``geoms``: of every edge)."""
+    def polygon(self, tile: int, width_m: float) -> BaseGeometry:
+        """The buffered union of every street of ``tile``."""
         key = (tile, width_m)
         found = self.polygons.get(key)
         if found is None:
-            members = np.flatnonzero((self.tile == tile) & self.drawn)
-            found = shapely.union_all(shapely.buffer(geoms[members], width_m, quad_segs=_QUAD_SEGS))
+            members = self._members[self._member_ptr[tile] : self._member_ptr[tile + 1]]
+            geoms = self.geometry.lines(members)
+            found = shapely.union_all(shapely.buffer(geoms, width_m, quad_segs=_QUAD_SEGS))
             with _TILE_LOCK:
                 self.polygons.setdefault(key, found)
         return found
 
 
-def _tiles(engine: TravelTimeEngine) -> _Tiles:
+def _match_twins(geometry: EdgeGeometry, u_index: np.ndarray, v_index: np.ndarray) -> np.ndarray:
+    """For each edge, the row of the reverse direction of the same street (reversed nodes
+    and the same vertices in reverse order), or -1. A two-way street is two edges with the
+    same geometry: drawing it once halves the work."""
+    n = len(u_index)
+    table = pd.DataFrame({"row": np.arange(n), "a": u_index, "b": v_index})
+    pairs = table.merge(table.rename(columns={"row": "twin", "a": "b", "b": "a"}), on=["a", "b"])
+    rows, twin = pairs["row"].to_numpy(), pairs["twin"].to_numpy()
+    same = geometry.same_reversed(rows, twin)
+    pairs = pairs.loc[same].sort_values(["row", "twin"], kind="stable")
+    pairs = pairs.drop_duplicates("row").drop_duplicates("twin")
+    pairs = pairs.loc[
+        pairs.set_index("row")["twin"].reindex(pairs["twin"]).to_numpy() == pairs["row"].to_numpy()
+    ]
+    twins = np.full(n, -1, dtype=np.int64)
+    twins[pairs["row"].to_numpy()] = pairs["twin"].to_numpy()
+    return twins
+
+
+def _blocks(engine: TravelTimeEngine) -> _Blocks:
+    """The engine's catchment building blocks, built on first use and kept with it."""
     with _TILE_LOCK:
-        cached = _TILE_CACHE.get(engine)
+        cached = _BLOCK_CACHE.get(engine)
     if cached is not None and len(cached.tile) == len(engine.edges):
         return cached
-    tiles = _Tiles(engine, _twins(engine))
+    blocks = _Blocks(engine)
     with _TILE_LOCK:
-        return _TILE_CACHE.setdefault(engine, tiles)
+        return _BLOCK_CACHE.setdefault(engine, blocks)
+
+
+def _edge_geometries(engine: TravelTimeEngine) -> tuple[np.ndarray, np.ndarray]:
+    """LineStrings of every row of ``engine.edges`` (oriented u -> v) and their lengths.
+
+    Not kept after the call: for a city network they weigh about 100 MB per mode.
+    """
+    geoms = _blocks(engine).geometry.lines(np.arange(len(engine.edges)))
+    return geoms, np.asarray(shapely.length(geoms), dtype=float)
 
 
 def _substrings(geoms: np.ndarray, start_m: np.ndarray, end_m: np.ndarray) -> np.ndarray:
@@ -245,7 +277,9 @@ def _reach_m(
 class _Source:
     """A snapped provider: its point, access leg and own street."""
 
-    def __init__(self, engine: TravelTimeEngine, row: pd.Series, point: BaseGeometry) -> None:
+    def __init__(
+        self, engine: TravelTimeEngine, blocks: _Blocks, row: pd.Series, point: BaseGeometry
+    ) -> None:
         self.point = point
         self.access_s = float(row["access_time_s"])
         self.fwd_s = float(row["edge_forward_s"])
@@ -253,17 +287,15 @@ class _Source:
         self.has_edge = row["key"] != -1 and row["u"] != row["v"]
         self.edge: BaseGeometry | None = None
         self.position_m = float(row["position_m"])
-        if self.has_edge:
-            data = engine.graph[row["u"]][row["v"]][row["key"]]
-            geom = data.get("geometry")
-            if geom is None:
-                a, b = engine.graph.nodes[row["u"]], engine.graph.nodes[row["v"]]
-                geom = shapely.LineString([(a["x"], a["y"]), (b["x"], b["y"])])
+        u, v = engine.node_index[row["u"]], engine.node_index[row["v"]]
+        edge_row = blocks.edge_row(u, v, row["key"]) if self.has_edge else -1
+        if edge_row >= 0:
+            geom = blocks.geometry.lines(np.array([edge_row]))[0]
             self.edge = geom
             self.snapped = shapely.line_interpolate_point(geom, self.position_m)
         else:
-            node = engine.graph.nodes[row["u"]]
-            self.snapped = shapely.Point(node["x"], node["y"])
+            self.has_edge = False
+            self.snapped = shapely.Point(blocks.geometry.x[u], blocks.geometry.y[u])
         self.access_m = float(shapely.distance(point, self.snapped))
 
     def pieces(self, limit_s: float, direction: Direction) -> list[BaseGeometry]:
@@ -299,4 +331,7 @@ def _sources(
     engine: TravelTimeEngine, snapped: pd.DataFrame, points: gpd.GeoDataFrame
 ) -> list[_Source]:
     geoms = points.geometry.to_numpy()
-    return [_Source(engine, row, geoms[i]) for i, (_, row) in enumerate(snapped.iterrows())]
+    blocks = _blocks(engine)
+    return [
+        _Source(engine, blocks, row, geoms[i]) for i, (_, row) in enumerate(snapped.iterrows())
+    ]

@@ -77,15 +77,13 @@ from apgeo._validate import (
 from apgeo.analysis.catchment_geometry import (
     _EPS_M,
     _QUAD_SEGS,
+    _blocks,
     _buffer_union,
     _clean,
-    _edge_geometries,
     _polygonal,
     _reach_m,
     _sources,
     _substrings,
-    _tiles,
-    _twins,
 )
 from apgeo.network.area import choose_crs
 from apgeo.network.modes import MODES, Mode, check_mode
@@ -476,15 +474,12 @@ def catchments(
         **snap_options,
     )
     sources = _sources(engine, field.sources, points)
-    geoms_all, lengths_all = _edge_geometries(engine)
-    tt_all = engine.edges[S.TRAVEL_TIME_S].to_numpy(float)
-    start_index = engine.edges["u_index" if direction_ == "from" else "v_index"].to_numpy()
-    twins = _twins(engine)
-    has_twin = twins >= 0
-    twin_safe = np.where(has_twin, twins, 0)
-
+    blocks = _blocks(engine)
+    tt_all = blocks.travel_time_s
+    start_index = blocks.start_index(direction_)
+    twins = blocks.twins
     has_provider_id = S.PROVIDER_ID in points.columns and S.PROVIDER_ID != id_column
-    tiles = _tiles(engine) if method_ == "edges" else None
+    tiles = blocks if method_ == "edges" else None
 
     def provider(i: int) -> tuple[list[dict[str, Any]], list[BaseGeometry], list[str]]:
         """Polygons of provider ``i`` at every threshold (independent of the others)."""
@@ -493,20 +488,21 @@ def catchments(
         out_geoms: list[BaseGeometry] = []
         degenerate: list[str] = []
 
+        # only the edges whose start is reached: the cost follows the catchment, not the network
         times = field.node_times_s[i]
-        t_start_all = times[start_index]
-        end_all = t_start_all + tt_all  # time at which an edge is wholly reached
-        cand = np.flatnonzero(t_start_all < limits_s[-1])
-        t_start, tt = t_start_all[cand], tt_all[cand]
-        geoms, lengths = geoms_all[cand], lengths_all[cand]
-        cand_twin, cand_has_twin = twin_safe[cand], has_twin[cand]
-        twin_end = end_all[cand_twin]
+        cand = blocks.candidates(times, float(limits_s[-1]), direction_)
+        t_start, tt = times[start_index[cand]], tt_all[cand]
+        geoms = blocks.geometry.lines(cand)
+        lengths = np.asarray(shapely.length(geoms), dtype=float)
+        cand_has_twin = twins[cand] >= 0
+        cand_twin = np.where(cand_has_twin, twins[cand], 0)
+        twin_end = times[start_index[cand_twin]] + tt_all[cand_twin]
         previous = shapely.Polygon()
         hull_raw: BaseGeometry = shapely.Point()
         hull_buf: BaseGeometry = shapely.Point()
         prev_limit = 0.0
         if tiles is not None:
-            tile_done_s = tiles.last_reached_s(end_all)
+            tile_done_s = tiles.last_reached_s(cand, t_start + tt)
             cand_tile = tiles.tile[cand]
             tile_drawn = np.zeros(tiles.n_tiles, dtype=bool)
         for threshold, limit in zip(thresholds, limits_s):
@@ -517,7 +513,7 @@ def catchments(
                 new &= ~done[cand_tile]
                 now = np.flatnonzero(done & ~tile_drawn)
                 tile_drawn[now] = True
-                tile_polygons = [tiles.polygon(int(t), width_m, geoms_all) for t in now]
+                tile_polygons = [tiles.polygon(int(t), width_m) for t in now]
             full = new & (t_start + tt <= limit)
             part = new & ~full
             # draw a two-way street once: skip a direction whose twin is wholly reached
@@ -555,7 +551,7 @@ def catchments(
                 else:  # degenerate hull (osmnx #714): fall back to the reached streets
                     degenerate.append(f"{points[id_column].iloc[i]} at {threshold:g} min")
                     reached = [
-                        *geoms[(t_start + tt <= limit)],
+                        *geoms[(t_start < limits_s[-1]) & (t_start + tt <= limit)],
                         *cut,
                         *source.pieces(float(limit), direction_),
                     ]

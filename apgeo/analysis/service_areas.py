@@ -16,9 +16,9 @@ from shapely.geometry.base import BaseGeometry
 
 from apgeo import schema as S
 from apgeo.analysis.catchment_geometry import (
+    _blocks,
     _buffer_union,
     _clean,
-    _edge_geometries,
     _polygonal,
     _sources,
     _substrings,
@@ -238,7 +238,6 @@ def service_areas(
     snapped = snap_points(engine, points, id_column=id_column, name=snap_name, **snap_options)
     times, owner = engine.nearest_node_field(snapped, direction=direction_)
     sources = _sources(engine, snapped, points)
-    geoms_all, lengths_all = _edge_geometries(engine)
     edges = engine.edges
     ui = edges["u_index"].to_numpy()
     vi = edges["v_index"].to_numpy()
@@ -249,7 +248,8 @@ def service_areas(
     rev = np.where(pos >= 0, fastest.to_numpy()[np.maximum(pos, 0)], np.inf)
     keep = ~np.isfinite(rev) | (ui < vi)  # one row per two-way street
     ui, vi, fwd, rev = ui[keep], vi[keep], fwd[keep], rev[keep]
-    geoms, lengths = geoms_all[keep], lengths_all[keep]
+    geoms = _blocks(engine).geometry.lines(np.flatnonzero(keep))
+    lengths = np.asarray(shapely.length(geoms), dtype=float)
     # time at fraction f: via u = a0 + f * a1 (owner wa); via v = b0 + (1 - f) * b1 (owner wb)
     a0, b0 = times[ui], times[vi]
     a1, b1 = (fwd, rev) if direction_ == "from" else (rev, fwd)

@@ -230,10 +230,12 @@ def _build_modes(
     paths: Mapping[Mode, Path] | None,
     source: str | Mapping[Mode, str] | None = None,
     also: Iterable[Mode] = (),
+    build: Any = None,
 ) -> dict[Mode, nx.MultiDiGraph]:
     """Read the source once (``read()`` -> :class:`_Prepared`), derive every wanted mode,
     cache each (when ``paths``), and free the raw data. Modes in ``also`` are derived and
-    cached too when they can be (errors only logged), but not returned."""
+    cached too when they can be (errors only logged), but not returned. ``build(arrays,
+    source)`` makes what is returned (default: the networkx graph)."""
     prepared = read()
     out: dict[Mode, nx.MultiDiGraph] = {}
     for mode in [*wanted, *(m for m in also if m not in wanted)]:
@@ -248,7 +250,7 @@ def _build_modes(
             _store_cached(paths[mode], arrays)
         if mode in wanted:
             name = source.get(mode) if isinstance(source, Mapping) else source
-            out[mode] = _graph_from_arrays(arrays, source=name)
+            out[mode] = (_graph_from_arrays if build is None else build)(arrays, source=name)
         del arrays
     del prepared
     return out

@@ -5,6 +5,7 @@ mode from one read (:func:`load_networks`, :func:`load_network`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,7 +16,7 @@ from shapely.geometry.base import BaseGeometry
 
 from apgeo._cache import file_sha256
 from apgeo._errors import ApgeoValueError
-from apgeo.network.arrays import _graph_from_arrays, _Prepared
+from apgeo.network.arrays import _graph_from_arrays, _ModeArrays, _Prepared
 from apgeo.network.cache import _build_modes, _check_modes, _load_cached, _processed_path
 from apgeo.network.download import _load_download
 from apgeo.network.graphml import _read_graphml, _require_graphml
@@ -143,8 +144,10 @@ def _load_file(
     polygon_crs: str,
     slope_aware: bool,
     also: Iterable[Mode] = (),
+    build: Any = None,
 ) -> dict[Mode, nx.MultiDiGraph]:
     read: Any
+    make = _graph_from_arrays if build is None else build
     if kind == "pbf":
         import pyrosm
 
@@ -184,7 +187,7 @@ def _load_file(
         for mode in wanted:
             arrays = _load_cached(paths[mode])
             if arrays is not None:
-                out[mode] = _graph_from_arrays(arrays, source=name)
+                out[mode] = make(arrays, source=name)
         also = [m for m in also if not paths[m].is_file()]
     missing = [m for m in wanted if m not in out]
     if missing:
@@ -197,9 +200,48 @@ def _load_file(
                 paths=paths,
                 source=name,
                 also=also,
+                build=build,
             )
         )
     return {m: out[m] for m in wanted}
+
+
+def _load_arrays(
+    source: str | Path,
+    *,
+    modes: Iterable[Mode] | Mode,
+    polygon: BaseGeometry | gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+    buffer_m: float = 3000.0,
+    speeds_kph: Mapping[str, float] | None = None,
+    cache: bool = True,
+    crs: str = "auto",
+    polygon_crs: str = WORKING_CRS,
+    slope_aware: bool = False,
+) -> dict[Mode, _ModeArrays]:
+    """The array form of each mode's network from a PBF or GraphML file (or the cache),
+    as :func:`load_networks` reads it, without making networkx graphs."""
+    kind = _source_kind(source, polygon, caller="load_networks")
+    if kind == "download":
+        raise ApgeoValueError(
+            "building engines straight from arrays needs a .pbf or .graphml file; for a "
+            "download use load_networks and TravelTimeEngine.from_graph"
+        )
+    return cast(
+        dict[Mode, _ModeArrays],
+        _load_file(
+            source,
+            kind,
+            _check_modes(modes),
+            polygon=polygon,
+            buffer_m=buffer_m,
+            speeds=resolve_speeds(speeds_kph),
+            cache=cache,
+            crs=crs,
+            polygon_crs=polygon_crs,
+            slope_aware=slope_aware,
+            build=lambda arrays, source: replace(arrays, source=source or arrays.source),
+        ),
+    )
 
 
 def load_network(

@@ -121,6 +121,30 @@ class EdgeIndex:
             length[i] = data.get("length_m", np.nan)
             tt[i] = data["travel_time_s"]
             geom[i] = data.get("geometry")
+        if main_nodes is None:
+            node_in = np.ones(n_nodes, dtype=bool)
+        else:
+            node_in = np.fromiter((n in main_nodes for n in node_list), bool, n_nodes)
+        return cls.from_arrays(_object_array(node_list), xs, ys, ui, vi, keys, length, tt, geom, node_in)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        node_ids: np.ndarray,
+        xs: np.ndarray,
+        ys: np.ndarray,
+        ui: np.ndarray,
+        vi: np.ndarray,
+        keys: np.ndarray,
+        length: np.ndarray,
+        tt: np.ndarray,
+        geom: np.ndarray,
+        node_in: np.ndarray,
+    ) -> EdgeIndex:
+        """The index of edges given as arrays in graph edge order (``ui`` / ``vi``: rows of
+        ``node_ids``; ``geom``: LineStrings or ``None`` for straight edges); ``node_in``
+        marks the nodes of the main network."""
+        n_nodes = len(node_ids)
         keep = ui != vi
         ui, vi, keys, length, tt, geom = (
             ui[keep],
@@ -140,11 +164,7 @@ class EdgeIndex:
         no_length = np.isnan(length)
         if no_length.any():
             length[no_length] = shapely.length(geom[no_length])
-        if main_nodes is None:
-            in_main = np.ones(len(ui), dtype=bool)
-        else:
-            node_in = np.fromiter((n in main_nodes for n in node_list), bool, n_nodes)
-            in_main = node_in[ui] & node_in[vi]
+        in_main = node_in[ui] & node_in[vi]
         island_geoms = geom[~in_main]
         ui, vi, keys, length, tt, geom = (
             ui[in_main],
@@ -157,7 +177,7 @@ class EdgeIndex:
         twin_s, used = _match_twins(ui, vi, length, tt, n_nodes)
         first = ui < vi
         out = np.concatenate([np.flatnonzero(first), np.flatnonzero(~first & ~used)])
-        ids = _object_array(node_list)
+        ids = node_ids
         geoms = geom[out]
         return cls(
             u=ids[ui[out]],

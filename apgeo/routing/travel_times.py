@@ -40,6 +40,8 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from apgeo._errors import ApgeoValueError, NetworkError
 from apgeo._log import logger, warn
 from apgeo.network.arrays import _gc_paused, _object_array, check_network
+from apgeo.routing._combine import _direct_times, _fastest_csr, _node_snap_table, _target_times
+from apgeo.routing.edge_geometry import EdgeGeometry
 from apgeo.routing.snap import SNAP_COLUMNS, EdgeIndex, snap_points
 from apgeo.schema import DESTINATION_ID, ORIGIN_ID, TRAVEL_TIME_S
 
@@ -81,7 +83,8 @@ class TravelTimeEngine:
     Attributes
     ----------
     graph
-        The network it was built from (not copied, never modified).
+        The network it was built from (not copied, never modified); ``None`` for an
+        engine built from arrays (:func:`apgeo.routing.engine_arrays.engine_from_arrays`).
     mode, crs
         From the graph attributes.
     node_ids
@@ -97,7 +100,7 @@ class TravelTimeEngine:
         Node ids left out (outside the largest strongly connected component).
     """
 
-    graph: nx.MultiDiGraph
+    graph: nx.MultiDiGraph | None
     mode: str
     crs: str
     node_ids: np.ndarray
@@ -107,10 +110,44 @@ class TravelTimeEngine:
     dropped_nodes: tuple[Hashable, ...]
     _matrix_t: sp.csr_matrix | None = field(default=None, repr=False)
     _snap_index: Any = field(default=None, repr=False)
+    _geometry: EdgeGeometry | None = field(default=None, repr=False)
+
+    def edge_geometry(self) -> EdgeGeometry:
+        """Node coordinates and the geometry of every row of :attr:`edges` as flat arrays,
+        built once on first use (for catchments)."""
+        if self._geometry is None:
+            G = self.graph
+            if G is None:  # pragma: no cover - engines from arrays are given their geometry
+                raise NetworkError("this engine has neither a graph nor edge geometries")
+            nodes = G.nodes
+            x = np.fromiter((nodes[n]["x"] for n in self.node_ids), float, self.n_nodes)
+            y = np.fromiter((nodes[n]["y"] for n in self.node_ids), float, self.n_nodes)
+            lines = _object_array(
+                [
+                    G[u][v][k].get("geometry")
+                    for u, v, k in zip(
+                        self.edges["u"].to_numpy(),
+                        self.edges["v"].to_numpy(),
+                        self.edges["key"].to_numpy(),
+                        strict=True,
+                    )
+                ],
+                len(self.edges),
+            )
+            self._geometry = EdgeGeometry.from_lines(
+                x,
+                y,
+                self.edges["u_index"].to_numpy(),
+                self.edges["v_index"].to_numpy(),
+                lines,
+            )
+        return self._geometry
 
     def edge_index(self) -> EdgeIndex:
         """The spatial index of this engine's edges for snapping, built once on first use."""
         if self._snap_index is None:
+            if self.graph is None:  # pragma: no cover - engines from arrays get theirs
+                raise NetworkError("this engine has neither a graph nor a snap index")
             self._snap_index = EdgeIndex.build(self.graph, main_nodes=self.node_index)
         return self._snap_index
 
@@ -168,7 +205,6 @@ class TravelTimeEngine:
     ) -> TravelTimeEngine:
         all_ids = list(G.nodes)
         index_all = {n: i for i, n in enumerate(all_ids)}
-        n_all = len(all_ids)
         m = G.number_of_edges()
         u_all = np.empty(m, dtype=np.int64)
         v_all = np.empty(m, dtype=np.int64)
@@ -194,7 +230,37 @@ class TravelTimeEngine:
                 raise NetworkError(
                     f"every node needs coordinates {attr!r}; build the network with apgeo.network"
                 )
+        return cls._from_parts(
+            G,
+            all_ids,
+            u_all,
+            v_all,
+            w_all,
+            len_all,
+            _object_array(keys),
+            mode=str(G.graph.get("mode", "unknown")),
+            crs=str(G.graph["crs"]),
+            warn_dropped_fraction=warn_dropped_fraction,
+        )
 
+    @classmethod
+    def _from_parts(
+        cls,
+        G: nx.MultiDiGraph | None,
+        all_ids: list[Hashable],
+        u_all: np.ndarray,
+        v_all: np.ndarray,
+        w_all: np.ndarray,
+        len_all: np.ndarray,
+        keys: np.ndarray,
+        *,
+        mode: str,
+        crs: str,
+        warn_dropped_fraction: float | None,
+    ) -> TravelTimeEngine:
+        """The engine of the edges ``u_all -> v_all`` (rows of ``all_ids``) with travel
+        times ``w_all`` (checked) and lengths ``len_all``; ``G`` is kept when given."""
+        n_all = len(all_ids)
         full = _fastest_csr(u_all, v_all, w_all, n_all)
         n_comp, labels = connected_components(full, directed=True, connection="strong")
         largest = int(np.bincount(labels).argmax())
@@ -215,7 +281,7 @@ class TravelTimeEngine:
             {
                 "u": ids_array[u_all[in_main]],
                 "v": ids_array[v_all[in_main]],
-                "key": _object_array(keys)[main_pos],
+                "key": keys[main_pos],
                 "u_index": ui,
                 "v_index": vi,
                 "length_m": len_all[in_main],
@@ -230,13 +296,13 @@ class TravelTimeEngine:
                 "points near them are snapped to the main network"
             )
             if warn_dropped_fraction is not None and fraction > warn_dropped_fraction:
-                warn(message, stacklevel=4)
+                warn(message, stacklevel=5)
             else:
                 logger.info(message)
         return cls(
-            graph=G,
-            mode=str(G.graph.get("mode", "unknown")),
-            crs=str(G.graph["crs"]),
+            graph=G,  # type: ignore[arg-type]
+            mode=mode,
+            crs=crs,
             node_ids=node_ids,
             node_index=node_index,
             matrix=matrix,
@@ -425,93 +491,6 @@ class TravelTimeEngine:
         return np.asarray(dist[: self.n_nodes], dtype=float), which
 
 
-def _fastest_csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n: int) -> sp.csr_matrix:
-    """CSR matrix keeping the smallest value of duplicate (row, col) entries; explicit zeros kept."""
-    if len(vals):
-        order = np.lexsort((vals, cols, rows))
-        rows, cols, vals = rows[order], cols[order], vals[order]
-        first = np.ones(len(vals), dtype=bool)
-        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-        rows, cols, vals = rows[first], cols[first], vals[first]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(indptr, rows + 1, 1)
-    np.cumsum(indptr, out=indptr)
-    return sp.csr_matrix((vals.astype(float), cols.astype(np.int64), indptr), shape=(n, n))
-
-
-def _node_snap_table(node_ids: Sequence[Hashable]) -> pd.DataFrame:
-    """A snap table placing each source exactly on a node (no access leg)."""
-    k = len(node_ids)
-    zeros = np.zeros(k)
-    return pd.DataFrame(
-        {
-            "u": list(node_ids),
-            "v": list(node_ids),
-            "key": np.full(k, -1),
-            "fraction": zeros,
-            "position_m": zeros,
-            "snap_distance_m": zeros,
-            "access_time_s": zeros,
-            "time_to_u_s": zeros,
-            "time_to_v_s": zeros,
-            "time_from_u_s": zeros,
-            "time_from_v_s": zeros,
-            "edge_forward_s": np.full(k, np.inf),
-            "edge_reverse_s": np.full(k, np.inf),
-        }
-    )
-
-
-# ---- combining node fields with snapped targets ------------------------------------------
-
-
-def _target_times(
-    engine: TravelTimeEngine, field_s: np.ndarray, targets: pd.DataFrame, direction: Direction
-) -> tuple[np.ndarray, np.ndarray]:
-    """Times (k, n_targets) from node fields to snapped targets, and the via-u choice.
-
-    ``direction="from"``: field = time source -> node; target reached from u or v.
-    ``direction="to"``: field = time node -> source; target leaves towards u or v.
-    """
-    u_idx = np.array([engine.node_index[u] for u in targets["u"]], dtype=np.int64)
-    v_idx = np.array([engine.node_index[v] for v in targets["v"]], dtype=np.int64)
-    if direction == "from":
-        leg_u = targets["time_from_u_s"].to_numpy(float)
-        leg_v = targets["time_from_v_s"].to_numpy(float)
-    else:
-        leg_u = targets["time_to_u_s"].to_numpy(float)
-        leg_v = targets["time_to_v_s"].to_numpy(float)
-    access = targets["access_time_s"].to_numpy(float)
-    via_u = field_s[..., u_idx] + leg_u
-    via_v = field_s[..., v_idx] + leg_v
-    return np.minimum(via_u, via_v) + access, via_u <= via_v
-
-
-def _direct_times(from_table: pd.DataFrame, to_table: pd.DataFrame) -> np.ndarray:
-    """(n_from, n_to) times along a shared edge (inf where not on the same edge)."""
-    out = np.full((len(from_table), len(to_table)), np.inf)
-    key_from = list(zip(from_table["u"], from_table["v"], from_table["key"], strict=True))
-    by_edge: dict[tuple[Any, Any, Any], list[int]] = {}
-    for j, edge in enumerate(zip(to_table["u"], to_table["v"], to_table["key"], strict=True)):
-        by_edge.setdefault(edge, []).append(j)
-    if not by_edge:
-        return out
-    f_from = from_table["fraction"].to_numpy(float)
-    f_to = to_table["fraction"].to_numpy(float)
-    fwd = from_table["edge_forward_s"].to_numpy(float)
-    rev = from_table["edge_reverse_s"].to_numpy(float)
-    acc_from = from_table["access_time_s"].to_numpy(float)
-    acc_to = to_table["access_time_s"].to_numpy(float)
-    for i, edge in enumerate(key_from):
-        if edge[2] == -1:  # node sources have no edge
-            continue
-        for j in by_edge.get(edge, ()):
-            delta = f_to[j] - f_from[i]
-            along = delta * fwd[i] if delta >= 0 else -delta * rev[i]
-            out[i, j] = acc_from[i] + along + acc_to[j]
-    return out
-
-
 def _snapped(
     engine: TravelTimeEngine,
     points: gpd.GeoDataFrame | pd.DataFrame,
@@ -599,7 +578,8 @@ def travel_time_table(
     )
     if engine.mode != "unknown":
         table.attrs["mode"] = engine.mode
-    table.attrs["method"] = f"street network ({engine.graph.graph.get('source', 'osm')})"
+    source = engine.graph.graph.get("source", "osm") if engine.graph is not None else "network arrays"
+    table.attrs["method"] = f"street network ({source})"
     return table
 
 

@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--scheduler", default=None, help="existing Dask scheduler, e.g. tcp://host:8786")
     e.add_argument("--resume-dir", type=Path, default=None, help="per-authority result files; a rerun resumes")
 
+    c = sub.add_parser("cache", help="clear cached networks, travel times and catchments")
+    c.add_argument("action", choices=["clear"])
+    c.add_argument("--what", choices=["study", "computed", "all"], default="computed",
+                   help="study: per-site results; computed (default): all but fetched data files; all")
+
     v = sub.add_parser("verify-data", help="check a data folder against its MANIFEST.csv")
     v.add_argument("--data-dir", type=Path, default=None, help="data folder (default: data/sheffield)")
     return p
@@ -270,6 +275,14 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cache(args: argparse.Namespace) -> int:
+    from apgeo.study.incremental import clear_cache
+
+    removed = clear_cache(what=args.what)
+    print(f"removed {len(removed)} cache folder(s)" + "".join(f"\n  {p}" for p in removed))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {
@@ -280,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "fetch": _fetch,
         "verify-data": _verify,
         "england": _england,
+        "cache": _cache,
     }
     try:
         return handlers[args.command](args)

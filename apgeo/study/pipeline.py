@@ -135,16 +135,18 @@ def compute_travel_times(result: StudyResult, *, progress: Progress | None = Non
             progress(f"travel times: {mode}")
         graph = graphs.get(mode)
         if graph is not None:
-            from apgeo.routing.travel_times import TravelTimeEngine, travel_time_table
+            from apgeo.routing.travel_times import TravelTimeEngine
+            from apgeo.study.incremental import cached_travel_time_table
 
-            engine = TravelTimeEngine.from_graph(graph)
+            lean = isinstance(graph, TravelTimeEngine)  # a file: built from arrays, no graph
+            engine = graph if lean else TravelTimeEngine.from_graph(graph)
             result.engines[mode] = engine
-            result.travel_times[mode] = travel_time_table(
+            result.travel_times[mode] = cached_travel_time_table(  # only new or moved sites computed
                 engine, origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID
             )
+            name = f"{Path(cfg.network_source).suffix[1:]}:{cfg.network_source}" if lean else graph.graph.get("source", "osm")
             result.network_method[mode] = (
-                f"road network: {cfg.network_label}" if cfg.network_label
-                else f"street network ({graph.graph.get('source', 'osm')})"
+                f"road network: {cfg.network_label}" if cfg.network_label else f"street network ({name})"
             )
         else:
             result.travel_times[mode] = straight_line_travel_times(
@@ -177,6 +179,10 @@ def _load_graphs(result: StudyResult) -> dict[str, Any]:
     if source is not None and Path(source).suffix.lower() in ROAD_LINE_SUFFIXES:
         return _road_line_graphs(result, Path(source))
     try:
+        if source is not None:  # a file: engines straight from its arrays, no networkx graph
+            from apgeo.routing.engine_arrays import load_engines
+
+            return dict(load_engines(source, modes=[check_mode(m) for m in cfg.modes], polygon=polygon, buffer_m=cfg.network_buffer_m))
         return load_networks(
             source, modes=[check_mode(m) for m in cfg.modes], polygon=polygon, buffer_m=cfg.network_buffer_m
         )
@@ -418,9 +424,9 @@ def _times_to(result: StudyResult, mode: str, sites: gpd.GeoDataFrame, id_column
     origins = demand_points(result.demand)[[S.AREA_ID, "geometry"]]
     engine = result.engines.get(mode)
     if engine is not None:
-        from apgeo.routing.travel_times import travel_time_table
+        from apgeo.study.incremental import cached_travel_time_table
 
-        return travel_time_table(
+        return cached_travel_time_table(
             engine, origins, sites[[id_column, "geometry"]], origin_id_column=S.AREA_ID, destination_id_column=id_column
         )
     return straight_line_travel_times(
@@ -570,8 +576,9 @@ def compute_catchments(result: StudyResult) -> None:
     """Catchment polygons of the AP sites per mode and threshold (for display: coverage
     figures come from travel times). Street-network polygons when a network was used,
     else straight-line circles clipped to the local-authority boundary."""
-    from apgeo.analysis.catchments import catchments, straight_line_catchments
+    from apgeo.analysis.catchments import straight_line_catchments
     from apgeo.network.modes import check_mode
+    from apgeo.study.incremental import cached_catchments
 
     cfg = result.config
     ap = result.providers[result.providers[S.KIND].isin(result.ap_kinds)]
@@ -583,7 +590,7 @@ def compute_catchments(result: StudyResult) -> None:
             continue
         engine = result.engines.get(mode)
         if engine is not None:
-            polys = catchments(
+            polys = cached_catchments(  # only new or moved sites drawn
                 engine, ap, thresholds_min=cfg.thresholds_min, mode=check_mode(mode), demand=result.demand,
                 key_stages=list(cfg.key_stages),
             )

@@ -1,0 +1,102 @@
+"""Helpers of the travel-time engine: the fastest-edge CSR matrix, node snap tables and the
+combination of node fields with snapped targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    from apgeo.routing.travel_times import Direction, TravelTimeEngine
+
+
+def _fastest_csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n: int) -> sp.csr_matrix:
+    """CSR matrix keeping the smallest value of duplicate (row, col) entries; explicit zeros kept."""
+    if len(vals):
+        order = np.lexsort((vals, cols, rows))
+        rows, cols, vals = rows[order], cols[order], vals[order]
+        first = np.ones(len(vals), dtype=bool)
+        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+        rows, cols, vals = rows[first], cols[first], vals[first]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(indptr, rows + 1, 1)
+    np.cumsum(indptr, out=indptr)
+    return sp.csr_matrix((vals.astype(float), cols.astype(np.int64), indptr), shape=(n, n))
+
+
+def _node_snap_table(node_ids: Sequence[Hashable]) -> pd.DataFrame:
+    """A snap table placing each source exactly on a node (no access leg)."""
+    k = len(node_ids)
+    zeros = np.zeros(k)
+    return pd.DataFrame(
+        {
+            "u": list(node_ids),
+            "v": list(node_ids),
+            "key": np.full(k, -1),
+            "fraction": zeros,
+            "position_m": zeros,
+            "snap_distance_m": zeros,
+            "access_time_s": zeros,
+            "time_to_u_s": zeros,
+            "time_to_v_s": zeros,
+            "time_from_u_s": zeros,
+            "time_from_v_s": zeros,
+            "edge_forward_s": np.full(k, np.inf),
+            "edge_reverse_s": np.full(k, np.inf),
+        }
+    )
+
+
+# ---- combining node fields with snapped targets ------------------------------------------
+
+
+def _target_times(
+    engine: TravelTimeEngine, field_s: np.ndarray, targets: pd.DataFrame, direction: Direction
+) -> tuple[np.ndarray, np.ndarray]:
+    """Times (k, n_targets) from node fields to snapped targets, and the via-u choice.
+
+    ``direction="from"``: field = time source -> node; target reached from u or v.
+    ``direction="to"``: field = time node -> source; target leaves towards u or v.
+    """
+    u_idx = np.array([engine.node_index[u] for u in targets["u"]], dtype=np.int64)
+    v_idx = np.array([engine.node_index[v] for v in targets["v"]], dtype=np.int64)
+    if direction == "from":
+        leg_u = targets["time_from_u_s"].to_numpy(float)
+        leg_v = targets["time_from_v_s"].to_numpy(float)
+    else:
+        leg_u = targets["time_to_u_s"].to_numpy(float)
+        leg_v = targets["time_to_v_s"].to_numpy(float)
+    access = targets["access_time_s"].to_numpy(float)
+    via_u = field_s[..., u_idx] + leg_u
+    via_v = field_s[..., v_idx] + leg_v
+    return np.minimum(via_u, via_v) + access, via_u <= via_v
+
+
+def _direct_times(from_table: pd.DataFrame, to_table: pd.DataFrame) -> np.ndarray:
+    """(n_from, n_to) times along a shared edge (inf where not on the same edge)."""
+    out = np.full((len(from_table), len(to_table)), np.inf)
+    key_from = list(zip(from_table["u"], from_table["v"], from_table["key"], strict=True))
+    by_edge: dict[tuple[Any, Any, Any], list[int]] = {}
+    for j, edge in enumerate(zip(to_table["u"], to_table["v"], to_table["key"], strict=True)):
+        by_edge.setdefault(edge, []).append(j)
+    if not by_edge:
+        return out
+    f_from = from_table["fraction"].to_numpy(float)
+    f_to = to_table["fraction"].to_numpy(float)
+    fwd = from_table["edge_forward_s"].to_numpy(float)
+    rev = from_table["edge_reverse_s"].to_numpy(float)
+    acc_from = from_table["access_time_s"].to_numpy(float)
+    acc_to = to_table["access_time_s"].to_numpy(float)
+    for i, edge in enumerate(key_from):
+        if edge[2] == -1:  # node sources have no edge
+            continue
+        for j in by_edge.get(edge, ()):
+            delta = f_to[j] - f_from[i]
+            along = delta * fwd[i] if delta >= 0 else -delta * rev[i]
+            out[i, j] = acc_from[i] + along + acc_to[j]
+    return out

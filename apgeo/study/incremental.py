@@ -1,0 +1,359 @@
+"""Incremental studies: travel-time columns and catchment polygons cached per site.
+
+A study rerun after one site moved should recompute only that site. Two artefacts are
+cached in ``<cache_dir>/study`` (:func:`apgeo.settings.get_settings`), each under a key of
+everything it depends on:
+
+* the travel times from every origin to one site (one column of the long table): the
+  network's content hash, the mode, the origins (ids and coordinates), the site's
+  location, the time limit and the apgeo version;
+* one site's catchment polygons: the network hash, the mode, the site's location, the
+  thresholds, buffer, method, direction, hole size and the apgeo version;
+* the network's tile polygons (the buffered streets of each wholly reached tile, see
+  :mod:`apgeo.analysis.catchment_geometry`), so a moved site whose catchment covers
+  most of the city does not buffer the whole network again.
+
+The site's id is not in the key (renaming a site reuses its entry); its location is.
+Entries are written only after a computation succeeded, atomically (a temporary file
+renamed into place), so a failed or interrupted run never leaves a partial entry; they
+hold plain arrays (no pickle). ``apgeo cache clear`` (:func:`clear_cache`) removes them
+with the rest of the cache.
+
+The outputs are identical to those of an uncached run: the travel-time engine computes
+each site's column on its own (the other sites do not change it), and so does the
+catchment builder for each site's polygons.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from apgeo import schema as S
+from apgeo._cache import cache_key, load_npz, save_npz
+from apgeo._errors import ApgeoValueError
+from apgeo._log import logger
+from apgeo.analysis.catchment_geometry import _blocks
+from apgeo.analysis.catchments import (
+    DEFAULT_MIN_AREA_M2,
+    METHOD,
+    THRESHOLD_MIN,
+    _check_thresholds,
+    _Demand,
+    _finish,
+    _resolve_buffer,
+    _resolve_mode,
+    catchments,
+)
+from apgeo.routing.travel_times import TravelTimeEngine, travel_time_table
+from apgeo.settings import get_settings
+
+_FORMAT = "apgeo-study-incremental-1"
+_HASHES: weakref.WeakKeyDictionary[TravelTimeEngine, str] = weakref.WeakKeyDictionary()
+
+
+def study_cache_dir() -> Path:
+    """Folder of the per-site study cache."""
+    return get_settings().cache_dir / "study"
+
+
+def clear_cache(*, what: str = "computed") -> list[Path]:
+    """Delete cached artefacts; returns the folders removed.
+
+    ``what="study"``: the per-site travel times and catchments; ``"computed"`` (default):
+    everything in the cache folder except fetched source files (``data``); ``"all"``: the
+    whole cache folder.
+    """
+    root = get_settings().cache_dir
+    if what == "all":
+        targets = [root]
+    elif what == "study":
+        targets = [study_cache_dir()]
+    elif what == "computed":
+        targets = sorted(p for p in root.iterdir() if p.name != "data") if root.is_dir() else []
+    else:
+        raise ApgeoValueError(f"what={what!r}: use 'study', 'computed' or 'all'")
+    removed = []
+    for target in targets:
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+        else:
+            continue
+        removed.append(target)
+    return removed
+
+
+def network_hash(engine: TravelTimeEngine) -> str:
+    """Content hash of what travel times and catchments depend on: the travel-time
+    matrix, the edges and their geometry, the node coordinates and the CRS (computed once
+    per engine)."""
+    found = _HASHES.get(engine)
+    if found is not None:
+        return found
+    digest = hashlib.sha256()
+    geo = engine.edge_geometry()
+    parts: list[Any] = [
+        engine.matrix.indptr,
+        engine.matrix.indices,
+        engine.matrix.data,
+        engine.edges["u_index"].to_numpy(),
+        engine.edges["v_index"].to_numpy(),
+        engine.edges["length_m"].to_numpy(float),
+        engine.edges[S.TRAVEL_TIME_S].to_numpy(float),
+        geo.x,
+        geo.y,
+        geo.offsets,
+        geo.coords,
+    ]
+    for part in parts:
+        digest.update(np.ascontiguousarray(part).tobytes())
+    digest.update(f"{engine.crs}|{engine.mode}".encode())
+    out = digest.hexdigest()[:32]
+    _HASHES[engine] = out
+    return out
+
+
+def _xy(points: gpd.GeoDataFrame, crs: str) -> np.ndarray:
+    projected = points.to_crs(crs) if points.crs is not None and str(points.crs) != crs else points
+    return np.column_stack(
+        [projected.geometry.x.to_numpy(float), projected.geometry.y.to_numpy(float)]
+    )
+
+
+def _site_key(base: dict[str, Any], xy: np.ndarray) -> str:
+    from apgeo import __version__
+
+    return cache_key(
+        {**base, "site": [float(xy[0]).hex(), float(xy[1]).hex()], "apgeo": __version__},
+        length=32,
+    )
+
+
+class _Counter:
+    """How many sites were computed and how many came from the cache (for tests and logs)."""
+
+    computed = 0
+    cached = 0
+
+
+def _origins_hash(origins: gpd.GeoDataFrame, id_column: str, crs: str) -> str:
+    digest = hashlib.sha256()
+    digest.update(pd.util.hash_pandas_object(origins[id_column], index=False).to_numpy().tobytes())
+    digest.update(_xy(origins, crs).tobytes())
+    return digest.hexdigest()[:32]
+
+
+def cached_travel_time_table(
+    engine: TravelTimeEngine,
+    origins: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    *,
+    origin_id_column: str,
+    destination_id_column: str,
+    max_travel_time_s: float | None = None,
+) -> pd.DataFrame:
+    """:func:`apgeo.routing.travel_times.travel_time_table` with one cached column per site:
+    only the sites not seen before (new or moved) are computed. Same result."""
+    crs = engine.crs
+    base = {
+        "format": _FORMAT,
+        "kind": "travel_times",
+        "network": network_hash(engine),
+        "mode": engine.mode,
+        "origins": _origins_hash(origins, origin_id_column, crs),
+        "limit_s": None if max_travel_time_s is None else float(max_travel_time_s),
+    }
+    folder = study_cache_dir() / "travel_times"
+    xy = _xy(sites, crs)
+    keys = [_site_key(base, p) for p in xy]
+    n_o = len(origins)
+    columns: list[np.ndarray | None] = []
+    for key in keys:
+        data = load_npz(folder / f"{key}.npz")
+        column = None if data is None else data.get("travel_time_s")
+        columns.append(column if column is not None and len(column) == n_o else None)
+    missing = [j for j, c in enumerate(columns) if c is None]
+    _Counter.cached += len(keys) - len(missing)
+    _Counter.computed += len(missing)
+    if missing:
+        fresh = travel_time_table(
+            engine,
+            origins,
+            sites.iloc[missing],
+            origin_id_column=origin_id_column,
+            destination_id_column=destination_id_column,
+            max_travel_time_s=max_travel_time_s,
+        )
+        block = fresh[S.TRAVEL_TIME_S].to_numpy(float).reshape(n_o, len(missing))
+        for k, j in enumerate(missing):
+            columns[j] = np.ascontiguousarray(block[:, k])
+        for k, j in enumerate(missing):  # only after the whole computation succeeded
+            _save(folder / f"{keys[j]}.npz", {"travel_time_s": block[:, k].copy()})
+    filled = [c for c in columns if c is not None]
+    times = np.column_stack(filled) if filled else np.empty((n_o, 0))
+    return pd.DataFrame(
+        {
+            S.ORIGIN_ID: np.repeat(origins[origin_id_column].to_numpy(), len(sites)),
+            S.DESTINATION_ID: np.tile(sites[destination_id_column].to_numpy(), n_o),
+            S.TRAVEL_TIME_S: times.reshape(-1),
+        }
+    )
+
+
+def _save(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    try:
+        save_npz(path, arrays)
+    except OSError as exc:  # a cache that cannot be written only costs time
+        logger.warning("could not write the study cache entry %s: %s", path, exc)
+
+
+def cached_catchments(
+    engine: TravelTimeEngine,
+    providers: gpd.GeoDataFrame,
+    *,
+    thresholds_min: Sequence[float] | float = (15, 30, 45, 60),
+    mode: str | None = None,
+    buffer_m: float | None = None,
+    direction: str = "from",
+    demand: gpd.GeoDataFrame | None = None,
+    key_stages: Sequence[str] | str | None = None,
+    id_column: str = S.SITE_ID,
+    min_area_m2: float = DEFAULT_MIN_AREA_M2,
+) -> gpd.GeoDataFrame:
+    """:func:`apgeo.analysis.catchments.catchments` (edge method, children by weighted
+    centroids) with each site's polygons cached: only new or moved sites are drawn.
+    Same result."""
+    thresholds = _check_thresholds(thresholds_min)
+    mode_ = _resolve_mode(mode, engine)
+    width_m = _resolve_buffer(buffer_m, mode_)
+    crs = engine.crs
+    base = {
+        "format": _FORMAT,
+        "kind": "catchments",
+        "network": network_hash(engine),
+        "mode": mode_,
+        "thresholds_min": [float(t) for t in thresholds],
+        "buffer_m": float(width_m),
+        "direction": direction,
+        "min_area_m2": float(min_area_m2),
+    }
+    folder = study_cache_dir() / "catchments"
+    points = providers.to_crs(crs) if str(providers.crs) != crs else providers
+    xy = _xy(points, crs)
+    keys = [_site_key(base, p) for p in xy]
+    polygons: list[list[Any] | None] = []
+    for key in keys:
+        data = load_npz(folder / f"{key}.npz")
+        polygons.append(None if data is None else _from_wkb(data, len(thresholds)))
+    missing = [j for j, p in enumerate(polygons) if p is None]
+    _Counter.cached += len(keys) - len(missing)
+    _Counter.computed += len(missing)
+    if missing:
+        tiles_path = folder / f"tiles-{cache_key({**base, 'kind': 'tiles'}, length=32)}.npz"
+        n_tiles = _load_tiles(engine, tiles_path, width_m)
+        fresh = catchments(
+            engine,
+            providers.iloc[missing],
+            thresholds_min=thresholds_min,
+            mode=mode_,  # type: ignore[arg-type]
+            buffer_m=width_m,
+            direction=direction,  # type: ignore[arg-type]
+            id_column=id_column,
+            min_area_m2=min_area_m2,
+        )
+        by_id = {
+            site: list(group.sort_values(THRESHOLD_MIN, kind="stable").geometry)
+            for site, group in fresh.groupby(id_column, sort=False)
+        }
+        for j in missing:
+            polygons[j] = by_id[providers[id_column].iloc[j]]
+        for j in missing:
+            geoms = polygons[j]
+            assert geoms is not None
+            _save(folder / f"{keys[j]}.npz", _to_wkb(geoms))
+        _save_tiles(engine, tiles_path, width_m, n_tiles)
+    has_provider_id = S.PROVIDER_ID in providers.columns and S.PROVIDER_ID != id_column
+    rows: list[dict[str, Any]] = []
+    geoms_out: list[Any] = []
+    for j in range(len(providers)):
+        site_polygons = polygons[j]
+        assert site_polygons is not None
+        for threshold, geom in zip(thresholds, site_polygons, strict=True):
+            record: dict[str, Any] = {}
+            if has_provider_id:
+                record[S.PROVIDER_ID] = providers[S.PROVIDER_ID].iloc[j]
+            record[id_column] = providers[id_column].iloc[j]
+            record[S.MODE] = mode_
+            record[THRESHOLD_MIN] = float(threshold)
+            record[METHOD] = "edges"
+            rows.append(record)
+            geoms_out.append(geom)
+    demand_ = (
+        None
+        if demand is None
+        else _Demand(demand, crs=crs, key_stages=key_stages, children_method="pwc")
+    )
+    return _finish(rows, geoms_out, crs, demand_, id_column, sort_threshold=True)
+
+
+def _load_tiles(engine: TravelTimeEngine, path: Path, width_m: float) -> int:
+    """Put the cached tile polygons of a network (:class:`~apgeo.analysis.catchment_geometry._Blocks`)
+    back on the engine's blocks: a moved site then needs no tile drawn again. Returns how
+    many tiles the blocks hold afterwards."""
+    blocks = _blocks(engine)
+    data = load_npz(path)
+    if data is not None and "tiles" in data:
+        tiles = data["tiles"]
+        geoms = _from_wkb(data, len(tiles))
+        if geoms is not None:
+            for tile, geom in zip(tiles.tolist(), geoms, strict=True):
+                blocks.polygons.setdefault((int(tile), width_m), geom)
+    return sum(1 for _, w in blocks.polygons if w == width_m)
+
+
+def _save_tiles(engine: TravelTimeEngine, path: Path, width_m: float, before: int) -> None:
+    """Cache the engine's tile polygons of ``width_m`` when new ones were drawn."""
+    blocks = _blocks(engine)
+    items = sorted((t, g) for (t, w), g in list(blocks.polygons.items()) if w == width_m)
+    if len(items) <= before:
+        return
+    payload = _to_wkb([g for _, g in items])
+    payload["tiles"] = np.array([t for t, _ in items], dtype=np.int64)
+    _save(path, payload)
+
+
+def _to_wkb(geoms: list[Any]) -> dict[str, np.ndarray]:
+    blobs = [shapely.to_wkb(g) for g in geoms]
+    offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in blobs], out=offsets[1:])
+    return {"wkb": np.frombuffer(b"".join(blobs), dtype=np.uint8), "offsets": offsets}
+
+
+def _from_wkb(data: dict[str, np.ndarray], n: int) -> list[Any] | None:
+    try:
+        offsets, raw = data["offsets"], data["wkb"].tobytes()
+        if len(offsets) != n + 1:
+            return None
+        return [shapely.from_wkb(raw[offsets[i] : offsets[i + 1]]) for i in range(n)]
+    except Exception:  # a damaged entry is a miss
+        return None
+
+
+__all__ = [
+    "cached_catchments",
+    "cached_travel_time_table",
+    "clear_cache",
+    "network_hash",
+    "study_cache_dir",
+]
