@@ -132,6 +132,11 @@ step_min = 10
     assert 100 < sites.loc["URN137596-1", "nearest_stop_distance_m"] < 160
     vs = r.tables["transit_vs_walk"].set_index("mode")
     assert vs.loc["transit", "share_within_30_min"] >= vs.loc["walk", "share_within_30_min"]
+    # the same children and shares as the coverage table's AP rows (not AP-adjacent too)
+    cov = r.tables["coverage"]
+    ap = cov[(cov["providers"] == "AP") & (cov["mode"] == "walk") & cov["key_stage"].isin(["KS3", "KS4"])]
+    assert vs.loc["walk", "children"] == pytest.approx(ap["children"].sum())
+    assert vs.loc["walk", "share_within_30_min"] == pytest.approx(ap["children_within_30_min"].sum() / ap["children"].sum())
     assert (r.tables["transit_difference_areas"]["minutes_saved"] > 0).all()
     assert "## Public transport: what the timetable changes" in report
     # the tram lines and stops are a layer of the maps, listed in the layer control

@@ -144,6 +144,8 @@ def transit_difference(result: StudyResult) -> None:
     cov = result.tables.get("coverage")
     if cov is not None:
         rows = []
+        if "providers" in cov.columns:
+            cov = cov[cov["providers"] == "AP"]  # AP sites only, not AP and AP-adjacent
         for mode in ("walk", "transit"):
             part = cov[(cov[S.MODE] == mode) & cov["key_stage"].isin(COMPARE_KEY_STAGES)]
             children = float(part["children"].sum())
