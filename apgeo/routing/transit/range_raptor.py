@@ -26,48 +26,121 @@ import numpy as np
 if TYPE_CHECKING:
     from apgeo.routing.transit.raptor import _Legs, _Pattern
 
-#: Row offset of the flattened departure table; larger than any clock time in seconds.
-_ROW_SPAN_S = 1.0e7
-
-
 @dataclass(frozen=True, eq=False)
-class _Scan:
-    """A pattern prepared for vectorised scans."""
+class Scans:
+    """All patterns of a feed laid end to end, for scanning every pattern of a round at once.
 
-    board: np.ndarray  # (m - 1,) stops where a trip can be boarded
-    alight: np.ndarray  # (m - 1,) stops where it arrives
-    dep_flat: np.ndarray  # (m - 1) * T departures, row i shifted by i * _ROW_SPAN_S
-    offset: np.ndarray  # (m - 1,) i * _ROW_SPAN_S
-    row_start: np.ndarray  # (m - 1,) i * T
-    arr_flat: np.ndarray  # (m - 1) * (T + 1) arrivals at alight stops (T + 1: none, inf)
-    arr_start: np.ndarray  # (m - 1,) i * (T + 1)
-    first_dep: np.ndarray
-    last_arr: np.ndarray
-    unique_alight: bool
+    Row ``r`` is one boarding position of one pattern: board at ``board[r]``, ride to the
+    pattern's next stop ``alight[r]``. Departures are compared to labels by rank in
+    ``dep_values`` (every distinct departure time of the feed), so that one sorted search
+    over ``dep_key`` (row ``r``'s departures as ``r * key_span + rank``, sorted) finds the
+    first trip of each row exactly, whatever the fractions of a second in the labels.
+    """
+
+    board: np.ndarray  # (P,) stop boarded at row r
+    alight: np.ndarray  # (P,) next stop of the pattern
+    seg: np.ndarray  # (P,) pattern of row r (rows of one pattern are contiguous, in order)
+    seg_base: np.ndarray  # (P,) (n_patterns - seg) * trip_span: resets the running minimum
+    n_trips: np.ndarray  # (P,) trips of row r's pattern (= its "no trip" index)
+    dep_values: np.ndarray  # sorted distinct departure times, seconds
+    whole_seconds: bool  # all departures whole seconds >= 0: a departure's rank is its time
+    key_span: int  # larger than any rank
+    trip_span: int  # larger than any trip index + 1
+    dep_key: np.ndarray  # sum(n_trips) sorted int64 keys
+    row_start: np.ndarray  # (P,) where row r's departures start in dep_key
+    arr_flat: np.ndarray  # arrivals at alight[r] per trip, plus inf ("no trip"), row by row
+    arr_start: np.ndarray  # (P,) where row r's arrivals start in arr_flat
+    last_arr_max: np.ndarray  # (n_patterns,) latest arrival at the last stop
+    first_dep_min: np.ndarray  # (n_patterns,) earliest departure from the first stop
+
+    @classmethod
+    def build(cls, patterns: Sequence[_Pattern]) -> Scans:
+        n_pat = len(patterns)
+        m1 = np.array([len(p.stops) - 1 for p in patterns], dtype=np.int64)
+        n_tr = np.array([p.dep.shape[1] for p in patterns], dtype=np.int64)
+        seg = np.repeat(np.arange(n_pat), m1)
+        n_trips = n_tr[seg]
+        trip_span = int(n_tr.max(initial=0)) + 2
+        deps = [p.dep[:-1].reshape(-1) for p in patterns]
+        dep_values = np.unique(np.concatenate(deps)) if deps else np.zeros(0)
+        whole = bool(
+            len(dep_values) == 0
+            or (dep_values[0] >= 0 and dep_values[-1] < 2**31 and (dep_values % 1 == 0).all())
+        )
+        key_span = int(dep_values[-1]) + 2 if whole and len(dep_values) else len(dep_values) + 1
+        row_start = np.r_[0, np.cumsum(n_trips)[:-1]].astype(np.int64)
+        rows = np.repeat(np.arange(len(seg), dtype=np.int64), n_trips)
+        flat = np.concatenate(deps) if deps else np.zeros(0)
+        ranks = flat.astype(np.int64) if whole else np.searchsorted(dep_values, flat)
+        arrs = [p.arr[1:].reshape(-1) for p in patterns]
+        empty_i = np.zeros(0, dtype=np.int64)
+        return cls(
+            board=np.concatenate([p.stops[:-1] for p in patterns]) if n_pat else empty_i,
+            alight=np.concatenate([p.stops[1:] for p in patterns]) if n_pat else empty_i,
+            seg=seg,
+            seg_base=(n_pat - seg) * trip_span,
+            n_trips=n_trips,
+            dep_values=dep_values,
+            whole_seconds=whole,
+            key_span=key_span,
+            trip_span=trip_span,
+            dep_key=rows * key_span + ranks,
+            row_start=row_start,
+            arr_flat=np.concatenate(arrs) if n_pat else np.zeros(0),
+            arr_start=np.r_[0, np.cumsum(n_trips + 1)[:-1]].astype(np.int64),
+            last_arr_max=np.array([p.last_arr.max(initial=-np.inf) for p in patterns]),
+            first_dep_min=np.array([p.first_dep.min(initial=np.inf) for p in patterns]),
+        )
+
+    def scan_round(
+        self, prev: np.ndarray, marked: np.ndarray, ride: np.ndarray, t_s: float, cutoff_s: float
+    ) -> None:
+        """Vehicle arrivals of one round into ``ride`` (all ``inf`` on entry), boarding at
+        ``prev`` where ``marked`` (both ``(n_stops, k)``), every pattern at once."""
+        pos = np.any(marked, axis=1)[self.board]
+        # patterns with no trip running after the departure and leaving before the cutoff
+        # cannot improve anything (a trip boarded after t_s arrives after t_s)
+        live = (self.last_arr_max >= t_s) & (self.first_dep_min <= cutoff_s)
+        pos &= live[self.seg]
+        if not pos.any():
+            return
+        # rows from the first marked row of each pattern on (riding on needs no new mark)
+        last = np.maximum.accumulate(np.where(pos, self.seg, -1))
+        sel = np.flatnonzero(last == self.seg)
+        board = self.board[sel]
+        hit_row, hit_col = np.nonzero(marked[board])
+        rows = sel[hit_row]
+        lab = prev[board[hit_row], hit_col]
+        if self.whole_seconds:
+            # departures are whole seconds: "departs at or after lab" is "at or after ceil(lab)"
+            np.clip(lab, 0, self.key_span - 1, out=lab)
+            rank = np.ceil(lab, out=lab).astype(np.int64)
+        else:
+            rank = np.searchsorted(self.dep_values, lab, side="left")
+        trip = np.searchsorted(self.dep_key, rows * self.key_span + rank, side="left")
+        trip -= self.row_start[rows]
+        # stay on the earliest trip boarded so far: a running minimum down each pattern,
+        # reset between patterns by the decreasing per-pattern base
+        base = self.seg_base[sel]
+        cur = np.empty((len(sel), marked.shape[1]), dtype=np.int64)
+        cur[:] = (base + (self.trip_span - 1))[:, None]
+        cur[hit_row, hit_col] = self.seg_base[rows] + trip
+        np.minimum.accumulate(cur, axis=0, out=cur)
+        cur -= base[:, None]
+        np.minimum(cur, self.n_trips[sel][:, None], out=cur)
+        cur += self.arr_start[sel][:, None]
+        vals = self.arr_flat[cur]
+        # several rows alight at one stop: minimum per stop
+        alight = self.alight[sel]
+        order = np.argsort(alight, kind="stable")
+        alight = alight[order]
+        starts = np.flatnonzero(np.r_[True, alight[1:] != alight[:-1]])
+        ride[alight[starts]] = np.minimum.reduceat(vals[order], starts, axis=0)
 
 
-def _prepare(pattern: _Pattern) -> _Scan:
-    m, n_trips = pattern.dep.shape
-    rows = np.arange(m - 1)
-    offset = rows * _ROW_SPAN_S
-    dep_flat = (pattern.dep[:-1] + offset[:, None]).reshape(-1)
-    return _Scan(
-        board=pattern.stops[:-1],
-        alight=pattern.stops[1:],
-        dep_flat=dep_flat,
-        offset=offset,
-        row_start=rows * n_trips,
-        arr_flat=np.ascontiguousarray(pattern.arr[1:]).reshape(-1),
-        arr_start=rows * (n_trips + 1),
-        first_dep=pattern.first_dep,
-        last_arr=pattern.last_arr,
-        unique_alight=len(np.unique(pattern.stops[1:])) == m - 1,
-    )
-
-
-def prepare_scans(patterns: Sequence[_Pattern]) -> list[_Scan]:
+def prepare_scans(patterns: Sequence[_Pattern]) -> Scans:
     """Patterns ready for :func:`range_raptor` (prepare once per engine)."""
-    return [_prepare(p) for p in patterns]
+    return Scans.build(patterns)
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,50 +178,8 @@ def _min_legs_from(target: np.ndarray, source: np.ndarray, legs: LegIndex) -> No
     np.minimum.at(target.reshape(-1), flat, via)
 
 
-def _scan_round(
-    scans: Sequence[_Scan],
-    prev: np.ndarray,
-    marked: np.ndarray,
-    ride: np.ndarray,
-    t_s: float,
-    cutoff_s: float,
-) -> None:
-    """Vehicle arrivals of one round into ``ride`` (in place), boarding at ``prev`` where
-    ``marked`` (both ``(n_stops, k)``)."""
-    k = prev.shape[1]
-    for sc in scans:
-        act = marked[sc.board]
-        cols = np.flatnonzero(act.any(axis=0))
-        if len(cols) == 0:
-            continue
-        # no trip runs after the departure and leaves before the cutoff (FIFO: both sorted)
-        a = int(np.searchsorted(sc.last_arr, t_s, side="left"))
-        b = int(np.searchsorted(sc.first_dep, cutoff_s, side="right"))
-        if a >= b:
-            continue
-        full = len(cols) == k
-        lab = prev[sc.board] if full else prev[sc.board][:, cols]
-        lab[~(act if full else act[:, cols])] = _ROW_SPAN_S / 2
-        np.minimum(lab, _ROW_SPAN_S / 2, out=lab)
-        lab += sc.offset[:, None]
-        cand = np.searchsorted(sc.dep_flat, lab, side="left")
-        cand -= sc.row_start[:, None]
-        np.minimum.accumulate(cand, axis=0, out=cand)
-        cand += sc.arr_start[:, None]
-        vals = sc.arr_flat[cand]
-        if sc.unique_alight:
-            if full:
-                np.minimum(ride[sc.alight], vals, out=vals)
-                ride[sc.alight] = vals
-            else:
-                idx = np.ix_(sc.alight, cols)
-                ride[idx] = np.minimum(ride[idx], vals)
-        else:
-            np.minimum.at(ride, (sc.alight[:, None], cols[None, :]), vals)
-
-
 def range_raptor(
-    scans: Sequence[_Scan],
+    scans: Scans,
     transfers: LegIndex,
     egress: LegIndex,
     access: np.ndarray,
@@ -208,7 +239,7 @@ def range_raptor(
             if not marked.any():
                 break
             ride = np.full((n_s, k), np.inf)
-            _scan_round(scans, best[r - 1], marked, ride, t_s, cutoff)
+            scans.scan_round(best[r - 1], marked, ride, t_s, cutoff)
             ride[ride > cutoff] = np.inf
             # a vehicle arrival no earlier than one kept for this round was walked on from
             # (transfers, egress) when it was found: only improvements go further
@@ -230,4 +261,4 @@ def range_raptor(
     return out
 
 
-__all__ = ["LegIndex", "prepare_scans", "range_raptor"]
+__all__ = ["LegIndex", "Scans", "prepare_scans", "range_raptor"]
