@@ -49,7 +49,8 @@ class Scans:
     dep_key: np.ndarray  # sum(n_trips) sorted int64 keys
     row_start: np.ndarray  # (P,) where row r's departures start in dep_key
     arr_flat: np.ndarray  # arrivals at alight[r] per trip, plus inf ("no trip"), row by row
-    arr_start: np.ndarray  # (P,) where row r's arrivals start in arr_flat
+    arr_shift: np.ndarray  # (P,) where row r's arrivals start in arr_flat, minus seg_base
+    arr_none: np.ndarray  # (P,) index of row r's "no trip" (inf) arrival in arr_flat
     last_arr_max: np.ndarray  # (n_patterns,) latest arrival at the last stop
     first_dep_min: np.ndarray  # (n_patterns,) earliest departure from the first stop
 
@@ -68,6 +69,8 @@ class Scans:
             or (dep_values[0] >= 0 and dep_values[-1] < 2**31 and (dep_values % 1 == 0).all())
         )
         key_span = int(dep_values[-1]) + 2 if whole and len(dep_values) else len(dep_values) + 1
+        seg_base = (n_pat - seg) * trip_span
+        arr_start = np.r_[0, np.cumsum(n_trips + 1)[:-1]].astype(np.int64)
         row_start = np.r_[0, np.cumsum(n_trips)[:-1]].astype(np.int64)
         rows = np.repeat(np.arange(len(seg), dtype=np.int64), n_trips)
         flat = np.concatenate(deps) if deps else np.zeros(0)
@@ -78,7 +81,7 @@ class Scans:
             board=np.concatenate([p.stops[:-1] for p in patterns]) if n_pat else empty_i,
             alight=np.concatenate([p.stops[1:] for p in patterns]) if n_pat else empty_i,
             seg=seg,
-            seg_base=(n_pat - seg) * trip_span,
+            seg_base=seg_base,
             n_trips=n_trips,
             dep_values=dep_values,
             whole_seconds=whole,
@@ -87,7 +90,8 @@ class Scans:
             dep_key=rows * key_span + ranks,
             row_start=row_start,
             arr_flat=np.concatenate(arrs) if n_pat else np.zeros(0),
-            arr_start=np.r_[0, np.cumsum(n_trips + 1)[:-1]].astype(np.int64),
+            arr_shift=arr_start - seg_base,
+            arr_none=arr_start + n_trips,
             last_arr_max=np.array([p.last_arr.max(initial=-np.inf) for p in patterns]),
             first_dep_min=np.array([p.first_dep.min(initial=np.inf) for p in patterns]),
         )
@@ -107,10 +111,12 @@ class Scans:
         # rows from the first marked row of each pattern on (riding on needs no new mark)
         last = np.maximum.accumulate(np.where(pos, self.seg, -1))
         sel = np.flatnonzero(last == self.seg)
+        k = marked.shape[1]
         board = self.board[sel]
-        hit_row, hit_col = np.nonzero(marked[board])
+        hit = np.flatnonzero(marked[board])  # cells (row of sel, origin), flattened
+        hit_row = hit // k
         rows = sel[hit_row]
-        lab = prev[board[hit_row], hit_col]
+        lab = prev.reshape(-1)[board[hit_row] * k + (hit - hit_row * k)]
         if self.whole_seconds:
             # departures are whole seconds: "departs at or after lab" is "at or after ceil(lab)"
             np.clip(lab, 0, self.key_span - 1, out=lab)
@@ -118,24 +124,20 @@ class Scans:
         else:
             rank = np.searchsorted(self.dep_values, lab, side="left")
         trip = np.searchsorted(self.dep_key, rows * self.key_span + rank, side="left")
-        trip -= self.row_start[rows]
+        trip += self.seg_base[rows] - self.row_start[rows]
         # stay on the earliest trip boarded so far: a running minimum down each pattern,
         # reset between patterns by the decreasing per-pattern base
-        base = self.seg_base[sel]
-        cur = np.empty((len(sel), marked.shape[1]), dtype=np.int64)
-        cur[:] = (base + (self.trip_span - 1))[:, None]
-        cur[hit_row, hit_col] = self.seg_base[rows] + trip
+        cur = np.empty((len(sel), k), dtype=np.int64)
+        cur[:] = (self.seg_base[sel] + (self.trip_span - 1))[:, None]
+        cur.reshape(-1)[hit] = trip
         np.minimum.accumulate(cur, axis=0, out=cur)
-        cur -= base[:, None]
-        np.minimum(cur, self.n_trips[sel][:, None], out=cur)
-        cur += self.arr_start[sel][:, None]
+        # trip -> its arrival at the next stop ("no trip yet" -> the row's inf entry)
+        cur += self.arr_shift[sel][:, None]
+        np.minimum(cur, self.arr_none[sel][:, None], out=cur)
         vals = self.arr_flat[cur]
-        # several rows alight at one stop: minimum per stop
-        alight = self.alight[sel]
-        order = np.argsort(alight, kind="stable")
-        alight = alight[order]
-        starts = np.flatnonzero(np.r_[True, alight[1:] != alight[:-1]])
-        ride[alight[starts]] = np.minimum.reduceat(vals[order], starts, axis=0)
+        # several rows alight at one stop (patterns cross): minimum per stop
+        cell = (self.alight[sel] * k)[:, None] + np.arange(k)
+        np.minimum.at(ride.reshape(-1), cell.reshape(-1), vals.reshape(-1))
 
 
 def prepare_scans(patterns: Sequence[_Pattern]) -> Scans:
@@ -160,10 +162,11 @@ class LegIndex:
         return cls(frm, legs.to_row[order], legs.seconds[order], indptr)
 
 
-def _min_legs_from(target: np.ndarray, source: np.ndarray, legs: LegIndex) -> None:
-    """``target[to, q] = min(target[to, q], source[from, q] + seconds)`` over the legs and
-    the finite entries of ``source`` (usually few: only improvements), in place."""
-    stop, query = np.nonzero(np.isfinite(source))
+def _min_legs_from(
+    target: np.ndarray, stop: np.ndarray, query: np.ndarray, value: np.ndarray, legs: LegIndex
+) -> None:
+    """``target[to, q] = min(target[to, q], value + seconds)`` over the legs leaving the
+    entries ``(stop, q)`` of ``value`` (usually few: only improvements), in place."""
     if len(stop) == 0 or len(legs.to_row) == 0:
         return
     starts = legs.indptr[stop]
@@ -173,8 +176,8 @@ def _min_legs_from(target: np.ndarray, source: np.ndarray, legs: LegIndex) -> No
         return
     leg = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
     entry = np.repeat(np.arange(len(stop)), counts)
-    via = source[stop[entry], query[entry]] + legs.seconds[leg]
-    flat = legs.to_row[leg] * source.shape[1] + query[entry]
+    via = value[entry] + legs.seconds[leg]
+    flat = legs.to_row[leg] * target.shape[1] + query[entry]
     np.minimum.at(target.reshape(-1), flat, via)
 
 
@@ -240,19 +243,18 @@ def range_raptor(
                 break
             ride = np.full((n_s, k), np.inf)
             scans.scan_round(best[r - 1], marked, ride, t_s, cutoff)
-            ride[ride > cutoff] = np.inf
             # a vehicle arrival no earlier than one kept for this round was walked on from
             # (transfers, egress) when it was found: only improvements go further
-            ride_floor = np.minimum(best_ride[r], best_ride[r - 1])
-            ride[ride >= ride_floor] = np.inf
-            np.minimum(ride_floor, ride, out=best_ride[r])
-            _min_legs_from(dest, ride, egress)
-            new = ride
+            ride_floor = np.minimum(best_ride[r], best_ride[r - 1], out=best_ride[r])
+            stop, query = np.nonzero((ride < ride_floor) & (ride <= cutoff))
+            value = ride[stop, query]
+            ride_floor[stop, query] = value
+            _min_legs_from(dest, stop, query, value, egress)
+            new = np.full((n_s, k), np.inf)
             if len(transfers.to_row):
-                walked = np.full((n_s, k), np.inf)
-                _min_legs_from(walked, ride, transfers)
-                walked[walked > cutoff] = np.inf
-                new = np.minimum(ride, walked)
+                _min_legs_from(new, stop, query, value, transfers)
+                new[new > cutoff] = np.inf
+            new[stop, query] = np.minimum(new[stop, query], value)
             # a label kept from a later departure, or this departure's one-fewer-ride label
             floor = np.minimum(best[r], best[r - 1])
             marked = new < floor
