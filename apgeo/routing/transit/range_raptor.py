@@ -10,9 +10,12 @@ and a stop is scanned in round ``r`` only for the origins whose round ``r - 1`` 
 improved. The results are those of the per-departure search (tests compare them on
 synthetic feeds with many origins).
 
-Each pattern is scanned with a few array operations for all its stops at once (boarding
-by one sorted search over the pattern's departures, "stay on the earliest trip boarded so
-far" as a running minimum), instead of a Python loop over stops.
+A round scans every pattern at once (:class:`Scans`): the patterns are laid end to end,
+one row per boarding position; the first trip catchable at each marked row is found by one
+exact sorted search over all rows' departures, "stay on the earliest trip boarded so far"
+is one running minimum down the rows (reset between patterns), and the arrivals are
+reduced per stop by one scatter-minimum. Only vehicle arrivals that improve on the round's
+kept ones (few, held as sparse entries) walk on to transfers and destinations.
 """
 
 from __future__ import annotations
