@@ -28,7 +28,7 @@ from apgeo.routing.transit.feed import (
     parse_clock,
 )
 from apgeo.routing.transit.legs import StraightLineWalk, combine_transfers
-from apgeo.routing.transit.range_raptor import LegIndex, prepare_scans, range_raptor
+from apgeo.routing.transit.range_raptor import LegIndex, Scans, prepare_scans, range_raptor
 from apgeo.routing.travel_times import (
     TravelTimeEngine,
     _check_limit,
@@ -223,7 +223,7 @@ class TransitEngine:
         else:
             self._init_stops_network(feed, max_stop_distance_m)
         self.patterns = _patterns(feed.stop_times, self.stop_index)
-        self._scans: list[Any] | None = None
+        self._scans: Scans | None = None
         self._transfer_index: LegIndex | None = None
         src, dst, w = combine_transfers(
             self._build_transfers(), self.stop_index, extra_transfers, forbidden_transfers
