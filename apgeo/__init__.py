@@ -29,6 +29,7 @@ from apgeo._errors import (
     NetworkError,
     SnapError,
 )
+from apgeo._lazy import lazy_exports as _lazy_exports
 from apgeo.settings import configure, get_settings
 
 _install_moved_paths()
@@ -80,19 +81,8 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'apgeo' has no attribute {name!r}")
-    import importlib
+__getattr__, __dir__ = _lazy_exports(__name__, _LAZY, globals())
 
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
 
 __all__ = [
     "ApgeoError",

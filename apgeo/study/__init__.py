@@ -12,8 +12,7 @@ machine or a Dask cluster. ``cli`` is the ``apgeo`` command.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from apgeo._lazy import lazy_exports
 
 #: Public names of the subpackage, each imported from its module on first use.
 _LAZY: dict[str, str] = {
@@ -25,17 +24,6 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
-
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 __all__ = sorted(_LAZY)
