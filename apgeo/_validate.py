@@ -49,9 +49,10 @@ def header_name(text: object) -> str:
     return " ".join(str(text).split()).lower().replace(" ", "_").replace("-", "_")
 
 
-def _decode(raw: bytes, p: Path) -> str:
+def decode_text(raw: bytes, p: str | Path) -> str:
     """Text of a file as Excel or a council system saves it: UTF-8 (BOM or not), UTF-16
-    with BOM ("Unicode text"), UTF-16 without BOM, or Windows-1252."""
+    with BOM ("Unicode text"), UTF-16 without BOM, or Windows-1252. ``p`` names the file
+    in messages."""
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return raw.decode("utf-16")
     if raw[:4096].count(b"\x00") > len(raw[:4096]) // 4:  # UTF-16 without a BOM
@@ -124,7 +125,7 @@ def read_csv(path: str | Path, *, header_columns: Iterable[str] | None = None, *
         import gzip
 
         raw = gzip.decompress(raw)
-    text = _decode(raw, p)
+    text = decode_text(raw, p)
     header_at = 0
     if "sep" not in kwargs and "delimiter" not in kwargs:
         lines = text.splitlines()[: HEADER_SEARCH_ROWS + 1]

@@ -67,7 +67,7 @@ import pandas as pd
 
 from apgeo._errors import ApgeoValueError, DataFileNotFoundError, DuplicateIdError
 from apgeo._log import logger
-from apgeo._validate import check_unique, require_columns, row_numbers
+from apgeo._validate import check_unique, decode_text, require_columns, row_numbers
 
 TransferTimes = Literal["network", "straight_line"]
 
@@ -107,15 +107,8 @@ _TIME_RE = re.compile(r"^\d{1,3}:[0-5]\d:[0-5]\d$")
 
 
 def _decode_csv(raw: bytes, source: str) -> pd.DataFrame:
-    """Parse GTFS CSV bytes: strings only, UTF-8 (with or without BOM) or Windows-1252."""
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes almost anything
-        raise ApgeoValueError(f"{source}: cannot decode as UTF-8; save it as UTF-8")
+    """Parse GTFS CSV bytes: strings only (encodings as :func:`apgeo._validate.decode_text`)."""
+    text = decode_text(raw, source)
     if not text.strip():
         raise ApgeoValueError(f"{source} is empty: it has no header row")
     frame = pd.read_csv(

@@ -46,6 +46,7 @@ import pandas as pd
 
 from apgeo._errors import ApgeoValueError, DataFileNotFoundError
 from apgeo._log import logger, warn
+from apgeo._validate import decode_text
 from apgeo.routing.transit.feed import STRAIGHT_LINE_DETOUR, WALK_SPEED_KPH, TransitFeed
 from apgeo.routing.transit.raptor import TransitEngine
 from apgeo.routing.transit.txc import GtfsTables, read_transxchange
@@ -97,14 +98,7 @@ def read_feed_tables(source: FeedSource) -> dict[str, pd.DataFrame]:
 
 
 def _csv(raw: bytes, source: str) -> pd.DataFrame:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes almost anything
-        raise ApgeoValueError(f"{source}: cannot decode as UTF-8")
+    text = decode_text(raw, source)
     if not text.strip():
         return pd.DataFrame()
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])

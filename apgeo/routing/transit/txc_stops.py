@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from apgeo._errors import ApgeoValueError, DataFileNotFoundError, MissingColumnError
+from apgeo._validate import decode_text
 from apgeo.routing.transit.txc_file import _Source
 
 if TYPE_CHECKING:
@@ -99,14 +100,7 @@ def _read_stop_table(stops: pd.DataFrame | str | Path, label: str) -> pd.DataFra
 
 
 def _csv(raw: bytes, source: str) -> pd.DataFrame:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes almost anything
-        raise ApgeoValueError(f"{source}: cannot decode as UTF-8")
+    text = decode_text(raw, source)
     return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
 
 
