@@ -87,25 +87,27 @@ def detailed_data_dir(area: Area, data_dir: str | Path | None) -> Path | None:
         return None
     folder = Path(data_dir)
     try:
-        centroids = pd.read_csv(data_path("lsoa_centroids", data_dir=folder), dtype=str)
         data_path("lsoa_boundaries", data_dir=folder)
-    except DataFileNotFoundError:
-        return None
-    code = next((c for c in centroids.columns if c.upper().startswith("LSOA") and "CD" in c.upper()), None)
-    if code is None:
+        codes = _folder_lsoa_codes(folder)
+    except (DataFileNotFoundError, ApgeoValueError):
         return None
     ours = set(area_lsoas(area)[S.AREA_ID])
-    return folder if ours and ours <= set(centroids[code]) else None
+    return folder if ours and ours <= set(codes) else None
 
 
-def infer_area(data_dir: str | Path) -> Area:
-    """The education authority whose LSOAs a detailed data folder holds."""
+def _folder_lsoa_codes(data_dir: str | Path) -> pd.Series:
+    """The LSOA codes of a detailed data folder (its population-weighted centroid file)."""
     centroids = pd.read_csv(data_path("lsoa_centroids", data_dir=data_dir), dtype=str)
     code = next((c for c in centroids.columns if c.upper().startswith("LSOA") and "CD" in c.upper()), None)
     if code is None:
         raise ApgeoValueError(f"{data_dir}: the LSOA centroid file has no LSOA code column")
+    return centroids[code]
+
+
+def infer_area(data_dir: str | Path) -> Area:
+    """The education authority whose LSOAs a detailed data folder holds."""
     england = load_lsoas_england().set_index("lsoa11cd")["la_code"]
-    las = england.reindex(centroids[code]).dropna()
+    las = england.reindex(_folder_lsoa_codes(data_dir)).dropna()
     if las.empty:
         raise ApgeoValueError(f"{data_dir}: no English LSOA codes in its LSOA centroid file")
     return resolve_area(str(las.mode().iloc[0]))
