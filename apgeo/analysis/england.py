@@ -317,6 +317,24 @@ def _rank(share: np.ndarray, median: np.ndarray) -> np.ndarray:
     return 1 + better.sum(axis=1)
 
 
+def england_inputs(
+    lsoas: pd.DataFrame | None,
+    authorities: pd.DataFrame | None,
+    ap_settings: gpd.GeoDataFrame | None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The checked LSOA, authority and AP-setting tables of an England run; each ``None``
+    is read from the committed England extract (authorities only with its LSOAs)."""
+    if lsoas is None:
+        lsoas = load_lsoas_england()
+        if authorities is None:
+            authorities = load_authorities()
+    if ap_settings is None:
+        ap_settings = ap_settings_england(load_gias_england())
+    lsoa = _prepare_lsoas(lsoas)
+    auth = _prepare_authorities(authorities, lsoa)
+    return lsoa, auth, _prepare_sites(ap_settings, set(auth["la_code"]))
+
+
 def england_comparison(
     *,
     modes: Sequence[str] = ("walk", "cycle", "drive"),
@@ -367,15 +385,7 @@ def england_comparison(
         raise ApgeoValueError(
             f"thresholds_min must be positive minutes, not {list(thresholds_min)}"
         )
-    if lsoas is None:
-        lsoas = load_lsoas_england()
-        if authorities is None:
-            authorities = load_authorities()
-    if ap_settings is None:
-        ap_settings = ap_settings_england(load_gias_england())
-    lsoa = _prepare_lsoas(lsoas)
-    auth = _prepare_authorities(authorities, lsoa)
-    sites = _prepare_sites(ap_settings, set(auth["la_code"]))
+    lsoa, auth, sites = england_inputs(lsoas, authorities, ap_settings)
 
     codes = auth["la_code"].tolist()
     index = {c: i for i, c in enumerate(codes)}

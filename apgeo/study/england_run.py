@@ -34,12 +34,7 @@ import pandas as pd
 import apgeo
 from apgeo._errors import ApgeoValueError
 from apgeo._log import logger, warn
-from apgeo.analysis.england import (
-    DEFAULT_THRESHOLDS_MIN,
-    _prepare_authorities,
-    _prepare_lsoas,
-    _prepare_sites,
-)
+from apgeo.analysis.england import DEFAULT_THRESHOLDS_MIN, england_inputs
 from apgeo.analysis.england_networks import (
     DEFAULT_BUFFER_M,
     STATUS_OK,
@@ -49,12 +44,6 @@ from apgeo.analysis.england_networks import (
     build_jobs,
     failed_rows,
     finish_table,
-)
-from apgeo.inputs.areas import (
-    ap_settings_england,
-    load_authorities,
-    load_gias_england,
-    load_lsoas_england,
 )
 from apgeo.network.modes import check_mode
 
@@ -298,15 +287,7 @@ def run_england_networks(
     bad = [t for t in thresholds_min if not (float(t) > 0 and float(t) < float("inf"))]
     if bad:
         raise ApgeoValueError(f"thresholds_min must be positive minutes, not {bad}")
-    if lsoas is None:
-        lsoas = load_lsoas_england()
-        if authorities is None:
-            authorities = load_authorities()
-    if ap_settings is None:
-        ap_settings = ap_settings_england(load_gias_england())
-    lsoa = _prepare_lsoas(lsoas)
-    auth = _prepare_authorities(authorities, lsoa)
-    sites = _prepare_sites(ap_settings, set(auth["la_code"]))
+    lsoa, auth, sites = england_inputs(lsoas, authorities, ap_settings)
     jobs = build_jobs(
         lsoa,
         sites,
