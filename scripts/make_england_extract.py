@@ -71,6 +71,8 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
+from apgeo.inputs.areas import LSOA_COLUMNS
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "data" / "england_extract"
 DEFAULT_SHARED = ROOT.parent / "shared" / "data"
@@ -185,21 +187,6 @@ KIND_BY_PREFIX = {
     "E10": "county",
 }
 
-LSOA_COLUMNS = [
-    "lsoa11cd",
-    "lsoa11nm",
-    "lad19cd",
-    "lad19nm",
-    "la_code",
-    "la_name",
-    "la_ons_code",
-    "utla19cd",
-    "easting_m",
-    "northing_m",
-    "children_0_15",
-    "imd_decile",
-    "idaci_decile",
-]
 
 
 def _read_imd(path: Path, wanted: dict[str, str]) -> pd.DataFrame:
@@ -318,7 +305,7 @@ def build(shared: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     ons2025 = {la: ONS_2025_CHANGES.get(la, (code, ""))[0] for la, code in utla19.items()}
     lsoa["utla19cd"] = lsoa["la_code"].map(utla19)
     lsoa["la_ons_code"] = lsoa["la_code"].map(ons2025)
-    lsoa = lsoa[LSOA_COLUMNS].sort_values("lsoa11cd").reset_index(drop=True)
+    lsoa = lsoa[list(LSOA_COLUMNS)].sort_values("lsoa11cd").reset_index(drop=True)
 
     schools_by_la = gias["la_code"].value_counts()
     share_min = link.groupby("la_code")["modal_share"].min()

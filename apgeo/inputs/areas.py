@@ -46,6 +46,23 @@ from apgeo.settings import WORKING_CRS, get_settings, repo_root
 EXTRACT_DIR = repo_root() / "data" / "england_extract"
 LSOA_FILE = "lsoa_england.csv.gz"
 AUTHORITIES_FILE = "authorities.csv"
+#: The columns of the England LSOA extract, in order (written by
+#: ``scripts/make_england_extract.py``, required when it is read).
+LSOA_COLUMNS: tuple[str, ...] = (
+    "lsoa11cd",
+    "lsoa11nm",
+    "lad19cd",
+    "lad19nm",
+    "la_code",
+    "la_name",
+    "la_ons_code",
+    "utla19cd",
+    "easting_m",
+    "northing_m",
+    "children_0_15",
+    "imd_decile",
+    "idaci_decile",
+)
 #: The compact England GIAS extract (open establishments of English authorities).
 GIAS_EXTRACT_FILE = "gias_england.csv.gz"
 
@@ -229,25 +246,7 @@ def _lsoas(path: Path) -> pd.DataFrame:
         keep_default_na=False,
         na_values=[""],
     )
-    require_columns(
-        frame,
-        [
-            "lsoa11cd",
-            "lsoa11nm",
-            "lad19cd",
-            "lad19nm",
-            "la_code",
-            "la_name",
-            "la_ons_code",
-            "utla19cd",
-            "easting_m",
-            "northing_m",
-            "children_0_15",
-            "imd_decile",
-            "idaci_decile",
-        ],
-        source=str(path),
-    )
+    require_columns(frame, LSOA_COLUMNS, source=str(path))
     return frame
 
 
