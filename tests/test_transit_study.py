@@ -143,3 +143,5 @@ step_min = 10
     html = (tmp_path / "maps" / "sheffield_transit.html").read_text(encoding="utf-8")
     assert html.count("Public transport: tram lines and stops") >= 1
     assert '"Public transport: tram lines and stops (' in html
+    # drawn: the layer is built before the layer control that lists it
+    assert html.index("#7b3294") < html.index("L.control.layers(")

@@ -97,6 +97,7 @@ def study_map(
     area_bins: Sequence[float] | None = None,
     simplify_tolerance_m: float = 20.0,
     tiles: str | None = "OpenStreetMap",
+    extra_layers: Sequence[folium.FeatureGroup] = (),
 ) -> folium.Map:
     """Build the interactive study map: one toggleable layer per theme.
 
@@ -134,6 +135,9 @@ def study_map(
     method_note
         How travel times were obtained, shown prominently under the title (e.g. "STRAIGHT-LINE
         ESTIMATE (crow-fly distance x 1.3 at mode speed), not a street network").
+    extra_layers
+        More layers (e.g. :func:`apgeo.outputs.transit_layer.transit_layer`), added before
+        the layer control so they are listed and drawn with the others.
     not_located
         Names to list as "not located". ``None`` lists the providers skipped for having no
         location; an empty list shows no note.
@@ -249,6 +253,8 @@ def study_map(
         *legend,
     ]
 
+    for layer in extra_layers:
+        layer.add_to(m)
     # collapsed: open, it covers a laptop screen's right third; hover or tap to open it
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
     root = cast(Figure, m.get_root())

@@ -87,7 +87,13 @@ def draw_maps(result: StudyResult) -> None:
     polygons = result.demand[[S.AREA_ID, S.AREA_NAME, S.WARD_NAME, "geometry"]]
     cold = result.tables.get("access_coldspots")
     gi = result.tables.get("gi_star_clusters")
+    transit = result.engines.get("transit")
     for mode in result.travel_times:
+        extra = []
+        if transit is not None and hasattr(transit, "feed"):
+            from apgeo.outputs.transit_layer import transit_layer
+
+            extra.append(transit_layer(transit.feed))  # a fresh layer for each map
         coldspots = None
         if cold is not None:
             c = cold[(cold["mode"] == mode) & cold["access_coldspot"]]
@@ -115,12 +121,8 @@ def draw_maps(result: StudyResult) -> None:
             title=f"{cfg.title} - {mode}" + estimate,
             method_note=result.network_method[mode],
             not_located=list(result.not_located[S.NAME]),
+            extra_layers=extra,
         )
-        transit = result.engines.get("transit")
-        if transit is not None and hasattr(transit, "feed"):
-            from apgeo.outputs.transit_layer import transit_layer
-
-            transit_layer(transit.feed).add_to(m)
         path = save_map(m, cfg.maps_dir / f"{cfg.name}_{mode}.html")
         result.files.append(path)
     _draw_flow_map(result)
