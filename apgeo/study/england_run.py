@@ -201,6 +201,8 @@ def run_jobs(
         tell(job.la_code, "failed")
 
     if todo and (client is not None or scheduler or workers > 0):
+        from concurrent.futures import CancelledError
+
         from dask.distributed import as_completed
 
         own_client, cluster = (
@@ -219,12 +221,17 @@ def run_jobs(
             }
             for future in as_completed(futures):
                 job = futures[future]
-                if future.status == "finished":
-                    done(job, future.result())
-                elif future.status == "error":
-                    fail(job, future.exception())
-                else:  # cancelled: the cluster went away
+                # result() rather than the status seen now: a finished result held by a
+                # worker that dies before it is fetched is "lost" for a moment and Dask
+                # computes it again; result() waits for that instead of failing the job.
+                try:
+                    rows = future.result()
+                except CancelledError:
                     fail(job, RuntimeError(f"task {future.status} (cluster lost?)"))
+                except Exception as exc:
+                    fail(job, exc)
+                else:
+                    done(job, rows)
         finally:
             if client is None:
                 own_client.close()
