@@ -43,13 +43,15 @@ from apgeo.network.arrays import _gc_paused, _object_array, check_network
 from apgeo.routing._combine import _direct_times, _fastest_csr, _node_snap_table, _target_times
 from apgeo.routing.edge_geometry import EdgeGeometry
 from apgeo.routing.snap import SNAP_COLUMNS, EdgeIndex, snap_points
+from apgeo.routing.virtual_sources import CAPACITY as VIRTUAL_CAPACITY
+from apgeo.routing.virtual_sources import VirtualSourceMatrix, augmented_copy
 from apgeo.schema import DESTINATION_ID, ORIGIN_ID, TRAVEL_TIME_S
 
 Direction = Literal["from", "to"]
 #: Name of the nearest-source id column returned by :func:`nearest`.
 NEAREST_ID = "nearest_id"
 #: Sources per Dijkstra call: bounds memory at ``chunk * n_nodes * 8`` bytes.
-DIJKSTRA_CHUNK = 256
+DIJKSTRA_CHUNK = VIRTUAL_CAPACITY
 
 
 def _check_direction(direction: object) -> Direction:
@@ -111,6 +113,7 @@ class TravelTimeEngine:
     _matrix_t: sp.csr_matrix | None = field(default=None, repr=False)
     _snap_index: Any = field(default=None, repr=False)
     _geometry: EdgeGeometry | None = field(default=None, repr=False)
+    _virtual_buffers: dict[str, VirtualSourceMatrix] = field(default_factory=dict, repr=False)
 
     def edge_geometry(self) -> EdgeGeometry:
         """Node coordinates and the geometry of every row of :attr:`edges` as flat arrays,
@@ -331,19 +334,15 @@ class TravelTimeEngine:
             )
         return _node_snap_table(ids)
 
-    def _augmented(
+    def _source_links(
         self, table: pd.DataFrame, direction: Direction
-    ) -> tuple[sp.csr_matrix, np.ndarray]:
-        """Matrix with one virtual node per source; returns it and the virtual indices.
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The links of one virtual node per source: ``(k, 2)`` street ends and seconds.
 
-        Virtual node ``n + i`` is joined to both ends of source ``i``'s edge with the access
+        Virtual node ``i`` is joined to both ends of source ``i``'s edge with the access
         leg plus the partial edge time (``direction="to"``: on the transposed matrix, so
-        the weights are the times from the ends *to* the point). The base CSR arrays are
-        reused as they are: no sort, one copy.
+        the weights are the times from the ends *to* the point); ``inf``: no link.
         """
-        n = self.n_nodes
-        k = len(table)
-        base = self.matrix if direction == "from" else self.matrix_t
         u_idx = np.array([self.node_index[u] for u in table["u"]], dtype=np.int64)
         v_idx = np.array([self.node_index[v] for v in table["v"]], dtype=np.int64)
         access = table["access_time_s"].to_numpy(float)
@@ -358,16 +357,24 @@ class TravelTimeEngine:
         same = u_idx == v_idx  # node sources: one entry only
         w_u = np.where(same, np.minimum(w_u, w_v), w_u)
         w_v = np.where(same, np.inf, w_v)
-        cols = np.stack([u_idx, v_idx], axis=1)
-        vals = np.stack([w_u, w_v], axis=1)
-        ok = np.isfinite(vals)
-        indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(ok.sum(axis=1))]).astype(
-            np.int64
-        )
-        indices = np.concatenate([base.indices, cols[ok]]).astype(np.int64)
-        data = np.concatenate([base.data, vals[ok]])
-        matrix = sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
-        return matrix, n + np.arange(k)
+        return np.stack([u_idx, v_idx], axis=1), np.stack([w_u, w_v], axis=1)
+
+    def _virtual(self, direction: Direction) -> VirtualSourceMatrix:
+        """The reusable matrix with free virtual rows for ``direction`` (built on first use)."""
+        buffers = self._virtual_buffers
+        if direction not in buffers:
+            buffers[direction] = VirtualSourceMatrix(
+                self.matrix if direction == "from" else self.matrix_t
+            )
+        return buffers[direction]
+
+    def _augmented(
+        self, table: pd.DataFrame, direction: Direction
+    ) -> tuple[sp.csr_matrix, np.ndarray]:
+        """A new matrix with one virtual node per source; returns it and the virtual indices."""
+        base = self.matrix if direction == "from" else self.matrix_t
+        cols, weights_s = self._source_links(table, direction)
+        return augmented_copy(base, cols, weights_s)
 
     @staticmethod
     def _node_only(table: pd.DataFrame) -> bool:
@@ -387,21 +394,22 @@ class TravelTimeEngine:
         direction: Direction,
     ) -> np.ndarray:
         """Dijkstra from every source of ``table``: (k, n_nodes) seconds, inf beyond."""
-        if len(table) <= DIJKSTRA_CHUNK and self._node_only(table):  # no copy needed
-            matrix = self.matrix if direction == "from" else self.matrix_t
-            indices = np.array([self.node_index[u] for u in table["u"]], dtype=np.int64)
-            return np.atleast_2d(dijkstra(matrix, directed=True, indices=indices, limit=limit))
+        if len(table) <= DIJKSTRA_CHUNK:  # one chunk: no copy of the result
+            return self._run_chunk(table, limit=limit, direction=direction)
         out = np.empty((len(table), self.n_nodes), dtype=float)
         for start in range(0, len(table), DIJKSTRA_CHUNK):
             chunk = table.iloc[start : start + DIJKSTRA_CHUNK]
-            if self._node_only(chunk):
-                matrix = self.matrix if direction == "from" else self.matrix_t
-                indices = np.array([self.node_index[u] for u in chunk["u"]], dtype=np.int64)
-            else:
-                matrix, indices = self._augmented(chunk, direction)
-            dist = dijkstra(matrix, directed=True, indices=indices, limit=limit)
-            out[start : start + len(chunk)] = dist[:, : self.n_nodes]
+            out[start : start + len(chunk)] = self._run_chunk(chunk, limit=limit, direction=direction)
         return out
+
+    def _run_chunk(self, table: pd.DataFrame, *, limit: float, direction: Direction) -> np.ndarray:
+        if self._node_only(table):  # sources on nodes: the matrix as it is
+            matrix = self.matrix if direction == "from" else self.matrix_t
+            indices = np.array([self.node_index[u] for u in table["u"]], dtype=np.int64)
+            return np.atleast_2d(dijkstra(matrix, directed=True, indices=indices, limit=limit))
+        cols, weights_s = self._source_links(table, direction)
+        dist, _ = self._virtual(direction).dijkstra(cols, weights_s, limit=limit)
+        return dist
 
     def node_times(
         self,
@@ -473,6 +481,13 @@ class TravelTimeEngine:
             indices = np.array([self.node_index[u] for u in table["u"]], dtype=np.int64)
             position = np.full(self.n_nodes + 1, -1, dtype=np.int64)  # last slot: unreached
             position[indices[::-1]] = np.arange(len(indices))[::-1]  # first occurrence wins
+        elif len(table) <= VIRTUAL_CAPACITY:
+            cols, weights_s = self._source_links(table, direction)
+            seconds, which = self._virtual(direction).dijkstra(
+                cols, weights_s, limit=limit, min_only=True
+            )
+            assert which is not None
+            return np.asarray(seconds, dtype=float), which
         else:
             matrix, indices = self._augmented(table, direction)
             position = np.full(self.n_nodes + len(table) + 1, -1, dtype=np.int64)
