@@ -26,7 +26,7 @@ from apgeo import (
 from apgeo.network.area import choose_crs
 from apgeo.network.arrays import network_from_frames
 from apgeo.network.download import network_from_osm
-from apgeo.network.load import load_network
+from apgeo.network.load import load_network, load_networks
 from apgeo.network.modes import MPH_TO_KPH, check_mode, parse_maxspeed_kph, resolve_speeds
 from apgeo.network.pbf import network_from_pbf
 from apgeo.network.synthetic import grid_network
@@ -441,3 +441,28 @@ def test_partial_coverage_warns() -> None:
             network_from_pbf(pbf_path(), mode="walk", polygon=corner, buffer_m=0)
         except NetworkError:
             pass  # no street in that corner is acceptable; the warning is what is tested
+
+
+def test_download_engines_are_built_from_arrays(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from apgeo.network import arrays as network_arrays
+    from apgeo.routing.engine_arrays import load_engines
+    from apgeo.routing.travel_times import TravelTimeEngine
+
+    calls = _patch_download(monkeypatch, tmp_path, osmnx_style_graph())
+    fresh = load_engines(None, modes=["walk", "drive"], polygon=_finnish_area(), polygon_crs="EPSG:4326", buffer_m=100, warn_dropped_fraction=None)
+    assert len(calls) == 1 and all(e.graph is None for e in fresh.values())
+    graphs = load_networks(None, modes=["walk", "drive"], polygon=_finnish_area(), polygon_crs="EPSG:4326", buffer_m=100)
+    assert len(calls) == 1  # the second call came from the cache
+
+    def no_graph(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a networkx graph was made from the cache")
+
+    monkeypatch.setattr(network_arrays, "_graph_from_arrays", no_graph)
+    monkeypatch.setattr(network_download, "_graph_from_arrays", no_graph)
+    cached = load_engines(None, modes=["walk", "drive"], polygon=_finnish_area(), polygon_crs="EPSG:4326", buffer_m=100, warn_dropped_fraction=None)
+    assert len(calls) == 1
+    for mode, graph in graphs.items():
+        reference = TravelTimeEngine.from_graph(graph, warn_dropped_fraction=None)
+        for engine in (fresh[mode], cached[mode]):
+            assert list(engine.node_ids) == list(reference.node_ids)
+            assert (engine.matrix != reference.matrix).nnz == 0

@@ -22,7 +22,7 @@ except ImportError:  # tests/ is not a package
 def _setup(direction: str = "from"):
     G = grid_network(12, 9)
     # one-way streets so that the two directions differ
-    for u, v, k in list(G.edges(keys=True))[::7]:
+    for u, v in list(G.edges())[::7]:
         if G.has_edge(v, u) and G.number_of_edges() > 10:
             G.remove_edge(v, u)
     engine = TravelTimeEngine.from_graph(G, warn_dropped_fraction=None)

@@ -8,6 +8,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -18,8 +19,8 @@ from apgeo._cache import file_sha256
 from apgeo._errors import NetworkError
 from apgeo._log import logger
 from apgeo.network.area import _buffered_area
-from apgeo.network.arrays import _arrays_of, _graph_from_arrays
-from apgeo.network.cache import _build_modes, _load_cached, _processed_path, _store_cached
+from apgeo.network.arrays import _graph_from_arrays
+from apgeo.network.cache import _build_modes, _load_cached, _processed_path
 from apgeo.network.graphml import _parts_from_graph, _prepare_osmnx, _read_graphml
 from apgeo.network.modes import Mode, check_mode, resolve_speeds
 from apgeo.settings import WORKING_CRS, get_settings
@@ -78,12 +79,18 @@ def _load_download(
     crs: str,
     polygon_crs: str,
     slope_aware: bool,
-) -> dict[Mode, nx.MultiDiGraph]:
+    build: Any = None,
+) -> dict[Mode, Any]:
     """Networks from the download cache, else one download shared by every mode.
 
     The raw download (``network_type="all"``, simplified) is saved as GraphML in a file
-    per mode named by :func:`network_cache_key` (hard links to one file when possible).
+    per mode named by :func:`network_cache_key` (hard links to one file when possible);
+    each mode's array form is cached beside it. ``build(arrays, source)`` makes what is
+    returned (default: the networkx graph; :func:`apgeo.network.load._load_arrays` keeps
+    the arrays, so no graph is made from the cache). A fresh download is a networkx graph
+    (osmnx returns one); it is freed once its streets are read.
     """
+    make = _graph_from_arrays if build is None else build
     import osmnx as ox
 
     area_4326, _ = _buffered_area(polygon, buffer_m=buffer_m, crs=crs, polygon_crs=polygon_crs)
@@ -91,7 +98,7 @@ def _load_download(
     wkt = shapely.to_wkt(shape, rounding_precision=6)
     folder = get_settings().cache_dir / "networks"
     raw_paths = {m: folder / f"{network_cache_key(wkt, m, speeds)}.graphml" for m in wanted}
-    out: dict[Mode, nx.MultiDiGraph] = {}
+    out: dict[Mode, Any] = {}
     if cache:
         # modes whose raw download is cached: processed cache, else read the raw file once
         readable = [m for m in wanted if raw_paths[m].is_file()]
@@ -108,7 +115,7 @@ def _load_download(
             )
             arrays = _load_cached(processed[mode])
             if arrays is not None:
-                out[mode] = _graph_from_arrays(arrays, source=f"cache:{raw_paths[mode]}")
+                out[mode] = make(arrays, source=f"cache:{raw_paths[mode]}")
             else:
                 by_digest.setdefault(digest, []).append(mode)
         for modes_ in by_digest.values():
@@ -123,6 +130,7 @@ def _load_download(
                         slope_aware=slope_aware,
                         paths=processed,
                         source={m: f"cache:{raw_paths[m]}" for m in modes_},
+                        build=build,
                     )
                 )
             except NetworkError as exc:  # a damaged cache file is ignored and replaced
@@ -151,30 +159,35 @@ def _load_download(
     if raw_graph.number_of_edges() == 0:
         raise NetworkError("OpenStreetMap returned no streets for the area; check the polygon")
     parts = _parts_from_graph(raw_graph, source="osm-download")
-    built = _build_modes(
-        lambda: _prepare_osmnx(parts, crs=crs, source="osm-download"),
-        missing,
-        speeds=speeds,
-        slope_aware=slope_aware,
-        paths=None,
-    )
-    if cache:
+    processed_paths: dict[Mode, Path] | None = None
+    if cache:  # the raw download first: its digest names the processed files
         first = raw_paths[missing[0]]
         first.parent.mkdir(parents=True, exist_ok=True)
         ox.save_graphml(raw_graph, first)
         for mode in missing[1:]:
             _link_or_copy(first, raw_paths[mode])
         digest = file_sha256(first)
-        for mode in missing:
-            path = _processed_path(
+        processed_paths = {
+            mode: _processed_path(
                 {"kind": "download", "sha256": digest},
                 mode=mode,
                 speeds=speeds,
                 crs=crs,
                 slope_aware=slope_aware,
             )
-            _store_cached(path, _arrays_of(built[mode]))
+            for mode in missing
+        }
         logger.info("cached downloaded network at %s", first)
+    del raw_graph  # the streets are in ``parts`` now
+    built = _build_modes(
+        lambda: _prepare_osmnx(parts, crs=crs, source="osm-download"),
+        missing,
+        speeds=speeds,
+        slope_aware=slope_aware,
+        paths=processed_paths,
+        source="osm-download",
+        build=build,
+    )
     out.update(built)
     return {m: out[m] for m in wanted}
 

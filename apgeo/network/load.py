@@ -207,7 +207,7 @@ def _load_file(
 
 
 def _load_arrays(
-    source: str | Path,
+    source: str | Path | None,
     *,
     modes: Iterable[Mode] | Mode,
     polygon: BaseGeometry | gpd.GeoDataFrame | gpd.GeoSeries | None = None,
@@ -218,30 +218,46 @@ def _load_arrays(
     polygon_crs: str = WORKING_CRS,
     slope_aware: bool = False,
 ) -> dict[Mode, _ModeArrays]:
-    """The array form of each mode's network from a PBF or GraphML file (or the cache),
-    as :func:`load_networks` reads it, without making networkx graphs."""
+    """The array form of each mode's network from a PBF or GraphML file, a download
+    (``source=None`` with ``polygon``) or the cache, as :func:`load_networks` reads it,
+    without making networkx graphs (a fresh download is osmnx's graph until its streets
+    are read)."""
+    wanted = _check_modes(modes)
+    speeds = resolve_speeds(speeds_kph)
     kind = _source_kind(source, polygon, caller="load_networks")
+
+    def keep(arrays: _ModeArrays, source: str | None) -> _ModeArrays:
+        return replace(arrays, source=source or arrays.source)
+
     if kind == "download":
-        raise ApgeoValueError(
-            "building engines straight from arrays needs a .pbf or .graphml file; for a "
-            "download use load_networks and TravelTimeEngine.from_graph"
-        )
-    return cast(
-        dict[Mode, _ModeArrays],
-        _load_file(
-            source,
-            kind,
-            _check_modes(modes),
-            polygon=polygon,
+        assert polygon is not None  # checked by _source_kind
+        loaded = _load_download(
+            polygon,
+            wanted,
             buffer_m=buffer_m,
-            speeds=resolve_speeds(speeds_kph),
+            speeds=speeds,
             cache=cache,
             crs=crs,
             polygon_crs=polygon_crs,
             slope_aware=slope_aware,
-            build=lambda arrays, source: replace(arrays, source=source or arrays.source),
-        ),
-    )
+            build=keep,
+        )
+    else:
+        assert source is not None
+        loaded = _load_file(
+            source,
+            kind,
+            wanted,
+            polygon=polygon,
+            buffer_m=buffer_m,
+            speeds=speeds,
+            cache=cache,
+            crs=crs,
+            polygon_crs=polygon_crs,
+            slope_aware=slope_aware,
+            build=keep,
+        )
+    return cast(dict[Mode, _ModeArrays], loaded)
 
 
 def load_network(

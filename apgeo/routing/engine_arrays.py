@@ -102,15 +102,17 @@ def _rows_of(all_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 def load_engines(
-    source: str | Path,
+    source: str | Path | None,
     *,
     modes: Iterable[Mode] | Mode,
     speeds_kph: Mapping[str, float] | None = None,
     warn_dropped_fraction: float | None = 0.05,
     **options: Any,
 ) -> dict[str, TravelTimeEngine]:
-    """The engines of ``modes`` from a PBF or GraphML file (or the processed-network cache),
-    built from arrays: no networkx graph is made. ``options`` as for
+    """The engines of ``modes`` from a PBF or GraphML file, a download from OpenStreetMap
+    (``source=None`` with ``polygon=``) or the processed-network cache, built from arrays:
+    no networkx graph is kept (a fresh download is osmnx's graph until its streets are
+    read; from the cache, none is made). ``options`` as for
     :func:`apgeo.network.load.load_networks` (``polygon``, ``buffer_m``, ``cache``,
     ``crs``, ``polygon_crs``, ``slope_aware``)."""
     from apgeo.network.load import _load_arrays

@@ -144,7 +144,12 @@ def compute_travel_times(result: StudyResult, *, progress: Progress | None = Non
             result.travel_times[mode] = cached_travel_time_table(  # only new or moved sites computed
                 engine, origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID
             )
-            name = f"{Path(cfg.network_source).suffix[1:]}:{cfg.network_source}" if lean else graph.graph.get("source", "osm")
+            if not lean:
+                name = graph.graph.get("source", "osm")
+            elif cfg.network_source == "auto":  # downloaded, or from the download cache
+                name = "osm"
+            else:
+                name = f"{Path(cfg.network_source).suffix[1:]}:{cfg.network_source}"
             result.network_method[mode] = (
                 f"road network: {cfg.network_label}" if cfg.network_label else f"street network ({name})"
             )
@@ -170,7 +175,6 @@ def _load_graphs(result: StudyResult) -> dict[str, Any]:
     A named file that fails is an error; with ``source = "auto"`` a failure falls back to
     the straight-line estimate with a warning.
     """
-    from apgeo.network.load import load_networks
     from apgeo.network.modes import check_mode
 
     cfg = result.config
@@ -178,14 +182,10 @@ def _load_graphs(result: StudyResult) -> dict[str, Any]:
     source = None if cfg.network_source == "auto" else cfg.network_source
     if source is not None and Path(source).suffix.lower() in ROAD_LINE_SUFFIXES:
         return _road_line_graphs(result, Path(source))
-    try:
-        if source is not None:  # a file: engines straight from its arrays, no networkx graph
-            from apgeo.routing.engine_arrays import load_engines
+    try:  # a file, the cache or a download: engines straight from arrays, no networkx graph
+        from apgeo.routing.engine_arrays import load_engines
 
-            return dict(load_engines(source, modes=[check_mode(m) for m in cfg.modes], polygon=polygon, buffer_m=cfg.network_buffer_m))
-        return load_networks(
-            source, modes=[check_mode(m) for m in cfg.modes], polygon=polygon, buffer_m=cfg.network_buffer_m
-        )
+        return dict(load_engines(source, modes=[check_mode(m) for m in cfg.modes], polygon=polygon, buffer_m=cfg.network_buffer_m))
     except apgeo.ApgeoError as exc:
         if source is not None:
             raise
