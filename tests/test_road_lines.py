@@ -331,6 +331,35 @@ def test_circuity_on_an_l_shaped_road_is_root_two() -> None:
     assert network_only.median == pytest.approx(1800 / math.hypot(800, 1000))
 
 
+@pytest.mark.parametrize("legs", [True, False])
+def test_circuity_from_an_engine_equals_the_graph(legs: bool) -> None:
+    # a bent road (one line with a kink) and a one-way spur: an engine built from arrays
+    # (no networkx graph) gives the same pairs as the graph
+    roads = _lines(
+        [(0, 0), (400, 300), (1000, 0)],
+        [(1000, 0), (1000, 1000)],
+        [(0, 0), (0, 900), (1000, 1000)],
+        oneway=["no", "yes", "no"],
+    )
+    G, _ = network_from_lines(roads, mode="drive")
+    rng = np.random.default_rng(2)
+    origins = gpd.GeoDataFrame(
+        {"o": list("abcd")},
+        geometry=[Point(X0 + x, Y0 + y) for x, y in rng.uniform(0, 1000, size=(4, 2))],
+        crs="EPSG:27700",
+    )
+    targets = gpd.GeoDataFrame(
+        {"d": ["p", "q"]}, geometry=[Point(X0 + 990, Y0 + 40), Point(X0 + 20, Y0 + 950)], crs="EPSG:27700"
+    )
+    kwargs = {"origin_id_column": "o", "destination_id_column": "d", "include_access_legs": legs,
+              "min_crow_fly_m": 100.0, "warn_distance_m": 2_000}
+    from_graph = circuity_ratio(G, origins, targets, **kwargs)  # type: ignore[arg-type]
+    engine = TravelTimeEngine.from_graph(G, warn_dropped_fraction=None)
+    from_engine = circuity_ratio(engine, origins, targets, **kwargs)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(from_engine.pairs, from_graph.pairs, atol=1e-6)
+    assert from_engine.median == pytest.approx(from_graph.median)
+
+
 # ---- the real Sheffield gritting routes -----------------------------------------------------
 
 needs_gritting = pytest.mark.skipif(

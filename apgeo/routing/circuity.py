@@ -99,8 +99,68 @@ def _length_graph(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     return H
 
 
-def _snap_xy(G: nx.MultiDiGraph, snapped: pd.DataFrame) -> np.ndarray:
+def _length_engine(engine: TravelTimeEngine) -> TravelTimeEngine:
+    """An engine on the same streets as ``engine`` whose edge "time" is its length (m),
+    built from its arrays (no networkx graph)."""
+    from apgeo.network.arrays import _ModeArrays, _object_array
+    from apgeo.routing.engine_arrays import engine_from_arrays
+
+    edges = engine.edges
+    geometry = engine.edge_geometry()
+    length_m = edges["length_m"].to_numpy(float)
+    bad = ~np.isfinite(length_m) | (length_m < 0)
+    if bad.any():
+        raise ApgeoValueError(
+            f"{int(bad.sum())} edge(s) have no valid 'length_m' (metres); build the network "
+            "with apgeo.network"
+        )
+    n_edges = len(edges)
+    lines = np.full(n_edges, None, dtype=object)
+    bent = np.flatnonzero(np.diff(geometry.offsets) > 0)
+    lines[bent] = geometry.lines(bent)
+    arrays = _ModeArrays(
+        node_ids=_object_array(list(engine.node_ids)),
+        x=geometry.x,
+        y=geometry.y,
+        elevation=None,
+        u=edges["u_index"].to_numpy(np.int64),
+        v=edges["v_index"].to_numpy(np.int64),
+        key=edges["key"].to_numpy(),
+        length_m=length_m,
+        speed_kph=np.full(n_edges, _METRES_PER_SECOND_KPH),
+        travel_time_s=length_m,
+        highway=np.full(n_edges, None, dtype=object),
+        osmid=np.full(n_edges, None, dtype=object),
+        geometry=lines,
+        crs=engine.crs,
+        mode=engine.mode,
+        source="lengths",
+        speeds_kph={},
+    )
+    return engine_from_arrays(arrays, warn_dropped_fraction=None)
+
+
+def _snap_xy_arrays(engine: TravelTimeEngine, snapped: pd.DataFrame) -> np.ndarray:
+    """Coordinates of the snap points of an engine without a graph."""
+    edges = engine.edges
+    row_of = {
+        (u, v, k): i
+        for i, (u, v, k) in enumerate(
+            zip(edges["u"].to_numpy(), edges["v"].to_numpy(), edges["key"].to_numpy(), strict=True)
+        )
+    }
+    rows = np.array(
+        [row_of[(u, v, k)] for u, v, k in zip(snapped["u"], snapped["v"], snapped["key"], strict=True)],
+        dtype=np.int64,
+    )
+    lines = engine.edge_geometry().lines(rows)
+    points = shapely.line_interpolate_point(lines, snapped["position_m"].to_numpy(float))
+    return np.column_stack([shapely.get_x(points), shapely.get_y(points)])
+
+
+def _snap_xy(G: nx.MultiDiGraph | None, snapped: pd.DataFrame) -> np.ndarray:
     """Coordinates of the snap points (on the edges, at ``position_m`` from ``u``)."""
+    assert G is not None
     out = np.empty((len(snapped), 2))
     for i, (u, v, k, pos) in enumerate(
         zip(snapped["u"], snapped["v"], snapped["key"], snapped["position_m"], strict=True)
@@ -117,7 +177,7 @@ def _snap_xy(G: nx.MultiDiGraph, snapped: pd.DataFrame) -> np.ndarray:
 
 
 def circuity_ratio(
-    network: nx.MultiDiGraph,
+    network: nx.MultiDiGraph | TravelTimeEngine,
     origins: gpd.GeoDataFrame,
     destinations: gpd.GeoDataFrame,
     *,
@@ -133,7 +193,9 @@ def circuity_ratio(
     Parameters
     ----------
     network
-        An apgeo network (every edge with ``length_m``); its one-way rules apply.
+        An apgeo network (every edge with ``length_m``), or a travel-time engine of one
+        (e.g. from :func:`apgeo.routing.engine_arrays.load_engines`: no networkx graph is
+        needed); its one-way rules apply.
     origins, destinations
         Point GeoDataFrames with a CRS (e.g. population-weighted centroids and provider
         sites).
@@ -163,10 +225,14 @@ def circuity_ratio(
     CRSError, SnapError
         From snapping (points without a CRS, or beyond ``max_distance_m``).
     """
-    check_network(network)
+    if not isinstance(network, TravelTimeEngine):
+        check_network(network)
     if not np.isfinite(min_crow_fly_m) or min_crow_fly_m < 0:
         raise ApgeoValueError(f"min_crow_fly_m = {min_crow_fly_m!r}: give metres >= 0")
-    engine = TravelTimeEngine.from_graph(_length_graph(network))
+    if isinstance(network, TravelTimeEngine):
+        engine = _length_engine(network)
+    else:
+        engine = TravelTimeEngine.from_graph(_length_graph(network))
     o = snap_points(
         engine,
         origins,
@@ -198,8 +264,9 @@ def circuity_ratio(
         d_xy = _xy(to_working_crs(destinations, name="destinations", crs=engine.crs))
         used_m = road_m
     else:
-        o_xy = _snap_xy(engine.graph, o)
-        d_xy = _snap_xy(engine.graph, d)
+        where = _snap_xy if engine.graph is not None else _snap_xy_arrays
+        o_xy = where(engine.graph if engine.graph is not None else engine, o)  # type: ignore[arg-type]
+        d_xy = where(engine.graph if engine.graph is not None else engine, d)  # type: ignore[arg-type]
         used_m = network_m
     crow_m = cdist(o_xy, d_xy)
     reachable = np.isfinite(used_m)
