@@ -31,10 +31,16 @@ from apgeo.routing.travel_times import TravelTimeEngine
 def graph_edge_order(u: np.ndarray, v: np.ndarray, n_nodes: int) -> np.ndarray:
     """The order in which networkx lists the edges of a graph built from rows ``u -> v``
     (by start node, then by the first row joining that pair, then by row)."""
-    rows = np.arange(len(u), dtype=np.int64)
     code = u.astype(np.int64) * np.int64(n_nodes) + v
-    first = pd.Series(rows).groupby(code, sort=False).transform("min").to_numpy()
-    return np.lexsort((rows, first, u))
+    by_code = np.argsort(code, kind="stable")
+    start = np.ones(len(code), dtype=bool)
+    start[1:] = code[by_code[1:]] != code[by_code[:-1]]
+    del code
+    group = np.cumsum(start) - 1
+    first = np.empty(len(u), dtype=np.int64)
+    first[by_code] = by_code[start][group]  # a stable sort puts each pair's first row first
+    del by_code, start, group
+    return np.lexsort((np.arange(len(u), dtype=np.int64), first, u))
 
 
 def engine_from_arrays(
@@ -82,7 +88,7 @@ def engine_from_arrays(
         node_in = np.zeros(n, dtype=bool)
         node_in[_rows_of(arrays.node_ids, engine.node_ids)] = True
         engine._snap_index = EdgeIndex.from_arrays(
-            arrays.node_ids, arrays.x, arrays.y, u, v, keys, length, w, geometry.copy(), node_in
+            arrays.node_ids, arrays.x, arrays.y, u, v, keys, length, w, geometry, node_in
         )
         main = node_in[u] & node_in[v] & (u != v)
         kept = _rows_of(arrays.node_ids, engine.node_ids)

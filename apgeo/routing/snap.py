@@ -12,7 +12,9 @@ be inspected.
 The result has one row per point with the point's id and :data:`SNAP_COLUMNS`:
 
 ``u``, ``v``, ``key``
-    The edge (for a two-way street, the direction with the smaller node position).
+    The edge (for a two-way street, the direction with the smaller node position). Of
+    equidistant streets (a point nearest to a junction), a two-way street, then the first
+    in the network's edge order.
 ``fraction``, ``position_m``
     Where along the edge, from ``u`` (0..1 and metres along its geometry).
 ``snap_distance_m``, ``access_time_s``
@@ -46,6 +48,8 @@ from apgeo._log import warn
 from apgeo._validate import check_geometries, check_unique, require_columns, to_working_crs
 from apgeo.network.arrays import _gc_paused, _object_array, check_network
 from apgeo.network.modes import DEFAULT_SPEEDS_KPH
+from apgeo.routing.edge_geometry import _ranges
+from apgeo.routing.segment_index import SegmentIndex
 from apgeo.settings import get_settings
 
 if TYPE_CHECKING:
@@ -73,16 +77,17 @@ SNAP_COLUMNS: tuple[str, ...] = (
 class EdgeIndex:
     """Edges of a network prepared for nearest-edge queries (one entry per street).
 
-    Built once per engine (cached on it) or per call for a bare graph.
+    Built once per engine (cached on it) or per call for a bare graph. The streets'
+    vertices are kept in flat arrays (:class:`~apgeo.routing.segment_index.SegmentIndex`,
+    ``segments``); :meth:`lines` makes the LineStrings of the streets asked for.
     """
 
     u: np.ndarray
     v: np.ndarray
     key: np.ndarray
-    geometry: np.ndarray
     forward_s: np.ndarray
     reverse_s: np.ndarray
-    tree: STRtree
+    segments: SegmentIndex
     island_tree: STRtree | None
     bounds: tuple[float, float, float, float]
 
@@ -143,53 +148,81 @@ class EdgeIndex:
     ) -> EdgeIndex:
         """The index of edges given as arrays in graph edge order (``ui`` / ``vi``: rows of
         ``node_ids``; ``geom``: LineStrings or ``None`` for straight edges); ``node_in``
-        marks the nodes of the main network."""
+        marks the nodes of the main network. The arrays are not modified."""
         n_nodes = len(node_ids)
-        keep = ui != vi
-        ui, vi, keys, length, tt, geom = (
-            ui[keep],
-            vi[keep],
-            keys[keep],
-            length[keep],
-            tt[keep],
-            geom[keep],
-        )
-        straight = np.flatnonzero(pd.isna(geom))
-        if len(straight):
-            a, b = ui[straight], vi[straight]
-            ends = np.stack(
-                [np.column_stack([xs[a], ys[a]]), np.column_stack([xs[b], ys[b]])], axis=1
-            )
-            geom[straight] = shapely.linestrings(ends)
-        no_length = np.isnan(length)
-        if no_length.any():
-            length[no_length] = shapely.length(geom[no_length])
-        in_main = node_in[ui] & node_in[vi]
-        island_geoms = geom[~in_main]
-        ui, vi, keys, length, tt, geom = (
-            ui[in_main],
-            vi[in_main],
-            keys[in_main],
-            length[in_main],
-            tt[in_main],
-            geom[in_main],
-        )
-        twin_s, used = _match_twins(ui, vi, length, tt, n_nodes)
-        first = ui < vi
+        rows = np.flatnonzero(ui != vi)
+        in_main = node_in[ui[rows]] & node_in[vi[rows]]
+        island = rows[~in_main]
+        island_geoms = _lines_of(xs, ys, ui, vi, geom, island)
+        rows = rows[in_main]
+        del in_main
+        ui_m, vi_m = ui[rows], vi[rows]
+        length_m = length[rows]
+        no_length = np.flatnonzero(np.isnan(length_m))
+        if len(no_length):
+            length_m[no_length] = shapely.length(_lines_of(xs, ys, ui, vi, geom, rows[no_length]))
+        tt_m = tt[rows]
+        twin_s, used = _match_twins(ui_m, vi_m, length_m, tt_m, n_nodes)
+        del length_m
+        first = ui_m < vi_m
         out = np.concatenate([np.flatnonzero(first), np.flatnonzero(~first & ~used)])
-        ids = node_ids
-        geoms = geom[out]
+        del first, used
         return cls(
-            u=ids[ui[out]],
-            v=ids[vi[out]],
-            key=keys[out],
-            geometry=geoms,
-            forward_s=tt[out],
+            u=node_ids[ui_m[out]],
+            v=node_ids[vi_m[out]],
+            key=keys[rows[out]],
+            forward_s=tt_m[out],
             reverse_s=twin_s[out],
-            tree=STRtree(geoms),
+            segments=_segments_of(xs, ys, ui, vi, geom, rows[out]),
             island_tree=STRtree(island_geoms) if len(island_geoms) else None,
             bounds=(float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())),
         )
+
+    def __len__(self) -> int:
+        return len(self.u)
+
+    def lines(self, rows: np.ndarray) -> np.ndarray:
+        """LineStrings of entries ``rows`` (object array, same order)."""
+        return self.segments.lines(rows)
+
+
+def _lines_of(
+    xs: np.ndarray, ys: np.ndarray, ui: np.ndarray, vi: np.ndarray, geom: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """LineStrings of edges ``rows`` (straight ones drawn between their nodes)."""
+    out = geom[rows]
+    straight = np.flatnonzero(pd.isna(out))
+    if len(straight):
+        a, b = ui[rows[straight]], vi[rows[straight]]
+        ends = np.stack([np.column_stack([xs[a], ys[a]]), np.column_stack([xs[b], ys[b]])], axis=1)
+        out[straight] = shapely.linestrings(ends)
+    return out
+
+
+def _segments_of(
+    xs: np.ndarray, ys: np.ndarray, ui: np.ndarray, vi: np.ndarray, geom: np.ndarray, rows: np.ndarray
+) -> SegmentIndex:
+    """The segment index of edges ``rows`` (straight ones drawn between their nodes)."""
+    lines = geom[rows]
+    curved = np.flatnonzero(pd.notna(lines))
+    counts = np.full(len(rows), 2, dtype=np.int64)
+    if len(curved):
+        curved_xy, which = shapely.get_coordinates(lines[curved], return_index=True)
+        counts[curved] = np.bincount(which, minlength=len(curved))
+    del lines
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    coords = np.empty((int(offsets[-1]), 2), dtype=float)
+    straight = np.ones(len(rows), dtype=bool)
+    straight[curved] = False
+    at = offsets[:-1][straight]
+    a, b = ui[rows[straight]], vi[rows[straight]]
+    coords[at, 0], coords[at, 1] = xs[a], ys[a]
+    coords[at + 1, 0], coords[at + 1, 1] = xs[b], ys[b]
+    del at, a, b
+    if len(curved):
+        coords[_ranges(offsets[:-1][curved], counts[curved])] = curved_xy
+    return SegmentIndex.from_vertices(counts, coords)
 
 
 def _match_twins(
@@ -210,17 +243,21 @@ def _match_twins(
     code = ui * np.int64(n_nodes) + vi
     back = vi * np.int64(n_nodes) + ui
     codes, counts = np.unique(code, return_counts=True)
-    count_of = pd.Series(counts, index=codes)
-    own = count_of.reindex(code).to_numpy()
-    rev = count_of.reindex(back).fillna(0).to_numpy()
+    own = counts[np.searchsorted(codes, code)]
+    at = np.minimum(np.searchsorted(codes, back), len(codes) - 1)
+    rev = np.where(codes[at] == back, counts[at], 0)
+    del at
     simple = (own == 1) & (rev <= 1)
     first = ui < vi
     # simple pairs: at most one edge each way
     f = np.flatnonzero(first & simple)
     single = np.flatnonzero(own == 1)
-    where = pd.Index(code[single]).get_indexer(back[f])
-    has = where >= 0
-    f, b = f[has], single[where[has]]
+    del own, rev
+    single = single[np.argsort(code[single])]
+    at = np.minimum(np.searchsorted(code[single], back[f]), max(len(single) - 1, 0))
+    has = code[single[at]] == back[f] if len(single) else np.zeros(len(f), dtype=bool)
+    f, b = f[has], single[at[has]]
+    del single, at, has
     close = np.abs(length[b] - length[f]) <= 0.5 + 0.01 * length[f]
     f, b = f[close], b[close]
     twin_s[f] = tt[b]
@@ -229,7 +266,7 @@ def _match_twins(
     hard = np.flatnonzero(first & ~simple)
     if len(hard):
         candidates: dict[int, list[int]] = {}
-        for j in np.flatnonzero(~first & (pd.Index(back).isin(code[hard]))).tolist():
+        for j in np.flatnonzero(~first & np.isin(back, code[hard])).tolist():
             candidates.setdefault(int(code[j]), []).append(j)
         for i in hard.tolist():
             best = -1
@@ -360,23 +397,13 @@ def snap_points(
     geoms = shapely.points(x, y)
     ids_all = points[id_column].to_numpy(dtype=object)
     n = len(geoms)
-    found, which = (
-        index.tree.query_nearest(
-            geoms, max_distance=max_m, return_distance=False, all_matches=False
-        )
-        if n
-        else (np.empty(0, int), np.empty(0, int))
-    )
-    edge = np.full(n, -1, dtype=np.int64)
-    edge[found] = which
-    if (edge < 0).any():
-        lost = edge < 0
-        far = np.full(int(lost.sum()), np.nan)
-        if len(index.geometry):
-            _, far_which = index.tree.query_nearest(
-                geoms[lost], return_distance=False, all_matches=False
-            )
-            far = shapely.distance(geoms[lost], index.geometry[far_which])
+    # equidistant streets (a point nearest to a junction): a two-way street first, so the
+    # point is reached from the junction both ways, then the first in graph edge order
+    one_way = ~np.isfinite(index.reverse_s)
+    edge, distance_m = index.segments.nearest(x, y, rank=one_way)
+    lost = ~(distance_m <= max_m)
+    if lost.any():
+        far = distance_m[lost] if len(index) else np.full(int(lost.sum()), np.nan)
         xmin, ymin, xmax, ymax = index.bounds
         raise SnapError(
             f"{name}: {int(lost.sum())} point(s) are more than {max_m:,.0f} m from every street "
@@ -385,8 +412,7 @@ def snap_points(
             f"y {ymin:,.0f}..{ymax:,.0f} in {crs}: check the points' coordinates and CRS, or "
             "load a network covering them"
         )
-    lines = index.geometry[edge]
-    distance_m = shapely.distance(geoms, lines)
+    lines = index.lines(edge)
     moved = np.zeros(n, dtype=bool)
     if index.island_tree is not None and n:
         _, island_d = index.island_tree.query_nearest(

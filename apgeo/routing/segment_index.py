@@ -1,0 +1,184 @@
+"""Nearest-line queries over many polylines kept as flat coordinate arrays.
+
+An STRtree of shapely LineStrings costs about 370 bytes per street (the GEOS line, its
+Python wrapper and the tree node); at county scale that is most of the memory of a
+travel-time engine. :class:`SegmentIndex` keeps the vertices of every line in one flat
+array and a k-d tree of points along its segments (about 50 bytes per segment), and
+makes LineStrings only for the few lines near a query point.
+
+The nearest line of a point is exact: the segments are cut (for the index only) into
+pieces no longer than ``2 * half_piece_m``, so every segment at distance ``d`` from the
+point has a piece midpoint within ``d + half_piece_m``; all such segments are measured,
+and the distance of the closest lines is taken from GEOS (as ``shapely.distance``).
+Equidistant lines (e.g. the streets of a junction nearest to a point): the first by a
+given rank, then by row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from scipy.spatial import cKDTree
+
+from apgeo.routing.edge_geometry import _ranges
+
+#: Nearest piece midpoints asked of the k-d tree first (more for the points that need them).
+_FIRST_K = 16
+#: Relative tolerance between the array distance and GEOS's (rounding only).
+_REL_TOL = 1e-9
+
+
+def _segment_distance(
+    px: np.ndarray, py: np.ndarray, ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray
+) -> np.ndarray:
+    """Distance from points ``p`` to segments ``a-b`` (element-wise, broadcast)."""
+    dx, dy = bx - ax, by - ay
+    len2 = dx * dx + dy * dy
+    shape = np.broadcast(px, dx).shape
+    t = np.divide((px - ax) * dx + (py - ay) * dy, len2, out=np.zeros(shape), where=len2 > 0)
+    np.clip(t, 0.0, 1.0, out=t)
+    return np.hypot(px - (ax + t * dx), py - (ay + t * dy))
+
+
+@dataclass(frozen=True, eq=False)
+class SegmentIndex:
+    """Lines (rows) given by their vertices, indexed for nearest-line queries.
+
+    Attributes
+    ----------
+    offsets
+        ``(n_lines + 1,)``: the vertices of line ``i`` are ``coords[offsets[i]:offsets[i + 1]]``
+        (at least two per line).
+    coords
+        ``(n_vertices, 2)`` vertex coordinates (metres).
+    seg_start
+        First vertex (row of ``coords``) of every segment.
+    seg_line
+        Line of every segment.
+    piece_seg
+        Segment of every point of the k-d tree.
+    half_piece_m
+        Largest distance from a piece's midpoint to its ends.
+    tree
+        k-d tree of the piece midpoints.
+    """
+
+    offsets: np.ndarray
+    coords: np.ndarray
+    seg_start: np.ndarray
+    seg_line: np.ndarray
+    piece_seg: np.ndarray
+    half_piece_m: float
+    tree: cKDTree
+
+    @classmethod
+    def from_vertices(cls, counts: np.ndarray, coords: np.ndarray) -> SegmentIndex:
+        """From the number of vertices of each line (each at least 2) and their coordinates."""
+        counts = np.asarray(counts, dtype=np.int64)
+        coords = np.ascontiguousarray(coords, dtype=float).reshape(-1, 2)
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        seg_count = np.maximum(counts - 1, 0)
+        seg_start = _ranges(offsets[:-1], seg_count)
+        seg_line = np.repeat(np.arange(len(counts), dtype=np.int64), seg_count)
+        a, b = coords[seg_start], coords[seg_start + 1]
+        seg_len = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
+        piece_m = float(seg_len.mean()) if len(seg_len) else 1.0
+        if not piece_m > 0:
+            piece_m = 1.0
+        n_pieces = np.maximum(np.ceil(seg_len / piece_m), 1).astype(np.int64)
+        half_piece_m = float((seg_len / (2 * n_pieces)).max()) if len(seg_len) else 0.0
+        if int(n_pieces.sum()) == len(seg_len):  # every segment is one piece
+            piece_seg = np.arange(len(seg_len), dtype=np.int64)
+            mid = (a + b) * 0.5
+        else:
+            piece_seg = np.repeat(np.arange(len(seg_len), dtype=np.int64), n_pieces)
+            first = np.zeros(len(seg_len) + 1, dtype=np.int64)
+            np.cumsum(n_pieces, out=first[1:])
+            j = np.arange(len(piece_seg), dtype=np.int64) - first[:-1][piece_seg]
+            t = (j + 0.5) / n_pieces[piece_seg]
+            mid = a[piece_seg] + t[:, None] * (b - a)[piece_seg]
+        del a, b, seg_len
+        tree = cKDTree(mid, balanced_tree=False, compact_nodes=False) if len(mid) else None
+        return cls(
+            offsets=offsets,
+            coords=coords,
+            seg_start=seg_start,
+            seg_line=seg_line,
+            piece_seg=piece_seg,
+            half_piece_m=half_piece_m,
+            tree=tree,  # type: ignore[arg-type]
+        )
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def lines(self, rows: np.ndarray) -> np.ndarray:
+        """LineStrings of ``rows`` (object array, same order)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) == 0:
+            return np.empty(0, dtype=object)
+        start = self.offsets[rows]
+        count = self.offsets[rows + 1] - start
+        which = np.repeat(np.arange(len(rows), dtype=np.int64), count)
+        xy = self.coords[_ranges(start, count)]
+        return np.asarray(shapely.linestrings(xy, indices=which), dtype=object)
+
+    def nearest(
+        self, x: np.ndarray, y: np.ndarray, rank: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The nearest line of every point and its distance (``shapely.distance``);
+        ``-1`` and ``inf`` for an index without lines. Among equidistant lines, the one
+        with the smallest ``rank`` (one value per line; default none), then the smallest
+        row."""
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        n = len(x)
+        rows = np.full(n, -1, dtype=np.int64)
+        dist = np.full(n, np.inf)
+        if n == 0 or self.tree is None:
+            return rows, dist
+        n_pieces = len(self.piece_seg)
+        todo = np.arange(n, dtype=np.int64)
+        k = min(_FIRST_K, n_pieces)
+        pair_point: list[np.ndarray] = []
+        pair_line: list[np.ndarray] = []
+        while len(todo):
+            px, py = x[todo, None], y[todo, None]
+            mid_d, piece = self.tree.query(np.column_stack([x[todo], y[todo]]), k=k)
+            mid_d, piece = mid_d.reshape(len(todo), k), piece.reshape(len(todo), k)
+            seg = self.piece_seg[piece]
+            a = self.seg_start[seg]
+            ax, ay = self.coords[a, 0], self.coords[a, 1]
+            bx, by = self.coords[a + 1, 0], self.coords[a + 1, 1]
+            d = _segment_distance(px, py, ax, ay, bx, by)
+            best = d.min(axis=1)
+            reach = best + self.half_piece_m
+            reach = reach + _REL_TOL * (1.0 + reach)
+            complete = (mid_d[:, -1] > reach) | (k == n_pieces)
+            # candidates: segments about as near as the nearest (ties and rounding)
+            near = d <= (best + _REL_TOL * (1.0 + best))[:, None]
+            near &= complete[:, None]
+            i, j = np.nonzero(near)
+            pair_point.append(todo[i])
+            pair_line.append(self.seg_line[seg[i, j]])
+            todo = todo[~complete]
+            k = min(k * 4, n_pieces)
+        point = np.concatenate(pair_point)
+        line = np.concatenate(pair_line)
+        pairs = np.unique(np.column_stack([point, line]), axis=0)
+        point, line = pairs[:, 0], pairs[:, 1]
+        exact = shapely.distance(shapely.points(x[point], y[point]), self.lines(line))
+        tie = np.zeros(len(line), dtype=np.int8) if rank is None else rank[line]
+        order = np.lexsort((line, tie, exact, point))
+        point, line, exact = point[order], line[order], exact[order]
+        first = np.ones(len(point), dtype=bool)
+        first[1:] = point[1:] != point[:-1]
+        rows[point[first]] = line[first]
+        dist[point[first]] = exact[first]
+        return rows, dist
+
+
+__all__ = ["SegmentIndex"]
