@@ -17,16 +17,27 @@ if TYPE_CHECKING:
 
 def _fastest_csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n: int) -> sp.csr_matrix:
     """CSR matrix keeping the smallest value of duplicate (row, col) entries; explicit zeros kept."""
+    vals = np.asarray(vals, dtype=float)
     if len(vals):
-        order = np.lexsort((vals, cols, rows))
-        rows, cols, vals = rows[order], cols[order], vals[order]
-        first = np.ones(len(vals), dtype=bool)
-        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-        rows, cols, vals = rows[first], cols[first], vals[first]
+        cell = np.asarray(rows, dtype=np.int64) * np.int64(n) + cols
+        order = np.argsort(cell, kind="stable")
+        cell = cell[order]
+        start = np.ones(len(cell), dtype=bool)
+        np.not_equal(cell[1:], cell[:-1], out=start[1:])
+        first = np.flatnonzero(start)
+        del start
+        vals = np.minimum.reduceat(vals[order], first) if len(first) < len(cell) else vals[order]
+        del order
+        cell = cell[first]
+        del first
+        rows = cell // np.int64(n)
+        cols = cell - rows * np.int64(n)
+        del cell
+    else:
+        rows = cols = np.empty(0, dtype=np.int64)
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(indptr, rows + 1, 1)
-    np.cumsum(indptr, out=indptr)
-    return sp.csr_matrix((vals.astype(float), cols.astype(np.int64), indptr), shape=(n, n))
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return sp.csr_matrix((vals, cols, indptr), shape=(n, n))
 
 
 def _node_snap_table(node_ids: Sequence[Hashable]) -> pd.DataFrame:

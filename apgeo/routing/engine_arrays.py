@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from apgeo._errors import NetworkError
 from apgeo.network.arrays import _gc_paused, _ModeArrays
 from apgeo.network.modes import Mode
 from apgeo.routing.edge_geometry import EdgeGeometry
-from apgeo.routing.snap import EdgeIndex
-from apgeo.routing.travel_times import TravelTimeEngine
+from apgeo.routing.snap import EdgeIndex, _lines_of
+from apgeo.routing.travel_times import TravelTimeEngine, _largest_component
+from apgeo.schema import TRAVEL_TIME_S
 
 
 def graph_edge_order(u: np.ndarray, v: np.ndarray, n_nodes: int) -> np.ndarray:
@@ -41,6 +41,10 @@ def graph_edge_order(u: np.ndarray, v: np.ndarray, n_nodes: int) -> np.ndarray:
     first[by_code] = by_code[start][group]  # a stable sort puts each pair's first row first
     del by_code, start, group
     return np.lexsort((np.arange(len(u), dtype=np.int64), first, u))
+
+
+def _in_order(values: np.ndarray, order: np.ndarray | None) -> np.ndarray:
+    return values if order is None else values[order]
 
 
 def engine_from_arrays(
@@ -60,10 +64,12 @@ def engine_from_arrays(
             f"{n} node(s) and {len(arrays.u)} edge(s)"
         )
     with _gc_paused():
-        order = graph_edge_order(arrays.u, arrays.v, n)
-        u, v = arrays.u[order], arrays.v[order]
-        w, length = arrays.travel_time_s[order], arrays.length_m[order]
-        keys = arrays.key[order].astype(object)
+        rows = graph_edge_order(arrays.u, arrays.v, n)
+        # already in graph order (a network cached from a graph): no copies
+        order = None if not (rows != np.arange(len(rows))).any() else rows
+        del rows
+        u, v = _in_order(arrays.u, order), _in_order(arrays.v, order)
+        w, length = _in_order(arrays.travel_time_s, order), _in_order(arrays.length_m, order)
         bad = ~np.isfinite(w) | (w < 0)
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
@@ -72,7 +78,10 @@ def engine_from_arrays(
                 f"{arrays.node_ids[u[first]]!r} -> {arrays.node_ids[v[first]]!r}; build the "
                 "network with apgeo.network"
             )
-        geometry = arrays.geometry[order]
+        del bad
+        keys = _in_order(arrays.key, order).astype(object)
+        component = _largest_component(u, v, w, n)
+        node_in = component[1]
         engine = TravelTimeEngine._from_parts(
             None,
             arrays.node_ids.tolist(),
@@ -84,27 +93,45 @@ def engine_from_arrays(
             mode=arrays.mode,
             crs=arrays.crs,
             warn_dropped_fraction=warn_dropped_fraction,
+            component=component,
         )
-        node_in = np.zeros(n, dtype=bool)
-        node_in[_rows_of(arrays.node_ids, engine.node_ids)] = True
-        engine._snap_index = EdgeIndex.from_arrays(
-            arrays.node_ids, arrays.x, arrays.y, u, v, keys, length, w, geometry, node_in
+        del component
+        mains = node_in[u] & node_in[v]
+        loops = u == v
+        main = np.flatnonzero(mains & ~loops)
+        island = np.flatnonzero(~mains & ~loops)
+        del mains, loops, u, v, w, length, keys
+        if order is not None:  # rows of the arrays
+            main, island = order[main], order[island]
+        del order
+        island_geoms = _lines_of(arrays.x, arrays.y, arrays.u, arrays.v, arrays.geometry, island)
+        geometry = arrays.geometry[main]
+        del main, island
+        kept = np.flatnonzero(node_in)
+        x, y = arrays.x[kept], arrays.y[kept]
+        edges = engine.edges
+        u_index, v_index = edges["u_index"].to_numpy(), edges["v_index"].to_numpy()
+        engine._snap_index = EdgeIndex.from_main(
+            engine.node_ids,
+            x,
+            y,
+            u_index,
+            v_index,
+            edges["key"].to_numpy(),
+            edges["length_m"].to_numpy(),
+            edges[TRAVEL_TIME_S].to_numpy(),
+            geometry,
+            island_geoms,
+            bounds=(
+                float(arrays.x.min()),
+                float(arrays.y.min()),
+                float(arrays.x.max()),
+                float(arrays.y.max()),
+            ),
         )
-        main = node_in[u] & node_in[v] & (u != v)
-        kept = _rows_of(arrays.node_ids, engine.node_ids)
-        engine._geometry = EdgeGeometry.from_lines(
-            arrays.x[kept],
-            arrays.y[kept],
-            engine.edges["u_index"].to_numpy(),
-            engine.edges["v_index"].to_numpy(),
-            geometry[main],
-        )
+        del island_geoms
+        engine._geometry = EdgeGeometry.from_lines(x, y, u_index, v_index, geometry)
     return engine
-
-
-def _rows_of(all_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Rows of ``all_ids`` holding ``ids`` (every id present)."""
-    return pd.Index(all_ids).get_indexer(ids)
 
 
 def load_engines(

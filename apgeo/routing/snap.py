@@ -149,33 +149,62 @@ class EdgeIndex:
         """The index of edges given as arrays in graph edge order (``ui`` / ``vi``: rows of
         ``node_ids``; ``geom``: LineStrings or ``None`` for straight edges); ``node_in``
         marks the nodes of the main network. The arrays are not modified."""
-        n_nodes = len(node_ids)
         rows = np.flatnonzero(ui != vi)
         in_main = node_in[ui[rows]] & node_in[vi[rows]]
-        island = rows[~in_main]
-        island_geoms = _lines_of(xs, ys, ui, vi, geom, island)
+        island_geoms = _lines_of(xs, ys, ui, vi, geom, rows[~in_main])
         rows = rows[in_main]
         del in_main
-        ui_m, vi_m = ui[rows], vi[rows]
-        length_m = length[rows]
-        no_length = np.flatnonzero(np.isnan(length_m))
+        return cls.from_main(
+            node_ids,
+            xs,
+            ys,
+            ui[rows],
+            vi[rows],
+            keys[rows],
+            length[rows],
+            tt[rows],
+            geom[rows],
+            island_geoms,
+            bounds=(float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())),
+        )
+
+    @classmethod
+    def from_main(
+        cls,
+        node_ids: np.ndarray,
+        xs: np.ndarray,
+        ys: np.ndarray,
+        ui: np.ndarray,
+        vi: np.ndarray,
+        keys: np.ndarray,
+        length: np.ndarray,
+        tt: np.ndarray,
+        geom: np.ndarray,
+        island_geoms: np.ndarray,
+        *,
+        bounds: tuple[float, float, float, float],
+    ) -> EdgeIndex:
+        """The index of the edges of the main network (no self-loops), in graph edge order
+        (``ui`` / ``vi``: rows of ``node_ids``; ``geom``: LineStrings or ``None`` for
+        straight edges), with the LineStrings of the edges cut off from it and the extent
+        of the network for messages. The arrays are not modified."""
+        no_length = np.flatnonzero(np.isnan(length))
         if len(no_length):
-            length_m[no_length] = shapely.length(_lines_of(xs, ys, ui, vi, geom, rows[no_length]))
-        tt_m = tt[rows]
-        twin_s, used = _match_twins(ui_m, vi_m, length_m, tt_m, n_nodes)
-        del length_m
-        first = ui_m < vi_m
+            length = length.copy()
+            length[no_length] = shapely.length(_lines_of(xs, ys, ui, vi, geom, no_length))
+        twin_s, used = _match_twins(ui, vi, length, tt, len(node_ids))
+        first = ui < vi
         out = np.concatenate([np.flatnonzero(first), np.flatnonzero(~first & ~used)])
         del first, used
         return cls(
-            u=node_ids[ui_m[out]],
-            v=node_ids[vi_m[out]],
-            key=keys[rows[out]],
-            forward_s=tt_m[out],
+            u=node_ids[ui[out]],
+            v=node_ids[vi[out]],
+            key=keys[out],
+            forward_s=tt[out],
             reverse_s=twin_s[out],
-            segments=_segments_of(xs, ys, ui, vi, geom, rows[out]),
+            segments=_segments_of(xs, ys, ui, vi, geom, out),
             island_tree=STRtree(island_geoms) if len(island_geoms) else None,
-            bounds=(float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())),
+            bounds=bounds,
         )
 
     def __len__(self) -> int:

@@ -74,6 +74,17 @@ def _check_limit(max_travel_time_s: float | None) -> float:
     return limit
 
 
+def _largest_component(
+    u_all: np.ndarray, v_all: np.ndarray, w_all: np.ndarray, n_all: int
+) -> tuple[int, np.ndarray]:
+    """The number of strongly connected components of the edges ``u_all -> v_all`` and
+    which of the ``n_all`` nodes lie in the largest one."""
+    full = _fastest_csr(u_all, v_all, w_all, n_all)
+    n_comp, labels = connected_components(full, directed=True, connection="strong")
+    del full
+    return int(n_comp), labels == int(np.bincount(labels).argmax())
+
+
 @dataclass(eq=False)
 class TravelTimeEngine:
     """A network prepared for fast shortest-path travel times.
@@ -257,37 +268,41 @@ class TravelTimeEngine:
         mode: str,
         crs: str,
         warn_dropped_fraction: float | None,
+        component: tuple[int, np.ndarray] | None = None,
     ) -> TravelTimeEngine:
         """The engine of the edges ``u_all -> v_all`` (rows of ``all_ids``) with travel
-        times ``w_all`` (checked) and lengths ``len_all``; ``G`` is kept when given."""
+        times ``w_all`` (checked) and lengths ``len_all``; ``G`` is kept when given;
+        ``component``: :func:`_largest_component` of these edges when already known."""
         n_all = len(all_ids)
-        full = _fastest_csr(u_all, v_all, w_all, n_all)
-        n_comp, labels = connected_components(full, directed=True, connection="strong")
-        largest = int(np.bincount(labels).argmax())
-        keep = labels == largest
+        n_comp, keep = component or _largest_component(u_all, v_all, w_all, n_all)
         kept_idx = np.flatnonzero(keep)
         dropped = tuple(all_ids[i] for i in np.flatnonzero(~keep))
         remap = np.full(n_all, -1, dtype=np.int64)
         remap[kept_idx] = np.arange(len(kept_idx))
-        in_main = keep[u_all] & keep[v_all] & (u_all != v_all)
-        ui, vi = remap[u_all[in_main]], remap[v_all[in_main]]
-        matrix = _fastest_csr(ui, vi, w_all[in_main], len(kept_idx))
+        main_pos = np.flatnonzero(keep[u_all] & keep[v_all] & (u_all != v_all))
+        del keep
+        ui, vi = remap[u_all[main_pos]], remap[v_all[main_pos]]
+        del remap
+        w_main = w_all[main_pos]
+        matrix = _fastest_csr(ui, vi, w_main, len(kept_idx))
         node_ids = np.empty(len(kept_idx), dtype=object)
         node_ids[:] = [all_ids[i] for i in kept_idx]
         node_index = {n: i for i, n in enumerate(node_ids)}
-        main_pos = np.flatnonzero(in_main)
         ids_array = _object_array(all_ids)
+        # one block per column: no consolidated copy of the table
         edges = pd.DataFrame(
             {
-                "u": ids_array[u_all[in_main]],
-                "v": ids_array[v_all[in_main]],
+                "u": ids_array[u_all[main_pos]],
+                "v": ids_array[v_all[main_pos]],
                 "key": keys[main_pos],
                 "u_index": ui,
                 "v_index": vi,
-                "length_m": len_all[in_main],
-                TRAVEL_TIME_S: w_all[in_main],
-            }
+                "length_m": len_all[main_pos],
+                TRAVEL_TIME_S: w_main,
+            },
+            copy=False,
         )
+        del ids_array, main_pos, ui, vi, w_main
         if dropped:
             fraction = len(dropped) / n_all
             message = (
