@@ -24,7 +24,7 @@ from apgeo.network.arrays import _gc_paused, _ModeArrays
 from apgeo.network.modes import Mode
 from apgeo.routing.edge_geometry import EdgeGeometry
 from apgeo.routing.snap import EdgeIndex, _lines_of
-from apgeo.routing.travel_times import TravelTimeEngine, _largest_component
+from apgeo.routing.travel_times import TravelTimeEngine, _largest_component, _main_rows
 from apgeo.schema import TRAVEL_TIME_S
 
 
@@ -41,10 +41,6 @@ def graph_edge_order(u: np.ndarray, v: np.ndarray, n_nodes: int) -> np.ndarray:
     first[by_code] = by_code[start][group]  # a stable sort puts each pair's first row first
     del by_code, start, group
     return np.lexsort((np.arange(len(u), dtype=np.int64), first, u))
-
-
-def _in_order(values: np.ndarray, order: np.ndarray | None) -> np.ndarray:
-    return values if order is None else values[order]
 
 
 def engine_from_arrays(
@@ -64,46 +60,39 @@ def engine_from_arrays(
             f"{n} node(s) and {len(arrays.u)} edge(s)"
         )
     with _gc_paused():
-        rows = graph_edge_order(arrays.u, arrays.v, n)
-        # already in graph order (a network cached from a graph): no copies
-        order = None if not (rows != np.arange(len(rows))).any() else rows
-        del rows
-        u, v = _in_order(arrays.u, order), _in_order(arrays.v, order)
-        w, length = _in_order(arrays.travel_time_s, order), _in_order(arrays.length_m, order)
+        order = graph_edge_order(arrays.u, arrays.v, n)
+        w = arrays.travel_time_s
         bad = ~np.isfinite(w) | (w < 0)
         if bad.any():
-            first = int(np.flatnonzero(bad)[0])
+            first = int(order[np.flatnonzero(bad[order])[0]])  # the first in graph order
             raise NetworkError(
                 f"{int(bad.sum())} edge(s) lack a valid 'travel_time_s' (seconds >= 0), e.g. edge "
-                f"{arrays.node_ids[u[first]]!r} -> {arrays.node_ids[v[first]]!r}; build the "
-                "network with apgeo.network"
+                f"{arrays.node_ids[arrays.u[first]]!r} -> {arrays.node_ids[arrays.v[first]]!r}; "
+                "build the network with apgeo.network"
             )
         del bad
-        keys = _in_order(arrays.key, order).astype(object)
-        component = _largest_component(u, v, w, n)
+        component = _largest_component(arrays.u, arrays.v, w, n)
         node_in = component[1]
         engine = TravelTimeEngine._from_parts(
             None,
             arrays.node_ids.tolist(),
-            u,
-            v,
+            arrays.u,
+            arrays.v,
             w,
-            length,
-            keys,
+            arrays.length_m,
+            arrays.key,
             mode=arrays.mode,
             crs=arrays.crs,
             warn_dropped_fraction=warn_dropped_fraction,
+            order=order,
             component=component,
         )
         del component
-        mains = node_in[u] & node_in[v]
-        loops = u == v
-        main = np.flatnonzero(mains & ~loops)
-        island = np.flatnonzero(~mains & ~loops)
-        del mains, loops, u, v, w, length, keys
-        if order is not None:  # rows of the arrays
-            main, island = order[main], order[island]
-        del order
+        # rows of the arrays, in graph edge order
+        main = _main_rows(arrays.u, arrays.v, node_in, order)
+        cut_off = ~(node_in[arrays.u] & node_in[arrays.v]) & (arrays.u != arrays.v)
+        island = order[cut_off[order]]
+        del order, cut_off
         island_geoms = _lines_of(arrays.x, arrays.y, arrays.u, arrays.v, arrays.geometry, island)
         geometry = arrays.geometry[main]
         del main, island
