@@ -42,74 +42,96 @@ def _segment_distance(
     return np.hypot(px - (ax + t * dx), py - (ay + t * dy))
 
 
+def _index_dtype(n: int) -> type[np.signedinteger]:
+    return np.int32 if n < 2**31 - 1 else np.int64
+
+
 @dataclass(frozen=True, eq=False)
 class SegmentIndex:
     """Lines (rows) given by their vertices, indexed for nearest-line queries.
 
     Attributes
     ----------
-    offsets
-        ``(n_lines + 1,)``: the vertices of line ``i`` are ``coords[offsets[i]:offsets[i + 1]]``
-        (at least two per line).
-    coords
-        ``(n_vertices, 2)`` vertex coordinates (metres).
+    points
+        ``(n_points, 2)`` coordinates (metres) the vertices refer to (e.g. the network's
+        nodes, then the inner vertices of curved streets).
+    offsets, refs
+        The vertices of line ``i`` are ``points[refs[offsets[i]:offsets[i + 1]]]`` (at
+        least two per line).
     seg_start
-        First vertex (row of ``coords``) of every segment.
+        First vertex (position in ``refs``) of every segment.
     seg_line
         Line of every segment.
     piece_seg
-        Segment of every point of the k-d tree.
+        Segment of every point of the k-d tree (``None``: one piece per segment).
     half_piece_m
         Largest distance from a piece's midpoint to its ends.
     tree
-        k-d tree of the piece midpoints.
+        k-d tree of the piece midpoints (``None`` without lines).
     """
 
+    points: np.ndarray
     offsets: np.ndarray
-    coords: np.ndarray
+    refs: np.ndarray
     seg_start: np.ndarray
     seg_line: np.ndarray
-    piece_seg: np.ndarray
+    piece_seg: np.ndarray | None
     half_piece_m: float
-    tree: cKDTree
+    tree: cKDTree | None
 
     @classmethod
     def from_vertices(cls, counts: np.ndarray, coords: np.ndarray) -> SegmentIndex:
         """From the number of vertices of each line (each at least 2) and their coordinates."""
-        counts = np.asarray(counts, dtype=np.int64)
         coords = np.ascontiguousarray(coords, dtype=float).reshape(-1, 2)
+        return cls.from_refs(coords, counts, np.arange(len(coords), dtype=np.int64))
+
+    @classmethod
+    def from_refs(cls, points: np.ndarray, counts: np.ndarray, refs: np.ndarray) -> SegmentIndex:
+        """From the number of vertices of each line (each at least 2) and the rows of
+        ``points`` they are, in order."""
+        points = np.ascontiguousarray(points, dtype=float).reshape(-1, 2)
+        counts = np.asarray(counts, dtype=np.int64)
+        refs = np.asarray(refs).astype(_index_dtype(len(points)), copy=False)
         offsets = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         seg_count = np.maximum(counts - 1, 0)
-        seg_start = _ranges(offsets[:-1], seg_count)
-        seg_line = np.repeat(np.arange(len(counts), dtype=np.int64), seg_count)
-        a, b = coords[seg_start], coords[seg_start + 1]
+        seg_start = _ranges(offsets[:-1], seg_count).astype(_index_dtype(len(refs)))
+        seg_line = np.repeat(
+            np.arange(len(counts), dtype=_index_dtype(len(counts))), seg_count
+        )
+        del seg_count
+        offsets = offsets.astype(_index_dtype(len(refs)))
+        a, b = points[refs[seg_start]], points[refs[seg_start + 1]]
         seg_len = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
         piece_m = float(seg_len.mean()) if len(seg_len) else 1.0
         if not piece_m > 0:
             piece_m = 1.0
         n_pieces = np.maximum(np.ceil(seg_len / piece_m), 1).astype(np.int64)
         half_piece_m = float((seg_len / (2 * n_pieces)).max()) if len(seg_len) else 0.0
+        piece_seg: np.ndarray | None = None
         if int(n_pieces.sum()) == len(seg_len):  # every segment is one piece
-            piece_seg = np.arange(len(seg_len), dtype=np.int64)
-            mid = (a + b) * 0.5
+            a += b
+            a *= 0.5
+            mid = a
         else:
-            piece_seg = np.repeat(np.arange(len(seg_len), dtype=np.int64), n_pieces)
+            piece_seg = np.repeat(np.arange(len(seg_len), dtype=seg_start.dtype), n_pieces)
             first = np.zeros(len(seg_len) + 1, dtype=np.int64)
             np.cumsum(n_pieces, out=first[1:])
             j = np.arange(len(piece_seg), dtype=np.int64) - first[:-1][piece_seg]
             t = (j + 0.5) / n_pieces[piece_seg]
             mid = a[piece_seg] + t[:, None] * (b - a)[piece_seg]
-        del a, b, seg_len
+            del first, j, t
+        del a, b, seg_len, n_pieces
         tree = cKDTree(mid, balanced_tree=False, compact_nodes=False) if len(mid) else None
         return cls(
+            points=points,
             offsets=offsets,
-            coords=coords,
+            refs=refs,
             seg_start=seg_start,
             seg_line=seg_line,
             piece_seg=piece_seg,
             half_piece_m=half_piece_m,
-            tree=tree,  # type: ignore[arg-type]
+            tree=tree,
         )
 
     def __len__(self) -> int:
@@ -120,10 +142,10 @@ class SegmentIndex:
         rows = np.asarray(rows, dtype=np.int64)
         if len(rows) == 0:
             return np.empty(0, dtype=object)
-        start = self.offsets[rows]
+        start = self.offsets[rows].astype(np.int64)
         count = self.offsets[rows + 1] - start
         which = np.repeat(np.arange(len(rows), dtype=np.int64), count)
-        xy = self.coords[_ranges(start, count)]
+        xy = self.points[self.refs[_ranges(start, count)]]
         return np.asarray(shapely.linestrings(xy, indices=which), dtype=object)
 
     def nearest(
@@ -140,7 +162,7 @@ class SegmentIndex:
         dist = np.full(n, np.inf)
         if n == 0 or self.tree is None:
             return rows, dist
-        n_pieces = len(self.piece_seg)
+        n_pieces = len(self.seg_start) if self.piece_seg is None else len(self.piece_seg)
         todo = np.arange(n, dtype=np.int64)
         k = min(_FIRST_K, n_pieces)
         pair_point: list[np.ndarray] = []
@@ -149,10 +171,11 @@ class SegmentIndex:
             px, py = x[todo, None], y[todo, None]
             mid_d, piece = self.tree.query(np.column_stack([x[todo], y[todo]]), k=k)
             mid_d, piece = mid_d.reshape(len(todo), k), piece.reshape(len(todo), k)
-            seg = self.piece_seg[piece]
-            a = self.seg_start[seg]
-            ax, ay = self.coords[a, 0], self.coords[a, 1]
-            bx, by = self.coords[a + 1, 0], self.coords[a + 1, 1]
+            seg = piece if self.piece_seg is None else self.piece_seg[piece]
+            start = self.seg_start[seg]
+            a, b = self.refs[start], self.refs[start + 1]
+            ax, ay = self.points[a, 0], self.points[a, 1]
+            bx, by = self.points[b, 0], self.points[b, 1]
             d = _segment_distance(px, py, ax, ay, bx, by)
             best = d.min(axis=1)
             reach = best + self.half_piece_m

@@ -82,8 +82,9 @@ class EdgeIndex:
     ``segments``); :meth:`lines` makes the LineStrings of the streets asked for.
     """
 
-    u: np.ndarray
-    v: np.ndarray
+    node_ids: np.ndarray
+    ui: np.ndarray
+    vi: np.ndarray
     key: np.ndarray
     forward_s: np.ndarray
     reverse_s: np.ndarray
@@ -196,9 +197,11 @@ class EdgeIndex:
         first = ui < vi
         out = np.concatenate([np.flatnonzero(first), np.flatnonzero(~first & ~used)])
         del first, used
+        index_dtype = np.int32 if len(node_ids) < 2**31 - 1 else np.int64
         return cls(
-            u=node_ids[ui[out]],
-            v=node_ids[vi[out]],
+            node_ids=node_ids,
+            ui=ui[out].astype(index_dtype),
+            vi=vi[out].astype(index_dtype),
             key=keys[out],
             forward_s=tt[out],
             reverse_s=twin_s[out],
@@ -208,7 +211,7 @@ class EdgeIndex:
         )
 
     def __len__(self) -> int:
-        return len(self.u)
+        return len(self.ui)
 
     def lines(self, rows: np.ndarray) -> np.ndarray:
         """LineStrings of entries ``rows`` (object array, same order)."""
@@ -231,27 +234,35 @@ def _lines_of(
 def _segments_of(
     xs: np.ndarray, ys: np.ndarray, ui: np.ndarray, vi: np.ndarray, geom: np.ndarray, rows: np.ndarray
 ) -> SegmentIndex:
-    """The segment index of edges ``rows`` (straight ones drawn between their nodes)."""
+    """The segment index of edges ``rows``: a straight edge refers to its two nodes, a
+    curved one to its own vertices."""
     lines = geom[rows]
     curved = np.flatnonzero(pd.notna(lines))
     counts = np.full(len(rows), 2, dtype=np.int64)
+    curved_xy = np.empty((0, 2))
     if len(curved):
         curved_xy, which = shapely.get_coordinates(lines[curved], return_index=True)
         counts[curved] = np.bincount(which, minlength=len(curved))
+        del which
     del lines
+    n_nodes = len(xs)
+    points = np.empty((n_nodes + len(curved_xy), 2))
+    points[:n_nodes, 0], points[:n_nodes, 1] = xs, ys
+    points[n_nodes:] = curved_xy
+    del curved_xy
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    coords = np.empty((int(offsets[-1]), 2), dtype=float)
+    refs = np.empty(int(offsets[-1]), dtype=np.int64 if len(points) >= 2**31 - 1 else np.int32)
     straight = np.ones(len(rows), dtype=bool)
     straight[curved] = False
     at = offsets[:-1][straight]
-    a, b = ui[rows[straight]], vi[rows[straight]]
-    coords[at, 0], coords[at, 1] = xs[a], ys[a]
-    coords[at + 1, 0], coords[at + 1, 1] = xs[b], ys[b]
-    del at, a, b
+    refs[at], refs[at + 1] = ui[rows[straight]], vi[rows[straight]]
+    del at, straight
     if len(curved):
-        coords[_ranges(offsets[:-1][curved], counts[curved])] = curved_xy
-    return SegmentIndex.from_vertices(counts, coords)
+        refs[_ranges(offsets[:-1][curved], counts[curved])] = np.arange(
+            n_nodes, len(points), dtype=np.int64
+        )
+    return SegmentIndex.from_refs(points, counts, refs)
 
 
 def _match_twins(
@@ -474,8 +485,8 @@ def snap_points(
     result = pd.DataFrame(
         {
             id_column: points[id_column].to_numpy(),
-            "u": index.u[edge],
-            "v": index.v[edge],
+            "u": index.node_ids[index.ui[edge]],
+            "v": index.node_ids[index.vi[edge]],
             "key": index.key[edge],
             "fraction": fraction,
             "position_m": position_m,
