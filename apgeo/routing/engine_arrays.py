@@ -40,7 +40,7 @@ def graph_edge_order(u: np.ndarray, v: np.ndarray, n_nodes: int) -> np.ndarray:
     first = np.empty(len(u), dtype=np.int64)
     first[by_code] = by_code[start][group]  # a stable sort puts each pair's first row first
     del by_code, start, group
-    return np.lexsort((np.arange(len(u), dtype=np.int64), first, u))
+    return np.lexsort((first, u))  # a stable sort: rows of one pair stay in order
 
 
 def engine_from_arrays(

@@ -101,27 +101,32 @@ class SegmentIndex:
         )
         del seg_count
         offsets = offsets.astype(_index_dtype(len(refs)))
-        a, b = points[refs[seg_start]], points[refs[seg_start + 1]]
-        seg_len = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
+        ia, ib = refs[seg_start], refs[seg_start + 1]
+        seg_len = np.hypot(points[ib, 0] - points[ia, 0], points[ib, 1] - points[ia, 1])
         piece_m = float(seg_len.mean()) if len(seg_len) else 1.0
         if not piece_m > 0:
             piece_m = 1.0
-        n_pieces = np.maximum(np.ceil(seg_len / piece_m), 1).astype(np.int64)
-        half_piece_m = float((seg_len / (2 * n_pieces)).max()) if len(seg_len) else 0.0
         piece_seg: np.ndarray | None = None
-        if int(n_pieces.sum()) == len(seg_len):  # every segment is one piece
-            a += b
-            a *= 0.5
-            mid = a
+        if not (seg_len > piece_m).any():  # every segment is one piece
+            half_piece_m = float(seg_len.max()) / 2 if len(seg_len) else 0.0
+            mid = points[ia]
+            mid += points[ib]
+            mid *= 0.5
         else:
+            n_pieces = np.maximum(np.ceil(seg_len / piece_m), 1).astype(np.int64)
+            half_piece_m = float((seg_len / (2 * n_pieces)).max())
             piece_seg = np.repeat(np.arange(len(seg_len), dtype=seg_start.dtype), n_pieces)
             first = np.zeros(len(seg_len) + 1, dtype=np.int64)
             np.cumsum(n_pieces, out=first[1:])
-            j = np.arange(len(piece_seg), dtype=np.int64) - first[:-1][piece_seg]
-            t = (j + 0.5) / n_pieces[piece_seg]
-            mid = a[piece_seg] + t[:, None] * (b - a)[piece_seg]
-            del first, j, t
-        del a, b, seg_len, n_pieces
+            t = np.arange(len(piece_seg), dtype=np.int64) - first[:-1][piece_seg]
+            t = (t + 0.5) / n_pieces[piece_seg]
+            a, b = points[ia[piece_seg]], points[ib[piece_seg]]
+            b -= a
+            b *= t[:, None]
+            a += b
+            mid = a
+            del first, t, a, b, n_pieces
+        del ia, ib, seg_len
         tree = cKDTree(mid, balanced_tree=False, compact_nodes=False) if len(mid) else None
         return cls(
             points=points,

@@ -280,34 +280,40 @@ def _match_twins(
     used = np.zeros(n, dtype=bool)
     if n == 0:
         return twin_s, used
-    code = ui * np.int64(n_nodes) + vi
-    back = vi * np.int64(n_nodes) + ui
+    n_pairs = np.int64(n_nodes)
+    code = ui * n_pairs + vi
     codes, counts = np.unique(code, return_counts=True)
-    own = counts[np.searchsorted(codes, code)]
-    at = np.minimum(np.searchsorted(codes, back), len(codes) - 1)
-    rev = np.where(codes[at] == back, counts[at], 0)
-    del at
-    simple = (own == 1) & (rev <= 1)
+    at = np.searchsorted(codes, code)
+    own_single = counts[at] == 1
+    # rows of the edges alone in their direction, by code (-1: none or several)
+    row_of_code = np.full(len(codes), -1, dtype=np.int64)
+    row_of_code[at[own_single]] = np.flatnonzero(own_single)
+    del code
+    back = vi * n_pairs + ui
+    np.minimum(np.searchsorted(codes, back), len(codes) - 1, out=at)
+    found = codes[at] == back
+    simple = own_single & (~found | (counts[at] <= 1))
+    del own_single, counts
     first = ui < vi
     # simple pairs: at most one edge each way
     f = np.flatnonzero(first & simple)
-    single = np.flatnonzero(own == 1)
-    del own, rev
-    single = single[np.argsort(code[single])]
-    at = np.minimum(np.searchsorted(code[single], back[f]), max(len(single) - 1, 0))
-    has = code[single[at]] == back[f] if len(single) else np.zeros(len(f), dtype=bool)
-    f, b = f[has], single[at[has]]
-    del single, at, has
+    b = np.where(found[f], row_of_code[at[f]], -1)
+    del at, found, row_of_code
+    has = b >= 0
+    f, b = f[has], b[has]
+    del has
     close = np.abs(length[b] - length[f]) <= 0.5 + 0.01 * length[f]
     f, b = f[close], b[close]
     twin_s[f] = tt[b]
     used[b] = True
+    del f, b, close
     # pairs with parallel edges: the greedy rule, one edge at a time
     hard = np.flatnonzero(first & ~simple)
     if len(hard):
         candidates: dict[int, list[int]] = {}
-        for j in np.flatnonzero(~first & np.isin(back, code[hard])).tolist():
-            candidates.setdefault(int(code[j]), []).append(j)
+        hard_codes = ui[hard] * n_pairs + vi[hard]
+        for j in np.flatnonzero(~first & np.isin(back, hard_codes)).tolist():
+            candidates.setdefault(int(ui[j] * n_pairs + vi[j]), []).append(j)
         for i in hard.tolist():
             best = -1
             for j in candidates.get(int(back[i]), ()):
