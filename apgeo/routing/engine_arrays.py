@@ -75,7 +75,7 @@ def engine_from_arrays(
         node_in = component[1]
         engine = TravelTimeEngine._from_parts(
             None,
-            arrays.node_ids.tolist(),
+            arrays.node_ids,
             arrays.u,
             arrays.v,
             w,

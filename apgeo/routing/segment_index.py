@@ -52,11 +52,11 @@ class SegmentIndex:
 
     Attributes
     ----------
-    points
-        ``(n_points, 2)`` coordinates (metres) the vertices refer to (e.g. the network's
-        nodes, then the inner vertices of curved streets).
+    px, py
+        Coordinates (metres) of the points the vertices refer to (e.g. the network's
+        nodes, then the vertices of curved streets).
     offsets, refs
-        The vertices of line ``i`` are ``points[refs[offsets[i]:offsets[i + 1]]]`` (at
+        The vertices of line ``i`` are the points ``refs[offsets[i]:offsets[i + 1]]`` (at
         least two per line).
     seg_start
         First vertex (position in ``refs``) of every segment.
@@ -70,7 +70,8 @@ class SegmentIndex:
         k-d tree of the piece midpoints (``None`` without lines).
     """
 
-    points: np.ndarray
+    px: np.ndarray
+    py: np.ndarray
     offsets: np.ndarray
     refs: np.ndarray
     seg_start: np.ndarray
@@ -82,16 +83,21 @@ class SegmentIndex:
     @classmethod
     def from_vertices(cls, counts: np.ndarray, coords: np.ndarray) -> SegmentIndex:
         """From the number of vertices of each line (each at least 2) and their coordinates."""
-        coords = np.ascontiguousarray(coords, dtype=float).reshape(-1, 2)
-        return cls.from_refs(coords, counts, np.arange(len(coords), dtype=np.int64))
+        coords = np.asarray(coords, dtype=float).reshape(-1, 2)
+        return cls.from_refs(
+            coords[:, 0].copy(), coords[:, 1].copy(), counts, np.arange(len(coords))
+        )
 
     @classmethod
-    def from_refs(cls, points: np.ndarray, counts: np.ndarray, refs: np.ndarray) -> SegmentIndex:
-        """From the number of vertices of each line (each at least 2) and the rows of
-        ``points`` they are, in order."""
-        points = np.ascontiguousarray(points, dtype=float).reshape(-1, 2)
+    def from_refs(
+        cls, px: np.ndarray, py: np.ndarray, counts: np.ndarray, refs: np.ndarray
+    ) -> SegmentIndex:
+        """From point coordinates (kept, not copied), the number of vertices of each line
+        (each at least 2) and the points they are, in order."""
+        px = np.asarray(px, dtype=float)
+        py = np.asarray(py, dtype=float)
         counts = np.asarray(counts, dtype=np.int64)
-        refs = np.asarray(refs).astype(_index_dtype(len(points)), copy=False)
+        refs = np.asarray(refs).astype(_index_dtype(len(px)), copy=False)
         offsets = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         seg_count = np.maximum(counts - 1, 0)
@@ -102,15 +108,16 @@ class SegmentIndex:
         del seg_count
         offsets = offsets.astype(_index_dtype(len(refs)))
         ia, ib = refs[seg_start], refs[seg_start + 1]
-        seg_len = np.hypot(points[ib, 0] - points[ia, 0], points[ib, 1] - points[ia, 1])
+        seg_len = np.hypot(px[ib] - px[ia], py[ib] - py[ia])
         piece_m = float(seg_len.mean()) if len(seg_len) else 1.0
         if not piece_m > 0:
             piece_m = 1.0
         piece_seg: np.ndarray | None = None
         if not (seg_len > piece_m).any():  # every segment is one piece
             half_piece_m = float(seg_len.max()) / 2 if len(seg_len) else 0.0
-            mid = points[ia]
-            mid += points[ib]
+            mid = np.empty((len(ia), 2))
+            np.add(px[ia], px[ib], out=mid[:, 0])
+            np.add(py[ia], py[ib], out=mid[:, 1])
             mid *= 0.5
         else:
             n_pieces = np.maximum(np.ceil(seg_len / piece_m), 1).astype(np.int64)
@@ -120,7 +127,8 @@ class SegmentIndex:
             np.cumsum(n_pieces, out=first[1:])
             t = np.arange(len(piece_seg), dtype=np.int64) - first[:-1][piece_seg]
             t = (t + 0.5) / n_pieces[piece_seg]
-            a, b = points[ia[piece_seg]], points[ib[piece_seg]]
+            a = np.column_stack([px[ia[piece_seg]], py[ia[piece_seg]]])
+            b = np.column_stack([px[ib[piece_seg]], py[ib[piece_seg]]])
             b -= a
             b *= t[:, None]
             a += b
@@ -129,7 +137,8 @@ class SegmentIndex:
         del ia, ib, seg_len
         tree = cKDTree(mid, balanced_tree=False, compact_nodes=False) if len(mid) else None
         return cls(
-            points=points,
+            px=px,
+            py=py,
             offsets=offsets,
             refs=refs,
             seg_start=seg_start,
@@ -150,7 +159,8 @@ class SegmentIndex:
         start = self.offsets[rows].astype(np.int64)
         count = self.offsets[rows + 1] - start
         which = np.repeat(np.arange(len(rows), dtype=np.int64), count)
-        xy = self.points[self.refs[_ranges(start, count)]]
+        at = self.refs[_ranges(start, count)]
+        xy = np.column_stack([self.px[at], self.py[at]])
         return np.asarray(shapely.linestrings(xy, indices=which), dtype=object)
 
     def nearest(
@@ -179,8 +189,7 @@ class SegmentIndex:
             seg = piece if self.piece_seg is None else self.piece_seg[piece]
             start = self.seg_start[seg]
             a, b = self.refs[start], self.refs[start + 1]
-            ax, ay = self.points[a, 0], self.points[a, 1]
-            bx, by = self.points[b, 0], self.points[b, 1]
+            ax, ay, bx, by = self.px[a], self.py[a], self.px[b], self.py[b]
             d = _segment_distance(px, py, ax, ay, bx, by)
             best = d.min(axis=1)
             reach = best + self.half_piece_m

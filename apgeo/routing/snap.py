@@ -246,13 +246,13 @@ def _segments_of(
         del which
     del lines
     n_nodes = len(xs)
-    points = np.empty((n_nodes + len(curved_xy), 2))
-    points[:n_nodes, 0], points[:n_nodes, 1] = xs, ys
-    points[n_nodes:] = curved_xy
+    # the node coordinates are shared (not copied) when no street is curved
+    px = np.concatenate([xs, curved_xy[:, 0]]) if len(curved_xy) else xs
+    py = np.concatenate([ys, curved_xy[:, 1]]) if len(curved_xy) else ys
     del curved_xy
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    refs = np.empty(int(offsets[-1]), dtype=np.int64 if len(points) >= 2**31 - 1 else np.int32)
+    refs = np.empty(int(offsets[-1]), dtype=np.int64 if len(px) >= 2**31 - 1 else np.int32)
     straight = np.ones(len(rows), dtype=bool)
     straight[curved] = False
     at = offsets[:-1][straight]
@@ -260,9 +260,9 @@ def _segments_of(
     del at, straight
     if len(curved):
         refs[_ranges(offsets[:-1][curved], counts[curved])] = np.arange(
-            n_nodes, len(points), dtype=np.int64
+            n_nodes, len(px), dtype=np.int64
         )
-    return SegmentIndex.from_refs(points, counts, refs)
+    return SegmentIndex.from_refs(px, py, counts, refs)
 
 
 def _match_twins(

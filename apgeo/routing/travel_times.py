@@ -268,7 +268,7 @@ class TravelTimeEngine:
     def _from_parts(
         cls,
         G: nx.MultiDiGraph | None,
-        all_ids: list[Hashable],
+        all_ids: Sequence[Hashable] | np.ndarray,
         u_all: np.ndarray,
         v_all: np.ndarray,
         w_all: np.ndarray,
@@ -288,7 +288,8 @@ class TravelTimeEngine:
         n_all = len(all_ids)
         n_comp, keep = component or _largest_component(u_all, v_all, w_all, n_all)
         kept_idx = np.flatnonzero(keep)
-        dropped = tuple(all_ids[i] for i in np.flatnonzero(~keep))
+        ids_array = _object_array(all_ids)
+        dropped = tuple(ids_array[~keep].tolist())
         remap = np.full(n_all, -1, dtype=np.int64)
         remap[kept_idx] = np.arange(len(kept_idx))
         main_pos = _main_rows(u_all, v_all, keep, order)
@@ -297,10 +298,8 @@ class TravelTimeEngine:
         del remap
         w_main = w_all[main_pos]
         matrix = _fastest_csr(ui, vi, w_main, len(kept_idx))
-        node_ids = np.empty(len(kept_idx), dtype=object)
-        node_ids[:] = [all_ids[i] for i in kept_idx]
+        node_ids = ids_array[kept_idx]
         node_index = NodeIndex(node_ids)
-        ids_array = _object_array(all_ids)
         # one block per column: no consolidated copy of the table
         edges = pd.DataFrame(
             {
