@@ -97,19 +97,21 @@ def engine_from_arrays(
         geometry = arrays.geometry[main]
         del main, island
         kept = np.flatnonzero(node_in)
-        x, y = arrays.x[kept], arrays.y[kept]
         edges = engine.edges
-        u_index, v_index = edges["u_index"].to_numpy(), edges["v_index"].to_numpy()
+        engine._geometry = EdgeGeometry.from_lines(
+            arrays.x[kept],
+            arrays.y[kept],
+            edges["u_index"].to_numpy(),
+            edges["v_index"].to_numpy(),
+            geometry,
+        )
+        del geometry, kept
         engine._snap_index = EdgeIndex.from_main(
             engine.node_ids,
-            x,
-            y,
-            u_index,
-            v_index,
+            engine._geometry,
             edges["key"].to_numpy(),
             edges["length_m"].to_numpy(),
             edges[TRAVEL_TIME_S].to_numpy(),
-            geometry,
             island_geoms,
             bounds=(
                 float(arrays.x.min()),
@@ -118,8 +120,6 @@ def engine_from_arrays(
                 float(arrays.y.max()),
             ),
         )
-        del island_geoms
-        engine._geometry = EdgeGeometry.from_lines(x, y, u_index, v_index, geometry)
     return engine
 
 

@@ -48,7 +48,7 @@ from apgeo._log import warn
 from apgeo._validate import check_geometries, check_unique, require_columns, to_working_crs
 from apgeo.network.arrays import _gc_paused, _object_array, check_network
 from apgeo.network.modes import DEFAULT_SPEEDS_KPH
-from apgeo.routing.edge_geometry import _ranges
+from apgeo.routing.edge_geometry import EdgeGeometry, _ranges
 from apgeo.routing.segment_index import SegmentIndex
 from apgeo.settings import get_settings
 
@@ -155,16 +155,14 @@ class EdgeIndex:
         island_geoms = _lines_of(xs, ys, ui, vi, geom, rows[~in_main])
         rows = rows[in_main]
         del in_main
+        ui, vi = ui[rows], vi[rows]
+        geometry = EdgeGeometry.from_lines(xs, ys, ui, vi, geom[rows])
         return cls.from_main(
             node_ids,
-            xs,
-            ys,
-            ui[rows],
-            vi[rows],
+            geometry,
             keys[rows],
             length[rows],
             tt[rows],
-            geom[rows],
             island_geoms,
             bounds=(float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())),
         )
@@ -173,26 +171,23 @@ class EdgeIndex:
     def from_main(
         cls,
         node_ids: np.ndarray,
-        xs: np.ndarray,
-        ys: np.ndarray,
-        ui: np.ndarray,
-        vi: np.ndarray,
+        geometry: EdgeGeometry,
         keys: np.ndarray,
         length: np.ndarray,
         tt: np.ndarray,
-        geom: np.ndarray,
         island_geoms: np.ndarray,
         *,
         bounds: tuple[float, float, float, float],
     ) -> EdgeIndex:
-        """The index of the edges of the main network (no self-loops), in graph edge order
-        (``ui`` / ``vi``: rows of ``node_ids``; ``geom``: LineStrings or ``None`` for
-        straight edges), with the LineStrings of the edges cut off from it and the extent
-        of the network for messages. The arrays are not modified."""
+        """The index of the edges of the main network (no self-loops), in graph edge order,
+        given by their geometry (``u_index`` / ``v_index``: rows of ``node_ids``), with
+        the LineStrings of the edges cut off from it and the extent of the network for
+        messages. The arrays are not modified."""
+        ui, vi = geometry.u_index, geometry.v_index
         no_length = np.flatnonzero(np.isnan(length))
         if len(no_length):
             length = length.copy()
-            length[no_length] = shapely.length(_lines_of(xs, ys, ui, vi, geom, no_length))
+            length[no_length] = shapely.length(geometry.lines(no_length))
         twin_s, used = _match_twins(ui, vi, length, tt, len(node_ids))
         first = ui < vi
         out = np.concatenate([np.flatnonzero(first), np.flatnonzero(~first & ~used)])
@@ -205,7 +200,7 @@ class EdgeIndex:
             key=keys[out],
             forward_s=tt[out],
             reverse_s=twin_s[out],
-            segments=_segments_of(xs, ys, ui, vi, geom, out),
+            segments=_segments_of(geometry, out),
             island_tree=STRtree(island_geoms) if len(island_geoms) else None,
             bounds=bounds,
         )
@@ -231,32 +226,29 @@ def _lines_of(
     return out
 
 
-def _segments_of(
-    xs: np.ndarray, ys: np.ndarray, ui: np.ndarray, vi: np.ndarray, geom: np.ndarray, rows: np.ndarray
-) -> SegmentIndex:
+def _segments_of(geometry: EdgeGeometry, rows: np.ndarray) -> SegmentIndex:
     """The segment index of edges ``rows``: a straight edge refers to its two nodes, a
     curved one to its own vertices."""
-    lines = geom[rows]
-    curved = np.flatnonzero(pd.notna(lines))
-    counts = np.full(len(rows), 2, dtype=np.int64)
-    curved_xy = np.empty((0, 2))
-    if len(curved):
-        curved_xy, which = shapely.get_coordinates(lines[curved], return_index=True)
-        counts[curved] = np.bincount(which, minlength=len(curved))
-        del which
-    del lines
-    n_nodes = len(xs)
+    start = geometry.offsets[rows]
+    counts = geometry.offsets[rows + 1] - start
+    curved = np.flatnonzero(counts > 0)
+    n_nodes = len(geometry.x)
     # the node coordinates are shared (not copied) when no street is curved
-    px = np.concatenate([xs, curved_xy[:, 0]]) if len(curved_xy) else xs
-    py = np.concatenate([ys, curved_xy[:, 1]]) if len(curved_xy) else ys
-    del curved_xy
+    px, py = geometry.x, geometry.y
+    if len(curved):
+        inner = geometry.coords[_ranges(start[curved], counts[curved])]
+        px = np.concatenate([px, inner[:, 0]])
+        py = np.concatenate([py, inner[:, 1]])
+        del inner
+    del start
+    straight = counts == 0
+    counts[straight] = 2
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     refs = np.empty(int(offsets[-1]), dtype=np.int64 if len(px) >= 2**31 - 1 else np.int32)
-    straight = np.ones(len(rows), dtype=bool)
-    straight[curved] = False
     at = offsets[:-1][straight]
-    refs[at], refs[at + 1] = ui[rows[straight]], vi[rows[straight]]
+    refs[at] = geometry.u_index[rows[straight]]
+    refs[at + 1] = geometry.v_index[rows[straight]]
     del at, straight
     if len(curved):
         refs[_ranges(offsets[:-1][curved], counts[curved])] = np.arange(
