@@ -36,10 +36,12 @@ class NodeIndex(Mapping[Hashable, int]):
         self._rows: np.ndarray | None = None
         self._dict: dict[Hashable, int] | None = None
         values = ids.tolist()
-        if all(type(n) is int for n in values) and (
-            not values or (-(2**63) <= min(values) and max(values) < 2**63)
-        ):
-            as_int = np.asarray(values, dtype=np.int64)
+        try:
+            as_int = np.array(values) if values else None
+        except (ValueError, OverflowError):  # ragged tuples, huge ints
+            as_int = None
+        if as_int is not None and as_int.ndim == 1 and as_int.dtype.kind == "i":
+            as_int = as_int.astype(np.int64, copy=False)
             order = np.argsort(as_int, kind="stable")
             self._sorted = as_int[order]
             self._rows = order
