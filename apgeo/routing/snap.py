@@ -77,16 +77,21 @@ SNAP_COLUMNS: tuple[str, ...] = (
 class EdgeIndex:
     """Edges of a network prepared for nearest-edge queries (one entry per street).
 
-    Built once per engine (cached on it) or per call for a bare graph. The streets'
-    vertices are kept in flat arrays (:class:`~apgeo.routing.segment_index.SegmentIndex`,
-    ``segments``); :meth:`lines` makes the LineStrings of the streets asked for.
+    Built once per engine (cached on it) or per call for a bare graph. ``edge_u``,
+    ``edge_v`` (rows of ``node_ids``), ``edge_key`` and ``edge_s`` (travel time) describe
+    every edge of the main network (for an engine: its edge table's columns, shared);
+    entry ``i`` is edge ``row[i]``, with the reverse time ``reverse_s[i]`` (``inf``:
+    one-way). The streets' vertices are kept in flat arrays
+    (:class:`~apgeo.routing.segment_index.SegmentIndex`, ``segments``); :meth:`lines`
+    makes the LineStrings of the streets asked for.
     """
 
     node_ids: np.ndarray
-    ui: np.ndarray
-    vi: np.ndarray
-    key: np.ndarray
-    forward_s: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_key: np.ndarray
+    edge_s: np.ndarray
+    row: np.ndarray
     reverse_s: np.ndarray
     segments: SegmentIndex
     island_tree: STRtree | None
@@ -182,7 +187,7 @@ class EdgeIndex:
         """The index of the edges of the main network (no self-loops), in graph edge order,
         given by their geometry (``u_index`` / ``v_index``: rows of ``node_ids``), with
         the LineStrings of the edges cut off from it and the extent of the network for
-        messages. The arrays are not modified."""
+        messages. The arrays are kept (not copied) and not modified."""
         ui, vi = geometry.u_index, geometry.v_index
         no_length = np.flatnonzero(np.isnan(length))
         if len(no_length):
@@ -192,13 +197,13 @@ class EdgeIndex:
         first = ui < vi
         out = np.concatenate([np.flatnonzero(first), np.flatnonzero(~first & ~used)])
         del first, used
-        index_dtype = np.int32 if len(node_ids) < 2**31 - 1 else np.int64
         return cls(
             node_ids=node_ids,
-            ui=ui[out].astype(index_dtype),
-            vi=vi[out].astype(index_dtype),
-            key=keys[out],
-            forward_s=tt[out],
+            edge_u=ui,
+            edge_v=vi,
+            edge_key=keys,
+            edge_s=tt,
+            row=out.astype(np.int32 if len(ui) < 2**31 - 1 else np.int64),
             reverse_s=twin_s[out],
             segments=_segments_of(geometry, out),
             island_tree=STRtree(island_geoms) if len(island_geoms) else None,
@@ -206,7 +211,7 @@ class EdgeIndex:
         )
 
     def __len__(self) -> int:
-        return len(self.ui)
+        return len(self.row)
 
     def lines(self, rows: np.ndarray) -> np.ndarray:
         """LineStrings of entries ``rows`` (object array, same order)."""
@@ -476,16 +481,17 @@ def snap_points(
     length = shapely.length(lines)
     fraction = np.divide(position_m, length, out=np.zeros(n), where=length > 0)
     fraction = np.clip(fraction, 0.0, 1.0)
-    fwd = index.forward_s[edge]
+    row = index.row[edge]
+    fwd = index.edge_s[row]
     rev = index.reverse_s[edge]
     finite_rev = np.isfinite(rev)
     safe_rev = np.where(finite_rev, rev, 0.0)
     result = pd.DataFrame(
         {
             id_column: points[id_column].to_numpy(),
-            "u": index.node_ids[index.ui[edge]],
-            "v": index.node_ids[index.vi[edge]],
-            "key": index.key[edge],
+            "u": index.node_ids[index.edge_u[row]],
+            "v": index.node_ids[index.edge_v[row]],
+            "key": index.edge_key[row],
             "fraction": fraction,
             "position_m": position_m,
             "snap_distance_m": distance_m,
