@@ -75,3 +75,21 @@ def test_degenerate_and_repeated_vertices() -> None:
     rows, dist = index.nearest(np.array([5.0, 5.0]), np.array([6.0, -1.0]))
     assert rows.tolist() == [0, 1]
     assert dist.tolist() == [1.0, 1.0]
+
+
+def test_queries_in_small_chunks_and_far_points(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import apgeo.routing.segment_index as module
+
+    monkeypatch.setattr(module, "_MAX_PAIRS", 64)  # several chunks and rounds
+    rng = np.random.default_rng(8)
+    # a straight boundary of many equal segments: far points are nearly equidistant to many
+    lines = [shapely.LineString([(i * 10.0, 0.0), (i * 10.0 + 10.0, 0.0)]) for i in range(300)]
+    lines += _random_lines(rng, 100)
+    index = _index_of(lines)
+    x = np.concatenate([rng.uniform(0, 3_000, 50), rng.uniform(-1e5, 1e5, 20)])
+    y = np.concatenate([rng.uniform(-50, 50, 50), np.full(20, -2e5)])
+    rows, dist = index.nearest(x, y)
+    all_d = shapely.distance(shapely.points(x, y)[:, None], np.asarray(lines, dtype=object)[None, :])
+    assert np.array_equal(dist, all_d.min(axis=1))
+    best = all_d == all_d.min(axis=1)[:, None]
+    assert np.array_equal(rows, best.argmax(axis=1))  # the first of equidistant lines

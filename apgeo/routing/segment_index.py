@@ -26,6 +26,8 @@ from apgeo.routing.edge_geometry import _ranges
 
 #: Nearest piece midpoints asked of the k-d tree first (more for the points that need them).
 _FIRST_K = 16
+#: Point x piece pairs measured at once (memory of one query, about 50 bytes a pair).
+_MAX_PAIRS = 1 << 20
 #: Relative tolerance between the array distance and GEOS's (rounding only).
 _REL_TOL = 1e-9
 
@@ -163,6 +165,31 @@ class SegmentIndex:
         xy = np.column_stack([self.px[at], self.py[at]])
         return np.asarray(shapely.linestrings(xy, indices=which), dtype=object)
 
+    def _candidates(
+        self, x: np.ndarray, y: np.ndarray, k: int, last: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The lines about as near to each point as its nearest segment, from the ``k``
+        nearest piece midpoints: (position of the point, line) pairs for the points they
+        settle, and which points they settle (all when ``last``)."""
+        mid_d, piece = self.tree.query(np.column_stack([x, y]), k=k)  # type: ignore[union-attr]
+        mid_d, piece = mid_d.reshape(len(x), k), piece.reshape(len(x), k)
+        seg = piece if self.piece_seg is None else self.piece_seg[piece]
+        del piece
+        start = self.seg_start[seg]
+        a, b = self.refs[start], self.refs[start + 1]
+        del start
+        d = _segment_distance(x[:, None], y[:, None], self.px[a], self.py[a], self.px[b], self.py[b])
+        del a, b
+        best = d.min(axis=1)
+        reach = best + self.half_piece_m
+        reach += _REL_TOL * (1.0 + reach)
+        done = np.ones(len(x), dtype=bool) if last else mid_d[:, -1] > reach
+        # candidates: segments about as near as the nearest (ties and rounding)
+        near = d <= (best + _REL_TOL * (1.0 + best))[:, None]
+        near &= done[:, None]
+        i, j = np.nonzero(near)
+        return i, self.seg_line[seg[i, j]], done
+
     def nearest(
         self, x: np.ndarray, y: np.ndarray, rank: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -183,25 +210,15 @@ class SegmentIndex:
         pair_point: list[np.ndarray] = []
         pair_line: list[np.ndarray] = []
         while len(todo):
-            px, py = x[todo, None], y[todo, None]
-            mid_d, piece = self.tree.query(np.column_stack([x[todo], y[todo]]), k=k)
-            mid_d, piece = mid_d.reshape(len(todo), k), piece.reshape(len(todo), k)
-            seg = piece if self.piece_seg is None else self.piece_seg[piece]
-            start = self.seg_start[seg]
-            a, b = self.refs[start], self.refs[start + 1]
-            ax, ay, bx, by = self.px[a], self.py[a], self.px[b], self.py[b]
-            d = _segment_distance(px, py, ax, ay, bx, by)
-            best = d.min(axis=1)
-            reach = best + self.half_piece_m
-            reach = reach + _REL_TOL * (1.0 + reach)
-            complete = (mid_d[:, -1] > reach) | (k == n_pieces)
-            # candidates: segments about as near as the nearest (ties and rounding)
-            near = d <= (best + _REL_TOL * (1.0 + best))[:, None]
-            near &= complete[:, None]
-            i, j = np.nonzero(near)
-            pair_point.append(todo[i])
-            pair_line.append(self.seg_line[seg[i, j]])
-            todo = todo[~complete]
+            left: list[np.ndarray] = []
+            step = max(1, _MAX_PAIRS // k)  # bounds the memory of one query
+            for at in range(0, len(todo), step):
+                part = todo[at : at + step]
+                found, line, done = self._candidates(x[part], y[part], k, k == n_pieces)
+                pair_point.append(part[found])
+                pair_line.append(line)
+                left.append(part[~done])
+            todo = np.concatenate(left)
             k = min(k * 4, n_pieces)
         point = np.concatenate(pair_point)
         line = np.concatenate(pair_line)
