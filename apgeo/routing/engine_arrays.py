@@ -22,9 +22,10 @@ import numpy as np
 from apgeo._errors import NetworkError
 from apgeo.network.arrays import _gc_paused, _ModeArrays
 from apgeo.network.modes import Mode
+from apgeo.routing._combine import _largest_component, _main_rows
 from apgeo.routing.edge_geometry import EdgeGeometry
 from apgeo.routing.snap import EdgeIndex, _lines_of
-from apgeo.routing.travel_times import TravelTimeEngine, _largest_component, _main_rows
+from apgeo.routing.travel_times import TravelTimeEngine
 from apgeo.schema import TRAVEL_TIME_S
 
 

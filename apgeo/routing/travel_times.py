@@ -35,12 +35,19 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.sparse.csgraph import dijkstra
 
 from apgeo._errors import ApgeoValueError, NetworkError
 from apgeo._log import logger, warn
 from apgeo.network.arrays import _gc_paused, _object_array, check_network
-from apgeo.routing._combine import _direct_times, _fastest_csr, _node_snap_table, _target_times
+from apgeo.routing._combine import (
+    _direct_times,
+    _fastest_csr,
+    _largest_component,
+    _main_rows,
+    _node_snap_table,
+    _target_times,
+)
 from apgeo.routing.edge_geometry import EdgeGeometry
 from apgeo.routing.node_index import NodeIndex
 from apgeo.routing.snap import SNAP_COLUMNS, EdgeIndex, snap_points
@@ -73,26 +80,6 @@ def _check_limit(max_travel_time_s: float | None) -> float:
             f"max_travel_time_s={max_travel_time_s!r}: give a positive number of seconds, or None for no limit"
         )
     return limit
-
-
-def _largest_component(
-    u_all: np.ndarray, v_all: np.ndarray, w_all: np.ndarray, n_all: int
-) -> tuple[int, np.ndarray]:
-    """The number of strongly connected components of the edges ``u_all -> v_all`` and
-    which of the ``n_all`` nodes lie in the largest one."""
-    full = _fastest_csr(u_all, v_all, w_all, n_all)
-    n_comp, labels = connected_components(full, directed=True, connection="strong")
-    del full
-    return int(n_comp), labels == int(np.bincount(labels).argmax())
-
-
-def _main_rows(
-    u_all: np.ndarray, v_all: np.ndarray, keep: np.ndarray, order: np.ndarray | None
-) -> np.ndarray:
-    """Rows (in ``order``, default as given) of the edges between two ``keep`` nodes, not
-    self-loops."""
-    main = keep[u_all] & keep[v_all] & (u_all != v_all)
-    return np.flatnonzero(main) if order is None else order[main[order]]
 
 
 @dataclass(eq=False)
