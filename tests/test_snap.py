@@ -196,3 +196,27 @@ def test_island_point_moved_to_main_network() -> None:
     # on a bare graph the island is a valid street
     bare = snap_points(_grid_with_island(), pts, id_column="id")
     assert bare.loc[0, "snap_distance_m"] == pytest.approx(10.0)
+
+
+def test_point_on_a_junction_snaps_to_a_two_way_street_first() -> None:
+    # node 1 of a 3 x 3 grid: the one-way 0 -> 1 and the two-way 1 - 2 and 1 - 4 meet
+    # there, all at distance 0; the snap takes the first two-way street in edge order
+    G = grid_network(3, 3, mode="drive", one_way=[(0, 1)])
+    pts = gpd.GeoDataFrame(
+        {"id": ["on_node", "off_corner"]},
+        geometry=[shapely.Point(G.nodes[1]["x"], G.nodes[1]["y"]), shapely.Point(X0 - 30, Y0 - 40)],
+        crs="EPSG:27700",
+    )
+    snapped = snap_points(G, pts, id_column="id")
+    first = snapped.iloc[0]
+    assert first["snap_distance_m"] == 0.0
+    assert {first["u"], first["v"]} == {1, 2}
+    assert np.isfinite(first["edge_reverse_s"])
+    # nearest to node 0, where the one-way 0 -> 1 and the two-way 0 - 3 meet: 50 m
+    second = snapped.iloc[1]
+    assert second["snap_distance_m"] == pytest.approx(50.0)
+    assert {second["u"], second["v"]} == {0, 3}
+    # the same with an engine
+    engine = TravelTimeEngine.from_graph(G)
+    again = snap_points(engine, pts, id_column="id")
+    assert again[["u", "v", "key"]].equals(snapped[["u", "v", "key"]])

@@ -1,5 +1,6 @@
-"""Helpers of the travel-time engine: the fastest-edge CSR matrix, node snap tables and the
-combination of node fields with snapped targets.
+"""Helpers of the travel-time engine: the fastest-edge CSR matrix, the largest strongly
+connected component, node snap tables and the combination of node fields with snapped
+targets.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 if TYPE_CHECKING:
     from apgeo.routing.travel_times import Direction, TravelTimeEngine
@@ -17,16 +19,47 @@ if TYPE_CHECKING:
 
 def _fastest_csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n: int) -> sp.csr_matrix:
     """CSR matrix keeping the smallest value of duplicate (row, col) entries; explicit zeros kept."""
+    vals = np.asarray(vals, dtype=float)
     if len(vals):
-        order = np.lexsort((vals, cols, rows))
-        rows, cols, vals = rows[order], cols[order], vals[order]
-        first = np.ones(len(vals), dtype=bool)
-        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-        rows, cols, vals = rows[first], cols[first], vals[first]
+        cell = np.asarray(rows, dtype=np.int64) * np.int64(n) + cols
+        order = np.argsort(cell, kind="stable")
+        cell = cell[order]
+        start = np.ones(len(cell), dtype=bool)
+        np.not_equal(cell[1:], cell[:-1], out=start[1:])
+        first = np.flatnonzero(start)
+        del start
+        vals = np.minimum.reduceat(vals[order], first) if len(first) < len(cell) else vals[order]
+        del order
+        cell = cell[first]
+        del first
+        rows = cell // np.int64(n)
+        cols = cell - rows * np.int64(n)
+        del cell
+    else:
+        rows = cols = np.empty(0, dtype=np.int64)
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(indptr, rows + 1, 1)
-    np.cumsum(indptr, out=indptr)
-    return sp.csr_matrix((vals.astype(float), cols.astype(np.int64), indptr), shape=(n, n))
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return sp.csr_matrix((vals, cols, indptr), shape=(n, n))
+
+
+def _largest_component(
+    u_all: np.ndarray, v_all: np.ndarray, w_all: np.ndarray, n_all: int
+) -> tuple[int, np.ndarray]:
+    """The number of strongly connected components of the edges ``u_all -> v_all`` and
+    which of the ``n_all`` nodes lie in the largest one."""
+    full = _fastest_csr(u_all, v_all, w_all, n_all)
+    n_comp, labels = connected_components(full, directed=True, connection="strong")
+    del full
+    return int(n_comp), labels == int(np.bincount(labels).argmax())
+
+
+def _main_rows(
+    u_all: np.ndarray, v_all: np.ndarray, keep: np.ndarray, order: np.ndarray | None
+) -> np.ndarray:
+    """Rows (in ``order``, default as given) of the edges between two ``keep`` nodes, not
+    self-loops."""
+    main = keep[u_all] & keep[v_all] & (u_all != v_all)
+    return np.flatnonzero(main) if order is None else order[main[order]]
 
 
 def _node_snap_table(node_ids: Sequence[Hashable]) -> pd.DataFrame:

@@ -18,23 +18,30 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from apgeo._errors import NetworkError
 from apgeo.network.arrays import _gc_paused, _ModeArrays
 from apgeo.network.modes import Mode
+from apgeo.routing._combine import _largest_component, _main_rows
 from apgeo.routing.edge_geometry import EdgeGeometry
-from apgeo.routing.snap import EdgeIndex
+from apgeo.routing.snap import EdgeIndex, _lines_of
 from apgeo.routing.travel_times import TravelTimeEngine
+from apgeo.schema import TRAVEL_TIME_S
 
 
 def graph_edge_order(u: np.ndarray, v: np.ndarray, n_nodes: int) -> np.ndarray:
     """The order in which networkx lists the edges of a graph built from rows ``u -> v``
     (by start node, then by the first row joining that pair, then by row)."""
-    rows = np.arange(len(u), dtype=np.int64)
     code = u.astype(np.int64) * np.int64(n_nodes) + v
-    first = pd.Series(rows).groupby(code, sort=False).transform("min").to_numpy()
-    return np.lexsort((rows, first, u))
+    by_code = np.argsort(code, kind="stable")
+    start = np.ones(len(code), dtype=bool)
+    start[1:] = code[by_code[1:]] != code[by_code[:-1]]
+    del code
+    group = np.cumsum(start) - 1
+    first = np.empty(len(u), dtype=np.int64)
+    first[by_code] = by_code[start][group]  # a stable sort puts each pair's first row first
+    del by_code, start, group
+    return np.lexsort((first, u))  # a stable sort: rows of one pair stay in order
 
 
 def engine_from_arrays(
@@ -55,50 +62,66 @@ def engine_from_arrays(
         )
     with _gc_paused():
         order = graph_edge_order(arrays.u, arrays.v, n)
-        u, v = arrays.u[order], arrays.v[order]
-        w, length = arrays.travel_time_s[order], arrays.length_m[order]
-        keys = arrays.key[order].astype(object)
+        w = arrays.travel_time_s
         bad = ~np.isfinite(w) | (w < 0)
         if bad.any():
-            first = int(np.flatnonzero(bad)[0])
+            first = int(order[np.flatnonzero(bad[order])[0]])  # the first in graph order
             raise NetworkError(
                 f"{int(bad.sum())} edge(s) lack a valid 'travel_time_s' (seconds >= 0), e.g. edge "
-                f"{arrays.node_ids[u[first]]!r} -> {arrays.node_ids[v[first]]!r}; build the "
-                "network with apgeo.network"
+                f"{arrays.node_ids[arrays.u[first]]!r} -> {arrays.node_ids[arrays.v[first]]!r}; "
+                "build the network with apgeo.network"
             )
-        geometry = arrays.geometry[order]
+        del bad
+        component = _largest_component(arrays.u, arrays.v, w, n)
+        node_in = component[1]
         engine = TravelTimeEngine._from_parts(
             None,
-            arrays.node_ids.tolist(),
-            u,
-            v,
+            arrays.node_ids,
+            arrays.u,
+            arrays.v,
             w,
-            length,
-            keys,
+            arrays.length_m,
+            arrays.key,
             mode=arrays.mode,
             crs=arrays.crs,
             warn_dropped_fraction=warn_dropped_fraction,
+            order=order,
+            component=component,
         )
-        node_in = np.zeros(n, dtype=bool)
-        node_in[_rows_of(arrays.node_ids, engine.node_ids)] = True
-        engine._snap_index = EdgeIndex.from_arrays(
-            arrays.node_ids, arrays.x, arrays.y, u, v, keys, length, w, geometry.copy(), node_in
-        )
-        main = node_in[u] & node_in[v] & (u != v)
-        kept = _rows_of(arrays.node_ids, engine.node_ids)
+        del component
+        # rows of the arrays, in graph edge order
+        main = _main_rows(arrays.u, arrays.v, node_in, order)
+        cut_off = ~(node_in[arrays.u] & node_in[arrays.v]) & (arrays.u != arrays.v)
+        island = order[cut_off[order]]
+        del order, cut_off
+        island_geoms = _lines_of(arrays.x, arrays.y, arrays.u, arrays.v, arrays.geometry, island)
+        geometry = arrays.geometry[main]
+        del main, island
+        kept = np.flatnonzero(node_in)
+        edges = engine.edges
         engine._geometry = EdgeGeometry.from_lines(
             arrays.x[kept],
             arrays.y[kept],
-            engine.edges["u_index"].to_numpy(),
-            engine.edges["v_index"].to_numpy(),
-            geometry[main],
+            edges["u_index"].to_numpy(),
+            edges["v_index"].to_numpy(),
+            geometry,
+        )
+        del geometry, kept
+        engine._snap_index = EdgeIndex.from_main(
+            engine.node_ids,
+            engine._geometry,
+            edges["key"].to_numpy(),
+            edges["length_m"].to_numpy(),
+            edges[TRAVEL_TIME_S].to_numpy(),
+            island_geoms,
+            bounds=(
+                float(arrays.x.min()),
+                float(arrays.y.min()),
+                float(arrays.x.max()),
+                float(arrays.y.max()),
+            ),
         )
     return engine
-
-
-def _rows_of(all_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Rows of ``all_ids`` holding ``ids`` (every id present)."""
-    return pd.Index(all_ids).get_indexer(ids)
 
 
 def load_engines(

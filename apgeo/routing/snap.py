@@ -12,7 +12,9 @@ be inspected.
 The result has one row per point with the point's id and :data:`SNAP_COLUMNS`:
 
 ``u``, ``v``, ``key``
-    The edge (for a two-way street, the direction with the smaller node position).
+    The edge (for a two-way street, the direction with the smaller node position). Of
+    equidistant streets (a point nearest to a junction), a two-way street, then the first
+    in the network's edge order.
 ``fraction``, ``position_m``
     Where along the edge, from ``u`` (0..1 and metres along its geometry).
 ``snap_distance_m``, ``access_time_s``
@@ -46,6 +48,8 @@ from apgeo._log import warn
 from apgeo._validate import check_geometries, check_unique, require_columns, to_working_crs
 from apgeo.network.arrays import _gc_paused, _object_array, check_network
 from apgeo.network.modes import DEFAULT_SPEEDS_KPH
+from apgeo.routing.edge_geometry import EdgeGeometry, _ranges
+from apgeo.routing.segment_index import SegmentIndex
 from apgeo.settings import get_settings
 
 if TYPE_CHECKING:
@@ -73,16 +77,23 @@ SNAP_COLUMNS: tuple[str, ...] = (
 class EdgeIndex:
     """Edges of a network prepared for nearest-edge queries (one entry per street).
 
-    Built once per engine (cached on it) or per call for a bare graph.
+    Built once per engine (cached on it) or per call for a bare graph. ``edge_u``,
+    ``edge_v`` (rows of ``node_ids``), ``edge_key`` and ``edge_s`` (travel time) describe
+    every edge of the main network (for an engine: its edge table's columns, shared);
+    entry ``i`` is edge ``row[i]``, with the reverse time ``reverse_s[i]`` (``inf``:
+    one-way). The streets' vertices are kept in flat arrays
+    (:class:`~apgeo.routing.segment_index.SegmentIndex`, ``segments``); :meth:`lines`
+    makes the LineStrings of the streets asked for.
     """
 
-    u: np.ndarray
-    v: np.ndarray
-    key: np.ndarray
-    geometry: np.ndarray
-    forward_s: np.ndarray
+    node_ids: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_key: np.ndarray
+    edge_s: np.ndarray
+    row: np.ndarray
     reverse_s: np.ndarray
-    tree: STRtree
+    segments: SegmentIndex
     island_tree: STRtree | None
     bounds: tuple[float, float, float, float]
 
@@ -143,53 +154,112 @@ class EdgeIndex:
     ) -> EdgeIndex:
         """The index of edges given as arrays in graph edge order (``ui`` / ``vi``: rows of
         ``node_ids``; ``geom``: LineStrings or ``None`` for straight edges); ``node_in``
-        marks the nodes of the main network."""
-        n_nodes = len(node_ids)
-        keep = ui != vi
-        ui, vi, keys, length, tt, geom = (
-            ui[keep],
-            vi[keep],
-            keys[keep],
-            length[keep],
-            tt[keep],
-            geom[keep],
-        )
-        straight = np.flatnonzero(pd.isna(geom))
-        if len(straight):
-            a, b = ui[straight], vi[straight]
-            ends = np.stack(
-                [np.column_stack([xs[a], ys[a]]), np.column_stack([xs[b], ys[b]])], axis=1
-            )
-            geom[straight] = shapely.linestrings(ends)
-        no_length = np.isnan(length)
-        if no_length.any():
-            length[no_length] = shapely.length(geom[no_length])
-        in_main = node_in[ui] & node_in[vi]
-        island_geoms = geom[~in_main]
-        ui, vi, keys, length, tt, geom = (
-            ui[in_main],
-            vi[in_main],
-            keys[in_main],
-            length[in_main],
-            tt[in_main],
-            geom[in_main],
-        )
-        twin_s, used = _match_twins(ui, vi, length, tt, n_nodes)
-        first = ui < vi
-        out = np.concatenate([np.flatnonzero(first), np.flatnonzero(~first & ~used)])
-        ids = node_ids
-        geoms = geom[out]
-        return cls(
-            u=ids[ui[out]],
-            v=ids[vi[out]],
-            key=keys[out],
-            geometry=geoms,
-            forward_s=tt[out],
-            reverse_s=twin_s[out],
-            tree=STRtree(geoms),
-            island_tree=STRtree(island_geoms) if len(island_geoms) else None,
+        marks the nodes of the main network. The arrays are not modified."""
+        rows = np.flatnonzero(ui != vi)
+        in_main = node_in[ui[rows]] & node_in[vi[rows]]
+        island_geoms = _lines_of(xs, ys, ui, vi, geom, rows[~in_main])
+        rows = rows[in_main]
+        del in_main
+        ui, vi = ui[rows], vi[rows]
+        geometry = EdgeGeometry.from_lines(xs, ys, ui, vi, geom[rows])
+        return cls.from_main(
+            node_ids,
+            geometry,
+            keys[rows],
+            length[rows],
+            tt[rows],
+            island_geoms,
             bounds=(float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())),
         )
+
+    @classmethod
+    def from_main(
+        cls,
+        node_ids: np.ndarray,
+        geometry: EdgeGeometry,
+        keys: np.ndarray,
+        length: np.ndarray,
+        tt: np.ndarray,
+        island_geoms: np.ndarray,
+        *,
+        bounds: tuple[float, float, float, float],
+    ) -> EdgeIndex:
+        """The index of the edges of the main network (no self-loops), in graph edge order,
+        given by their geometry (``u_index`` / ``v_index``: rows of ``node_ids``), with
+        the LineStrings of the edges cut off from it and the extent of the network for
+        messages. The arrays are kept (not copied) and not modified."""
+        ui, vi = geometry.u_index, geometry.v_index
+        no_length = np.flatnonzero(np.isnan(length))
+        if len(no_length):
+            length = length.copy()
+            length[no_length] = shapely.length(geometry.lines(no_length))
+        twin_s, used = _match_twins(ui, vi, length, tt, len(node_ids))
+        first = ui < vi
+        out = np.concatenate([np.flatnonzero(first), np.flatnonzero(~first & ~used)])
+        del first, used
+        return cls(
+            node_ids=node_ids,
+            edge_u=ui,
+            edge_v=vi,
+            edge_key=keys,
+            edge_s=tt,
+            row=out.astype(np.int32 if len(ui) < 2**31 - 1 else np.int64),
+            reverse_s=twin_s[out],
+            segments=_segments_of(geometry, out),
+            island_tree=STRtree(island_geoms) if len(island_geoms) else None,
+            bounds=bounds,
+        )
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    def lines(self, rows: np.ndarray) -> np.ndarray:
+        """LineStrings of entries ``rows`` (object array, same order)."""
+        return self.segments.lines(rows)
+
+
+def _lines_of(
+    xs: np.ndarray, ys: np.ndarray, ui: np.ndarray, vi: np.ndarray, geom: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """LineStrings of edges ``rows`` (straight ones drawn between their nodes)."""
+    out = geom[rows]
+    straight = np.flatnonzero(pd.isna(out))
+    if len(straight):
+        a, b = ui[rows[straight]], vi[rows[straight]]
+        ends = np.stack([np.column_stack([xs[a], ys[a]]), np.column_stack([xs[b], ys[b]])], axis=1)
+        out[straight] = shapely.linestrings(ends)
+    return out
+
+
+def _segments_of(geometry: EdgeGeometry, rows: np.ndarray) -> SegmentIndex:
+    """The segment index of edges ``rows``: a straight edge refers to its two nodes, a
+    curved one to its own vertices."""
+    start = geometry.offsets[rows]
+    counts = geometry.offsets[rows + 1] - start
+    curved = np.flatnonzero(counts > 0)
+    n_nodes = len(geometry.x)
+    # the node coordinates are shared (not copied) when no street is curved
+    px, py = geometry.x, geometry.y
+    if len(curved):
+        inner = geometry.coords[_ranges(start[curved], counts[curved])]
+        px = np.concatenate([px, inner[:, 0]])
+        py = np.concatenate([py, inner[:, 1]])
+        del inner
+    del start
+    straight = counts == 0
+    counts[straight] = 2
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    refs = np.empty(int(offsets[-1]), dtype=np.int64 if len(px) >= 2**31 - 1 else np.int32)
+    at = offsets[:-1][straight]
+    refs[at] = geometry.u_index[rows[straight]]
+    refs[at + 1] = geometry.v_index[rows[straight]]
+    del at, straight
+    if len(curved):
+        refs[_ranges(offsets[:-1][curved], counts[curved])] = np.arange(
+            n_nodes, len(px), dtype=np.int64
+        )
+    return SegmentIndex.from_refs(px, py, counts, refs)
 
 
 def _match_twins(
@@ -207,30 +277,40 @@ def _match_twins(
     used = np.zeros(n, dtype=bool)
     if n == 0:
         return twin_s, used
-    code = ui * np.int64(n_nodes) + vi
-    back = vi * np.int64(n_nodes) + ui
+    n_pairs = np.int64(n_nodes)
+    code = ui * n_pairs + vi
     codes, counts = np.unique(code, return_counts=True)
-    count_of = pd.Series(counts, index=codes)
-    own = count_of.reindex(code).to_numpy()
-    rev = count_of.reindex(back).fillna(0).to_numpy()
-    simple = (own == 1) & (rev <= 1)
+    at = np.searchsorted(codes, code)
+    own_single = counts[at] == 1
+    # rows of the edges alone in their direction, by code (-1: none or several)
+    row_of_code = np.full(len(codes), -1, dtype=np.int64)
+    row_of_code[at[own_single]] = np.flatnonzero(own_single)
+    del code
+    back = vi * n_pairs + ui
+    np.minimum(np.searchsorted(codes, back), len(codes) - 1, out=at)
+    found = codes[at] == back
+    simple = own_single & (~found | (counts[at] <= 1))
+    del own_single, counts
     first = ui < vi
     # simple pairs: at most one edge each way
     f = np.flatnonzero(first & simple)
-    single = np.flatnonzero(own == 1)
-    where = pd.Index(code[single]).get_indexer(back[f])
-    has = where >= 0
-    f, b = f[has], single[where[has]]
+    b = np.where(found[f], row_of_code[at[f]], -1)
+    del at, found, row_of_code
+    has = b >= 0
+    f, b = f[has], b[has]
+    del has
     close = np.abs(length[b] - length[f]) <= 0.5 + 0.01 * length[f]
     f, b = f[close], b[close]
     twin_s[f] = tt[b]
     used[b] = True
+    del f, b, close
     # pairs with parallel edges: the greedy rule, one edge at a time
     hard = np.flatnonzero(first & ~simple)
     if len(hard):
         candidates: dict[int, list[int]] = {}
-        for j in np.flatnonzero(~first & (pd.Index(back).isin(code[hard]))).tolist():
-            candidates.setdefault(int(code[j]), []).append(j)
+        hard_codes = ui[hard] * n_pairs + vi[hard]
+        for j in np.flatnonzero(~first & np.isin(back, hard_codes)).tolist():
+            candidates.setdefault(int(ui[j] * n_pairs + vi[j]), []).append(j)
         for i in hard.tolist():
             best = -1
             for j in candidates.get(int(back[i]), ()):
@@ -360,23 +440,13 @@ def snap_points(
     geoms = shapely.points(x, y)
     ids_all = points[id_column].to_numpy(dtype=object)
     n = len(geoms)
-    found, which = (
-        index.tree.query_nearest(
-            geoms, max_distance=max_m, return_distance=False, all_matches=False
-        )
-        if n
-        else (np.empty(0, int), np.empty(0, int))
-    )
-    edge = np.full(n, -1, dtype=np.int64)
-    edge[found] = which
-    if (edge < 0).any():
-        lost = edge < 0
-        far = np.full(int(lost.sum()), np.nan)
-        if len(index.geometry):
-            _, far_which = index.tree.query_nearest(
-                geoms[lost], return_distance=False, all_matches=False
-            )
-            far = shapely.distance(geoms[lost], index.geometry[far_which])
+    # equidistant streets (a point nearest to a junction): a two-way street first, so the
+    # point is reached from the junction both ways, then the first in graph edge order
+    one_way = ~np.isfinite(index.reverse_s)
+    edge, distance_m = index.segments.nearest(x, y, rank=one_way)
+    lost = ~(distance_m <= max_m)
+    if lost.any():
+        far = distance_m[lost] if len(index) else np.full(int(lost.sum()), np.nan)
         xmin, ymin, xmax, ymax = index.bounds
         raise SnapError(
             f"{name}: {int(lost.sum())} point(s) are more than {max_m:,.0f} m from every street "
@@ -385,8 +455,7 @@ def snap_points(
             f"y {ymin:,.0f}..{ymax:,.0f} in {crs}: check the points' coordinates and CRS, or "
             "load a network covering them"
         )
-    lines = index.geometry[edge]
-    distance_m = shapely.distance(geoms, lines)
+    lines = index.lines(edge)
     moved = np.zeros(n, dtype=bool)
     if index.island_tree is not None and n:
         _, island_d = index.island_tree.query_nearest(
@@ -412,16 +481,17 @@ def snap_points(
     length = shapely.length(lines)
     fraction = np.divide(position_m, length, out=np.zeros(n), where=length > 0)
     fraction = np.clip(fraction, 0.0, 1.0)
-    fwd = index.forward_s[edge]
+    row = index.row[edge]
+    fwd = index.edge_s[row]
     rev = index.reverse_s[edge]
     finite_rev = np.isfinite(rev)
     safe_rev = np.where(finite_rev, rev, 0.0)
     result = pd.DataFrame(
         {
             id_column: points[id_column].to_numpy(),
-            "u": index.u[edge],
-            "v": index.v[edge],
-            "key": index.key[edge],
+            "u": index.node_ids[index.edge_u[row]],
+            "v": index.node_ids[index.edge_v[row]],
+            "key": index.edge_key[row],
             "fraction": fraction,
             "position_m": position_m,
             "snap_distance_m": distance_m,

@@ -26,7 +26,7 @@ Unreachable pairs, and pairs beyond ``max_travel_time_s``, are ``NaN`` in tables
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -35,13 +35,21 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.sparse.csgraph import dijkstra
 
 from apgeo._errors import ApgeoValueError, NetworkError
 from apgeo._log import logger, warn
 from apgeo.network.arrays import _gc_paused, _object_array, check_network
-from apgeo.routing._combine import _direct_times, _fastest_csr, _node_snap_table, _target_times
+from apgeo.routing._combine import (
+    _direct_times,
+    _fastest_csr,
+    _largest_component,
+    _main_rows,
+    _node_snap_table,
+    _target_times,
+)
 from apgeo.routing.edge_geometry import EdgeGeometry
+from apgeo.routing.node_index import NodeIndex
 from apgeo.routing.snap import SNAP_COLUMNS, EdgeIndex, snap_points
 from apgeo.routing.virtual_sources import CAPACITY as VIRTUAL_CAPACITY
 from apgeo.routing.virtual_sources import VirtualSourceMatrix, augmented_copy
@@ -92,7 +100,7 @@ class TravelTimeEngine:
     node_ids
         Node ids of the largest strongly connected component, in matrix order.
     node_index
-        Node id -> matrix row.
+        Node id -> matrix row (a read-only mapping, compact for integer ids).
     matrix
         CSR matrix ``(n, n)`` of travel times (s); ``matrix[i, j]`` is the fastest edge i -> j.
     edges
@@ -106,7 +114,7 @@ class TravelTimeEngine:
     mode: str
     crs: str
     node_ids: np.ndarray
-    node_index: dict[Hashable, int]
+    node_index: Mapping[Hashable, int]
     matrix: sp.csr_matrix
     edges: pd.DataFrame
     dropped_nodes: tuple[Hashable, ...]
@@ -151,7 +159,7 @@ class TravelTimeEngine:
         if self._snap_index is None:
             if self.graph is None:  # pragma: no cover - engines from arrays get theirs
                 raise NetworkError("this engine has neither a graph nor a snap index")
-            self._snap_index = EdgeIndex.build(self.graph, main_nodes=self.node_index)
+            self._snap_index = EdgeIndex.build(self.graph, main_nodes=set(self.node_ids.tolist()))
         return self._snap_index
 
     @property
@@ -250,7 +258,7 @@ class TravelTimeEngine:
     def _from_parts(
         cls,
         G: nx.MultiDiGraph | None,
-        all_ids: list[Hashable],
+        all_ids: Sequence[Hashable] | np.ndarray,
         u_all: np.ndarray,
         v_all: np.ndarray,
         w_all: np.ndarray,
@@ -260,37 +268,42 @@ class TravelTimeEngine:
         mode: str,
         crs: str,
         warn_dropped_fraction: float | None,
+        order: np.ndarray | None = None,
+        component: tuple[int, np.ndarray] | None = None,
     ) -> TravelTimeEngine:
         """The engine of the edges ``u_all -> v_all`` (rows of ``all_ids``) with travel
-        times ``w_all`` (checked) and lengths ``len_all``; ``G`` is kept when given."""
+        times ``w_all`` (checked) and lengths ``len_all``, listed in ``order`` (default:
+        as given); ``G`` is kept when given; ``component``: :func:`_largest_component` of
+        these edges when already known."""
         n_all = len(all_ids)
-        full = _fastest_csr(u_all, v_all, w_all, n_all)
-        n_comp, labels = connected_components(full, directed=True, connection="strong")
-        largest = int(np.bincount(labels).argmax())
-        keep = labels == largest
+        n_comp, keep = component or _largest_component(u_all, v_all, w_all, n_all)
         kept_idx = np.flatnonzero(keep)
-        dropped = tuple(all_ids[i] for i in np.flatnonzero(~keep))
+        ids_array = _object_array(all_ids)
+        dropped = tuple(ids_array[~keep].tolist())
         remap = np.full(n_all, -1, dtype=np.int64)
         remap[kept_idx] = np.arange(len(kept_idx))
-        in_main = keep[u_all] & keep[v_all] & (u_all != v_all)
-        ui, vi = remap[u_all[in_main]], remap[v_all[in_main]]
-        matrix = _fastest_csr(ui, vi, w_all[in_main], len(kept_idx))
-        node_ids = np.empty(len(kept_idx), dtype=object)
-        node_ids[:] = [all_ids[i] for i in kept_idx]
-        node_index = {n: i for i, n in enumerate(node_ids)}
-        main_pos = np.flatnonzero(in_main)
-        ids_array = _object_array(all_ids)
+        main_pos = _main_rows(u_all, v_all, keep, order)
+        del keep
+        ui, vi = remap[u_all[main_pos]], remap[v_all[main_pos]]
+        del remap
+        w_main = w_all[main_pos]
+        matrix = _fastest_csr(ui, vi, w_main, len(kept_idx))
+        node_ids = ids_array[kept_idx]
+        node_index = NodeIndex(node_ids)
+        # one block per column: no consolidated copy of the table
         edges = pd.DataFrame(
             {
-                "u": ids_array[u_all[in_main]],
-                "v": ids_array[v_all[in_main]],
-                "key": keys[main_pos],
+                "u": ids_array[u_all[main_pos]],
+                "v": ids_array[v_all[main_pos]],
+                "key": np.asarray(keys[main_pos], dtype=object),
                 "u_index": ui,
                 "v_index": vi,
-                "length_m": len_all[in_main],
-                TRAVEL_TIME_S: w_all[in_main],
-            }
+                "length_m": len_all[main_pos],
+                TRAVEL_TIME_S: w_main,
+            },
+            copy=False,
         )
+        del ids_array, main_pos, ui, vi, w_main
         if dropped:
             fraction = len(dropped) / n_all
             message = (

@@ -1,0 +1,79 @@
+"""Node id -> matrix row of a travel-time engine, compact for integer ids.
+
+A dict of a county network's node ids costs about 80 bytes per node (the hash table and
+one boxed int per row). OpenStreetMap node ids are integers: :class:`NodeIndex` keeps
+them as a sorted int64 array with the rows in that order (16 bytes per node) and finds
+an id by binary search; other ids (strings, tuples) use a dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+
+def _as_int(key: Any) -> int | None:
+    """``key`` as an int when it equals one (as a dict lookup would match it), else None."""
+    if isinstance(key, (bool, np.bool_)):
+        return int(key)
+    if isinstance(key, (int, np.integer)):
+        return int(key)
+    if isinstance(key, (float, np.floating)) and float(key).is_integer():
+        return int(key)
+    return None
+
+
+class NodeIndex(Mapping[Hashable, int]):
+    """A read-only mapping node id -> row, for ids given in row order (all distinct)."""
+
+    __slots__ = ("_dict", "_ids", "_rows", "_sorted")
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self._ids = ids
+        self._sorted: np.ndarray | None = None
+        self._rows: np.ndarray | None = None
+        self._dict: dict[Hashable, int] | None = None
+        values = ids.tolist()
+        try:
+            as_int = np.array(values) if values else None
+        except (ValueError, OverflowError):  # ragged tuples, huge ints
+            as_int = None
+        if as_int is not None and as_int.ndim == 1 and as_int.dtype.kind == "i":
+            as_int = as_int.astype(np.int64, copy=False)
+            order = np.argsort(as_int, kind="stable")
+            self._sorted = as_int[order]
+            self._rows = order
+        else:
+            self._dict = {n: i for i, n in enumerate(values)}
+
+    def __getitem__(self, key: Hashable) -> int:
+        if self._dict is not None:
+            return self._dict[key]
+        assert self._sorted is not None and self._rows is not None
+        k = _as_int(key)
+        if k is not None and -(2**63) <= k < 2**63:
+            at = int(np.searchsorted(self._sorted, k))
+            if at < len(self._sorted) and int(self._sorted[at]) == k:
+                return int(self._rows[at])
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[key]  # type: ignore[index]
+        except (KeyError, TypeError):
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self._ids.tolist())
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __repr__(self) -> str:
+        return f"NodeIndex({len(self)} nodes)"
+
+
+__all__ = ["NodeIndex"]
