@@ -52,7 +52,7 @@ from apgeo.routing.edge_geometry import EdgeGeometry
 from apgeo.routing.node_index import NodeIndex
 from apgeo.routing.snap import SNAP_COLUMNS, EdgeIndex, snap_points
 from apgeo.routing.virtual_sources import CAPACITY as VIRTUAL_CAPACITY
-from apgeo.routing.virtual_sources import VirtualSourceMatrix, augmented_copy
+from apgeo.routing.virtual_sources import VirtualSourceMatrix, augmented_copy, source_links
 from apgeo.schema import DESTINATION_ID, ORIGIN_ID, TRAVEL_TIME_S
 
 Direction = Literal["from", "to"]
@@ -350,27 +350,8 @@ class TravelTimeEngine:
     def _source_links(
         self, table: pd.DataFrame, direction: Direction
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The links of one virtual node per source: ``(k, 2)`` street ends and seconds.
-
-        Virtual node ``i`` is joined to both ends of source ``i``'s edge with the access
-        leg plus the partial edge time (``direction="to"``: on the transposed matrix, so
-        the weights are the times from the ends *to* the point); ``inf``: no link.
-        """
-        u_idx = np.array([self.node_index[u] for u in table["u"]], dtype=np.int64)
-        v_idx = np.array([self.node_index[v] for v in table["v"]], dtype=np.int64)
-        access = table["access_time_s"].to_numpy(float)
-        if direction == "from":  # leave the point towards u or v
-            to_u = table["time_to_u_s"].to_numpy(float)
-            to_v = table["time_to_v_s"].to_numpy(float)
-        else:  # arrive at the point from u or v (transposed: virtual -> u)
-            to_u = table["time_from_u_s"].to_numpy(float)
-            to_v = table["time_from_v_s"].to_numpy(float)
-        w_u = access + to_u
-        w_v = access + to_v
-        same = u_idx == v_idx  # node sources: one entry only
-        w_u = np.where(same, np.minimum(w_u, w_v), w_u)
-        w_v = np.where(same, np.inf, w_v)
-        return np.stack([u_idx, v_idx], axis=1), np.stack([w_u, w_v], axis=1)
+        """The links of one virtual node per source (:func:`source_links`)."""
+        return source_links(self.node_index, table, direction)
 
     def _virtual(self, direction: Direction) -> VirtualSourceMatrix:
         """The reusable matrix with free virtual rows for ``direction`` (built on first use)."""

@@ -18,9 +18,11 @@ nothing by waiting.
 from __future__ import annotations
 
 import threading
+from collections.abc import Hashable, Mapping
 from typing import Final
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
@@ -45,6 +47,32 @@ def augmented_copy(
     data = np.concatenate([base.data, weights_s[ok]])
     matrix = sp.csr_matrix((data, indices, indptr.astype(dtype, copy=False)), shape=(n + k, n + k))
     return matrix, n + np.arange(k)
+
+
+def source_links(
+    node_index: Mapping[Hashable, int], table: pd.DataFrame, direction: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The links of one virtual node per snapped source: ``(k, 2)`` street ends and seconds.
+
+    Virtual node ``i`` is joined to both ends of source ``i``'s edge with the access leg
+    plus the partial edge time (``direction="to"``: on the transposed matrix, so the
+    weights are the times from the ends *to* the point); ``inf``: no link.
+    """
+    u_idx = np.array([node_index[u] for u in table["u"]], dtype=np.int64)
+    v_idx = np.array([node_index[v] for v in table["v"]], dtype=np.int64)
+    access = table["access_time_s"].to_numpy(float)
+    if direction == "from":  # leave the point towards u or v
+        to_u = table["time_to_u_s"].to_numpy(float)
+        to_v = table["time_to_v_s"].to_numpy(float)
+    else:  # arrive at the point from u or v (transposed: virtual -> u)
+        to_u = table["time_from_u_s"].to_numpy(float)
+        to_v = table["time_from_v_s"].to_numpy(float)
+    w_u = access + to_u
+    w_v = access + to_v
+    same = u_idx == v_idx  # node sources: one entry only
+    w_u = np.where(same, np.minimum(w_u, w_v), w_u)
+    w_v = np.where(same, np.inf, w_v)
+    return np.stack([u_idx, v_idx], axis=1), np.stack([w_u, w_v], axis=1)
 
 
 class VirtualSourceMatrix:
@@ -117,4 +145,4 @@ class VirtualSourceMatrix:
         return dist[:n], which
 
 
-__all__ = ["CAPACITY", "VirtualSourceMatrix", "augmented_copy"]
+__all__ = ["CAPACITY", "VirtualSourceMatrix", "augmented_copy", "source_links"]
