@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -67,4 +67,43 @@ def load_npz(path: Path) -> dict[str, np.ndarray] | None:
         return None
 
 
-__all__ = ["cache_key", "file_sha256", "load_npz", "save_npz"]
+def array_digest(*arrays: Any) -> str:
+    """Hex sha256 of arrays' dtypes, shapes and bytes (for cache keys of computed inputs)."""
+    digest = hashlib.sha256()
+    for value in arrays:
+        arr = np.ascontiguousarray(value)
+        digest.update(f"{arr.dtype.str}{arr.shape}|".encode())
+        digest.update(arr.tobytes())
+    return digest.hexdigest()
+
+
+def cached_arrays(
+    folder: Path | None,
+    payload: Mapping[str, Any],
+    compute: Callable[[], dict[str, np.ndarray] | None],
+) -> dict[str, np.ndarray] | None:
+    """``compute()``, kept in ``folder`` under a key of ``payload`` and the apgeo version.
+
+    ``payload`` must name everything the result depends on (digests of arrays, options,
+    library versions). ``folder=None`` computes without the cache. A result of ``None``
+    (a failed or partial computation) is returned but never cached; a cache that cannot
+    be written only costs time (logged).
+    """
+    if folder is None:
+        return compute()
+    from apgeo import __version__
+
+    path = folder / f"{cache_key({**payload, 'apgeo': __version__}, length=32)}.npz"
+    found = load_npz(path)
+    if found is not None:
+        return found
+    result = compute()
+    if result is not None:
+        try:
+            save_npz(path, result)
+        except OSError as exc:
+            logger.warning("could not write the cache entry %s: %s", path, exc)
+    return result
+
+
+__all__ = ["array_digest", "cache_key", "cached_arrays", "file_sha256", "load_npz", "save_npz"]

@@ -376,6 +376,7 @@ def analyse_access(result: StudyResult) -> None:
 def analyse_coldspots(result: StudyResult) -> None:
     """Access cold spots (far from suitable provision), capacity cold spots and Gi* clusters."""
     from apgeo.analysis.coldspots import access_coldspots, capacity_coldspots, gi_star_clusters
+    from apgeo.study.incremental import study_cache_dir
 
     cfg = result.config
     kinds = result.ap_kinds
@@ -403,6 +404,7 @@ def analyse_coldspots(result: StudyResult) -> None:
                     kinds=kinds,
                     random_state=cfg.random_state,
                     fdr=True,  # one local test per area: control the false discovery rate
+                    cache_dir=study_cache_dir(),  # the permutations of unchanged inputs are read back
                 )
             )
     coldspots = pd.concat(cold, ignore_index=True)
@@ -451,6 +453,7 @@ def recommend_and_compare(result: StudyResult) -> None:
     from apgeo.planning.instance import known_places_per_need
     from apgeo.planning.recommend import recommend_sites
     from apgeo.planning.scenarios import Scenario, compare_scenarios
+    from apgeo.study.incremental import study_cache_dir
 
     cfg = result.config
     if cfg.recommend_sites == 0 or cfg.recommend_mode not in result.travel_times:
@@ -499,7 +502,7 @@ def recommend_and_compare(result: StudyResult) -> None:
                 times, result.demand, ap, candidates, mode=mode, p=cfg.recommend_sites,
                 objective=objective, key_stages=ks,  # type: ignore[arg-type]
                 max_travel_time_min=cfg.recommend_max_travel_time_min, wards=result.wards,
-                places_per_need=places_per_need,
+                places_per_need=places_per_need, cache_dir=study_cache_dir(),
             )
             rec = rec.assign(group=label, objective=objective)
             if not places_known and len(rec):
