@@ -135,10 +135,12 @@ def compute_travel_times(result: StudyResult, *, progress: Progress | None = Non
             progress(f"travel times: {mode}")
         graph = graphs.get(mode)
         if graph is not None:
+            from apgeo.routing.deferred import DeferredEngine
             from apgeo.routing.travel_times import TravelTimeEngine
             from apgeo.study.incremental import cached_travel_time_table
 
-            lean = isinstance(graph, TravelTimeEngine)  # a file: built from arrays, no graph
+            # a file: built from arrays (no graph), or deferred until a site needs computing
+            lean = isinstance(graph, (TravelTimeEngine, DeferredEngine))
             engine = graph if lean else TravelTimeEngine.from_graph(graph)
             result.engines[mode] = engine
             result.travel_times[mode] = cached_travel_time_table(  # only new or moved sites computed
@@ -180,9 +182,10 @@ def _load_graphs(result: StudyResult) -> dict[str, Any]:
         return _road_line_graphs(result, Path(source))
     try:
         if source is not None:  # a file: engines straight from its arrays, no networkx graph
-            from apgeo.routing.engine_arrays import load_engines
+            from apgeo.study.engines import study_engines
 
-            return dict(load_engines(source, modes=[check_mode(m) for m in cfg.modes], polygon=polygon, buffer_m=cfg.network_buffer_m))
+            # built only when some site is not in the study cache (see apgeo.study.engines)
+            return dict(study_engines(source, modes=[check_mode(m) for m in cfg.modes], polygon=polygon, buffer_m=cfg.network_buffer_m))
         return load_networks(
             source, modes=[check_mode(m) for m in cfg.modes], polygon=polygon, buffer_m=cfg.network_buffer_m
         )
