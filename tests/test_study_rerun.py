@@ -26,7 +26,7 @@ def _outputs(folder: Path) -> dict[Path, bytes]:
     return {
         p.relative_to(folder): p.read_bytes()
         for p in sorted(folder.rglob("*"))
-        if p.suffix in {".csv", ".md", ".gpkg", ".json", ".geojson"} and p.name != "provenance.json"
+        if p.suffix in {".csv", ".md", ".gpkg", ".json", ".geojson", ".png"} and p.name != "provenance.json"
     }
 
 
