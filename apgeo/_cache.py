@@ -13,7 +13,9 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,26 @@ def array_digest(*arrays: Any) -> str:
     return digest.hexdigest()
 
 
+_RESULTS_DIR: ContextVar[Path | None] = ContextVar("apgeo_results_cache_dir", default=None)
+
+
+@contextmanager
+def results_cache(folder: Path | None) -> Iterator[None]:
+    """Inside the block, deep computations without a ``cache_dir`` parameter of their own
+    (the disclosure checks) keep their results in ``folder`` (see :func:`cached_arrays`);
+    ``None``: no cache. A study run sets it to its study cache folder."""
+    token = _RESULTS_DIR.set(folder)
+    try:
+        yield
+    finally:
+        _RESULTS_DIR.reset(token)
+
+
+def results_cache_dir() -> Path | None:
+    """The folder set by the innermost :func:`results_cache` block (``None`` outside)."""
+    return _RESULTS_DIR.get()
+
+
 def cached_arrays(
     folder: Path | None,
     payload: Mapping[str, Any],
@@ -106,4 +128,13 @@ def cached_arrays(
     return result
 
 
-__all__ = ["array_digest", "cache_key", "cached_arrays", "file_sha256", "load_npz", "save_npz"]
+__all__ = [
+    "array_digest",
+    "cache_key",
+    "cached_arrays",
+    "file_sha256",
+    "load_npz",
+    "results_cache",
+    "results_cache_dir",
+    "save_npz",
+]

@@ -181,3 +181,39 @@ def test_solution_cache_keeps_no_unproven_solution(tmp_path: Path, monkeypatch: 
         model.solve("exact", cache_dir=tmp_path)
     assert model.method_ == "greedy (fallback)"
     assert _entries(tmp_path) == []
+
+
+# ---- disclosure checks ------------------------------------------------------------------
+
+
+def test_disclosure_checks_cached_only_inside_a_results_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from apgeo._cache import results_cache
+    from apgeo.privacy import disclosure as D
+
+    table = pd.DataFrame(
+        [[3, 12, 9, 0], [8, 2, 15, 6], [11, 7, 1, 14]],
+        index=pd.Index(["a", "b", "c"], name="area"),
+        columns=pd.Index(["s1", "s2", "s3", "s4"], name="site"),
+    )
+    plain = D.protect_table(table, threshold=5)
+    assert not _entries(tmp_path)  # no results cache active: nothing kept
+    with results_cache(tmp_path):
+        first = D.protect_table(table, threshold=5)
+    assert len(_entries(tmp_path / "disclosure")) == 1
+
+    def no_check(*args: object, **kwargs: object) -> None:
+        raise AssertionError("checked again although the result is cached")
+
+    monkeypatch.setattr(D, "_protect_uncached", no_check)
+    with results_cache(tmp_path):
+        second = D.protect_table(table, threshold=5)
+        pd.testing.assert_frame_equal(plain, first)
+        pd.testing.assert_frame_equal(plain, second)
+        with pytest.raises(AssertionError, match="checked again"):
+            D.protect_table(table.assign(s1=table["s1"] + 1), threshold=5)  # other counts
+        with pytest.raises(AssertionError, match="checked again"):
+            D.protect_table(table, threshold=5, hide_total=True)  # other entries hidden first
+    with pytest.raises(AssertionError, match="checked again"):
+        D.protect_table(table, threshold=5)  # outside the block: computed

@@ -44,9 +44,12 @@ def _run(config_path: Path, cache: Path) -> apgeo.study.result.StudyResult:  # t
 
 def test_straight_line_rerun_from_cache_writes_the_same_files(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    first = _run(_config(_folder(tmp_path / "a")), cache)  # an empty cache: all computed
-    assert (cache / "study" / "gi_star").is_dir() and (cache / "study" / "solutions").is_dir()
-    again = _run(_config(_folder(tmp_path / "b")), cache)  # Gi* and solutions read back
+    extra = '[placements]\nsynthetic = true\nrows = 300\nas_of = "2025-03-31"\n'
+    first = _run(_config(_folder(tmp_path / "a"), extra=extra), cache)  # an empty cache: all computed
+    for kind in ("gi_star", "solutions", "disclosure", "figures"):
+        assert (cache / "study" / kind).is_dir(), kind
+    again = _run(_config(_folder(tmp_path / "b"), extra=extra), cache)  # read back
+    assert any("placements_synthetic" in name for name in again.tables)
     expected = _outputs(first.config.output_dir)
     assert len(expected) > 20
     got = _outputs(again.config.output_dir)

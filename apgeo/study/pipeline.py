@@ -258,12 +258,18 @@ def run_study(config: StudyConfig, *, progress: Progress | None = None, only: st
         ("write outputs", write_outputs),
         ("figures and report", write_report_stage),
     ]
+    from apgeo._cache import results_cache
     from apgeo.outputs.files import writable_folder
     from apgeo.outputs.lock import output_lock
+    from apgeo.study.incremental import study_cache_dir
 
     writable_folder(config.maps_dir, what="maps folder")
-    # one study at a time per output folder: two at once would interleave their files
-    with output_lock(config.output_dir, label=f"study {config.name!r} ({config.config_path})"):
+    # one study at a time per output folder: two at once would interleave their files;
+    # deterministic results (disclosure checks) are kept in the study cache
+    with (
+        output_lock(config.output_dir, label=f"study {config.name!r} ({config.config_path})"),
+        results_cache(study_cache_dir()),
+    ):
         if progress:
             progress("load inputs")
         result = load_inputs(config)
