@@ -217,3 +217,20 @@ def test_disclosure_checks_cached_only_inside_a_results_cache(
             D.protect_table(table, threshold=5, hide_total=True)  # other entries hidden first
     with pytest.raises(AssertionError, match="checked again"):
         D.protect_table(table, threshold=5)  # outside the block: computed
+
+
+def test_cache_clear_removes_every_kept_result() -> None:
+    from apgeo.study.cli import main
+    from apgeo.study.incremental import study_cache_dir
+
+    tt, geo, prov, _ = lattice(n=4, hot=2)
+    gi_star_clusters(tt, geo, prov, mode="walk", permutations=99, cache_dir=study_cache_dir())
+    cost, need = _instance()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ApgeoWarning)
+        MaximalCovering.from_cost_matrix(cost, need, max_travel_time_s=T, p=2, fixed_open=[0]).solve(
+            "exact", cache_dir=study_cache_dir()
+        )
+    assert len(_entries(study_cache_dir())) == 2
+    assert main(["cache", "clear", "--what", "study"]) == 0
+    assert _entries(study_cache_dir()) == []

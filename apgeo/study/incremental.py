@@ -70,7 +70,9 @@ def study_cache_dir() -> Path:
 def clear_cache(*, what: str = "computed") -> list[Path]:
     """Delete cached artefacts; returns the folders removed.
 
-    ``what="study"``: the per-site travel times and catchments; ``"computed"`` (default):
+    ``what="study"``: the study cache (:func:`study_cache_dir`: the per-site travel times
+    and catchments, and the study's other kept results: the engines' network records,
+    Gi* statistics, location-model solutions, disclosure checks, figures); ``"computed"`` (default):
     everything in the cache folder except fetched source files (``data``); ``"all"``: the
     whole cache folder.
     """
