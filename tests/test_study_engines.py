@@ -125,3 +125,21 @@ def test_failed_build_records_nothing(graphml: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.undo()
     assert all(isinstance(e, TravelTimeEngine) for e in _load(copy)[0].values())
     assert len(set(engines_dir.glob("*.npz")) - before) == 1
+
+
+def test_a_record_that_no_longer_matches_is_dropped(graphml: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from apgeo._cache import load_npz, save_npz
+
+    _load(graphml)
+    entry = study_engines_module._entry_path(graphml, list(MODES), None, 3000.0)
+    data = load_npz(entry)
+    assert data is not None
+    data["network_hash"] = np.array(["0" * 32, "1" * 32])  # as if the engines were built differently
+    save_npz(entry, data)
+    deferred = _load(graphml)[0]["walk"]
+    assert isinstance(deferred, DeferredEngine)
+    with caplog.at_level("WARNING", logger="apgeo"):
+        resolve_engine(deferred)
+    assert "differs from the one recorded" in caplog.text
+    assert not entry.exists()
+    assert all(isinstance(e, TravelTimeEngine) for e in _load(graphml)[0].values())  # built again

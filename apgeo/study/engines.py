@@ -58,11 +58,25 @@ def _build(source: Path, modes: Sequence[Mode], polygon: Any, buffer_m: float) -
     return dict(load_engines(source, modes=list(modes), polygon=polygon, buffer_m=buffer_m))
 
 
-def _build_later(source: Path, mode: Mode, polygon: Any, buffer_m: float) -> TravelTimeEngine:
-    """One mode's engine, for a deferred engine (its warnings were given when it was made)."""
+def _build_later(
+    source: Path, mode: Mode, polygon: Any, buffer_m: float, *, expected_hash: str, entry: Path
+) -> TravelTimeEngine:
+    """One mode's engine, for a deferred engine (its warnings were given when it was made).
+
+    The engine is checked against the recorded network hash: a record that no longer
+    matches what this apgeo builds (code changed under the same version) is deleted, so
+    the next run builds every engine and records them again."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ApgeoWarning)
-        return _build(source, [mode], polygon, buffer_m)[mode]
+        engine = _build(source, [mode], polygon, buffer_m)[mode]
+    if network_hash(engine) != expected_hash:
+        logger.warning(
+            "the %s engine of %s differs from the one recorded in the study cache; the record "
+            "%s is deleted and the next run builds every engine again",
+            mode, source, entry,
+        )
+        entry.unlink(missing_ok=True)
+    return engine
 
 
 def study_engines(
@@ -81,7 +95,10 @@ def study_engines(
             warnings.warn(str(message), ApgeoWarning, stacklevel=3)
 
         return {
-            mode: DeferredEngine(mode, str(crs), str(digest), partial(_build_later, path, mode, polygon, buffer_m))
+            mode: DeferredEngine(
+                mode, str(crs), str(digest),
+                partial(_build_later, path, mode, polygon, buffer_m, expected_hash=str(digest), entry=entry),
+            )
             for mode, crs, digest in zip(modes, data["crs"].tolist(), data["network_hash"].tolist(), strict=True)
         }
     with warnings.catch_warnings(record=True) as caught:
