@@ -13,7 +13,9 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -67,4 +69,72 @@ def load_npz(path: Path) -> dict[str, np.ndarray] | None:
         return None
 
 
-__all__ = ["cache_key", "file_sha256", "load_npz", "save_npz"]
+def array_digest(*arrays: Any) -> str:
+    """Hex sha256 of arrays' dtypes, shapes and bytes (for cache keys of computed inputs)."""
+    digest = hashlib.sha256()
+    for value in arrays:
+        arr = np.ascontiguousarray(value)
+        digest.update(f"{arr.dtype.str}{arr.shape}|".encode())
+        digest.update(arr.tobytes())
+    return digest.hexdigest()
+
+
+_RESULTS_DIR: ContextVar[Path | None] = ContextVar("apgeo_results_cache_dir", default=None)
+
+
+@contextmanager
+def results_cache(folder: Path | None) -> Iterator[None]:
+    """Inside the block, deep computations without a ``cache_dir`` parameter of their own
+    (the disclosure checks) keep their results in ``folder`` (see :func:`cached_arrays`);
+    ``None``: no cache. A study run sets it to its study cache folder."""
+    token = _RESULTS_DIR.set(folder)
+    try:
+        yield
+    finally:
+        _RESULTS_DIR.reset(token)
+
+
+def results_cache_dir() -> Path | None:
+    """The folder set by the innermost :func:`results_cache` block (``None`` outside)."""
+    return _RESULTS_DIR.get()
+
+
+def cached_arrays(
+    folder: Path | None,
+    payload: Mapping[str, Any],
+    compute: Callable[[], dict[str, np.ndarray] | None],
+) -> dict[str, np.ndarray] | None:
+    """``compute()``, kept in ``folder`` under a key of ``payload`` and the apgeo version.
+
+    ``payload`` must name everything the result depends on (digests of arrays, options,
+    library versions). ``folder=None`` computes without the cache. A result of ``None``
+    (a failed or partial computation) is returned but never cached; a cache that cannot
+    be written only costs time (logged).
+    """
+    if folder is None:
+        return compute()
+    from apgeo import __version__
+
+    path = folder / f"{cache_key({**payload, 'apgeo': __version__}, length=32)}.npz"
+    found = load_npz(path)
+    if found is not None:
+        return found
+    result = compute()
+    if result is not None:
+        try:
+            save_npz(path, result)
+        except OSError as exc:
+            logger.warning("could not write the cache entry %s: %s", path, exc)
+    return result
+
+
+__all__ = [
+    "array_digest",
+    "cache_key",
+    "cached_arrays",
+    "file_sha256",
+    "load_npz",
+    "results_cache",
+    "results_cache_dir",
+    "save_npz",
+]

@@ -203,9 +203,18 @@ def _drop_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
     # not providers with an id of "nan". Drop them (blank rows between data rows too).
     # Row numbers in later messages stay the spreadsheet's: the index is kept.
     if len(frame.columns) and len(frame):
-        blank = frame.apply(lambda col: col.isna() | col.astype("string").str.strip().eq("")).all(axis=1)
+        # column by column, only over the rows blank so far: most rows are settled by
+        # their first cell, so a wide file is not stripped cell by cell
+        blank = np.ones(len(frame), dtype=bool)
+        for i in range(frame.shape[1]):
+            rows = np.flatnonzero(blank)
+            if not len(rows):
+                break
+            col = frame.iloc[rows, i]
+            empty = col.isna() | col.astype("string").str.strip().eq("")
+            blank[rows] = empty.to_numpy(dtype=bool, na_value=True)
         if blank.any():
-            frame = frame[~blank.to_numpy()]
+            frame = frame[~blank]
     return frame
 
 

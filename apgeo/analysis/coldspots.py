@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Collection, Sequence
+from pathlib import Path
 from typing import Literal
 
 import geopandas as gpd
@@ -35,6 +36,7 @@ from apgeo._errors import ApgeoValueError
 from apgeo._log import warn
 from apgeo._validate import check_geometries, require_columns, to_numeric, to_working_crs
 from apgeo.analysis.access import DEMAND, METHOD, PLACES_PER_1000
+from apgeo.analysis.gi_star import GI_KNN_NEIGHBOURS, _gi_star_cached, _spatial_weights
 from apgeo.analysis.tables import (
     CHILDREN,
     KEY_STAGE,
@@ -383,33 +385,6 @@ def capacity_coldspots(
     return out
 
 
-#: Neighbours of each area in the Gi* weights when areas are points (no polygons), or
-#: when some polygon shares no border with another.
-GI_KNN_NEIGHBOURS = 6
-
-
-def _spatial_weights(gdf: gpd.GeoDataFrame, *, strict: bool) -> object:
-    from libpysal.weights import KNN, Queen
-
-    ids = list(gdf[AREA_ID])
-    k = min(GI_KNN_NEIGHBOURS, len(gdf) - 1)
-    if (gdf.geometry.geom_type == "Point").all():
-        # centroids only (no polygons offline): k nearest neighbours, stated in the report
-        return KNN.from_dataframe(gdf[[AREA_ID, gdf.geometry.name]], k=k, ids=ids, use_index=False)
-    queen = Queen.from_dataframe(gdf, ids=ids, use_index=False, silence_warnings=True)
-    if not queen.islands:
-        return queen
-    warn(
-        f"{len(queen.islands)} area(s) share no border with any other "
-        f"({format_ids(queen.islands)}); Gi* uses the {k} nearest neighbours of each area's "
-        "centroid instead of Queen contiguity",
-        strict=strict,
-        stacklevel=4,
-    )
-    points = gpd.GeoDataFrame({AREA_ID: ids}, geometry=gdf.geometry.centroid, crs=gdf.crs)
-    return KNN.from_dataframe(points, k=k, ids=ids, use_index=False)
-
-
 def gi_star_clusters(
     travel_times: pd.DataFrame,
     demand: gpd.GeoDataFrame,
@@ -426,6 +401,7 @@ def gi_star_clusters(
     kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     fdr: bool = False,
     strict: bool = False,
+    cache_dir: str | Path | None = None,
 ) -> pd.DataFrame:
     """Getis-Ord Gi* clusters of travel time to the nearest suitable provider.
 
@@ -480,6 +456,10 @@ def gi_star_clusters(
         ``p_(i) <= alpha * i / n``. ``gi_alpha`` then holds that effective cut-off.
     strict
         Turn warnings into errors.
+    cache_dir
+        A folder to keep the statistic in, under a digest of the values, the areas, the
+        permutations, the seed and the esda version: the same inputs are then read
+        back, not permuted again (same result). ``None`` (default): no cache.
 
     Returns
     -------
@@ -489,8 +469,6 @@ def gi_star_clusters(
         variable tested, NaN when excluded), ``gi_z``, ``gi_p_sim``, ``gi_alpha``,
         ``gi_label``. ``attrs["note"]`` holds :data:`GI_NOTE`.
     """
-    import esda
-
     parsed = check_key_stages(key_stage)
     if len(parsed) != 1:
         raise ApgeoValueError(f"key_stage must name one key stage, e.g. 'KS3'; got {key_stage!r}")
@@ -552,33 +530,22 @@ def gi_star_clusters(
         )
     y_all = times_s if value == "time" else times_s * prep.children(ks)
     order = geo.set_index(AREA_ID).loc[prep.area_ids[included]].reset_index()
-    w = _spatial_weights(
-        gpd.GeoDataFrame(order, geometry=geo.geometry.name, crs=geo.crs), strict=strict
-    )
-    w.transform = "B"  # type: ignore[attr-defined]  # binary, so esda sets self-weight 1
+    areas = gpd.GeoDataFrame(order, geometry=geo.geometry.name, crs=geo.crs)
     y = y_all[included]
     z = np.full(len(prep.areas), np.nan)
     p = np.full(len(prep.areas), np.nan)
     if np.ptp(y) > 0:
-        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-            # esda announces a future change of its default alternative; we label with
-            # today's directional (folded) p_sim, documented above.
-            warnings.filterwarnings(
-                "ignore", message="The alternative hypothesis", category=DeprecationWarning
-            )
-            g = esda.G_Local(
-                y,
-                w,
-                transform="R",
-                permutations=int(permutations),
-                star=True,
-                keep_simulations=False,
-                n_jobs=1,
-                seed=int(random_state),
-            )
-        z[included] = np.asarray(g.Zs, dtype=float)
-        p[included] = np.asarray(g.p_sim, dtype=float)
+        gi = _gi_star_cached(
+            y, areas, permutations=permutations, random_state=random_state, cache_dir=cache_dir
+        )
+        if str(gi["warning"][0]):
+            warn(str(gi["warning"][0]), strict=strict, stacklevel=3)
+        z[included] = gi["z"]
+        p[included] = gi["p_sim"]
     else:
+        _, message = _spatial_weights(areas)
+        if message:
+            warn(message, strict=strict, stacklevel=3)
         warn(
             f"Gi*: every included area has the same value ({y[0]:g}); nothing can cluster",
             strict=strict,

@@ -179,20 +179,25 @@ def load_demand(
 
     profile = _ward_profile(data_path("pop_ward_sya", data_dir=data_dir))
     ages = np.zeros((len(lsoas), len(CHILD_AGES)), dtype=float)
-    for i, area in enumerate(lsoas[S.AREA_ID]):
-        ward = ward_of.loc[area, S.WARD_CODE]
-        if ward not in profile.index:
+    area_ids = lsoas[S.AREA_ID].to_numpy()
+    ward_codes = ward_of.loc[area_ids, S.WARD_CODE].to_numpy()
+    row_of = pd.Series(np.arange(len(profile)), index=profile.index)
+    under_16 = profile.loc[:, list(range(16))].to_numpy()
+    from_16 = profile.loc[:, list(range(16, 30))].to_numpy()
+    young_all = children_0_15.loc[area_ids].to_numpy(dtype=float)
+    older_all = bands.loc[area_ids, "16-29"].to_numpy(dtype=float)
+    for i, (area, ward) in enumerate(zip(area_ids, ward_codes, strict=True)):
+        if ward not in row_of.index:
             raise ApgeoValueError(f"ward {ward} of LSOA {area} has no single-year population profile")
-        prof = profile.loc[ward]
-        young = float(children_0_15.loc[area])
-        older = float(bands.loc[area, "16-29"])
+        r = int(row_of[ward])
+        young, older = float(young_all[i]), float(older_all[i])
         if young.is_integer() and older.is_integer():
-            ages[i, :16] = apportion(int(young), prof.loc[list(range(16))].to_numpy())
-            ages[i, 16:] = apportion(int(older), prof.loc[list(range(16, 30))].to_numpy())[:2]
+            ages[i, :16] = apportion(int(young), under_16[r])
+            ages[i, 16:] = apportion(int(older), from_16[r])[:2]
         else:  # fractional inputs: proportional split (totals conserved to rounding error)
-            w = prof.loc[list(range(16))].to_numpy()
+            w = under_16[r]
             ages[i, :16] = young * w / w.sum()
-            w2 = prof.loc[list(range(16, 30))].to_numpy()
+            w2 = from_16[r]
             ages[i, 16:] = (older * w2 / w2.sum())[:2]
 
     out = lsoas.copy()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -64,6 +65,7 @@ def recommend_sites(
     wards: gpd.GeoDataFrame | None = None,
     kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     strict: bool = False,
+    cache_dir: str | Path | None = None,
 ) -> pd.DataFrame:
     """Recommend ``p`` sites to add, explained one row per site (the notebook entry point).
 
@@ -95,8 +97,8 @@ def recommend_sites(
         p-median (least need-weighted travel time).
     capacitated
         Limit what each site serves by its ``capacity_places`` (every site needs one).
-    method, solver, time_limit_s
-        See :meth:`MaximalCovering.solve`.
+    method, solver, time_limit_s, cache_dir
+        See :meth:`MaximalCovering.solve` (``cache_dir`` keeps proven-optimal solutions).
     wards
         Ward polygons (``ward_code``, ``ward_name``) to name the ward of each site;
         otherwise the demand table's ward of the LSOA containing the site (or of the
@@ -176,7 +178,7 @@ def recommend_sites(
         penalty_s=None if penalty_min is None else penalty_min * 60.0, serve_all=serve_all,
         strict=strict, assignment=assignment, fill_fixed=fill_fixed,
     )
-    model.solve(method, solver=solver, time_limit_s=time_limit_s, strict=strict)
+    model.solve(method, solver=solver, time_limit_s=time_limit_s, strict=strict, cache_dir=cache_dir)
     logger.info(
         "recommend_sites: %s, %s via %s (%s), gap %s", model._kind, model.method_, model.solver_,
         model.status_, model.gap_,

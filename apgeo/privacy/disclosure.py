@@ -10,6 +10,7 @@ import pandas as pd
 import scipy.optimize
 import scipy.sparse
 
+from apgeo._cache import array_digest, cached_arrays, results_cache_dir
 from apgeo._errors import ApgeoValueError
 from apgeo.inputs.placements import ALL, HIDDEN_COLUMN_GROUPS
 from apgeo.privacy.suppression import suppress_counts
@@ -180,6 +181,53 @@ def _table_equations(
 
 
 def _protect(
+    values: np.ndarray,
+    equations: np.ndarray,
+    initial: np.ndarray,
+    extra: Sequence[np.ndarray] = (),
+    *,
+    n_cells: int,
+    extra_hidden: np.ndarray | None = None,
+    cell_mask: np.ndarray | None = None,
+    grand_mask: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_protect_uncached`, kept in the results cache when one is active
+    (:func:`apgeo._cache.results_cache`: a study run) under a digest of every argument
+    and the scipy version (its LP solver decides what is disclosed)."""
+    folder = results_cache_dir()
+
+    def compute() -> dict[str, np.ndarray]:
+        hidden, groups = _protect_uncached(
+            values, equations, initial, extra, n_cells=n_cells, extra_hidden=extra_hidden,
+            cell_mask=cell_mask, grand_mask=grand_mask,
+        )
+        return {"hidden": hidden, "groups_hidden": groups}
+
+    payload: dict[str, object] = {}
+    if folder is not None:
+        from importlib.metadata import version
+
+        def digest(a: np.ndarray | None) -> str | None:
+            return None if a is None else array_digest(np.asarray(a))
+
+        payload = {
+            "kind": "disclosure",
+            "values": digest(values),
+            "equations": digest(equations),
+            "initial": digest(initial),
+            "extra": [digest(e) for e in extra],
+            "n_cells": int(n_cells),
+            "extra_hidden": digest(extra_hidden),
+            "cell_mask": digest(cell_mask),
+            "grand_mask": digest(grand_mask),
+            "scipy": version("scipy"),
+        }
+    data = cached_arrays(None if folder is None else folder / "disclosure", payload, compute)
+    assert data is not None
+    return data["hidden"], data["groups_hidden"]
+
+
+def _protect_uncached(
     values: np.ndarray,
     equations: np.ndarray,
     initial: np.ndarray,

@@ -71,10 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--scheduler", default=None, help="existing Dask scheduler, e.g. tcp://host:8786")
     e.add_argument("--resume-dir", type=Path, default=None, help="per-authority result files; a rerun resumes")
 
-    c = sub.add_parser("cache", help="clear cached networks, travel times and catchments")
+    c = sub.add_parser("cache", help="clear cached networks, travel times, catchments and other study results")
     c.add_argument("action", choices=["clear"])
     c.add_argument("--what", choices=["study", "computed", "all"], default="computed",
-                   help="study: per-site results; computed (default): all but fetched data files; all")
+                   help="study: the study cache (per-site results, Gi*, solutions, figures, ...); "
+                   "computed (default): all but fetched data files; all")
 
     v = sub.add_parser("verify-data", help="check a data folder against its MANIFEST.csv")
     v.add_argument("--data-dir", type=Path, default=None, help="data folder (default: data/sheffield)")

@@ -54,6 +54,7 @@ from apgeo.analysis.catchments import (
     _resolve_mode,
     catchments,
 )
+from apgeo.routing.deferred import DeferredEngine, resolve_engine
 from apgeo.routing.travel_times import TravelTimeEngine, travel_time_table
 from apgeo.settings import get_settings
 
@@ -69,7 +70,9 @@ def study_cache_dir() -> Path:
 def clear_cache(*, what: str = "computed") -> list[Path]:
     """Delete cached artefacts; returns the folders removed.
 
-    ``what="study"``: the per-site travel times and catchments; ``"computed"`` (default):
+    ``what="study"``: the study cache (:func:`study_cache_dir`: the per-site travel times
+    and catchments, and the study's other kept results: the engines' network records,
+    Gi* statistics, location-model solutions, disclosure checks, figures); ``"computed"`` (default):
     everything in the cache folder except fetched source files (``data``); ``"all"``: the
     whole cache folder.
     """
@@ -94,10 +97,12 @@ def clear_cache(*, what: str = "computed") -> list[Path]:
     return removed
 
 
-def network_hash(engine: TravelTimeEngine) -> str:
+def network_hash(engine: TravelTimeEngine | DeferredEngine) -> str:
     """Content hash of what travel times and catchments depend on: the travel-time
     matrix, the edges and their geometry, the node coordinates and the CRS (computed once
-    per engine)."""
+    per engine; a deferred engine carries its own, recorded when it was first built)."""
+    if isinstance(engine, DeferredEngine):
+        return engine.network_hash
     found = _HASHES.get(engine)
     if found is not None:
         return found
@@ -155,7 +160,7 @@ def _origins_hash(origins: gpd.GeoDataFrame, id_column: str, crs: str) -> str:
 
 
 def cached_travel_time_table(
-    engine: TravelTimeEngine,
+    engine: TravelTimeEngine | DeferredEngine,
     origins: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
     *,
@@ -164,7 +169,8 @@ def cached_travel_time_table(
     max_travel_time_s: float | None = None,
 ) -> pd.DataFrame:
     """:func:`apgeo.routing.travel_times.travel_time_table` with one cached column per site:
-    only the sites not seen before (new or moved) are computed. Same result."""
+    only the sites not seen before (new or moved) are computed. Same result. A deferred
+    engine is built only when some site has to be computed."""
     crs = engine.crs
     base = {
         "format": _FORMAT,
@@ -188,7 +194,7 @@ def cached_travel_time_table(
     _Counter.computed += len(missing)
     if missing:
         fresh = travel_time_table(
-            engine,
+            resolve_engine(engine),
             origins,
             sites.iloc[missing],
             origin_id_column=origin_id_column,
@@ -219,7 +225,7 @@ def _save(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def cached_catchments(
-    engine: TravelTimeEngine,
+    engine: TravelTimeEngine | DeferredEngine,
     providers: gpd.GeoDataFrame,
     *,
     thresholds_min: Sequence[float] | float = (15, 30, 45, 60),
@@ -235,7 +241,7 @@ def cached_catchments(
     centroids) with each site's polygons cached: only new or moved sites are drawn.
     Same result."""
     thresholds = _check_thresholds(thresholds_min)
-    mode_ = _resolve_mode(mode, engine)
+    mode_ = _resolve_mode(mode, engine)  # type: ignore[arg-type]  # reads engine.mode only
     width_m = _resolve_buffer(buffer_m, mode_)
     crs = engine.crs
     base = {
@@ -260,6 +266,7 @@ def cached_catchments(
     _Counter.cached += len(keys) - len(missing)
     _Counter.computed += len(missing)
     if missing:
+        engine = resolve_engine(engine)  # a deferred engine is built only now
         tiles_path = folder / f"tiles-{cache_key({**base, 'kind': 'tiles'}, length=32)}.npz"
         n_tiles = _load_tiles(engine, tiles_path, width_m)
         fresh = catchments(

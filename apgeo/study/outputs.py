@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -18,6 +20,7 @@ import pandas as pd
 
 import apgeo
 from apgeo import schema as S
+from apgeo._cache import array_digest
 from apgeo.inputs.landscape import data_manifest
 from apgeo.outputs.files import write_gpkg
 from apgeo.study.result import StudyResult
@@ -152,9 +155,45 @@ def _draw_flow_map(result: StudyResult) -> None:
 # -------------------------------------------------------------------------- report
 
 
+def _figure(path: Path, name: str, data: pd.DataFrame, options: dict[str, Any]) -> Path:
+    """Draw figure ``name`` of :mod:`apgeo.outputs.figures` from ``data`` and ``options``
+    into ``path`` (PNG), or copy the same PNG from the study cache, where it is kept under
+    a digest of the data, the options and the matplotlib version (the drawing is
+    deterministic: the same inputs give the same bytes)."""
+    from importlib.metadata import version
+
+    from apgeo._cache import cached_arrays
+    from apgeo.study.incremental import study_cache_dir
+
+    drawn: list[bool] = []
+
+    def draw() -> dict[str, np.ndarray]:
+        from apgeo.outputs import figures
+
+        figures.save_figure(getattr(figures, name)(data, **options), path)
+        drawn.append(True)
+        return {"png": np.frombuffer(path.read_bytes(), dtype=np.uint8)}
+
+    payload = {
+        "kind": "figure",
+        "figure": name,
+        "format": path.suffix.lower(),
+        "columns": [str(c) for c in data.columns],
+        "dtypes": [str(t) for t in data.dtypes],
+        "data": array_digest(pd.util.hash_pandas_object(data, index=True).to_numpy()),
+        "options": options,
+        "matplotlib": version("matplotlib"),
+    }
+    png = cached_arrays(study_cache_dir() / "figures", payload, draw)
+    if not drawn:
+        assert png is not None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(png["png"].tobytes())
+    return path
+
+
 def write_report_stage(result: StudyResult) -> None:
     """Figures (coverage curves, equity bars), a GeoPackage of area results, the report."""
-    from apgeo.outputs.figures import coverage_curve, equity_bars, save_figure
     from apgeo.outputs.report import write_report
 
     cfg = result.config
@@ -171,13 +210,16 @@ def write_report_stage(result: StudyResult) -> None:
             t = g["nearest_time_s"].to_numpy() / 60
             for m in minutes:
                 rows.append({"minutes": m, "share": float(g.loc[t <= m, "children_school_age"].sum() / total), "group": mode})
-        fig = coverage_curve(
+        figures["Coverage curve"] = _figure(
+            out / "coverage_curve.png",
+            "coverage_curve",
             pd.DataFrame(rows),
-            title="Children aged 5-15 within reach of an AP site",
-            group_label="Mode",
-            note=next(iter(result.network_method.values())) if result.is_estimate else None,
+            {
+                "title": "Children aged 5-15 within reach of an AP site",
+                "group_label": "Mode",
+                "note": next(iter(result.network_method.values())) if result.is_estimate else None,
+            },
         )
-        figures["Coverage curve"] = save_figure(fig, out / "coverage_curve.png")
         first = next(iter(result.travel_times))
         g = near[near["mode"] == first]
         bars = (
@@ -186,19 +228,22 @@ def write_report_stage(result: StudyResult) -> None:
             .sum()
         )
         eq = pd.DataFrame({"decile": bars.index.astype(int), "value": (bars["w"] / bars["children_school_age"]).to_numpy()})
-        fig = equity_bars(
+        figures["Equity by IMD decile"] = _figure(
+            out / "equity_imd.png",
+            "equity_bars",
             eq,
-            value_label=f"Mean minutes to nearest AP site by {first} (child-weighted)",
-            title="Travel time by IMD 2019 decile (1 = most deprived)",
+            {
+                "value_label": f"Mean minutes to nearest AP site by {first} (child-weighted)",
+                "title": "Travel time by IMD 2019 decile (1 = most deprived)",
+            },
         )
-        figures["Equity by IMD decile"] = save_figure(fig, out / "equity_imd.png")
         sc = result.tables.get("scenarios")
         if sc is not None and len(sc):
-            from apgeo.outputs.figures import before_after
-
             shares = sc[(sc["unit"] == "share") & (sc["key_stage"] == "all")]
             if len(shares):
-                fig = before_after(
+                figures["Scenarios before and after"] = _figure(
+                    out / "scenarios.png",
+                    "before_after",
                     pd.DataFrame(
                         {
                             "metric": shares["scenario"] + "\n" + shares["metric"],
@@ -206,13 +251,13 @@ def write_report_stage(result: StudyResult) -> None:
                             "after": shares["after"] * 100,
                         }
                     ),
-                    title=f"Scenarios: children of all key stages within reach ({cfg.recommend_mode})",
-                    value_label="% of children",
+                    {
+                        "title": f"Scenarios: children of all key stages within reach ({cfg.recommend_mode})",
+                        "value_label": "% of children",
+                    },
                 )
-                figures["Scenarios before and after"] = save_figure(fig, out / "scenarios.png")
-        import matplotlib.pyplot as plt
-
-        plt.close("all")
+        if "matplotlib.pyplot" in sys.modules:  # figures were drawn, not read from the cache
+            sys.modules["matplotlib.pyplot"].close("all")
         gpkg = out / f"{cfg.name}.gpkg"
         areas = result.demand[[S.AREA_ID, S.AREA_NAME, S.WARD_NAME, "children_school_age", S.IMD_DECILE, S.IDACI_DECILE, "geometry"]]
         wide = near.pivot(index=S.AREA_ID, columns="mode", values="nearest_time_s").add_prefix("nearest_ap_time_s_")

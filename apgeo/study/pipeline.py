@@ -135,10 +135,12 @@ def compute_travel_times(result: StudyResult, *, progress: Progress | None = Non
             progress(f"travel times: {mode}")
         graph = graphs.get(mode)
         if graph is not None:
+            from apgeo.routing.deferred import DeferredEngine
             from apgeo.routing.travel_times import TravelTimeEngine
             from apgeo.study.incremental import cached_travel_time_table
 
-            lean = isinstance(graph, TravelTimeEngine)  # a file: built from arrays, no graph
+            # a file: built from arrays (no graph), or deferred until a site needs computing
+            lean = isinstance(graph, (TravelTimeEngine, DeferredEngine))
             engine = graph if lean else TravelTimeEngine.from_graph(graph)
             result.engines[mode] = engine
             result.travel_times[mode] = cached_travel_time_table(  # only new or moved sites computed
@@ -182,10 +184,15 @@ def _load_graphs(result: StudyResult) -> dict[str, Any]:
     source = None if cfg.network_source == "auto" else cfg.network_source
     if source is not None and Path(source).suffix.lower() in ROAD_LINE_SUFFIXES:
         return _road_line_graphs(result, Path(source))
-    try:  # a file, the cache or a download: engines straight from arrays, no networkx graph
-        from apgeo.routing.engine_arrays import load_engines
+    try:  # engines straight from arrays, no networkx graph
+        if source is not None:  # a file
+            from apgeo.study.engines import study_engines
 
-        return dict(load_engines(source, modes=[check_mode(m) for m in cfg.modes], polygon=polygon, buffer_m=cfg.network_buffer_m))
+            # built only when some site is not in the study cache (see apgeo.study.engines)
+            return dict(study_engines(source, modes=[check_mode(m) for m in cfg.modes], polygon=polygon, buffer_m=cfg.network_buffer_m))
+        from apgeo.routing.engine_arrays import load_engines  # the download cache or a download
+
+        return dict(load_engines(None, modes=[check_mode(m) for m in cfg.modes], polygon=polygon, buffer_m=cfg.network_buffer_m))
     except apgeo.ApgeoError as exc:
         if source is not None:
             raise
@@ -255,12 +262,18 @@ def run_study(config: StudyConfig, *, progress: Progress | None = None, only: st
         ("write outputs", write_outputs),
         ("figures and report", write_report_stage),
     ]
+    from apgeo._cache import results_cache
     from apgeo.outputs.files import writable_folder
     from apgeo.outputs.lock import output_lock
+    from apgeo.study.incremental import study_cache_dir
 
     writable_folder(config.maps_dir, what="maps folder")
-    # one study at a time per output folder: two at once would interleave their files
-    with output_lock(config.output_dir, label=f"study {config.name!r} ({config.config_path})"):
+    # one study at a time per output folder: two at once would interleave their files;
+    # deterministic results (disclosure checks) are kept in the study cache
+    with (
+        output_lock(config.output_dir, label=f"study {config.name!r} ({config.config_path})"),
+        results_cache(study_cache_dir()),
+    ):
         if progress:
             progress("load inputs")
         result = load_inputs(config)
@@ -376,6 +389,7 @@ def analyse_access(result: StudyResult) -> None:
 def analyse_coldspots(result: StudyResult) -> None:
     """Access cold spots (far from suitable provision), capacity cold spots and Gi* clusters."""
     from apgeo.analysis.coldspots import access_coldspots, capacity_coldspots, gi_star_clusters
+    from apgeo.study.incremental import study_cache_dir
 
     cfg = result.config
     kinds = result.ap_kinds
@@ -403,6 +417,7 @@ def analyse_coldspots(result: StudyResult) -> None:
                     kinds=kinds,
                     random_state=cfg.random_state,
                     fdr=True,  # one local test per area: control the false discovery rate
+                    cache_dir=study_cache_dir(),  # the permutations of unchanged inputs are read back
                 )
             )
     coldspots = pd.concat(cold, ignore_index=True)
@@ -451,6 +466,7 @@ def recommend_and_compare(result: StudyResult) -> None:
     from apgeo.planning.instance import known_places_per_need
     from apgeo.planning.recommend import recommend_sites
     from apgeo.planning.scenarios import Scenario, compare_scenarios
+    from apgeo.study.incremental import study_cache_dir
 
     cfg = result.config
     if cfg.recommend_sites == 0 or cfg.recommend_mode not in result.travel_times:
@@ -499,7 +515,7 @@ def recommend_and_compare(result: StudyResult) -> None:
                 times, result.demand, ap, candidates, mode=mode, p=cfg.recommend_sites,
                 objective=objective, key_stages=ks,  # type: ignore[arg-type]
                 max_travel_time_min=cfg.recommend_max_travel_time_min, wards=result.wards,
-                places_per_need=places_per_need,
+                places_per_need=places_per_need, cache_dir=study_cache_dir(),
             )
             rec = rec.assign(group=label, objective=objective)
             if not places_known and len(rec):

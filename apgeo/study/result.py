@@ -35,7 +35,9 @@ class StudyResult:
     population_note: str = ""
     network_method: dict[str, str] = field(default_factory=dict)  # mode -> how times were made
     travel_times: dict[str, pd.DataFrame] = field(default_factory=dict)  # mode -> long table
-    engines: dict[str, Any] = field(default_factory=dict)  # mode -> TravelTimeEngine (network runs)
+    #: mode -> TravelTimeEngine (network runs), or a DeferredEngine (apgeo.routing.deferred)
+    #: for a network file the study cache knows: ``resolve_engine`` builds it when needed.
+    engines: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     headline: dict[str, Any] = field(default_factory=dict)

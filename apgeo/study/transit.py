@@ -34,6 +34,10 @@ def transit_times(result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.Geo
     walk: Any = result.engines.get("walk")
     if walk is None:
         walk = StraightLineWalk(circuity=cfg.circuity_factor)
+    else:
+        from apgeo.routing.deferred import resolve_engine
+
+        walk = resolve_engine(walk)  # the transit legs walk on the street network
     engine = MultiFeedTransitEngine(merged, walk)
     table = transit_travel_time_table(
         engine, origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID,

@@ -12,11 +12,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import pandas as pd
 
+from apgeo._cache import array_digest, cache_key, cached_arrays
 from apgeo._errors import ApgeoValueError
 from apgeo._log import warn
 from apgeo.analysis.tables import format_ids
@@ -141,6 +143,79 @@ def _run_ilp(prob: Any, x: dict[int, Any], solver: Any, extra: dict[str, Any]) -
     chosen = sorted(j for j, var in x.items() if (var.value() or 0.0) > 0.5)
     values = {k: float(v.value() or 0.0) for k, v in extra.items()}
     return _IlpResult(chosen, "Optimal", True, values, "")
+
+
+def _solver_version(name: str) -> str:
+    """PuLP's version and, for HiGHS, the solver's (a cached solution names both)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import pulp
+
+    try:
+        extra = f" highspy {version('highspy')}" if name == "HiGHS" else ""
+    except PackageNotFoundError:  # pragma: no cover - HiGHS found without its package
+        extra = " highspy unknown"
+    return f"pulp {pulp.__version__}{extra}"
+
+
+def _settings_digest(model: object) -> str | None:
+    """Digest of everything a model's integer program is built from: its class and every
+    setting (attributes not starting or ending in ``_``; fitted results end in ``_``).
+    ``None`` when a setting is of a kind that cannot be digested (then nothing is cached)."""
+    parts: dict[str, str] = {"class": f"{type(model).__module__}.{type(model).__qualname__}"}
+    plain = (bool, int, float, str, np.integer, np.floating, np.bool_)
+    for name, value in sorted(vars(model).items()):
+        if name.startswith("_") or name.endswith("_"):
+            continue
+        if isinstance(value, np.ndarray):
+            parts[name] = array_digest(value)
+        elif value is None or isinstance(value, plain):
+            parts[name] = repr(value)
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, plain) for v in value):
+            parts[name] = cache_key({"items": [repr(v) for v in value]}, length=64)
+        else:
+            return None
+    return cache_key(parts, length=64)
+
+
+def _solve_ilp_cached(
+    model: _LocationModel, engine: Any, name: str, time_limit_s: float, cache_dir: Path | None
+) -> _IlpResult:
+    """Build and solve the model's integer program, or take its proven-optimal solution
+    from ``cache_dir`` (kept under a digest of the model's settings, the solver, its
+    version and the time limit). Only optimal solutions are cached; a solver object
+    passed by the caller is never cached (its options are unknown)."""
+    solved: list[_IlpResult] = []
+
+    def compute() -> dict[str, np.ndarray] | None:
+        built = model._ilp()
+        assert built is not None
+        prob, x, extra = built
+        result = _run_ilp(prob, x, engine, extra)
+        solved.append(result)
+        if not result.optimal:
+            return None
+        return {
+            "chosen": np.asarray(result.chosen, dtype=np.int64),
+            "value_names": np.array(list(result.values), dtype=str),
+            "values": np.array(list(result.values.values()), dtype=float),
+        }
+
+    settings = None if cache_dir is None else _settings_digest(model)
+    folder = None if settings is None or cache_dir is None else cache_dir / "solutions"
+    payload = {
+        "kind": "location model solution",
+        "model": settings,
+        "solver": name,
+        "solver_version": _solver_version(name) if folder is not None else "",
+        "time_limit_s": float(time_limit_s),
+    }
+    data = cached_arrays(folder, payload, compute)
+    if solved:
+        return solved[0]
+    assert data is not None  # a cache hit
+    values = dict(zip(data["value_names"].tolist(), data["values"].tolist(), strict=True))
+    return _IlpResult([int(j) for j in data["chosen"]], "Optimal", True, values, "")
 
 
 # ======================================================================================
@@ -568,6 +643,7 @@ class _LocationModel:
         solver: SolverChoice | Any = "auto",
         time_limit_s: float = DEFAULT_TIME_LIMIT_S,
         strict: bool = False,
+        cache_dir: str | Path | None = None,
     ) -> Self:
         """Choose ``p`` candidate sites; returns ``self`` with the fitted results.
 
@@ -584,6 +660,10 @@ class _LocationModel:
             Solver time limit in seconds.
         strict
             Turn warnings (fallback to greedy, nothing to gain) into errors.
+        cache_dir
+            A folder for proven-optimal integer-program solutions, kept under a digest of
+            the model's settings, the solver and its version: solving the same model
+            again reads the solution instead (same result). ``None`` (default): no cache.
 
         Results
         -------
@@ -598,6 +678,7 @@ class _LocationModel:
         if not np.isfinite(time_limit_s) or time_limit_s <= 0:
             raise ApgeoValueError(f"time_limit_s must be a positive number of seconds; got {time_limit_s!r}")
         self._reset()
+        cache_dir = None if cache_dir is None else Path(cache_dir)
         start = time.perf_counter()
         state, baseline = self._greedy_state()
         self.baseline_ = baseline
@@ -616,10 +697,9 @@ class _LocationModel:
             engine, name = _pick_solver(solver, time_limit_s)
             result: _IlpResult | None = None
             if engine is not None:
-                built = self._ilp()
-                assert built is not None
-                prob, x, extra = built
-                result = _run_ilp(prob, x, engine, extra)
+                result = _solve_ilp_cached(
+                    self, engine, name, time_limit_s, cache_dir if isinstance(solver, str) else None
+                )
                 if result.status == "Infeasible":
                     self._infeasible()
             if result is None or not result.optimal:

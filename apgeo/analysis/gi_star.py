@@ -1,0 +1,121 @@
+"""Getis-Ord Gi* machinery for :func:`apgeo.analysis.coldspots.gi_star_clusters`: the
+spatial weights of the areas and esda's permutation statistic, optionally kept in a cache
+folder under a digest of everything it depends on (the same inputs give the same
+permutations, so the result is read back rather than drawn again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from apgeo._cache import array_digest, cache_key, cached_arrays
+from apgeo.analysis.tables import format_ids
+from apgeo.schema import AREA_ID
+
+
+def _wkb_digest(areas: gpd.GeoDataFrame) -> str:
+    """Digest of the areas' geometries (WKB, each with its length)."""
+    digest = hashlib.sha256()
+    for blob in shapely.to_wkb(np.asarray(areas.geometry.array), hex=False):
+        digest.update(len(blob).to_bytes(8, "little"))
+        digest.update(blob)
+    return digest.hexdigest()
+
+
+#: Neighbours of each area in the Gi* weights when areas are points (no polygons), or
+#: when some polygon shares no border with another.
+GI_KNN_NEIGHBOURS = 6
+
+
+def _spatial_weights(gdf: gpd.GeoDataFrame) -> tuple[object, str]:
+    """The Gi* weights of the areas, and the warning to give about them ("" for none)."""
+    from libpysal.weights import KNN, Queen
+
+    ids = list(gdf[AREA_ID])
+    k = min(GI_KNN_NEIGHBOURS, len(gdf) - 1)
+    if (gdf.geometry.geom_type == "Point").all():
+        # centroids only (no polygons offline): k nearest neighbours, stated in the report
+        return KNN.from_dataframe(gdf[[AREA_ID, gdf.geometry.name]], k=k, ids=ids, use_index=False), ""
+    queen = Queen.from_dataframe(gdf, ids=ids, use_index=False, silence_warnings=True)
+    if not queen.islands:
+        return queen, ""
+    message = (
+        f"{len(queen.islands)} area(s) share no border with any other "
+        f"({format_ids(queen.islands)}); Gi* uses the {k} nearest neighbours of each area's "
+        "centroid instead of Queen contiguity"
+    )
+    points = gpd.GeoDataFrame({AREA_ID: ids}, geometry=gdf.geometry.centroid, crs=gdf.crs)
+    return KNN.from_dataframe(points, k=k, ids=ids, use_index=False), message
+
+
+def _gi_star(
+    y: np.ndarray, areas: gpd.GeoDataFrame, *, permutations: int, random_state: int
+) -> dict[str, np.ndarray]:
+    """esda's Gi* of ``y`` over ``areas`` (one row per value): ``z``, ``p_sim`` and the
+    weights ``warning`` ("" for none)."""
+    import esda
+
+    w, message = _spatial_weights(areas)
+    w.transform = "B"  # type: ignore[attr-defined]  # binary, so esda sets self-weight 1
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        # esda announces a future change of its default alternative; we label with
+        # today's directional (folded) p_sim, documented in gi_star_clusters.
+        warnings.filterwarnings(
+            "ignore", message="The alternative hypothesis", category=DeprecationWarning
+        )
+        g = esda.G_Local(
+            y,
+            w,
+            transform="R",
+            permutations=int(permutations),
+            star=True,
+            keep_simulations=False,
+            n_jobs=1,
+            seed=int(random_state),
+        )
+    return {
+        "z": np.asarray(g.Zs, dtype=float),
+        "p_sim": np.asarray(g.p_sim, dtype=float),
+        "warning": np.array([message]),
+    }
+
+
+def _gi_star_cached(
+    y: np.ndarray,
+    areas: gpd.GeoDataFrame,
+    *,
+    permutations: int,
+    random_state: int,
+    cache_dir: str | Path | None,
+) -> dict[str, np.ndarray]:
+    """:func:`_gi_star`, kept in ``cache_dir`` under a digest of the values, the areas
+    (ids and geometry, which make the weights), the permutations, the seed and the esda
+    and libpysal versions."""
+    from importlib.metadata import version
+
+    folder = None if cache_dir is None else Path(cache_dir) / "gi_star"
+    payload: dict[str, object] = {}
+    if folder is not None:
+        payload = {
+            "kind": "gi_star",
+            "values": array_digest(y),
+            "ids": cache_key({"ids": [str(a) for a in areas[AREA_ID]]}, length=64),
+            "geometry": _wkb_digest(areas),
+            "crs": str(areas.crs),
+            "permutations": int(permutations),
+            "random_state": int(random_state),
+            "knn": GI_KNN_NEIGHBOURS,
+            "esda": version("esda"),
+            "libpysal": version("libpysal"),
+        }
+    data = cached_arrays(
+        folder, payload, lambda: _gi_star(y, areas, permutations=permutations, random_state=random_state)
+    )
+    assert data is not None
+    return data

@@ -1,0 +1,65 @@
+"""A travel-time engine built on first use (:class:`DeferredEngine`).
+
+Building a city's engines from the processed-network cache takes seconds per mode (the
+CSR matrix, the snap index, the edge geometry). A study rerun whose per-site travel times
+and catchments all come from its cache (:mod:`apgeo.study.incremental`) needs none of
+that: it needs only what identifies the network (its content hash, mode and CRS). A
+:class:`DeferredEngine` carries those and builds the engine only when something has to
+be computed on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from apgeo.routing.travel_times import TravelTimeEngine
+
+
+class DeferredEngine:
+    """A :class:`~apgeo.routing.travel_times.TravelTimeEngine` known by its network's
+    content hash, built by ``build`` the first time :meth:`load` is called.
+
+    Attributes
+    ----------
+    mode, crs
+        As the engine's.
+    network_hash
+        The content hash of the engine's network
+        (:func:`apgeo.study.incremental.network_hash` of the built engine).
+    """
+
+    def __init__(
+        self, mode: str, crs: str, network_hash: str, build: Callable[[], TravelTimeEngine]
+    ) -> None:
+        self.mode = mode
+        self.crs = crs
+        self.network_hash = network_hash
+        self._build: Callable[[], TravelTimeEngine] | None = build
+        self._engine: TravelTimeEngine | None = None
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the engine has been built."""
+        return self._engine is not None
+
+    def load(self) -> TravelTimeEngine:
+        """The engine, built on the first call."""
+        if self._engine is None:
+            assert self._build is not None
+            self._engine = self._build()
+            self._build = None  # what it held (paths, polygons) is no longer needed
+        return self._engine
+
+    def __repr__(self) -> str:
+        state = "built" if self.loaded else "not built yet"
+        return f"DeferredEngine(mode={self.mode!r}, crs={self.crs!r}, network {self.network_hash[:12]}, {state})"
+
+
+def resolve_engine(engine: TravelTimeEngine | DeferredEngine) -> TravelTimeEngine:
+    """The engine itself: ``engine`` built when it is deferred."""
+    return engine.load() if isinstance(engine, DeferredEngine) else engine
+
+
+__all__ = ["DeferredEngine", "resolve_engine"]

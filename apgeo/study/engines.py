@@ -1,0 +1,127 @@
+"""The travel-time engines of a study's modes from a network file, built only when needed.
+
+The first study on a network file builds every mode's engine (from the processed-network
+cache, or the file) and records in the study cache what identifies each one: the content
+hash of its network (:func:`apgeo.study.incremental.network_hash`), its CRS, and the
+warnings building it gave. The entry's key is the file's content (sha256), the modes,
+the study polygon, the buffer and the apgeo version: everything the engines are built
+from. Later runs with the same key get :class:`~apgeo.routing.deferred.DeferredEngine`
+objects instead, built only when a site's travel times or catchment are not in the study
+cache, so a rerun in which nothing changed builds no engine at all. The recorded
+warnings are given again, so a rerun warns as the first run did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from apgeo._cache import cache_key, file_sha256, load_npz, save_npz
+from apgeo._errors import ApgeoWarning
+from apgeo._log import logger
+from apgeo.network.modes import Mode
+from apgeo.routing.deferred import DeferredEngine
+from apgeo.routing.travel_times import TravelTimeEngine
+from apgeo.study.incremental import network_hash, study_cache_dir
+
+_FORMAT = "apgeo-study-engines-1"
+
+
+def _entry_path(source: Path, modes: Sequence[Mode], polygon: Any, buffer_m: float) -> Path:
+    from apgeo import __version__
+
+    area = hashlib.sha256(shapely.to_wkb(polygon)).hexdigest() if polygon is not None else None
+    key = cache_key(
+        {
+            "format": _FORMAT,
+            "source_sha256": file_sha256(source),
+            "modes": list(modes),
+            "polygon": area,
+            "buffer_m": float(buffer_m),
+            "apgeo": __version__,
+        },
+        length=32,
+    )
+    return study_cache_dir() / "engines" / f"{key}.npz"
+
+
+def _build(source: Path, modes: Sequence[Mode], polygon: Any, buffer_m: float) -> dict[str, TravelTimeEngine]:
+    from apgeo.routing.engine_arrays import load_engines
+
+    return dict(load_engines(source, modes=list(modes), polygon=polygon, buffer_m=buffer_m))
+
+
+def _build_later(
+    source: Path, mode: Mode, polygon: Any, buffer_m: float, *, expected_hash: str, entry: Path
+) -> TravelTimeEngine:
+    """One mode's engine, for a deferred engine (its warnings were given when it was made).
+
+    The engine is checked against the recorded network hash: a record that no longer
+    matches what this apgeo builds (code changed under the same version) is deleted, so
+    the next run builds every engine and records them again."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ApgeoWarning)
+        engine = _build(source, [mode], polygon, buffer_m)[mode]
+    if network_hash(engine) != expected_hash:
+        logger.warning(
+            "the %s engine of %s differs from the one recorded in the study cache; the record "
+            "%s is deleted and the next run builds every engine again",
+            mode, source, entry,
+        )
+        entry.unlink(missing_ok=True)
+    return engine
+
+
+def study_engines(
+    source: str | Path, *, modes: Sequence[Mode], polygon: Any, buffer_m: float
+) -> dict[str, TravelTimeEngine | DeferredEngine]:
+    """Each mode's engine from a PBF or GraphML file: built now the first time (and
+    recorded in the study cache), deferred when the study cache knows the network.
+
+    Raises what :func:`apgeo.routing.engine_arrays.load_engines` raises.
+    """
+    path = Path(source)
+    entry = _entry_path(path, modes, polygon, buffer_m)
+    data = load_npz(entry)
+    if data is not None and data.get("modes") is not None and data["modes"].tolist() == list(modes):
+        for message in data["warnings"].tolist():
+            warnings.warn(str(message), ApgeoWarning, stacklevel=3)
+
+        return {
+            mode: DeferredEngine(
+                mode, str(crs), str(digest),
+                partial(_build_later, path, mode, polygon, buffer_m, expected_hash=str(digest), entry=entry),
+            )
+            for mode, crs, digest in zip(modes, data["crs"].tolist(), data["network_hash"].tolist(), strict=True)
+        }
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        engines = _build(path, modes, polygon, buffer_m)
+    given: list[str] = []
+    for w in caught:  # given to the caller as they came; apgeo's own are recorded
+        if issubclass(w.category, ApgeoWarning):
+            given.append(str(w.message))
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    try:
+        save_npz(
+            entry,
+            {
+                "modes": np.array(list(modes), dtype=str),
+                "crs": np.array([engines[m].crs for m in modes], dtype=str),
+                "network_hash": np.array([network_hash(engines[m]) for m in modes], dtype=str),
+                "warnings": np.array(given, dtype=str),
+            },
+        )
+    except OSError as exc:  # a cache that cannot be written only costs time
+        logger.warning("could not write the study cache entry %s: %s", entry, exc)
+    return dict(engines)
+
+
+__all__ = ["study_engines"]
