@@ -9,9 +9,15 @@ everything it depends on:
   location, the time limit and the apgeo version;
 * one site's catchment polygons: the network hash, the mode, the site's location, the
   thresholds, buffer, method, direction, hole size and the apgeo version;
-* the network's tile polygons (the buffered streets of each wholly reached tile, see
-  :mod:`apgeo.analysis.catchment_geometry`), so a moved site whose catchment covers
-  most of the city does not buffer the whole network again.
+
+and one artefact per network, in ``<cache_dir>/catchment_tiles``:
+
+* the network's tile polygons (the buffered streets of each wholly reached tile and of
+  each quadtree group of tiles, see :mod:`apgeo.analysis.catchment_geometry`), under a
+  key of the network hash, the buffer width and the tiling, so a new or moved site whose
+  catchment covers most of the city does not buffer the whole network again. They
+  depend on the network only, not on the sites, the thresholds or the study: clearing
+  the per-site entries (``what="study"``) keeps them, as it keeps the processed networks.
 
 The site's id is not in the key (renaming a site reuses its entry); its location is.
 Entries are written only after a computation succeeded, atomically (a temporary file
@@ -42,7 +48,7 @@ from apgeo import schema as S
 from apgeo._cache import cache_key, load_npz, save_npz
 from apgeo._errors import ApgeoValueError
 from apgeo._log import logger
-from apgeo.analysis.catchment_geometry import _blocks
+from apgeo.analysis.catchment_geometry import _TILE_EDGES, _blocks
 from apgeo.analysis.catchments import (
     DEFAULT_MIN_AREA_M2,
     METHOD,
@@ -66,10 +72,16 @@ def study_cache_dir() -> Path:
     return get_settings().cache_dir / "study"
 
 
+def tile_cache_dir() -> Path:
+    """Folder of the networks' catchment tile polygons."""
+    return get_settings().cache_dir / "catchment_tiles"
+
+
 def clear_cache(*, what: str = "computed") -> list[Path]:
     """Delete cached artefacts; returns the folders removed.
 
-    ``what="study"``: the per-site travel times and catchments; ``"computed"`` (default):
+    ``what="study"``: the per-site travel times and catchments (the networks' tile
+    polygons are kept, like the processed networks); ``"computed"`` (default):
     everything in the cache folder except fetched source files (``data``); ``"all"``: the
     whole cache folder.
     """
@@ -241,6 +253,7 @@ def cached_catchments(
     base = {
         "format": _FORMAT,
         "kind": "catchments",
+        "drawing": 2,  # tiles grouped in a quadtree: noding can differ in the last digits
         "network": network_hash(engine),
         "mode": mode_,
         "thresholds_min": [float(t) for t in thresholds],
@@ -260,7 +273,14 @@ def cached_catchments(
     _Counter.cached += len(keys) - len(missing)
     _Counter.computed += len(missing)
     if missing:
-        tiles_path = folder / f"tiles-{cache_key({**base, 'kind': 'tiles'}, length=32)}.npz"
+        tiles_key = {
+            "format": _FORMAT,
+            "kind": "tiles",
+            "network": base["network"],
+            "buffer_m": float(width_m),
+            "tile_edges": _TILE_EDGES,
+        }
+        tiles_path = tile_cache_dir() / f"tiles-{cache_key(tiles_key, length=32)}.npz"
         n_tiles = _load_tiles(engine, tiles_path, width_m)
         fresh = catchments(
             engine,
@@ -356,4 +376,5 @@ __all__ = [
     "clear_cache",
     "network_hash",
     "study_cache_dir",
+    "tile_cache_dir",
 ]

@@ -1,0 +1,180 @@
+"""Benchmark of the study's catchment stage alone, on the city-size stand-in network.
+
+Run on demand (not part of pytest)::
+
+    .venv/bin/python benchmarks/bench_catchment_stage.py [--workdir DIR] [--repeats 3]
+
+The network is the stand-in of ``benchmarks/bench_study.py`` (an osmnx-style GraphML grid
+over the Sheffield extent, 100 m spacing: about 88,000 junctions and 355,000 directed
+edges), written once into ``--workdir`` and loaded as the study loads it
+(:func:`apgeo.routing.engine_arrays.load_engines`, clipped to the study boundary; the
+processed network is cached in the work folder). The AP sites, thresholds (15/30/45/60
+min), key stages and demand are the Sheffield study's.
+
+Timed, as :func:`apgeo.study.pipeline.compute_catchments` does it
+(:func:`apgeo.study.incremental.cached_catchments` per mode):
+
+* "stage": the three modes with an empty study cache, no cached tile polygons and
+  engines whose catchment building blocks are not built yet;
+* "stage, tile polygons cached": the same with the networks' tile polygons in the cache
+  (what a warm study run does: the processed network and its tile polygons come from the
+  cache, the per-site polygons are drawn again); skipped by a version of apgeo that keeps
+  tile polygons in the study cache;
+* "one site moved": after a stage run filled the cache, the first AP site moved 250 m
+  east, with fresh building blocks (a new study run builds its engines again): that
+  site's 12 polygons are drawn, the tile polygons come from the cache.
+
+Reported: median (min..max) of ``--repeats`` runs each; ``--profile`` writes a cProfile
+of one stage run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+import shapely
+
+import apgeo
+from apgeo.analysis import catchment_geometry
+from apgeo.network.modes import check_mode
+from apgeo.study import incremental
+from apgeo.study.config import load_config
+from apgeo.study.pipeline import load_inputs
+
+
+def setup(workdir: Path) -> tuple[Any, dict[str, Any], Any]:
+    """The study config, its engines and its inputs (the grid written on first use)."""
+    from bench_study import config, grid_graphml
+
+    from apgeo.routing.engine_arrays import load_engines
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    apgeo.configure(cache_dir=workdir / "cache")
+    net = workdir / "grid.graphml"
+    if not net.exists():
+        grid_graphml(net, 100.0)
+    cfg = load_config(config(workdir, str(net)))
+    result = load_inputs(cfg)
+    polygon = result.boundary.geometry.union_all()
+    engines = dict(
+        load_engines(
+            str(net),
+            modes=[check_mode(m) for m in cfg.modes],
+            polygon=polygon,
+            buffer_m=cfg.network_buffer_m,
+        )
+    )
+    return cfg, engines, result
+
+
+def fresh_blocks(engines: dict[str, Any]) -> None:
+    """Forget the engines' catchment building blocks (a new study run builds them again)."""
+    for engine in engines.values():
+        catchment_geometry._BLOCK_CACHE.pop(engine, None)
+
+
+def stage(cfg: Any, engines: dict[str, Any], result: Any, ap: Any) -> dict[str, Any]:
+    out = {}
+    for mode, engine in engines.items():
+        out[mode] = incremental.cached_catchments(
+            engine,
+            ap,
+            thresholds_min=cfg.thresholds_min,
+            mode=check_mode(mode),
+            demand=result.demand,
+            key_stages=list(cfg.key_stages),
+        )
+    return out
+
+
+def _fmt(values: list[float]) -> str:
+    return f"{np.median(values):7.2f} s  ({min(values):.2f}..{max(values):.2f}, n={len(values)})"
+
+
+def main() -> None:
+    ap_ = argparse.ArgumentParser()
+    ap_.add_argument("--workdir", type=Path, default=Path("/tmp/apgeo-catchment-bench"))
+    ap_.add_argument("--repeats", type=int, default=3)
+    ap_.add_argument("--profile", type=Path, help="write a cProfile of one stage run here")
+    ap_.add_argument("--save", type=Path, help="write the stage's polygons (WKB) here")
+    args = ap_.parse_args()
+    warnings.simplefilter("ignore")
+    t0 = time.perf_counter()
+    cfg, engines, result = setup(args.workdir)
+    from apgeo import schema as S
+
+    ap = result.providers[result.providers[S.KIND].isin(result.ap_kinds)]
+    for engine in engines.values():
+        incremental.network_hash(engine)  # computed by the travel-time stage in a study
+    sizes = ", ".join(f"{m}: {len(e.edges):,} edges" for m, e in engines.items())
+    print(f"setup {time.perf_counter() - t0:.1f} s; {len(ap)} AP sites; {sizes}")
+
+    import shutil
+
+    tiles_dir = getattr(incremental, "tile_cache_dir", incremental.study_cache_dir)()
+    stage_s: list[float] = []
+    polys: dict[str, Any] = {}
+    for _ in range(args.repeats):
+        incremental.clear_cache(what="study")
+        shutil.rmtree(tiles_dir, ignore_errors=True)
+        fresh_blocks(engines)
+        t = time.perf_counter()
+        polys = stage(cfg, engines, result, ap)
+        stage_s.append(time.perf_counter() - t)
+        print(f"  stage run, tiles drawn {stage_s[-1]:.2f} s", flush=True)
+    warm_s: list[float] = []
+    for _ in range(args.repeats if tiles_dir != incremental.study_cache_dir() else 0):
+        incremental.clear_cache(what="study")
+        fresh_blocks(engines)
+        t = time.perf_counter()
+        stage(cfg, engines, result, ap)
+        warm_s.append(time.perf_counter() - t)
+        print(f"  stage run, tiles from the cache {warm_s[-1]:.2f} s", flush=True)
+
+    moved_s: list[float] = []
+    first = ap.index[0]
+    for k in range(args.repeats):
+        moved = ap.copy()
+        p = moved.geometry.loc[first]
+        # a different spot each run, so the site is never in the cache
+        moved.loc[first, "geometry"] = shapely.Point(p.x + 250.0 + k, p.y)
+        fresh_blocks(engines)
+        t = time.perf_counter()
+        stage(cfg, engines, result, moved)
+        moved_s.append(time.perf_counter() - t)
+        print(f"  one-site run {moved_s[-1]:.2f} s", flush=True)
+
+    print(f"catchment stage (3 modes, {len(ap)} sites, empty cache):       {_fmt(stage_s)}")
+    if warm_s:
+        print(f"catchment stage (empty study cache, tile polygons cached): {_fmt(warm_s)}")
+    print(f"one AP site moved (its 12 polygons):                       {_fmt(moved_s)}")
+    for mode, table in polys.items():
+        print(f"  {mode}: {len(table)} polygons, total area {table['area_km2'].sum():,.3f} km2")
+    if args.save is not None:
+        import pickle
+
+        wkb = {m: [shapely.to_wkb(g) for g in t.geometry] for m, t in polys.items()}
+        args.save.write_bytes(pickle.dumps(wkb))
+    if args.profile is not None:
+        incremental.clear_cache(what="study")
+        fresh_blocks(engines)
+        prof = cProfile.Profile()
+        prof.enable()
+        stage(cfg, engines, result, ap)
+        prof.disable()
+        prof.dump_stats(str(args.profile))
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+
+if __name__ == "__main__":
+    main()
