@@ -35,6 +35,8 @@ _TILE_EDGES: Final[int] = 250
 #: Most threads drawing tile polygons at once.
 _TILE_THREADS: Final[int] = 4
 _EMPTY: Final[BaseGeometry] = shapely.Polygon()
+#: Unions of more buffered pieces than this are split in two (see :func:`_split_union`).
+_SPLIT_PIECES: Final[int] = 3_000
 
 
 # ---- building blocks kept with the engine -----------------------------------------------------
@@ -376,12 +378,29 @@ def _buffer_union(
         return shapely.Polygon()
     arr = np.empty(len(pieces), dtype=object)
     arr[:] = pieces
-    buffered = shapely.buffer(arr, buffer_m, quad_segs=_QUAD_SEGS)
-    if len(extra):
-        more = np.empty(len(extra), dtype=object)
-        more[:] = list(extra)
-        buffered = np.concatenate([buffered, more])
-    return shapely.union_all(buffered)
+    buffered = _split_union(shapely.buffer(arr, buffer_m, quad_segs=_QUAD_SEGS))
+    more = np.empty(len(extra) + 1, dtype=object)
+    more[:-1] = list(extra)
+    more[-1] = buffered
+    return shapely.union_all(more)
+
+
+def _split_union(geoms: np.ndarray) -> BaseGeometry:
+    """``union_all`` of many polygons, split in two spatial halves (across the longer side
+    of their extent) while more than :data:`_SPLIT_PIECES`, the halves unioned on two
+    threads. The split does not depend on the number of threads, so neither does the
+    result."""
+    n = len(geoms)
+    if n <= _SPLIT_PIECES:
+        return shapely.union_all(geoms)
+    box = shapely.bounds(geoms)
+    cx, cy = box[:, 0] + box[:, 2], box[:, 1] + box[:, 3]
+    along = cx if np.ptp(cx) >= np.ptp(cy) else cy
+    order = np.argsort(along, kind="stable")
+    halves = [geoms[np.sort(order[: n // 2])], geoms[np.sort(order[n // 2 :])]]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parts = list(pool.map(_split_union, halves))
+    return shapely.union_all(np.asarray(parts, dtype=object))
 
 
 def _reach_m(
