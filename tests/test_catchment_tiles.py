@@ -141,7 +141,8 @@ def test_tile_cache_kept_by_study_clear_and_shared_by_thresholds(
     assert sorted(tile_cache_dir().glob("tiles-*.npz")) == files
     fresh = _engine()
     again = cached_catchments(fresh, sites, thresholds_min=(30,))
-    assert _blocks(fresh).polygons  # read from the cache, not drawn
+    blocks = _blocks(fresh)
+    assert blocks.polygons and set(blocks.polygons) <= set(blocks.stored)  # read, not drawn
     assert all(a.equals_exact(b, 0) for a, b in zip(again.geometry, first.geometry, strict=True))
     # other thresholds, same network and buffer width: the same tile entry
     cached_catchments(_engine(), sites, thresholds_min=(20, 30))
@@ -151,6 +152,15 @@ def test_tile_cache_kept_by_study_clear_and_shared_by_thresholds(
     assert len(list(tile_cache_dir().glob("tiles-*.npz"))) == 2
     clear_cache()
     assert not tile_cache_dir().exists()
+
+
+def test_damaged_tile_entry_is_drawn_again(cache_dir: Path) -> None:
+    engine = _engine()
+    reference = catchments(_engine(), _sites(), thresholds_min=(30,))
+    blocks = _blocks(engine)
+    blocks.stored.update({(t, 50.0): b"not wkb" for t in range(blocks.n_tiles)})
+    out = catchments(engine, _sites(), thresholds_min=(30,))
+    assert all(a.equals_exact(b, 0) for a, b in zip(out.geometry, reference.geometry, strict=True))
 
 
 def test_split_union_is_the_union(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -83,6 +83,8 @@ class _Blocks:
         self._tiles()
         self.polygons: dict[tuple[int, float], BaseGeometry] = {}
         self._pending: dict[tuple[int, float], Future[BaseGeometry]] = {}
+        #: Polygons read from a cache as WKB, decoded when first needed.
+        self.stored: dict[tuple[int, float], bytes] = {}
 
     def _tiles(self) -> None:
         xs, ys = self.geometry.x, self.geometry.y
@@ -178,7 +180,7 @@ class _Blocks:
         if pending is not None:
             return pending.result()
         try:
-            geom = build()
+            geom = _from_stored(self.stored.get(key), build)
         except BaseException as exc:
             with _TILE_LOCK:
                 del self._pending[key]
@@ -268,6 +270,18 @@ class _Blocks:
 
         code = -(1 + (level * self.side + col) * self.side + row)
         return self._once((code, width_m), build)
+
+
+def _from_stored(raw: bytes | None, build: Callable[[], BaseGeometry]) -> BaseGeometry:
+    """The polygon decoded from ``raw`` (WKB), or built when there is none or it is damaged."""
+    if raw is not None:
+        try:
+            geom = shapely.from_wkb(raw)
+        except Exception:  # a damaged cache entry is a miss
+            geom = None
+        if isinstance(geom, BaseGeometry):
+            return geom
+    return build()
 
 
 def _match_twins(geometry: EdgeGeometry, u_index: np.ndarray, v_index: np.ndarray) -> np.ndarray:
