@@ -359,7 +359,7 @@ def _save_tiles(engine: TravelTimeEngine, path: Path, width_m: float, before: in
     blobs = [b if isinstance(b, bytes) else shapely.to_wkb(b) for b in (known[c] for c in codes)]
     offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
     np.cumsum([len(b) for b in blobs], out=offsets[1:])
-    payload = {
+    payload: dict[str, np.ndarray] = {
         "wkb": np.frombuffer(b"".join(blobs), dtype=np.uint8),
         "offsets": offsets,
         "tiles": np.array(codes, dtype=np.int64),
