@@ -24,8 +24,9 @@ Timed, as :func:`apgeo.study.pipeline.compute_catchments` does it
   east, with fresh building blocks (a new study run builds its engines again): that
   site's 12 polygons are drawn, the tile polygons come from the cache.
 
-Reported: median (min..max) of ``--repeats`` runs each; ``--profile`` writes a cProfile
-of one stage run.
+Reported: median (min..max) of ``--repeats`` runs each, and the median CPU time of the
+process (user + system: less sensitive to other work on a shared machine); ``--profile``
+writes a cProfile of one stage run.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import resource
 import sys
 import time
 import warnings
@@ -97,8 +99,16 @@ def stage(cfg: Any, engines: dict[str, Any], result: Any, ap: Any) -> dict[str, 
     return out
 
 
-def _fmt(values: list[float]) -> str:
-    return f"{np.median(values):7.2f} s  ({min(values):.2f}..{max(values):.2f}, n={len(values)})"
+def _fmt(values: list[float], cpu: list[float]) -> str:
+    return (
+        f"{np.median(values):7.2f} s  ({min(values):.2f}..{max(values):.2f}, n={len(values)}); "
+        f"CPU {np.median(cpu):.2f} s"
+    )
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -107,7 +117,10 @@ def main() -> None:
     ap_.add_argument("--repeats", type=int, default=3)
     ap_.add_argument("--profile", type=Path, help="write a cProfile of one stage run here")
     ap_.add_argument("--save", type=Path, help="write the stage's polygons (WKB) here")
+    ap_.add_argument("--tile-edges", type=int, help="tile size to try (edges per tile)")
     args = ap_.parse_args()
+    if args.tile_edges:
+        catchment_geometry._TILE_EDGES = args.tile_edges  # type: ignore[misc]
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
     cfg, engines, result = setup(args.workdir)
@@ -123,25 +136,30 @@ def main() -> None:
 
     tiles_dir = getattr(incremental, "tile_cache_dir", incremental.study_cache_dir)()
     stage_s: list[float] = []
+    stage_cpu: list[float] = []
     polys: dict[str, Any] = {}
     for _ in range(args.repeats):
         incremental.clear_cache(what="study")
         shutil.rmtree(tiles_dir, ignore_errors=True)
         fresh_blocks(engines)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _cpu_s()
         polys = stage(cfg, engines, result, ap)
         stage_s.append(time.perf_counter() - t)
+        stage_cpu.append(_cpu_s() - c)
         print(f"  stage run, tiles drawn {stage_s[-1]:.2f} s", flush=True)
     warm_s: list[float] = []
+    warm_cpu: list[float] = []
     for _ in range(args.repeats if tiles_dir != incremental.study_cache_dir() else 0):
         incremental.clear_cache(what="study")
         fresh_blocks(engines)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _cpu_s()
         stage(cfg, engines, result, ap)
         warm_s.append(time.perf_counter() - t)
+        warm_cpu.append(_cpu_s() - c)
         print(f"  stage run, tiles from the cache {warm_s[-1]:.2f} s", flush=True)
 
     moved_s: list[float] = []
+    moved_cpu: list[float] = []
     first = ap.index[0]
     for k in range(args.repeats):
         moved = ap.copy()
@@ -149,15 +167,16 @@ def main() -> None:
         # a different spot each run, so the site is never in the cache
         moved.loc[first, "geometry"] = shapely.Point(p.x + 250.0 + k, p.y)
         fresh_blocks(engines)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _cpu_s()
         stage(cfg, engines, result, moved)
         moved_s.append(time.perf_counter() - t)
+        moved_cpu.append(_cpu_s() - c)
         print(f"  one-site run {moved_s[-1]:.2f} s", flush=True)
 
-    print(f"catchment stage (3 modes, {len(ap)} sites, empty cache):       {_fmt(stage_s)}")
+    print(f"catchment stage (3 modes, {len(ap)} sites, empty cache):       {_fmt(stage_s, stage_cpu)}")
     if warm_s:
-        print(f"catchment stage (empty study cache, tile polygons cached): {_fmt(warm_s)}")
-    print(f"one AP site moved (its 12 polygons):                       {_fmt(moved_s)}")
+        print(f"catchment stage (empty study cache, tile polygons cached): {_fmt(warm_s, warm_cpu)}")
+    print(f"one AP site moved (its 12 polygons):                       {_fmt(moved_s, moved_cpu)}")
     for mode, table in polys.items():
         print(f"  {mode}: {len(table)} polygons, total area {table['area_km2'].sum():,.3f} km2")
     if args.save is not None:
