@@ -289,17 +289,31 @@ def _match_twins(geometry: EdgeGeometry, u_index: np.ndarray, v_index: np.ndarra
     and the same vertices in reverse order), or -1. A two-way street is two edges with the
     same geometry: drawing it once halves the work."""
     n = len(u_index)
-    table = pd.DataFrame({"row": np.arange(n), "a": u_index, "b": v_index})
-    pairs = table.merge(table.rename(columns={"row": "twin", "a": "b", "b": "a"}), on=["a", "b"])
-    rows, twin = pairs["row"].to_numpy(), pairs["twin"].to_numpy()
-    same = geometry.same_reversed(rows, twin)
-    pairs = pairs.loc[same].sort_values(["row", "twin"], kind="stable")
-    pairs = pairs.drop_duplicates("row").drop_duplicates("twin")
-    pairs = pairs.loc[
-        pairs.set_index("row")["twin"].reindex(pairs["twin"]).to_numpy() == pairs["row"].to_numpy()
-    ]
     twins = np.full(n, -1, dtype=np.int64)
-    twins[pairs["row"].to_numpy()] = pairs["twin"].to_numpy()
+    if n == 0:
+        return twins
+    u = np.asarray(u_index, dtype=np.int64)
+    v = np.asarray(v_index, dtype=np.int64)
+    base = int(max(u.max(), v.max())) + 1
+    forward, backward = u * base + v, v * base + u
+    order = np.argsort(forward, kind="stable")
+    ranked = forward[order]
+    lo = np.searchsorted(ranked, backward, side="left")
+    count = np.searchsorted(ranked, backward, side="right") - lo
+    rows = np.repeat(np.arange(n, dtype=np.int64), count)  # every (row, reversed row) pair
+    twin = order[_ranges(lo, count)]
+    same = geometry.same_reversed(rows, twin)
+    rows, twin = rows[same], twin[same]
+    by_row = np.lexsort((twin, rows))
+    rows, twin = rows[by_row], twin[by_row]
+    first = np.unique(rows, return_index=True)[1]  # a row's first twin
+    rows, twin = rows[first], twin[first]
+    first = np.sort(np.unique(twin, return_index=True)[1])  # a twin taken once
+    rows, twin = rows[first], twin[first]
+    partner = np.full(n, -1, dtype=np.int64)
+    partner[rows] = twin
+    mutual = partner[twin] == rows
+    twins[rows[mutual]] = twin[mutual]
     return twins
 
 
