@@ -53,7 +53,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, Literal
 
@@ -515,6 +515,7 @@ def catchments(
         geoms[drawn] = blocks.geometry.lines(cand[drawn])
         lengths = np.zeros(len(cand))
         lengths[drawn] = shapely.length(geoms[drawn])
+        stages: list[tuple[float, float, list[BaseGeometry], list[BaseGeometry], np.ndarray]] = []
         for threshold, limit in zip(thresholds, limits_s):
             new = (t_start < limit) & (t_start + tt > prev_limit)
             tile_polygons: list[BaseGeometry] = []
@@ -540,11 +541,19 @@ def catchments(
             else:
                 cut = _substrings(geoms[part][ok], L - reach[ok], L)
             pieces = [*geoms[full], *cut, *source.pieces(float(limit), direction_)]  # type: ignore[arg-type]
+            stages.append((threshold, limit, pieces, tile_polygons, cut))
+            prev_limit = float(limit)
+        # what each threshold adds does not depend on the polygons of the smaller ones, so
+        # those unions can run at once (one provider: the threads are free)
+        if method_ == "edges":
+            unions = _each(
+                lambda stage: _buffer_union(stage[2], width_m, stage[3]),
+                stages,
+                threads=len(sources) == 1,
+            )
+        for k, (threshold, limit, pieces, _, cut) in enumerate(stages):
             if method_ == "edges":
-                geom = _clean(
-                    shapely.union(previous, _buffer_union(pieces, width_m, tile_polygons)),
-                    min_area,
-                )
+                geom = _clean(shapely.union(previous, unions[k]), min_area)
             else:
                 # hull of the buffered pieces: it contains the edge-based polygon exactly
                 arr = np.empty(len(pieces), dtype=object)
@@ -572,7 +581,6 @@ def catchments(
                 else _polygonal(geom)
             )
             previous = geom
-            prev_limit = float(limit)
             record: dict[str, Any] = {}
             if has_provider_id:
                 record[S.PROVIDER_ID] = points[S.PROVIDER_ID].iloc[i]
@@ -607,6 +615,16 @@ def catchments(
             stacklevel=3,
         )
     return _finish(rows, out_geoms, engine.crs, demand_, id_column, sort_threshold=True)
+
+
+def _each(func: Callable[[Any], BaseGeometry], items: list[Any], *, threads: bool) -> list[BaseGeometry]:
+    """``[func(item) for item in items]``, on up to :data:`_MAX_THREADS` threads when
+    ``threads`` (GEOS releases the GIL); results in the order of ``items``."""
+    workers = min(len(items), os.cpu_count() or 1, _MAX_THREADS) if threads else 1
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(func, items))
+    return [func(item) for item in items]
 
 
 def _finish(
