@@ -31,7 +31,7 @@ _EPS_M: Final[float] = 1e-9
 _BLOCK_CACHE: weakref.WeakKeyDictionary[TravelTimeEngine, _Blocks] = weakref.WeakKeyDictionary()
 _TILE_LOCK = threading.Lock()
 #: Target number of edges per tile (see :class:`_Blocks`).
-_TILE_EDGES: Final[int] = 250
+_TILE_EDGES: Final[int] = 100
 #: Most threads drawing tile polygons at once.
 _TILE_THREADS: Final[int] = 4
 _EMPTY: Final[BaseGeometry] = shapely.Polygon()
