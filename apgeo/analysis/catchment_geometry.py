@@ -55,10 +55,10 @@ class _Blocks:
     buffered union of all its streets, the same for every provider and threshold: it is
     built once (per buffer width) and reused, so a large catchment (a 30-minute drive
     reaching most of a city) unions tile polygons instead of a hundred thousand buffered
-    streets. Small tiles keep the streets drawn one by one (in tiles the catchment only
-    partly reaches) few, and cost less to build than large ones (a union's cost grows
-    faster than its number of pieces). The union is the same set; only the floating-point noding
-    of shared boundaries can differ in the last digits.
+    streets. Small tiles keep few the streets drawn one by one (those of the tiles a
+    catchment only partly reaches), and cost less to build than large ones (a union's
+    cost grows faster than its number of pieces). The union is the same set; only the
+    floating-point noding of shared boundaries can differ in the last digits.
 
     Tiles are grouped in a quadtree (2 x 2 tiles, 4 x 4 tiles, ...): a group whose tiles
     are all wholly reached contributes one polygon, the union of its four quarters, built
