@@ -27,6 +27,14 @@ Timed, as :func:`apgeo.study.pipeline.compute_catchments` does it
 Reported: median (min..max) of ``--repeats`` runs each, and the median CPU time of the
 process (user + system: less sensitive to other work on a shared machine); ``--profile``
 writes a cProfile of one stage run.
+
+Measured on the 2-core build machine (shared, load average about 5), before (one tile
+polygon per ~2,000 edges, unioned one by one) and after (tiles of ~100 edges in a
+quadtree, tile polygons kept with the network), in the same run, 3 repeats each:
+stage with nothing cached 105.7 s -> 57.0 s (CPU 69.8 s -> 39.2 s); stage with the tile
+polygons cached 16.0 s (CPU 15.9 s; before, clearing the study cache dropped the tiles,
+so a warm run cost the 105.7 s); one site moved 15.5 s -> 5.1 s (CPU 10.5 s -> 5.0 s).
+The polygons differ by at most 5e-15 in relative area.
 """
 
 from __future__ import annotations
