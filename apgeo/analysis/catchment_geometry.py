@@ -6,9 +6,11 @@ tiles), partial edges and buffered unions.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Final
 
 import geopandas as gpd
@@ -28,8 +30,13 @@ _QUAD_SEGS: Final[int] = 8
 _EPS_M: Final[float] = 1e-9
 _BLOCK_CACHE: weakref.WeakKeyDictionary[TravelTimeEngine, _Blocks] = weakref.WeakKeyDictionary()
 _TILE_LOCK = threading.Lock()
-#: Target number of edges per tile (see :class:`_Tiles`).
-_TILE_EDGES: Final[int] = 2_000
+#: Target number of edges per tile (see :class:`_Blocks`).
+_TILE_EDGES: Final[int] = 100
+#: Most threads drawing tile polygons at once.
+_TILE_THREADS: Final[int] = 4
+_EMPTY: Final[BaseGeometry] = shapely.Polygon()
+#: Unions of more buffered pieces than this are split in two (see :func:`_split_union`).
+_SPLIT_PIECES: Final[int] = 3_000
 
 
 # ---- building blocks kept with the engine -----------------------------------------------------
@@ -47,9 +54,18 @@ class _Blocks:
     When every edge of a tile is wholly reached, the tile's part of the catchment is the
     buffered union of all its streets, the same for every provider and threshold: it is
     built once (per buffer width) and reused, so a large catchment (a 30-minute drive
-    reaching most of a city) unions a few hundred tile polygons instead of a hundred
-    thousand buffered streets. The union is the same set; only the floating-point noding
-    of shared boundaries can differ in the last digits.
+    reaching most of a city) unions tile polygons instead of a hundred thousand buffered
+    streets. Small tiles keep few the streets drawn one by one (those of the tiles a
+    catchment only partly reaches), and cost less to build than large ones (a union's
+    cost grows faster than its number of pieces). The union is the same set; only the
+    floating-point noding of shared boundaries can differ in the last digits.
+
+    Tiles are grouped in a quadtree (2 x 2 tiles, 4 x 4 tiles, ...): a group whose tiles
+    are all wholly reached contributes one polygon, the union of its four quarters, built
+    once and kept like the tiles (keys below zero). A catchment reaching most of a city
+    then adds a handful of group polygons, whose vertices lie on their outline only,
+    rather than hundreds of overlapping tile polygons. Every polygon is built by one
+    thread only (others needing it wait for it), so concurrent catchments share the work.
     """
 
     def __init__(self, engine: TravelTimeEngine) -> None:
@@ -66,6 +82,9 @@ class _Blocks:
         self._by_start: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._tiles()
         self.polygons: dict[tuple[int, float], BaseGeometry] = {}
+        self._pending: dict[tuple[int, float], Future[BaseGeometry]] = {}
+        #: Polygons read from a cache as WKB, decoded when first needed.
+        self.stored: dict[tuple[int, float], bytes] = {}
 
     def _tiles(self) -> None:
         xs, ys = self.geometry.x, self.geometry.y
@@ -77,8 +96,13 @@ class _Blocks:
         side = max(math.sqrt(width * height * _TILE_EDGES / n), 1.0)
         cols = np.floor((mx - (mx.min() if len(ui) else 0.0)) / side).astype(np.int64)
         rows = np.floor((my - (my.min() if len(ui) else 0.0)) / side).astype(np.int64)
-        self.tile = cols * (int(rows.max(initial=0)) + 1) + rows
+        self.n_rows = int(rows.max(initial=0)) + 1
+        self.n_cols = int(cols.max(initial=0)) + 1
+        self.tile = cols * self.n_rows + rows
         self.n_tiles = int(self.tile.max(initial=-1)) + 1
+        #: Side (tiles) of the quadtree's square and its number of levels above the tiles.
+        self.levels = max(0, math.ceil(math.log2(max(self.n_cols, self.n_rows))))
+        self.side = 1 << self.levels
         self.tile_count = np.bincount(self.tile, minlength=self.n_tiles)
         members = np.flatnonzero(self.drawn)
         order = np.argsort(self.tile[members], kind="stable")
@@ -134,15 +158,130 @@ class _Blocks:
 
     def polygon(self, tile: int, width_m: float) -> BaseGeometry:
         """The buffered union of every street of ``tile``."""
-        key = (tile, width_m)
-        found = self.polygons.get(key)
-        if found is None:
+
+        def build() -> BaseGeometry:
             members = self._members[self._member_ptr[tile] : self._member_ptr[tile + 1]]
             geoms = self.geometry.lines(members)
-            found = shapely.union_all(shapely.buffer(geoms, width_m, quad_segs=_QUAD_SEGS))
+            return shapely.union_all(shapely.buffer(geoms, width_m, quad_segs=_QUAD_SEGS))
+
+        return self._once((int(tile), width_m), build)
+
+    def _once(self, key: tuple[int, float], build: Callable[[], BaseGeometry]) -> BaseGeometry:
+        """The polygon kept under ``key``, built by the first thread asking for it (the
+        others wait for that result); a failed build is not kept."""
+        with _TILE_LOCK:
+            found = self.polygons.get(key)
+            if found is not None:
+                return found
+            pending = self._pending.get(key)
+            if pending is None:
+                mine: Future[BaseGeometry] = Future()
+                self._pending[key] = mine
+        if pending is not None:
+            return pending.result()
+        try:
+            geom = _from_stored(self.stored.get(key), build)
+        except BaseException as exc:
             with _TILE_LOCK:
-                self.polygons.setdefault(key, found)
-        return found
+                del self._pending[key]
+            mine.set_exception(exc)
+            raise
+        with _TILE_LOCK:
+            self.polygons.setdefault(key, geom)
+            del self._pending[key]
+        mine.set_result(geom)
+        return geom
+
+    def _ensure_tiles(self, tiles: np.ndarray, width_m: float) -> None:
+        """Build the polygons of ``tiles`` not built yet, on several threads (GEOS
+        releases the GIL); tiles another thread is building are waited for."""
+        with _TILE_LOCK:
+            missing = [int(t) for t in tiles if (int(t), width_m) not in self.polygons]
+        workers = min(len(missing) // 2, os.cpu_count() or 1, _TILE_THREADS)
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(lambda t: self.polygon(t, width_m), missing))
+        else:
+            for t in missing:
+                self.polygon(t, width_m)
+
+    def done_pyramid(self, tile_done_s: np.ndarray) -> list[np.ndarray]:
+        """Per quadtree level (0: tiles), the time at which each group of tiles is wholly
+        reached, as ``(side, side)`` arrays indexed by column and row (places without a
+        tile: ``-inf``)."""
+        grid = np.full(self.n_cols * self.n_rows, -np.inf)
+        grid[: self.n_tiles] = tile_done_s
+        level = np.full((self.side, self.side), -np.inf)
+        level[: self.n_cols, : self.n_rows] = grid.reshape(self.n_cols, self.n_rows)
+        out = [level]
+        for _ in range(self.levels):
+            n = level.shape[0] // 2
+            level = level.reshape(n, 2, n, 2).max(axis=(1, 3))
+            out.append(level)
+        return out
+
+    def reached_groups(
+        self, pyramid: list[np.ndarray], limit_s: float, before_s: float
+    ) -> list[tuple[int, int, int]]:
+        """The largest quadtree groups wholly reached within ``limit_s`` that were not
+        wholly reached within ``before_s``, as ``(level, column, row)``, largest first."""
+        out: list[tuple[int, int, int]] = []
+        taken = np.zeros((1, 1), dtype=bool)
+        for level in range(self.levels, -1, -1):
+            done = pyramid[level]
+            if level < self.levels:
+                taken = np.repeat(np.repeat(taken, 2, axis=0), 2, axis=1)
+            pick = (done <= limit_s) & ~taken
+            for col, row in np.argwhere(pick & (done > before_s)).tolist():
+                out.append((level, col, row))
+            taken |= pick
+        return out
+
+    def group_polygons(
+        self, groups: list[tuple[int, int, int]], width_m: float
+    ) -> list[BaseGeometry]:
+        """The polygons of quadtree ``groups`` (see :meth:`reached_groups`)."""
+        tiles = []
+        for level, col, row in groups:
+            span = 1 << level
+            cols = np.arange(col * span, min((col + 1) * span, self.n_cols))
+            rows = np.arange(row * span, min((row + 1) * span, self.n_rows))
+            ids = (cols[:, None] * self.n_rows + rows[None, :]).ravel()
+            tiles.append(ids[ids < self.n_tiles])
+        if tiles:
+            self._ensure_tiles(np.unique(np.concatenate(tiles)), width_m)
+        return [self._group(level, col, row, width_m) for level, col, row in groups]
+
+    def _group(self, level: int, col: int, row: int, width_m: float) -> BaseGeometry:
+        span = 1 << level
+        if col * span >= self.n_cols or row * span >= self.n_rows:
+            return _EMPTY
+        if level == 0:
+            tile = col * self.n_rows + row
+            return self.polygon(tile, width_m) if tile < self.n_tiles else _EMPTY
+
+        def build() -> BaseGeometry:
+            quarters = [
+                self._group(level - 1, 2 * col + dc, 2 * row + dr, width_m)
+                for dc in (0, 1)
+                for dr in (0, 1)
+            ]
+            return shapely.union_all(np.asarray(quarters, dtype=object))
+
+        code = -(1 + (level * self.side + col) * self.side + row)
+        return self._once((code, width_m), build)
+
+
+def _from_stored(raw: bytes | None, build: Callable[[], BaseGeometry]) -> BaseGeometry:
+    """The polygon decoded from ``raw`` (WKB), or built when there is none or it is damaged."""
+    if raw is not None:
+        try:
+            geom = shapely.from_wkb(raw)
+        except Exception:  # a damaged cache entry is a miss
+            geom = None
+        if isinstance(geom, BaseGeometry):
+            return geom
+    return build()
 
 
 def _match_twins(geometry: EdgeGeometry, u_index: np.ndarray, v_index: np.ndarray) -> np.ndarray:
@@ -150,17 +289,31 @@ def _match_twins(geometry: EdgeGeometry, u_index: np.ndarray, v_index: np.ndarra
     and the same vertices in reverse order), or -1. A two-way street is two edges with the
     same geometry: drawing it once halves the work."""
     n = len(u_index)
-    table = pd.DataFrame({"row": np.arange(n), "a": u_index, "b": v_index})
-    pairs = table.merge(table.rename(columns={"row": "twin", "a": "b", "b": "a"}), on=["a", "b"])
-    rows, twin = pairs["row"].to_numpy(), pairs["twin"].to_numpy()
-    same = geometry.same_reversed(rows, twin)
-    pairs = pairs.loc[same].sort_values(["row", "twin"], kind="stable")
-    pairs = pairs.drop_duplicates("row").drop_duplicates("twin")
-    pairs = pairs.loc[
-        pairs.set_index("row")["twin"].reindex(pairs["twin"]).to_numpy() == pairs["row"].to_numpy()
-    ]
     twins = np.full(n, -1, dtype=np.int64)
-    twins[pairs["row"].to_numpy()] = pairs["twin"].to_numpy()
+    if n == 0:
+        return twins
+    u = np.asarray(u_index, dtype=np.int64)
+    v = np.asarray(v_index, dtype=np.int64)
+    base = int(max(u.max(), v.max())) + 1
+    forward, backward = u * base + v, v * base + u
+    order = np.argsort(forward, kind="stable")
+    ranked = forward[order]
+    lo = np.searchsorted(ranked, backward, side="left")
+    count = np.searchsorted(ranked, backward, side="right") - lo
+    rows = np.repeat(np.arange(n, dtype=np.int64), count)  # every (row, reversed row) pair
+    twin = order[_ranges(lo, count)]
+    same = geometry.same_reversed(rows, twin)
+    rows, twin = rows[same], twin[same]
+    by_row = np.lexsort((twin, rows))
+    rows, twin = rows[by_row], twin[by_row]
+    first = np.unique(rows, return_index=True)[1]  # a row's first twin
+    rows, twin = rows[first], twin[first]
+    first = np.sort(np.unique(twin, return_index=True)[1])  # a twin taken once
+    rows, twin = rows[first], twin[first]
+    partner = np.full(n, -1, dtype=np.int64)
+    partner[rows] = twin
+    mutual = partner[twin] == rows
+    twins[rows[mutual]] = twin[mutual]
     return twins
 
 
@@ -253,12 +406,29 @@ def _buffer_union(
         return shapely.Polygon()
     arr = np.empty(len(pieces), dtype=object)
     arr[:] = pieces
-    buffered = shapely.buffer(arr, buffer_m, quad_segs=_QUAD_SEGS)
-    if len(extra):
-        more = np.empty(len(extra), dtype=object)
-        more[:] = list(extra)
-        buffered = np.concatenate([buffered, more])
-    return shapely.union_all(buffered)
+    buffered = _split_union(shapely.buffer(arr, buffer_m, quad_segs=_QUAD_SEGS))
+    more = np.empty(len(extra) + 1, dtype=object)
+    more[:-1] = list(extra)
+    more[-1] = buffered
+    return shapely.union_all(more)
+
+
+def _split_union(geoms: np.ndarray) -> BaseGeometry:
+    """``union_all`` of many polygons, split in two spatial halves (across the longer side
+    of their extent) while more than :data:`_SPLIT_PIECES`, the halves unioned on two
+    threads. The split does not depend on the number of threads, so neither does the
+    result."""
+    n = len(geoms)
+    if n <= _SPLIT_PIECES:
+        return shapely.union_all(geoms)
+    box = shapely.bounds(geoms)
+    cx, cy = box[:, 0] + box[:, 2], box[:, 1] + box[:, 3]
+    along = cx if np.ptp(cx) >= np.ptp(cy) else cy
+    order = np.argsort(along, kind="stable")
+    halves = [geoms[np.sort(order[: n // 2])], geoms[np.sort(order[n // 2 :])]]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parts = list(pool.map(_split_union, halves))
+    return shapely.union_all(np.asarray(parts, dtype=object))
 
 
 def _reach_m(

@@ -50,9 +50,10 @@ of the method is written to the ``children_method`` column.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, Literal
 
@@ -492,8 +493,6 @@ def catchments(
         times = field.node_times_s[i]
         cand = blocks.candidates(times, float(limits_s[-1]), direction_)
         t_start, tt = times[start_index[cand]], tt_all[cand]
-        geoms = blocks.geometry.lines(cand)
-        lengths = np.asarray(shapely.length(geoms), dtype=float)
         cand_has_twin = twins[cand] >= 0
         cand_twin = np.where(cand_has_twin, twins[cand], 0)
         twin_end = times[start_index[cand_twin]] + tt_all[cand_twin]
@@ -504,16 +503,28 @@ def catchments(
         if tiles is not None:
             tile_done_s = tiles.last_reached_s(cand, t_start + tt)
             cand_tile = tiles.tile[cand]
-            tile_drawn = np.zeros(tiles.n_tiles, dtype=bool)
+            pyramid = tiles.done_pyramid(tile_done_s)
+            cand_done_s = tile_done_s[cand_tile]
+        else:
+            cand_done_s = np.full(len(cand), np.inf)
+        # line geometries only for the edges drawn one by one (not inside a reached tile)
+        drawn = np.full(len(cand), tiles is None)  # the hull's fallback may need any edge
+        for before, limit in itertools.pairwise([0.0, *limits_s.tolist()]):
+            drawn |= (t_start < limit) & (t_start + tt > before) & (cand_done_s > limit)
+        geoms = np.full(len(cand), None, dtype=object)
+        geoms[drawn] = blocks.geometry.lines(cand[drawn])
+        lengths = np.zeros(len(cand))
+        lengths[drawn] = shapely.length(geoms[drawn])
+        stages: list[tuple[float, float, list[BaseGeometry], list[BaseGeometry], np.ndarray]] = []
         for threshold, limit in zip(thresholds, limits_s):
             new = (t_start < limit) & (t_start + tt > prev_limit)
             tile_polygons: list[BaseGeometry] = []
-            if tiles is not None:  # wholly reached tiles: one cached polygon each
-                done = tile_done_s <= limit
-                new &= ~done[cand_tile]
-                now = np.flatnonzero(done & ~tile_drawn)
-                tile_drawn[now] = True
-                tile_polygons = [tiles.polygon(int(t), width_m) for t in now]
+            if tiles is not None:  # wholly reached tiles: one cached polygon per group
+                new &= ~(cand_done_s <= limit)
+                groups = tiles.reached_groups(
+                    pyramid, float(limit), prev_limit if prev_limit > 0 else -np.inf
+                )
+                tile_polygons = tiles.group_polygons(groups, width_m)
             full = new & (t_start + tt <= limit)
             part = new & ~full
             # draw a two-way street once: skip a direction whose twin is wholly reached
@@ -530,11 +541,19 @@ def catchments(
             else:
                 cut = _substrings(geoms[part][ok], L - reach[ok], L)
             pieces = [*geoms[full], *cut, *source.pieces(float(limit), direction_)]  # type: ignore[arg-type]
+            stages.append((threshold, limit, pieces, tile_polygons, cut))
+            prev_limit = float(limit)
+        # what each threshold adds does not depend on the polygons of the smaller ones, so
+        # those unions can run at once (one provider: the threads are free)
+        if method_ == "edges":
+            unions = _each(
+                lambda stage: _buffer_union(stage[2], width_m, stage[3]),
+                stages,
+                threads=len(sources) == 1,
+            )
+        for k, (threshold, limit, pieces, _, cut) in enumerate(stages):
             if method_ == "edges":
-                geom = _clean(
-                    shapely.union(previous, _buffer_union(pieces, width_m, tile_polygons)),
-                    min_area,
-                )
+                geom = _clean(shapely.union(previous, unions[k]), min_area)
             else:
                 # hull of the buffered pieces: it contains the edge-based polygon exactly
                 arr = np.empty(len(pieces), dtype=object)
@@ -562,7 +581,6 @@ def catchments(
                 else _polygonal(geom)
             )
             previous = geom
-            prev_limit = float(limit)
             record: dict[str, Any] = {}
             if has_provider_id:
                 record[S.PROVIDER_ID] = points[S.PROVIDER_ID].iloc[i]
@@ -597,6 +615,16 @@ def catchments(
             stacklevel=3,
         )
     return _finish(rows, out_geoms, engine.crs, demand_, id_column, sort_threshold=True)
+
+
+def _each(func: Callable[[Any], BaseGeometry], items: list[Any], *, threads: bool) -> list[BaseGeometry]:
+    """``[func(item) for item in items]``, on up to :data:`_MAX_THREADS` threads when
+    ``threads`` (GEOS releases the GIL); results in the order of ``items``."""
+    workers = min(len(items), os.cpu_count() or 1, _MAX_THREADS) if threads else 1
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(func, items))
+    return [func(item) for item in items]
 
 
 def _finish(

@@ -9,9 +9,15 @@ everything it depends on:
   location, the time limit and the apgeo version;
 * one site's catchment polygons: the network hash, the mode, the site's location, the
   thresholds, buffer, method, direction, hole size and the apgeo version;
-* the network's tile polygons (the buffered streets of each wholly reached tile, see
-  :mod:`apgeo.analysis.catchment_geometry`), so a moved site whose catchment covers
-  most of the city does not buffer the whole network again.
+
+and one artefact per network, in ``<cache_dir>/catchment_tiles``:
+
+* the network's tile polygons (the buffered streets of each wholly reached tile and of
+  each quadtree group of tiles, see :mod:`apgeo.analysis.catchment_geometry`), under a
+  key of the network hash, the buffer width and the tiling, so a new or moved site whose
+  catchment covers most of the city does not buffer the whole network again. They
+  depend on the network only, not on the sites, the thresholds or the study: clearing
+  the per-site entries (``what="study"``) keeps them, as it keeps the processed networks.
 
 The site's id is not in the key (renaming a site reuses its entry); its location is.
 Entries are written only after a computation succeeded, atomically (a temporary file
@@ -42,6 +48,7 @@ from apgeo import schema as S
 from apgeo._cache import cache_key, load_npz, save_npz
 from apgeo._errors import ApgeoValueError
 from apgeo._log import logger
+from apgeo.analysis import catchment_geometry
 from apgeo.analysis.catchment_geometry import _blocks
 from apgeo.analysis.catchments import (
     DEFAULT_MIN_AREA_M2,
@@ -67,12 +74,18 @@ def study_cache_dir() -> Path:
     return get_settings().cache_dir / "study"
 
 
+def tile_cache_dir() -> Path:
+    """Folder of the networks' catchment tile polygons."""
+    return get_settings().cache_dir / "catchment_tiles"
+
+
 def clear_cache(*, what: str = "computed") -> list[Path]:
     """Delete cached artefacts; returns the folders removed.
 
     ``what="study"``: the study cache (:func:`study_cache_dir`: the per-site travel times
     and catchments, and the study's other kept results: the engines' network records,
-    Gi* statistics, location-model solutions, disclosure checks, figures); ``"computed"`` (default):
+    Gi* statistics, location-model solutions, disclosure checks, figures; the networks'
+    tile polygons are kept, like the processed networks); ``"computed"`` (default):
     everything in the cache folder except fetched source files (``data``); ``"all"``: the
     whole cache folder.
     """
@@ -247,6 +260,7 @@ def cached_catchments(
     base = {
         "format": _FORMAT,
         "kind": "catchments",
+        "drawing": 2,  # tiles grouped in a quadtree: noding can differ in the last digits
         "network": network_hash(engine),
         "mode": mode_,
         "thresholds_min": [float(t) for t in thresholds],
@@ -267,7 +281,15 @@ def cached_catchments(
     _Counter.computed += len(missing)
     if missing:
         engine = resolve_engine(engine)  # a deferred engine is built only now
-        tiles_path = folder / f"tiles-{cache_key({**base, 'kind': 'tiles'}, length=32)}.npz"
+        tiles_key = {
+            "format": _FORMAT,
+            "kind": "tiles",
+            "network": base["network"],
+            "buffer_m": float(width_m),
+            "tile_edges": catchment_geometry._TILE_EDGES,
+            "tiles": [_blocks(engine).n_cols, _blocks(engine).n_rows],
+        }
+        tiles_path = tile_cache_dir() / f"tiles-{cache_key(tiles_key, length=32)}.npz"
         n_tiles = _load_tiles(engine, tiles_path, width_m)
         fresh = catchments(
             engine,
@@ -315,28 +337,40 @@ def cached_catchments(
 
 
 def _load_tiles(engine: TravelTimeEngine, path: Path, width_m: float) -> int:
-    """Put the cached tile polygons of a network (:class:`~apgeo.analysis.catchment_geometry._Blocks`)
-    back on the engine's blocks: a moved site then needs no tile drawn again. Returns how
-    many tiles the blocks hold afterwards."""
+    """Hand the cached tile polygons of a network (:class:`~apgeo.analysis.catchment_geometry._Blocks`)
+    to the engine's blocks, as WKB decoded when first needed: a moved site then needs no
+    tile drawn again. Returns how many tile polygons the blocks know afterwards."""
     blocks = _blocks(engine)
     data = load_npz(path)
-    if data is not None and "tiles" in data:
-        tiles = data["tiles"]
-        geoms = _from_wkb(data, len(tiles))
-        if geoms is not None:
-            for tile, geom in zip(tiles.tolist(), geoms, strict=True):
-                blocks.polygons.setdefault((int(tile), width_m), geom)
-    return sum(1 for _, w in blocks.polygons if w == width_m)
+    if data is not None and {"tiles", "offsets", "wkb"} <= set(data):
+        tiles, offsets, raw = data["tiles"], data["offsets"], data["wkb"].tobytes()
+        if len(offsets) == len(tiles) + 1:
+            for k, tile in enumerate(tiles.tolist()):
+                blocks.stored.setdefault((int(tile), width_m), raw[offsets[k] : offsets[k + 1]])
+    return len(_known(blocks, width_m))
+
+
+def _known(blocks: Any, width_m: float) -> dict[int, bytes | Any]:
+    """Tile code -> polygon (drawn or decoded) or WKB (not decoded yet), for ``width_m``."""
+    out: dict[int, bytes | Any] = {t: b for (t, w), b in list(blocks.stored.items()) if w == width_m}
+    out.update({t: g for (t, w), g in list(blocks.polygons.items()) if w == width_m})
+    return out
 
 
 def _save_tiles(engine: TravelTimeEngine, path: Path, width_m: float, before: int) -> None:
     """Cache the engine's tile polygons of ``width_m`` when new ones were drawn."""
-    blocks = _blocks(engine)
-    items = sorted((t, g) for (t, w), g in list(blocks.polygons.items()) if w == width_m)
-    if len(items) <= before:
+    known = _known(_blocks(engine), width_m)
+    if len(known) <= before:
         return
-    payload = _to_wkb([g for _, g in items])
-    payload["tiles"] = np.array([t for t, _ in items], dtype=np.int64)
+    codes = sorted(known)
+    blobs = [b if isinstance(b, bytes) else shapely.to_wkb(b) for b in (known[c] for c in codes)]
+    offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in blobs], out=offsets[1:])
+    payload: dict[str, np.ndarray] = {
+        "wkb": np.frombuffer(b"".join(blobs), dtype=np.uint8),
+        "offsets": offsets,
+        "tiles": np.array(codes, dtype=np.int64),
+    }
     _save(path, payload)
 
 
@@ -363,4 +397,5 @@ __all__ = [
     "clear_cache",
     "network_hash",
     "study_cache_dir",
+    "tile_cache_dir",
 ]
