@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
@@ -163,6 +164,13 @@ class _Counter:
 
     computed = 0
     cached = 0
+    _lock = threading.Lock()  # the study draws the modes' catchments on threads
+
+    @classmethod
+    def add(cls, *, cached: int, computed: int) -> None:
+        with cls._lock:
+            cls.cached += cached
+            cls.computed += computed
 
 
 def _origins_hash(origins: gpd.GeoDataFrame, id_column: str, crs: str) -> str:
@@ -203,8 +211,7 @@ def cached_travel_time_table(
         column = None if data is None else data.get("travel_time_s")
         columns.append(column if column is not None and len(column) == n_o else None)
     missing = [j for j, c in enumerate(columns) if c is None]
-    _Counter.cached += len(keys) - len(missing)
-    _Counter.computed += len(missing)
+    _Counter.add(cached=len(keys) - len(missing), computed=len(missing))
     if missing:
         fresh = travel_time_table(
             resolve_engine(engine),
@@ -277,8 +284,7 @@ def cached_catchments(
         data = load_npz(folder / f"{key}.npz")
         polygons.append(None if data is None else _from_wkb(data, len(thresholds)))
     missing = [j for j, p in enumerate(polygons) if p is None]
-    _Counter.cached += len(keys) - len(missing)
-    _Counter.computed += len(missing)
+    _Counter.add(cached=len(keys) - len(missing), computed=len(missing))
     if missing:
         engine = resolve_engine(engine)  # a deferred engine is built only now
         tiles_key = {

@@ -601,20 +601,31 @@ def compute_catchments(result: StudyResult) -> None:
     if ap.empty:
         return
     clip = result.boundary.geometry.union_all()
-    for mode in result.travel_times:
-        if mode == "transit":  # no polygon method for timetables: travel times only
-            continue
+
+    def draw(mode: str) -> gpd.GeoDataFrame:
         engine = result.engines.get(mode)
         if engine is not None:
-            polys = cached_catchments(  # only new or moved sites drawn
+            return cached_catchments(  # only new or moved sites drawn
                 engine, ap, thresholds_min=cfg.thresholds_min, mode=check_mode(mode), demand=result.demand,
                 key_stages=list(cfg.key_stages),
             )
-        else:
-            polys = straight_line_catchments(
-                ap, thresholds_min=cfg.thresholds_min, mode=check_mode(mode), circuity_factor=cfg.circuity_factor,
-                demand=result.demand, key_stages=list(cfg.key_stages), clip=clip,
-            )
+        return straight_line_catchments(
+            ap, thresholds_min=cfg.thresholds_min, mode=check_mode(mode), circuity_factor=cfg.circuity_factor,
+            demand=result.demand, key_stages=list(cfg.key_stages), clip=clip,
+        )
+
+    modes = [m for m in result.travel_times if m != "transit"]  # no polygons for timetables
+    # the modes are independent and GEOS releases the GIL: one thread per street-network
+    # mode; results are kept in mode order, so they do not depend on the threads
+    threaded = sum(m in result.engines for m in modes) > 1
+    if threaded:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(modes)) as pool:
+            drawn = list(pool.map(draw, modes))
+    else:
+        drawn = [draw(m) for m in modes]
+    for mode, polys in zip(modes, drawn, strict=True):
         result.tables[f"catchments_{mode}"] = polys
 
 
