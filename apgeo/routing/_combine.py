@@ -13,6 +13,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from apgeo.routing.node_index import node_rows
+
 if TYPE_CHECKING:
     from apgeo.routing.travel_times import Direction, TravelTimeEngine
 
@@ -96,8 +98,8 @@ def _target_times(
     ``direction="from"``: field = time source -> node; target reached from u or v.
     ``direction="to"``: field = time node -> source; target leaves towards u or v.
     """
-    u_idx = np.array([engine.node_index[u] for u in targets["u"]], dtype=np.int64)
-    v_idx = np.array([engine.node_index[v] for v in targets["v"]], dtype=np.int64)
+    u_idx = node_rows(engine.node_index, targets["u"].to_numpy())
+    v_idx = node_rows(engine.node_index, targets["v"].to_numpy())
     if direction == "from":
         leg_u = targets["time_from_u_s"].to_numpy(float)
         leg_v = targets["time_from_v_s"].to_numpy(float)

@@ -59,6 +59,32 @@ class NodeIndex(Mapping[Hashable, int]):
                 return int(self._rows[at])
         raise KeyError(key)
 
+    def rows(self, keys: Any) -> np.ndarray:
+        """The rows of many ids at once (int64 array); ``KeyError`` for an unknown id.
+
+        Integer ids are found by one vectorised binary search; other ids one by one.
+        """
+        values = np.asarray(keys) if not isinstance(keys, np.ndarray) else keys
+        if self._dict is None and values.dtype == object and len(values):
+            try:  # boxed ints (an object column of a table)
+                as_array = np.array(values.tolist())
+            except (ValueError, OverflowError):
+                as_array = values
+            if as_array.ndim == 1 and as_array.dtype.kind in "iu":
+                values = as_array
+        if self._dict is None and values.ndim == 1 and values.dtype.kind in "iu":
+            assert self._sorted is not None and self._rows is not None
+            if values.dtype.kind == "u" and len(values) and int(values.max()) >= 2**63:
+                return np.array([self[k] for k in values.tolist()], dtype=np.int64)
+            wanted = values.astype(np.int64, copy=False)
+            at = np.searchsorted(self._sorted, wanted)
+            found = at < len(self._sorted)
+            found[found] = self._sorted[at[found]] == wanted[found]
+            if not found.all():
+                raise KeyError(values[np.flatnonzero(~found)[0]].item())
+            return self._rows[at].astype(np.int64, copy=False)
+        return np.array([self[k] for k in values.tolist()], dtype=np.int64)
+
     def __contains__(self, key: object) -> bool:
         try:
             self[key]  # type: ignore[index]
@@ -76,4 +102,11 @@ class NodeIndex(Mapping[Hashable, int]):
         return f"NodeIndex({len(self)} nodes)"
 
 
-__all__ = ["NodeIndex"]
+def node_rows(node_index: Mapping[Hashable, int], keys: Any) -> np.ndarray:
+    """Rows of ``keys`` in ``node_index`` (a :class:`NodeIndex` or any mapping)."""
+    if isinstance(node_index, NodeIndex):
+        return node_index.rows(keys)
+    return np.array([node_index[k] for k in keys], dtype=np.int64)
+
+
+__all__ = ["NodeIndex", "node_rows"]

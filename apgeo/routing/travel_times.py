@@ -49,7 +49,7 @@ from apgeo.routing._combine import (
     _target_times,
 )
 from apgeo.routing.edge_geometry import EdgeGeometry
-from apgeo.routing.node_index import NodeIndex
+from apgeo.routing.node_index import NodeIndex, node_rows
 from apgeo.routing.snap import SNAP_COLUMNS, EdgeIndex, snap_points
 from apgeo.routing.virtual_sources import CAPACITY as VIRTUAL_CAPACITY
 from apgeo.routing.virtual_sources import VirtualSourceMatrix, augmented_copy, source_links
@@ -399,7 +399,7 @@ class TravelTimeEngine:
     def _run_chunk(self, table: pd.DataFrame, *, limit: float, direction: Direction) -> np.ndarray:
         if self._node_only(table):  # sources on nodes: the matrix as it is
             matrix = self.matrix if direction == "from" else self.matrix_t
-            indices = np.array([self.node_index[u] for u in table["u"]], dtype=np.int64)
+            indices = node_rows(self.node_index, table["u"].to_numpy())
             return np.atleast_2d(dijkstra(matrix, directed=True, indices=indices, limit=limit))
         cols, weights_s = self._source_links(table, direction)
         dist, _ = self._virtual(direction).dijkstra(cols, weights_s, limit=limit)
@@ -472,7 +472,7 @@ class TravelTimeEngine:
             return np.full(self.n_nodes, np.inf), np.full(self.n_nodes, -1, dtype=np.int64)
         if self._node_only(table):
             matrix = self.matrix if direction == "from" else self.matrix_t
-            indices = np.array([self.node_index[u] for u in table["u"]], dtype=np.int64)
+            indices = node_rows(self.node_index, table["u"].to_numpy())
             position = np.full(self.n_nodes + 1, -1, dtype=np.int64)  # last slot: unreached
             position[indices[::-1]] = np.arange(len(indices))[::-1]  # first occurrence wins
         elif len(table) <= VIRTUAL_CAPACITY:
@@ -640,8 +640,8 @@ def nearest(
             s, max_travel_time_s=max_travel_time_s, direction=direction
         )
         times, via_u = _target_times(engine, field_s, t, "from" if direction == "from" else "to")
-        u_idx = np.array([engine.node_index[u] for u in t["u"]], dtype=np.int64)
-        v_idx = np.array([engine.node_index[v] for v in t["v"]], dtype=np.int64)
+        u_idx = node_rows(engine.node_index, t["u"].to_numpy())
+        v_idx = node_rows(engine.node_index, t["v"].to_numpy())
         which = np.where(via_u, node_source[u_idx], node_source[v_idx])
         which = np.where(np.isfinite(times), which, -1)
         direct = _direct_times(s, t) if direction == "from" else _direct_times(t, s).T

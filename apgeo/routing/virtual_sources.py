@@ -26,6 +26,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from apgeo.routing.node_index import node_rows
+
 #: Virtual source rows kept free in each buffer (the Dijkstra chunk of the engine).
 CAPACITY: Final[int] = 256
 
@@ -58,8 +60,8 @@ def source_links(
     plus the partial edge time (``direction="to"``: on the transposed matrix, so the
     weights are the times from the ends *to* the point); ``inf``: no link.
     """
-    u_idx = np.array([node_index[u] for u in table["u"]], dtype=np.int64)
-    v_idx = np.array([node_index[v] for v in table["v"]], dtype=np.int64)
+    u_idx = node_rows(node_index, table["u"].to_numpy())
+    v_idx = node_rows(node_index, table["v"].to_numpy())
     access = table["access_time_s"].to_numpy(float)
     if direction == "from":  # leave the point towards u or v
         to_u = table["time_to_u_s"].to_numpy(float)
