@@ -7,6 +7,7 @@ problem and the fix, or warns when the result is still valid.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -424,3 +425,19 @@ def check_near_area(
             stacklevel=3,
         )
     return dist
+
+
+def _check_limit(max_travel_time_s: float | None) -> float:
+    if max_travel_time_s is None:
+        return math.inf
+    try:
+        limit = float(max_travel_time_s)
+    except (TypeError, ValueError):
+        raise ApgeoValueError(
+            f"max_travel_time_s={max_travel_time_s!r} is not a number of seconds"
+        ) from None
+    if math.isnan(limit) or limit <= 0:
+        raise ApgeoValueError(
+            f"max_travel_time_s={max_travel_time_s!r}: give a positive number of seconds, or None for no limit"
+        )
+    return limit

@@ -16,7 +16,8 @@ Baselines, all measured in the same run on the same graph and the same providers
 * ``pandana``: ``Network.nodes_in_range`` after contraction-hierarchy preprocessing, when
   pandana can be imported.
 
-"per provider" is the mean time of one provider's field (all nodes within T);
+apgeo and raw scipy are timed as medians of 5 runs (the spread in the note); the slower
+baselines once. "per provider" is the mean time of one provider's field (all nodes within T);
 "field x40" the time for all 40 providers; "ratio" is baseline time / apgeo time for the
 40-provider field (higher = apgeo faster). Where a baseline is too slow it is timed on a
 subset of providers and extrapolated linearly, which the table says. Peak memory is the
@@ -70,6 +71,17 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
+def _median_timed(fn: Callable[[], Any], repeats: int = 5) -> tuple[float, str, Any]:
+    """Median of ``repeats`` runs, the spread as text, and the last result."""
+    times: list[float] = []
+    result: Any = None
+    for _ in range(repeats):
+        seconds, result = _timed(fn)
+        times.append(seconds)
+    spread = f"median of {repeats}, {min(times) * 1000:.1f}-{max(times) * 1000:.1f} ms"
+    return float(np.median(times)), spread, result
+
+
 def _peak_mib(fn: Callable[[], Any]) -> float:
     gc.collect()
     tracemalloc.start()
@@ -97,24 +109,35 @@ def bench_network(
     providers = list(engine.node_ids[idx])
 
     # --- apgeo engine
-    per_s, _ = _timed(
+    per_s, _, _ = _median_timed(
         lambda: [engine.node_times([p], max_travel_time_s=LIMIT_S) for p in providers]
     )
-    field_s, ours = _timed(lambda: engine.node_times(providers, max_travel_time_s=LIMIT_S))
+    field_s, spread, ours = _median_timed(
+        lambda: engine.node_times(providers, max_travel_time_s=LIMIT_S)
+    )
     mem = _peak_mib(lambda: engine.node_times(providers, max_travel_time_s=LIMIT_S))
     rows.append(
         Row(
-            name, "apgeo engine", 1000 * per_s / N_PROVIDERS, field_s, mem, f"build {build_s:.2f} s"
+            name,
+            "apgeo engine",
+            1000 * per_s / N_PROVIDERS,
+            field_s,
+            mem,
+            f"build {build_s:.2f} s; {spread}",
         )
     )
     reached = np.isfinite(ours).sum(axis=1).mean()
     print(f"   apgeo: field x40 {field_s:.3f} s, mean nodes reached {reached:,.0f}", flush=True)
 
     # --- raw scipy
-    per_s, _ = _timed(lambda: [dijkstra(engine.matrix, indices=i, limit=LIMIT_S) for i in idx])
-    field_s, raw = _timed(lambda: dijkstra(engine.matrix, indices=idx, limit=LIMIT_S))
+    per_s, _, _ = _median_timed(
+        lambda: [dijkstra(engine.matrix, indices=i, limit=LIMIT_S) for i in idx]
+    )
+    field_s, spread, raw = _median_timed(
+        lambda: dijkstra(engine.matrix, indices=idx, limit=LIMIT_S)
+    )
     mem = _peak_mib(lambda: dijkstra(engine.matrix, indices=idx, limit=LIMIT_S))
-    rows.append(Row(name, "scipy-raw", 1000 * per_s / N_PROVIDERS, field_s, mem))
+    rows.append(Row(name, "scipy-raw", 1000 * per_s / N_PROVIDERS, field_s, mem, spread))
     assert np.array_equal(np.isfinite(raw), np.isfinite(ours))
 
     # --- networkx single-source Dijkstra with cutoff

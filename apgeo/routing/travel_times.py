@@ -25,7 +25,6 @@ Unreachable pairs, and pairs beyond ``max_travel_time_s``, are ``NaN`` in tables
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -39,6 +38,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from apgeo._errors import ApgeoValueError, NetworkError
 from apgeo._log import logger, warn
+from apgeo._validate import _check_limit
 from apgeo.network.arrays import _gc_paused, _object_array, check_network
 from apgeo.routing._combine import (
     _direct_times,
@@ -66,22 +66,6 @@ def _check_direction(direction: object) -> Direction:
     if direction not in ("from", "to"):
         raise ApgeoValueError(f"direction={direction!r}: use 'from' (from the sources) or 'to'")
     return direction  # type: ignore[return-value]
-
-
-def _check_limit(max_travel_time_s: float | None) -> float:
-    if max_travel_time_s is None:
-        return math.inf
-    try:
-        limit = float(max_travel_time_s)
-    except (TypeError, ValueError):
-        raise ApgeoValueError(
-            f"max_travel_time_s={max_travel_time_s!r} is not a number of seconds"
-        ) from None
-    if math.isnan(limit) or limit <= 0:
-        raise ApgeoValueError(
-            f"max_travel_time_s={max_travel_time_s!r}: give a positive number of seconds, or None for no limit"
-        )
-    return limit
 
 
 @dataclass(eq=False)
@@ -339,13 +323,19 @@ class TravelTimeEngine:
                 )
             return sources
         ids = list(sources)
-        unknown = [n for n in ids if n not in self.node_index]
-        if unknown:
+        self._source_rows(ids)  # known ids only
+        return _node_snap_table(ids)
+
+    def _source_rows(self, ids: list[Hashable]) -> np.ndarray:
+        """Matrix rows of node ids; an error naming the ids not in the network."""
+        try:
+            return node_rows(self.node_index, _object_array(ids))
+        except (KeyError, TypeError):
+            unknown = [n for n in ids if n not in self.node_index]
             raise ApgeoValueError(
                 f"{len(unknown)} source node id(s) are not in the engine's network (largest "
                 f"strongly connected component): {unknown[:10]}; snap points with apgeo.routing.snap.snap_points"
-            )
-        return _node_snap_table(ids)
+            ) from None
 
     def _source_links(
         self, table: pd.DataFrame, direction: Direction
@@ -396,11 +386,13 @@ class TravelTimeEngine:
             out[start : start + len(chunk)] = self._run_chunk(chunk, limit=limit, direction=direction)
         return out
 
+    def _node_dijkstra(self, rows: np.ndarray, limit: float, direction: Direction) -> np.ndarray:
+        matrix = self.matrix if direction == "from" else self.matrix_t
+        return np.atleast_2d(dijkstra(matrix, directed=True, indices=rows, limit=limit))
+
     def _run_chunk(self, table: pd.DataFrame, *, limit: float, direction: Direction) -> np.ndarray:
         if self._node_only(table):  # sources on nodes: the matrix as it is
-            matrix = self.matrix if direction == "from" else self.matrix_t
-            indices = node_rows(self.node_index, table["u"].to_numpy())
-            return np.atleast_2d(dijkstra(matrix, directed=True, indices=indices, limit=limit))
+            return self._node_dijkstra(node_rows(self.node_index, table["u"].to_numpy()), limit, direction)
         cols, weights_s = self._source_links(table, direction)
         dist, _ = self._virtual(direction).dijkstra(cols, weights_s, limit=limit)
         return dist
@@ -433,6 +425,10 @@ class TravelTimeEngine:
         """
         limit = _check_limit(max_travel_time_s)
         direction = _check_direction(direction)
+        if not isinstance(sources, pd.DataFrame):  # node ids: no table, no virtual rows
+            rows = self._source_rows(list(sources))
+            if len(rows) <= DIJKSTRA_CHUNK:
+                return self._node_dijkstra(rows, limit, direction)
         table = self._sources_table(sources)
         if len(table) == 0:
             return np.empty((0, self.n_nodes))
