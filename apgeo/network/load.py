@@ -95,40 +95,56 @@ def load_networks(
     DataFileNotFoundError, NetworkError, ApgeoValueError, CRSError
         As :func:`load_network`.
     """
-    wanted = _check_modes(modes)
-    speeds = resolve_speeds(speeds_kph)
-    kind = _source_kind(source, polygon, caller="load_networks")
-    if kind == "download":
-        assert polygon is not None  # checked by _source_kind
-        return cast(
-            dict[str, nx.MultiDiGraph],
-            _load_download(
-                polygon,
-                wanted,
-                buffer_m=buffer_m,
-                speeds=speeds,
-                cache=cache,
-                crs=crs,
-                polygon_crs=polygon_crs,
-                slope_aware=slope_aware,
-            ),
-        )
-    assert source is not None
     return cast(
         dict[str, nx.MultiDiGraph],
-        _load_file(
+        _load(
             source,
-            kind,
-            wanted,
+            _check_modes(modes),
+            caller="load_networks",
             polygon=polygon,
             buffer_m=buffer_m,
-            speeds=speeds,
+            speeds=resolve_speeds(speeds_kph),
             cache=cache,
             crs=crs,
             polygon_crs=polygon_crs,
             slope_aware=slope_aware,
         ),
     )
+
+
+def _load(
+    source: str | Path | None,
+    wanted: list[Mode],
+    *,
+    caller: str,
+    polygon: BaseGeometry | gpd.GeoDataFrame | gpd.GeoSeries | None,
+    buffer_m: float,
+    speeds: dict[str, float],
+    cache: bool,
+    crs: str,
+    polygon_crs: str,
+    slope_aware: bool,
+    also: Iterable[Mode] = (),
+    build: Any = None,
+) -> dict[Mode, Any]:
+    """Each wanted mode from a file (:func:`_load_file`) or a download
+    (:func:`apgeo.network.download._load_download`); ``build(arrays, source)`` makes what
+    is returned (default: the networkx graph)."""
+    kind = _source_kind(source, polygon, caller=caller)
+    options: dict[str, Any] = {
+        "buffer_m": buffer_m,
+        "speeds": speeds,
+        "cache": cache,
+        "crs": crs,
+        "polygon_crs": polygon_crs,
+        "slope_aware": slope_aware,
+        "build": build,
+    }
+    if kind == "download":
+        assert polygon is not None  # checked by _source_kind
+        return _load_download(polygon, wanted, **options)
+    assert source is not None
+    return _load_file(source, kind, wanted, polygon=polygon, also=also, **options)
 
 
 def _load_file(
@@ -222,42 +238,26 @@ def _load_arrays(
     (``source=None`` with ``polygon``) or the cache, as :func:`load_networks` reads it,
     without making networkx graphs (a fresh download is osmnx's graph until its streets
     are read)."""
-    wanted = _check_modes(modes)
-    speeds = resolve_speeds(speeds_kph)
-    kind = _source_kind(source, polygon, caller="load_networks")
 
     def keep(arrays: _ModeArrays, source: str | None) -> _ModeArrays:
         return replace(arrays, source=source or arrays.source)
 
-    if kind == "download":
-        assert polygon is not None  # checked by _source_kind
-        loaded = _load_download(
-            polygon,
-            wanted,
-            buffer_m=buffer_m,
-            speeds=speeds,
-            cache=cache,
-            crs=crs,
-            polygon_crs=polygon_crs,
-            slope_aware=slope_aware,
-            build=keep,
-        )
-    else:
-        assert source is not None
-        loaded = _load_file(
+    return cast(
+        dict[Mode, _ModeArrays],
+        _load(
             source,
-            kind,
-            wanted,
+            _check_modes(modes),
+            caller="load_networks",
             polygon=polygon,
             buffer_m=buffer_m,
-            speeds=speeds,
+            speeds=resolve_speeds(speeds_kph),
             cache=cache,
             crs=crs,
             polygon_crs=polygon_crs,
             slope_aware=slope_aware,
             build=keep,
-        )
-    return cast(dict[Mode, _ModeArrays], loaded)
+        ),
+    )
 
 
 def load_network(
@@ -298,34 +298,22 @@ def load_network(
         Slope-aware walk and cycle speeds (needs node elevations).
     """
     mode = check_mode(mode)
-    speeds = resolve_speeds(speeds_kph)
-    kind = _source_kind(source, polygon, caller="load_network")
-    if kind == "download":
-        assert polygon is not None
-        return _load_download(
-            polygon,
+    return cast(
+        nx.MultiDiGraph,
+        _load(
+            source,
             [mode],
+            caller="load_network",
+            polygon=polygon,
             buffer_m=buffer_m,
-            speeds=speeds,
+            speeds=resolve_speeds(speeds_kph),
             cache=cache,
             crs=crs,
             polygon_crs=polygon_crs,
             slope_aware=slope_aware,
-        )[mode]
-    assert source is not None
-    return _load_file(
-        source,
-        kind,
-        [mode],
-        polygon=polygon,
-        buffer_m=buffer_m,
-        speeds=speeds,
-        cache=cache,
-        crs=crs,
-        polygon_crs=polygon_crs,
-        slope_aware=slope_aware,
-        also=MODES if cache else (),
-    )[mode]
+            also=MODES if cache else (),  # a file read once caches every mode
+        )[mode],
+    )
 
 
 __all__ = [
