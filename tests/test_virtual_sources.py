@@ -85,3 +85,13 @@ def test_more_sources_than_the_buffer_holds_are_chunked() -> None:
     near_s, which = engine.nearest_node_field(many, max_travel_time_s=1200, direction="from")
     np.testing.assert_allclose(near_s, np.where(want <= 1200, want, np.inf).min(axis=0))
     assert (which[np.isinf(near_s)] == -1).all()
+
+
+def test_node_id_sources_beyond_one_chunk() -> None:
+    engine, _, _ = _setup()
+    ids = list(engine.node_ids) * 3  # more ids than one Dijkstra chunk
+    assert len(ids) > CAPACITY
+    got = engine.node_times(ids, max_travel_time_s=700)
+    want = dijkstra(engine.matrix, directed=True, indices=np.arange(len(ids)) % engine.n_nodes, limit=700)
+    np.testing.assert_array_equal(got, want)
+    assert engine.node_times([], max_travel_time_s=700).shape == (0, engine.n_nodes)

@@ -427,8 +427,16 @@ class TravelTimeEngine:
         direction = _check_direction(direction)
         if not isinstance(sources, pd.DataFrame):  # node ids: no table, no virtual rows
             rows = self._source_rows(list(sources))
-            if len(rows) <= DIJKSTRA_CHUNK:
+            if len(rows) == 0:
+                return np.empty((0, self.n_nodes))
+            if len(rows) <= DIJKSTRA_CHUNK:  # one chunk: no copy of the result
                 return self._node_dijkstra(rows, limit, direction)
+            return np.vstack(
+                [
+                    self._node_dijkstra(rows[start : start + DIJKSTRA_CHUNK], limit, direction)
+                    for start in range(0, len(rows), DIJKSTRA_CHUNK)
+                ]
+            )
         table = self._sources_table(sources)
         if len(table) == 0:
             return np.empty((0, self.n_nodes))
