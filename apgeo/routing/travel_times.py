@@ -52,7 +52,12 @@ from apgeo.routing.edge_geometry import EdgeGeometry
 from apgeo.routing.node_index import NodeIndex, node_rows
 from apgeo.routing.snap import SNAP_COLUMNS, EdgeIndex, snap_points
 from apgeo.routing.virtual_sources import CAPACITY as VIRTUAL_CAPACITY
-from apgeo.routing.virtual_sources import VirtualSourceMatrix, augmented_copy, source_links
+from apgeo.routing.virtual_sources import (
+    VirtualSourceMatrix,
+    augmented_copy,
+    nearest_source_dijkstra,
+    source_links,
+)
 from apgeo.schema import DESTINATION_ID, ORIGIN_ID, TRAVEL_TIME_S
 
 Direction = Literal["from", "to"]
@@ -485,23 +490,13 @@ class TravelTimeEngine:
                 cols, weights_s, limit=limit, min_only=True
             )
             assert which is not None
-            return np.asarray(seconds, dtype=float), which
+            return seconds, which
         else:
             matrix, indices = self._augmented(table, direction)
             position = np.full(self.n_nodes + len(table) + 1, -1, dtype=np.int64)
             position[indices] = np.arange(len(indices))
-        dist, _, origin = dijkstra(
-            matrix,
-            directed=True,
-            indices=indices,
-            limit=limit,
-            min_only=True,
-            return_predecessors=True,
-        )
-        origin = np.asarray(origin[: self.n_nodes], dtype=np.int64)
-        origin = np.where(origin >= 0, origin, -1)  # scipy marks unreached nodes -9999
-        which = position[origin]  # -1 (unreached) maps to the last slot, which holds -1
-        return np.asarray(dist[: self.n_nodes], dtype=float), which
+        seconds, origin = nearest_source_dijkstra(matrix, indices, n_nodes=self.n_nodes, limit=limit)
+        return seconds, position[origin]  # -1 (unreached) maps to the last slot, which holds -1
 
 
 def _snapped(

@@ -134,17 +134,28 @@ class VirtualSourceMatrix:
             if not min_only:
                 dist = dijkstra(matrix, directed=True, indices=rows, limit=limit)
                 return dist[:, :n], None
-            dist, _, origin = dijkstra(
-                matrix,
-                directed=True,
-                indices=rows,
-                limit=limit,
-                min_only=True,
-                return_predecessors=True,
-            )
-        origin = np.asarray(origin[:n], dtype=np.int64)
-        which = np.where(origin >= n, origin - n, -1)  # every path starts at a virtual row
-        return dist[:n], which
+            seconds, origin = nearest_source_dijkstra(matrix, rows, n_nodes=n, limit=limit)
+        return seconds, np.where(origin >= n, origin - n, -1)  # paths start at virtual rows
 
 
-__all__ = ["CAPACITY", "VirtualSourceMatrix", "augmented_copy", "source_links"]
+def nearest_source_dijkstra(
+    matrix: sp.csr_matrix, indices: np.ndarray, *, n_nodes: int, limit: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """One Dijkstra from every row of ``indices`` at once: for each of the first
+    ``n_nodes`` rows, the seconds from its nearest source and that source's row (``-1``
+    where none is reached)."""
+    dist, _, origin = dijkstra(
+        matrix, directed=True, indices=indices, limit=limit, min_only=True, return_predecessors=True
+    )
+    origin = np.asarray(origin[:n_nodes], dtype=np.int64)
+    # scipy marks unreached nodes -9999
+    return np.asarray(dist[:n_nodes], dtype=float), np.where(origin >= 0, origin, -1)
+
+
+__all__ = [
+    "CAPACITY",
+    "VirtualSourceMatrix",
+    "augmented_copy",
+    "nearest_source_dijkstra",
+    "source_links",
+]
