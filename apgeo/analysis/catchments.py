@@ -479,7 +479,6 @@ def catchments(
     tt_all = blocks.travel_time_s
     start_index = blocks.start_index(direction_)
     twins = blocks.twins
-    has_provider_id = S.PROVIDER_ID in points.columns and S.PROVIDER_ID != id_column
     tiles = blocks if method_ == "edges" else None
 
     def provider(i: int) -> tuple[list[dict[str, Any]], list[BaseGeometry], list[str]]:
@@ -581,14 +580,9 @@ def catchments(
                 else _polygonal(geom)
             )
             previous = geom
-            record: dict[str, Any] = {}
-            if has_provider_id:
-                record[S.PROVIDER_ID] = points[S.PROVIDER_ID].iloc[i]
-            record[id_column] = points[id_column].iloc[i]
-            record[S.MODE] = mode_
-            record[THRESHOLD_MIN] = float(threshold)
-            record[METHOD] = method_
-            rows.append(record)
+            rows.append(
+                _record(points, i, id_column=id_column, mode=mode_, threshold=threshold, method=method_)
+            )
             out_geoms.append(geom)
         return rows, out_geoms, degenerate
 
@@ -625,6 +619,21 @@ def _each(func: Callable[[Any], BaseGeometry], items: list[Any], *, threads: boo
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(func, items))
     return [func(item) for item in items]
+
+
+def _record(
+    points: pd.DataFrame, i: int, *, id_column: str, mode: str, threshold: float, method: str
+) -> dict[str, Any]:
+    """One catchment row's columns for provider row ``i`` (its ``provider_id`` too, when
+    that is a column other than the id)."""
+    record: dict[str, Any] = {}
+    if S.PROVIDER_ID in points.columns and S.PROVIDER_ID != id_column:
+        record[S.PROVIDER_ID] = points[S.PROVIDER_ID].iloc[i]
+    record[id_column] = points[id_column].iloc[i]
+    record[S.MODE] = mode
+    record[THRESHOLD_MIN] = float(threshold)
+    record[METHOD] = method
+    return record
 
 
 def _finish(
@@ -740,7 +749,6 @@ def straight_line_catchments(
     )
     centres = np.asarray(shapely.centroid(points.geometry.to_numpy()), dtype=object)
     radii_m = thresholds * 60.0 * (speed / 3.6) / circuity
-    has_provider_id = S.PROVIDER_ID in points.columns and S.PROVIDER_ID != id_column
     rows: list[dict[str, Any]] = []
     out_geoms: list[BaseGeometry] = []
     for i, centre in enumerate(centres):
@@ -748,14 +756,9 @@ def straight_line_catchments(
         if boundary is not None:
             circles = shapely.intersection(circles, boundary)
         for threshold, circle in zip(thresholds, circles):
-            record: dict[str, Any] = {}
-            if has_provider_id:
-                record[S.PROVIDER_ID] = points[S.PROVIDER_ID].iloc[i]
-            record[id_column] = points[id_column].iloc[i]
-            record[S.MODE] = mode_
-            record[THRESHOLD_MIN] = float(threshold)
-            record[METHOD] = METHOD_LABEL
-            rows.append(record)
+            rows.append(
+                _record(points, i, id_column=id_column, mode=mode_, threshold=threshold, method=METHOD_LABEL)
+            )
             out_geoms.append(_polygonal(circle))
     return _finish(rows, out_geoms, crs, demand_, id_column, sort_threshold=True)
 

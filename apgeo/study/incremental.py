@@ -53,11 +53,11 @@ from apgeo.analysis import catchment_geometry
 from apgeo.analysis.catchment_geometry import _blocks
 from apgeo.analysis.catchments import (
     DEFAULT_MIN_AREA_M2,
-    METHOD,
     THRESHOLD_MIN,
     _check_thresholds,
     _Demand,
     _finish,
+    _record,
     _resolve_buffer,
     _resolve_mode,
     catchments,
@@ -318,21 +318,15 @@ def cached_catchments(
             assert geoms is not None
             _save(folder / f"{keys[j]}.npz", _to_wkb(geoms))
         _save_tiles(engine, tiles_path, width_m, n_tiles)
-    has_provider_id = S.PROVIDER_ID in providers.columns and S.PROVIDER_ID != id_column
     rows: list[dict[str, Any]] = []
     geoms_out: list[Any] = []
     for j in range(len(providers)):
         site_polygons = polygons[j]
         assert site_polygons is not None
         for threshold, geom in zip(thresholds, site_polygons, strict=True):
-            record: dict[str, Any] = {}
-            if has_provider_id:
-                record[S.PROVIDER_ID] = providers[S.PROVIDER_ID].iloc[j]
-            record[id_column] = providers[id_column].iloc[j]
-            record[S.MODE] = mode_
-            record[THRESHOLD_MIN] = float(threshold)
-            record[METHOD] = "edges"
-            rows.append(record)
+            rows.append(
+                _record(providers, j, id_column=id_column, mode=mode_, threshold=threshold, method="edges")
+            )
             geoms_out.append(geom)
     demand_ = (
         None
