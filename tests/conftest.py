@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,17 @@ def _isolated_settings(tmp_path_factory: pytest.TempPathFactory):
     apgeo.configure(data_dir=DATA_DIR, cache_dir=tmp_path_factory.mktemp("cache"))
     yield
     apgeo.configure(**{k: getattr(before, k) for k in before.__dataclass_fields__})
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Iterator[Path]:
+    """A cache folder of the test's own, as the path it is configured at."""
+    before = apgeo.get_settings().cache_dir
+    apgeo.configure(cache_dir=tmp_path / "cache")
+    try:
+        yield tmp_path / "cache"
+    finally:
+        apgeo.configure(cache_dir=before)
 
 
 @pytest.fixture(scope="session")

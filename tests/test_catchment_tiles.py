@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,7 +12,6 @@ import numpy as np
 import pytest
 import shapely
 
-import apgeo
 from apgeo.analysis import catchment_geometry
 from apgeo.analysis.catchment_geometry import _blocks
 from apgeo.analysis.catchments import catchments
@@ -117,16 +115,6 @@ def test_failed_build_is_not_kept() -> None:
         blocks._once((10**6 + 1, 1.0), fail)
     assert (10**6 + 1, 1.0) not in blocks.polygons
     assert blocks._once((10**6 + 1, 1.0), lambda: shapely.box(0, 0, 1, 1)).area == 1.0
-
-
-@pytest.fixture
-def cache_dir(tmp_path: Path) -> Iterator[Path]:
-    before = apgeo.get_settings().cache_dir
-    apgeo.configure(cache_dir=tmp_path / "cache")
-    try:
-        yield tmp_path / "cache"
-    finally:
-        apgeo.configure(cache_dir=before)
 
 
 def test_tile_cache_kept_by_study_clear_and_shared_by_thresholds(

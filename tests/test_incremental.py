@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -30,16 +29,6 @@ except ImportError:  # tests/ is not a package
     from _network_fixtures import X0, Y0
 
 BNG = "EPSG:27700"
-
-
-@pytest.fixture
-def cache_dir(tmp_path: Path) -> Iterator[Path]:
-    before = apgeo.get_settings().cache_dir
-    apgeo.configure(cache_dir=tmp_path / "cache")
-    try:
-        yield tmp_path / "cache"
-    finally:
-        apgeo.configure(cache_dir=before)
 
 
 class _Calls:
