@@ -25,6 +25,7 @@ from scipy.spatial.distance import cdist
 from apgeo._errors import ApgeoValueError
 from apgeo._validate import to_working_crs
 from apgeo.network.arrays import check_network
+from apgeo.routing.node_index import node_rows
 from apgeo.routing.snap import snap_points
 from apgeo.routing.straight_line import DEFAULT_CIRCUITY
 from apgeo.routing.travel_times import TravelTimeEngine, travel_time_table
@@ -140,40 +141,23 @@ def _length_engine(engine: TravelTimeEngine) -> TravelTimeEngine:
     return engine_from_arrays(arrays, warn_dropped_fraction=None)
 
 
-def _snap_xy_arrays(engine: TravelTimeEngine, snapped: pd.DataFrame) -> np.ndarray:
-    """Coordinates of the snap points of an engine without a graph."""
-    edges = engine.edges
-    row_of = {
-        (u, v, k): i
-        for i, (u, v, k) in enumerate(
-            zip(edges["u"].to_numpy(), edges["v"].to_numpy(), edges["key"].to_numpy(), strict=True)
-        )
-    }
-    rows = np.array(
-        [row_of[(u, v, k)] for u, v, k in zip(snapped["u"], snapped["v"], snapped["key"], strict=True)],
-        dtype=np.int64,
+def _snap_xy(engine: TravelTimeEngine, snapped: pd.DataFrame) -> np.ndarray:
+    """Coordinates of the snap points (on their edges, at ``position_m`` from ``u``)."""
+    edges = engine.edges[["u_index", "v_index", "key"]]
+    wanted = pd.DataFrame(
+        {
+            "u_index": node_rows(engine.node_index, snapped["u"].to_numpy()),
+            "v_index": node_rows(engine.node_index, snapped["v"].to_numpy()),
+            "key": snapped["key"].to_numpy(),
+        }
     )
+    found = wanted.merge(
+        edges.assign(row=np.arange(len(edges))), on=["u_index", "v_index", "key"], how="left"
+    )
+    rows = found["row"].to_numpy(np.int64)
     lines = engine.edge_geometry().lines(rows)
     points = shapely.line_interpolate_point(lines, snapped["position_m"].to_numpy(float))
     return np.column_stack([shapely.get_x(points), shapely.get_y(points)])
-
-
-def _snap_xy(G: nx.MultiDiGraph | None, snapped: pd.DataFrame) -> np.ndarray:
-    """Coordinates of the snap points (on the edges, at ``position_m`` from ``u``)."""
-    assert G is not None
-    out = np.empty((len(snapped), 2))
-    for i, (u, v, k, pos) in enumerate(
-        zip(snapped["u"], snapped["v"], snapped["key"], snapped["position_m"], strict=True)
-    ):
-        data = G.edges[u, v, k]
-        line = data.get("geometry")
-        if line is None:
-            line = shapely.LineString(
-                [(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])]
-            )
-        point = line.interpolate(float(pos))
-        out[i] = (point.x, point.y)
-    return out
 
 
 def circuity_ratio(
@@ -264,9 +248,8 @@ def circuity_ratio(
         d_xy = _xy(to_working_crs(destinations, name="destinations", crs=engine.crs))
         used_m = road_m
     else:
-        where = _snap_xy if engine.graph is not None else _snap_xy_arrays
-        o_xy = where(engine.graph if engine.graph is not None else engine, o)  # type: ignore[arg-type]
-        d_xy = where(engine.graph if engine.graph is not None else engine, d)  # type: ignore[arg-type]
+        o_xy = _snap_xy(engine, o)
+        d_xy = _snap_xy(engine, d)
         used_m = network_m
     crow_m = cdist(o_xy, d_xy)
     reachable = np.isfinite(used_m)
