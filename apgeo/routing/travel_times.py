@@ -97,6 +97,8 @@ class TravelTimeEngine:
         ``length_m``, ``travel_time_s`` (parallel edges kept, for catchments).
     dropped_nodes
         Node ids left out (outside the largest strongly connected component).
+    n_components
+        Strongly connected components of the network the engine was built from.
     """
 
     graph: nx.MultiDiGraph | None
@@ -107,6 +109,7 @@ class TravelTimeEngine:
     matrix: sp.csr_matrix
     edges: pd.DataFrame
     dropped_nodes: tuple[Hashable, ...]
+    n_components: int = 1
     _matrix_t: sp.csr_matrix | None = field(default=None, repr=False)
     _snap_index: Any = field(default=None, repr=False)
     _geometry: EdgeGeometry | None = field(default=None, repr=False)
@@ -313,6 +316,7 @@ class TravelTimeEngine:
             matrix=matrix,
             edges=edges,
             dropped_nodes=dropped,
+            n_components=int(n_comp),
         )
 
     # ---- sources --------------------------------------------------------------------
@@ -507,8 +511,10 @@ def _snapped(
     name: str,
     **snap_options: Any,
 ) -> pd.DataFrame:
-    if isinstance(points, gpd.GeoDataFrame):
-        return snap_points(engine, points, id_column=id_column, name=name, **snap_options)
+    if isinstance(points, gpd.GeoDataFrame):  # messages name the mode
+        return snap_points(
+            engine, points, id_column=id_column, name=f"{name} ({engine.mode})", **snap_options
+        )
     if isinstance(points, pd.DataFrame) and all(c in points.columns for c in SNAP_COLUMNS):
         return points
     raise ApgeoValueError(
