@@ -325,8 +325,9 @@ def load_study_providers(
     nearest_beyond_border
         Add, for every LSOA of the authority and every key stage, the nearest AP setting
         in GIAS beyond the border (crow-fly), each named in a warning. ``None`` (default):
-        only when the authority has no AP setting of its own (Rutland, say), which is a
-        normal case: its children are placed in neighbours' settings.
+        only when GIAS is included and the authority has no AP setting of its own
+        (Rutland, say), which is a normal case: its children are placed in neighbours'
+        settings.
 
     Returns
     -------
@@ -396,7 +397,7 @@ def load_study_providers(
     out = _flag_area(out, area, centre, allow_far=allow_far)
     kinds = tuple(ap_kinds) if ap_kinds is not None else S.AP_KIND_NAMES
     own_ap = out["in_area"].to_numpy(dtype=bool) & out[S.KIND].isin(kinds).to_numpy()
-    if nearest_beyond_border or (nearest_beyond_border is None and not own_ap.any()):
+    if nearest_beyond_border or (nearest_beyond_border is None and include_gias and not own_ap.any()):
         out = _add_nearest_beyond_border(out, area, centre, kinds=kinds, key_stages=key_stages)
     return out
 
