@@ -65,9 +65,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from apgeo.inputs.demand import load_demand
 from apgeo.inputs.providers import load_sheffield_providers
 from apgeo.network.synthetic import grid_network
+from apgeo.routing.main_component import fastest_edge_matrix
 from apgeo.routing.transit.feed import TransitFeed
 from apgeo.routing.transit.raptor import TransitEngine, departure_times
-from apgeo.routing.travel_times import TravelTimeEngine, _fastest_csr, _snapped
+from apgeo.routing.travel_times import TravelTimeEngine, _snapped
 
 SEED = 20250304
 SPACING_M = 100.0
@@ -264,7 +265,7 @@ class TimeExpanded:
         c = np.concatenate(cols)
         v = np.concatenate(vals)
         # parallel edges keep the fastest; zero-second edges stay edges
-        self.matrix = _fastest_csr(r, c, v, self.n_nodes)
+        self.matrix = fastest_edge_matrix(r, c, v, self.n_nodes)
         self.arr_by_stop = np.argsort(self.stop, kind="stable")
         sorted_stop = self.stop[self.arr_by_stop]
         self.arr_seg = np.flatnonzero(np.r_[True, sorted_stop[1:] != sorted_stop[:-1]])

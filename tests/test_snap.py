@@ -41,7 +41,7 @@ def test_snap_to_middle_of_edge() -> None:
     G = grid_network(3, 3)
     snapped = snap_points(G, grid_points([(0.5, 0.2)]), id_column="id")
     row = snapped.iloc[0]
-    assert list(snapped.columns) == ["id", *SNAP_COLUMNS, "moved_from_island"]
+    assert list(snapped.columns) == ["id", *SNAP_COLUMNS, "moved_from_island", "beyond_network"]
     assert (row["u"], row["v"]) == (0, 1)
     assert row["fraction"] == pytest.approx(0.5)
     assert row["position_m"] == pytest.approx(50.0)

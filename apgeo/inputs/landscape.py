@@ -20,6 +20,7 @@ Stage 1 for one education authority, chosen by name, DfE LA number or ONS code
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -288,6 +289,9 @@ def load_study_providers(
     include_settings_list: bool | None = None,
     allow_far: bool = False,
     gias_border_km: float = 0.0,
+    ap_kinds: Sequence[str] | None = None,
+    key_stages: Sequence[str] = S.COMPULSORY_KEY_STAGES,
+    nearest_beyond_border: bool | None = None,
     strict: bool = False,
 ) -> gpd.GeoDataFrame:
     """Every provider of the study: the planner's files, the settings list and GIAS.
@@ -315,6 +319,15 @@ def load_study_providers(
     gias_border_km
         Also add GIAS providers of neighbouring authorities within this distance (km) of
         the authority's LSOAs (0: none).
+    ap_kinds, key_stages
+        The kinds counted as AP (default :data:`apgeo.schema.AP_KINDS`) and the key stages
+        studied, for ``nearest_beyond_border``.
+    nearest_beyond_border
+        Add, for every LSOA of the authority and every key stage, the nearest AP setting
+        in GIAS beyond the border (crow-fly), each named in a warning. ``None`` (default):
+        only when GIAS is included and the authority has no AP setting of its own
+        (Rutland, say), which is a normal case: its children are placed in neighbours'
+        settings.
 
     Returns
     -------
@@ -381,7 +394,57 @@ def load_study_providers(
         )
     combined = pd.concat(frames, ignore_index=True)
     out = _finish(pd.DataFrame(combined.drop(columns="geometry")), combined.geometry, source="study providers")
-    return _flag_area(out, area, centre, allow_far=allow_far)
+    out = _flag_area(out, area, centre, allow_far=allow_far)
+    kinds = tuple(ap_kinds) if ap_kinds is not None else S.AP_KIND_NAMES
+    own_ap = out["in_area"].to_numpy(dtype=bool) & out[S.KIND].isin(kinds).to_numpy()
+    if nearest_beyond_border or (nearest_beyond_border is None and include_gias and not own_ap.any()):
+        out = _add_nearest_beyond_border(out, area, centre, kinds=kinds, key_stages=key_stages)
+    return out
+
+
+def _add_nearest_beyond_border(
+    providers: gpd.GeoDataFrame,
+    area: Area,
+    centre: np.ndarray,
+    *,
+    kinds: Sequence[str],
+    key_stages: Sequence[str],
+) -> gpd.GeoDataFrame:
+    """``providers`` plus, for every LSOA and key stage, its nearest AP setting in GIAS
+    beyond the border (crow-fly), with a warning naming them."""
+    everyone = load_gias_providers(EXTRACT_DIR / GIAS_EXTRACT_FILE, la_codes=_all_la_codes())
+    everyone = everyone[~everyone.geometry.is_empty & everyone[S.KIND].isin(kinds)]
+    everyone = everyone[~everyone[S.URN].astype(str).isin(set(providers[S.URN].astype(str)) - {""})]
+    if not len(everyone):
+        return providers
+    flagged = _flag_area(everyone.reset_index(drop=True), area, centre, allow_far=True)
+    beyond = flagged[~flagged["in_area"].to_numpy(dtype=bool)].reset_index(drop=True)
+    xy = np.column_stack([beyond.geometry.x, beyond.geometry.y])
+    serves = [set(S.parse_key_stages(v)) for v in beyond[S.KEY_STAGES]]
+    chosen: set[int] = set()
+    for ks in key_stages:
+        rows = np.array([i for i, stages in enumerate(serves) if ks in stages or not stages])
+        if not len(rows):
+            continue
+        _, nearest = cKDTree(xy[rows]).query(centre)
+        chosen.update(int(rows[j]) for j in np.atleast_1d(nearest))
+    if not chosen:
+        return providers
+    added = beyond.iloc[sorted(chosen)].copy()
+    added[S.SOURCE] = added[S.SOURCE].astype(str) + f" (nearest AP beyond {area.name}'s border)"
+    distance_km = cKDTree(centre).query(np.column_stack([added.geometry.x, added.geometry.y]))[0] / 1000
+    listing = "; ".join(
+        f"{n} ({la}, {d:,.1f} km from the nearest area)"
+        for n, la, d in zip(added[S.NAME], added["nearest_authority"], distance_km)
+    )
+    warn(
+        f"{area.name} has no AP setting of its own counted as AP ({', '.join(kinds)}); the "
+        f"study uses the nearest {len(added)} beyond its border (each area's nearest for "
+        f"{', '.join(key_stages)}): {listing}. Give the settings its children really attend "
+        "as [providers] files, or set nearest_beyond_border = false",
+        stacklevel=3,
+    )
+    return pd.concat([providers, added], ignore_index=True)  # type: ignore[return-value]
 
 
 def _has(folder: Path, name: str) -> bool:

@@ -17,7 +17,7 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from apgeo._errors import NetworkError
-from apgeo._log import warn
+from apgeo._log import logger, warn
 from apgeo._validate import require_file
 from apgeo.network.area import _buffered_area, _fmt_bounds, choose_crs
 from apgeo.network.arrays import _derive, _graph_from_arrays, _object_array, _prepare, _Prepared
@@ -70,12 +70,23 @@ def _pbf_area(
                 f"{buffer_m:g} m) spans {area_bounds}; use an extract that contains the area"
             )
         if not pbf_box.contains(bbox_4326):
-            warn(
+            # the buffer reaching past the extract (into the sea, or over a border the
+            # extract was cut at) is expected; only an extract that misses part of the area
+            # itself is worth a warning. Points beyond the network's edge are named later
+            # by the study (apgeo.routing.network_extent).
+            core_4326, _ = _buffered_area(polygon, buffer_m=0.0, crs=crs, polygon_crs=polygon_crs)
+            message = (
                 f"{pbf} covers only part of the area: the PBF spans "
-                f"{_fmt_bounds(pbf_bounds)}, the area (buffered by {buffer_m:g} m) "
-                f"{area_bounds}; journeys near the edge may be too long",
-                stacklevel=4,
+                f"{_fmt_bounds(pbf_bounds)}, the area {_fmt_bounds(core_4326.total_bounds)}; "
+                "journeys near the edge may be too long; give an extract that contains the area"
             )
+            if pbf_box.contains(core_4326.iloc[0].envelope):
+                logger.info(
+                    "%s spans %s: it holds the area but not all of its %g m buffer (%s)",
+                    pbf, _fmt_bounds(pbf_bounds), buffer_m, area_bounds,
+                )
+            else:
+                warn(message, stacklevel=4)
     return bbox_4326, working, pbf_bounds
 
 

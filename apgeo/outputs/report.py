@@ -137,6 +137,8 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
     for mode, method in result.network_method.items():
         out.append(f"- **{mode}**: {method}")
     out.append("")
+    out.extend(_network_section(result))
+    out.extend(_beyond_border_note(result))
     out.append("## Headline figures\n")
     h = result.headline
     out.append(f"- Demand areas: {h.get('lsoas')} LSOAs (2011); children aged 5-15: {h.get('children_school_age'):,}.")
@@ -273,6 +275,36 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
         "copyright and database right 2025. OpenStreetMap data © OpenStreetMap contributors (ODbL).\n"
     )
     return "\n".join(out)
+
+
+def _network_section(result: StudyResult) -> list[str]:
+    """What each street network was: file, hash, OSM date, kept and dropped, rules."""
+    if not result.network_records:
+        return []
+    out = ["### Street networks\n"]
+    for record in result.network_records.values():
+        out.append(f"- {record.describe()}")
+    out.append("")
+    return out
+
+
+def _beyond_border_note(result: StudyResult) -> list[str]:
+    """Which settings beyond the border the study added, when the area has none of its own."""
+    source = result.providers[S.SOURCE].astype(str) if S.SOURCE in result.providers else None
+    if source is None:
+        return []
+    added = result.providers[source.str.contains("nearest AP beyond", regex=False)]
+    if added.empty:
+        return []
+    names = "; ".join(
+        f"{n} ({la})" for n, la in zip(added[S.NAME], added.get("nearest_authority", [""] * len(added)))
+    )
+    area = result.area_name or result.config.area
+    return [
+        f"**{area} has no AP setting of its own counted as AP.** The study uses each area's "
+        f"nearest AP setting beyond the border, by key stage ({len(added)}): {names}. Give the "
+        "settings its children really attend as `[providers] files` to study those instead.\n"
+    ]
 
 
 def _time_in_ap_section(result: StudyResult) -> list[str]:

@@ -10,8 +10,8 @@ be computed on it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from apgeo.routing.travel_times import TravelTimeEngine
@@ -28,14 +28,23 @@ class DeferredEngine:
     network_hash
         The content hash of the engine's network
         (:func:`apgeo.study.incremental.network_hash` of the built engine).
+    facts
+        What was recorded of the built engine (nodes and edges kept, its extent, ...:
+        :func:`apgeo.study.networks.engine_facts`), so it can be reported unbuilt.
     """
 
     def __init__(
-        self, mode: str, crs: str, network_hash: str, build: Callable[[], TravelTimeEngine]
+        self,
+        mode: str,
+        crs: str,
+        network_hash: str,
+        build: Callable[[], TravelTimeEngine],
+        facts: Mapping[str, Any] | None = None,
     ) -> None:
         self.mode = mode
         self.crs = crs
         self.network_hash = network_hash
+        self.facts: dict[str, Any] = dict(facts or {})
         self._build: Callable[[], TravelTimeEngine] | None = build
         self._engine: TravelTimeEngine | None = None
 

@@ -22,8 +22,8 @@ import numpy as np
 from apgeo._errors import NetworkError
 from apgeo.network.arrays import _gc_paused, _ModeArrays
 from apgeo.network.modes import Mode
-from apgeo.routing._combine import _largest_component, _main_rows
 from apgeo.routing.edge_geometry import EdgeGeometry
+from apgeo.routing.main_component import largest_component, main_edge_rows
 from apgeo.routing.snap import EdgeIndex, _lines_of
 from apgeo.routing.travel_times import TravelTimeEngine
 from apgeo.schema import TRAVEL_TIME_S
@@ -72,7 +72,7 @@ def engine_from_arrays(
                 "build the network with apgeo.network"
             )
         del bad
-        component = _largest_component(arrays.u, arrays.v, w, n)
+        component = largest_component(arrays.u, arrays.v, w, n)
         node_in = component[1]
         engine = TravelTimeEngine._from_parts(
             None,
@@ -90,7 +90,7 @@ def engine_from_arrays(
         )
         del component
         # rows of the arrays, in graph edge order
-        main = _main_rows(arrays.u, arrays.v, node_in, order)
+        main = main_edge_rows(arrays.u, arrays.v, node_in, order)
         cut_off = ~(node_in[arrays.u] & node_in[arrays.v]) & (arrays.u != arrays.v)
         island = order[cut_off[order]]
         del order, cut_off

@@ -34,7 +34,7 @@ The result has one row per point with the point's id and :data:`SNAP_COLUMNS`:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import networkx as nx
@@ -49,6 +49,7 @@ from apgeo._validate import check_geometries, check_unique, require_columns, to_
 from apgeo.network.arrays import _gc_paused, _object_array, check_network
 from apgeo.network.modes import DEFAULT_SPEEDS_KPH
 from apgeo.routing.edge_geometry import EdgeGeometry, _ranges
+from apgeo.routing.network_extent import network_extent, points_beyond
 from apgeo.routing.segment_index import SegmentIndex
 from apgeo.settings import get_settings
 
@@ -353,6 +354,9 @@ def snap_points(
     warn_distance_m: float | None = None,
     max_distance_m: float | None = None,
     access_speed_kph: float = DEFAULT_SPEEDS_KPH["walk"],
+    beyond: Literal["error", "estimate"] = "error",
+    beyond_speed_kph: float | None = None,
+    beyond_circuity: float = 1.0,
     strict: bool = False,
     name: str = "points",
 ) -> pd.DataFrame:
@@ -375,6 +379,17 @@ def snap_points(
         default ``get_settings().snap_max_distance_m`` (5 km).
     access_speed_kph
         Speed of the access leg (default walking, 4.8 km/h, for every mode).
+    beyond
+        Points beyond the network's edge (more than
+        :data:`~apgeo.routing.network_extent.BEYOND_MARGIN_M` outside its extent, e.g. a
+        setting in the next county of an extract cut to one authority): ``"error"``
+        (default) treats them like any point (an error past ``max_distance_m``);
+        ``"estimate"`` snaps them to the nearest street of the network, estimates the rest
+        of their journey by straight line (crow-fly x ``beyond_circuity`` at
+        ``beyond_speed_kph``) and warns, naming them.
+    beyond_speed_kph, beyond_circuity
+        The straight-line estimate beyond the edge (``beyond_speed_kph`` is required with
+        ``beyond="estimate"``: the mode's speed).
     strict
         Turn the warnings into errors.
     name
@@ -412,6 +427,15 @@ def snap_points(
         raise ApgeoValueError(
             f"access_speed_kph={access_speed_kph!r}: a speed must be a positive number of km/h"
         )
+    if beyond not in ("error", "estimate"):
+        raise ApgeoValueError(f"beyond={beyond!r}: choose 'error' or 'estimate'")
+    if beyond == "estimate" and not (
+        isinstance(beyond_speed_kph, (int, float)) and np.isfinite(beyond_speed_kph) and beyond_speed_kph > 0
+    ):
+        raise ApgeoValueError(
+            f"beyond_speed_kph={beyond_speed_kph!r}: beyond='estimate' needs the mode's speed "
+            "in km/h for the part of a journey beyond the network's edge"
+        )
     if not isinstance(points, gpd.GeoDataFrame):
         raise ApgeoValueError(
             f"{name} must be a GeoDataFrame of points, not {type(points).__name__}"
@@ -444,7 +468,11 @@ def snap_points(
     # point is reached from the junction both ways, then the first in graph edge order
     one_way = ~np.isfinite(index.reverse_s)
     edge, distance_m = index.segments.nearest(x, y, rank=one_way)
-    lost = ~(distance_m <= max_m)
+    outside = np.zeros(n, dtype=bool)
+    if beyond == "estimate" and n:
+        extent = network_extent(index.segments.px, index.segments.py)
+        outside, _ = points_beyond(extent, x, y)
+    lost = ~(distance_m <= max_m) & ~outside
     if lost.any():
         far = distance_m[lost] if len(index) else np.full(int(lost.sum()), np.nan)
         xmin, ymin, xmax, ymax = index.bounds
@@ -469,7 +497,18 @@ def snap_points(
                 f"access leg: {_list(ids_all[moved], distance_m[moved])})",
                 strict=strict,
             )
-    far_mask = distance_m > warn_m
+    if outside.any():
+        assert beyond_speed_kph is not None  # checked above
+        warn(
+            f"{name}: {int(outside.sum())} point(s) lie beyond the network's edge; each is "
+            "joined to the nearest street of the network and the rest of its journey is a "
+            f"STRAIGHT-LINE ESTIMATE (crow-fly x {beyond_circuity:g} at {beyond_speed_kph:g} "
+            f"km/h) ({id_column}, distance to the nearest street: "
+            f"{_list(ids_all[outside], distance_m[outside])}); give a network extract that "
+            "covers them (e.g. the county's or England's) to route them on streets",
+            strict=strict,
+        )
+    far_mask = (distance_m > warn_m) & ~outside
     if far_mask.any():
         warn(
             f"{name}: {int(far_mask.sum())} point(s) are more than {warn_m:,.0f} m from the "
@@ -495,7 +534,11 @@ def snap_points(
             "fraction": fraction,
             "position_m": position_m,
             "snap_distance_m": distance_m,
-            "access_time_s": distance_m / (access_speed_kph / 3.6),
+            "access_time_s": np.where(
+                outside,
+                distance_m * beyond_circuity / ((beyond_speed_kph or 1.0) / 3.6),
+                distance_m / (access_speed_kph / 3.6),
+            ),
             "time_to_u_s": np.where(finite_rev, fraction * safe_rev, np.inf),
             "time_to_v_s": (1.0 - fraction) * fwd,
             "time_from_u_s": fraction * fwd,
@@ -503,6 +546,7 @@ def snap_points(
             "edge_forward_s": fwd,
             "edge_reverse_s": rev,
             "moved_from_island": moved,
+            "beyond_network": outside,
         }
     )
     return result

@@ -40,17 +40,11 @@ from apgeo._errors import ApgeoValueError, NetworkError
 from apgeo._log import logger, warn
 from apgeo._validate import _check_limit
 from apgeo.network.arrays import _gc_paused, _object_array, check_network
-from apgeo.routing._combine import (
-    _direct_times,
-    _fastest_csr,
-    _largest_component,
-    _main_rows,
-    _node_snap_table,
-    _target_times,
-)
 from apgeo.routing.edge_geometry import EdgeGeometry
+from apgeo.routing.main_component import fastest_edge_matrix, largest_component, main_edge_rows
 from apgeo.routing.node_index import NodeIndex, node_rows
 from apgeo.routing.snap import SNAP_COLUMNS, EdgeIndex, snap_points
+from apgeo.routing.snapped_times import direct_times, node_snap_table, target_times
 from apgeo.routing.virtual_sources import CAPACITY as VIRTUAL_CAPACITY
 from apgeo.routing.virtual_sources import (
     VirtualSourceMatrix,
@@ -97,6 +91,8 @@ class TravelTimeEngine:
         ``length_m``, ``travel_time_s`` (parallel edges kept, for catchments).
     dropped_nodes
         Node ids left out (outside the largest strongly connected component).
+    n_components
+        Strongly connected components of the network the engine was built from.
     """
 
     graph: nx.MultiDiGraph | None
@@ -107,6 +103,7 @@ class TravelTimeEngine:
     matrix: sp.csr_matrix
     edges: pd.DataFrame
     dropped_nodes: tuple[Hashable, ...]
+    n_components: int = 1
     _matrix_t: sp.csr_matrix | None = field(default=None, repr=False)
     _snap_index: Any = field(default=None, repr=False)
     _geometry: EdgeGeometry | None = field(default=None, repr=False)
@@ -262,21 +259,21 @@ class TravelTimeEngine:
     ) -> TravelTimeEngine:
         """The engine of the edges ``u_all -> v_all`` (rows of ``all_ids``) with travel
         times ``w_all`` (checked) and lengths ``len_all``, listed in ``order`` (default:
-        as given); ``G`` is kept when given; ``component``: :func:`_largest_component` of
+        as given); ``G`` is kept when given; ``component``: :func:`~apgeo.routing.main_component.largest_component` of
         these edges when already known."""
         n_all = len(all_ids)
-        n_comp, keep = component or _largest_component(u_all, v_all, w_all, n_all)
+        n_comp, keep = component or largest_component(u_all, v_all, w_all, n_all)
         kept_idx = np.flatnonzero(keep)
         ids_array = _object_array(all_ids)
         dropped = tuple(ids_array[~keep].tolist())
         remap = np.full(n_all, -1, dtype=np.int64)
         remap[kept_idx] = np.arange(len(kept_idx))
-        main_pos = _main_rows(u_all, v_all, keep, order)
+        main_pos = main_edge_rows(u_all, v_all, keep, order)
         del keep
         ui, vi = remap[u_all[main_pos]], remap[v_all[main_pos]]
         del remap
         w_main = w_all[main_pos]
-        matrix = _fastest_csr(ui, vi, w_main, len(kept_idx))
+        matrix = fastest_edge_matrix(ui, vi, w_main, len(kept_idx))
         node_ids = ids_array[kept_idx]
         node_index = NodeIndex(node_ids)
         # one block per column: no consolidated copy of the table
@@ -313,6 +310,7 @@ class TravelTimeEngine:
             matrix=matrix,
             edges=edges,
             dropped_nodes=dropped,
+            n_components=int(n_comp),
         )
 
     # ---- sources --------------------------------------------------------------------
@@ -329,7 +327,7 @@ class TravelTimeEngine:
             return sources
         ids = list(sources)
         self._source_rows(ids)  # known ids only
-        return _node_snap_table(ids)
+        return node_snap_table(ids)
 
     def _source_rows(self, ids: list[Hashable]) -> np.ndarray:
         """Matrix rows of node ids; an error naming the ids not in the network."""
@@ -507,8 +505,10 @@ def _snapped(
     name: str,
     **snap_options: Any,
 ) -> pd.DataFrame:
-    if isinstance(points, gpd.GeoDataFrame):
-        return snap_points(engine, points, id_column=id_column, name=name, **snap_options)
+    if isinstance(points, gpd.GeoDataFrame):  # messages name the mode
+        return snap_points(
+            engine, points, id_column=id_column, name=f"{name} ({engine.mode})", **snap_options
+        )
     if isinstance(points, pd.DataFrame) and all(c in points.columns for c in SNAP_COLUMNS):
         return points
     raise ApgeoValueError(
@@ -568,14 +568,14 @@ def travel_time_table(
             if len(o)
             else np.empty((0, engine.n_nodes))
         )
-        times, _ = _target_times(engine, field_s, d, "from")
+        times, _ = target_times(engine, field_s, d, "from")
     else:
         field_s = (
             engine._run(d, limit=limit, direction="to") if len(d) else np.empty((0, engine.n_nodes))
         )
-        back, _ = _target_times(engine, field_s, o, "to")
+        back, _ = target_times(engine, field_s, o, "to")
         times = back.T
-    times = np.minimum(times, _direct_times(o, d))
+    times = np.minimum(times, direct_times(o, d))
     times = np.where(times <= limit, times, np.nan)
     table = pd.DataFrame(
         {
@@ -638,12 +638,12 @@ def nearest(
         field_s, node_source = engine.nearest_node_field(
             s, max_travel_time_s=max_travel_time_s, direction=direction
         )
-        times, via_u = _target_times(engine, field_s, t, "from" if direction == "from" else "to")
+        times, via_u = target_times(engine, field_s, t, "from" if direction == "from" else "to")
         u_idx = node_rows(engine.node_index, t["u"].to_numpy())
         v_idx = node_rows(engine.node_index, t["v"].to_numpy())
         which = np.where(via_u, node_source[u_idx], node_source[v_idx])
         which = np.where(np.isfinite(times), which, -1)
-        direct = _direct_times(s, t) if direction == "from" else _direct_times(t, s).T
+        direct = direct_times(s, t) if direction == "from" else direct_times(t, s).T
         if np.isfinite(direct).any():
             best = direct.argmin(axis=0)
             best_s = direct[best, np.arange(n_t)]

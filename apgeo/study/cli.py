@@ -154,17 +154,24 @@ def _study(args: argparse.Namespace, only: str = "all") -> int:
 
 
 def _network(args: argparse.Namespace) -> int:
-    from apgeo.inputs.demand import load_la_boundary
     from apgeo.network.load import load_network
     from apgeo.network.modes import check_mode
     from apgeo.study.config import load_config
+    from apgeo.study.networks import source_description
+    from apgeo.study.pipeline import study_area_inputs
 
     config = load_config(args.config)
     _setup_logging(None, args.debug)
     if config.network_source == "straight-line":
         raise apgeo.ConfigError(f"{config.config_path}: [network] source is 'straight-line'; nothing to load")
-    polygon = load_la_boundary(data_dir=config.data_dir).geometry.union_all()
+    inputs = study_area_inputs(config)  # the study's own area, never a default one
+    if inputs.boundary is None:  # pragma: no cover - every area has a boundary or an extent
+        raise apgeo.ApgeoValueError(f"{inputs.area.name} has no boundary to load a network for")
+    polygon = inputs.boundary.geometry.union_all()
     source = None if config.network_source == "auto" else config.network_source
+    described = source_description(config.network_source)
+    date = f", OSM data of {described['osm_data_date']}" if described.get("osm_data_date") else ""
+    print(f"{inputs.area.name}: {described['file']}{date}")
     for mode in args.mode or config.modes:
         G = load_network(source, mode=check_mode(mode), polygon=polygon, buffer_m=config.network_buffer_m)
         print(f"{mode}: {G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges ({G.graph.get('source')})")

@@ -72,6 +72,9 @@ class StudyConfig:
     include_settings_list: bool | None = None
     allow_far: bool = False
     gias_border_km: float = 0.0
+    #: Add each area's nearest AP setting beyond the border (None: only when the area has
+    #: no AP setting of its own).
+    nearest_beyond_border: bool | None = None
     config_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -84,6 +87,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "include_settings_list": bool,
         "allow_far": bool,
         "gias_border_km": (int, float),
+        "nearest_beyond_border": bool,
     },
     "network": {"source": str, "label": str, "buffer_m": (int, float), "circuity_factor": (int, float), "modes": list},
     "analysis": {
@@ -307,6 +311,7 @@ def load_config(path: str | Path) -> StudyConfig:
         include_settings_list=pv.get("include_settings_list"),
         allow_far=bool(pv.get("allow_far", False)),
         gias_border_km=border,
+        nearest_beyond_border=pv.get("nearest_beyond_border"),
         output_dir=path_of(study.get("output_dir"), f"../reports/{name}"),
         maps_dir=path_of(study.get("maps_dir"), "../maps"),
         network_source=source,

@@ -14,6 +14,7 @@ warnings are given again, so a rerun warns as the first run did.
 from __future__ import annotations
 
 import hashlib
+import json
 import warnings
 from collections.abc import Sequence
 from functools import partial
@@ -30,6 +31,7 @@ from apgeo.network.modes import Mode
 from apgeo.routing.deferred import DeferredEngine
 from apgeo.routing.travel_times import TravelTimeEngine
 from apgeo.study.incremental import network_hash, study_cache_dir
+from apgeo.study.networks import engine_facts
 
 _FORMAT = "apgeo-study-engines-1"
 
@@ -94,12 +96,16 @@ def study_engines(
         for message in data["warnings"].tolist():
             warnings.warn(str(message), ApgeoWarning, stacklevel=3)
 
+        recorded = data["facts"].tolist() if data.get("facts") is not None else [""] * len(modes)
         return {
             mode: DeferredEngine(
                 mode, str(crs), str(digest),
                 partial(_build_later, path, mode, polygon, buffer_m, expected_hash=str(digest), entry=entry),
+                facts=json.loads(facts) if facts else None,
             )
-            for mode, crs, digest in zip(modes, data["crs"].tolist(), data["network_hash"].tolist(), strict=True)
+            for mode, crs, digest, facts in zip(
+                modes, data["crs"].tolist(), data["network_hash"].tolist(), recorded, strict=True
+            )
         }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -117,6 +123,7 @@ def study_engines(
                 "crs": np.array([engines[m].crs for m in modes], dtype=str),
                 "network_hash": np.array([network_hash(engines[m]) for m in modes], dtype=str),
                 "warnings": np.array(given, dtype=str),
+                "facts": np.array([json.dumps(engine_facts(engines[m])) for m in modes], dtype=str),
             },
         )
     except OSError as exc:  # a cache that cannot be written only costs time

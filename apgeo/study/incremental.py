@@ -188,10 +188,12 @@ def cached_travel_time_table(
     origin_id_column: str,
     destination_id_column: str,
     max_travel_time_s: float | None = None,
+    **snap_options: Any,
 ) -> pd.DataFrame:
     """:func:`apgeo.routing.travel_times.travel_time_table` with one cached column per site:
     only the sites not seen before (new or moved) are computed. Same result. A deferred
-    engine is built only when some site has to be computed."""
+    engine is built only when some site has to be computed. ``snap_options`` (e.g.
+    ``beyond="estimate"``) are passed to the snapping step and are part of the key."""
     crs = engine.crs
     base = {
         "format": _FORMAT,
@@ -200,6 +202,7 @@ def cached_travel_time_table(
         "mode": engine.mode,
         "origins": _origins_hash(origins, origin_id_column, crs),
         "limit_s": None if max_travel_time_s is None else float(max_travel_time_s),
+        "snap": {k: snap_options[k] for k in sorted(snap_options)},
     }
     folder = study_cache_dir() / "travel_times"
     xy = _xy(sites, crs)
@@ -220,6 +223,7 @@ def cached_travel_time_table(
             origin_id_column=origin_id_column,
             destination_id_column=destination_id_column,
             max_travel_time_s=max_travel_time_s,
+            **snap_options,
         )
         block = fresh[S.TRAVEL_TIME_S].to_numpy(float).reshape(n_o, len(missing))
         for k, j in enumerate(missing):

@@ -62,6 +62,7 @@ def write_outputs(result: StudyResult) -> None:
         "python": platform.python_version(),
         "config": str(result.config.config_path),
         "network_method": result.network_method,
+        "networks": {m: r.to_dict() for m, r in result.network_records.items()},
         "data_files": manifest[["file", "sha256", "data_date", "licence"]].to_dict(orient="records"),
         "headline": result.headline,
     }

@@ -21,32 +21,40 @@ from apgeo._errors import ApgeoValueError
 from apgeo._log import logger, warn
 from apgeo.inputs.areas import resolve_area
 from apgeo.inputs.demand import demand_points
-from apgeo.inputs.landscape import infer_area, load_area_inputs, load_study_providers
+from apgeo.inputs.landscape import AreaInputs, infer_area, load_area_inputs, load_study_providers
 from apgeo.inputs.providers import split_located
 from apgeo.routing.straight_line import method_note as straight_line_note
 from apgeo.routing.straight_line import straight_line_travel_times
 from apgeo.study.comparison import compare_with_england
 from apgeo.study.config import ROAD_LINE_SUFFIXES, StudyConfig
+from apgeo.study.networks import warn_beyond
 from apgeo.study.outputs import draw_maps, write_outputs, write_report_stage
 from apgeo.study.placements import analyse_placements_and_quality
 from apgeo.study.result import Progress, StudyResult
 from apgeo.study.transit import transit_difference
 
-__all__ = ["draw_maps", "run_study", "write_outputs", "write_report_stage"]
+__all__ = ["draw_maps", "run_study", "study_area_inputs", "write_outputs", "write_report_stage"]
 
 # ----------------------------------------------------------------------- stages
 
 
-def load_inputs(config: StudyConfig) -> StudyResult:
-    """The study area's demand areas, wards and boundary, and every provider (located or
-    not): the planner's files, the settings list and GIAS (see :mod:`apgeo.inputs.landscape`)."""
+def study_area_inputs(config: StudyConfig) -> AreaInputs:
+    """The study's own area (``[study] area``, else the area of ``data_dir``): its demand
+    areas, wards and boundary (or approximate extent). Every CLI verb starts here."""
     if config.area:
         area = resolve_area(config.area)
     elif config.data_dir is not None:
         area = infer_area(config.data_dir)
     else:
         raise ApgeoValueError("the study needs [study] area (a name, DfE LA number or ONS code)")
-    inputs = load_area_inputs(area, data_dir=config.data_dir, population_source=config.population_source)
+    return load_area_inputs(area, data_dir=config.data_dir, population_source=config.population_source)
+
+
+def load_inputs(config: StudyConfig) -> StudyResult:
+    """The study area's demand areas, wards and boundary, and every provider (located or
+    not): the planner's files, the settings list and GIAS (see :mod:`apgeo.inputs.landscape`)."""
+    inputs = study_area_inputs(config)
+    area = inputs.area
     providers = load_study_providers(
         inputs,
         files=config.provider_files,
@@ -54,6 +62,9 @@ def load_inputs(config: StudyConfig) -> StudyResult:
         include_settings_list=config.include_settings_list,
         allow_far=config.allow_far,
         gias_border_km=config.gias_border_km,
+        ap_kinds=config.ap_kinds,
+        key_stages=config.key_stages,
+        nearest_beyond_border=config.nearest_beyond_border,
     )
     located, not_located = split_located(providers)
     if len(not_located):
@@ -130,37 +141,26 @@ def compute_travel_times(result: StudyResult, *, progress: Progress | None = Non
     origins = demand_points(result.demand)[[S.AREA_ID, "geometry"]]
     sites = result.providers[[S.SITE_ID, "geometry"]]
     graphs = _load_graphs(result) if cfg.network_source != "straight-line" else {}
+    beyond: dict[str, list[dict[str, Any]]] = {}
     for mode in cfg.modes:
         if progress:
             progress(f"travel times: {mode}")
         graph = graphs.get(mode)
         if graph is not None:
-            from apgeo.routing.deferred import DeferredEngine
-            from apgeo.routing.travel_times import TravelTimeEngine
-            from apgeo.study.incremental import cached_travel_time_table
-
-            # a file: built from arrays (no graph), or deferred until a site needs computing
-            lean = isinstance(graph, (TravelTimeEngine, DeferredEngine))
-            engine = graph if lean else TravelTimeEngine.from_graph(graph)
-            result.engines[mode] = engine
-            result.travel_times[mode] = cached_travel_time_table(  # only new or moved sites computed
-                engine, origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID
-            )
-            if not lean:
-                name = graph.graph.get("source", "osm")
-            elif cfg.network_source == "auto":  # downloaded, or from the download cache
-                name = "osm"
-            else:
-                name = f"{Path(cfg.network_source).suffix[1:]}:{cfg.network_source}"
-            result.network_method[mode] = (
-                f"road network: {cfg.network_label}" if cfg.network_label else f"street network ({name})"
-            )
+            _street_travel_times(result, mode, graph, origins, sites, beyond)
         else:
             result.travel_times[mode] = straight_line_travel_times(
                 origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID,
                 mode=mode, circuity_factor=cfg.circuity_factor,
             )
             result.network_method[mode] = straight_line_note(mode, circuity_factor=cfg.circuity_factor)
+    if beyond:
+        source = cfg.network_source if cfg.network_source != "auto" else "the download"
+        estimate = f"crow-fly x {cfg.circuity_factor:g} at the mode's straight-line speed"
+        warn_beyond({m: [p for p in b if p["kind"] == "site"] for m, b in beyond.items()},
+                    what="provider site(s)", source=source, estimate=estimate)
+        warn_beyond({m: [p for p in b if p["kind"] == "area"] for m, b in beyond.items()},
+                    what="demand area(s)", source=source, estimate=estimate)
     if cfg.transit_feed is not None:
         if progress:
             progress("travel times: transit")
@@ -169,6 +169,64 @@ def compute_travel_times(result: StudyResult, *, progress: Progress | None = Non
         # every table derived from these (coverage, access, cold spots) carries both
         table.attrs["mode"] = mode
         table.attrs["method"] = result.network_method[mode]
+
+
+def _street_travel_times(
+    result: StudyResult,
+    mode: str,
+    graph: Any,
+    origins: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    beyond: dict[str, list[dict[str, Any]]],
+) -> None:
+    """One mode's travel times on its street network, with the network's record: sites and
+    areas beyond its edge are joined to its nearest street and estimated beyond it."""
+    from apgeo.routing.deferred import DeferredEngine
+    from apgeo.routing.straight_line import STRAIGHT_LINE_SPEEDS_KPH
+    from apgeo.routing.travel_times import TravelTimeEngine
+    from apgeo.study.incremental import cached_travel_time_table
+    from apgeo.study.networks import (
+        beyond_edge,
+        beyond_warnings_given,
+        facts_of,
+        network_record,
+        source_description,
+    )
+
+    cfg = result.config
+    # a file: built from arrays (no graph), or deferred until a site needs computing
+    lean = isinstance(graph, (TravelTimeEngine, DeferredEngine))
+    engine = graph if lean else TravelTimeEngine.from_graph(graph)
+    result.engines[mode] = engine
+    facts = facts_of(engine)
+    out_sites = beyond_edge(facts, sites, id_column=S.SITE_ID, crs=engine.crs)
+    out_areas = beyond_edge(facts, origins, id_column=S.AREA_ID, crs=engine.crs)
+    beyond[mode] = [{**p, "kind": "site"} for p in out_sites] + [{**p, "kind": "area"} for p in out_areas]
+    speed_kph = STRAIGHT_LINE_SPEEDS_KPH[mode]
+    with beyond_warnings_given():
+        result.travel_times[mode] = cached_travel_time_table(  # only new or moved sites computed
+            engine, origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID,
+            beyond="estimate", beyond_speed_kph=speed_kph, beyond_circuity=cfg.circuity_factor,
+        )
+    if not lean:
+        name = graph.graph.get("source", "osm")
+    elif cfg.network_source == "auto":  # downloaded, or from the download cache
+        name = "osm"
+    else:
+        kind = "OSM PBF" if cfg.network_source.lower().endswith(".pbf") else Path(cfg.network_source).suffix[1:]
+        name = f"{kind} {Path(cfg.network_source).name}"
+    source = source_description(cfg.network_source)
+    date = f", OSM data of {source['osm_data_date']}" if source.get("osm_data_date") else ""
+    label = f"road network: {cfg.network_label}" if cfg.network_label else f"street network ({name}{date})"
+    if beyond[mode]:
+        n_sites, n_areas = len(out_sites), len(out_areas)
+        parts = [f"{n_sites} site(s)"] * bool(n_sites) + [f"{n_areas} area(s)"] * bool(n_areas)
+        label += (
+            f"; {' and '.join(parts)} beyond the network's edge, their journeys beyond it "
+            f"estimated as crow-fly x {cfg.circuity_factor:g} at {speed_kph:g} km/h"
+        )
+    result.network_method[mode] = label
+    result.network_records[mode] = network_record(mode, source, facts, beyond[mode])
 
 
 def _load_graphs(result: StudyResult) -> dict[str, Any]:
@@ -602,11 +660,19 @@ def compute_catchments(result: StudyResult) -> None:
         return
     clip = result.boundary.geometry.union_all()
 
-    def draw(mode: str) -> gpd.GeoDataFrame:
+    def draw(mode: str) -> gpd.GeoDataFrame | None:
         engine = result.engines.get(mode)
         if engine is not None:
+            # a site beyond the network's edge has no street catchment to draw: its
+            # journeys are estimated beyond the edge (named in the network's record)
+            record = result.network_records.get(mode)
+            beyond = {p["id"] for p in record.beyond_network if p["kind"] == "site"} if record else set()
+            if beyond:
+                logger.info("%s catchments: %d site(s) beyond the network's edge not drawn", mode, len(beyond))
+            if ap[S.SITE_ID].isin(beyond).all():
+                return None
             return cached_catchments(  # only new or moved sites drawn
-                engine, ap, thresholds_min=cfg.thresholds_min, mode=check_mode(mode), demand=result.demand,
+                engine, ap[~ap[S.SITE_ID].isin(beyond)], thresholds_min=cfg.thresholds_min, mode=check_mode(mode), demand=result.demand,
                 key_stages=list(cfg.key_stages),
             )
         return straight_line_catchments(
@@ -626,6 +692,7 @@ def compute_catchments(result: StudyResult) -> None:
     else:
         drawn = [draw(m) for m in modes]
     for mode, polys in zip(modes, drawn, strict=True):
-        result.tables[f"catchments_{mode}"] = polys
+        if polys is not None:
+            result.tables[f"catchments_{mode}"] = polys
 
 

@@ -34,6 +34,8 @@ class StudyResult:
     #: Where the children counts come from (quoted by every output that uses them).
     population_note: str = ""
     network_method: dict[str, str] = field(default_factory=dict)  # mode -> how times were made
+    #: mode -> what its street network was (file, hash, date, kept, dropped, beyond its edge)
+    network_records: dict[str, Any] = field(default_factory=dict)
     travel_times: dict[str, pd.DataFrame] = field(default_factory=dict)  # mode -> long table
     #: mode -> TravelTimeEngine (network runs), or a DeferredEngine (apgeo.routing.deferred)
     #: for a network file the study cache knows: ``resolve_engine`` builds it when needed.

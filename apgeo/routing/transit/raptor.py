@@ -17,6 +17,7 @@ import pandas as pd
 from apgeo._errors import ApgeoValueError
 from apgeo._log import logger, warn
 from apgeo.routing.snap import snap_points
+from apgeo.routing.snapped_times import direct_times, target_times
 from apgeo.routing.transit.feed import (
     BATCH_CELLS,
     DEFAULT_MAX_TRAVEL_TIME_S,
@@ -32,9 +33,7 @@ from apgeo.routing.transit.range_raptor import LegIndex, Scans, prepare_scans, r
 from apgeo.routing.travel_times import (
     TravelTimeEngine,
     _check_limit,
-    _direct_times,
     _snapped,
-    _target_times,
     travel_time_table,
 )
 from apgeo.schema import DESTINATION_ID, MODE, ORIGIN_ID, TRAVEL_TIME_S
@@ -380,11 +379,11 @@ class TransitEngine:
         field_s = self.walk_engine.node_times(
             snapped, max_travel_time_s=limit_s, direction=direction
         )
-        times, _ = _target_times(self.walk_engine, field_s, self.stops, direction)
+        times, _ = target_times(self.walk_engine, field_s, self.stops, direction)
         if direction == "from":
-            direct = _direct_times(snapped, self.stops)
+            direct = direct_times(snapped, self.stops)
         else:
-            direct = _direct_times(self.stops, snapped).T
+            direct = direct_times(self.stops, snapped).T
         times = np.minimum(times, direct)
         return np.where(times <= limit_s, times, np.inf)
 

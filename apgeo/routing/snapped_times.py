@@ -1,6 +1,10 @@
-"""Helpers of the travel-time engine: the fastest-edge CSR matrix, the largest strongly
-connected component, node snap tables and the combination of node fields with snapped
-targets.
+"""From node times to snapped points: the last leg along a point's street, and journeys
+between two points on the same street.
+
+Points are snapped part-way along an edge (:mod:`apgeo.routing.snap`). Given times to
+every node (a Dijkstra field), :func:`target_times` adds the partial edge from either end
+and the access leg; :func:`direct_times` finds journeys that never reach a node (both
+points on one edge); :func:`node_snap_table` places sources exactly on nodes.
 """
 
 from __future__ import annotations
@@ -10,8 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from apgeo.routing.node_index import node_rows
 
@@ -19,52 +21,7 @@ if TYPE_CHECKING:
     from apgeo.routing.travel_times import Direction, TravelTimeEngine
 
 
-def _fastest_csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n: int) -> sp.csr_matrix:
-    """CSR matrix keeping the smallest value of duplicate (row, col) entries; explicit zeros kept."""
-    vals = np.asarray(vals, dtype=float)
-    if len(vals):
-        cell = np.asarray(rows, dtype=np.int64) * np.int64(n) + cols
-        order = np.argsort(cell, kind="stable")
-        cell = cell[order]
-        start = np.ones(len(cell), dtype=bool)
-        np.not_equal(cell[1:], cell[:-1], out=start[1:])
-        first = np.flatnonzero(start)
-        del start
-        vals = np.minimum.reduceat(vals[order], first) if len(first) < len(cell) else vals[order]
-        del order
-        cell = cell[first]
-        del first
-        rows = cell // np.int64(n)
-        cols = cell - rows * np.int64(n)
-        del cell
-    else:
-        rows = cols = np.empty(0, dtype=np.int64)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    return sp.csr_matrix((vals, cols, indptr), shape=(n, n))
-
-
-def _largest_component(
-    u_all: np.ndarray, v_all: np.ndarray, w_all: np.ndarray, n_all: int
-) -> tuple[int, np.ndarray]:
-    """The number of strongly connected components of the edges ``u_all -> v_all`` and
-    which of the ``n_all`` nodes lie in the largest one."""
-    full = _fastest_csr(u_all, v_all, w_all, n_all)
-    n_comp, labels = connected_components(full, directed=True, connection="strong")
-    del full
-    return int(n_comp), labels == int(np.bincount(labels).argmax())
-
-
-def _main_rows(
-    u_all: np.ndarray, v_all: np.ndarray, keep: np.ndarray, order: np.ndarray | None
-) -> np.ndarray:
-    """Rows (in ``order``, default as given) of the edges between two ``keep`` nodes, not
-    self-loops."""
-    main = keep[u_all] & keep[v_all] & (u_all != v_all)
-    return np.flatnonzero(main) if order is None else order[main[order]]
-
-
-def _node_snap_table(node_ids: Sequence[Hashable]) -> pd.DataFrame:
+def node_snap_table(node_ids: Sequence[Hashable]) -> pd.DataFrame:
     """A snap table placing each source exactly on a node (no access leg)."""
     k = len(node_ids)
     zeros = np.zeros(k)
@@ -87,10 +44,7 @@ def _node_snap_table(node_ids: Sequence[Hashable]) -> pd.DataFrame:
     )
 
 
-# ---- combining node fields with snapped targets ------------------------------------------
-
-
-def _target_times(
+def target_times(
     engine: TravelTimeEngine, field_s: np.ndarray, targets: pd.DataFrame, direction: Direction
 ) -> tuple[np.ndarray, np.ndarray]:
     """Times (k, n_targets) from node fields to snapped targets, and the via-u choice.
@@ -112,7 +66,7 @@ def _target_times(
     return np.minimum(via_u, via_v) + access, via_u <= via_v
 
 
-def _direct_times(from_table: pd.DataFrame, to_table: pd.DataFrame) -> np.ndarray:
+def direct_times(from_table: pd.DataFrame, to_table: pd.DataFrame) -> np.ndarray:
     """(n_from, n_to) times along a shared edge (inf where not on the same edge)."""
     out = np.full((len(from_table), len(to_table)), np.inf)
     key_from = list(zip(from_table["u"], from_table["v"], from_table["key"], strict=True))
@@ -135,3 +89,6 @@ def _direct_times(from_table: pd.DataFrame, to_table: pd.DataFrame) -> np.ndarra
             along = delta * fwd[i] if delta >= 0 else -delta * rev[i]
             out[i, j] = acc_from[i] + along + acc_to[j]
     return out
+
+
+__all__ = ["direct_times", "node_snap_table", "target_times"]

@@ -1,0 +1,150 @@
+"""The study's street networks, recorded: which file, what was kept, and what lies beyond.
+
+For every mode routed on a street network the study keeps a
+:class:`~apgeo.network.provenance.NetworkRecord`: the source file (sha256, size, the OSM
+data date of a PBF), the nodes and edges the engine kept and dropped, its components, the
+mode's speed and one-way rules, the access-leg rule and the sites or areas that lie beyond
+the network's edge (:mod:`apgeo.routing.network_extent`). The record is what the report's
+network section and ``provenance.json`` say, and what the method label of every table
+built on the network is made from.
+
+Facts about an engine (:func:`engine_facts`) are recorded with the study's engines
+(:mod:`apgeo.study.engines`), so a rerun served from the cache reports the same network
+without building it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from apgeo._log import warn
+from apgeo._validate import to_working_crs
+from apgeo.network.modes import DEFAULT_SPEEDS_KPH
+from apgeo.network.provenance import (
+    ONE_WAY_RULES,
+    SPEED_RULES,
+    NetworkRecord,
+    access_leg_rule,
+    describe_network_file,
+)
+from apgeo.routing.deferred import DeferredEngine
+from apgeo.routing.network_extent import BEYOND_MARGIN_M, network_extent, points_beyond
+from apgeo.routing.travel_times import TravelTimeEngine
+
+
+def engine_facts(engine: TravelTimeEngine) -> dict[str, Any]:
+    """What the study records of a built engine: nodes and edges kept, nodes dropped, its
+    strongly connected components and its extent (WKB, hex)."""
+    segments = engine.edge_index().segments
+    extent = network_extent(segments.px, segments.py)
+    return {
+        "nodes_kept": int(engine.n_nodes),
+        "edges_kept": len(engine.edges),
+        "nodes_dropped": int(engine.dropped_node_count),
+        "components": int(engine.n_components),
+        "extent_wkb": shapely.to_wkb(extent, hex=True),
+    }
+
+
+def facts_of(engine: TravelTimeEngine | DeferredEngine) -> dict[str, Any]:
+    """:func:`engine_facts` of an engine, from the record of a deferred one when it has it."""
+    if isinstance(engine, DeferredEngine):
+        if engine.facts:
+            return dict(engine.facts)
+        return engine_facts(engine.load())
+    return engine_facts(engine)
+
+
+def beyond_edge(
+    facts: dict[str, Any], points: gpd.GeoDataFrame, *, id_column: str, crs: str
+) -> list[dict[str, Any]]:
+    """The points more than :data:`BEYOND_MARGIN_M` outside the network's extent, farthest
+    first: ``{"id", "distance_m"}`` (distance to the extent)."""
+    extent = shapely.from_wkb(bytes.fromhex(facts["extent_wkb"]))
+    projected = to_working_crs(points, name=id_column, crs=crs)
+    mask, distance_m = points_beyond(
+        extent, projected.geometry.x.to_numpy(float), projected.geometry.y.to_numpy(float)
+    )
+    ids = points[id_column].to_numpy(dtype=object)[mask]
+    dist = distance_m[mask]
+    order = np.argsort(-dist, kind="stable")
+    return [{"id": str(ids[i]), "distance_m": round(float(dist[i]), 1)} for i in order]
+
+
+def source_description(source: str) -> dict[str, Any]:
+    """What identifies the network source of a study: a file's hash and date, or the
+    download."""
+    if source == "auto":
+        return {"file": "OpenStreetMap download or cached download (osmnx)", "format": "osm", "osm_data_date": ""}
+    path = Path(source)
+    return describe_network_file(path) if path.exists() else {"file": source, "format": path.suffix.lstrip(".")}
+
+
+def network_record(
+    mode: str, source: dict[str, Any], facts: dict[str, Any], beyond: Sequence[dict[str, Any]]
+) -> NetworkRecord:
+    """The record of one mode's network."""
+    return NetworkRecord(
+        mode=mode,
+        source=source,
+        nodes_kept=int(facts["nodes_kept"]),
+        edges_kept=int(facts["edges_kept"]),
+        nodes_dropped=int(facts["nodes_dropped"]),
+        components=int(facts["components"]),
+        speed_rule=SPEED_RULES.get(mode, ""),
+        one_way_rule=ONE_WAY_RULES.get(mode, ""),
+        access_leg_rule=access_leg_rule(DEFAULT_SPEEDS_KPH["walk"]),
+        beyond_network=list(beyond),
+    )
+
+
+def warn_beyond(
+    beyond_by_mode: dict[str, list[dict[str, Any]]], *, what: str, source: str, estimate: str
+) -> None:
+    """One warning for the points beyond the networks' edge, naming them, how far, and
+    what to give instead (modes with the same points share one message)."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for mode, points in beyond_by_mode.items():
+        if points:
+            groups.setdefault(tuple(p["id"] for p in points), []).append(mode)
+    for ids, modes in groups.items():
+        points = beyond_by_mode[modes[0]]
+        listing = ", ".join(f"{p['id']} ({p['distance_m'] / 1000:,.1f} km)" for p in points[:10])
+        more = f" ... ({len(ids)} in all)" if len(ids) > 10 else ""
+        warn(
+            f"{len(ids)} {what} lie beyond the edge of the {' / '.join(modes)} network from "
+            f"{source} (more than {BEYOND_MARGIN_M:,.0f} m outside it; distance to its edge: "
+            f"{listing}{more}). Their journeys are routed on the streets to the network's "
+            f"edge and estimated by straight line beyond it ({estimate}); to route them on "
+            "streets, give a network extract that covers them (e.g. the county's or England's "
+            "from download.geofabrik.de)",
+            stacklevel=3,
+        )
+
+
+@contextmanager
+def beyond_warnings_given() -> Iterator[None]:
+    """Inside, the snapping step's own "beyond the network's edge" warnings are not given
+    again (the study gives one warning per network for all of them)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*lie beyond the network's edge.*")
+        yield
+
+
+__all__ = [
+    "beyond_edge",
+    "beyond_warnings_given",
+    "engine_facts",
+    "facts_of",
+    "network_record",
+    "source_description",
+    "warn_beyond",
+]
