@@ -75,7 +75,7 @@ def _independent_graph(pbf: Path, mode: str) -> nx.DiGraph:
     """The mode's network from pyrosm's edge table, by this file's rules."""
     import pyrosm
 
-    nodes, edges = pyrosm.OSM(str(pbf)).get_network(network_type="all", nodes=True)
+    _, edges = pyrosm.OSM(str(pbf)).get_network(network_type="all", nodes=True)
     length_m = edges.geometry.set_crs("EPSG:4326", allow_override=True).to_crs("EPSG:27700").length
     table = pd.DataFrame(edges.drop(columns="geometry"))
     table["length_m"] = length_m.to_numpy()
