@@ -8,8 +8,21 @@ every check and mode rule of the other loaders applies), in EPSG:27700, plus a
 Generic lines (:func:`network_from_lines`)
 ------------------------------------------
 A Shapefile, GeoPackage or GeoJSON of road centrelines without topology (or a
-GeoDataFrame). MultiLineStrings are exploded into pieces, nodes are made at the ends of
-every piece (ends closer than 1 mm are one node), and then:
+GeoDataFrame). MultiLineStrings are exploded into pieces. How pieces are joined is the
+``join`` argument, logged and recorded in the report (``report.join``, ``join_reason``):
+
+* ``"shared_vertices"``, for layers exported from OpenStreetMap, whose ways are whole
+  across junctions and meet where they share a vertex: every way is split at each interior
+  vertex it shares with another way on its level (``layer``, ``bridge``, ``tunnel``), or
+  where another way ends; nothing is snapped (:mod:`apgeo.network.shared_vertices`).
+* ``"proximity"``, for council centrelines (the Sheffield gritting routes), steps 1-3
+  below.
+* ``"auto"`` (default): shared vertices for an OSM layer (``osm_id`` and ``highway``
+  columns) or one where at least a quarter of the junction points lie inside a line,
+  proximity otherwise.
+
+Proximity: nodes are made at the ends of every piece (ends closer than 1 mm are one node),
+and then:
 
 1. *Dangling ends are joined.* An end touched by no other piece (a dangle) is merged with
    the nearest node within ``snap_tolerance_m`` that is not the other end of its own
@@ -32,7 +45,13 @@ Attributes used when present (column names are matched ignoring case, ``_`` and 
 ``speed_kmh``; ``oneway`` / ``one_way`` / ``is_oneway`` (``yes``/``true``/``1``/``T``:
 one-way in the digitised direction, ``-1``/``reverse``: against it, ``no``/``false``/
 ``0``/blank: two-way); ``highway`` (an OSM highway type, which then decides the mode rules,
-e.g. no walking on a ``motorway``). Without them every line is a two-way road of OSM type
+e.g. no walking on a ``motorway``); ``access``, ``foot``, ``bicycle``, ``motor_vehicle``,
+``motorcar``, ``service``, ``area``, ``junction`` (a column, else GDAL's ``other_tags``
+hstore string), applied by the same rules as a PBF's (:mod:`apgeo.network.modes`), the
+length each tag leaves out reported (``report.mode_dropped_m``). In an OSM layer a
+blank ``highway`` is not a street, ``oneway`` and ``maxspeed`` are read as OSM tags
+(implied one-way on roundabouts, missing speeds imputed as for a PBF) and ``osm_id`` is
+the edges' ``osmid``. Without them every line is a two-way road of OSM type
 ``"road"`` (road of unknown class) driven at :data:`DEFAULT_LINE_SPEED_MPH` (30 mph, the
 UK built-up-area limit; override with ``speeds_kph={"drive:road": ...}``).
 
