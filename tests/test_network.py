@@ -352,7 +352,7 @@ def test_corrupt_graphml_names_the_file(tmp_path: Path) -> None:
 
 def test_load_network_dispatch_errors() -> None:
     with pytest.raises(ApgeoValueError, match="unknown network file type"):
-        load_network("streets.shp", mode="walk")
+        load_network("streets.txt", mode="walk")
     with pytest.raises(ApgeoValueError, match="needs polygon="):
         load_network(None, mode="walk")
     with pytest.raises(ApgeoValueError, match="unknown mode 'bus'"):

@@ -115,7 +115,7 @@ def test_load_networks_bad_modes() -> None:
     with pytest.raises(ApgeoValueError, match="needs polygon="):
         load_networks(None, modes=("walk",))
     with pytest.raises(ApgeoValueError, match="unknown network file type"):
-        load_networks("streets.shp", modes=("walk",))
+        load_networks("streets.txt", modes=("walk",))
 
 
 # ---- the processed-network cache ----------------------------------------------------------------

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, MultiLineString, Point
 
-from apgeo import ApgeoWarning, CRSError, NetworkError
+from apgeo import ApgeoValueError, ApgeoWarning, CRSError, NetworkError
 from apgeo.network.line_layer import DEFAULT_LINE_SPEED_MPH
 from apgeo.network.lines import load_road_lines, network_from_lines
 from apgeo.network.modes import MPH_TO_KPH
@@ -432,3 +432,231 @@ def test_gritting_circuity_is_at_least_one_and_finite(gritting: tuple) -> None:
     assert 1.0 <= result.quartile_25 <= result.median <= result.quartile_75 < 3.0
     assert result.pairs["ratio"].min() >= 1.0 - 1e-9
     assert f"assumes {DEFAULT_CIRCUITY:g}" in result.summary()
+
+
+# ---- OpenStreetMap line layers: joined where ways share a vertex ----------------------------
+
+
+def _osm_lines(*ways: tuple[int, str, list[tuple[float, float]], str]) -> gpd.GeoDataFrame:
+    """(osm_id, highway, coordinates, other_tags) rows of a GDAL-style OSM lines layer."""
+    return _lines(
+        *[w[2] for w in ways],
+        osm_id=[str(w[0]) for w in ways],
+        highway=[w[1] for w in ways],
+        other_tags=[w[3] or None for w in ways],
+    )
+
+
+def _joined(G: nx.MultiDiGraph, a: str, b: str) -> bool:
+    """Some node of ``G`` has edges of both ways."""
+    ways: dict[object, set[str]] = {}
+    for u, v, d in G.edges(data=True):
+        ways.setdefault(u, set()).add(str(d["osmid"]))
+        ways.setdefault(v, set()).add(str(d["osmid"]))
+    return any({a, b} <= s for s in ways.values())
+
+
+def test_osm_ways_join_at_shared_vertices_but_not_across_levels() -> None:
+    layer = _osm_lines(
+        (1, "residential", [(0, 0), (50, 0), (100, 0)], ""),  # crossed at (50, 0) by way 2
+        (2, "residential", [(50, -50), (50, 0), (50, 50)], ""),
+        (3, "primary", [(0, 200), (50, 200), (100, 200)], ""),  # passes under the bridge
+        (4, "footway", [(50, 150), (50, 200), (50, 250)], '"bridge"=>"yes","layer"=>"1"'),
+        (5, "footway", [(50, 250), (60, 300)], ""),  # the bridge's approach: joins at its end
+        (6, "residential", [(100, 0), (100, 197)], ""),  # ends 3 m from way 3: not joined
+    )
+    G, report = network_from_lines(layer, mode="walk")
+    assert report.join == "shared_vertices" and "osm_id" in report.join_reason
+    assert _joined(G, "1", "2")  # a crossroads at a shared vertex
+    assert not _joined(G, "3", "4")  # a bridge over a road
+    assert _joined(G, "4", "5")
+    assert not _joined(G, "6", "3")  # no proximity snapping on OSM layers
+    assert report.n_shared_vertices == 4 and report.n_level_separated == 1
+    assert report.n_shared_vertex_nodes == 3
+    # joining at every shared vertex is also what proximity gives for the crossroads' length
+    path = nx.shortest_path_length(G, _node_at(G, 0, 0), _node_at(G, 50, 50), weight="length_m")
+    assert path == pytest.approx(100.0)
+
+
+def _node_at(G: nx.MultiDiGraph, x: float, y: float) -> object:
+    return min(G.nodes, key=lambda n: math.hypot(G.nodes[n]["x"] - X0 - x, G.nodes[n]["y"] - Y0 - y))
+
+
+def test_a_ramp_ending_at_a_bridge_vertex_joins_every_level() -> None:
+    layer = _osm_lines(
+        (1, "primary", [(0, 0), (50, 0), (100, 0)], '"layer"=>"1","bridge"=>"yes"'),
+        (2, "residential", [(50, -50), (50, 0), (50, 50)], ""),
+        (3, "primary_link", [(50, 0), (80, 60)], '"layer"=>"1"'),  # ends at the shared vertex
+    )
+    G, report = network_from_lines(layer, mode="walk")
+    assert _joined(G, "1", "2") and _joined(G, "1", "3") and report.n_level_separated == 0
+
+
+def test_foot_and_access_tags_drop_ways_for_walking() -> None:
+    layer = _osm_lines(
+        (1, "residential", [(0, 0), (100, 0)], ""),
+        (2, "footway", [(100, 0), (200, 0)], '"foot"=>"no"'),
+        (3, "service", [(0, 0), (0, 100)], '"access"=>"private"'),
+        (4, "service", [(0, 100), (0, 300)], '"access"=>"private","foot"=>"yes"'),
+        (5, "residential", [(0, 0), (-100, 0)], '"access"=>"no","note"=>"say \\"no\\""'),
+    )
+    layer["foot"] = [None, None, None, None, "permissive"]  # a column beats other_tags
+    G, report = network_from_lines(layer, mode="walk")
+    kept = {str(d["osmid"]) for _, _, d in G.edges(data=True)}
+    assert kept == {"1", "4", "5"}
+    assert report.mode_dropped_m == {"access=private": 100.0, "foot=no": 100.0}
+    assert "0.1 km access=private" in report.summary()
+    G_drive, drive = network_from_lines(layer, mode="drive")
+    assert {str(d["osmid"]) for _, _, d in G_drive.edges(data=True)} == {"1"}
+    assert drive.mode_dropped_m["highway=footway"] == 100.0
+
+
+def test_join_can_be_forced_and_is_checked() -> None:
+    layer = _osm_lines(
+        (1, "residential", [(0, 0), (100, 0)], ""), (2, "residential", [(100, 3), (100, 100)], "")
+    )
+    G, report = network_from_lines(layer, mode="walk", join="proximity")
+    assert report.join == "proximity" and _joined(G, "1", "2")
+    with pytest.raises(ApgeoValueError, match="join='nearest'"):
+        network_from_lines(layer, mode="walk", join="nearest")  # type: ignore[arg-type]
+    # without OSM columns, the share of junctions inside a line decides
+    plain = _lines([(0, 0), (50, 0), (100, 0)], [(50, -50), (50, 0), (50, 50)])
+    _, auto = network_from_lines(plain, mode="walk")
+    assert auto.join == "shared_vertices" and "100% of 1 junction" in auto.join_reason
+
+
+def test_load_network_reads_line_layers(tmp_path: Path) -> None:
+    from apgeo.network.load import load_network, load_networks
+
+    path = tmp_path / "streets.gpkg"
+    _osm_lines(
+        (1, "residential", [(0, 0), (50, 0), (100, 0)], ""),
+        (2, "motorway", [(50, -50), (50, 0), (50, 50)], ""),
+    ).to_file(path)
+    G = load_network(path, mode="walk")
+    assert G.graph["mode"] == "walk" and G.number_of_edges() == 4
+    both = load_networks(path, modes=("walk", "drive"))
+    assert both["drive"].number_of_edges() == 6  # the motorway is one-way (implied by OSM)
+    with pytest.raises(ApgeoValueError, match="road-line layers are built in EPSG:27700"):
+        load_network(path, mode="walk", crs="EPSG:32630")
+
+
+# ---- the real Leeds OSM layer --------------------------------------------------------------
+
+LEEDS = SHARED / "osm" / "leeds_centre_2p5km_osm_lines_2022-10.gpkg"
+needs_leeds = pytest.mark.skipif(not LEEDS.is_file(), reason=f"{LEEDS} not found")
+
+
+@pytest.fixture(scope="module")
+def leeds_walk() -> tuple[nx.MultiDiGraph, object]:
+    return load_road_lines(LEEDS, mode="walk")  # type: ignore[no-any-return]
+
+
+@needs_leeds
+def test_leeds_crossing_joined_and_bridge_not(leeds_walk: tuple) -> None:
+    G, report = leeds_walk
+    assert report.join == "shared_vertices"
+    # two residential streets crossing at a shared vertex (427336.41, 433977.82)
+    assert _joined(G, "23012991", "23059186")
+    # a footbridge (layer 2) sharing a vertex with the street below (427317.57, 433808.19)
+    assert not _joined(G, "315813913", "524061999")
+    assert report.n_shared_vertex_nodes > 0.99 * report.n_shared_vertices
+    assert report.n_level_separated >= 5
+
+
+@needs_leeds
+def test_leeds_foot_no_and_private_ways_dropped_for_walk(leeds_walk: tuple) -> None:
+    G, report = leeds_walk
+    layer = gpd.read_file(LEEDS)
+    kept = {str(d["osmid"]) for _, _, d in G.edges(data=True)}
+    foot_no = set(layer.loc[layer["foot"] == "no", "osm_id"].astype(str))
+    private = set(
+        layer.loc[(layer["access"] == "private") & layer["foot"].isna(), "osm_id"].astype(str)
+    )
+    assert foot_no and private and not (kept & (foot_no | private))
+    assert report.mode_dropped_m["foot=no"] > 5_000
+    assert report.mode_dropped_m["access=private"] > 20_000
+
+
+def _leeds_independent_walk_graph() -> tuple[nx.Graph, dict[tuple[int, int], list]]:
+    """Leeds walking graph built here: every vertex pair an edge, a node per (point, level),
+    points where a way ends linking every level there; the walk rules written out."""
+    layer = gpd.read_file(LEEDS).to_crs("EPSG:27700")
+    other = layer["other_tags"].fillna("")
+
+    def tag(key: str) -> pd.Series:
+        return other.str.extract(rf'"{key}"=>"([^"]*)"')[0]
+
+    level = pd.DataFrame({
+        "layer": pd.to_numeric(tag("layer"), errors="coerce").fillna(0.0),
+        "bridge": tag("bridge").fillna("no") != "no",
+        "tunnel": ~tag("tunnel").fillna("no").isin(["no", "building_passage", "covered"]),
+    }).astype(str).agg("|".join, axis=1)
+    excluded = {"motorway", "motorway_link", "busway", "construction", "proposed", "no",
+                "bus_guideway", "abandoned", "planned", "platform", "raceway", "razed",
+                "escape", "elevator"}
+    walkable = (
+        ~layer["highway"].isin(excluded)
+        & ~layer["foot"].isin(["no", "private"])
+        & ~(layer["access"].isin(["no", "private"])
+            & ~layer["foot"].isin(["yes", "designated", "permissive", "destination"]))
+    )
+    G = nx.Graph()
+    levels_at: dict[tuple[int, int], set] = {}
+    ends: set[tuple[int, int]] = set()
+    level_of, walkable_row = level.tolist(), walkable.tolist()
+    for row, geom in enumerate(layer.geometry):
+        for part in getattr(geom, "geoms", [geom]):
+            keys = [(round(x * 1000), round(y * 1000)) for x, y in part.coords]
+            ends.update({keys[0], keys[-1]})
+            if not walkable_row[row]:
+                continue
+            for k in keys:
+                levels_at.setdefault(k, set()).add(level_of[row])
+            for (k1, (x1, y1)), (k2, (x2, y2)) in zip(
+                zip(keys, part.coords), list(zip(keys, part.coords))[1:]
+            ):
+                a, b = (*k1, level_of[row]), (*k2, level_of[row])
+                if a != b:
+                    G.add_edge(a, b, length_m=math.hypot(x2 - x1, y2 - y1))
+    for point in ends & levels_at.keys():
+        for lv in levels_at[point]:
+            G.add_edge((*point, "end"), (*point, lv), length_m=0.0)
+    return G, levels_at
+
+
+@needs_leeds
+def test_leeds_walks_equal_an_independent_graph(leeds_walk: tuple) -> None:
+    from pyproj import Transformer
+
+    G, _ = leeds_walk
+    engine = TravelTimeEngine.from_graph(G, warn_dropped_fraction=None)
+    mine, levels_at = _leeds_independent_walk_graph()
+    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    places = {  # (lon, lat)
+        "station": (-1.5475, 53.7955),
+        "university": (-1.5530, 53.8075),
+        "kirkgate market": (-1.5400, 53.7970),
+        "leeds dock": (-1.5330, 53.7910),
+        "st james's hospital": (-1.5190, 53.8065),
+    }
+    xs = np.array([G.nodes[n]["x"] for n in engine.node_ids])
+    ys = np.array([G.nodes[n]["y"] for n in engine.node_ids])
+    nodes = {}
+    for name, (lon, lat) in places.items():
+        x, y = to_bng.transform(lon, lat)
+        nodes[name] = int(np.argmin(np.hypot(xs - x, ys - y)))
+    names = list(places)
+    times = engine.node_times([engine.node_ids[nodes[n]] for n in names])
+    walk_mps = 4.8 / 3.6
+    for i, a in enumerate(names):
+        ka = (round(xs[nodes[a]] * 1000), round(ys[nodes[a]] * 1000))
+        source = next((*ka, lv) for lv in sorted(levels_at[ka]))
+        lengths = nx.single_source_dijkstra_path_length(mine, source, weight="length_m")
+        for b in names[i + 1 :]:
+            kb = (round(xs[nodes[b]] * 1000), round(ys[nodes[b]] * 1000))
+            theirs = min(lengths[(*kb, lv)] for lv in levels_at[kb]) / walk_mps
+            ours = times[i, nodes[b]]
+            assert ours == pytest.approx(theirs, abs=0.1), (a, b)
+            crow_fly = math.hypot(xs[nodes[a]] - xs[nodes[b]], ys[nodes[a]] - ys[nodes[b]])
+            assert 1.0 <= ours * walk_mps / crow_fly < 1.6, (a, b)

@@ -4,7 +4,8 @@ Stage 2 of the pipeline: comes in: a PBF, GraphML or road-line file, a cached ne
 download; goes out: a routable network per mode. Next stage: :mod:`apgeo.routing`.
 
 Modules: one per source (``pbf``, ``graphml``, ``download``, and road-line layers:
-``lines`` for any centrelines, ``os_open_roads``, with ``line_layer`` shared), ``modes`` (mode rules and
+``lines`` for any centrelines, ``os_open_roads``, with ``line_layer`` shared and
+``shared_vertices`` joining OSM line layers as OSM joins them), ``modes`` (mode rules and
 speeds), ``area`` (CRS and study area), ``arrays`` (the array form and the graph built from
 it), ``cache`` (the processed-network cache), ``load`` (what a study calls), ``synthetic``
 (grids for tests).

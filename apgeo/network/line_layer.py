@@ -56,6 +56,22 @@ _REVERSE = frozenset({"-1", "reverse", "backward", "tf"})
 _FALSE = frozenset({"no", "false", "0", "f", "n", "both", "", "nan", "none"})
 
 Schema = Literal["auto", "generic", "os_open_roads"]
+#: How the pieces of a generic line layer are joined (see :mod:`apgeo.network.lines`).
+Join = Literal["auto", "shared_vertices", "proximity"]
+#: OSM tags read from a line layer's columns, else from GDAL's ``other_tags`` hstore string,
+#: and passed to the mode rules (:mod:`apgeo.network.modes`) as the PBF path passes them.
+_ACCESS_TAGS = (
+    "junction",
+    "access",
+    "foot",
+    "bicycle",
+    "motor_vehicle",
+    "motorcar",
+    "service",
+    "area",
+)
+#: ``"key"=>"value"`` pairs of an hstore string (GDAL's ``other_tags``), escapes allowed.
+_HSTORE_PAIR = re.compile(r'"((?:[^"\\]|\\.)*)"\s*=>\s*"((?:[^"\\]|\\.)*)"')
 
 
 # ---- the report ------------------------------------------------------------------------
@@ -92,6 +108,22 @@ class LineNetworkReport:
         The tolerance used (generic lines; 0 for OS Open Roads).
     notes
         Caveats that apply to the whole network (e.g. no one-way data).
+    join
+        How the pieces were joined: ``"shared_vertices"`` (ways meet where they share a
+        vertex, as OSM ways share nodes), ``"proximity"`` (ends snapped within the
+        tolerance, T-junctions split) or ``"topology"`` (OS Open Roads node ids).
+    join_reason
+        Why that join was used (the ``join=`` argument, or what ``"auto"`` measured).
+    n_shared_vertices
+        Points where two or more ways share a vertex (shared-vertex join).
+    n_shared_vertex_nodes
+        Of those, points where the network has a node joining two or more ways.
+    n_level_separated
+        Shared points where ways on different levels (``layer``, ``bridge``, ``tunnel``)
+        pass without a junction: the network has one node per level there.
+    mode_dropped_m
+        Length of road (metres, each piece once) the mode's rules left out, by the tag
+        that excluded it (e.g. ``"foot=no"``, ``"access=private"``, ``"highway=motorway"``).
     """
 
     source: str
@@ -107,6 +139,12 @@ class LineNetworkReport:
     component_lengths_m: tuple[float, ...] = ()
     snap_tolerance_m: float = 0.0
     notes: tuple[str, ...] = ()
+    join: str = "proximity"
+    join_reason: str = ""
+    n_shared_vertices: int = 0
+    n_shared_vertex_nodes: int = 0
+    n_level_separated: int = 0
+    mode_dropped_m: dict[str, float] = field(default_factory=dict)
 
     @property
     def n_dropped(self) -> int:
@@ -135,8 +173,27 @@ class LineNetworkReport:
         lines = [
             f"{self.source} ({self.schema}, {self.mode}): {self.n_input_features} feature(s) -> "
             f"{self.n_pieces} piece(s), {self.n_nodes} node(s), {self.n_edges} directed edge(s)",
-            f"joins within {self.snap_tolerance_m:g} m: {self.n_snapped_joins}; T-junction "
-            f"splits: {self.n_split_junctions}; dropped: {dropped}",
+        ]
+        if self.join == "shared_vertices":
+            lines.append(
+                f"joined at shared vertices ({self.join_reason}): {self.n_shared_vertex_nodes} "
+                f"of {self.n_shared_vertices} shared point(s) are junctions, "
+                f"{self.n_level_separated} separate levels (layer / bridge / tunnel); "
+                f"dropped: {dropped}"
+            )
+        else:
+            lines.append(
+                (f"joined by proximity ({self.join_reason}): " if self.join_reason else "")
+                + f"joins within {self.snap_tolerance_m:g} m: {self.n_snapped_joins}; "
+                f"T-junction splits: {self.n_split_junctions}; dropped: {dropped}"
+            )
+        if self.mode_dropped_m:
+            by_tag = ", ".join(
+                f"{m / 1000:.1f} km {why}"
+                for why, m in sorted(self.mode_dropped_m.items(), key=lambda kv: (-kv[1], kv[0]))
+            )
+            lines.append(f"left out for {self.mode}: {by_tag}")
+        lines += [
             f"{self.total_length_m / 1000:.1f} km of road in {self.n_components} connected "
             f"component(s); the largest holds {self.largest_component_share:.1%} of the length",
         ]
@@ -371,7 +428,7 @@ def _oneway_tags(values: pd.Series, *, source: str) -> np.ndarray:
             f"{source}: {int(unknown.sum())} line(s) have a one-way value apgeo does not know "
             f"({examples}); they are treated as two-way. Use yes/true/1 (digitised direction), "
             "-1/reverse (against it) or no/false/0",
-            stacklevel=4,
+            stacklevel=5,
         )
     return out
 
@@ -393,6 +450,44 @@ def _speed_column_kph(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, str | None]:
     return np.full(len(gdf), np.nan), None
 
 
+def is_osm_layer(gdf: pd.DataFrame) -> bool:
+    """True when a line layer comes from OpenStreetMap: it has an ``osm_id`` (or ``osmid``)
+    and a ``highway`` column, as GDAL's and osmextract's ``lines`` layers do."""
+    return _find_column(gdf, "osm_id", "osmid") is not None and _find_column(gdf, "highway") is not None
+
+
+def _parse_hstore(text: object) -> dict[str, str]:
+    """The tags of a GDAL ``other_tags`` string (``"foot"=>"no","layer"=>"1"``)."""
+    if not isinstance(text, str) or "=>" not in text:
+        return {}
+    return {
+        k.replace('\\"', '"'): v.replace('\\"', '"') for k, v in _HSTORE_PAIR.findall(text)
+    }
+
+
+class _Tags:
+    """OSM tags of a line layer's rows: a column of the tag's name (any case), else the
+    tag inside ``other_tags`` (parsed once, on first use)."""
+
+    def __init__(self, gdf: gpd.GeoDataFrame) -> None:
+        self._gdf = gdf
+        self._other_col = _find_column(gdf, "other_tags")
+        self._parsed: list[dict[str, str]] | None = None
+
+    def get(self, key: str) -> np.ndarray | None:
+        """Values (object array, NaN where absent), or None when no row can hold the tag."""
+        column = _find_column(self._gdf, key)
+        own = self._gdf[column].to_numpy(dtype=object) if column is not None else None
+        if self._other_col is None:
+            return own
+        if self._parsed is None:
+            self._parsed = [_parse_hstore(t) for t in self._gdf[self._other_col].to_numpy()]
+        other = np.array([p.get(key, np.nan) for p in self._parsed], dtype=object)
+        if own is None:
+            return other if pd.notna(other).any() else None
+        return np.where(pd.notna(own), own, other)
+
+
 def _kph_text(kph: np.ndarray) -> np.ndarray:
     return np.array([f"{k:.6f} km/h" for k in kph], dtype=object)
 
@@ -403,24 +498,20 @@ def _table_speed_kph(highway: np.ndarray, speeds: Mapping[str, float]) -> np.nda
     return np.array([speeds.get(f"drive:{h}", fallback) for h in highway], dtype=float)
 
 
-def _generic_edges(
-    gdf: gpd.GeoDataFrame, p: _Pieces, *, mode: Mode, speeds: Mapping[str, float], source: str
-) -> tuple[pd.DataFrame, list[str]]:
-    notes: list[str] = []
-    rows = p.rows
-    highway_col = _find_column(gdf, "highway")
-    if highway_col is not None:
-        highway = (
-            gdf[highway_col]
-            .map(
-                lambda x: (
-                    GENERIC_HIGHWAY if pd.isna(x) or not str(x).strip() else str(x).strip().lower()
-                )
-            )
-            .to_numpy(dtype=object)
-        )
-    else:
-        highway = np.full(len(gdf), GENERIC_HIGHWAY, dtype=object)
+def _or(values: np.ndarray | None, default: np.ndarray) -> np.ndarray:
+    return default if values is None else values
+
+
+def _generic_oneway_speed(
+    gdf: gpd.GeoDataFrame,
+    highway: np.ndarray,
+    *,
+    mode: Mode,
+    speeds: Mapping[str, float],
+    source: str,
+    notes: list[str],
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-way tags and speeds (``"<kph> km/h"`` text) of a generic (non-OSM) layer."""
     oneway_col = _find_column(gdf, "oneway", "one_way", "is_oneway")
     if oneway_col is not None:
         oneway = _oneway_tags(gdf[oneway_col], source=source)
@@ -438,7 +529,7 @@ def _generic_edges(
                 f"{source}: {int(unreadable.sum())} line(s) have a {speed_col!r} value apgeo cannot "
                 f"read (e.g. {raw[unreadable].iloc[0]!r}); they get the default speed of their "
                 "road type. Give numbers (mph) or OSM values such as '30 mph'",
-                stacklevel=4,
+                stacklevel=5,
             )
     if bad.any():
         kph[bad] = _table_speed_kph(highway[bad], speeds)
@@ -448,7 +539,40 @@ def _generic_edges(
             "the default speed of their road type (lines without a class: "
             f"{speeds['drive:' + GENERIC_HIGHWAY] / MPH_TO_KPH:g} mph)"
         )
-    id_values = gdf.index.to_numpy(dtype=object)
+    return oneway, _kph_text(kph)
+
+
+def _generic_edges(
+    gdf: gpd.GeoDataFrame, p: _Pieces, *, mode: Mode, speeds: Mapping[str, float], source: str
+) -> tuple[pd.DataFrame, list[str]]:
+    notes: list[str] = []
+    rows = p.rows
+    osm = is_osm_layer(gdf)
+    highway_col = _find_column(gdf, "highway")
+    if highway_col is not None:
+        # a blank highway is a road of unknown class, except in an OSM layer, where it is
+        # not a street (a river, railway or boundary) and no mode may use it
+        blank = np.nan if osm else GENERIC_HIGHWAY
+        highway = (
+            gdf[highway_col]
+            .map(lambda x: blank if pd.isna(x) or not str(x).strip() else str(x).strip().lower())
+            .to_numpy(dtype=object)
+        )
+    else:
+        highway = np.full(len(gdf), GENERIC_HIGHWAY, dtype=object)
+    tags = _Tags(gdf)
+    if osm:
+        # OSM tags as they are: the PBF path's rules read them (implied one-way on
+        # roundabouts and motorways, maxspeed parsed, missing speeds imputed by type)
+        absent = np.full(len(gdf), np.nan, dtype=object)
+        oneway = _or(tags.get("oneway"), absent)
+        maxspeed = _or(tags.get("maxspeed"), absent)
+    else:
+        oneway, maxspeed = _generic_oneway_speed(
+            gdf, highway, mode=mode, speeds=speeds, source=source, notes=notes
+        )
+    id_col = _find_column(gdf, "osm_id", "osmid") if osm else None
+    id_values = (gdf.index if id_col is None else gdf[id_col]).to_numpy(dtype=object)
     edges = pd.DataFrame(
         {
             "u": p.u,
@@ -456,10 +580,18 @@ def _generic_edges(
             "geometry": p.geoms,
             "highway": highway[rows],
             "oneway": oneway[rows],
-            "maxspeed": _kph_text(kph)[rows],
+            "maxspeed": maxspeed[rows],
             "osmid": id_values[rows],
         }
     )
+    found = []
+    for key in _ACCESS_TAGS:
+        values = tags.get(key)
+        if values is not None:
+            edges[key] = values[rows]
+            found.append(key)
+    if found:
+        logger.info("%s: OSM tags applied to the mode rules: %s", source, ", ".join(found))
     return edges, notes
 
 
@@ -522,7 +654,9 @@ def _report(
     dropped: Counter[str],
     tolerance_m: float,
     notes: list[str],
+    **join_info: Any,
 ) -> LineNetworkReport:
+    """The report (``join_info``: the join fields of :class:`LineNetworkReport`), logged."""
     report = LineNetworkReport(
         source=source,
         schema=schema,
@@ -537,6 +671,7 @@ def _report(
         component_lengths_m=component_lengths_m(G),
         snap_tolerance_m=tolerance_m,
         notes=tuple(notes),
+        **join_info,
     )
     G.graph["line_report"] = report.summary()
     logger.info("%s", report.summary())
@@ -548,4 +683,5 @@ __all__ = [
     "GENERIC_HIGHWAY",
     "LineNetworkReport",
     "component_lengths_m",
+    "is_osm_layer",
 ]

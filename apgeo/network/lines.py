@@ -8,8 +8,21 @@ every check and mode rule of the other loaders applies), in EPSG:27700, plus a
 Generic lines (:func:`network_from_lines`)
 ------------------------------------------
 A Shapefile, GeoPackage or GeoJSON of road centrelines without topology (or a
-GeoDataFrame). MultiLineStrings are exploded into pieces, nodes are made at the ends of
-every piece (ends closer than 1 mm are one node), and then:
+GeoDataFrame). MultiLineStrings are exploded into pieces. How pieces are joined is the
+``join`` argument, logged and recorded in the report (``report.join``, ``join_reason``):
+
+* ``"shared_vertices"``, for layers exported from OpenStreetMap, whose ways are whole
+  across junctions and meet where they share a vertex: every way is split at each interior
+  vertex it shares with another way on its level (``layer``, ``bridge``, ``tunnel``), or
+  where another way ends; nothing is snapped (:mod:`apgeo.network.shared_vertices`).
+* ``"proximity"``, for council centrelines (the Sheffield gritting routes), steps 1-3
+  below.
+* ``"auto"`` (default): shared vertices for an OSM layer (``osm_id`` and ``highway``
+  columns) or one where at least a quarter of the junction points lie inside a line,
+  proximity otherwise.
+
+Proximity: nodes are made at the ends of every piece (ends closer than 1 mm are one node),
+and then:
 
 1. *Dangling ends are joined.* An end touched by no other piece (a dangle) is merged with
    the nearest node within ``snap_tolerance_m`` that is not the other end of its own
@@ -32,7 +45,13 @@ Attributes used when present (column names are matched ignoring case, ``_`` and 
 ``speed_kmh``; ``oneway`` / ``one_way`` / ``is_oneway`` (``yes``/``true``/``1``/``T``:
 one-way in the digitised direction, ``-1``/``reverse``: against it, ``no``/``false``/
 ``0``/blank: two-way); ``highway`` (an OSM highway type, which then decides the mode rules,
-e.g. no walking on a ``motorway``). Without them every line is a two-way road of OSM type
+e.g. no walking on a ``motorway``); ``access``, ``foot``, ``bicycle``, ``motor_vehicle``,
+``motorcar``, ``service``, ``area``, ``junction`` (a column, else GDAL's ``other_tags``
+hstore string), applied by the same rules as a PBF's (:mod:`apgeo.network.modes`), the
+length each tag leaves out reported (``report.mode_dropped_m``). In an OSM layer a
+blank ``highway`` is not a street, ``oneway`` and ``maxspeed`` are read as OSM tags
+(implied one-way on roundabouts, missing speeds imputed as for a PBF) and ``osm_id`` is
+the edges' ``osmid``. Without them every line is a two-way road of OSM type
 ``"road"`` (road of unknown class) driven at :data:`DEFAULT_LINE_SPEED_MPH` (30 mph, the
 UK built-up-area limit; override with ``speeds_kph={"drive:road": ...}``).
 
@@ -76,9 +95,12 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from apgeo._errors import ApgeoValueError, NetworkError
+from apgeo._log import logger
+from apgeo.network.arrays import _norm_column
 from apgeo.network.line_layer import (
     _COORD_QUANTUM_M,
     EXACT_TOUCH_M,
+    Join,
     LineNetworkReport,
     Schema,
     _as_objects,
@@ -95,11 +117,19 @@ from apgeo.network.line_layer import (
     _split_loops,
 )
 from apgeo.network.modes import (
+    _TAG_COLUMNS,
     Mode,
+    _exclusion_reasons,
     check_mode,
     resolve_speeds,
 )
 from apgeo.network.os_open_roads import is_os_open_roads, network_from_os_open_roads
+from apgeo.network.shared_vertices import (
+    _choose_join,
+    _level_codes,
+    _shared_vertex_topology,
+    _SharedStats,
+)
 
 # ---- generic topology ---------------------------------------------------------------------
 
@@ -277,6 +307,30 @@ def _generic_topology(
     return pieces, joins, splits
 
 
+def _shared_topology(
+    gdf: gpd.GeoDataFrame, geoms: np.ndarray, rows: np.ndarray, *, dropped: Counter[str]
+) -> tuple[_Pieces, _SharedStats]:
+    pieces, stats = _shared_vertex_topology(geoms, rows, _level_codes(gdf), dropped)
+    pieces = _split_loops(pieces, min_length_m=0.0, dropped=dropped)  # closed ways
+    pieces = _fit_ends(pieces, dropped)
+    pieces = _drop_duplicates(pieces, dropped)
+    return pieces, stats
+
+
+def _mode_dropped_m(edges: pd.DataFrame, mode: Mode) -> dict[str, float]:
+    """Length (metres) of the pieces the mode's rules leave out, by the excluding tag."""
+    table = pd.DataFrame(index=edges.index)
+    for column in _TAG_COLUMNS:
+        values = edges[column].to_numpy(dtype=object) if column in edges else None
+        table[column] = (
+            _norm_column(values) if values is not None else np.full(len(edges), np.nan, object)
+        )
+    reasons = _exclusion_reasons(table, mode)
+    length = shapely.length(edges["geometry"].to_numpy())
+    out = pd.Series(length).groupby(reasons).sum()
+    return {str(k): round(float(v), 1) for k, v in out.items() if k != ""}
+
+
 def network_from_lines(
     path_or_gdf: str | Path | gpd.GeoDataFrame,
     *,
@@ -285,6 +339,7 @@ def network_from_lines(
     snap_tolerance_m: float = 5.0,
     layer: str | None = None,
     label: str | None = None,
+    join: Join = "auto",
 ) -> tuple[nx.MultiDiGraph, LineNetworkReport]:
     """A mode's network from a road-line layer without topology.
 
@@ -308,6 +363,14 @@ def network_from_lines(
         Layer of a multi-layer file (GeoPackage).
     label
         Name of the source, recorded as the graph's ``source`` (default ``lines:<path>``).
+    join
+        ``"shared_vertices"``: ways meet where they share a vertex, respecting ``layer``,
+        ``bridge`` and ``tunnel`` (:mod:`apgeo.network.shared_vertices`), for layers
+        exported from OpenStreetMap; ``snap_tolerance_m`` is not used. ``"proximity"``:
+        dangling ends snapped and T-junctions split within ``snap_tolerance_m``, for
+        council centrelines. ``"auto"`` (default) picks shared vertices for an OSM layer
+        (``osm_id`` and ``highway`` columns) or one whose junctions mostly lie inside a
+        line, proximity otherwise; the choice and its reason are logged and reported.
 
     Returns
     -------
@@ -337,8 +400,24 @@ def network_from_lines(
             f"{source} has no usable line ({len(gdf)} feature(s); dropped: {dict(dropped)}); "
             "give a layer of LineStrings"
         )
-    pieces, joins, splits = _generic_topology(geoms, rows, tolerance_m=tolerance_m, dropped=dropped)
+    join_used, join_reason = _choose_join(gdf, geoms, join)
+    logger.info("%s: joined at %s (%s)", source, join_used.replace("_", " "), join_reason)
+    join_info: dict[str, Any] = {"join": join_used, "join_reason": join_reason}
+    if join_used == "shared_vertices":
+        pieces, stats = _shared_topology(gdf, geoms, rows, dropped=dropped)
+        joins = splits = 0
+        tolerance_m = 0.0
+        join_info.update(
+            n_shared_vertices=stats.n_shared_points,
+            n_shared_vertex_nodes=stats.n_junction_points,
+            n_level_separated=stats.n_level_separated,
+        )
+    else:
+        pieces, joins, splits = _generic_topology(
+            geoms, rows, tolerance_m=tolerance_m, dropped=dropped
+        )
     edges, notes = _generic_edges(gdf, pieces, mode=mode, speeds=speeds, source=source)
+    join_info["mode_dropped_m"] = _mode_dropped_m(edges, mode)
     if is_os_open_roads(gdf):
         notes.append(
             "the layer has OS Open Roads columns but was read as generic lines; "
@@ -357,6 +436,7 @@ def network_from_lines(
         dropped=dropped,
         tolerance_m=tolerance_m,
         notes=notes,
+        **join_info,
     )
     return G, report
 
@@ -370,6 +450,7 @@ def load_road_lines(
     layer: str | None = None,
     label: str | None = None,
     schema: Schema = "auto",
+    join: Join = "auto",
 ) -> tuple[nx.MultiDiGraph, LineNetworkReport]:
     """Load any road-line layer as a mode's network, choosing the reader by its columns.
 
@@ -377,7 +458,8 @@ def load_road_lines(
     ``endNode``, ``function`` / ``roadFunction``, ``formOfWay``) with
     :func:`network_from_os_open_roads` and everything else with
     :func:`network_from_lines`; ``"generic"`` or ``"os_open_roads"`` force one.
-    Parameters as for those functions (``snap_tolerance_m`` applies to generic lines).
+    Parameters as for those functions (``snap_tolerance_m`` and ``join`` apply to generic
+    lines).
     """
     if schema not in ("auto", "generic", "os_open_roads"):
         raise ApgeoValueError(f"schema={schema!r}; use 'auto', 'generic' or 'os_open_roads'")
@@ -385,7 +467,12 @@ def load_road_lines(
     if schema == "os_open_roads" or (schema == "auto" and is_os_open_roads(gdf)):
         return network_from_os_open_roads(gdf, mode=mode, speeds_kph=speeds_kph, label=source)
     return network_from_lines(
-        gdf, mode=mode, speeds_kph=speeds_kph, snap_tolerance_m=snap_tolerance_m, label=source
+        gdf,
+        mode=mode,
+        speeds_kph=speeds_kph,
+        snap_tolerance_m=snap_tolerance_m,
+        label=source,
+        join=join,
     )
 
 

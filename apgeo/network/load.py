@@ -1,5 +1,6 @@
-"""Loading networks for a study: a PBF or GraphML file, a cached network or a download, every
-mode from one read (:func:`load_networks`, :func:`load_network`).
+"""Loading networks for a study: a PBF, GraphML or road-line file (Shapefile, GeoPackage,
+GeoJSON), a cached network or a download, every mode from one read (:func:`load_networks`,
+:func:`load_network`).
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from shapely.geometry.base import BaseGeometry
 
 from apgeo._cache import file_sha256
 from apgeo._errors import ApgeoValueError
-from apgeo.network.arrays import _graph_from_arrays, _ModeArrays, _Prepared
+from apgeo.network.arrays import _arrays_of, _graph_from_arrays, _ModeArrays, _Prepared
 from apgeo.network.cache import _build_modes, _check_modes, _load_cached, _processed_path
 from apgeo.network.download import _load_download
 from apgeo.network.graphml import _read_graphml, _require_graphml
 from apgeo.network.modes import MODES, Mode, check_mode, resolve_speeds
 from apgeo.network.pbf import _pbf_area, _read_pbf, _require_pbf
 from apgeo.settings import WORKING_CRS
+
+#: File name endings read as road-line layers (:func:`apgeo.network.lines.load_road_lines`).
+LINE_LAYER_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json")
 
 
 def _source_kind(source: str | Path | None, polygon: object, *, caller: str) -> str:
@@ -38,10 +42,43 @@ def _source_kind(source: str | Path | None, polygon: object, *, caller: str) -> 
         return "pbf"
     if name.endswith(".graphml"):
         return "graphml"
+    if name.endswith(LINE_LAYER_SUFFIXES):
+        return "lines"
     raise ApgeoValueError(
-        f"source {str(source)!r}: unknown network file type; give a .pbf or .graphml path, "
-        "or None to download from OpenStreetMap"
+        f"source {str(source)!r}: unknown network file type; give a .pbf, .graphml or "
+        f"road-line ({', '.join(LINE_LAYER_SUFFIXES)}) path, or None to download from "
+        "OpenStreetMap"
     )
+
+
+def _load_lines(
+    source: str | Path,
+    wanted: list[Mode],
+    *,
+    speeds: dict[str, float],
+    crs: str,
+    slope_aware: bool,
+    build: Any,
+) -> dict[Mode, Any]:
+    """Each wanted mode from a road-line layer read once (not cached: it loads in seconds)."""
+    from apgeo.network.line_layer import _read_layer
+    from apgeo.network.lines import load_road_lines
+
+    if crs not in ("auto", WORKING_CRS):
+        raise ApgeoValueError(
+            f"crs={crs!r}: road-line layers are built in {WORKING_CRS}; use crs='auto'"
+        )
+    if slope_aware:
+        raise ApgeoValueError(
+            f"slope_aware=True needs node elevations, which the road-line layer {source} "
+            "does not have; use slope_aware=False"
+        )
+    gdf, label = _read_layer(source, layer=None, label=None)
+    out: dict[Mode, Any] = {}
+    for mode in wanted:
+        G, _ = load_road_lines(gdf, mode=mode, speeds_kph=speeds, label=label)
+        out[mode] = G if build is None else build(_arrays_of(G), source=label)
+    return out
 
 
 def load_networks(
@@ -76,8 +113,9 @@ def load_networks(
     Parameters
     ----------
     source
-        A ``.pbf`` path, a ``.graphml`` path, or ``None`` (the download cache, else a
-        download with osmnx; needs ``polygon``).
+        A ``.pbf`` path, a ``.graphml`` path, a road-line layer (``.shp``, ``.gpkg``,
+        ``.geojson``, ``.json``; see :func:`load_network`), or ``None`` (the download
+        cache, else a download with osmnx; needs ``polygon``).
     modes
         Modes to load, e.g. ``("walk", "cycle", "drive")`` (or one mode).
     polygon, buffer_m, polygon_crs, speeds_kph, crs, slope_aware
@@ -144,6 +182,10 @@ def _load(
         assert polygon is not None  # checked by _source_kind
         return _load_download(polygon, wanted, **options)
     assert source is not None
+    if kind == "lines":
+        return _load_lines(
+            source, wanted, speeds=speeds, crs=crs, slope_aware=slope_aware, build=build
+        )
     return _load_file(source, kind, wanted, polygon=polygon, also=also, **options)
 
 
@@ -280,8 +322,11 @@ def load_network(
     ----------
     source
         A path ending ``.pbf`` (pyrosm, :func:`network_from_pbf`), ``.graphml``
-        (:func:`network_from_graphml`), or ``None``: the disk cache, else a download
-        (:func:`network_from_osm`, needs ``polygon``).
+        (:func:`network_from_graphml`), ``.shp`` / ``.gpkg`` / ``.geojson`` / ``.json``
+        (a road-line layer, :func:`apgeo.network.lines.load_road_lines` with its defaults:
+        OSM layers joined at shared vertices, council centrelines by proximity; the whole
+        layer is used, ``polygon`` is not applied, nothing is cached), or ``None``: the disk
+        cache, else a download (:func:`network_from_osm`, needs ``polygon``).
     mode
         ``"walk"``, ``"cycle"`` or ``"drive"``.
     polygon, buffer_m, polygon_crs

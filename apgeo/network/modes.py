@@ -257,6 +257,43 @@ def _usable_mask(edges: pd.DataFrame, mode: Mode) -> np.ndarray:
     return ok.to_numpy(dtype=bool)
 
 
+def _exclusion_reasons(edges: pd.DataFrame, mode: Mode) -> np.ndarray:
+    """Why :func:`_usable_mask` leaves each row out for ``mode`` (``""``: usable), as the
+    first rule that excludes it, named by its tag: ``"highway=motorway"``, ``"foot=no"``,
+    ``"access=private"``, ``"service=parking"``, ``"area=yes"``, ``"no highway tag"``."""
+    usable = _usable_mask(edges, mode)
+    n = len(edges)
+    reason = np.full(n, "", dtype=object)
+
+    def note(mask: pd.Series | np.ndarray, text: pd.Series | np.ndarray | str) -> None:
+        m = np.asarray(mask, dtype=bool) & ~usable & (reason == "")
+        values = np.asarray(text, dtype=object) if not isinstance(text, str) else None
+        reason[m] = text if values is None else values[m]
+
+    highway = edges["highway"]
+    own_key = {"walk": "foot", "cycle": "bicycle"}.get(mode, "motor_vehicle")
+    if mode == "drive":
+        own = edges["motor_vehicle"].where(edges["motor_vehicle"].notna(), edges["motorcar"])
+        own_key_col = np.where(edges["motor_vehicle"].notna(), "motor_vehicle", "motorcar")
+        excluded = ~highway.isin(_DRIVE_HIGHWAYS)
+    else:
+        own = edges[own_key]
+        own_key_col = np.full(n, own_key, dtype=object)
+        excluded = highway.isin(_WALK_EXCLUDED if mode == "walk" else _CYCLE_EXCLUDED)
+    note(highway.isna(), "no highway tag")
+    note(excluded, "highway=" + highway.astype(str))
+    if mode == "drive":
+        note(edges["service"].isin(_DRIVE_EXCLUDED_SERVICE), "service=" + edges["service"].astype(str))
+    note(edges["area"] == "yes", "area=yes")
+    note(own.isin(_DENY_VALUES), own_key_col + "=" + own.astype(str))
+    note(edges["access"].isin(_DENY_VALUES), "access=" + edges["access"].astype(str))
+    if mode == "cycle":
+        note(edges["foot"].isin(_DENY_VALUES), "bicycle and foot=" + edges["foot"].astype(str))
+        note(edges["bicycle"].notna(), "bicycle=" + edges["bicycle"].astype(str))
+    note(~usable, "the mode's rules")
+    return reason
+
+
 def _is_oneway(edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(forward-only, reverse-only) masks from the OSM tags of digitised ways."""
     oneway = edges["oneway"]

@@ -368,6 +368,8 @@ def network_from_os_open_roads(
         dropped=dropped,
         tolerance_m=0.0,
         notes=notes,
+        join="topology",
+        join_reason="OS Open Roads startNode / endNode",
     )
     return G, report
 
