@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from apgeo._errors import ConfigError
+from apgeo.network.load import LINE_LAYER_SUFFIXES
 from apgeo.schema import AP_KIND_NAMES, KEY_STAGE_NAMES, ProviderKind
 
 MODES = ("walk", "cycle", "drive")
-#: Road-line layers a study can route on (OS Open Roads, a council's centrelines, ...).
-ROAD_LINE_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json")
+#: Road-line layers a study can route on (OS Open Roads, a council's centrelines, OSM
+#: lines): the ones :func:`apgeo.network.load.load_network` reads.
+ROAD_LINE_SUFFIXES = LINE_LAYER_SUFFIXES
 
 #: The library's one definition of AP kinds (:data:`apgeo.schema.AP_KINDS`).
 DEFAULT_AP_KINDS = AP_KIND_NAMES
