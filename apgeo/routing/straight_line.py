@@ -36,6 +36,13 @@ from apgeo._validate import (
 STRAIGHT_LINE_SPEEDS_KPH: Final[dict[str, float]] = {"walk": 4.8, "cycle": 15.0, "drive": 30.0}
 DEFAULT_CIRCUITY: Final[float] = 1.3
 METHOD_LABEL: Final[str] = "straight-line estimate"
+#: Circuity factor per mode (street distance / crow-fly distance).
+STRAIGHT_LINE_CIRCUITY: Final[dict[str, float]] = {"walk": DEFAULT_CIRCUITY, "cycle": DEFAULT_CIRCUITY, "drive": DEFAULT_CIRCUITY}
+
+
+def circuity_for(mode: str) -> float:
+    """The committed circuity factor of ``mode`` (:data:`DEFAULT_CIRCUITY` for another mode)."""
+    return STRAIGHT_LINE_CIRCUITY.get(mode, DEFAULT_CIRCUITY)
 
 
 def method_note(mode: str, *, circuity_factor: float = DEFAULT_CIRCUITY, speed_kph: float | None = None) -> str:
