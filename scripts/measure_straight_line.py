@@ -83,6 +83,7 @@ class Place:
     network: str
     modes: tuple[str, ...]
     load: Callable[[tuple[str, ...]], dict[str, Any]]
+    kind: str = "town"  # "town" or "rural": drive times differ between them
     clip: shapely.Geometry | None = None
     detailed_data: Path | None = None
     warn_distance_m: float | None = None
@@ -114,9 +115,9 @@ def _leeds_circle() -> shapely.Geometry:
 def places() -> list[Place]:
     return [
         Place("isle_of_wight", "Isle of Wight", "Isle of Wight", "OSM PBF 2015-01-01",
-              ("walk", "cycle", "drive"), _pbf(OSM / "isle_of_wight_osm_2015-01-01.osm.pbf")),
+              ("walk", "cycle", "drive"), _pbf(OSM / "isle_of_wight_osm_2015-01-01.osm.pbf"), kind="rural"),
         Place("rutland", "Rutland", "Rutland", "OSM PBF 2018-02-27",
-              ("walk", "cycle", "drive"), _pbf(OSM / "rutland_osm_2018-02-27.osm.pbf")),
+              ("walk", "cycle", "drive"), _pbf(OSM / "rutland_osm_2018-02-27.osm.pbf"), kind="rural"),
         Place("leeds_centre", "Leeds centre (2.5 km)", 383, "OSM lines 2022-10",
               ("walk",), _lines(OSM / "leeds_centre_2p5km_osm_lines_2022-10.gpkg"), clip=_leeds_circle()),
         Place("sheffield_main_roads", "Sheffield", "Sheffield", "main roads only (gritting routes 2023)",
@@ -158,6 +159,7 @@ def _row(place: Place, dest: str, n_sites: int, err: StraightLineError) -> dict[
     m = err.measured
     return {
         "place": place.label,
+        "kind": place.kind,
         "network": place.network,
         "mode": mode,
         "destinations": dest,
@@ -196,7 +198,7 @@ def measure(place: Place, gias: pd.DataFrame, areas_out: list[pd.DataFrame]) -> 
         for dest, sites in dests.items():
             err = measure_straight_line_error(networks[mode], areas, sites, warn_distance_m=place.warn_distance_m)
             rows.append(_row(place, dest, len(sites), err))
-            areas_out.append(err.areas.assign(place=place.label, mode=mode, destinations=dest))
+            areas_out.append(err.areas.assign(place=place.label, kind=place.kind, mode=mode, destinations=dest))
             print(f"  {place.label} {mode} {dest}: {rows[-1]['ratio_median']:.2f}", file=sys.stderr)
     return rows
 
@@ -224,25 +226,31 @@ def markdown(table: pd.DataFrame) -> str:
 
 
 def fit(table: pd.DataFrame, areas: pd.DataFrame) -> str:
-    """Per mode: the fitted circuity and speed (medians over places, ``FIT_DESTINATIONS`` rows), whether
-    places agree, and the pooled 10th-90th percentile band at the committed constants."""
+    """Per mode: the fitted circuity and speed (medians over places, ``FIT_DESTINATIONS``
+    rows) and whether places agree; then per mode, kind of place and destinations, the
+    pooled median and 10th-90th percentile of the ratio at the committed constants (the
+    bands of :data:`apgeo.routing.straight_line.MEASURED_BANDS`)."""
     out = []
     for mode, rows in table[table["destinations"] == FIT_DESTINATIONS].groupby("mode", sort=False):
         spm = rows["seconds_per_crow_fly_m"].to_numpy(float)
         mid = float(np.median(spm))
         agree = bool(np.all((spm <= mid * AGREE_WITHIN) & (spm >= mid / AGREE_WITHIN)))
-        a = areas[(areas["mode"] == mode) & (areas["destinations"] == FIT_DESTINATIONS)]
-        a = a[np.isfinite(a["street_time_s"]) & (a["crow_fly_m"] > 0)]
-        c, v = circuity_for(str(mode)), STRAIGHT_LINE_SPEEDS_KPH[str(mode)]
-        ratio = a["street_time_s"] / (a["crow_fly_m"] * c / (v / 3.6))
-        p10, p50, p90 = np.percentile(ratio, [10, 50, 90])
         out.append(
-            f"- {mode}: fitted circuity {np.median(rows['circuity_median']):.2f}, speed "
+            f"- fit {mode}: circuity {np.median(rows['circuity_median']):.2f}, speed "
             f"{np.median(rows['speed_kph_median']):.1f} km/h (medians over {', '.join(rows['place'])}); "
             f"seconds per crow-fly metre by place {', '.join(f'{s:.2f}' for s in spm)}: "
-            f"{'places agree' if agree else 'places DISAGREE'} (within x{AGREE_WITHIN:g}). "
-            f"At the committed {c:g} x / {v:g} km/h: pooled median ratio {p50:.2f}, "
-            f"10th-90th {p10:.2f}-{p90:.2f} over {len(a)} areas"
+            f"{'places agree' if agree else 'places DISAGREE'} (within x{AGREE_WITHIN:g})"
+        )
+    a = areas[areas["destinations"] != "schools"]
+    a = a[np.isfinite(a["street_time_s"]) & (a["crow_fly_m"] > 0)]
+    pooled = a.assign(kind="all places")
+    for (mode, kind, dest), g in pd.concat([pooled, a]).groupby(["mode", "kind", "destinations"], sort=False):
+        c, v = circuity_for(str(mode)), STRAIGHT_LINE_SPEEDS_KPH[str(mode)]
+        ratio = g["street_time_s"] / (g["crow_fly_m"] * c / (v / 3.6))
+        p10, p50, p90 = np.percentile(ratio, [10, 50, 90])
+        out.append(
+            f"- band {mode}, {kind}, {dest}: at the committed {c:g} x / {v:g} km/h median {p50:.2f}, "
+            f"10th-90th {p10:.2f}-{p90:.2f} over {len(g)} areas ({', '.join(g['place'].unique())})"
         )
     return "\n".join(out)
 
