@@ -9,7 +9,7 @@ every authority and mode, summarises how far its children aged 0-15 are from AP:
 * the nearest setting *of their own authority* (the one that commissions their place).
 
 Travel time is the study's straight-line estimate (:mod:`apgeo.routing.straight_line`:
-crow-fly distance x 1.3 at 4.8 / 15 / 30 km/h), so the figures agree with the Sheffield
+crow-fly distance x 1.3 at 4.8 / 13.5 / 30 km/h), so the figures agree with the Sheffield
 study's fallback. Nearest sites come from k-d trees (:class:`scipy.spatial.cKDTree`): one
 query over all sites for "anywhere", and one per authority over its own sites.
 
@@ -43,6 +43,8 @@ from apgeo.routing.straight_line import (
     DEFAULT_CIRCUITY,
     METHOD_LABEL,
     STRAIGHT_LINE_SPEEDS_KPH,
+    circuity_for,
+    error_band_sentence,
     method_note,
 )
 
@@ -70,7 +72,8 @@ CAVEAT_METHOD: Final[str] = (
     f"Travel times are a {METHOD_LABEL}, not a street network: crow-fly distance from each "
     f"LSOA's population-weighted centroid x {DEFAULT_CIRCUITY:g} at "
     + ", ".join(f"{m} {v:g} km/h" for m, v in STRAIGHT_LINE_SPEEDS_KPH.items())
-    + ". Rivers, hills, motorways and the bus network are ignored."
+    + ". Rivers, hills, motorways and the bus network are ignored. "
+    + " ".join(error_band_sentence(m) for m in STRAIGHT_LINE_SPEEDS_KPH)
 )
 CAVEAT_POPULATION: Final[str] = (
     "Children are those aged 0-15 at mid-2015 (IoD 2019 population denominators, LSOA 2011), "
@@ -433,8 +436,8 @@ def england_comparison(
         frames = []
         for mode in modes:
             speed_m_per_min = STRAIGHT_LINE_SPEEDS_KPH[mode] * 1000 / 60
-            t_any = dist_any * DEFAULT_CIRCUITY / speed_m_per_min
-            t_own = dist_own * DEFAULT_CIRCUITY / speed_m_per_min
+            t_any = dist_any * circuity_for(mode) / speed_m_per_min
+            t_own = dist_own * circuity_for(mode) / speed_m_per_min
             f = base.copy()
             f.insert(3, S.MODE, mode)
             for t in thresholds:

@@ -17,6 +17,7 @@ import pandas as pd
 from apgeo import schema as S
 from apgeo.analysis.coldspots import GI_KNN_NEIGHBOURS
 from apgeo.inputs.landscape import area_caveats, data_manifest
+from apgeo.routing.straight_line import STRAIGHT_LINE_SPEEDS_KPH, error_band_sentence
 
 if TYPE_CHECKING:
     from apgeo.study.result import StudyResult
@@ -136,6 +137,8 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
     out.append("## How travel times were made\n")
     for mode, method in result.network_method.items():
         out.append(f"- **{mode}**: {method}")
+        if method.startswith("STRAIGHT-LINE ESTIMATE"):  # its measured error, in full
+            out.append(f"  {error_band_sentence(mode, circuity_factor=cfg.circuity_factor)}")
     out.append("")
     out.extend(_network_section(result))
     out.extend(_beyond_border_note(result))
@@ -250,7 +253,12 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
         out.append(f"- [{mode} map]({rel.as_posix()})")
     out.append("")
     out.append("## Assumptions\n")
-    out.append("- Speeds: walk 4.8 km/h (DfT journey-time statistics), cycle 15 km/h, drive from OSM maxspeed (30 km/h average in the straight-line estimate).")
+    sl = STRAIGHT_LINE_SPEEDS_KPH
+    out.append(
+        "- Speeds: walk 4.8 km/h (DfT journey-time statistics), cycle 15 km/h, drive from OSM maxspeed on "
+        f"street networks; the straight-line estimate uses walk {sl['walk']:g}, cycle {sl['cycle']:g} and "
+        f"drive {sl['drive']:g} km/h (fitted to real streets: scripts/measure_straight_line.py)."
+    )
     out.append(f"- Thresholds: {', '.join(f'{t:g}' for t in cfg.thresholds_min)} minutes; key stages {', '.join(cfg.key_stages)}.")
     out.append(f"- Provider kinds counted as AP: {', '.join(cfg.ap_kinds)}.")
     out.append("- Demand points: ONS population-weighted centroids of LSOAs (2011).")

@@ -100,7 +100,7 @@ def _length_graph(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     return H
 
 
-def _length_engine(engine: TravelTimeEngine) -> TravelTimeEngine:
+def length_engine(engine: TravelTimeEngine) -> TravelTimeEngine:
     """An engine on the same streets as ``engine`` whose edge "time" is its length (m),
     built from its arrays (no networkx graph)."""
     from apgeo.network.arrays import _ModeArrays, _object_array
@@ -214,7 +214,7 @@ def circuity_ratio(
     if not np.isfinite(min_crow_fly_m) or min_crow_fly_m < 0:
         raise ApgeoValueError(f"min_crow_fly_m = {min_crow_fly_m!r}: give metres >= 0")
     if isinstance(network, TravelTimeEngine):
-        engine = _length_engine(network)
+        engine = length_engine(network)
     else:
         engine = TravelTimeEngine.from_graph(_length_graph(network))
     o = snap_points(
