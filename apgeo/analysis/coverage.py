@@ -53,6 +53,7 @@ from apgeo.analysis.tables import (
     NEAREST_SITE_ID,
     NEAREST_TIME_S,
     DeprivationIndex,
+    PreparedTables,
     _as_time,
     _site_ids_at,
     _warn_unreachable,
@@ -267,6 +268,28 @@ def coverage_summary(
     return label_output(out, prep, key_stages=ks_list)
 
 
+def nearest_per_provider_s(prep: PreparedTables, site_mask: np.ndarray) -> np.ndarray:
+    """``(n_areas, n_providers)`` seconds from each area to each provider's nearest site
+    among ``site_mask`` (``inf``: none of its sites in the mask, or none reachable).
+
+    Providers are in sorted ``provider_id`` order. Sites are grouped by provider and each
+    group reduced with ``np.minimum.reduceat``: time and memory grow with areas x sites,
+    never with sites x providers (a one-hot matrix product would).
+    """
+    codes, _ = pd.factorize(prep.sites[PROVIDER_ID].astype(str), sort=True)
+    n_providers = int(codes.max()) + 1 if len(codes) else 0
+    n_areas = prep.times_s.shape[0]
+    keep = np.flatnonzero(site_mask)
+    out = np.full((n_areas, n_providers), np.inf)
+    if keep.size == 0 or n_areas == 0:
+        return out
+    order = keep[np.argsort(codes[keep], kind="stable")]
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    out[:, sorted_codes[starts]] = np.minimum.reduceat(prep.times_s[:, order], starts, axis=1)
+    return out
+
+
 def choice_counts(
     travel_times: pd.DataFrame,
     demand: pd.DataFrame,
@@ -318,20 +341,16 @@ def choice_counts(
         kinds=kinds,
         strict=strict,
     )
-    provider_codes, _ = pd.factorize(prep.sites[PROVIDER_ID].astype(str), sort=True)
-    n_providers = int(provider_codes.max()) + 1 if len(provider_codes) else 0
-    onehot = np.zeros((len(prep.sites), n_providers), dtype=bool)
-    onehot[np.arange(len(prep.sites)), provider_codes] = True
-
     groups: list[tuple[str, np.ndarray]] = [(ANY_KEY_STAGE, np.ones(len(prep.sites), dtype=bool))]
     groups += [(ks, prep.serves_key_stage(ks)) for ks in ks_list]
     frames = []
     for label, mask in groups:
         cols: dict[str, object] = {AREA_ID: prep.area_ids, MODE: mode, KEY_STAGE: label}
+        # one pass per group, whatever the number of bands: a provider is within a band
+        # when its nearest suitable site is
+        per_provider_s = nearest_per_provider_s(prep, mask)
         for tm, limit in zip(thresholds_min, thresholds_s, strict=True):
-            reach = (prep.times_s <= limit) & mask[None, :]
-            # provider reachable when any of its (suitable) sites is: boolean matrix product
-            counts = (reach.astype(np.int64) @ onehot.astype(np.int64) > 0).sum(axis=1)
+            counts = np.count_nonzero(per_provider_s <= limit, axis=1)
             cols[providers_within_column(tm)] = counts.astype(np.int64)
         frames.append(pd.DataFrame(cols))
     order = {label: i for i, (label, _) in enumerate(groups)}
