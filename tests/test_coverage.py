@@ -114,10 +114,11 @@ def test_coverage_summary_hand_computed() -> None:
     tt, dem, prov = tiny_tables()
     out = coverage_summary(tt, dem, prov, mode="bus", key_stages=KS23)
     assert list(out["key_stage"]) == ["all", "KS2", "KS3"]
-    assert list(out.columns[:6]) == [
-        "mode", "key_stage", "areas", "children", "children_unreachable", "mean_nearest_time_s",
+    assert list(out.columns[:7]) == [
+        "mode", "key_stage", "areas", "children", "children_unreachable", "areas_unreachable",
+        "mean_nearest_time_s",
     ]  # fmt: skip
-    assert list(out.columns[6:]) == [
+    assert list(out.columns[7:]) == [
         "children_within_15_min", "children_within_30_min", "children_within_45_min",
         "children_within_60_min", "share_within_15_min", "share_within_30_min",
         "share_within_45_min", "share_within_60_min",
@@ -147,6 +148,8 @@ def test_coverage_summary_hand_computed() -> None:
     assert r.loc["all", "children_unreachable"] == 40
     assert r.loc["all", "share_within_30_min"] == pytest.approx(0.5)
     assert r.loc["all", "mean_nearest_time_s"] == pytest.approx(3800 / 120 * MIN)
+    # the means leave out children in B (KS2, 20) and D (KS3, 20); C's 0 KS2 children lose nothing
+    assert r["areas_unreachable"].to_dict() == {"all": 2, "KS2": 1, "KS3": 1}
 
 
 def test_custom_thresholds_and_inclusive_band() -> None:

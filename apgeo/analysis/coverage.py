@@ -43,6 +43,7 @@ from apgeo.analysis.tables import (
     ALL_KEY_STAGES,
     ANY_KEY_STAGE,
     AREAS,
+    AREAS_UNREACHABLE,
     CHILDREN,
     CHILDREN_UNREACHABLE,
     DECILE,
@@ -173,7 +174,12 @@ def _band_stats(
     thresholds_s: np.ndarray,
     thresholds_min: Sequence[float],
 ) -> dict[str, float]:
-    """Children-weighted statistics of nearest times (flattened over areas x key stages)."""
+    """Children-weighted statistics of nearest times (flattened over areas x key stages).
+
+    The mean is over children who reach a suitable site; the children left out and the
+    areas they live in are counted beside it.
+    """
+    lost_areas = int(np.count_nonzero((~np.isfinite(times_s) & (children > 0)).any(axis=1)))
     t = times_s.ravel()
     c = children.ravel()
     total = float(c.sum())
@@ -182,6 +188,7 @@ def _band_stats(
     stats: dict[str, float] = {
         CHILDREN: total,
         CHILDREN_UNREACHABLE: float(c[~reach].sum()),
+        AREAS_UNREACHABLE: lost_areas,
         MEAN_NEAREST_TIME_S: float((t[reach] * c[reach]).sum() / reach_children)
         if reach_children > 0
         else np.nan,
@@ -250,9 +257,11 @@ def coverage_summary(
     pandas.DataFrame
         One row for ``key_stage == "all"`` (every child, each to a provider suitable
         for their own key stage) then one per key stage. Columns: ``mode``,
-        ``key_stage``, ``areas``, ``children``, ``children_unreachable``,
-        ``mean_nearest_time_s`` (children-weighted, over children who can reach a
-        suitable site), ``children_within_<t>_min`` for each band, then
+        ``key_stage``, ``areas``, ``children``, ``children_unreachable`` (children who
+        reach no suitable site: counted in every share's denominator, never as served),
+        ``areas_unreachable`` (areas holding them), ``mean_nearest_time_s``
+        (children-weighted, over children who can reach a suitable site: the two columns
+        before it say who is left out), ``children_within_<t>_min`` for each band, then
         ``share_within_<t>_min`` for each band (NaN when there are no children).
     """
     thresholds_s = check_thresholds_min(thresholds_min)
@@ -424,7 +433,7 @@ def equity_table(
         (every decile is present; empty ones have ``areas == 0`` and NaN means).
         Columns: ``mode``, ``deprivation_index``, ``key_stage``, ``decile``, then the
         :func:`coverage_summary` measures (``areas``, ``children``,
-        ``children_unreachable``, ``mean_nearest_time_s``, ``children_within_<t>_min``,
+        ``children_unreachable``, ``areas_unreachable``, ``mean_nearest_time_s``, ``children_within_<t>_min``,
         ``share_within_<t>_min``).
     """
     thresholds_s = check_thresholds_min(thresholds_min)
