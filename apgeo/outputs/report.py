@@ -287,7 +287,7 @@ def _within_text(h: dict, mode: str) -> str:
     for key in h:
         if key.startswith("children_within_") and key.endswith(f"_min_{mode}"):
             t = key[len("children_within_"): -len(f"_min_{mode}")]
-            share = h.get(f"share_within_{t}_min_{mode}")
+            share = float(h.get(f"share_within_{t}_min_{mode}") or 0.0)
             return (
                 f"{h[key]:,.0f} children ({share * 100:.1f} %) within {t} min of an AP site "
                 "serving their key stage; "

@@ -331,7 +331,7 @@ def nearest_by_mode(result: StudyResult) -> None:
         lost = nearest.isna().to_numpy()
         cap = travel_time_cap_min(table)
         median_s = median_counting_unreachable_s(nearest)
-        suitable = cov.loc[mode]
+        suitable: dict[Any, Any] = cov.loc[mode].to_dict()
         for threshold in cfg.thresholds_min:
             within = (nearest <= threshold * 60).to_numpy()
             rows.append(
