@@ -114,10 +114,11 @@ def test_coverage_summary_hand_computed() -> None:
     tt, dem, prov = tiny_tables()
     out = coverage_summary(tt, dem, prov, mode="bus", key_stages=KS23)
     assert list(out["key_stage"]) == ["all", "KS2", "KS3"]
-    assert list(out.columns[:6]) == [
-        "mode", "key_stage", "areas", "children", "children_unreachable", "mean_nearest_time_s",
+    assert list(out.columns[:7]) == [
+        "mode", "key_stage", "areas", "children", "children_unreachable", "areas_unreachable",
+        "mean_nearest_time_s",
     ]  # fmt: skip
-    assert list(out.columns[6:]) == [
+    assert list(out.columns[7:]) == [
         "children_within_15_min", "children_within_30_min", "children_within_45_min",
         "children_within_60_min", "share_within_15_min", "share_within_30_min",
         "share_within_45_min", "share_within_60_min",
@@ -147,6 +148,8 @@ def test_coverage_summary_hand_computed() -> None:
     assert r.loc["all", "children_unreachable"] == 40
     assert r.loc["all", "share_within_30_min"] == pytest.approx(0.5)
     assert r.loc["all", "mean_nearest_time_s"] == pytest.approx(3800 / 120 * MIN)
+    # the means leave out children in B (KS2, 20) and D (KS3, 20); C's 0 KS2 children lose nothing
+    assert r["areas_unreachable"].to_dict() == {"all": 2, "KS2": 1, "KS3": 1}
 
 
 def test_custom_thresholds_and_inclusive_band() -> None:
@@ -438,3 +441,60 @@ def test_property_adding_a_provider_never_hurts(problem, new_times, new_ks) -> N
     cov_a = _quiet(coverage_summary, tt2, dem, prov2, mode="m", key_stages="KS1-KS5")
     cols = [c for c in cov_b.columns if c.startswith("children_within_")]
     assert np.all(cov_a[cols].to_numpy() >= cov_b[cols].to_numpy() - 1e-9)
+
+
+def _many_sites(n_areas: int, n_sites: int, n_providers: int, seed: int = 0):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    areas = [f"a{i:03d}" for i in range(n_areas)]
+    sites = [f"s{j:05d}" for j in range(n_sites)]
+    ks_choices = np.array(["KS1,KS2", "KS3,KS4", "KS3", "KS1,KS2,KS3,KS4"])
+    prov = pd.DataFrame(
+        {
+            "site_id": sites,
+            "provider_id": [f"p{k:05d}" for k in rng.integers(0, n_providers, n_sites)],
+            "name": sites,
+            "kind": "pru",
+            "key_stages": ks_choices[rng.integers(0, len(ks_choices), n_sites)],
+        }
+    )
+    times = rng.uniform(0, 90 * MIN, (n_areas, n_sites))
+    times[rng.random(times.shape) < 0.1] = np.nan
+    tt = pd.DataFrame(
+        {
+            "origin_id": np.repeat(areas, n_sites),
+            "destination_id": np.tile(sites, n_areas),
+            "travel_time_s": times.ravel(),
+        }
+    )
+    dem = pd.DataFrame({"area_id": areas, **{f"children_ks{k}": 1.0 for k in range(1, 5)}})
+    return tt, dem, prov, times
+
+
+def test_choice_counts_match_counting_providers_by_hand() -> None:
+    tt, dem, prov, times = _many_sites(7, 60, 13)
+    out = choice_counts(tt, dem, prov, mode="m", key_stages=["KS1", "KS3"], thresholds_min=[20, 45, 90])
+    got = out.set_index(["area_id", "key_stage"])
+    for i, area in enumerate(sorted(dem["area_id"])):
+        for label in ("any", "KS1", "KS3"):
+            serves = np.ones(len(prov), bool) if label == "any" else prov["key_stages"].str.contains(label).to_numpy()
+            for t in (20, 45, 90):
+                near = serves & (np.nan_to_num(times[i], nan=np.inf) <= t * MIN)
+                expected = prov.loc[near, "provider_id"].nunique()
+                assert got.loc[(area, label), f"providers_within_{t}_min"] == expected
+
+
+def test_choice_counts_memory_grows_with_sites_not_sites_times_providers() -> None:
+    """5,000 one-site providers: a sites x providers one-hot would be 25 M cells (200 MB as
+    int64 at every band); counting by provider needs areas x sites only."""
+    import tracemalloc
+
+    tt, dem, prov, _ = _many_sites(4, 5_000, 1_000_000)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        out = choice_counts(tt, dem, prov, mode="m", key_stages=["KS3"], thresholds_min=[30])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(out) == 8
+    assert peak < 40e6, f"peak {peak / 1e6:.0f} MB"

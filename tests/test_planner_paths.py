@@ -170,7 +170,9 @@ def test_default_key_stages_without_key_stage_column_are_ks1_to_ks4() -> None:
     from apgeo.analysis.tables import check_key_stages
 
     assert check_key_stages(None) == ("KS1", "KS2", "KS3", "KS4")
-    assert check_key_stages(None, pd.DataFrame({"key_stages": ["KS3,KS4,KS5"]})) == ("KS3", "KS4", "KS5")
+    # KS5 only when named: a site listing it does not add the 16-17 year olds
+    assert check_key_stages(None, pd.DataFrame({"key_stages": ["KS3,KS4,KS5"]})) == ("KS3", "KS4")
+    assert check_key_stages(None, pd.DataFrame({"key_stages": ["KS5"]})) == ("KS1", "KS2", "KS3", "KS4")
 
 
 def test_places_per_1000_after_the_last_site_closes_is_zero() -> None:

@@ -140,7 +140,9 @@ def test_quality_coverage_on_sheffield(sheffield_demand, sheffield_providers, tm
     path.write_text("urn,ofsted_grade,qa_outcome\n" + "\n".join(rows) + "\n", encoding="utf-8")
     # the only KS5 site (hospital education, URN 147136) has QA concerns in this file
     with pytest.warns(ApgeoWarning, match="no provider serves KS5"):
-        out = quality_coverage(tt, sheffield_demand, located, mode="drive", quality=path, thresholds_min=(15, 30))
+        out = quality_coverage(
+            tt, sheffield_demand, located, mode="drive", quality=path, thresholds_min=(15, 30), key_stages="KS1-KS5"
+        )
     assert out.set_index("key_stage").loc["KS5", "share_within_30_min_good_or_better"] == 0
     assert out["key_stage"].tolist() == ["all", "KS1", "KS2", "KS3", "KS4", "KS5"]
     for t in (15, 30):
@@ -148,5 +150,7 @@ def test_quality_coverage_on_sheffield(sheffield_demand, sheffield_providers, tm
         assert out[f"share_within_{t}_min_good_or_better"].between(0, 1).all()
     assert out.attrs["providers_good_or_better"] < out.attrs["providers_all"]
     with pytest.warns(ApgeoWarning, match="no provider serves KS5"):
-        wider = quality_coverage(tt, sheffield_demand, located, mode="drive", quality=path, include_unknown=True)
+        wider = quality_coverage(
+            tt, sheffield_demand, located, mode="drive", quality=path, include_unknown=True, key_stages="KS1-KS5"
+        )
     assert (wider["share_within_30_min_good_or_better"] >= out["share_within_30_min_good_or_better"] - 1e-12).all()

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
-from apgeo import ApgeoValueError
-from apgeo.planning.scenarios import Scenario, compare_scenarios
+from apgeo import ApgeoValueError, ApgeoWarning
+from apgeo.planning.scenarios import MEAN_TIME_METRIC, Scenario, compare_scenarios
 
 
 def _city():
@@ -78,8 +78,8 @@ def test_add_site_before_after_by_hand() -> None:
     assert _value(out, "access cold spots", "before") == 1
     assert _value(out, "access cold spots", "after") == 0
     # mean nearest time (min): (100*10 + 50*25 + 80*50) / 230 -> (100*10 + 50*25 + 80*15) / 230
-    assert _value(out, "mean nearest time", "before") == pytest.approx((1000 + 1250 + 4000) / 230)
-    assert _value(out, "mean nearest time", "after") == pytest.approx((1000 + 1250 + 1200) / 230)
+    assert _value(out, MEAN_TIME_METRIC, "before") == pytest.approx((1000 + 1250 + 4000) / 230)
+    assert _value(out, MEAN_TIME_METRIC, "after") == pytest.approx((1000 + 1250 + 1200) / 230)
     assert out.attrs["coldspots_resolved"] == ["A3 KS3"] and out.attrs["coldspots_new"] == []
     assert "add Hub (HUB, KS3)" in out.attrs["description"]
     assert "E2SFCA places per 1,000 children (demand-weighted mean)" in set(out["metric"])
@@ -160,6 +160,34 @@ def test_adding_a_site_never_makes_access_worse(times: list[float]) -> None:
         new_travel_times=_new_rows("HUB", times), include_access=False,
     )
     assert _value(out, "children within 30 min", "change") >= 0
-    assert _value(out, "mean nearest time", "change") <= 1e-9
+    assert _value(out, MEAN_TIME_METRIC, "change") <= 1e-9
     assert _value(out, "access cold spots", "change") <= 0
     assert 0 <= _value(out, "share within 30 min", "after") <= 1
+
+
+def test_default_key_stages_are_the_reports_one_site_listing_ks5_adds_nobody() -> None:
+    """One rule for "within N minutes": a child counts when a site serving their key stage
+    is within N; KS1-KS4 unless KS5 is named. Before, one site listing KS5 put every 16-17
+    year old into the defaults, so a closure made them unreachable and dropped them out of
+    the mean time (Sheffield: 15,136 children through compare_scenarios, 14,645 in the report)."""
+    from apgeo.analysis.coverage import coverage_summary
+
+    tt, demand, providers = _city()
+    demand = demand.assign(children_ks5=[40.0, 0.0, 0.0])
+    providers = providers.assign(key_stages=["KS3", "KS3,KS5"])
+    out = compare_scenarios(tt, demand, providers, Scenario("close").close_site("E2"), mode="walk")
+    assert out.attrs["key_stages"] == ["KS3"]
+    assert set(out["key_stage"]) == {"all", "KS3"}
+    with pytest.warns(ApgeoWarning, match="no provider serves KS1, KS2, KS4"):
+        report_rule = coverage_summary(tt, demand, providers, mode="walk", thresholds_min=[30],
+                                       key_stages=["KS1", "KS2", "KS3", "KS4"]).set_index("key_stage")
+    assert _value(out, "children within 30 min", "before") == report_rule.loc["all", "children_within_30_min"]
+    # A3 cannot reach E2 and E1 is 50 min away: nobody is left out of the mean, before or after
+    assert _value(out, "children unreachable", "after") == 0
+    assert _value(out, "areas unreachable", "after") == 0
+    # naming KS5 counts it, and the 40 children then left with no KS5 site are stated
+    with pytest.warns(ApgeoWarning, match="no provider serves KS5"):
+        with_ks5 = compare_scenarios(tt, demand, providers, Scenario("close").close_site("E2"), mode="walk",
+                                     key_stages="KS3,KS5")
+    assert _value(with_ks5, "children unreachable", "after") == 40
+    assert _value(with_ks5, "areas unreachable", "after") == 1

@@ -138,6 +138,29 @@ step_min = 10
     assert vs.loc["walk", "children"] == pytest.approx(ap["children"].sum())
     assert vs.loc["walk", "share_within_30_min"] == pytest.approx(ap["children_within_30_min"].sum() / ap["children"].sum())
     assert (r.tables["transit_difference_areas"]["minutes_saved"] > 0).all()
+    # one rule for "within N minutes": headline_coverage.csv counts what the coverage
+    # table's "all" row (AP sites serving the child's key stage) and the report count
+    from apgeo.study.pipeline import WITHIN_ANY_SITE, WITHIN_SUITABLE
+
+    head = pd.read_csv(out / "headline_coverage.csv")
+    every = cov[(cov["providers"] == "AP") & (cov["key_stage"] == "all")].set_index("mode")
+    for row in head.itertuples():
+        t = f"{row.threshold_min:g}"
+        assert getattr(row, WITHIN_SUITABLE) == pytest.approx(every.loc[row.mode, f"children_within_{t}_min"])
+        assert getattr(row, WITHIN_ANY_SITE) >= getattr(row, WITHIN_SUITABLE)
+    walk30 = every.loc["walk", "children_within_30_min"]
+    assert f"{walk30:,.0f} children" in report
+    # the tram median counts the LSOAs reaching no AP site within 120 min as beyond it, and says so
+    near = r.tables["nearest_ap"]
+    tram = near[near["mode"] == "transit"]["nearest_time_s"]
+    lost = int(tram.isna().sum())
+    assert lost > 0 and r.headline["areas_unreachable_transit"] == lost
+    assert r.headline["travel_time_cap_min_transit"] == 120
+    median = r.headline["median_minutes_to_nearest_ap_transit"]
+    assert median == pytest.approx(np.median(tram.fillna(np.inf)) / 60)
+    assert median > np.nanmedian(tram) / 60  # dropping them made public transport look faster
+    assert f"({lost} LSOAs, " in report and "within the 120-min journey limit and count as beyond it" in report
+    assert (head.loc[head["mode"] == "transit", "areas_unreachable"] == lost).all()
     assert "## Public transport: what the timetable changes" in report
     # the tram lines and stops are a layer of the maps, listed in the layer control
     html = (tmp_path / "maps" / "sheffield_transit.html").read_text(encoding="utf-8")
@@ -145,3 +168,57 @@ step_min = 10
     assert '"Public transport: tram lines and stops (' in html
     # drawn: the layer is built before the layer control that lists it
     assert html.index("#7b3294") < html.index("L.control.layers(")
+
+
+def _island(saving_min: float):  # type: ignore[no-untyped-def]
+    """A made-up island: two areas, one AP site 3.3 km from the only bus stop."""
+    from types import SimpleNamespace
+
+    from shapely.geometry import Point
+
+    stops = gpd.GeoDataFrame({"stop_id": ["b1"], "stop_name": ["Quay"]}, geometry=[Point(450_000, 90_000)], crs=27700)
+    engine = SimpleNamespace(feed=SimpleNamespace(stops_gdf=lambda: stops), max_walk_m=1000.0)
+    providers = gpd.GeoDataFrame(
+        {"site_id": ["ap1"], "name": ["Island AP"], "kind": ["pru"]}, geometry=[Point(453_300, 90_000)], crs=27700
+    )
+    demand = pd.DataFrame({"area_id": ["x1", "x2", "x3"], "area_name": ["X 1", "X 2", "X 3"],
+                           "ward_name": ["W", "W", "W"], "children_school_age": [100, 50, 70]})
+    walk = [40 * 60.0, 90 * 60.0, 150 * 60.0]
+    transit = [40 * 60.0 - saving_min * 60, 90 * 60.0, np.nan]  # x3: beyond the 2-hour limit
+    near = pd.DataFrame({"area_id": ["x1", "x2", "x3"] * 2, "mode": ["walk"] * 3 + ["transit"] * 3,
+                         "nearest_time_s": walk + transit})
+    return SimpleNamespace(
+        engines={"transit": engine}, travel_times={"walk": None, "transit": None}, providers=providers,
+        ap_kinds=["pru"], demand=demand, tables={"nearest_ap": near}, headline={},
+        network_method={"transit": "public transport: buses"},
+    )
+
+
+def test_island_where_buses_save_nothing_says_so_and_names_the_far_site() -> None:
+    """Isle of Wight: no "most time saved" table of zero rows; the site far from every stop named."""
+    from apgeo.outputs.report import _transit_section
+    from apgeo.study.transit import transit_difference
+
+    r = _island(0.0)
+    transit_difference(r)  # type: ignore[arg-type]
+    assert r.tables["transit_difference_areas"].empty
+    assert r.headline["transit_areas_saving_time"] == 0 and r.headline["transit_areas_unreachable"] == 1
+    sites = r.tables["transit_ap_sites"]
+    assert bool(sites["beyond_longest_walk_from_a_stop"].iloc[0]) and sites["nearest_stop_distance_m"].iloc[0] == 3300
+    text = "\n".join(_transit_section(r))  # type: ignore[arg-type]
+    assert "Public transport saves no time over walking to the nearest AP site in any of the 3 LSOAs" in text
+    assert "| area_id |" not in text
+    assert "1 LSOAs reach no AP site by public transport within the journey limit" in text
+    assert "Island AP (Quay, 3,300 m)" in text and "farther than the longest walk from a stop (1,000 m)" in text
+
+
+def test_island_lists_only_areas_where_buses_save_time() -> None:
+    from apgeo.outputs.report import _transit_section
+    from apgeo.study.transit import transit_difference
+
+    r = _island(5.0)
+    transit_difference(r)  # type: ignore[arg-type]
+    table = r.tables["transit_difference_areas"]
+    assert list(table["area_id"]) == ["x1"] and table["minutes_saved"].iloc[0] == 5.0
+    text = "\n".join(_transit_section(r))  # type: ignore[arg-type]
+    assert "it saves time in 1 of 3 LSOAs" in text

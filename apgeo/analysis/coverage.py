@@ -43,6 +43,7 @@ from apgeo.analysis.tables import (
     ALL_KEY_STAGES,
     ANY_KEY_STAGE,
     AREAS,
+    AREAS_UNREACHABLE,
     CHILDREN,
     CHILDREN_UNREACHABLE,
     DECILE,
@@ -53,6 +54,7 @@ from apgeo.analysis.tables import (
     NEAREST_SITE_ID,
     NEAREST_TIME_S,
     DeprivationIndex,
+    PreparedTables,
     _as_time,
     _site_ids_at,
     _warn_unreachable,
@@ -172,7 +174,12 @@ def _band_stats(
     thresholds_s: np.ndarray,
     thresholds_min: Sequence[float],
 ) -> dict[str, float]:
-    """Children-weighted statistics of nearest times (flattened over areas x key stages)."""
+    """Children-weighted statistics of nearest times (flattened over areas x key stages).
+
+    The mean is over children who reach a suitable site; the children left out and the
+    areas they live in are counted beside it.
+    """
+    lost_areas = int(np.count_nonzero((~np.isfinite(times_s) & (children > 0)).any(axis=1)))
     t = times_s.ravel()
     c = children.ravel()
     total = float(c.sum())
@@ -181,6 +188,7 @@ def _band_stats(
     stats: dict[str, float] = {
         CHILDREN: total,
         CHILDREN_UNREACHABLE: float(c[~reach].sum()),
+        AREAS_UNREACHABLE: lost_areas,
         MEAN_NEAREST_TIME_S: float((t[reach] * c[reach]).sum() / reach_children)
         if reach_children > 0
         else np.nan,
@@ -249,9 +257,11 @@ def coverage_summary(
     pandas.DataFrame
         One row for ``key_stage == "all"`` (every child, each to a provider suitable
         for their own key stage) then one per key stage. Columns: ``mode``,
-        ``key_stage``, ``areas``, ``children``, ``children_unreachable``,
-        ``mean_nearest_time_s`` (children-weighted, over children who can reach a
-        suitable site), ``children_within_<t>_min`` for each band, then
+        ``key_stage``, ``areas``, ``children``, ``children_unreachable`` (children who
+        reach no suitable site: counted in every share's denominator, never as served),
+        ``areas_unreachable`` (areas holding them), ``mean_nearest_time_s``
+        (children-weighted, over children who can reach a suitable site: the two columns
+        before it say who is left out), ``children_within_<t>_min`` for each band, then
         ``share_within_<t>_min`` for each band (NaN when there are no children).
     """
     thresholds_s = check_thresholds_min(thresholds_min)
@@ -265,6 +275,28 @@ def coverage_summary(
     out = pd.DataFrame(rows)
     out.insert(0, MODE, mode)
     return label_output(out, prep, key_stages=ks_list)
+
+
+def nearest_per_provider_s(prep: PreparedTables, site_mask: np.ndarray) -> np.ndarray:
+    """``(n_areas, n_providers)`` seconds from each area to each provider's nearest site
+    among ``site_mask`` (``inf``: none of its sites in the mask, or none reachable).
+
+    Providers are in sorted ``provider_id`` order. Sites are grouped by provider and each
+    group reduced with ``np.minimum.reduceat``: time and memory grow with areas x sites,
+    never with sites x providers (a one-hot matrix product would).
+    """
+    codes, _ = pd.factorize(prep.sites[PROVIDER_ID].astype(str), sort=True)
+    n_providers = int(codes.max()) + 1 if len(codes) else 0
+    n_areas = prep.times_s.shape[0]
+    keep = np.flatnonzero(site_mask)
+    out = np.full((n_areas, n_providers), np.inf)
+    if keep.size == 0 or n_areas == 0:
+        return out
+    order = keep[np.argsort(codes[keep], kind="stable")]
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    out[:, sorted_codes[starts]] = np.minimum.reduceat(prep.times_s[:, order], starts, axis=1)
+    return out
 
 
 def choice_counts(
@@ -318,20 +350,16 @@ def choice_counts(
         kinds=kinds,
         strict=strict,
     )
-    provider_codes, _ = pd.factorize(prep.sites[PROVIDER_ID].astype(str), sort=True)
-    n_providers = int(provider_codes.max()) + 1 if len(provider_codes) else 0
-    onehot = np.zeros((len(prep.sites), n_providers), dtype=bool)
-    onehot[np.arange(len(prep.sites)), provider_codes] = True
-
     groups: list[tuple[str, np.ndarray]] = [(ANY_KEY_STAGE, np.ones(len(prep.sites), dtype=bool))]
     groups += [(ks, prep.serves_key_stage(ks)) for ks in ks_list]
     frames = []
     for label, mask in groups:
         cols: dict[str, object] = {AREA_ID: prep.area_ids, MODE: mode, KEY_STAGE: label}
+        # one pass per group, whatever the number of bands: a provider is within a band
+        # when its nearest suitable site is
+        per_provider_s = nearest_per_provider_s(prep, mask)
         for tm, limit in zip(thresholds_min, thresholds_s, strict=True):
-            reach = (prep.times_s <= limit) & mask[None, :]
-            # provider reachable when any of its (suitable) sites is: boolean matrix product
-            counts = (reach.astype(np.int64) @ onehot.astype(np.int64) > 0).sum(axis=1)
+            counts = np.count_nonzero(per_provider_s <= limit, axis=1)
             cols[providers_within_column(tm)] = counts.astype(np.int64)
         frames.append(pd.DataFrame(cols))
     order = {label: i for i, (label, _) in enumerate(groups)}
@@ -405,7 +433,7 @@ def equity_table(
         (every decile is present; empty ones have ``areas == 0`` and NaN means).
         Columns: ``mode``, ``deprivation_index``, ``key_stage``, ``decile``, then the
         :func:`coverage_summary` measures (``areas``, ``children``,
-        ``children_unreachable``, ``mean_nearest_time_s``, ``children_within_<t>_min``,
+        ``children_unreachable``, ``areas_unreachable``, ``mean_nearest_time_s``, ``children_within_<t>_min``,
         ``share_within_<t>_min``).
     """
     thresholds_s = check_thresholds_min(thresholds_min)

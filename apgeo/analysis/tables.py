@@ -46,6 +46,8 @@ DECILE = "decile"
 AREAS = "areas"
 CHILDREN = "children"
 CHILDREN_UNREACHABLE = "children_unreachable"
+#: Areas holding children who reach no suitable site (left out of the mean time).
+AREAS_UNREACHABLE = "areas_unreachable"
 MEAN_NEAREST_TIME_S = "mean_nearest_time_s"
 #: ``key_stage`` value meaning "all children, each to a provider suitable for them".
 ALL_KEY_STAGES = "all"
@@ -204,9 +206,11 @@ def check_key_stages(
 ) -> tuple[KeyStage, ...]:
     """Parse a ``key_stages`` option.
 
-    ``None`` means the key stages that the ``providers`` passed (of ``kinds``) actually
-    serve, so that, say, 16-17 year olds are not reported unreachable when no post-16
-    provider was passed; KS1-KS4 when ``providers`` is not given or lists no key stage.
+    ``None`` means compulsory school age, KS1-KS4 (the study's default ``[analysis]
+    key_stages``), less the ones no provider passed (of ``kinds``) serves; KS1-KS4 when
+    ``providers`` is not given or serves none of them. KS5 is counted only when named
+    (``key_stages=[..., "KS5"]``, or the study's ``key_stages``), where demand for post-16
+    AP is estimated: a site listing KS5 does not add the 16-17 year olds to the figures.
     Results say which were used in ``attrs["key_stages"]``.
     """
     if key_stages is None:
@@ -220,7 +224,10 @@ def check_key_stages(
 def default_key_stages(
     providers: pd.DataFrame | None, kinds: Collection[str | ProviderKind] | None = None
 ) -> tuple[KeyStage, ...]:
-    """The key stages served by ``providers`` of ``kinds``; KS1-KS4 when they say none."""
+    """KS1-KS4 as served by ``providers`` of ``kinds``; KS1-KS4 when they serve none of them.
+
+    Never KS5: post-16 is counted only when asked for (see :func:`check_key_stages`).
+    """
     if providers is None or KEY_STAGES not in providers.columns:
         return COMPULSORY_KEY_STAGES
     rows = providers
@@ -234,7 +241,7 @@ def default_key_stages(
             served.update(parse_key_stages(value))
         except ApgeoValueError:
             continue  # reported with the row by prepare_tables
-    out = tuple(k for k in KEY_STAGE_NAMES if k in served)
+    out = tuple(k for k in COMPULSORY_KEY_STAGES if k in served)
     return out or COMPULSORY_KEY_STAGES
 
 

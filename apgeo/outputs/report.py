@@ -150,21 +150,28 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
         f"{h.get('providers_not_located')}."
     )
     for mode in result.travel_times:
-        med = h.get(f"median_minutes_to_nearest_ap_{mode}")
         cold = h.get(f"access_coldspot_areas_{mode}")
         out.append(
-            f"- By {mode}: median time from an LSOA to its nearest AP site {med:.1f} min; "
-            f"{cold} LSOAs are access cold spots for at least one key stage "
-            f"(> {cfg.cold_spot_threshold_min:g} min)."
+            f"- By {mode}: {_within_text(h, mode)}median time from an LSOA to its nearest AP site "
+            f"(any key stage) {_median_text(h, mode)}; {cold} LSOAs are access cold spots for at "
+            f"least one key stage (> {cfg.cold_spot_threshold_min:g} min)."
         )
     out.append("")
     if "coverage" in result.tables:
         cov = result.tables["coverage"]
         cov = cov[cov["providers"] == "AP"]
         share_cols = [c for c in cov.columns if c.startswith("share_within_")]
-        view = cov[["mode", "key_stage", "children", "mean_nearest_time_s", *share_cols]].copy()
-        view["mean_nearest_time_min"] = _minutes(view.pop("mean_nearest_time_s"))
+        lost = [c for c in ("children_unreachable", "areas_unreachable") if c in cov.columns]
+        view = cov[["mode", "key_stage", "children", "mean_nearest_time_s", *lost, *share_cols]].copy()
+        view.insert(3, "mean_nearest_time_min", _minutes(view.pop("mean_nearest_time_s")))
         out.append("## Coverage: share of children (%) within each band of an AP site serving their key stage\n")
+        out.append(
+            "A child counts as within N minutes when an AP site serving their key stage is "
+            f"(key stages {', '.join(cfg.key_stages)}); the same rule as headline_coverage.csv and "
+            "the scenarios. Mean times are over the children who reach such a site: the "
+            "children_unreachable (in areas_unreachable LSOAs) are left out of the mean and count "
+            "in every share as not within.\n"
+        )
         out.append(_table(view))
     if "equity_gaps" in result.tables:
         out.append("## Equity: most deprived tenth minus least deprived tenth\n")
@@ -315,6 +322,36 @@ def _beyond_border_note(result: StudyResult) -> list[str]:
     ]
 
 
+def _within_text(h: dict, mode: str) -> str:
+    """"14,645 children (19.7 %) within 30 min of an AP site serving their key stage; "."""
+    for key in h:
+        if key.startswith("children_within_") and key.endswith(f"_min_{mode}"):
+            t = key[len("children_within_"): -len(f"_min_{mode}")]
+            share = float(h.get(f"share_within_{t}_min_{mode}") or 0.0)
+            return (
+                f"{h[key]:,.0f} children ({share * 100:.1f} %) within {t} min of an AP site "
+                "serving their key stage; "
+            )
+    return ""
+
+
+def _median_text(h: dict, mode: str) -> str:
+    """The median with the LSOAs it counts as beyond the journey limit, or "over the limit"."""
+    med = h.get(f"median_minutes_to_nearest_ap_{mode}")
+    cap = h.get(f"travel_time_cap_min_{mode}")
+    lost = int(h.get(f"areas_unreachable_{mode}") or 0)
+    kids = int(h.get(f"children_unreachable_{mode}") or 0)
+    limit = f"within the {cap:g}-min journey limit" if cap else "by any path"
+    if med is None:
+        return f"over {cap:g} min ({lost} LSOAs, {kids:,} children aged 5-15, reach no AP site {limit})"
+    text = f"{med:.1f} min"
+    if lost:
+        text += f" ({lost} LSOAs, {kids:,} children aged 5-15, reach no AP site {limit} and count as beyond it)"
+    elif cap:
+        text += f" (journeys capped at {cap:g} min; every LSOA reaches one)"
+    return text
+
+
 def _time_in_ap_section(result: StudyResult) -> list[str]:
     """Is AP short term, and do children return to mainstream? (suppressed tables)"""
     keys = [k for k in result.tables if "time_in_ap_" in k and not k.endswith("school_urn")]
@@ -362,17 +399,43 @@ def _transit_section(result: StudyResult) -> list[str]:
         from apgeo.study.transit import NEAR_STOP_M
 
         sites = result.tables["transit_ap_sites"]
-        near = sites[sites[f"within_{NEAR_STOP_M:.0f}_m"]]
+        is_near = sites[f"within_{NEAR_STOP_M:.0f}_m"].astype(bool)
+
+        def listed(part: pd.DataFrame) -> str:
+            return "; ".join(f"{n} ({s}, {d:,.0f} m)" for n, s, d in
+                             zip(part["name"], part["nearest_stop"], part["nearest_stop_distance_m"]))
+
+        near, far = sites[is_near], sites[~is_near]
         out.append(
             f"AP sites within {NEAR_STOP_M:.0f} m (straight line) of a stop: {len(near)} of {len(sites)}"
-            + (": " + "; ".join(f"{n} ({s}, {d:,.0f} m)" for n, s, d in zip(near["name"], near["nearest_stop"], near["nearest_stop_distance_m"]))
-               if len(near) else "")
-            + ".\n"
+            + (": " + listed(near) if len(near) else "") + ".\n"
         )
+        if len(far):
+            out.append(f"AP sites farther than {NEAR_STOP_M:.0f} m from every stop (nearest stop, distance): {listed(far)}.\n")
+        if "beyond_longest_walk_from_a_stop" in sites.columns:
+            beyond = sites[sites["beyond_longest_walk_from_a_stop"].astype(bool)]
+            walk_m = result.headline.get("transit_longest_walk_from_stop_m")
+            if len(beyond) and walk_m:
+                out.append(
+                    f"**{len(beyond)} of {len(sites)} AP sites are farther than the longest walk from a stop "
+                    f"({walk_m:,.0f} m): public transport cannot bring anyone to "
+                    f"{'it' if len(beyond) == 1 else 'them'} (only walking the whole way counts):** "
+                    f"{listed(beyond)}.\n"
+                )
+    h = result.headline
     if "transit_difference_areas" in result.tables:
-        out.append("Areas where public transport makes the most difference (minutes saved on the "
-                   "journey to the nearest AP site):\n")
-        out.append(_table(result.tables["transit_difference_areas"]))
+        saving, compared = h.get("transit_areas_saving_time", 0), h.get("transit_areas_compared", 0)
+        unreachable = h.get("transit_areas_unreachable", 0)
+        lost = (f" {unreachable} LSOAs reach no AP site by public transport within the journey limit; "
+                "they are left out of this table.") if unreachable else ""
+        if not saving:
+            out.append(f"**Public transport saves no time over walking to the nearest AP site in any of the "
+                       f"{compared} LSOAs.**{lost}\n")
+        else:
+            out.append(f"Areas where public transport makes the most difference (minutes saved on the "
+                       f"journey to the nearest AP site): it saves time in {saving} of {compared} LSOAs; "
+                       f"the others (no saving) are not listed.{lost}\n")
+            out.append(_table(result.tables["transit_difference_areas"]))
     return out
 
 

@@ -40,6 +40,7 @@ from apgeo._validate import check_unique, require_columns
 from apgeo.analysis.coverage import coverage_summary
 from apgeo.analysis.tables import (
     ALL_KEY_STAGES,
+    AREAS_UNREACHABLE,
     CHILDREN,
     CHILDREN_UNREACHABLE,
     KEY_STAGE,
@@ -78,6 +79,8 @@ UNIT = "unit"
 BEFORE = "before"
 AFTER = "after"
 CHANGE = "change"
+#: The mean leaves out children who reach no site; the two metrics after it count them.
+MEAN_TIME_METRIC = "mean nearest time (children who reach a site)"
 
 
 @dataclass(frozen=True)
@@ -329,10 +332,13 @@ def _metrics(
              "value": float(r[children_within_column(T)])},
             {"metric": f"share within {T:g} min", KEY_STAGE: ks, UNIT: "share",
              "value": float(r[share_within_column(T)])},
-            {"metric": "mean nearest time", KEY_STAGE: ks, UNIT: "min",
+            {"metric": MEAN_TIME_METRIC, KEY_STAGE: ks, UNIT: "min",
              "value": float(r[MEAN_NEAREST_TIME_S]) / 60.0},
+            # who the mean leaves out, right after it
             {"metric": "children unreachable", KEY_STAGE: ks, UNIT: "children",
              "value": float(r[CHILDREN_UNREACHABLE])},
+            {"metric": "areas unreachable", KEY_STAGE: ks, UNIT: "areas",
+             "value": float(r[AREAS_UNREACHABLE])},
         ]
     cold = access_coldspots(
         travel_times, demand, providers, mode=mode, key_stages=list(key_stages),
@@ -417,8 +423,9 @@ def compare_scenarios(
         Travel times of added and moved sites (table or callable); see
         :meth:`Scenario.apply`. Rows of other sites are reused.
     key_stages
-        Key stages to report (``None``: the key stages the counted providers serve, else
-        KS1-KS4; see ``attrs["key_stages"]``).
+        Key stages to report (``None``: KS1-KS4 as the counted providers serve them, as
+        the study's report and ``headline_coverage.csv`` count; KS5 only when named; see
+        ``attrs["key_stages"]``).
     max_travel_time_min
         Threshold for coverage and access cold spots, in minutes.
     weight_by
@@ -436,7 +443,8 @@ def compare_scenarios(
     pandas.DataFrame
         Tidy table: ``scenario``, ``metric``, ``key_stage`` (``"all"`` then each key
         stage), ``unit``, ``before``, ``after``, ``change`` (after - before). Metrics:
-        children and share within T, mean nearest time (min), children unreachable,
+        children and share within T, mean nearest time (min, over the children who reach
+        a suitable site), the children unreachable and the areas holding them,
         access cold spots (area x key stage), children in them, the priority score and,
         with ``include_access``, E2SFCA places per 1,000. ``attrs`` holds
         ``coldspots_resolved`` and ``coldspots_new`` (``"area_id KS"`` lists),

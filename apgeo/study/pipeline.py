@@ -346,27 +346,78 @@ def run_study(config: StudyConfig, *, progress: Progress | None = None, only: st
     return result
 
 
+#: ``headline_coverage`` columns: the one rule (a site serving the child's key stage)
+#: and, named as the other measure, any AP site whatever key stages it serves.
+WITHIN_SUITABLE = "children_within_site_serving_their_key_stage"
+SHARE_SUITABLE = "share_within_site_serving_their_key_stage"
+WITHIN_ANY_SITE = "children_within_any_ap_site_any_key_stage"
+SHARE_ANY_SITE = "share_within_any_ap_site_any_key_stage"
+
+
+def travel_time_cap_min(table: pd.DataFrame) -> float | None:
+    """The journey limit of a travel-time table in minutes (``attrs["max_travel_time_s"]``,
+    e.g. 120 for public transport), ``None`` when it has none (unreachable = no path)."""
+    cap = table.attrs.get("max_travel_time_s")
+    return float(cap) / 60.0 if cap is not None and np.isfinite(cap) else None
+
+
+def median_counting_unreachable_s(times_s: pd.Series | np.ndarray) -> float:
+    """Median of nearest times with unreachable ones (NaN) counted as beyond any time:
+    still defined while fewer than half are unreachable, else ``inf`` ("over the cap")."""
+    t = np.asarray(times_s, dtype=float)
+    if t.size == 0:
+        return float("nan")
+    return float(np.median(np.where(np.isnan(t), np.inf, t)))
+
+
 def nearest_by_mode(result: StudyResult) -> None:
-    """Children aged 5-15 within each threshold of any AP site, per mode (the simplest
-    headline), from the nearest-AP times that :func:`analyse_coverage` computed."""
+    """``headline_coverage``: per mode and threshold, children within the threshold of an
+    AP site serving their key stage (the coverage table's rule: key stage "all", AP kinds,
+    the study's key stages) and, named as the other measure, of any AP site whatever key
+    stages it serves; per mode, the median time from an LSOA to its nearest AP site with
+    unreachable LSOAs counted as beyond the journey limit, and how many LSOAs and children
+    aged 5-15 reach none (also in ``result.headline``)."""
+    cfg = result.config
     near = result.tables["nearest_ap"]
+    cov = result.tables["coverage"]
+    cov = cov[(cov["providers"] == "AP") & (cov["key_stage"] == "all")].set_index("mode")
     kids_by_area = result.demand.set_index(S.AREA_ID)["children_school_age"]
     rows = []
-    for mode in result.travel_times:
+    for mode, table in result.travel_times.items():
         nearest = near[near["mode"] == mode].set_index(S.AREA_ID)["nearest_time_s"]
         kids = kids_by_area.reindex(nearest.index)
-        for threshold in result.config.thresholds_min:
-            within = nearest <= threshold * 60
+        lost = nearest.isna().to_numpy()
+        cap = travel_time_cap_min(table)
+        median_s = median_counting_unreachable_s(nearest)
+        suitable: dict[Any, Any] = cov.loc[mode].to_dict()
+        for threshold in cfg.thresholds_min:
+            within = (nearest <= threshold * 60).to_numpy()
             rows.append(
                 {
                     "mode": mode,
                     "threshold_min": threshold,
-                    "children_school_age_within": int(kids[within].sum()),
-                    "share_within": float(kids[within].sum() / kids.sum()),
+                    "children": float(suitable["children"]),
+                    WITHIN_SUITABLE: float(suitable[f"children_within_{threshold:g}_min"]),
+                    SHARE_SUITABLE: float(suitable[f"share_within_{threshold:g}_min"]),
+                    WITHIN_ANY_SITE: float(kids[within].sum()),
+                    SHARE_ANY_SITE: float(kids[within].sum() / kids.sum()) if kids.sum() > 0 else np.nan,
+                    "areas": len(nearest),
+                    "areas_unreachable": int(lost.sum()),
+                    "children_school_age_unreachable": float(kids[lost].sum()),
+                    "travel_time_cap_min": cap,
+                    "median_minutes_to_nearest_ap_unreachable_as_beyond_cap": median_s / 60
+                    if np.isfinite(median_s) else np.nan,
                     "method": result.network_method[mode],
                 }
             )
-        result.headline[f"median_minutes_to_nearest_ap_{mode}"] = float(np.nanmedian(nearest) / 60)
+        # None: more than half the LSOAs reach no AP site within the cap ("over the cap")
+        result.headline[f"median_minutes_to_nearest_ap_{mode}"] = median_s / 60 if np.isfinite(median_s) else None
+        result.headline[f"areas_unreachable_{mode}"] = int(lost.sum())
+        result.headline[f"children_unreachable_{mode}"] = round(float(kids[lost].sum()))
+        result.headline[f"travel_time_cap_min_{mode}"] = cap
+        at = 30.0 if 30.0 in cfg.thresholds_min else float(cfg.thresholds_min[0])
+        result.headline[f"children_within_{at:g}_min_{mode}"] = float(suitable[f"children_within_{at:g}_min"])
+        result.headline[f"share_within_{at:g}_min_{mode}"] = float(suitable[f"share_within_{at:g}_min"])
     result.tables["headline_coverage"] = pd.DataFrame(rows)
 
 

@@ -46,6 +46,8 @@ def transit_times(result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.Geo
     rec = table.attrs
     result.engines["transit"] = engine
     result.travel_times["transit"] = table[[S.ORIGIN_ID, S.DESTINATION_ID, S.TRAVEL_TIME_S]]
+    # the journey limit: beyond it a pair is unreachable (NaN); summaries state it
+    result.travel_times["transit"].attrs["max_travel_time_s"] = float(rec["max_travel_time_s"])
     result.tables["transit_feeds"] = feeds_table(engine, merged.service_dates, date.fromisoformat(cfg.transit_service_date))
     walking = (
         "STRAIGHT-LINE walking (crow-fly distance x "
@@ -62,7 +64,7 @@ def transit_times(result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.Geo
         f"public transport: timetable {used} + {walking}, at most {engine.max_walk_m:,.0f} m to and "
         f"from stops; departures {cfg.transit_window[0]}-{cfg.transit_window[1]} every "
         f"{cfg.transit_step_min:g} min, {_ordinal(cfg.transit_percentile)} over the window "
-        f"({rec['search']})"
+        f"({rec['search']}); journeys over {float(rec['max_travel_time_s']) / 60:g} min count as unreachable"
     )
 
 
@@ -135,6 +137,7 @@ def transit_difference(result: StudyResult) -> None:
     d, i = cKDTree(np.column_stack([stops.geometry.x, stops.geometry.y])).query(
         np.column_stack([ap.geometry.x, ap.geometry.y])
     )
+    max_walk_m = float(getattr(engine, "max_walk_m", np.inf))
     result.tables["transit_ap_sites"] = pd.DataFrame(
         {
             S.SITE_ID: ap[S.SITE_ID].to_numpy(),
@@ -143,8 +146,11 @@ def transit_difference(result: StudyResult) -> None:
             "nearest_stop": names.to_numpy()[i],
             "nearest_stop_distance_m": np.round(d, 0),
             f"within_{NEAR_STOP_M:.0f}_m": d <= NEAR_STOP_M,
+            # farther than the longest walk from a stop: reached on foot only, never by a vehicle
+            "beyond_longest_walk_from_a_stop": d > max_walk_m,
         }
     ).sort_values("nearest_stop_distance_m", kind="stable")
+    result.headline["transit_longest_walk_from_stop_m"] = max_walk_m if np.isfinite(max_walk_m) else None
     cov = result.tables.get("coverage")
     if cov is not None:
         rows = []
@@ -154,6 +160,8 @@ def transit_difference(result: StudyResult) -> None:
             part = cov[(cov[S.MODE] == mode) & cov["key_stage"].isin(COMPARE_KEY_STAGES)]
             children = float(part["children"].sum())
             row: dict[str, object] = {S.MODE: mode, "key_stages": "+".join(COMPARE_KEY_STAGES), "children": children}
+            if "children_unreachable" in part.columns:  # in every share's denominator, never within
+                row["children_unreachable"] = float(part["children_unreachable"].sum())
             for t in COMPARE_THRESHOLDS_MIN:
                 if f"children_within_{t}_min" not in part.columns:
                     continue  # not one of the study's thresholds
@@ -172,8 +180,14 @@ def transit_difference(result: StudyResult) -> None:
             )
             diff["minutes_saved"] = diff["walk_min"] - diff["transit_min"]
             diff = diff.join(result.demand.set_index(S.AREA_ID)[[S.AREA_NAME, S.WARD_NAME, "children_school_age"]])
+            # only areas where public transport saves time (at least 0.1 min as shown); the
+            # rest (no saving, or no AP site within the journey limit) are counted, not listed
+            saves = diff["minutes_saved"].round(1) > 0
+            result.headline["transit_areas_saving_time"] = int(saves.sum())
+            result.headline["transit_areas_compared"] = len(diff)
+            result.headline["transit_areas_unreachable"] = int(diff["transit_min"].isna().sum())
             result.tables["transit_difference_areas"] = (
-                diff.sort_values(["minutes_saved", S.AREA_NAME], ascending=[False, True])
+                diff[saves].sort_values(["minutes_saved", S.AREA_NAME], ascending=[False, True])
                 .head(15).reset_index().round(1)
             )
 
