@@ -198,7 +198,7 @@ def test_study_on_a_street_network_file(tmp_path):
         warnings.simplefilter("ignore")
         r = run_study(cfg)
     assert not r.is_estimate
-    assert r.network_method["walk"].startswith("street network (graphml:")
+    assert r.network_method["walk"].startswith("street network (graphml ")
     tt = r.travel_times["walk"]
     assert tt["travel_time_s"].notna().all()
     catch = r.tables["catchments_walk"]
