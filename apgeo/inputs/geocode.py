@@ -143,6 +143,37 @@ def national_postcodes(postcodes: pd.Series) -> pd.DataFrame:
     return pd.concat(parts).reindex(postcodes.index)
 
 
+#: ONS area code first letter -> country (the national directory's local authority codes).
+COUNTRY_OF_CODE = {"E": "England", "W": "Wales", "S": "Scotland", "N": "Northern Ireland",
+                   "L": "the Channel Islands", "M": "the Isle of Man"}
+#: Postcode areas wholly outside England (used when a postcode is not in the directory).
+#: TD, CH, SY, LD's neighbours and CA straddle borders and are left to the directory.
+POSTCODE_AREA_COUNTRY = {
+    **dict.fromkeys(("AB", "DD", "DG", "EH", "FK", "G", "HS", "IV", "KA", "KW", "KY", "ML", "PA", "PH", "ZE"), "Scotland"),
+    **dict.fromkeys(("CF", "LD", "LL", "NP", "SA"), "Wales"),
+    "BT": "Northern Ireland",
+    "GY": "the Channel Islands",
+    "JE": "the Channel Islands",
+    "IM": "the Isle of Man",
+}
+
+
+def postcode_country(postcodes: pd.Series) -> pd.Series:
+    """The country of each postcode (``"England"``, ``"Scotland"``, ``"Wales"`` ...) from the
+    national directory's local authority code, else from the postcode area letters; ``""``
+    when neither says."""
+    norm = postcodes.map(normalise_postcode)
+    out = pd.Series("", index=postcodes.index, dtype=object)
+    if norm.notna().any():
+        lad = national_postcodes(norm.where(norm.notna(), None)).get("lad_code")
+        if lad is not None:
+            first = lad.astype("string").str[0].fillna("")
+            out = first.map(lambda c: COUNTRY_OF_CODE.get(str(c), "")).astype(object)
+    area = norm.fillna("").str.extract(r"^([A-Z]{1,2})", expand=False).fillna("")
+    fallback = area.map(lambda a: POSTCODE_AREA_COUNTRY.get(str(a), ""))
+    return out.where(out != "", fallback)
+
+
 @lru_cache(maxsize=4)
 def _load_lookup(folder: str) -> PostcodeLookup:
     base = Path(folder)
