@@ -312,9 +312,10 @@ def check_unique(frame: pd.DataFrame, column: str, *, source: str = "table") -> 
     dup = frame[column][frame[column].duplicated(keep=False)]
     if len(dup):
         values = sorted(set(map(str, dup)))
+        rows = {v: _row_numbers(dup.index[dup.astype(str) == v], limit=5) for v in values[:10]}
         raise DuplicateIdError(
             f"{source}: column {column!r} must be unique but {len(values)} value(s) repeat: "
-            f"{', '.join(values[:10])}; give each row its own id"
+            f"{'; '.join(f'{v} at row(s) {r}' for v, r in rows.items())}; give each row its own id"
         )
 
 

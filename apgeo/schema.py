@@ -238,7 +238,7 @@ def read_key_stages(value: object) -> tuple[tuple[KeyStage, ...], str]:
                 "format the column as Text and type e.g. KS3-KS4"
             )
         unit = "ks"
-        if not re.fullmatch(r"KS[1-5](-KS[1-5])?(,KS[1-5](-KS[1-5])?)*", text.replace(" ", "")):
+        if not re.fullmatch(r"KS[1-5](-KS[1-5])?(,KS[1-5](-KS[1-5])?)*", re.sub(r",\s+", ",", text)):
             canonical = False
         for part in _SEPARATORS.split(text):
             if not part:

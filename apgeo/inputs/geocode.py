@@ -206,6 +206,27 @@ def _load_lookup(folder: str) -> PostcodeLookup:
     return PostcodeLookup(coords[["easting", "northing", "lsoa11cd", "status"]])
 
 
+#: Characters typed for one another in postcodes (letter O for zero, I or L for one).
+_LOOKALIKE = {"O": "0", "0": "O", "I": "1", "L": "1", "1": "I", "S": "5", "5": "S", "Z": "2", "B": "8"}
+
+
+def _suggestion(value: object, lookup: PostcodeLookup) -> str:
+    """``" (did you mean 'S10 2TH'?)"`` when changing one look-alike character (O/0, I/1 ...)
+    gives a postcode the lookup knows; ``""`` otherwise."""
+    text = re.sub(r"[^A-Za-z0-9]", "", str(value)).upper()
+    found = []
+    for i, ch in enumerate(text):
+        if ch in _LOOKALIKE:
+            norm = normalise_postcode(text[:i] + _LOOKALIKE[ch] + text[i + 1 :])
+            if norm is not None and norm not in found:
+                found.append(norm)
+    if not found:
+        return ""
+    known = lookup.locate(pd.Series(found))
+    hits = [pc for pc, st in zip(found, known["postcode_status"]) if st in (LIVE, TERMINATED)]
+    return f" (did you mean {hits[0]!r}?)" if hits else ""
+
+
 def geocode_postcodes(
     frame: pd.DataFrame,
     *,
@@ -233,7 +254,9 @@ def geocode_postcodes(
     given = frame[postcode_column].notna() & frame[postcode_column].astype(str).str.strip().ne("")
     invalid = (status == INVALID) & given
     if invalid.any():
-        examples = ", ".join(repr(v) for v in frame.loc[invalid, postcode_column].head(5))
+        examples = ", ".join(
+            repr(v) + _suggestion(v, lookup) for v in frame.loc[invalid, postcode_column].head(5)
+        )
         warn(
             f"{source}: {int(invalid.sum())} value(s) at row(s) {row_numbers(frame.index[invalid])} "
             f"are not a valid UK postcode (e.g. {examples}); correct the postcode or give "
@@ -242,7 +265,9 @@ def geocode_postcodes(
         )
     unknown = status == UNKNOWN
     if unknown.any():
-        examples = ", ".join(repr(v) for v in frame.loc[unknown, postcode_column].head(5))
+        examples = ", ".join(
+            repr(v) + _suggestion(v, lookup) for v in frame.loc[unknown, postcode_column].head(5)
+        )
         warn(
             f"{source}: {int(unknown.sum())} postcode(s) at row(s) {row_numbers(frame.index[unknown])} "
             f"are well formed but not in the postcode data (e.g. {examples}): new since November "
