@@ -50,22 +50,39 @@ def header_name(text: object) -> str:
     return " ".join(str(text).split()).lower().replace(" ", "_").replace("-", "_")
 
 
+def _cp1252_byte(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: a byte that is not UTF-8 is read as Windows-1252 (a ``£`` or
+    ``é`` typed in an older system into a file that is otherwise UTF-8)."""
+    if not isinstance(exc, UnicodeDecodeError):  # pragma: no cover - registered for decoding only
+        raise exc
+    bad = exc.object[exc.start : exc.end]
+    return bytes(bad).decode("cp1252", errors="replace"), exc.end
+
+
 def decode_text(raw: bytes, p: str | Path) -> str:
     """Text of a file as Excel or a council system saves it: UTF-8 (BOM or not), UTF-16
-    with BOM ("Unicode text"), UTF-16 without BOM, or Windows-1252. ``p`` names the file
-    in messages."""
+    with BOM ("Unicode text"), UTF-16 without BOM, or Windows-1252, and UTF-8 with some
+    Windows-1252 bytes in it (each read as Windows-1252). A byte-order mark never reaches
+    the first header. ``p`` names the file in messages."""
+    import codecs
+
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return raw.decode("utf-16")
+        return raw.decode("utf-16").lstrip("\ufeff")
     if raw[:4096].count(b"\x00") > len(raw[:4096]) // 4:  # UTF-16 without a BOM
-        return raw.decode("utf-16-le" if raw[1:2] == b"\x00" else "utf-16-be", errors="replace")
-    for encoding in ("utf-8-sig", "cp1252"):
+        return raw.decode("utf-16-le" if raw[1:2] == b"\x00" else "utf-16-be", errors="replace").lstrip("\ufeff")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
         try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ApgeoValueError(  # pragma: no cover - cp1252 decodes almost every byte
-        f"{p}: cannot decode as UTF-8, UTF-16 or Windows-1252; save it as 'CSV UTF-8'"
-    )
+            codecs.lookup_error("apgeo-cp1252")
+        except LookupError:
+            codecs.register_error("apgeo-cp1252", _cp1252_byte)
+        body = raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw
+        text = body.decode("utf-8", errors="apgeo-cp1252")
+    # a BOM read as Windows-1252 by an earlier program ("ï»¿") or left twice
+    while text.startswith(("\ufeff", "\u00ef\u00bb\u00bf")):
+        text = text[1:] if text.startswith("\ufeff") else text[3:]
+    return text
 
 
 def _delimiter(lines: list[str]) -> str:
@@ -295,9 +312,10 @@ def check_unique(frame: pd.DataFrame, column: str, *, source: str = "table") -> 
     dup = frame[column][frame[column].duplicated(keep=False)]
     if len(dup):
         values = sorted(set(map(str, dup)))
+        rows = {v: _row_numbers(dup.index[dup.astype(str) == v], limit=5) for v in values[:10]}
         raise DuplicateIdError(
             f"{source}: column {column!r} must be unique but {len(values)} value(s) repeat: "
-            f"{', '.join(values[:10])}; give each row its own id"
+            f"{'; '.join(f'{v} at row(s) {r}' for v, r in rows.items())}; give each row its own id"
         )
 
 

@@ -84,7 +84,9 @@ def test_study_tables_are_consistent(study_result):
     r = study_result
     tt = pd.read_csv(r.config.output_dir / "travel_times_walk.csv")
     assert len(tt) == 345 * len(r.providers)
-    assert set(tt.columns) == {"origin_id", "destination_id", "travel_time_s", "method"}
+    # the seam's columns, with the area's name and the time in minutes beside them for planners
+    assert list(tt.columns) == ["origin_id", "origin_name", "destination_id", "travel_time_s", "travel_time_min", "method"]
+    assert (tt["travel_time_s"] == tt["travel_time_s"].round()).all()
     assert tt["method"].str.startswith("STRAIGHT-LINE ESTIMATE").all()
     page = (r.config.maps_dir / "sheffield_walk.html").read_text(encoding="utf-8")
     assert "sheffield - walk (straight-line estimate)" in page.lower()

@@ -143,6 +143,37 @@ def national_postcodes(postcodes: pd.Series) -> pd.DataFrame:
     return pd.concat(parts).reindex(postcodes.index)
 
 
+#: ONS area code first letter -> country (the national directory's local authority codes).
+COUNTRY_OF_CODE = {"E": "England", "W": "Wales", "S": "Scotland", "N": "Northern Ireland",
+                   "L": "the Channel Islands", "M": "the Isle of Man"}
+#: Postcode areas wholly outside England (used when a postcode is not in the directory).
+#: TD, CH, SY, LD's neighbours and CA straddle borders and are left to the directory.
+POSTCODE_AREA_COUNTRY = {
+    **dict.fromkeys(("AB", "DD", "DG", "EH", "FK", "G", "HS", "IV", "KA", "KW", "KY", "ML", "PA", "PH", "ZE"), "Scotland"),
+    **dict.fromkeys(("CF", "LD", "LL", "NP", "SA"), "Wales"),
+    "BT": "Northern Ireland",
+    "GY": "the Channel Islands",
+    "JE": "the Channel Islands",
+    "IM": "the Isle of Man",
+}
+
+
+def postcode_country(postcodes: pd.Series) -> pd.Series:
+    """The country of each postcode (``"England"``, ``"Scotland"``, ``"Wales"`` ...) from the
+    national directory's local authority code, else from the postcode area letters; ``""``
+    when neither says."""
+    norm = postcodes.map(normalise_postcode)
+    out = pd.Series("", index=postcodes.index, dtype=object)
+    if norm.notna().any():
+        lad = national_postcodes(norm.where(norm.notna(), None)).get("lad_code")
+        if lad is not None:
+            first = lad.astype("string").str[0].fillna("")
+            out = first.map(lambda c: COUNTRY_OF_CODE.get(str(c), "")).astype(object)
+    area = norm.fillna("").str.extract(r"^([A-Z]{1,2})", expand=False).fillna("")
+    fallback = area.map(lambda a: POSTCODE_AREA_COUNTRY.get(str(a), ""))
+    return out.where(out != "", fallback)
+
+
 @lru_cache(maxsize=4)
 def _load_lookup(folder: str) -> PostcodeLookup:
     base = Path(folder)
@@ -175,6 +206,27 @@ def _load_lookup(folder: str) -> PostcodeLookup:
     return PostcodeLookup(coords[["easting", "northing", "lsoa11cd", "status"]])
 
 
+#: Characters typed for one another in postcodes (letter O for zero, I or L for one).
+_LOOKALIKE = {"O": "0", "0": "O", "I": "1", "L": "1", "1": "I", "S": "5", "5": "S", "Z": "2", "B": "8"}
+
+
+def _suggestion(value: object, lookup: PostcodeLookup) -> str:
+    """``" (did you mean 'S10 2TH'?)"`` when changing one look-alike character (O/0, I/1 ...)
+    gives a postcode the lookup knows; ``""`` otherwise."""
+    text = re.sub(r"[^A-Za-z0-9]", "", str(value)).upper()
+    found = []
+    for i, ch in enumerate(text):
+        if ch in _LOOKALIKE:
+            norm = normalise_postcode(text[:i] + _LOOKALIKE[ch] + text[i + 1 :])
+            if norm is not None and norm not in found:
+                found.append(norm)
+    if not found:
+        return ""
+    known = lookup.locate(pd.Series(found))
+    hits = [pc for pc, st in zip(found, known["postcode_status"]) if st in (LIVE, TERMINATED)]
+    return f" (did you mean {hits[0]!r}?)" if hits else ""
+
+
 def geocode_postcodes(
     frame: pd.DataFrame,
     *,
@@ -202,7 +254,9 @@ def geocode_postcodes(
     given = frame[postcode_column].notna() & frame[postcode_column].astype(str).str.strip().ne("")
     invalid = (status == INVALID) & given
     if invalid.any():
-        examples = ", ".join(repr(v) for v in frame.loc[invalid, postcode_column].head(5))
+        examples = ", ".join(
+            repr(v) + _suggestion(v, lookup) for v in frame.loc[invalid, postcode_column].head(5)
+        )
         warn(
             f"{source}: {int(invalid.sum())} value(s) at row(s) {row_numbers(frame.index[invalid])} "
             f"are not a valid UK postcode (e.g. {examples}); correct the postcode or give "
@@ -211,7 +265,9 @@ def geocode_postcodes(
         )
     unknown = status == UNKNOWN
     if unknown.any():
-        examples = ", ".join(repr(v) for v in frame.loc[unknown, postcode_column].head(5))
+        examples = ", ".join(
+            repr(v) + _suggestion(v, lookup) for v in frame.loc[unknown, postcode_column].head(5)
+        )
         warn(
             f"{source}: {int(unknown.sum())} postcode(s) at row(s) {row_numbers(frame.index[unknown])} "
             f"are well formed but not in the postcode data (e.g. {examples}): new since November "

@@ -260,6 +260,25 @@ def _check_swapped(frame: gpd.GeoDataFrame, centre: np.ndarray, source: str) -> 
         )
 
 
+def _check_urns(frame: gpd.GeoDataFrame, source: str) -> None:
+    """Warn for URNs that are not among England's open establishments in GIAS."""
+    from apgeo.inputs.areas import load_gias_england
+
+    urn = frame[S.URN].astype("string").fillna("").str.strip().str.replace(r"\.0$", "", regex=True)
+    given = urn.ne("")
+    if not given.any():
+        return
+    known = set(load_gias_england()["urn"].astype(str))
+    unknown = given & ~urn.isin(known)
+    if unknown.any():
+        who = ", ".join(f"{u} ({s})" for u, s in zip(urn[unknown], frame.loc[unknown, S.SITE_ID]))
+        warn(
+            f"{source}: {int(unknown.sum())} URN(s) are not among England's open establishments in GIAS "
+            f"(24 May 2025 extract): {who}; closed, not yet open or mistyped: check them. The rows are "
+            "kept as given and replace no GIAS row"
+        )
+
+
 def _gias(area: Area, folder: Path | None, border_km: float, centre: np.ndarray) -> gpd.GeoDataFrame:
     """GIAS providers of the authority (and of neighbours within ``border_km``)."""
     if folder is not None:
@@ -352,6 +371,7 @@ def load_study_providers(
             for urn in own[S.URN].dropna().astype(str).str.replace(r"\.0$", "", regex=True):
                 if urn.strip():
                     planner_urns[urn.strip()] = str(f)
+            _check_urns(own, str(f))
     planner = pd.concat(parts, ignore_index=True) if parts else None
     if planner is not None and planner[S.SITE_ID].duplicated().any():
         dup = sorted(set(planner.loc[planner[S.SITE_ID].duplicated(), S.SITE_ID]))
@@ -483,6 +503,30 @@ def _replace_gias(planner: gpd.GeoDataFrame, gias: gpd.GeoDataFrame, urns: dict[
     return planner
 
 
+#: A point farther than this (m) from every English LSOA centroid is outside England.
+OUTSIDE_ENGLAND_M = 15_000.0
+
+
+def _where(out: gpd.GeoDataFrame, mask: np.ndarray, nearest_la: np.ndarray, d_england: np.ndarray) -> list[str]:
+    """Where each flagged provider is: "in Scotland (postcode EH1 1YZ): outside England",
+    "outside England", or "near <the nearest English authority>"."""
+    from apgeo.inputs.geocode import postcode_country
+
+    postcodes = out.loc[mask, S.POSTCODE].astype("string").fillna("") if S.POSTCODE in out.columns else None
+    country = postcode_country(postcodes) if postcodes is not None else pd.Series("", index=out.index[mask])
+    shown = []
+    for pc, c, la, d in zip(
+        postcodes if postcodes is not None else [""] * int(mask.sum()), country, nearest_la[mask], d_england[mask]
+    ):
+        if c and c != "England":
+            shown.append(f"in {c} (postcode {pc}), outside England: apgeo's data (GIAS, IMD, LSOAs) cover England only")
+        elif d > OUTSIDE_ENGLAND_M:
+            shown.append(f"outside England ({d / 1000:,.0f} km from the nearest English area)")
+        else:
+            shown.append(f"near {la}")
+    return shown
+
+
 def _flag_area(
     providers: gpd.GeoDataFrame, area: Area, centre: np.ndarray, *, allow_far: bool
 ) -> gpd.GeoDataFrame:
@@ -491,7 +535,7 @@ def _flag_area(
     england = load_lsoas_england()
     tree = cKDTree(england[["easting_m", "northing_m"]].to_numpy(dtype=float))
     xy = np.column_stack([out.geometry.x.where(located, 0.0), out.geometry.y.where(located, 0.0)])
-    _, idx = tree.query(xy)
+    d_england, idx = tree.query(xy)
     nearest_la = england["la_name"].to_numpy()[idx]
     nearest_code = england["la_code"].to_numpy()[idx]
     out["in_area"] = np.where(located, nearest_code == area.la_code, False)
@@ -499,9 +543,10 @@ def _flag_area(
     d_area, _ = cKDTree(centre).query(xy)
     far = located.to_numpy() & (d_area > FAR_KM * 1000)
     if far.any():
+        where = _where(out, far, nearest_la, d_england)
         detail = "; ".join(
-            f"{n} ({s}) {d / 1000:,.0f} km away, near {la}"
-            for n, s, d, la in zip(out.loc[far, S.NAME], out.loc[far, S.SITE_ID], d_area[far], nearest_la[far])
+            f"{n} ({s}) {d / 1000:,.0f} km away, {w}"
+            for n, s, d, w in zip(out.loc[far, S.NAME], out.loc[far, S.SITE_ID], d_area[far], where)
         )
         if not allow_far:
             raise ApgeoValueError(

@@ -39,6 +39,7 @@ from apgeo._validate import (
     row_numbers,
     to_numeric,
 )
+from apgeo.inputs import provider_rows as rows
 from apgeo.inputs.data import SHEFFIELD_LA_CODES, data_path
 from apgeo.inputs.geocode import INVALID, NATIONAL_SOURCE, PostcodeLookup, geocode_postcodes
 from apgeo.settings import WORKING_CRS
@@ -272,6 +273,10 @@ PROVIDER_ALIASES: dict[str, str] = {
     "provider_kind": S.KIND,
     "provider_type": S.KIND,
     "key_stage": S.KEY_STAGES,
+    "key_stages_served": S.KEY_STAGES,
+    "phase": S.KEY_STAGES,
+    "age_range": S.KEY_STAGES,
+    "year_groups": S.KEY_STAGES,
     "post_code": S.POSTCODE,
     "eastings": "easting",
     "northings": "northing",
@@ -372,6 +377,9 @@ def read_providers(
     require_rows(frame, source=source)
     frame = provider_columns(frame, source=source)
     require_columns(frame, [S.PROVIDER_ID, S.NAME, S.KIND], source=source)
+    frame = rows.drop_total_rows(frame, source=source, strict=strict)
+    rows.require_ids(frame, source=source)
+    notes = rows.Notes(source)
     frame[S.PROVIDER_ID] = frame[S.PROVIDER_ID].astype(str).str.strip()
     if S.SITE_ID not in frame.columns:
         repeated = frame[S.PROVIDER_ID].duplicated(keep=False)
@@ -384,17 +392,21 @@ def read_providers(
             )
         frame[S.SITE_ID] = frame[S.PROVIDER_ID] + "-1"
     check_unique(frame, S.SITE_ID, source=source)
-    frame[S.KIND] = frame[S.KIND].map(lambda k: S.ProviderKind.parse(k).value)
-    if S.KEY_STAGES in frame.columns:
-        frame[S.KEY_STAGES] = frame[S.KEY_STAGES].map(lambda k: ",".join(S.parse_key_stages(k)))
-    else:
-        frame[S.KEY_STAGES] = "KS1,KS2,KS3,KS4"
+    frame[S.KIND] = rows.read_kinds(frame, notes, source=source)
+    frame[S.KEY_STAGES], frame["key_stages_source"] = rows.read_key_stage_column(
+        frame, notes, source=source, strict=strict
+    )
     if S.CAPACITY_PLACES in frame.columns:
-        frame[S.CAPACITY_PLACES] = to_numeric(frame[S.CAPACITY_PLACES], column=S.CAPACITY_PLACES, source=source)
+        frame[S.CAPACITY_PLACES] = to_numeric(
+            rows.read_capacity(frame, notes), column=S.CAPACITY_PLACES, source=source
+        )
+    if S.URN in frame.columns:
+        frame[S.URN] = rows.read_urns(frame, notes, source=source)
     frame[S.SOURCE] = frame.get(S.SOURCE, pd.Series(source, index=frame.index)).fillna(source)
     ids = frame[S.PROVIDER_ID]
 
     geoms: list[object]
+    half = pd.Series(False, index=frame.index)  # rows with one coordinate of two (warned)
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
         gdf = frame.to_crs(WORKING_CRS)
         if gdf.geometry.notna().all() and (gdf.geometry.geom_type != "Point").any():
@@ -413,6 +425,9 @@ def read_providers(
                 f"{n.dropna().iloc[0]:g}); put longitude/latitude in 'longitude'/'latitude' columns"
             )
         ok = e.notna() & n.notna()
+        half = rows.warn_half_coordinates(frame, e, n, ("easting", "northing"), source=source, strict=strict)
+        rows.check_kilometres(frame, e, n, source=source)
+        rows.check_swapped(frame, e, n, source=source, study_area=study_area)
         check_points_in_england(e[ok], n[ok], ids=ids[ok], source=source)
         geoms = [Point(x, y) if good else _empty_point() for x, y, good in zip(e, n, ok)]
         frame[S.LOCATION_NOTE] = np.where(ok, "easting/northing in file", "no coordinates")
@@ -421,6 +436,7 @@ def read_providers(
         x = to_numeric(frame[xcol], column=xcol, source=source, decimal_comma=True)
         y = to_numeric(frame[ycol], column=ycol, source=source, decimal_comma=True)
         ok = x.notna() & y.notna()
+        half = rows.warn_half_coordinates(frame, x, y, (xcol, ycol), source=source, strict=strict)
         if crs is not None and crs not in ("EPSG:4326", "epsg:4326"):
             raise ApgeoValueError(f"{source}: columns {xcol}/{ycol} must be WGS84 degrees, not {crs}")
         check_points_in_england(x[ok], y[ok], ids=ids[ok], source=source, crs="EPSG:4326")
@@ -443,17 +459,23 @@ def read_providers(
             gpd.GeoSeries(geoms, crs=WORKING_CRS), study_area, ids=frame[S.SITE_ID], source=source,
             allow_far=allow_far, strict=strict,
         )
-    not_located = [g is None or getattr(g, "is_empty", False) for g in geoms]
-    if any(not_located) and S.POSTCODE not in frame.columns:
+    not_located = np.array([g is None or getattr(g, "is_empty", False) for g in geoms], dtype=bool)
+    if S.POSTCODE in frame.columns:  # rows with a postcode were warned about by the geocoder
+        not_located &= frame[S.POSTCODE].astype("string").str.strip().fillna("").eq("").to_numpy()
+    not_located &= ~half.to_numpy(dtype=bool)
+    if not_located.any():
         from apgeo._log import warn
 
-        idx = frame.index[np.array(not_located)]
+        idx = frame.index[not_located]
         warn(
             f"{source}: {len(idx)} provider(s) have no location at row(s) {row_numbers(idx)} "
             f"({', '.join(frame.loc[idx, S.PROVIDER_ID])}); they are kept with located=False "
             "and left out of travel times",
             strict=strict,
         )
+    rows.warn_post16_only(frame, frame[S.KEY_STAGES], source=source, strict=strict)
+    notes.emit(strict=strict)
+    frame["input_note"] = notes.column(frame.index)
     return _finish(frame, geoms, source=source)
 
 

@@ -8,7 +8,6 @@ fixed (GDAL's ``OGR_CURRENT_DATE``) so reruns on the same data are byte-identica
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import geopandas as gpd
@@ -31,7 +30,7 @@ from apgeo.analysis.england import (
 from apgeo.outputs.files import (
     GPKG_TIMESTAMP as GPKG_TIMESTAMP,  # re-exported: the GeoPackage's fixed date
 )
-from apgeo.outputs.files import write_gpkg
+from apgeo.outputs.files import write_csv, write_gpkg
 from apgeo.settings import WORKING_CRS
 
 _SHOWN = {
@@ -161,17 +160,9 @@ def england_markdown(table: pd.DataFrame, comparison: pd.DataFrame, *, area_code
 
 
 def _html_page(text: str, title: str) -> str:
-    import markdown
+    from apgeo.outputs.html_page import html_page
 
-    body = markdown.markdown(text, extensions=["tables"])
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #ccc;padding:2px 6px}"
-        "blockquote{background:#fff3cd;border-left:6px solid #d39e00;padding:.5em 1em}</style>"
-        f"</head><body>{body}</body></html>\n"
-    )
+    return html_page(text, title)  # names from the data stay text
 
 
 def authority_points(table: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -190,6 +181,8 @@ def write_england_map(table: pd.DataFrame, path: Path, *, mode: str = "walk") ->
     import folium
     from branca.colormap import LinearColormap
 
+    from apgeo.outputs.map_layers import _esc  # escaped for the page and the tooltip's script
+
     pts = authority_points(table.loc[table[S.MODE] == mode]).to_crs("EPSG:4326")
     fmap = folium.Map(location=[53.0, -1.5], zoom_start=6, tiles="OpenStreetMap")
     scale = LinearColormap(["#b2182b", "#f7f7f7", "#2166ac"], vmin=0, vmax=1)
@@ -199,7 +192,7 @@ def write_england_map(table: pd.DataFrame, path: Path, *, mode: str = "walk") ->
     for _, r in pts.iterrows():
         share = float(r["share_within_30_min_any"])
         tip = (
-            f"{html.escape(str(r['la_name']))}: {share * 100:.1f}% within 30 min; "
+            f"{_esc(r['la_name'])}: {share * 100:.1f}% within 30 min; "
             f"{int(r['ap_settings'])} AP setting(s); rank {int(r['rank'])}"
         )
         folium.CircleMarker(
@@ -244,8 +237,8 @@ def write_england_outputs(
         "markdown": out / "england_comparison.md",
         "html": out / "england_comparison.html",
     }
-    table.to_csv(paths["csv"], index=False, float_format="%.6g")
-    comparison.to_csv(paths["comparators"], index=False, float_format="%.6g")
+    write_csv(table, paths["csv"])
+    write_csv(comparison, paths["comparators"])
     paths["gpkg"].unlink(missing_ok=True)
     points = authority_points(table)
     for mode, layer in points.groupby(S.MODE, sort=False):

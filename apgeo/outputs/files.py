@@ -1,13 +1,17 @@
-"""Writing output files: folders that can be written, GeoPackages identical across reruns."""
+"""Writing output files: folders that can be written, GeoPackages identical across reruns,
+and CSVs a planner opens in Excel (:func:`write_csv`: one number format for every table)."""
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 
 from apgeo._errors import ApgeoError
 
@@ -60,4 +64,117 @@ def writable_folder(folder: str | Path, *, what: str = "output folder") -> Path:
     return p
 
 
-__all__ = ["GPKG_TIMESTAMP", "OutputFolderError", "fixed_gdal_date", "writable_folder", "write_gpkg"]
+# ------------------------------------------------------------------------------ CSVs
+
+#: The one rule every CSV apgeo writes for planners follows (quoted in the README):
+CSV_NUMBER_RULE = (
+    "numbers are never in scientific notation; a column whose values are all whole is written "
+    "whole; shares (0-1) to 4 decimals; times in seconds (*_s) as whole seconds with the same "
+    "time in minutes (*_min, 1 decimal) beside them; minutes to 1 decimal; metres and "
+    "coordinates whole; km and km2 to 2 decimals; any other number to 4 significant digits of "
+    "its column's largest value"
+)
+#: Columns of codes that get a name column beside them (code column -> name column).
+NAMED_CODES = {"area_id": "area_name", "origin_id": "origin_name"}
+
+
+def _decimals(column: str, values: np.ndarray) -> int:
+    """Decimals for a numeric column under :data:`CSV_NUMBER_RULE` (values finite, not all whole)."""
+    name = column.lower()
+    if "share" in name:
+        return 4
+    if name.endswith("_s"):
+        return 0
+    if name.endswith("_min") or "_min_" in name or "minutes" in name:
+        return 1
+    if name.endswith(("_m", "easting", "northing")) or "_m_" in name:
+        return 0
+    if name.endswith(("_km", "_km2")):
+        return 2
+    largest = float(np.max(np.abs(values))) if len(values) else 0.0
+    if largest == 0:
+        return 0
+    return int(min(6, max(0, 3 - math.floor(math.log10(largest)))))
+
+
+def _number_column(series: pd.Series) -> pd.Series | None:
+    """``series`` as floats when every value in it is a (non-boolean) number, else None."""
+    if pd.api.types.is_bool_dtype(series):
+        return None
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype(float)
+    values = series.dropna()
+    if len(values) and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) for v in values):
+        return series.astype(float)
+    return None
+
+
+def _text_of(column: str, numbers: pd.Series) -> pd.Series:
+    """A numeric column as text under :data:`CSV_NUMBER_RULE` (blank for NaN / infinite)."""
+    finite = numbers[np.isfinite(numbers)]
+    if (finite == finite.round()).all():
+        digits = 0
+    else:
+        digits = _decimals(column, finite.to_numpy())
+    rounded = numbers.round(digits)
+    return pd.Series(
+        ["" if not math.isfinite(v) else f"{v:.{digits}f}" for v in rounded.to_numpy(dtype=float)],
+        index=numbers.index,
+        dtype=object,
+    ).replace({"-0": "0", "-0.0": "0.0", "-0.0000": "0.0000"})
+
+
+def planner_table(frame: pd.DataFrame, *, names: Mapping[str, Mapping[str, str]] | None = None) -> pd.DataFrame:
+    """``frame`` as the text a planner's CSV holds (:data:`CSV_NUMBER_RULE`).
+
+    ``names`` maps a code column of :data:`NAMED_CODES` to ``{code: name}``: a name column
+    is put beside the codes (``area_name`` beside ``area_id``) when the table has none.
+    Mixed text columns keep their text; numbers inside them are written plainly.
+    """
+    out: dict[str, pd.Series] = {}
+    for col in frame.columns:
+        series = frame[col]
+        key = str(col)
+        numbers = _number_column(series)
+        if numbers is None:
+            out[key] = series.map(_plain_cell) if series.dtype == object else series
+        else:
+            out[key] = _text_of(key, numbers)
+            if key.endswith("_s") and f"{key[:-2]}_min" not in frame.columns:
+                out[f"{key[:-2]}_min"] = _text_of(f"{key[:-2]}_min", numbers / 60)
+        label = NAMED_CODES.get(key)
+        if names and label and key in names and label not in frame.columns:
+            out[label] = series.astype(str).map(dict(names[key])).fillna("")
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _plain_cell(value: object) -> object:
+    """A float inside a text column written without scientific notation."""
+    if isinstance(value, (float, np.floating)) and not isinstance(value, bool):
+        v = float(value)
+        if not math.isfinite(v):
+            return ""
+        if v.is_integer():
+            return str(int(v))
+        return np.format_float_positional(v, precision=4, unique=False, fractional=False, trim="-")
+    return value
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path, *, names: Mapping[str, Mapping[str, str]] | None = None) -> Path:
+    """Write :func:`planner_table` of ``frame`` to ``path`` (UTF-8, no index, ``\\n`` lines)."""
+    p = Path(path)
+    planner_table(frame, names=names).to_csv(p, index=False, lineterminator="\n")
+    return p
+
+
+__all__ = [
+    "CSV_NUMBER_RULE",
+    "GPKG_TIMESTAMP",
+    "NAMED_CODES",
+    "OutputFolderError",
+    "fixed_gdal_date",
+    "planner_table",
+    "writable_folder",
+    "write_csv",
+    "write_gpkg",
+]

@@ -6,7 +6,6 @@ were made (street network or straight-line estimate) before anything else.
 
 from __future__ import annotations
 
-import html
 import numbers
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -388,7 +387,8 @@ def _transit_section(result: StudyResult) -> list[str]:
     if "transit_vs_walk" not in result.tables and "transit_ap_sites" not in result.tables:
         return []
     out = ["## Public transport: what the timetable changes\n"]
-    out.append(f"Public transport here is: {result.network_method.get('transit', 'not run')}.\n")
+    how = str(result.network_method.get("transit", "not run")).removeprefix("public transport: ")
+    out.append(f"How public transport times were made: {how}.\n")
     if "transit_vs_walk" in result.tables:
         t = result.tables["transit_vs_walk"]
         shown = t
@@ -472,22 +472,14 @@ def _england_section(result: StudyResult) -> list[str]:
 
 def write_report(result: StudyResult, *, figures: dict[str, Path] | None = None) -> list[Path]:
     """Write ``report.md`` and ``report.html`` into the study's output folder."""
-    import markdown
+    from apgeo.outputs.html_page import html_page
 
     out = result.config.output_dir
     out.mkdir(parents=True, exist_ok=True)
     text = build_markdown(result, figures=figures)
     md_path = out / "report.md"
     md_path.write_text(text, encoding="utf-8")
-    body = markdown.markdown(text, extensions=["tables"])
-    page = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(result.config.title)}</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #ccc;padding:2px 6px}"
-        "blockquote{background:#fff3cd;border-left:6px solid #d39e00;padding:.5em 1em}</style>"
-        f"</head><body>{body}</body></html>\n"
-    )
+    page = html_page(text, result.config.title)  # text from the data stays text
     html_path = out / "report.html"
     html_path.write_text(page, encoding="utf-8")
     return [md_path, html_path]

@@ -16,7 +16,7 @@ from apgeo._validate import (
     to_working_crs,
 )
 from apgeo.analysis.tables import format_ids
-from apgeo.outputs.files import write_gpkg
+from apgeo.outputs.files import write_csv, write_gpkg
 from apgeo.planning.explain import (
     CHILDREN_NEWLY_WITHIN,
     COLDSPOTS_RESOLVED,
@@ -70,7 +70,7 @@ def export_recommendations(
         "gpkg": out_dir / "recommendations.gpkg",
         "markdown": out_dir / "recommendations.md",
     }
-    table.to_csv(paths["csv"], index=False, lineterminator="\n")
+    write_csv(table, paths["csv"])  # the planners' number format
     geom = dict(zip(g[SITE_ID].astype(str), g.geometry, strict=True))
     plain = pd.DataFrame(table).copy()
     for col in plain.columns:

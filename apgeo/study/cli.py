@@ -262,7 +262,9 @@ def _england_networks(args: argparse.Namespace, ap: object) -> int:
     if run.failed:
         args.out.mkdir(parents=True, exist_ok=True)
         path = args.out / "england_comparison.csv"
-        table.to_csv(path, index=False, float_format="%.6g")
+        from apgeo.outputs.files import write_csv
+
+        write_csv(table, path)
         for code, error in sorted(run.failed.items()):
             print(f"  failed: {code}: {error}", file=sys.stderr)
         again = " with the same --resume-dir" if args.resume_dir else " with --resume-dir DIR"

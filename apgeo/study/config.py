@@ -5,6 +5,7 @@ Errors name the key and the line it is on, and say what is allowed.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -13,9 +14,11 @@ from typing import Any
 
 from apgeo._errors import ConfigError
 from apgeo.network.load import LINE_LAYER_SUFFIXES
-from apgeo.schema import AP_KIND_NAMES, KEY_STAGE_NAMES, ProviderKind
+from apgeo.schema import AP_KIND_NAMES, KEY_STAGE_NAMES, ProviderKind, parse_key_stages
 
 MODES = ("walk", "cycle", "drive")
+#: Public transport: run from the [transit] section's feeds, accepted in ``modes`` too.
+TRANSIT = "transit"
 #: Road-line layers a study can route on (OS Open Roads, a council's centrelines, OSM
 #: lines): the ones :func:`apgeo.network.load.load_network` reads.
 ROAD_LINE_SUFFIXES = LINE_LAYER_SUFFIXES
@@ -169,24 +172,46 @@ def load_config(path: str | Path) -> StudyConfig:
 
     if "name" not in study:
         raise fail("study", None, "needs a 'name' (used for the report folder)")
+    def minutes(section: str, key: str, value: object, *, allow_zero: bool = False) -> float:
+        """A time in minutes: a finite number > 0 (>= 0 with ``allow_zero``)."""
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise fail(section, key, f"must be a number of minutes, not {value!r}")
+        x = float(value)
+        if not math.isfinite(x):
+            raise fail(section, key, f"must be a finite number of minutes (e.g. 30), not {value!r}: "
+                                     "there is no 'no limit' setting")
+        if x < 0 or (x == 0 and not allow_zero):
+            raise fail(section, key, f"must be more than 0 minutes, not {value!r}")
+        return x
+
     modes = tuple(net.get("modes", MODES))
     for m in modes:
-        if m not in MODES:
-            raise fail("network", "modes", f"unknown mode {m!r}; allowed: {', '.join(MODES)} (transit needs a GTFS feed)")
+        if not isinstance(m, str) or (m not in MODES and m != TRANSIT):
+            raise fail("network", "modes", f"unknown mode {m!r}; allowed: {', '.join(MODES)} "
+                                           "(public transport: add a [transit] section with its feeds)")
+    if TRANSIT in modes:
+        if not raw.get("transit"):
+            raise fail("network", "modes", "'transit' needs a [transit] section with feeds = [\"...zip\"] "
+                                           "and service_date; or remove 'transit' from modes")
+        modes = tuple(m for m in modes if m != TRANSIT)  # timetables run from [transit]
     if not modes:
-        raise fail("network", "modes", "give at least one mode")
-    thresholds = tuple(float(t) for t in ana.get("thresholds_min", (15, 30, 45, 60)))
-    if not thresholds or any(t <= 0 for t in thresholds) or list(thresholds) != sorted(set(thresholds)):
-        raise fail("analysis", "thresholds_min", f"must be positive and strictly increasing, not {list(thresholds)}")
-    key_stages = tuple(ana.get("key_stages", ("KS1", "KS2", "KS3", "KS4")))
-    for ks in key_stages:
-        if ks not in KEY_STAGE_NAMES:
-            raise fail("analysis", "key_stages", f"unknown key stage {ks!r}; allowed: {', '.join(KEY_STAGE_NAMES)}")
-    kinds = tuple(ana.get("ap_kinds", DEFAULT_AP_KINDS))
-    valid_kinds = {k.value for k in ProviderKind}
-    for k in kinds:
-        if k not in valid_kinds:
-            raise fail("analysis", "ap_kinds", f"unknown provider kind {k!r}; allowed: {', '.join(sorted(valid_kinds))}")
+        raise fail("network", "modes", "give at least one street mode (walk, cycle or drive) besides transit")
+    raw_thresholds = ana.get("thresholds_min", (15, 30, 45, 60))
+    thresholds = tuple(minutes("analysis", "thresholds_min", t) for t in raw_thresholds)
+    if not thresholds or list(thresholds) != sorted(set(thresholds)):
+        raise fail("analysis", "thresholds_min", f"must be positive and strictly increasing, not {list(raw_thresholds)}")
+    cold_min = minutes("analysis", "cold_spot_threshold_min", ana.get("cold_spot_threshold_min", 30.0))
+    try:
+        key_stages = tuple(parse_key_stages(ana.get("key_stages", ("KS1", "KS2", "KS3", "KS4"))))
+    except ValueError as exc:
+        raise fail("analysis", "key_stages", f"{exc}; allowed: {', '.join(KEY_STAGE_NAMES)}") from None
+    if not key_stages:
+        raise fail("analysis", "key_stages", f"give at least one of {', '.join(KEY_STAGE_NAMES)}")
+    kinds_given = ana.get("ap_kinds", DEFAULT_AP_KINDS)
+    try:
+        kinds = tuple(dict.fromkeys(ProviderKind.parse(k).value for k in kinds_given))
+    except ValueError as exc:
+        raise fail("analysis", "ap_kinds", str(exc)) from None
     source = net.get("source", "auto")
     if source not in ("auto", "straight-line"):
         sp = path_of(source, source)
@@ -200,8 +225,11 @@ def load_config(path: str | Path) -> StudyConfig:
             raise fail("network", "source", f"network file not found: {sp}")
         source = str(sp)
     circuity = float(net.get("circuity_factor", 1.3))
-    if circuity < 1:
+    if not math.isfinite(circuity) or circuity < 1:
         raise fail("network", "circuity_factor", f"must be >= 1, not {circuity}")
+    buffer_m = float(net.get("buffer_m", 3000.0))
+    if not math.isfinite(buffer_m) or buffer_m < 0:
+        raise fail("network", "buffer_m", f"must be a finite number of metres >= 0, not {buffer_m}")
     pop = ana.get("population_source", "mid2020")
     if pop not in ("mid2020", "census2021"):
         raise fail("analysis", "population_source", f"must be 'mid2020' or 'census2021', not {pop!r}")
@@ -216,9 +244,7 @@ def load_config(path: str | Path) -> StudyConfig:
         rec_candidates = path_of(rec["candidates"], rec["candidates"])
         if not rec_candidates.is_file():
             raise fail("recommend", "candidates", f"candidate file not found: {rec_candidates}")
-    rec_t = float(rec.get("max_travel_time_min", 30.0))
-    if rec_t <= 0:
-        raise fail("recommend", "max_travel_time_min", f"must be positive, not {rec_t}")
+    rec_t = minutes("recommend", "max_travel_time_min", rec.get("max_travel_time_min", 30.0))
     tr = raw.get("transit", {})
     feed: Path | None = None
     feeds: list[Path] = []
@@ -249,6 +275,7 @@ def load_config(path: str | Path) -> StudyConfig:
         window = tr.get("departure_window", ["07:00", "09:00"])
         if len(window) != 2 or not all(isinstance(w, str) for w in window):
             raise fail("transit", "departure_window", f"must be two times like [\"07:00\", \"09:00\"], not {window!r}")
+        minutes("transit", "step_min", tr.get("step_min", 1.0))
         if not 0 < float(tr.get("percentile", 50)) <= 100:
             raise fail("transit", "percentile", f"must be in (0, 100], not {tr.get('percentile')!r}")
     pl = raw.get("placements", {})
@@ -299,7 +326,7 @@ def load_config(path: str | Path) -> StudyConfig:
             raise fail("providers", "files", f"provider file not found: {fp}")
         provider_files.append(fp)
     border = float(pv.get("gias_border_km", 0.0))
-    if border < 0:
+    if not math.isfinite(border) or border < 0:
         raise fail("providers", "gias_border_km", f"must be >= 0, not {border}")
     if "include_gias" in pv and "include_gias" in ana and pv["include_gias"] != ana["include_gias"]:
         raise fail("providers", "include_gias", "also set in [analysis] with another value; keep one")
@@ -318,7 +345,7 @@ def load_config(path: str | Path) -> StudyConfig:
         maps_dir=path_of(study.get("maps_dir"), "../maps"),
         network_source=source,
         network_label=str(net.get("label", "")),
-        network_buffer_m=float(net.get("buffer_m", 3000.0)),
+        network_buffer_m=buffer_m,
         circuity_factor=circuity,
         modes=modes,
         thresholds_min=thresholds,
@@ -326,7 +353,7 @@ def load_config(path: str | Path) -> StudyConfig:
         ap_kinds=kinds,
         include_gias=bool(pv.get("include_gias", ana.get("include_gias", True))),
         population_source=pop,
-        cold_spot_threshold_min=float(ana.get("cold_spot_threshold_min", 30.0)),
+        cold_spot_threshold_min=cold_min,
         random_state=int(ana.get("random_state", 12345)),
         recommend_sites=sites,
         recommend_mode=rec_mode,

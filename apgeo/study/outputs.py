@@ -22,7 +22,7 @@ import apgeo
 from apgeo import schema as S
 from apgeo._cache import array_digest
 from apgeo.inputs.landscape import data_manifest
-from apgeo.outputs.files import write_gpkg
+from apgeo.outputs.files import write_csv, write_gpkg
 from apgeo.study.result import StudyResult
 
 # ------------------------------------------------------------------------ outputs
@@ -34,26 +34,28 @@ def write_outputs(result: StudyResult) -> None:
     out.mkdir(parents=True, exist_ok=True)
     gpkg = out / f"{result.config.name}.gpkg"
     gpkg.unlink(missing_ok=True)
+    # one number format for every table, area names beside area codes (write_csv)
+    names = _area_names(result)
     for name, table in sorted(result.tables.items()):
         path = out / f"{name}.csv"
         if isinstance(table, gpd.GeoDataFrame):
             write_gpkg(table, gpkg, layer=name)
             table = pd.DataFrame(table.drop(columns=table.geometry.name))
-        table.to_csv(path, index=False, float_format="%.6g")
+        write_csv(table, path, names=names)
         result.files.append(path)
     if gpkg.is_file():
         result.files.append(gpkg)
     for mode, table in result.travel_times.items():
         path = out / f"travel_times_{mode}.csv"
         labelled = table[[S.ORIGIN_ID, S.DESTINATION_ID, S.TRAVEL_TIME_S]].assign(method=result.network_method[mode])
-        labelled.to_csv(path, index=False, float_format="%.1f")
+        write_csv(labelled, path, names=names)
         result.files.append(path)
     providers = pd.DataFrame(result.providers.drop(columns="geometry"))
-    providers[S.EASTING] = result.providers.geometry.x.round(1)
-    providers[S.NORTHING] = result.providers.geometry.y.round(1)
+    providers[S.EASTING] = result.providers.geometry.x
+    providers[S.NORTHING] = result.providers.geometry.y
     for name, frame in (("providers", providers), ("providers_not_located", result.not_located)):
         path = out / f"{name}.csv"
-        frame.to_csv(path, index=False)
+        write_csv(frame, path, names=names)
         result.files.append(path)
     manifest = data_manifest(result.config.data_dir)
     provenance = {
@@ -69,6 +71,15 @@ def write_outputs(result: StudyResult) -> None:
     path = out / "provenance.json"
     path.write_text(json.dumps(provenance, indent=2, default=str) + "\n", encoding="utf-8")
     result.files.append(path)
+
+
+def _area_names(result: StudyResult) -> dict[str, dict[str, str]]:
+    """LSOA code -> name from the study's demand areas, for the CSVs' name columns."""
+    demand = result.demand
+    if S.AREA_NAME not in demand.columns:
+        return {}
+    lookup = dict(zip(demand[S.AREA_ID].astype(str), demand[S.AREA_NAME].fillna("").astype(str), strict=True))
+    return {S.AREA_ID: lookup, S.ORIGIN_ID: lookup}
 
 
 # ---------------------------------------------------------------------------- maps
