@@ -400,7 +400,7 @@ def test_download_is_cached(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     calls = _patch_download(monkeypatch, tmp_path, osmnx_style_graph())
     first = network_from_osm(_finnish_area(), mode="walk", buffer_m=100)
     assert first.graph["source"] == "osm-download"
-    cached = list((tmp_path / "networks").glob("*.graphml"))
+    cached = list((tmp_path / "networks").rglob("*.graphml"))
     assert len(cached) == 1
     second = load_network(None, mode="walk", polygon=_finnish_area(), buffer_m=100)
     assert second.graph["source"] == f"cache:{cached[0]}"

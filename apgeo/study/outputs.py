@@ -184,7 +184,7 @@ def _figure(path: Path, name: str, data: pd.DataFrame, options: dict[str, Any]) 
         "options": options,
         "matplotlib": version("matplotlib"),
     }
-    png = cached_arrays(study_cache_dir() / "figures", payload, draw)
+    png = cached_arrays(study_cache_dir() / "figures", payload, draw, code=[__name__])
     if not drawn:
         assert png is not None
         path.parent.mkdir(parents=True, exist_ok=True)
