@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,19 @@ from apgeo._errors import ApgeoError
 #: The creation / modification time written into every GeoPackage apgeo makes, so the
 #: same study gives byte-identical files (GDAL otherwise stamps the current time).
 GPKG_TIMESTAMP = "2025-01-01T00:00:00.000Z"
+
+
+def relative_link(target: str | Path, folder: str | Path) -> str:
+    """The link, written in a file in ``folder``, that opens ``target``: the relative path
+    between the two real locations (both made absolute first), with ``/`` separators and
+    percent-encoded for Markdown and HTML; a ``file:`` URI when there is none (another
+    drive on Windows). Wherever the two folders are, nested or absolute, the link works."""
+    to, start = os.path.abspath(target), os.path.abspath(folder)
+    try:
+        rel = os.path.relpath(to, start)
+    except ValueError:  # pragma: no cover - Windows, another drive
+        return Path(to).as_uri()
+    return urllib.parse.quote(Path(rel).as_posix())
 
 
 class OutputFolderError(ApgeoError, OSError):
@@ -60,4 +74,4 @@ def writable_folder(folder: str | Path, *, what: str = "output folder") -> Path:
     return p
 
 
-__all__ = ["GPKG_TIMESTAMP", "OutputFolderError", "fixed_gdal_date", "writable_folder", "write_gpkg"]
+__all__ = ["GPKG_TIMESTAMP", "OutputFolderError", "fixed_gdal_date", "relative_link", "writable_folder", "write_gpkg"]

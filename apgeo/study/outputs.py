@@ -85,6 +85,7 @@ def draw_maps(result: StudyResult) -> None:
     AP site, access cold spots with reasons, Gi* clusters, wards; every title says how
     the travel times were made."""
     from apgeo.outputs.maps import save_map, study_map
+    from apgeo.outputs.report import map_path
 
     cfg = result.config
     polygons = result.demand[[S.AREA_ID, S.AREA_NAME, S.WARD_NAME, "geometry"]]
@@ -126,7 +127,7 @@ def draw_maps(result: StudyResult) -> None:
             not_located=list(result.not_located[S.NAME]),
             extra_layers=extra,
         )
-        path = save_map(m, cfg.maps_dir / f"{cfg.name}_{mode}.html")
+        path = save_map(m, map_path(cfg, mode))
         result.files.append(path)
     _draw_flow_map(result)
 
