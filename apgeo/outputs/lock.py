@@ -5,7 +5,8 @@ report. :func:`output_lock` takes an exclusive lock on ``<folder>/.apgeo.lock.fl
 (``filelock``: ``flock`` on Unix, ``LockFileEx`` on Windows), in one atomic step: of two
 runs starting together exactly one gets it. The operating system releases it when the
 process ends, however it ends, so a crashed run leaves no lock to take over by hand and
-two runs can never both take over the same stale one. While held, ``<folder>/.apgeo.lock``
+two runs can never both take over the same stale one. Both files are removed when the run
+gives the lock back. While held, ``<folder>/.apgeo.lock``
 names the process id, host, start time and run, so a second run gets an error naming the
 folder and the run holding it; one left by a run that ended without releasing is replaced
 with a warning. The lock is re-entrant within one process, so the command line can take it
@@ -28,7 +29,7 @@ from apgeo._log import warn
 from apgeo.outputs.files import OutputFolderError, writable_folder
 
 LOCK_NAME = ".apgeo.lock"
-#: The file the operating system's lock is taken on (kept; it holds nothing).
+#: The file the operating system's lock is taken on (it holds nothing; removed on release).
 KERNEL_LOCK_NAME = ".apgeo.lock.flock"
 _HELD: dict[Path, tuple[FileLock, int]] = {}
 
@@ -102,6 +103,9 @@ def release(lock: Path) -> None:
     try:
         if _read(lock).get("pid") == str(os.getpid()):
             lock.unlink(missing_ok=True)
+        # removed while still held: a run that opened it meanwhile finds it unlinked and
+        # does not take the lock on it (filelock checks), so two runs never hold two files
+        lock.with_name(KERNEL_LOCK_NAME).unlink(missing_ok=True)
     finally:
         kernel.release()
 
