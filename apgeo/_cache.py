@@ -1,7 +1,12 @@
-"""Disk cache helpers: content hashes, cache keys and atomic ``.npz`` files.
+"""Disk cache helpers: content hashes, code fingerprints, cache keys and atomic ``.npz`` files.
 
-Expensive artefacts are cached under a hash of their inputs, parameters and the apgeo
-version (STYLE.md). Entries are plain numpy ``.npz`` archives read with
+Expensive artefacts are cached under a hash of their inputs and parameters, in a folder
+named by the fingerprint of the code that computes them (:func:`code_fingerprint`: the
+apgeo version and the source of the computing modules and of every apgeo module they
+import). An apgeo whose code changed therefore never reads what an older one kept, even
+under the same version number: the older folders are ignored (logged once at INFO) until
+``apgeo cache clear --what stale`` removes them. Each such folder holds a ``made_by.json``
+naming the version, fingerprint and modules that made it (:func:`cache_inventory`). Entries are plain numpy ``.npz`` archives read with
 ``allow_pickle=False``: no pickles, so a cache file can never run code. Writes are atomic
 (a temporary file renamed into place), so an interrupted run leaves no half-written entry.
 An unreadable entry is logged and treated as a miss; the caller rebuilds and rewrites it.
@@ -12,10 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +33,8 @@ import numpy as np
 from apgeo._log import logger
 
 _CHUNK = 1 << 20
+MANIFEST = "made_by.json"
+_CODE_PREFIX = "code-"
 
 
 def file_sha256(path: str | Path) -> str:
@@ -41,6 +52,264 @@ def cache_key(payload: Mapping[str, Any], *, length: int = 24) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
+# ---- code fingerprints ------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _module_files() -> dict[str, Path]:
+    """apgeo module name -> its source file (a package by its ``__init__.py``)."""
+    root = Path(__file__).resolve().parent
+    out: dict[str, Path] = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(apgeo[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.M)
+_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n]*)", re.M)
+_LAZY_NAME = re.compile(r"[\"'](\w+)[\"']\s*:\s*[\"'](apgeo[\w.]*)[\"']")
+_COMMENT = re.compile(r"#[^\n]*")
+
+
+@cache
+def _source(name: str) -> bytes:
+    path = _module_files().get(name)
+    return b"" if path is None else path.read_bytes()
+
+
+@cache
+def _lazy_names(name: str) -> dict[str, str]:
+    """A package's lazy public names (``"name": "apgeo.module"`` pairs in its ``__init__``)."""
+    path = _module_files().get(name)
+    if path is None or path.name != "__init__.py":
+        return {}
+    known = _module_files()
+    text = _source(name).decode()
+    return {k: v for k, v in _LAZY_NAME.findall(text) if v in known}
+
+
+@cache
+def _imports(name: str) -> frozenset[str]:
+    """The apgeo modules ``name`` imports anywhere in its code (inside functions too), with
+    the modules behind the lazy names it takes from a package (``from apgeo import x``,
+    ``apgeo.x`` after ``import apgeo``). apgeo's imports are absolute (STYLE.md)."""
+    known = _module_files()
+    text = _source(name).decode()
+    out: set[str] = set()
+
+    def add(module: str, attr: str | None = None) -> None:
+        while module and module not in known:
+            module = module.rpartition(".")[0]
+        if not module:
+            return
+        out.add(module)
+        if attr is not None:
+            if f"{module}.{attr}" in known:
+                out.add(f"{module}.{attr}")
+            elif attr in _lazy_names(module):
+                out.add(_lazy_names(module)[attr])
+
+    for base, names in _FROM_IMPORT.findall(text):
+        for item in _COMMENT.sub("", names).strip("()").split(","):
+            attr = item.split(" as ")[0].strip()
+            if attr:
+                add(base, attr)
+    bound: dict[str, str] = {}  # local name -> module, for ``import apgeo`` then ``apgeo.x``
+    for line in _IMPORT.findall(text):
+        for item in _COMMENT.sub("", line).split(","):
+            module, _, alias = item.strip().partition(" as ")
+            if module.split(".")[0] == "apgeo":
+                add(module)
+                bound[alias.strip() or "apgeo"] = module if alias.strip() else "apgeo"
+    for local, module in bound.items():
+        for attr in re.findall(rf"\b{re.escape(local)}\.(\w+)", text):
+            add(module, attr)
+    return frozenset(out)
+
+
+def _closure(roots: Sequence[str]) -> list[str]:
+    """``roots`` (a package stands for all its modules), every apgeo module they import,
+    directly or not, and the packages above each one (their ``__init__`` runs too)."""
+    known = _module_files()
+    todo = [m for m in known for r in roots if m == r or m.startswith(r + ".")]
+    seen: set[str] = set()
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        todo.extend(_imports(module))
+        parent = module.rpartition(".")[0]
+        while parent:
+            todo.append(parent)
+            parent = parent.rpartition(".")[0]
+    return sorted(seen)
+
+
+_FINGERPRINTS: dict[tuple[str, ...], str] = {}
+_FINGERPRINT_LOCK = threading.Lock()
+
+
+def code_fingerprint(*modules: str) -> str:
+    """Fingerprint of the code that computes a cached thing: a hash of the apgeo version and
+    the source of ``modules`` (module or subpackage names, e.g. ``"apgeo.network"``; none:
+    the whole package) and of every apgeo module they import, directly or not (imports
+    inside functions and lazy public names included). Any change to that code gives a new
+    fingerprint, so cached results of other code are never read. Computed once per process
+    (about 0.1 s for the whole package)."""
+    from apgeo import __version__
+
+    roots = tuple(sorted(set(modules))) or ("apgeo",)
+    with _FINGERPRINT_LOCK:
+        found = _FINGERPRINTS.get(roots)
+        if found is None:
+            digest = hashlib.sha256(f"apgeo {__version__}\n".encode())
+            for module in _closure(roots):
+                source = _source(module)
+                digest.update(f"{module} {len(source)}\n".encode())
+                digest.update(source)
+            found = _FINGERPRINTS[roots] = digest.hexdigest()[:16]
+    return found
+
+
+_PENDING: dict[Path, dict[str, Any]] = {}
+_STALE_LOGGED: set[Path] = set()
+
+
+def code_folder(folder: Path, *modules: str) -> Path:
+    """The folder, inside ``folder``, of the entries computed by the current code of
+    ``modules`` (see :func:`code_fingerprint`). Its ``made_by.json`` (version, fingerprint,
+    modules) is written with the first entry (:func:`save_npz`, :func:`mark_written`).
+    Entries of other code beside it are ignored; the first look in a process logs them at
+    INFO."""
+    from apgeo import __version__
+
+    fingerprint = code_fingerprint(*modules)
+    path = Path(folder) / f"{_CODE_PREFIX}{fingerprint}"
+    with _FINGERPRINT_LOCK:
+        if path not in _PENDING:
+            _PENDING[path] = {
+                "apgeo": __version__,
+                "code": fingerprint,
+                "modules": sorted(set(modules)) or ["apgeo"],
+            }
+            if Path(folder).is_dir():
+                stale = [p for p in Path(folder).iterdir() if p != path and p.name != MANIFEST]
+                if stale and path not in _STALE_LOGGED:
+                    _STALE_LOGGED.add(path)
+                    logger.info(
+                        "ignoring %d cache item(s) in %s made by other apgeo code (this code: %s); "
+                        "`apgeo cache clear --what stale` removes them",
+                        len(stale), folder, fingerprint,
+                    )
+    return path
+
+
+def mark_written(folder: Path) -> None:
+    """Write ``folder``'s ``made_by.json`` if :func:`code_folder` made it and it has none."""
+    manifest = _PENDING.get(folder)
+    target = folder / MANIFEST
+    if manifest is None or target.is_file():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=MANIFEST + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(manifest, handle, indent=1, sort_keys=True)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class CacheGroup:
+    """One kind of kept result made by one code (see :func:`cache_inventory`).
+
+    ``kind``: its folder inside the cache folder (``"networks"``, ``"study/travel_times"``,
+    ...; ``"data"``: fetched source files, which depend on no code). ``apgeo_version`` and
+    ``code``: what made it (``None``: unknown, an entry made before code fingerprints).
+    ``stale``: made by other code than this apgeo's, so never read. ``paths``: what to
+    delete to remove the group."""
+
+    kind: str
+    entries: int
+    size_bytes: int
+    apgeo_version: str | None
+    code: str | None
+    modules: tuple[str, ...]
+    stale: bool
+    paths: tuple[Path, ...]
+
+
+def _read_manifest(folder: Path) -> dict[str, Any] | None:
+    try:
+        found = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def cache_inventory(root: Path | None = None) -> list[CacheGroup]:
+    """What the cache folder (default ``get_settings().cache_dir``) keeps: one group per kind
+    of entry and code that made it, with the count, size, version and fingerprint, and
+    whether it is stale (made by other code, so ignored). Entries outside a code folder
+    (from an apgeo before code fingerprints) are stale, except the fetched data files."""
+    from apgeo.settings import get_settings
+
+    root = Path(root) if root is not None else get_settings().cache_dir
+    groups: list[CacheGroup] = []
+    loose: dict[Path, list[Path]] = {}
+    if not root.is_dir():
+        return groups
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames.sort()
+        if here == root / "data" or MANIFEST in filenames or here.name.startswith(_CODE_PREFIX):
+            files = [p for p in here.rglob("*") if p.is_file() and p.name != MANIFEST]
+            dirnames[:] = []
+            modules: tuple[str, ...] = ()
+            if here == root / "data":
+                version, code, stale = None, None, False
+            else:
+                made = _read_manifest(here) or {}
+                version, code = made.get("apgeo"), made.get("code")
+                modules = tuple(str(m) for m in made.get("modules", ()))
+                stale = code is None or code_fingerprint(*modules) != code
+            kind = (here if here == root / "data" else here.parent).relative_to(root).as_posix()
+            groups.append(
+                CacheGroup(
+                    kind=kind,
+                    entries=len(files),
+                    size_bytes=sum(p.stat().st_size for p in files),
+                    apgeo_version=None if version is None else str(version),
+                    code=None if code is None else str(code),
+                    modules=modules,
+                    stale=stale,
+                    paths=(here,),
+                )
+            )
+            continue
+        files = [here / f for f in sorted(filenames)]
+        if files:
+            loose[here] = files
+    for here, files in loose.items():
+        groups.append(
+            CacheGroup(
+                kind=here.relative_to(root).as_posix(),
+                entries=len(files),
+                size_bytes=sum(p.stat().st_size for p in files),
+                apgeo_version=None,
+                code=None,
+                modules=(),
+                stale=True,
+                paths=tuple(files),
+            )
+        )
+    return sorted(groups, key=lambda g: (g.kind, g.stale, g.code or ""))
+
+
 def save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     """Write ``arrays`` to ``path`` atomically (uncompressed ``.npz``, no object arrays)."""
     for name, value in arrays.items():
@@ -55,6 +324,7 @@ def save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    mark_written(path.parent)
 
 
 def load_npz(path: Path) -> dict[str, np.ndarray] | None:
@@ -103,8 +373,12 @@ def cached_arrays(
     folder: Path | None,
     payload: Mapping[str, Any],
     compute: Callable[[], dict[str, np.ndarray] | None],
+    *,
+    code: Sequence[str] = (),
 ) -> dict[str, np.ndarray] | None:
-    """``compute()``, kept in ``folder`` under a key of ``payload`` and the apgeo version.
+    """``compute()``, kept in ``folder`` under a key of ``payload``, in the folder of the
+    code that computes it (:func:`code_folder` of the modules ``code``, e.g. the caller's
+    ``__name__``; empty: the whole package).
 
     ``payload`` must name everything the result depends on (digests of arrays, options,
     library versions). ``folder=None`` computes without the cache. A result of ``None``
@@ -113,9 +387,7 @@ def cached_arrays(
     """
     if folder is None:
         return compute()
-    from apgeo import __version__
-
-    path = folder / f"{cache_key({**payload, 'apgeo': __version__}, length=32)}.npz"
+    path = code_folder(folder, *code) / f"{cache_key(payload, length=32)}.npz"
     found = load_npz(path)
     if found is not None:
         return found
@@ -129,11 +401,17 @@ def cached_arrays(
 
 
 __all__ = [
+    "MANIFEST",
+    "CacheGroup",
     "array_digest",
+    "cache_inventory",
     "cache_key",
     "cached_arrays",
+    "code_fingerprint",
+    "code_folder",
     "file_sha256",
     "load_npz",
+    "mark_written",
     "results_cache",
     "results_cache_dir",
     "save_npz",

@@ -123,10 +123,10 @@ def test_tile_cache_kept_by_study_clear_and_shared_by_thresholds(
     monkeypatch.setattr(catchment_geometry, "_TILE_EDGES", 20)
     sites = _sites()
     first = cached_catchments(_engine(), sites, thresholds_min=(30,))
-    files = sorted(tile_cache_dir().glob("tiles-*.npz"))
+    files = sorted(tile_cache_dir().rglob("tiles-*.npz"))
     assert len(files) == 1
     clear_cache(what="study")  # per-site entries only: the network's tiles stay
-    assert sorted(tile_cache_dir().glob("tiles-*.npz")) == files
+    assert sorted(tile_cache_dir().rglob("tiles-*.npz")) == files
     fresh = _engine()
     again = cached_catchments(fresh, sites, thresholds_min=(30,))
     blocks = _blocks(fresh)
@@ -134,10 +134,10 @@ def test_tile_cache_kept_by_study_clear_and_shared_by_thresholds(
     assert all(a.equals_exact(b, 0) for a, b in zip(again.geometry, first.geometry, strict=True))
     # other thresholds, same network and buffer width: the same tile entry
     cached_catchments(_engine(), sites, thresholds_min=(20, 30))
-    assert len(list(tile_cache_dir().glob("tiles-*.npz"))) == 1
+    assert len(list(tile_cache_dir().rglob("tiles-*.npz"))) == 1
     # another buffer width: its own entry
     cached_catchments(_engine(), sites, thresholds_min=(30,), buffer_m=20.0)
-    assert len(list(tile_cache_dir().glob("tiles-*.npz"))) == 2
+    assert len(list(tile_cache_dir().rglob("tiles-*.npz"))) == 2
     clear_cache()
     assert not tile_cache_dir().exists()
 

@@ -377,7 +377,6 @@ def _patch_download(
 
     settings = replace(get_settings(), cache_dir=tmp_path)
     monkeypatch.setattr(network_cache, "get_settings", lambda: settings)
-    monkeypatch.setattr(network_download, "get_settings", lambda: settings)
     monkeypatch.setattr(ox, "graph_from_polygon", fake_download)
     monkeypatch.setattr(network_download, "overpass_reachable", lambda **_: (True, ""))
     return calls
@@ -386,7 +385,6 @@ def _patch_download(
 def test_offline_download_fails_fast_with_advice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     settings = replace(get_settings(), cache_dir=tmp_path)
     monkeypatch.setattr(network_cache, "get_settings", lambda: settings)
-    monkeypatch.setattr(network_download, "get_settings", lambda: settings)
     monkeypatch.setattr(network_download, "overpass_reachable", lambda **_: (False, "no route"))
     with pytest.raises(NetworkError, match=r"Overpass API is not reachable \(no route\) and no cached copy"):
         network_download.network_from_osm(_finnish_area(), mode="walk", polygon_crs="EPSG:4326")
@@ -400,7 +398,7 @@ def test_download_is_cached(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     calls = _patch_download(monkeypatch, tmp_path, osmnx_style_graph())
     first = network_from_osm(_finnish_area(), mode="walk", buffer_m=100)
     assert first.graph["source"] == "osm-download"
-    cached = list((tmp_path / "networks").glob("*.graphml"))
+    cached = list((tmp_path / "networks").rglob("*.graphml"))
     assert len(cached) == 1
     second = load_network(None, mode="walk", polygon=_finnish_area(), buffer_m=100)
     assert second.graph["source"] == f"cache:{cached[0]}"
@@ -424,7 +422,6 @@ def test_empty_download_is_not_cached(monkeypatch: pytest.MonkeyPatch, tmp_path:
 def test_download_sheffield_centre_online(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = replace(get_settings(), cache_dir=tmp_path)
     monkeypatch.setattr(network_cache, "get_settings", lambda: settings)
-    monkeypatch.setattr(network_download, "get_settings", lambda: settings)
     centre = shapely.Point(435_300, 387_200).buffer(300)  # Sheffield city centre, EPSG:27700
     G = network_from_osm(centre, mode="walk", buffer_m=200)
     assert G.graph["crs"] == "EPSG:27700"

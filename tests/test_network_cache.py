@@ -27,7 +27,7 @@ except ImportError:  # tests/ is not a package
 
 
 def _entries() -> list[Path]:
-    return sorted((get_settings().cache_dir / "networks").glob("*.npz"))
+    return sorted((get_settings().cache_dir / "networks").rglob("*.npz"))
 
 
 def _graphml(tmp_path: Path) -> Path:

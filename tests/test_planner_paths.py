@@ -264,6 +264,48 @@ def test_postcode_and_coordinates_that_disagree_warn_and_coordinates_win() -> No
     assert "disagrees" not in out["location_note"].iloc[0]
 
 
+
+def test_two_runs_never_both_take_over_a_stale_lock(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Taking the lock is one atomic step: of two runs finding the same stale lock (both
+    pausing a second after seeing it), exactly one gets the folder."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from apgeo.outputs.lock import LOCK_NAME
+
+    out = tmp_path / "reports"
+    out.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (out / LOCK_NAME).write_text(f"pid={int(dead.stdout)}\nhost={socket.gethostname()}\nstarted=x\nrun=crashed\n")
+    go = tmp_path / "go"
+    code = (
+        "import sys, time, warnings\nfrom pathlib import Path\nimport apgeo.outputs.lock as L\n"
+        "warnings.simplefilter('ignore')\n"
+        "def slow(*a, **k):\n    time.sleep(1.0)\nL.warn = slow\n"
+        "print('ready', flush=True)\n"
+        f"while not Path({str(go)!r}).exists():\n    time.sleep(0.01)\n"
+        "try:\n"
+        f"    with L.output_lock({str(out)!r}):\n"
+        "        print('got', flush=True)\n        time.sleep(2.0)\n"
+        "except L.OutputFolderError:\n    print('refused', flush=True)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    runs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=root,
+                         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+        for _ in range(2)
+    ]
+    for run in runs:
+        assert run.stdout is not None and run.stdout.readline().strip() == "ready"
+    go.touch()
+    time.sleep(0.1)
+    said = sorted(run.communicate(timeout=120)[0].strip() for run in runs)
+    assert said == ["got", "refused"]
+    assert not (out / LOCK_NAME).exists()
+
 # ---- 8. what a planner reads ------------------------------------------------------------
 
 

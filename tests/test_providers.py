@@ -234,3 +234,19 @@ def test_any_english_postcode_is_located_offline(tmp_path):
     leeds = out.geometry.iloc[0]
     assert 425_000 < leeds.x < 435_000 and 428_000 < leeds.y < 438_000  # central Leeds
     assert out["location_note"].iloc[0] == "postcode centroid (national directory)"
+
+
+def test_national_directory_read_through_its_public_interface(monkeypatch, tmp_path):
+    """The directory's files are found by its own ``Postcodes`` class (QLACREF_DATA_DIR
+    included), and a directory without them is a loud error, not every postcode unknown."""
+    from apgeo import DataFileNotFoundError
+    from apgeo.inputs import geocode
+
+    monkeypatch.setattr(geocode, "_national_letter", geocode._national_letter.__wrapped__)
+    found = geocode.national_postcodes(pd.Series(["LS1 1UR", "QQ1 1QQ"]))
+    assert found["easting"].notna().tolist() == [True, False]
+    monkeypatch.setenv("QLACREF_DATA_DIR", str(tmp_path / "no such folder"))
+    with pytest.raises(DataFileNotFoundError, match=r"no postcodes starting with 'L'.*reinstall"):
+        geocode.national_postcodes(pd.Series(["LS1 1UR"]))
+    # a letter no UK postcode area starts with finds nothing, and that is no error
+    assert geocode.national_postcodes(pd.Series(["QQ1 1QQ"]))["easting"].isna().all()

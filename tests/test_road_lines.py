@@ -660,3 +660,22 @@ def test_leeds_walks_equal_an_independent_graph(leeds_walk: tuple) -> None:
             assert ours == pytest.approx(theirs, abs=0.1), (a, b)
             crow_fly = math.hypot(xs[nodes[a]] - xs[nodes[b]], ys[nodes[a]] - ys[nodes[b]])
             assert 1.0 <= ours * walk_mps / crow_fly < 1.6, (a, b)
+
+
+def test_component_lengths_count_each_piece_once_and_every_piece() -> None:
+    """A two-way street's two edges are one piece; the two halves of a roundabout split at
+    two nodes (same ends, same way id, same length, different lines) are two."""
+    from apgeo.network.line_layer import component_lengths_m
+
+    G = nx.MultiDiGraph()
+    top = LineString([(0, 0), (10, 10), (20, 0)])
+    bottom = LineString([(20, 0), (10, -10), (0, 0)])
+    assert top.length == pytest.approx(bottom.length)
+    G.add_edge("A", "B", length_m=top.length, osmid=7, geometry=top)  # one-way ring
+    G.add_edge("B", "A", length_m=bottom.length, osmid=7, geometry=bottom)
+    street = LineString([(0, 0), (-50, 0)])
+    G.add_edge("A", "C", length_m=50.0, osmid=8, geometry=street)
+    G.add_edge("C", "A", length_m=50.0, osmid=8, geometry=LineString(street.coords[::-1]))
+    G.add_edge("D", "E", length_m=30.0, osmid=9)  # two-way, no line
+    G.add_edge("E", "D", length_m=30.0, osmid=9)
+    assert component_lengths_m(G) == pytest.approx((2 * top.length + 50.0, 30.0))

@@ -340,3 +340,52 @@ def test_cli_console_shows_each_warning_once():
     rec = logging.LogRecord("apgeo", logging.WARNING, __file__, 1, "same %s", ("thing",), None)
     assert f.filter(rec) is True
     assert f.filter(rec) is False
+
+
+def _local_links(text: str) -> list[str]:
+    import re
+
+    found = re.findall(r"\]\(([^)\s]+)\)", text) + re.findall(r'(?:href|src)="([^"#]+)"', text)
+    return [link for link in found if "://" not in link and not link.startswith("mailto:")]
+
+
+def test_report_links_open_the_maps_and_figures(study_result):
+    """Every link of report.md and report.html opens a file that exists (the maps folder
+    is not the reports folder's sibling here)."""
+    from urllib.parse import unquote
+
+    out = study_result.config.output_dir
+    for name in ("report.md", "report.html"):
+        links = _local_links((out / name).read_text(encoding="utf-8"))
+        assert any(link.endswith("sheffield_walk.html") for link in links), name
+        assert any(link.endswith(".png") for link in links), name
+        for link in links:
+            assert (out / unquote(link)).resolve().is_file(), (name, link)
+
+
+@pytest.mark.parametrize(
+    ("output", "maps"),
+    [
+        ("reports/nested/deeper/sheffield", "maps/rerun2"),  # maps_dir = "../maps/rerun2" and the like
+        ("reports", "reports/maps"),  # maps inside the reports folder
+        ("a b/reports", "maps and more/x"),  # spaces
+    ],
+)
+def test_report_links_follow_the_real_folders(study_result, tmp_path, monkeypatch, output, maps):
+    from dataclasses import replace
+    from urllib.parse import unquote
+
+    from apgeo.outputs.files import relative_link
+    from apgeo.outputs.report import build_markdown, map_path
+
+    cfg = replace(study_result.config, output_dir=tmp_path / output, maps_dir=tmp_path / maps)
+    figure = tmp_path / "figures" / "coverage_curve.png"
+    text = build_markdown(replace(study_result, config=cfg), figures={"Coverage curve": figure})
+    links = [unquote(link) for link in _local_links(text)]
+    targets = {(cfg.output_dir / link).resolve() for link in links}
+    assert {map_path(cfg, mode).resolve() for mode in study_result.travel_times} <= targets
+    assert figure.resolve() in targets
+    # the same from a relative folder (against the working folder) and to an absolute one
+    monkeypatch.chdir(tmp_path)
+    link = relative_link(map_path(cfg, "walk"), output)
+    assert (tmp_path / output / unquote(link)).resolve() == map_path(cfg, "walk").resolve()

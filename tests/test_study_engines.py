@@ -121,10 +121,10 @@ def test_failed_build_records_nothing(graphml: Path, monkeypatch: pytest.MonkeyP
     with pytest.raises(RuntimeError, match="interrupted"):
         _load(copy)
     engines_dir = study_cache_dir() / "engines"
-    before = set(engines_dir.glob("*.npz")) if engines_dir.is_dir() else set()
+    before = set(engines_dir.rglob("*.npz")) if engines_dir.is_dir() else set()
     monkeypatch.undo()
     assert all(isinstance(e, TravelTimeEngine) for e in _load(copy)[0].values())
-    assert len(set(engines_dir.glob("*.npz")) - before) == 1
+    assert len(set(engines_dir.rglob("*.npz")) - before) == 1
 
 
 def test_a_record_that_no_longer_matches_is_dropped(graphml: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -125,6 +125,8 @@ step_min = 10
     assert "transit" in report and "sheffield_supertram_gtfs_2024-25" in report
     feeds = pd.read_csv(out / "transit_feeds.csv")
     assert feeds.loc[0, "service_date"] == "2025-01-14" and feeds.loc[0, "stops"] == 94
+    # the trams of that Tuesday, and apart from them Monday's still running after midnight
+    assert (feeds.loc[0, "trips"], feeds.loc[0, "trips_from_previous_day"]) == (447, 10)
     # what the timetable changes: the Inclusion Centre is ~130 m from Spring Lane tram stop
     sites = r.tables["transit_ap_sites"].set_index("site_id")
     assert sites.loc["URN137596-1", "within_400_m"]

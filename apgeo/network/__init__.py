@@ -66,7 +66,8 @@ Loading and caching
 :func:`load_networks` reads a PBF, GraphML file or download once and derives every mode
 from it. With ``cache=True`` (the default) each mode's graph is also stored as plain numpy
 arrays (no pickle) under ``get_settings().cache_dir / "networks"``, keyed by the file's
-sha256, the area, mode, speeds, CRS, slope option and apgeo version; a later run loads it
+sha256, the area, mode, speeds, CRS and slope option, in a folder named by the fingerprint
+of the network code (another apgeo's entries are not read); a later run loads it
 in a few seconds. :func:`load_network` uses the same cache and, when it has to read a
 file, caches the other modes from the same read.
 

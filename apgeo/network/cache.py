@@ -1,6 +1,6 @@
 """The processed-network cache: each mode's arrays stored as plain numpy files (no pickle),
-keyed by the source's content hash, the area, mode, speeds, CRS, slope option and apgeo
-version; and deriving every mode from one read of a source.
+keyed by the source's content hash, the area, mode, speeds, CRS and slope option, in the
+folder of the current network code (:func:`apgeo._cache.code_folder`); and deriving every mode from one read of a source.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from apgeo._cache import cache_key, load_npz, save_npz
+from apgeo._cache import cache_key, code_folder, load_npz, save_npz
 from apgeo._errors import ApgeoError, ApgeoValueError
 from apgeo._log import logger
 from apgeo.network.arrays import _derive, _graph_from_arrays, _ModeArrays, _object_array
@@ -34,8 +34,6 @@ def _processed_path(
     slope_aware: bool,
 ) -> Path:
     """Where a mode's processed network is cached (see :func:`load_networks`)."""
-    from apgeo import __version__
-
     key = cache_key(
         {
             "format": _PROCESSED_FORMAT,
@@ -44,10 +42,15 @@ def _processed_path(
             "speeds_kph": dict(sorted(speeds.items())),
             "crs": crs,
             "slope_aware": bool(slope_aware),
-            "apgeo": __version__,
         }
     )
-    return get_settings().cache_dir / "networks" / f"{key}.{mode}.npz"
+    return network_cache_folder() / f"{key}.{mode}.npz"
+
+
+def network_cache_folder() -> Path:
+    """The folder of the networks cached by the current network code (downloads and
+    processed arrays; the fingerprint of :mod:`apgeo.network` names it)."""
+    return code_folder(get_settings().cache_dir / "networks", "apgeo.network")
 
 
 def _arrays_to_npz(arrays: _ModeArrays) -> dict[str, np.ndarray] | None:

@@ -15,29 +15,30 @@ import networkx as nx
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from apgeo._cache import file_sha256
+from apgeo._cache import file_sha256, mark_written
 from apgeo._errors import NetworkError
 from apgeo._log import logger
 from apgeo.network.area import _buffered_area
 from apgeo.network.arrays import _graph_from_arrays
-from apgeo.network.cache import _build_modes, _load_cached, _processed_path
+from apgeo.network.cache import _build_modes, _load_cached, _processed_path, network_cache_folder
 from apgeo.network.graphml import _parts_from_graph, _prepare_osmnx, _read_graphml
 from apgeo.network.modes import Mode, check_mode, resolve_speeds
-from apgeo.settings import WORKING_CRS, get_settings
+from apgeo.settings import WORKING_CRS
 
 
 def network_cache_key(polygon_wkt: str, mode: Mode, speeds_kph: Mapping[str, float]) -> str:
-    """Hash of everything a downloaded network depends on (apgeo and osmnx versions too)."""
+    """Hash of everything a downloaded network depends on (the fingerprint of apgeo's
+    network code and the osmnx version too)."""
     import osmnx as ox
 
-    from apgeo import __version__
+    from apgeo._cache import code_fingerprint
 
     payload = json.dumps(
         {
             "polygon": polygon_wkt,
             "mode": mode,
             "speeds_kph": dict(sorted(speeds_kph.items())),
-            "apgeo": __version__,
+            "apgeo": code_fingerprint("apgeo.network"),
             "osmnx": ox.__version__,
         },
         sort_keys=True,
@@ -96,7 +97,7 @@ def _load_download(
     area_4326, _ = _buffered_area(polygon, buffer_m=buffer_m, crs=crs, polygon_crs=polygon_crs)
     shape = area_4326.iloc[0]
     wkt = shapely.to_wkt(shape, rounding_precision=6)
-    folder = get_settings().cache_dir / "networks"
+    folder = network_cache_folder()
     raw_paths = {m: folder / f"{network_cache_key(wkt, m, speeds)}.graphml" for m in wanted}
     out: dict[Mode, Any] = {}
     if cache:
@@ -164,6 +165,7 @@ def _load_download(
         first = raw_paths[missing[0]]
         first.parent.mkdir(parents=True, exist_ok=True)
         ox.save_graphml(raw_graph, first)
+        mark_written(first.parent)
         for mode in missing[1:]:
             _link_or_copy(first, raw_paths[mode])
         digest = file_sha256(first)
@@ -217,9 +219,9 @@ def network_from_osm(
     """Download the streets of an area from OpenStreetMap with osmnx, with a disk cache.
 
     The raw download (``network_type="all"``, simplified) is saved as GraphML under
-    ``get_settings().cache_dir / "networks"`` in a file named by
-    :func:`network_cache_key` (buffered polygon WKT, mode, speeds, apgeo and osmnx
-    versions), and the mode's processed network next to it (see :func:`load_networks`);
+    ``get_settings().cache_dir / "networks"`` (in the folder of the current network code)
+    in a file named by :func:`network_cache_key` (buffered polygon WKT, mode, speeds, the
+    network code's fingerprint and the osmnx version), and the mode's processed network next to it (see :func:`load_networks`);
     failed or empty downloads are never cached.
     """
     mode = check_mode(mode)

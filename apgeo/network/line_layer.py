@@ -201,27 +201,42 @@ class LineNetworkReport:
         return "\n".join(lines)
 
 
+def _piece(u: Any, v: Any, data: Mapping[str, Any]) -> tuple[tuple[Any, ...], bool]:
+    """The piece of road a directed edge runs along (its end nodes, source id, length to the
+    centimetre and line, in either direction) and whether the edge runs along it forwards."""
+    geometry = data.get("geometry")
+    if geometry is not None:
+        coords = [tuple(c) for c in shapely.get_coordinates(geometry).tolist()]
+        back = coords[::-1]
+        forward = coords <= back
+        shape: tuple[Any, ...] | None = tuple(coords if forward else back)
+    else:
+        forward, shape = str(u) <= str(v), None
+    a, b = (u, v) if str(u) <= str(v) else (v, u)
+    return (a, b, str(data.get("osmid")), round(float(data.get("length_m", 0.0)), 2), shape), forward
+
+
 def component_lengths_m(G: nx.MultiDiGraph) -> tuple[float, ...]:
     """Road length (metres) of every weakly connected component of ``G``, longest first.
 
-    Each piece of road counts once however many directed edges it has: the two
-    directions of a street are recognised by their end nodes, source id (``osmid``) and
-    length (to the centimetre).
+    Each piece of road counts once however many directed edges it has: an edge and its
+    reverse (the two directions of a street) are recognised by their end nodes, source id
+    (``osmid``), length (to the centimetre) and line (the same points, reversed). Two pieces
+    that share ends, id and length but not their line (the halves of a roundabout split at
+    two nodes) are two pieces; so are pieces given twice in one direction.
     """
     label: dict[Any, int] = {}
     for i, nodes in enumerate(nx.weakly_connected_components(G)):
         for n in nodes:
             label[n] = i
     totals = np.zeros(len(set(label.values())) if label else 0)
-    seen: set[tuple[Any, ...]] = set()
+    runs: dict[tuple[Any, ...], list[float]] = {}  # piece -> [forwards, backwards, length]
     for u, v, data in G.edges(data=True):
-        length = float(data.get("length_m", 0.0))
-        a, b = (u, v) if str(u) <= str(v) else (v, u)
-        key = (a, b, str(data.get("osmid")), round(length, 2))
-        if key in seen:
-            continue
-        seen.add(key)
-        totals[label[u]] += length
+        piece, forward = _piece(u, v, data)
+        run = runs.setdefault(piece, [0, 0, float(data.get("length_m", 0.0))])
+        run[0 if forward else 1] += 1
+    for piece, (n_forward, n_backward, length) in runs.items():
+        totals[label[piece[0]]] += max(n_forward, n_backward) * length
     return tuple(float(t) for t in sorted(totals, reverse=True))
 
 

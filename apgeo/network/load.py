@@ -105,8 +105,9 @@ def load_networks(
         keys, lengths, speeds, travel times, highway, osmid; edge geometry as coordinates):
         no pickle. The key hashes the source file's content (sha256; for a download, the
         cached raw GraphML), the area (PBF: buffered polygon), the mode, the resolved
-        speeds, ``crs``, ``slope_aware``, the cache format and the apgeo version, so
-        editing the file or any option misses the cache. A later run loads a mode in a
+        speeds, ``crs``, ``slope_aware`` and the cache format, in the folder of the current
+        network code (:func:`apgeo._cache.code_folder`), so editing the file, any option or
+        apgeo's network code misses the cache. A later run loads a mode in a
         few seconds. Empty or failed networks are never cached; a damaged entry is
         logged, ignored and rewritten.
 

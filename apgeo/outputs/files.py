@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,19 @@ from apgeo._errors import ApgeoError
 #: The creation / modification time written into every GeoPackage apgeo makes, so the
 #: same study gives byte-identical files (GDAL otherwise stamps the current time).
 GPKG_TIMESTAMP = "2025-01-01T00:00:00.000Z"
+
+
+def relative_link(target: str | Path, folder: str | Path) -> str:
+    """The link, written in a file in ``folder``, that opens ``target``: the relative path
+    between the two real locations (both made absolute first), with ``/`` separators and
+    percent-encoded for Markdown and HTML; a ``file:`` URI when there is none (another
+    drive on Windows). Wherever the two folders are, nested or absolute, the link works."""
+    to, start = os.path.abspath(target), os.path.abspath(folder)
+    try:
+        rel = os.path.relpath(to, start)
+    except ValueError:  # pragma: no cover - Windows, another drive
+        return Path(to).as_uri()
+    return urllib.parse.quote(Path(rel).as_posix())
 
 
 class OutputFolderError(ApgeoError, OSError):
@@ -174,6 +188,7 @@ __all__ = [
     "OutputFolderError",
     "fixed_gdal_date",
     "planner_table",
+    "relative_link",
     "writable_folder",
     "write_csv",
     "write_gpkg",

@@ -1,38 +1,37 @@
-"""One study at a time per output folder: a lock file created atomically.
+"""One study at a time per output folder: a lock the operating system holds for the run.
 
 Two runs writing the same folder at once would interleave their tables, maps and
-report. :func:`output_lock` creates ``<folder>/.apgeo.lock`` with ``O_EXCL`` (it fails if
-the file exists) naming the process id, host and start time; a second run gets an
-error naming the folder and the run holding it. A lock left by a process that has
-ended (a crash, a killed terminal) is taken over with a warning. The lock is
-re-entrant within one process, so the command line can take it before opening the
-log and :func:`apgeo.study.pipeline.run_study` take it again.
+report. :func:`output_lock` takes an exclusive lock on ``<folder>/.apgeo.lock.flock``
+(``filelock``: ``flock`` on Unix, ``LockFileEx`` on Windows), in one atomic step: of two
+runs starting together exactly one gets it. The operating system releases it when the
+process ends, however it ends, so a crashed run leaves no lock to take over by hand and
+two runs can never both take over the same stale one. Both files are removed when the run
+gives the lock back. While held, ``<folder>/.apgeo.lock``
+names the process id, host, start time and run, so a second run gets an error naming the
+folder and the run holding it; one left by a run that ended without releasing is replaced
+with a warning. The lock is re-entrant within one process, so the command line can take it
+before opening the log and :func:`apgeo.study.pipeline.run_study` take it again.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from apgeo._log import warn
 from apgeo.outputs.files import OutputFolderError, writable_folder
 
 LOCK_NAME = ".apgeo.lock"
-_HELD: dict[Path, int] = {}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by another user
-        return True
-    return True
+#: The file the operating system's lock is taken on (it holds nothing; removed on release).
+KERNEL_LOCK_NAME = ".apgeo.lock.flock"
+_HELD: dict[Path, tuple[FileLock, int]] = {}
 
 
 def _read(lock: Path) -> dict[str, str]:
@@ -43,53 +42,72 @@ def _read(lock: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
-def _create(lock: Path, label: str) -> None:
-    fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        started = datetime.now(UTC).isoformat(timespec="seconds")
-        fh.write(f"pid={os.getpid()}\nhost={socket.gethostname()}\nstarted={started}\nrun={label}\n")
+def _who(info: dict[str, str]) -> str:
+    return (
+        f"{info.get('run', 'another run')} (process {info.get('pid', '?')} on {info.get('host', '?')}, "
+        f"started {info.get('started', '?')})"
+    )
+
+
+def _write(lock: Path, label: str) -> None:
+    """Write the holder's description atomically (a temporary file renamed into place)."""
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    fd, tmp = tempfile.mkstemp(prefix=LOCK_NAME + ".", suffix=".tmp", dir=lock.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"pid={os.getpid()}\nhost={socket.gethostname()}\nstarted={started}\nrun={label}\n")
+        os.replace(tmp, lock)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def acquire(folder: str | Path, *, label: str = "apgeo study") -> Path:
     """Take the lock of ``folder`` (created if needed); see :func:`output_lock`."""
     root = writable_folder(folder).resolve()
     lock = root / LOCK_NAME
-    if _HELD.get(lock):
-        _HELD[lock] += 1
+    held = _HELD.get(lock)
+    if held is not None:
+        _HELD[lock] = (held[0], held[1] + 1)
         return lock
-    for _attempt in range(2):
-        try:
-            _create(lock, label)
-            _HELD[lock] = 1
-            return lock
-        except FileExistsError:
-            info = _read(lock)
-            pid = int(info["pid"]) if info.get("pid", "").isdigit() else None
-            same_host = info.get("host", socket.gethostname()) == socket.gethostname()
-            who = (
-                f"{info.get('run', 'another run')} (process {pid} on {info.get('host', '?')}, "
-                f"started {info.get('started', '?')})"
-            )
-            if pid is not None and same_host and not _alive(pid):
-                warn(f"{root}: taking over a stale lock left by {who}, which is no longer running", stacklevel=4)
-                lock.unlink(missing_ok=True)
-                continue
-            raise OutputFolderError(
-                f"the output folder {root} is in use by {who}; wait for it to finish or give this "
-                f"study another output_dir (if no run is going, delete {lock})"
-            ) from None
-    raise OutputFolderError(f"could not take the lock {lock}; delete it if no study is running")  # pragma: no cover
+    kernel = FileLock(root / KERNEL_LOCK_NAME, timeout=0, thread_local=False)
+    try:
+        kernel.acquire()
+    except Timeout:
+        raise OutputFolderError(
+            f"the output folder {root} is in use by {_who(_read(lock))}; wait for it to finish "
+            "or give this study another output_dir"
+        ) from None
+    try:
+        left = _read(lock)
+        if left:  # written by a run that ended without giving the lock back
+            warn(f"{root}: taking over a stale lock left by {_who(left)}, which is no longer running", stacklevel=4)
+        _write(lock, label)
+    except BaseException:
+        kernel.release()
+        raise
+    _HELD[lock] = (kernel, 1)
+    return lock
 
 
 def release(lock: Path) -> None:
-    """Give the lock back (the file is removed when the outermost holder releases)."""
-    count = _HELD.get(lock, 0) - 1
-    if count > 0:
-        _HELD[lock] = count
+    """Give the lock back (the description is removed when the outermost holder releases)."""
+    held = _HELD.get(lock)
+    if held is None:
         return
-    _HELD.pop(lock, None)
-    if _read(lock).get("pid") == str(os.getpid()):
-        lock.unlink(missing_ok=True)
+    kernel, count = held
+    if count > 1:
+        _HELD[lock] = (kernel, count - 1)
+        return
+    del _HELD[lock]
+    try:
+        if _read(lock).get("pid") == str(os.getpid()):
+            lock.unlink(missing_ok=True)
+        # removed while still held: a run that opened it meanwhile finds it unlinked and
+        # does not take the lock on it (filelock checks), so two runs never hold two files
+        lock.with_name(KERNEL_LOCK_NAME).unlink(missing_ok=True)
+    finally:
+        kernel.release()
 
 
 @contextmanager
@@ -102,4 +120,4 @@ def output_lock(folder: str | Path, *, label: str = "apgeo study") -> Iterator[P
         release(lock)
 
 
-__all__ = ["LOCK_NAME", "acquire", "output_lock", "release"]
+__all__ = ["KERNEL_LOCK_NAME", "LOCK_NAME", "acquire", "output_lock", "release"]

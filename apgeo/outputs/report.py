@@ -16,9 +16,11 @@ import pandas as pd
 from apgeo import schema as S
 from apgeo.analysis.coldspots import GI_KNN_NEIGHBOURS
 from apgeo.inputs.landscape import area_caveats, data_manifest
+from apgeo.outputs.files import relative_link
 from apgeo.routing.straight_line import STRAIGHT_LINE_SPEEDS_KPH, error_band_sentence
 
 if TYPE_CHECKING:
+    from apgeo.study.config import StudyConfig
     from apgeo.study.result import StudyResult
 
 
@@ -118,6 +120,11 @@ def _scenario_view(sc: pd.DataFrame) -> pd.DataFrame:
 
 def _minutes(seconds: pd.Series) -> pd.Series:
     return (seconds / 60).round(1)
+
+
+def map_path(cfg: StudyConfig, mode: str) -> Path:
+    """Where the study's map of ``mode`` is written (the report links to it)."""
+    return cfg.maps_dir / f"{cfg.name}_{mode}.html"
 
 
 def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = None) -> str:
@@ -252,11 +259,10 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
     if figures:
         out.append("## Figures\n")
         for label, path in figures.items():
-            out.append(f"![{label}]({path.name})\n")
+            out.append(f"![{label}]({relative_link(path, cfg.output_dir)})\n")
     out.append("## Maps\n")
     for mode in result.travel_times:
-        rel = Path("..") / ".." / cfg.maps_dir.name / f"{cfg.name}_{mode}.html"
-        out.append(f"- [{mode} map]({rel.as_posix()})")
+        out.append(f"- [{mode} map]({relative_link(map_path(cfg, mode), cfg.output_dir)})")
     out.append("")
     out.append("## Assumptions\n")
     sl = STRAIGHT_LINE_SPEEDS_KPH

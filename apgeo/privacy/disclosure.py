@@ -222,7 +222,9 @@ def _protect(
             "grand_mask": digest(grand_mask),
             "scipy": version("scipy"),
         }
-    data = cached_arrays(None if folder is None else folder / "disclosure", payload, compute)
+    data = cached_arrays(
+        None if folder is None else folder / "disclosure", payload, compute, code=[__name__]
+    )
     assert data is not None
     return data["hidden"], data["groups_hidden"]
 

@@ -71,11 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--scheduler", default=None, help="existing Dask scheduler, e.g. tcp://host:8786")
     e.add_argument("--resume-dir", type=Path, default=None, help="per-authority result files; a rerun resumes")
 
-    c = sub.add_parser("cache", help="clear cached networks, travel times, catchments and other study results")
-    c.add_argument("action", choices=["clear"])
-    c.add_argument("--what", choices=["study", "computed", "all"], default="computed",
-                   help="study: the study cache (per-site results, Gi*, solutions, figures, ...); "
-                   "computed (default): all but fetched data files; all")
+    c = sub.add_parser(
+        "cache", help="show (info) or clear cached networks, travel times, catchments and other study results"
+    )
+    c.add_argument("action", choices=["info", "clear"])
+    c.add_argument("--what", choices=["study", "stale", "computed", "all"], default="computed",
+                   help="for clear: study: the study cache (per-site results, Gi*, solutions, figures, "
+                   "...); stale: entries made by other apgeo code (never read again); computed "
+                   "(default): all but fetched data files; all")
 
     v = sub.add_parser("verify-data", help="check a data folder against its MANIFEST.csv")
     v.add_argument("--data-dir", type=Path, default=None, help="data folder (default: data/sheffield)")
@@ -288,8 +291,41 @@ def _verify(args: argparse.Namespace) -> int:
 def _cache(args: argparse.Namespace) -> int:
     from apgeo.study.incremental import clear_cache
 
+    if args.action == "info":
+        return _cache_info()
     removed = clear_cache(what=args.what)
     print(f"removed {len(removed)} cache folder(s)" + "".join(f"\n  {p}" for p in removed))
+    return 0
+
+
+def _cache_info() -> int:
+    from apgeo._cache import cache_inventory, code_fingerprint
+
+    root = apgeo.get_settings().cache_dir
+    groups = cache_inventory(root)
+    print(f"cache folder {root} (this apgeo: {apgeo.__version__}, code {code_fingerprint()})")
+    if not groups:
+        print("  empty")
+        return 0
+    rows = [("kind", "entries", "size MB", "made by", "")]
+    for g in groups:
+        if g.kind == "data" and g.code is None and not g.stale:
+            made = "fetched source files"
+        elif g.code is None:
+            made = "unknown (before code fingerprints)"
+        else:
+            made = f"apgeo {g.apgeo_version}, code {g.code}"
+        rows.append((g.kind, str(g.entries), f"{g.size_bytes / 1e6:.1f}", made, "stale" if g.stale else ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print("  " + "  ".join([r[0].ljust(widths[0]), r[1].rjust(widths[1]), r[2].rjust(widths[2]),
+                                r[3].ljust(widths[3]), r[4]]).rstrip())
+    stale = [g for g in groups if g.stale]
+    total_mb = sum(g.size_bytes for g in groups) / 1e6
+    stale_mb = sum(g.size_bytes for g in stale) / 1e6
+    print(f"total {sum(g.entries for g in groups)} entries, {total_mb:.1f} MB; stale (never read): "
+          f"{sum(g.entries for g in stale)} entries, {stale_mb:.1f} MB"
+          + ("; `apgeo cache clear --what stale` removes them" if stale else ""))
     return 0
 
 

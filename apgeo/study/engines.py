@@ -4,7 +4,8 @@ The first study on a network file builds every mode's engine (from the processed
 cache, or the file) and records in the study cache what identifies each one: the content
 hash of its network (:func:`apgeo.study.incremental.network_hash`), its CRS, and the
 warnings building it gave. The entry's key is the file's content (sha256), the modes,
-the study polygon, the buffer and the apgeo version: everything the engines are built
+the study polygon and the buffer, in the folder of the current code (its fingerprint,
+:func:`apgeo._cache.code_fingerprint`): everything the engines are built
 from. Later runs with the same key get :class:`~apgeo.routing.deferred.DeferredEngine`
 objects instead, built only when a site's travel times or catchment are not in the study
 cache, so a rerun in which nothing changed builds no engine at all. The recorded
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from apgeo._cache import cache_key, file_sha256, load_npz, save_npz
+from apgeo._cache import cache_key, code_folder, file_sha256, load_npz, save_npz
 from apgeo._errors import ApgeoWarning
 from apgeo._log import logger
 from apgeo.network.modes import Mode
@@ -37,8 +38,6 @@ _FORMAT = "apgeo-study-engines-1"
 
 
 def _entry_path(source: Path, modes: Sequence[Mode], polygon: Any, buffer_m: float) -> Path:
-    from apgeo import __version__
-
     area = hashlib.sha256(shapely.to_wkb(polygon)).hexdigest() if polygon is not None else None
     key = cache_key(
         {
@@ -47,11 +46,10 @@ def _entry_path(source: Path, modes: Sequence[Mode], polygon: Any, buffer_m: flo
             "modes": list(modes),
             "polygon": area,
             "buffer_m": float(buffer_m),
-            "apgeo": __version__,
         },
         length=32,
     )
-    return study_cache_dir() / "engines" / f"{key}.npz"
+    return code_folder(study_cache_dir() / "engines", __name__) / f"{key}.npz"
 
 
 def _build(source: Path, modes: Sequence[Mode], polygon: Any, buffer_m: float) -> dict[str, TravelTimeEngine]:

@@ -31,7 +31,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-import apgeo
+from apgeo._cache import code_fingerprint
 from apgeo._errors import ApgeoValueError
 from apgeo._log import logger, warn
 from apgeo.analysis.england import DEFAULT_THRESHOLDS_MIN, england_inputs
@@ -69,10 +69,12 @@ class EnglandNetworkRun:
 
 
 def run_key(job: AuthorityJob, factory: NetworkFactory) -> str:
-    """A short hash of the job's inputs, the network factory and the apgeo version."""
+    """A short hash of the job's inputs, the network factory and the fingerprint of the
+    code that runs it (:func:`apgeo._cache.code_fingerprint`: the apgeo version and the
+    source of this module and every apgeo module it imports)."""
     h = hashlib.sha256(job.content_key().encode())
     h.update(factory.describe().encode())
-    h.update(apgeo.__version__.encode())
+    h.update(code_fingerprint(__name__).encode())
     return h.hexdigest()[:16]
 
 

@@ -6,9 +6,9 @@ everything it depends on:
 
 * the travel times from every origin to one site (one column of the long table): the
   network's content hash, the mode, the origins (ids and coordinates), the site's
-  location, the time limit and the apgeo version;
+  location and the time limit;
 * one site's catchment polygons: the network hash, the mode, the site's location, the
-  thresholds, buffer, method, direction, hole size and the apgeo version;
+  thresholds, buffer, method, direction and hole size;
 
 and one artefact per network, in ``<cache_dir>/catchment_tiles``:
 
@@ -18,6 +18,10 @@ and one artefact per network, in ``<cache_dir>/catchment_tiles``:
   catchment covers most of the city does not buffer the whole network again. They
   depend on the network only, not on the sites, the thresholds or the study: clearing
   the per-site entries (``what="study"``) keeps them, as it keeps the processed networks.
+
+Each kind is kept in the folder of the code that computes it (:func:`apgeo._cache.code_folder`:
+a fingerprint of this module and every apgeo module it imports), so an apgeo whose routing
+or catchment code changed computes again instead of reading older results.
 
 The site's id is not in the key (renaming a site reuses its entry); its location is.
 Entries are written only after a computation succeeded, atomically (a temporary file
@@ -46,7 +50,7 @@ import pandas as pd
 import shapely
 
 from apgeo import schema as S
-from apgeo._cache import cache_key, load_npz, save_npz
+from apgeo._cache import cache_inventory, cache_key, code_folder, load_npz, save_npz
 from apgeo._errors import ApgeoValueError
 from apgeo._log import logger
 from apgeo.analysis import catchment_geometry
@@ -81,24 +85,27 @@ def tile_cache_dir() -> Path:
 
 
 def clear_cache(*, what: str = "computed") -> list[Path]:
-    """Delete cached artefacts; returns the folders removed.
+    """Delete cached artefacts; returns the folders (or files) removed.
 
     ``what="study"``: the study cache (:func:`study_cache_dir`: the per-site travel times
     and catchments, and the study's other kept results: the engines' network records,
     Gi* statistics, location-model solutions, disclosure checks, figures; the networks'
-    tile polygons are kept, like the processed networks); ``"computed"`` (default):
-    everything in the cache folder except fetched source files (``data``); ``"all"``: the
-    whole cache folder.
+    tile polygons are kept, like the processed networks); ``"stale"``: every entry made by
+    other apgeo code than this one (never read again; see
+    :func:`apgeo._cache.cache_inventory`); ``"computed"`` (default): everything in the
+    cache folder except fetched source files (``data``); ``"all"``: the whole cache folder.
     """
     root = get_settings().cache_dir
     if what == "all":
         targets = [root]
     elif what == "study":
         targets = [study_cache_dir()]
+    elif what == "stale":
+        targets = [p for group in cache_inventory(root) if group.stale for p in group.paths]
     elif what == "computed":
         targets = sorted(p for p in root.iterdir() if p.name != "data") if root.is_dir() else []
     else:
-        raise ApgeoValueError(f"what={what!r}: use 'study', 'computed' or 'all'")
+        raise ApgeoValueError(f"what={what!r}: use 'study', 'stale', 'computed' or 'all'")
     removed = []
     for target in targets:
         if target.is_dir():
@@ -151,12 +158,7 @@ def _xy(points: gpd.GeoDataFrame, crs: str) -> np.ndarray:
 
 
 def _site_key(base: dict[str, Any], xy: np.ndarray) -> str:
-    from apgeo import __version__
-
-    return cache_key(
-        {**base, "site": [float(xy[0]).hex(), float(xy[1]).hex()], "apgeo": __version__},
-        length=32,
-    )
+    return cache_key({**base, "site": [float(xy[0]).hex(), float(xy[1]).hex()]}, length=32)
 
 
 class _Counter:
@@ -204,7 +206,7 @@ def cached_travel_time_table(
         "limit_s": None if max_travel_time_s is None else float(max_travel_time_s),
         "snap": {k: snap_options[k] for k in sorted(snap_options)},
     }
-    folder = study_cache_dir() / "travel_times"
+    folder = code_folder(study_cache_dir() / "travel_times", __name__)
     xy = _xy(sites, crs)
     keys = [_site_key(base, p) for p in xy]
     n_o = len(origins)
@@ -279,7 +281,7 @@ def cached_catchments(
         "direction": direction,
         "min_area_m2": float(min_area_m2),
     }
-    folder = study_cache_dir() / "catchments"
+    folder = code_folder(study_cache_dir() / "catchments", __name__)
     points = providers.to_crs(crs) if str(providers.crs) != crs else providers
     xy = _xy(points, crs)
     keys = [_site_key(base, p) for p in xy]
@@ -299,7 +301,7 @@ def cached_catchments(
             "tile_edges": catchment_geometry._TILE_EDGES,
             "tiles": [_blocks(engine).n_cols, _blocks(engine).n_rows],
         }
-        tiles_path = tile_cache_dir() / f"tiles-{cache_key(tiles_key, length=32)}.npz"
+        tiles_path = code_folder(tile_cache_dir(), __name__) / f"tiles-{cache_key(tiles_key, length=32)}.npz"
         n_tiles = _load_tiles(engine, tiles_path, width_m)
         fresh = catchments(
             engine,

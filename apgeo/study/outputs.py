@@ -97,6 +97,7 @@ def draw_maps(result: StudyResult) -> None:
     AP site, access cold spots with reasons, Gi* clusters, wards; every title says how
     the travel times were made."""
     from apgeo.outputs.maps import save_map, study_map
+    from apgeo.outputs.report import map_path
 
     cfg = result.config
     polygons = result.demand[[S.AREA_ID, S.AREA_NAME, S.WARD_NAME, "geometry"]]
@@ -138,7 +139,7 @@ def draw_maps(result: StudyResult) -> None:
             not_located=list(result.not_located[S.NAME]),
             extra_layers=extra,
         )
-        path = save_map(m, cfg.maps_dir / f"{cfg.name}_{mode}.html")
+        path = save_map(m, map_path(cfg, mode))
         result.files.append(path)
     _draw_flow_map(result)
 
@@ -196,7 +197,7 @@ def _figure(path: Path, name: str, data: pd.DataFrame, options: dict[str, Any]) 
         "options": options,
         "matplotlib": version("matplotlib"),
     }
-    png = cached_arrays(study_cache_dir() / "figures", payload, draw)
+    png = cached_arrays(study_cache_dir() / "figures", payload, draw, code=[__name__])
     if not drawn:
         assert png is not None
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -86,14 +86,18 @@ def _ordinal(p: float) -> str:
 
 
 def feeds_table(engine: Any, service_dates: dict[str, date], requested: date) -> Any:
-    """One row per feed: name, the day it was read for, stops and trips used."""
+    """One row per feed: name, the day it was read for, stops used, the trips that run on
+    that day (``trips``) and, separately, the previous day's trips still running after
+    midnight (``trips_from_previous_day``), which the search uses too."""
     import pandas as pd
 
     stops = engine.feed.stops
     trips = engine.feed.trips
+    offset = trips["day_offset"] if "day_offset" in trips.columns else pd.Series(0, index=trips.index)
     rows = []
     for name, day in service_dates.items():
         prefix = f"{name}:"
+        mine = trips["trip_id"].astype(str).str.startswith(prefix)
         rows.append(
             {
                 "feed": name,
@@ -101,12 +105,12 @@ def feeds_table(engine: Any, service_dates: dict[str, date], requested: date) ->
                 "service_date": day.isoformat(),
                 "weekday": day.strftime("%A"),
                 "stops": int(stops["stop_id"].astype(str).str.startswith(prefix).sum()),
-                "trips": int(trips["trip_id"].astype(str).str.startswith(prefix).sum()),
+                "trips": int((mine & offset.eq(0)).sum()),
+                "trips_from_previous_day": int((mine & offset.lt(0)).sum()),
                 "walk_legs": engine.walk_method,
             }
         )
     return pd.DataFrame(rows)
-
 
 
 #: An AP site this close to a stop (straight line, m) is "within a short walk" of it.

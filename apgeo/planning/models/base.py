@@ -210,7 +210,7 @@ def _solve_ilp_cached(
         "solver_version": _solver_version(name) if folder is not None else "",
         "time_limit_s": float(time_limit_s),
     }
-    data = cached_arrays(folder, payload, compute)
+    data = cached_arrays(folder, payload, compute, code=[__name__])
     if solved:
         return solved[0]
     assert data is not None  # a cache hit
