@@ -31,25 +31,37 @@ How the TXC elements become GTFS
   open period (no ``EndDate``) runs ``open_end_days`` (default 365) days from its start.
   ``RegularDayType/DaysOfWeek`` (``Monday`` ... ``Sunday``, ``MondayToFriday``,
   ``MondayToSaturday``, ``MondayToSunday``, ``Weekend``, ``NotMonday`` ...) gives
-  ``calendar.txt``; ``HolidaysOnly`` runs on no regular day. ``BankHolidayOperation``
-  days (England and Wales dates computed for each year: ``ChristmasDay``, ``BoxingDay``,
-  ``GoodFriday``, ``EasterMonday``, ``MayDay``, ``SpringBank``,
-  ``LateSummerBankHolidayNotScotland``, ``NewYearsDay``, ``ChristmasEve``,
-  ``NewYearsEve``, the substitute ``...Holiday`` days and the groups such as
-  ``AllBankHolidays``; one-off holidays through ``OtherPublicHoliday/Date``) and then
+  ``calendar.txt``; ``HolidaysOnly`` runs on no regular day.
+  ``ServicedOrganisationDayType`` narrows those days with the file's
+  ``ServicedOrganisations`` dates: ``DaysOfOperation/WorkingDays`` (a school-day-only
+  journey) runs only on the organisation's working days (given as ``WorkingDays``, or as
+  the days outside its ``Holidays``), ``DaysOfNonOperation/Holidays`` not in its holidays,
+  and so on; an organisation without dates cannot be applied (warning, regular days kept).
+  ``BankHolidayOperation`` days (dates from the ``holidays`` package, England and Wales
+  and Scotland: ``ChristmasDay``, ``BoxingDay``, ``GoodFriday``, ``EasterMonday``,
+  ``MayDay``, ``SpringBank``, ``LateSummerBankHolidayNotScotland``, ``NewYearsDay``,
+  ``ChristmasEve``, ``NewYearsEve``, the substitute ``...Holiday`` days, the Scottish
+  ``Jan2ndScotland``, ``StAndrewsDay``, ``AugustBankHolidayScotland`` and the groups such
+  as ``AllBankHolidays``; one-off holidays through ``OtherPublicHoliday/Date``) and then
   ``SpecialDaysOperation`` date ranges (``DaysOfOperation`` added,
   ``DaysOfNonOperation`` removed, removal winning) become ``calendar_dates.txt``.
-  Scottish-only holidays and ``ServicedOrganisation`` day types (school days) are not
-  resolved: the journey keeps its regular days and a warning names them.
+* **Revisions**: of two files with the same ``ServiceCode`` and overlapping operating
+  periods, the higher ``RevisionNumber`` wins; the other is dropped, or cut short when it
+  starts earlier, with a warning (:mod:`apgeo.routing.transit.txc_revisions`).
+* **Frequent journeys** (``Frequency`` / ``FrequentService`` with an ``EndTime`` and an
+  ``Interval/ScheduledFrequency``) become one trip per departure, from ``DepartureTime``
+  every interval up to and including ``EndTime`` (ids ``<journey>+15m`` ...). One given
+  only a minimum or maximum interval cannot be timed: it is left out with a warning.
 * **Stops**: coordinates from the TXC ``StopPoints`` (``AnnotatedStopPointRef`` or
   ``StopPoint`` ``Location``, either longitude/latitude or easting/northing in British
   National Grid), else from the ``stops`` table given, else from a NaPTAN ``stops.csv``
   inside the zip or folder (columns ``ATCOCode``, ``Longitude``, ``Latitude`` or
-  ``Easting``, ``Northing``; also ``id``/``lat``/``lng`` and GTFS names); a stop found in
-  none of them is an error that names it.
+  ``Easting``, ``Northing``; also ``id``/``lat``/``lng`` and GTFS names). Stops found in
+  none of them (TNDS files seldom carry coordinates) are listed in
+  ``GtfsTables.stops_without_coordinates`` with a warning; the trips and stop times are
+  still read, and :meth:`GtfsTables.as_dict` (what routing gets) leaves those stops out.
 
-Not converted: frequency-based journeys (``Frequency``), journey interchanges, vehicle
-types, flexible services and shapes.
+Not converted: journey interchanges, vehicle types, flexible services and shapes.
 """
 
 from __future__ import annotations
@@ -69,9 +81,9 @@ import pandas as pd
 from apgeo._errors import ApgeoValueError
 from apgeo._log import logger, warn
 from apgeo.routing.transit.txc_file import _File, _Link, _sources
+from apgeo.routing.transit.txc_revisions import apply_superseded, superseded_services
 from apgeo.routing.transit.txc_stops import _read_stop_table, _stops_table
 from apgeo.routing.transit.txc_time import (
-    _SCOTTISH,
     AGENCY_URL,
     DEFAULT_DAYS,
     DEFAULT_OPEN_END_DAYS,
@@ -122,16 +134,32 @@ class GtfsTables:
     calendar: pd.DataFrame
     calendar_dates: pd.DataFrame
     files: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stops_without_coordinates: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["stop_id", "stop_name", "file", "stop_times"])
+    )
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         """The tables keyed by GTFS file name (``"stops.txt"`` ...), as
-        :meth:`apgeo.transit.TransitFeed.from_frames` takes them."""
+        :meth:`apgeo.transit.TransitFeed.from_frames` takes them: what routing can use.
+
+        Stops without coordinates are left out with their stop times, and so are trips left
+        with fewer than two stops (the full tables stay on the attributes).
+        """
+        stops, stop_times, trips = self.stops, self.stop_times, self.trips
+        if len(self.stops_without_coordinates):
+            lost = set(self.stops_without_coordinates["stop_id"])
+            stops = stops.loc[~stops["stop_id"].isin(lost)].reset_index(drop=True)
+            stop_times = stop_times.loc[~stop_times["stop_id"].isin(lost)]
+            calls = stop_times["trip_id"].value_counts()
+            keep = set(calls.index[calls >= 2])
+            stop_times = stop_times.loc[stop_times["trip_id"].isin(keep)].reset_index(drop=True)
+            trips = trips.loc[trips["trip_id"].isin(keep)].reset_index(drop=True)
         return {
             "agency.txt": self.agency,
-            "stops.txt": self.stops,
+            "stops.txt": stops,
             "routes.txt": self.routes,
-            "trips.txt": self.trips,
-            "stop_times.txt": self.stop_times,
+            "trips.txt": trips,
+            "stop_times.txt": stop_times,
             "calendar.txt": self.calendar,
             "calendar_dates.txt": self.calendar_dates,
         }
@@ -143,6 +171,7 @@ class GtfsTables:
 # ---- conversion ---------------------------------------------------------------------------
 
 
+_TRIP_COLUMNS = ("route_id", "service_id", "trip_id", "trip_headsign", "direction_id")
 _STOP_TIME_COLUMNS = (
     "trip_id",
     "arrival_time",
@@ -174,8 +203,10 @@ class _Tables:
     keys: set[str] = field(default_factory=set)
     key_order: list[str] = field(default_factory=list)
     no_profile: list[str] = field(default_factory=list)
-    serviced_org: list[str] = field(default_factory=list)
-    scottish: set[str] = field(default_factory=set)
+    unresolved_orgs: dict[str, list[str]] = field(default_factory=dict)
+    frequent: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    services: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _file_key(file: _File, line_name: str, start: date | None, taken: set[str]) -> str:
@@ -222,6 +253,8 @@ def _convert_file(file: _File, out: _Tables, *, open_end_days: int) -> int:
     if not journeys:
         return 0
     sections = file.sections()
+    orgs = file.organisations()
+    revision, modified = file.revision()
     services = file.findall(file.root, "Services/Service")
     if not services:
         raise ApgeoValueError(
@@ -242,6 +275,17 @@ def _convert_file(file: _File, out: _Tables, *, open_end_days: int) -> int:
         key = _file_key(file, first_line, start, out.keys)
         out.key_order.append(key)
         end = end or start + timedelta(days=open_end_days)
+        out.services.append(
+            {
+                "key": key,
+                "service_code": code,
+                "revision": revision,
+                "modified": modified,
+                "start": start,
+                "end": end,
+                "file": file.name,
+            }
+        )
         op_ref = file.text(svc, "RegisteredOperatorRef")
         agency = operators.get(op_ref or "") or next(iter(operators.values()), None)
         if agency is None:
@@ -330,9 +374,10 @@ def _convert_file(file: _File, out: _Tables, *, open_end_days: int) -> int:
         if profile is None:
             out.no_profile.append(f"{key}:{vj_code}")
             profile = _Profile(days=DEFAULT_DAYS)
-        if profile.serviced_org:
-            out.serviced_org.append(f"{key}:{vj_code}")
-        out.scottish |= {n for n in (*profile.bank_on, *profile.bank_off) if n in _SCOTTISH}
+        frequency = file.frequency(vj, where)
+        if isinstance(frequency, str):
+            out.refused.append(f"{where} ({frequency})")
+            continue
         start, end = info["start"], info["end"]
         vj_start, vj_end = file.period(file.find(vj, "OperatingPeriod"), where)
         start = max(start, vj_start) if vj_start else start
@@ -351,7 +396,12 @@ def _convert_file(file: _File, out: _Tables, *, open_end_days: int) -> int:
                     "end_date": f"{end:%Y%m%d}",
                 }
             )
-            added, removed = _exceptions(profile, start, end)
+            unresolved: set[str] = set()
+            added, removed = _exceptions(profile, start, end, orgs, unresolved)
+            for name in unresolved:
+                out.unresolved_orgs.setdefault(f"{file.name}: {name}", []).append(
+                    f"{key}:{vj_code}"
+                )
             out.calendar_dates.extend(
                 {"service_id": service_id, "date": f"{d:%Y%m%d}", "exception_type": 1}
                 for d in added
@@ -403,8 +453,21 @@ def _convert_file(file: _File, out: _Tables, *, open_end_days: int) -> int:
             t = calls[-1][2] + run
             calls.append([link.to_stop, t, t + to_wait, to_act, link.to_timing])
             t += to_wait
-        for seq, (stop, arr_s, dep_s, act, timing) in enumerate(calls, start=1):
-            _add_stop_time(st, trip_id, arr_s, dep_s, stop, seq, act, timing)
+        shifts = [0]
+        if frequency is not None:  # a frequent journey: one trip per departure
+            interval_s, last_s = frequency
+            first_s = calls[0][2]
+            last_s += 86_400 * ((first_s - last_s) // 86_400 + 1) if last_s < first_s else 0
+            shifts = list(range(0, last_s - first_s + 1, interval_s))
+            out.frequent.append(f"{trip_id} x{len(shifts)}")
+        for shift_s in shifts:
+            this_id = trip_id if shift_s == 0 else f"{trip_id}+{shift_s // 60}m"
+            if shift_s:
+                out.trips.append({**out.trips[-1], "trip_id": this_id})
+            for seq, (stop, arr_s, dep_s, act, timing) in enumerate(calls, start=1):
+                _add_stop_time(
+                    st, this_id, arr_s + shift_s, dep_s + shift_s, stop, seq, act, timing
+                )
     return len(journeys)
 
 
@@ -480,7 +543,9 @@ def read_transxchange(
     open_end_days
         Days an operating period without ``EndDate`` runs from its ``StartDate``.
     strict
-        Turn warnings (skipped files, unresolved day types) into errors.
+        Turn warnings (skipped files, stops without coordinates, unresolved day types,
+        frequent journeys left out) into errors. Superseded revisions are always only
+        warned about: dropping them is the right reading.
 
     Returns
     -------
@@ -494,8 +559,15 @@ def read_transxchange(
         Nothing at ``path``.
     ApgeoValueError
         Not TransXChange (not XML, another root element, no ``.xml`` in the zip), no
-        vehicle journeys in any file, stops without coordinates (named), bad durations,
-        dates or references (file and element named).
+        vehicle journeys in any file, bad durations, dates or references (file and element
+        named).
+
+    Warns
+    -----
+    ApgeoWarning
+        Stops without coordinates (listed in ``stops_without_coordinates``), superseded
+        revisions, frequent journeys that cannot be expanded, serviced organisations
+        without dates, files without journeys.
     """
     if not isinstance(open_end_days, int) or open_end_days < 1:
         raise ApgeoValueError(f"open_end_days={open_end_days!r}: give a whole number of days >= 1")
@@ -533,28 +605,69 @@ def read_transxchange(
             f"service level and run Monday to Sunday: {', '.join(out.no_profile[:5])}",
             strict=strict,
         )
-    if out.serviced_org:
+    if out.unresolved_orgs:
+        listed = "; ".join(
+            f"{org} ({len(v)} journey(s), e.g. {v[0]})"
+            for org, v in list(out.unresolved_orgs.items())[:5]
+        )
         warn(
-            f"{len(out.serviced_org)} journey(s) run on serviced-organisation (e.g. school) "
-            "days, which are not resolved: they run on their regular days instead: "
-            f"{', '.join(out.serviced_org[:5])}",
+            f"{len(out.unresolved_orgs)} serviced organisation(s) have no WorkingDays or "
+            f"Holidays dates in their file, so their day types cannot be applied: {listed}. "
+            "Those journeys run on their regular days there",
             strict=strict,
         )
-    if out.scottish:
-        logger.info("Scottish bank holidays %s not applied", sorted(out.scottish))
-    stop_times = pd.DataFrame(out.stop_times)
-    stops_df = _stops_table(out, stop_times["stop_id"], stop_table, naptan)
+    if out.refused:
+        warn(
+            f"{len(out.refused)} frequent journey(s) cannot be expanded into trips and are "
+            f"left out: {'; '.join(out.refused[:5])}. A Frequency needs an EndTime and an "
+            "Interval/ScheduledFrequency",
+            strict=strict,
+        )
+    if out.frequent:
+        logger.info("frequent journeys expanded: %s", ", ".join(out.frequent[:10]))
+    frames: dict[str, pd.DataFrame] = {
+        "routes": pd.DataFrame(out.routes).drop_duplicates("route_id"),
+        "trips": pd.DataFrame(out.trips, columns=_TRIP_COLUMNS),
+        "stop_times": pd.DataFrame(out.stop_times),
+        "calendar": pd.DataFrame(out.calendar),
+        "calendar_dates": pd.DataFrame(
+            out.calendar_dates, columns=["service_id", "date", "exception_type"]
+        ),
+    }
+    superseded = superseded_services(out.services)
+    if superseded:
+        frames = apply_superseded(frames, superseded)
+        warn(
+            f"{len(superseded)} service(s) superseded by a later RevisionNumber of the same "
+            "ServiceCode (their days are read from the later revision only): "
+            + "; ".join(s.describe() for s in superseded[:5]),
+            strict=False,
+        )
+    stops_df, unlocated = _stops_table(out, frames["stop_times"]["stop_id"], stop_table, naptan)
+    if len(unlocated):
+        n_calls = int(unlocated["stop_times"].sum())
+        warn(
+            f"{len(unlocated)} stop(s) with {n_calls} stop time(s) have no coordinates: "
+            + ", ".join(
+                f"{r.stop_id} ({r.stop_name}, in {r.file})" for r in unlocated.head(5).itertuples()
+            )
+            + (f" ... ({len(unlocated)} in all)" if len(unlocated) > 5 else "")
+            + ". They are listed in .stops_without_coordinates and left out of routing (trips "
+            "keep their other stops). The TXC files give no Location for them and no stops "
+            "table lists them: pass stops=<NaPTAN Stops.csv> (columns ATCOCode, Longitude, "
+            "Latitude; https://naptan.api.dft.gov.uk/) or put stops.csv in the zip",
+            strict=strict,
+        )
+    files = pd.DataFrame(out.files)
+    if superseded and len(files):
+        notes = {s.file: s.describe() for s in superseded}
+        files["superseded"] = files["file"].map(notes).fillna("")
     tables = GtfsTables(
         agency=pd.DataFrame(list(out.agency.values())),
         stops=stops_df,
-        routes=pd.DataFrame(out.routes).drop_duplicates("route_id"),
-        trips=pd.DataFrame(out.trips),
-        stop_times=stop_times,
-        calendar=pd.DataFrame(out.calendar),
-        calendar_dates=pd.DataFrame(
-            out.calendar_dates, columns=["service_id", "date", "exception_type"]
-        ),
-        files=pd.DataFrame(out.files),
+        files=files,
+        stops_without_coordinates=unlocated,
+        **frames,
     )
     logger.info(
         "TransXChange %s: %d file(s), %d trips, %d stop times, %d stops in %.1f s",
