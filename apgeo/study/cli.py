@@ -202,7 +202,12 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _fetch_bods(args: argparse.Namespace) -> int:
-    from apgeo.inputs.bods import BODS_REGIONS, fetch_bods_gtfs, fetch_bods_timetables, list_bods_timetables
+    from apgeo.inputs.bods import (
+        BODS_REGIONS,
+        fetch_bods_gtfs,
+        fetch_bods_timetables,
+        list_bods_timetables,
+    )
 
     _setup_logging(None, args.debug)
     if args.name == "bods-gtfs":
