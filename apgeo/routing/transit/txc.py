@@ -76,6 +76,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from apgeo._errors import ApgeoValueError
@@ -340,6 +341,7 @@ def _convert_file(file: _File, out: _Tables, *, open_end_days: int) -> int:
             }
     first_code = file.text(services[0], "ServiceCode") or "SERVICE"
     calendar_ids: dict[tuple[Any, ...], str] = {}
+    templates: dict[str, _Template] = {}
     vj_patterns: dict[str, str] = {}
     trip_ids: set[str] = set()
     st = out.stop_times
@@ -432,42 +434,24 @@ def _convert_file(file: _File, out: _Tables, *, open_end_days: int) -> int:
             }
         )
         overrides = _overrides(file, vj, where)
-        links: list[_Link] = pat["links"]
-        if not links:
-            raise ApgeoValueError(f"{where}: its journey pattern {jp_id} has no timing links")
-        calls: list[list[Any]] = []  # [stop, arrival_s, departure_s, activity, timing]
-        for link in links:
-            o = overrides.get(link.link_id, {})
-            run = o.get("run_s", link.run_s)
-            from_wait = o.get("from_wait_s", link.from_wait_s)
-            to_wait = o.get("to_wait_s", link.to_wait_s)
-            from_act = o.get("from_activity", link.from_activity)
-            to_act = o.get("to_activity", link.to_activity)
-            if not calls:  # DepartureTime is the departure from the first stop
-                calls.append([link.from_stop, max(t - from_wait, 0), t, from_act, link.from_timing])
-            elif calls[-1][0] != link.from_stop:  # sections that do not join: no dwell
-                calls.append([link.from_stop, t, t + from_wait, from_act, link.from_timing])
-            else:  # dwell at a stop: To-wait of the link in + From-wait of the link out
-                calls[-1][2] += from_wait
-                calls[-1][3] = from_act or calls[-1][3]
-            t = calls[-1][2] + run
-            calls.append([link.to_stop, t, t + to_wait, to_act, link.to_timing])
-            t += to_wait
+        template = templates.get(jp_id) if not overrides else None
+        if template is None:
+            if not pat["links"]:
+                raise ApgeoValueError(f"{where}: its journey pattern {jp_id} has no timing links")
+            template = _template(pat["links"], overrides)
+            if not overrides:  # journeys without overrides share their pattern's times
+                templates[jp_id] = template
         shifts = [0]
         if frequency is not None:  # a frequent journey: one trip per departure
             interval_s, last_s = frequency
-            first_s = calls[0][2]
-            last_s += 86_400 * ((first_s - last_s) // 86_400 + 1) if last_s < first_s else 0
-            shifts = list(range(0, last_s - first_s + 1, interval_s))
+            last_s += 86_400 * ((t - last_s) // 86_400 + 1) if last_s < t else 0
+            shifts = list(range(0, last_s - t + 1, interval_s))
             out.frequent.append(f"{trip_id} x{len(shifts)}")
         for shift_s in shifts:
             this_id = trip_id if shift_s == 0 else f"{trip_id}+{shift_s // 60}m"
             if shift_s:
                 out.trips.append({**out.trips[-1], "trip_id": this_id})
-            for seq, (stop, arr_s, dep_s, act, timing) in enumerate(calls, start=1):
-                _add_stop_time(
-                    st, this_id, arr_s + shift_s, dep_s + shift_s, stop, seq, act, timing
-                )
+            _add_calls(st, this_id, template, t + shift_s)
     return len(journeys)
 
 
@@ -496,26 +480,85 @@ def _overrides(file: _File, vj: ET.Element, where: str) -> dict[str, dict[str, A
     return out
 
 
-def _add_stop_time(
-    st: dict[str, list[Any]],
-    trip_id: str,
-    arrival_s: int,
-    departure_s: int,
-    stop_id: str,
-    seq: int,
-    activity: str | None,
-    timing: str | None,
-) -> None:
-    """Append one call; TXC ``Activity`` -> GTFS pickup / drop-off types (0 yes, 1 no)."""
-    act = activity or "pickUpAndSetDown"
-    st["trip_id"].append(trip_id)
-    st["arrival_time"].append(format_gtfs_time(arrival_s))
-    st["departure_time"].append(format_gtfs_time(departure_s))
-    st["stop_id"].append(stop_id)
-    st["stop_sequence"].append(seq)
-    st["pickup_type"].append(0 if act in ("pickUp", "pickUpAndSetDown") else 1)
-    st["drop_off_type"].append(0 if act in ("setDown", "pickUpAndSetDown") else 1)
-    st["timepoint"].append(int(timing in ("PTP", "principalTimingPoint", "TIP", "timeInfoPoint")))
+_PICKUP = frozenset({"pickUp", "pickUpAndSetDown"})
+_DROP_OFF = frozenset({"setDown", "pickUpAndSetDown"})
+_TIMEPOINT = frozenset({"PTP", "principalTimingPoint", "TIP", "timeInfoPoint"})
+
+
+@dataclass(frozen=True)
+class _Template:
+    """A journey's calls with times relative to its departure from the first stop."""
+
+    stops: list[str]
+    arrival_s: list[int]  # the first may be negative (a wait before departing)
+    departure_s: list[int]
+    pickup: list[int]
+    drop_off: list[int]
+    timepoint: list[int]
+
+
+def _template(links: list[_Link], overrides: dict[str, dict[str, Any]]) -> _Template:
+    """Walk the timing links (with the journey's overrides) from departure time 0."""
+    calls: list[list[Any]] = []  # [stop, arrival_s, departure_s, activity, timing]
+    t = 0
+    for link in links:
+        o = overrides.get(link.link_id, {})
+        run = o.get("run_s", link.run_s)
+        from_wait = o.get("from_wait_s", link.from_wait_s)
+        to_wait = o.get("to_wait_s", link.to_wait_s)
+        from_act = o.get("from_activity", link.from_activity)
+        to_act = o.get("to_activity", link.to_activity)
+        if not calls:  # DepartureTime is the departure from the first stop
+            calls.append([link.from_stop, t - from_wait, t, from_act, link.from_timing])
+        elif calls[-1][0] != link.from_stop:  # sections that do not join: no dwell
+            calls.append([link.from_stop, t, t + from_wait, from_act, link.from_timing])
+        else:  # dwell at a stop: To-wait of the link in + From-wait of the link out
+            calls[-1][2] += from_wait
+            calls[-1][3] = from_act or calls[-1][3]
+        t = calls[-1][2] + run
+        calls.append([link.to_stop, t, t + to_wait, to_act, link.to_timing])
+        t += to_wait
+    acts = [c[3] or "pickUpAndSetDown" for c in calls]
+    return _Template(
+        stops=[c[0] for c in calls],
+        arrival_s=[c[1] for c in calls],
+        departure_s=[c[2] for c in calls],
+        pickup=[0 if a in _PICKUP else 1 for a in acts],
+        drop_off=[0 if a in _DROP_OFF else 1 for a in acts],
+        timepoint=[int(c[4] in _TIMEPOINT) for c in calls],
+    )
+
+
+def _add_calls(st: dict[str, list[Any]], trip_id: str, tpl: _Template, departure_s: int) -> None:
+    """Append a trip's calls leaving its first stop at ``departure_s``.
+
+    Times stay whole seconds here (formatted once at the end); TXC ``Activity`` -> GTFS
+    pickup / drop-off types (0 yes, 1 no; none given is pick up and set down).
+    """
+    n = len(tpl.stops)
+    arrivals = [departure_s + a for a in tpl.arrival_s]
+    arrivals[0] = max(arrivals[0], 0)
+    st["trip_id"].extend([trip_id] * n)
+    st["arrival_time"].extend(arrivals)
+    st["departure_time"].extend([departure_s + d for d in tpl.departure_s])
+    st["stop_id"].extend(tpl.stops)
+    st["stop_sequence"].extend(range(1, n + 1))
+    st["pickup_type"].extend(tpl.pickup)
+    st["drop_off_type"].extend(tpl.drop_off)
+    st["timepoint"].extend(tpl.timepoint)
+
+
+def _format_times(seconds: list[int]) -> np.ndarray:
+    """GTFS ``HH:MM:SS`` of many times at once (each distinct value formatted once)."""
+    if not seconds:
+        return np.array([], dtype=object)
+    values, inverse = np.unique(np.asarray(seconds, dtype=np.int64), return_inverse=True)
+    return np.array([format_gtfs_time(int(v)) for v in values], dtype=object)[inverse]
+
+
+def _stop_times_frame(st: dict[str, list[Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame({k: _format_times(v) if k.endswith("_time") else v for k, v in st.items()})
+    return frame
 
 
 # ---- public functions ---------------------------------------------------------------------
@@ -628,7 +671,7 @@ def read_transxchange(
     frames: dict[str, pd.DataFrame] = {
         "routes": pd.DataFrame(out.routes).drop_duplicates("route_id"),
         "trips": pd.DataFrame(out.trips, columns=_TRIP_COLUMNS),
-        "stop_times": pd.DataFrame(out.stop_times),
+        "stop_times": _stop_times_frame(out.stop_times),
         "calendar": pd.DataFrame(out.calendar),
         "calendar_dates": pd.DataFrame(
             out.calendar_dates, columns=["service_id", "date", "exception_type"]

@@ -106,6 +106,7 @@ class _File:
         self.ns = tag[: -len("TransXChange")]
         self.root = root
         self._paths: dict[str, str] = {}
+        self._profiles: dict[tuple[Any, ...], _Profile] = {}
 
     # -- helpers
     def q(self, path: str) -> str:
@@ -207,6 +208,14 @@ class _File:
         """Parse an ``OperatingProfile`` element (``None`` when absent)."""
         if el is None:
             return None
+        # journeys repeat a few profiles: parse each distinct one once
+        signature = tuple((c.tag, (c.text or "").strip()) for c in el.iter())
+        cached = self._profiles.get(signature)
+        if cached is None:
+            cached = self._profiles[signature] = self._parse_profile(el, where)
+        return cached
+
+    def _parse_profile(self, el: ET.Element, where: str) -> _Profile:
         regular = self.find(el, "RegularDayType")
         days: set[int] = set()
         if regular is not None:

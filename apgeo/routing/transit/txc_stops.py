@@ -111,8 +111,8 @@ def _stops_table(
     (``stop_id, stop_name, file, stop_times``)."""
     from pyproj import Transformer
 
-    used_all = list(used)
-    used = sorted(set(used_all))
+    calls = pd.Series(used if isinstance(used, pd.Series) else list(used)).value_counts()
+    used = sorted(map(str, calls.index))
     rows: dict[str, tuple[str, float, float]] = {}
     bng = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
     for code in used:
@@ -134,7 +134,6 @@ def _stops_table(
         ):
             rows[str(code)] = (str(name) or out.stop_names.get(code, code), float(lon), float(lat))
     missing = [c for c in used if c not in rows]
-    calls = pd.Series(list(used_all)).value_counts() if missing else pd.Series(dtype=int)
     unlocated = pd.DataFrame(
         {
             "stop_id": missing,
