@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from apgeo._errors import ApgeoValueError, DataFileNotFoundError
+from apgeo._errors import ApgeoError, ApgeoValueError, DataFileNotFoundError
 from apgeo.routing.transit.feed import TransitFeed, _read_tables
 from apgeo.routing.transit.feeds import trips_per_day
 from apgeo.routing.transit.txc import GtfsTables, read_transxchange, transxchange_to_gtfs
@@ -361,8 +361,14 @@ def test_empty_file_among_others_is_skipped_with_a_warning(tmp_path: Path) -> No
 
 def test_stop_without_coordinates_is_named(tmp_path: Path) -> None:
     path = _write(tmp_path, _txc(with_location=False))
-    with pytest.raises(ApgeoValueError, match=r"3 stop\(s\).*A1 \(Alpha, in x1\.xml\).*stops="):
-        read_transxchange(path)
+    with pytest.warns(UserWarning, match=r"3 stop\(s\).*A1 \(Alpha, in x1\.xml\).*stops="):
+        tables = read_transxchange(path)
+    # the trip and its stop times are read; the stops are listed, and routing gets none
+    assert len(tables.trips) == 1 and len(tables.stop_times) == 3
+    assert list(tables.stops_without_coordinates["stop_id"]) == ["A1", "B1", "C1"]
+    assert len(tables.as_dict()["stop_times.txt"]) == 0
+    with pytest.raises(ApgeoError, match="no coordinates"):
+        read_transxchange(path, strict=True)
     naptan = pd.DataFrame(
         {
             "ATCOCode": ["A1", "B1", "C1"],

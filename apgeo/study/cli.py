@@ -49,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fetch", help="download an England-wide data file from its public original")
     f.add_argument("name", nargs="?", help="file to fetch (omit to list them)")
     f.add_argument("--dest", type=Path, default=None, help="folder to write to (default: cache folder)")
+    f.add_argument("--region", help="bods-gtfs: BODS region (yorkshire, north_west, ...)")
+    f.add_argument("--noc", action="append", help="bods-txc: National Operator Code (repeatable)")
+    f.add_argument("--search", help="bods-txc: text in the dataset or operator name")
+    f.add_argument("--list", action="store_true", help="bods-txc: list the datasets, download none")
+    f.add_argument("--bods-url", default=None, help=argparse.SUPPRESS)  # another server (tests)
 
     e = sub.add_parser("england", help="compare AP access in every English authority (straight line)")
     e.add_argument("--out", type=Path, default=Path("reports/england"), help="output folder")
@@ -188,10 +193,44 @@ def _fetch(args: argparse.Namespace) -> int:
         for spec in REMOTE_FILES.values():
             pinned = "sha256 pinned" if spec.sha256 else "hash recorded on download"
             print(f"{spec.name:16s} {spec.description} [{spec.licence}; {pinned}]\n{'':16s} {spec.url}")
+        print(f"{'bods-gtfs':16s} BODS bus timetables as GTFS, one zip per region (--region)")
+        print(f"{'bods-txc':16s} BODS TransXChange datasets of operators (--noc; needs BODS_API_KEY)")
         return 0
+    if args.name in ("bods-gtfs", "bods-txc"):
+        return _fetch_bods(args)
     _setup_logging(None, args.debug)
     path = fetch(args.name, dest_dir=args.dest)
     print(path)
+    return 0
+
+
+def _fetch_bods(args: argparse.Namespace) -> int:
+    from apgeo.inputs.bods import (
+        BODS_REGIONS,
+        fetch_bods_gtfs,
+        fetch_bods_timetables,
+        list_bods_timetables,
+    )
+
+    _setup_logging(None, args.debug)
+    if args.name == "bods-gtfs":
+        if not args.region:
+            print(f"give --region, one of: {', '.join(BODS_REGIONS)}")
+            return 2
+        got = [fetch_bods_gtfs(args.region, dest_dir=args.dest, base_url=args.bods_url)]
+    else:
+        if not args.noc and not args.search:
+            print("give --noc (National Operator Code, e.g. SCST) or --search")
+            return 2
+        listed = list_bods_timetables(noc=args.noc, search=args.search, base_url=args.bods_url)
+        for row in listed.itertuples():
+            print(f"{row.id}\t{row.noc}\t{row.operator}\t{row.name}\t{row.first_start} - {row.last_end}")
+        if args.list or listed.empty:
+            print(f"{len(listed)} dataset(s)")
+            return 0
+        got = fetch_bods_timetables(listed, dest_dir=args.dest)
+    for g in got:
+        print(f"{g.path}  {g.bytes:,} bytes, {g.files} file(s), sha256 {g.sha256}")
     return 0
 
 

@@ -77,7 +77,9 @@ class StraightLineWalk:
     @staticmethod
     def xy(points: gpd.GeoDataFrame) -> np.ndarray:
         """``(n, 2)`` coordinates of :meth:`points` output."""
-        return np.column_stack([points.geometry.x.to_numpy(float), points.geometry.y.to_numpy(float)])
+        return np.column_stack(
+            [points.geometry.x.to_numpy(float), points.geometry.y.to_numpy(float)]
+        )
 
     def seconds(self, from_xy: np.ndarray, to_xy: np.ndarray, walk_speed_kph: float) -> np.ndarray:
         """``(len(from_xy), len(to_xy))`` walking seconds."""
@@ -105,14 +107,18 @@ def combine_transfers(
         return src, dst, w
     frames = [pd.DataFrame({"a": src, "b": dst, "w": w, "listed": False})]
     if extra is not None and len(extra):
-        require_columns(extra, ["from_stop_id", "to_stop_id", TRAVEL_TIME_S], source="extra_transfers")
+        require_columns(
+            extra, ["from_stop_id", "to_stop_id", TRAVEL_TIME_S], source="extra_transfers"
+        )
         seconds = pd.to_numeric(extra[TRAVEL_TIME_S], errors="coerce").to_numpy(float)
         if not (np.isfinite(seconds) & (seconds >= 0)).all():
             raise ApgeoValueError(
                 "extra_transfers: travel_time_s must be seconds >= 0 on every row; fix or drop "
                 "the rows without a time"
             )
-        keep = (extra["from_stop_id"].isin(stop_index) & extra["to_stop_id"].isin(stop_index)).to_numpy()
+        keep = (
+            extra["from_stop_id"].isin(stop_index) & extra["to_stop_id"].isin(stop_index)
+        ).to_numpy()
         ex = extra[keep]
         listed = (
             (ex["source"] == "transfers.txt").to_numpy(bool)
@@ -135,7 +141,9 @@ def combine_transfers(
     table = table.groupby(["a", "b"], as_index=False).agg(w=("w", "min"))
     if forbidden is not None and len(forbidden):
         require_columns(forbidden, ["from_stop_id", "to_stop_id"], source="forbidden_transfers")
-        known = forbidden["from_stop_id"].isin(stop_index) & forbidden["to_stop_id"].isin(stop_index)
+        known = forbidden["from_stop_id"].isin(stop_index) & forbidden["to_stop_id"].isin(
+            stop_index
+        )
         fb = forbidden[known]
         bad = pd.MultiIndex.from_arrays(
             [

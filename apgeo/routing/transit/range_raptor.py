@@ -29,6 +29,7 @@ import numpy as np
 if TYPE_CHECKING:
     from apgeo.routing.transit.raptor import _Legs, _Pattern
 
+
 @dataclass(frozen=True, eq=False)
 class Scans:
     """All patterns of a feed laid end to end, for scanning every pattern of a round at once.

@@ -340,7 +340,12 @@ class TransitEngine:
         return _snapped(self.walk_engine, frame, id_column=id_column, name=name, **snap_options)
 
     def _walk_all_the_way(
-        self, o: pd.DataFrame, d: pd.DataFrame, limit: float, *, origin_id_column: str,
+        self,
+        o: pd.DataFrame,
+        d: pd.DataFrame,
+        limit: float,
+        *,
+        origin_id_column: str,
         destination_id_column: str,
     ) -> np.ndarray:
         """``(n_o, n_d)`` seconds walking from origin to destination, ``inf`` over ``limit``."""
@@ -474,7 +479,11 @@ class TransitEngine:
         if n_o == 0 or n_d == 0 or n_t == 0:
             return out
         walk_s = self._walk_all_the_way(
-            o, d, limit, origin_id_column=origin_id_column, destination_id_column=destination_id_column
+            o,
+            d,
+            limit,
+            origin_id_column=origin_id_column,
+            destination_id_column=destination_id_column,
         )
         out[:] = deps[None, None, :] + walk_s[:, :, None]
         if self.n_stops == 0 or not self.patterns:
@@ -501,7 +510,12 @@ class TransitEngine:
         return _mask_limit(out, deps, limit)
 
     def _range_search(
-        self, o: pd.DataFrame, deps: np.ndarray, eg: _Legs, n_d: int, limit: float,
+        self,
+        o: pd.DataFrame,
+        deps: np.ndarray,
+        eg: _Legs,
+        n_d: int,
+        limit: float,
         out: np.ndarray,
     ) -> None:
         """Range-RAPTOR over origin batches, merged into ``out`` (n_o, n_d, n_t) in place."""
@@ -517,7 +531,13 @@ class TransitEngine:
             o1 = min(n_o, o0 + chunk)
             access = self._walk_to_stops(o.iloc[o0:o1], self.max_walk_s, "from")
             arrival = range_raptor(
-                self._scans, self._transfer_index, eg_index, access, deps, n_d, limit,
+                self._scans,
+                self._transfer_index,
+                eg_index,
+                access,
+                deps,
+                n_d,
+                limit,
                 self.max_rides,
             )  # (n_d, k, n_t)
             block = arrival.transpose(1, 0, 2)

@@ -31,25 +31,37 @@ How the TXC elements become GTFS
   open period (no ``EndDate``) runs ``open_end_days`` (default 365) days from its start.
   ``RegularDayType/DaysOfWeek`` (``Monday`` ... ``Sunday``, ``MondayToFriday``,
   ``MondayToSaturday``, ``MondayToSunday``, ``Weekend``, ``NotMonday`` ...) gives
-  ``calendar.txt``; ``HolidaysOnly`` runs on no regular day. ``BankHolidayOperation``
-  days (England and Wales dates computed for each year: ``ChristmasDay``, ``BoxingDay``,
-  ``GoodFriday``, ``EasterMonday``, ``MayDay``, ``SpringBank``,
-  ``LateSummerBankHolidayNotScotland``, ``NewYearsDay``, ``ChristmasEve``,
-  ``NewYearsEve``, the substitute ``...Holiday`` days and the groups such as
-  ``AllBankHolidays``; one-off holidays through ``OtherPublicHoliday/Date``) and then
+  ``calendar.txt``; ``HolidaysOnly`` runs on no regular day.
+  ``ServicedOrganisationDayType`` narrows those days with the file's
+  ``ServicedOrganisations`` dates: ``DaysOfOperation/WorkingDays`` (a school-day-only
+  journey) runs only on the organisation's working days (given as ``WorkingDays``, or as
+  the days outside its ``Holidays``), ``DaysOfNonOperation/Holidays`` not in its holidays,
+  and so on; an organisation without dates cannot be applied (warning, regular days kept).
+  ``BankHolidayOperation`` days (dates from the ``holidays`` package, England and Wales
+  and Scotland: ``ChristmasDay``, ``BoxingDay``, ``GoodFriday``, ``EasterMonday``,
+  ``MayDay``, ``SpringBank``, ``LateSummerBankHolidayNotScotland``, ``NewYearsDay``,
+  ``ChristmasEve``, ``NewYearsEve``, the substitute ``...Holiday`` days, the Scottish
+  ``Jan2ndScotland``, ``StAndrewsDay``, ``AugustBankHolidayScotland`` and the groups such
+  as ``AllBankHolidays``; one-off holidays through ``OtherPublicHoliday/Date``) and then
   ``SpecialDaysOperation`` date ranges (``DaysOfOperation`` added,
   ``DaysOfNonOperation`` removed, removal winning) become ``calendar_dates.txt``.
-  Scottish-only holidays and ``ServicedOrganisation`` day types (school days) are not
-  resolved: the journey keeps its regular days and a warning names them.
+* **Revisions**: of two files with the same ``ServiceCode`` and overlapping operating
+  periods, the higher ``RevisionNumber`` wins; the other is dropped, or cut short when it
+  starts earlier, with a warning (:mod:`apgeo.routing.transit.txc_revisions`).
+* **Frequent journeys** (``Frequency`` / ``FrequentService`` with an ``EndTime`` and an
+  ``Interval/ScheduledFrequency``) become one trip per departure, from ``DepartureTime``
+  every interval up to and including ``EndTime`` (ids ``<journey>+15m`` ...). One given
+  only a minimum or maximum interval cannot be timed: it is left out with a warning.
 * **Stops**: coordinates from the TXC ``StopPoints`` (``AnnotatedStopPointRef`` or
   ``StopPoint`` ``Location``, either longitude/latitude or easting/northing in British
   National Grid), else from the ``stops`` table given, else from a NaPTAN ``stops.csv``
   inside the zip or folder (columns ``ATCOCode``, ``Longitude``, ``Latitude`` or
-  ``Easting``, ``Northing``; also ``id``/``lat``/``lng`` and GTFS names); a stop found in
-  none of them is an error that names it.
+  ``Easting``, ``Northing``; also ``id``/``lat``/``lng`` and GTFS names). Stops found in
+  none of them (TNDS files seldom carry coordinates) are listed in
+  ``GtfsTables.stops_without_coordinates`` with a warning; the trips and stop times are
+  still read, and :meth:`GtfsTables.as_dict` (what routing gets) leaves those stops out.
 
-Not converted: frequency-based journeys (``Frequency``), journey interchanges, vehicle
-types, flexible services and shapes.
+Not converted: journey interchanges, vehicle types, flexible services and shapes.
 """
 
 from __future__ import annotations
@@ -64,14 +76,15 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from apgeo._errors import ApgeoValueError
 from apgeo._log import logger, warn
 from apgeo.routing.transit.txc_file import _File, _Link, _sources
+from apgeo.routing.transit.txc_revisions import apply_superseded, superseded_services
 from apgeo.routing.transit.txc_stops import _read_stop_table, _stops_table
 from apgeo.routing.transit.txc_time import (
-    _SCOTTISH,
     AGENCY_URL,
     DEFAULT_DAYS,
     DEFAULT_OPEN_END_DAYS,
@@ -122,16 +135,32 @@ class GtfsTables:
     calendar: pd.DataFrame
     calendar_dates: pd.DataFrame
     files: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stops_without_coordinates: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["stop_id", "stop_name", "file", "stop_times"])
+    )
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         """The tables keyed by GTFS file name (``"stops.txt"`` ...), as
-        :meth:`apgeo.transit.TransitFeed.from_frames` takes them."""
+        :meth:`apgeo.transit.TransitFeed.from_frames` takes them: what routing can use.
+
+        Stops without coordinates are left out with their stop times, and so are trips left
+        with fewer than two stops (the full tables stay on the attributes).
+        """
+        stops, stop_times, trips = self.stops, self.stop_times, self.trips
+        if len(self.stops_without_coordinates):
+            lost = set(self.stops_without_coordinates["stop_id"])
+            stops = stops.loc[~stops["stop_id"].isin(lost)].reset_index(drop=True)
+            stop_times = stop_times.loc[~stop_times["stop_id"].isin(lost)]
+            calls = stop_times["trip_id"].value_counts()
+            keep = set(calls.index[calls >= 2])
+            stop_times = stop_times.loc[stop_times["trip_id"].isin(keep)].reset_index(drop=True)
+            trips = trips.loc[trips["trip_id"].isin(keep)].reset_index(drop=True)
         return {
             "agency.txt": self.agency,
-            "stops.txt": self.stops,
+            "stops.txt": stops,
             "routes.txt": self.routes,
-            "trips.txt": self.trips,
-            "stop_times.txt": self.stop_times,
+            "trips.txt": trips,
+            "stop_times.txt": stop_times,
             "calendar.txt": self.calendar,
             "calendar_dates.txt": self.calendar_dates,
         }
@@ -143,6 +172,7 @@ class GtfsTables:
 # ---- conversion ---------------------------------------------------------------------------
 
 
+_TRIP_COLUMNS = ("route_id", "service_id", "trip_id", "trip_headsign", "direction_id")
 _STOP_TIME_COLUMNS = (
     "trip_id",
     "arrival_time",
@@ -174,8 +204,10 @@ class _Tables:
     keys: set[str] = field(default_factory=set)
     key_order: list[str] = field(default_factory=list)
     no_profile: list[str] = field(default_factory=list)
-    serviced_org: list[str] = field(default_factory=list)
-    scottish: set[str] = field(default_factory=set)
+    unresolved_orgs: dict[str, list[str]] = field(default_factory=dict)
+    frequent: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    services: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _file_key(file: _File, line_name: str, start: date | None, taken: set[str]) -> str:
@@ -222,6 +254,8 @@ def _convert_file(file: _File, out: _Tables, *, open_end_days: int) -> int:
     if not journeys:
         return 0
     sections = file.sections()
+    orgs = file.organisations()
+    revision, modified = file.revision()
     services = file.findall(file.root, "Services/Service")
     if not services:
         raise ApgeoValueError(
@@ -242,6 +276,17 @@ def _convert_file(file: _File, out: _Tables, *, open_end_days: int) -> int:
         key = _file_key(file, first_line, start, out.keys)
         out.key_order.append(key)
         end = end or start + timedelta(days=open_end_days)
+        out.services.append(
+            {
+                "key": key,
+                "service_code": code,
+                "revision": revision,
+                "modified": modified,
+                "start": start,
+                "end": end,
+                "file": file.name,
+            }
+        )
         op_ref = file.text(svc, "RegisteredOperatorRef")
         agency = operators.get(op_ref or "") or next(iter(operators.values()), None)
         if agency is None:
@@ -296,6 +341,7 @@ def _convert_file(file: _File, out: _Tables, *, open_end_days: int) -> int:
             }
     first_code = file.text(services[0], "ServiceCode") or "SERVICE"
     calendar_ids: dict[tuple[Any, ...], str] = {}
+    templates: dict[str, _Template] = {}
     vj_patterns: dict[str, str] = {}
     trip_ids: set[str] = set()
     st = out.stop_times
@@ -330,9 +376,10 @@ def _convert_file(file: _File, out: _Tables, *, open_end_days: int) -> int:
         if profile is None:
             out.no_profile.append(f"{key}:{vj_code}")
             profile = _Profile(days=DEFAULT_DAYS)
-        if profile.serviced_org:
-            out.serviced_org.append(f"{key}:{vj_code}")
-        out.scottish |= {n for n in (*profile.bank_on, *profile.bank_off) if n in _SCOTTISH}
+        frequency = file.frequency(vj, where)
+        if isinstance(frequency, str):
+            out.refused.append(f"{where} ({frequency})")
+            continue
         start, end = info["start"], info["end"]
         vj_start, vj_end = file.period(file.find(vj, "OperatingPeriod"), where)
         start = max(start, vj_start) if vj_start else start
@@ -351,7 +398,12 @@ def _convert_file(file: _File, out: _Tables, *, open_end_days: int) -> int:
                     "end_date": f"{end:%Y%m%d}",
                 }
             )
-            added, removed = _exceptions(profile, start, end)
+            unresolved: set[str] = set()
+            added, removed = _exceptions(profile, start, end, orgs, unresolved)
+            for name in unresolved:
+                out.unresolved_orgs.setdefault(f"{file.name}: {name}", []).append(
+                    f"{key}:{vj_code}"
+                )
             out.calendar_dates.extend(
                 {"service_id": service_id, "date": f"{d:%Y%m%d}", "exception_type": 1}
                 for d in added
@@ -382,29 +434,24 @@ def _convert_file(file: _File, out: _Tables, *, open_end_days: int) -> int:
             }
         )
         overrides = _overrides(file, vj, where)
-        links: list[_Link] = pat["links"]
-        if not links:
-            raise ApgeoValueError(f"{where}: its journey pattern {jp_id} has no timing links")
-        calls: list[list[Any]] = []  # [stop, arrival_s, departure_s, activity, timing]
-        for link in links:
-            o = overrides.get(link.link_id, {})
-            run = o.get("run_s", link.run_s)
-            from_wait = o.get("from_wait_s", link.from_wait_s)
-            to_wait = o.get("to_wait_s", link.to_wait_s)
-            from_act = o.get("from_activity", link.from_activity)
-            to_act = o.get("to_activity", link.to_activity)
-            if not calls:  # DepartureTime is the departure from the first stop
-                calls.append([link.from_stop, max(t - from_wait, 0), t, from_act, link.from_timing])
-            elif calls[-1][0] != link.from_stop:  # sections that do not join: no dwell
-                calls.append([link.from_stop, t, t + from_wait, from_act, link.from_timing])
-            else:  # dwell at a stop: To-wait of the link in + From-wait of the link out
-                calls[-1][2] += from_wait
-                calls[-1][3] = from_act or calls[-1][3]
-            t = calls[-1][2] + run
-            calls.append([link.to_stop, t, t + to_wait, to_act, link.to_timing])
-            t += to_wait
-        for seq, (stop, arr_s, dep_s, act, timing) in enumerate(calls, start=1):
-            _add_stop_time(st, trip_id, arr_s, dep_s, stop, seq, act, timing)
+        template = templates.get(jp_id) if not overrides else None
+        if template is None:
+            if not pat["links"]:
+                raise ApgeoValueError(f"{where}: its journey pattern {jp_id} has no timing links")
+            template = _template(pat["links"], overrides)
+            if not overrides:  # journeys without overrides share their pattern's times
+                templates[jp_id] = template
+        shifts = [0]
+        if frequency is not None:  # a frequent journey: one trip per departure
+            interval_s, last_s = frequency
+            last_s += 86_400 * ((t - last_s) // 86_400 + 1) if last_s < t else 0
+            shifts = list(range(0, last_s - t + 1, interval_s))
+            out.frequent.append(f"{trip_id} x{len(shifts)}")
+        for shift_s in shifts:
+            this_id = trip_id if shift_s == 0 else f"{trip_id}+{shift_s // 60}m"
+            if shift_s:
+                out.trips.append({**out.trips[-1], "trip_id": this_id})
+            _add_calls(st, this_id, template, t + shift_s)
     return len(journeys)
 
 
@@ -433,26 +480,85 @@ def _overrides(file: _File, vj: ET.Element, where: str) -> dict[str, dict[str, A
     return out
 
 
-def _add_stop_time(
-    st: dict[str, list[Any]],
-    trip_id: str,
-    arrival_s: int,
-    departure_s: int,
-    stop_id: str,
-    seq: int,
-    activity: str | None,
-    timing: str | None,
-) -> None:
-    """Append one call; TXC ``Activity`` -> GTFS pickup / drop-off types (0 yes, 1 no)."""
-    act = activity or "pickUpAndSetDown"
-    st["trip_id"].append(trip_id)
-    st["arrival_time"].append(format_gtfs_time(arrival_s))
-    st["departure_time"].append(format_gtfs_time(departure_s))
-    st["stop_id"].append(stop_id)
-    st["stop_sequence"].append(seq)
-    st["pickup_type"].append(0 if act in ("pickUp", "pickUpAndSetDown") else 1)
-    st["drop_off_type"].append(0 if act in ("setDown", "pickUpAndSetDown") else 1)
-    st["timepoint"].append(int(timing in ("PTP", "principalTimingPoint", "TIP", "timeInfoPoint")))
+_PICKUP = frozenset({"pickUp", "pickUpAndSetDown"})
+_DROP_OFF = frozenset({"setDown", "pickUpAndSetDown"})
+_TIMEPOINT = frozenset({"PTP", "principalTimingPoint", "TIP", "timeInfoPoint"})
+
+
+@dataclass(frozen=True)
+class _Template:
+    """A journey's calls with times relative to its departure from the first stop."""
+
+    stops: list[str]
+    arrival_s: list[int]  # the first may be negative (a wait before departing)
+    departure_s: list[int]
+    pickup: list[int]
+    drop_off: list[int]
+    timepoint: list[int]
+
+
+def _template(links: list[_Link], overrides: dict[str, dict[str, Any]]) -> _Template:
+    """Walk the timing links (with the journey's overrides) from departure time 0."""
+    calls: list[list[Any]] = []  # [stop, arrival_s, departure_s, activity, timing]
+    t = 0
+    for link in links:
+        o = overrides.get(link.link_id, {})
+        run = o.get("run_s", link.run_s)
+        from_wait = o.get("from_wait_s", link.from_wait_s)
+        to_wait = o.get("to_wait_s", link.to_wait_s)
+        from_act = o.get("from_activity", link.from_activity)
+        to_act = o.get("to_activity", link.to_activity)
+        if not calls:  # DepartureTime is the departure from the first stop
+            calls.append([link.from_stop, t - from_wait, t, from_act, link.from_timing])
+        elif calls[-1][0] != link.from_stop:  # sections that do not join: no dwell
+            calls.append([link.from_stop, t, t + from_wait, from_act, link.from_timing])
+        else:  # dwell at a stop: To-wait of the link in + From-wait of the link out
+            calls[-1][2] += from_wait
+            calls[-1][3] = from_act or calls[-1][3]
+        t = calls[-1][2] + run
+        calls.append([link.to_stop, t, t + to_wait, to_act, link.to_timing])
+        t += to_wait
+    acts = [c[3] or "pickUpAndSetDown" for c in calls]
+    return _Template(
+        stops=[c[0] for c in calls],
+        arrival_s=[c[1] for c in calls],
+        departure_s=[c[2] for c in calls],
+        pickup=[0 if a in _PICKUP else 1 for a in acts],
+        drop_off=[0 if a in _DROP_OFF else 1 for a in acts],
+        timepoint=[int(c[4] in _TIMEPOINT) for c in calls],
+    )
+
+
+def _add_calls(st: dict[str, list[Any]], trip_id: str, tpl: _Template, departure_s: int) -> None:
+    """Append a trip's calls leaving its first stop at ``departure_s``.
+
+    Times stay whole seconds here (formatted once at the end); TXC ``Activity`` -> GTFS
+    pickup / drop-off types (0 yes, 1 no; none given is pick up and set down).
+    """
+    n = len(tpl.stops)
+    arrivals = [departure_s + a for a in tpl.arrival_s]
+    arrivals[0] = max(arrivals[0], 0)
+    st["trip_id"].extend([trip_id] * n)
+    st["arrival_time"].extend(arrivals)
+    st["departure_time"].extend([departure_s + d for d in tpl.departure_s])
+    st["stop_id"].extend(tpl.stops)
+    st["stop_sequence"].extend(range(1, n + 1))
+    st["pickup_type"].extend(tpl.pickup)
+    st["drop_off_type"].extend(tpl.drop_off)
+    st["timepoint"].extend(tpl.timepoint)
+
+
+def _format_times(seconds: list[int]) -> np.ndarray:
+    """GTFS ``HH:MM:SS`` of many times at once (each distinct value formatted once)."""
+    if not seconds:
+        return np.array([], dtype=object)
+    values, inverse = np.unique(np.asarray(seconds, dtype=np.int64), return_inverse=True)
+    return np.array([format_gtfs_time(int(v)) for v in values], dtype=object)[inverse]
+
+
+def _stop_times_frame(st: dict[str, list[Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame({k: _format_times(v) if k.endswith("_time") else v for k, v in st.items()})
+    return frame
 
 
 # ---- public functions ---------------------------------------------------------------------
@@ -480,7 +586,9 @@ def read_transxchange(
     open_end_days
         Days an operating period without ``EndDate`` runs from its ``StartDate``.
     strict
-        Turn warnings (skipped files, unresolved day types) into errors.
+        Turn warnings (skipped files, stops without coordinates, unresolved day types,
+        frequent journeys left out) into errors. Superseded revisions are always only
+        warned about: dropping them is the right reading.
 
     Returns
     -------
@@ -494,8 +602,15 @@ def read_transxchange(
         Nothing at ``path``.
     ApgeoValueError
         Not TransXChange (not XML, another root element, no ``.xml`` in the zip), no
-        vehicle journeys in any file, stops without coordinates (named), bad durations,
-        dates or references (file and element named).
+        vehicle journeys in any file, bad durations, dates or references (file and element
+        named).
+
+    Warns
+    -----
+    ApgeoWarning
+        Stops without coordinates (listed in ``stops_without_coordinates``), superseded
+        revisions, frequent journeys that cannot be expanded, serviced organisations
+        without dates, files without journeys.
     """
     if not isinstance(open_end_days, int) or open_end_days < 1:
         raise ApgeoValueError(f"open_end_days={open_end_days!r}: give a whole number of days >= 1")
@@ -533,28 +648,69 @@ def read_transxchange(
             f"service level and run Monday to Sunday: {', '.join(out.no_profile[:5])}",
             strict=strict,
         )
-    if out.serviced_org:
+    if out.unresolved_orgs:
+        listed = "; ".join(
+            f"{org} ({len(v)} journey(s), e.g. {v[0]})"
+            for org, v in list(out.unresolved_orgs.items())[:5]
+        )
         warn(
-            f"{len(out.serviced_org)} journey(s) run on serviced-organisation (e.g. school) "
-            "days, which are not resolved: they run on their regular days instead: "
-            f"{', '.join(out.serviced_org[:5])}",
+            f"{len(out.unresolved_orgs)} serviced organisation(s) have no WorkingDays or "
+            f"Holidays dates in their file, so their day types cannot be applied: {listed}. "
+            "Those journeys run on their regular days there",
             strict=strict,
         )
-    if out.scottish:
-        logger.info("Scottish bank holidays %s not applied", sorted(out.scottish))
-    stop_times = pd.DataFrame(out.stop_times)
-    stops_df = _stops_table(out, stop_times["stop_id"], stop_table, naptan)
+    if out.refused:
+        warn(
+            f"{len(out.refused)} frequent journey(s) cannot be expanded into trips and are "
+            f"left out: {'; '.join(out.refused[:5])}. A Frequency needs an EndTime and an "
+            "Interval/ScheduledFrequency",
+            strict=strict,
+        )
+    if out.frequent:
+        logger.info("frequent journeys expanded: %s", ", ".join(out.frequent[:10]))
+    frames: dict[str, pd.DataFrame] = {
+        "routes": pd.DataFrame(out.routes).drop_duplicates("route_id"),
+        "trips": pd.DataFrame(out.trips, columns=_TRIP_COLUMNS),
+        "stop_times": _stop_times_frame(out.stop_times),
+        "calendar": pd.DataFrame(out.calendar),
+        "calendar_dates": pd.DataFrame(
+            out.calendar_dates, columns=["service_id", "date", "exception_type"]
+        ),
+    }
+    superseded = superseded_services(out.services)
+    if superseded:
+        frames = apply_superseded(frames, superseded)
+        warn(
+            f"{len(superseded)} service(s) superseded by a later RevisionNumber of the same "
+            "ServiceCode (their days are read from the later revision only): "
+            + "; ".join(s.describe() for s in superseded[:5]),
+            strict=False,
+        )
+    stops_df, unlocated = _stops_table(out, frames["stop_times"]["stop_id"], stop_table, naptan)
+    if len(unlocated):
+        n_calls = int(unlocated["stop_times"].sum())
+        warn(
+            f"{len(unlocated)} stop(s) with {n_calls} stop time(s) have no coordinates: "
+            + ", ".join(
+                f"{r.stop_id} ({r.stop_name}, in {r.file})" for r in unlocated.head(5).itertuples()
+            )
+            + (f" ... ({len(unlocated)} in all)" if len(unlocated) > 5 else "")
+            + ". They are listed in .stops_without_coordinates and left out of routing (trips "
+            "keep their other stops). The TXC files give no Location for them and no stops "
+            "table lists them: pass stops=<NaPTAN Stops.csv> (columns ATCOCode, Longitude, "
+            "Latitude; https://naptan.api.dft.gov.uk/) or put stops.csv in the zip",
+            strict=strict,
+        )
+    files = pd.DataFrame(out.files)
+    if superseded and len(files):
+        notes = {s.file: s.describe() for s in superseded}
+        files["superseded"] = files["file"].map(notes).fillna("")
     tables = GtfsTables(
         agency=pd.DataFrame(list(out.agency.values())),
         stops=stops_df,
-        routes=pd.DataFrame(out.routes).drop_duplicates("route_id"),
-        trips=pd.DataFrame(out.trips),
-        stop_times=stop_times,
-        calendar=pd.DataFrame(out.calendar),
-        calendar_dates=pd.DataFrame(
-            out.calendar_dates, columns=["service_id", "date", "exception_type"]
-        ),
-        files=pd.DataFrame(out.files),
+        files=files,
+        stops_without_coordinates=unlocated,
+        **frames,
     )
     logger.info(
         "TransXChange %s: %d file(s), %d trips, %d stop times, %d stops in %.1f s",

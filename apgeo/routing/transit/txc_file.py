@@ -10,12 +10,15 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from apgeo._errors import ApgeoValueError, DataFileNotFoundError
 from apgeo.routing.transit.txc_time import (
     _DAY_SETS,
     _HOLIDAY_GROUPS,
     DEFAULT_DAYS,
+    _Organisation,
+    _parse_clock_s,
     _parse_date,
     _Profile,
     parse_duration_s,
@@ -103,6 +106,7 @@ class _File:
         self.ns = tag[: -len("TransXChange")]
         self.root = root
         self._paths: dict[str, str] = {}
+        self._profiles: dict[tuple[Any, ...], _Profile] = {}
 
     # -- helpers
     def q(self, path: str) -> str:
@@ -204,6 +208,14 @@ class _File:
         """Parse an ``OperatingProfile`` element (``None`` when absent)."""
         if el is None:
             return None
+        # journeys repeat a few profiles: parse each distinct one once
+        signature = tuple((c.tag, (c.text or "").strip()) for c in el.iter())
+        cached = self._profiles.get(signature)
+        if cached is None:
+            cached = self._profiles[signature] = self._parse_profile(el, where)
+        return cached
+
+    def _parse_profile(self, el: ET.Element, where: str) -> _Profile:
         regular = self.find(el, "RegularDayType")
         days: set[int] = set()
         if regular is not None:
@@ -246,6 +258,16 @@ class _File:
                     out.append((_parse_date(start, where=where), _parse_date(end, where=where)))
             return tuple(sorted(set(out)))
 
+        def organisations(path: str) -> tuple[tuple[str, str], ...]:
+            out: list[tuple[str, str]] = []
+            for kind_el in self.findall(el, f"ServicedOrganisationDayType/{path}"):
+                for item in kind_el:  # WorkingDays / Holidays
+                    kind = item.tag[len(self.ns) :]
+                    for ref in item.findall(self.q("ServicedOrganisationRef")):
+                        if ref.text and ref.text.strip():
+                            out.append((ref.text.strip(), kind))
+            return tuple(sorted(set(out)))
+
         bank_on, other_on = holidays("DaysOfOperation")
         bank_off, other_off = holidays("DaysOfNonOperation")
         return _Profile(
@@ -256,8 +278,65 @@ class _File:
             other_off=other_off,
             special_on=ranges("DaysOfOperation"),
             special_off=ranges("DaysOfNonOperation"),
-            serviced_org=self.find(el, "ServicedOrganisationDayType") is not None,
+            org_on=organisations("DaysOfOperation"),
+            org_off=organisations("DaysOfNonOperation"),
         )
+
+    def organisations(self) -> dict[str, _Organisation]:
+        """The file's ``ServicedOrganisations`` by ``OrganisationCode``, with their dates."""
+        out: dict[str, _Organisation] = {}
+        for org in self.findall(self.root, "ServicedOrganisations/ServicedOrganisation"):
+            code = self.text(org, "OrganisationCode") or org.get("id") or ""
+            where = f"{self.name}: ServicedOrganisation {code}"
+
+            def ranges(path: str, org: ET.Element = org, where: str = where) -> tuple[Any, ...]:
+                found: list[tuple[date, date]] = []
+                for rng in self.findall(org, f"{path}/DateRange"):
+                    start, end = self.period(rng, where)
+                    if start is not None:
+                        found.append((start, end or start))
+                return tuple(sorted(found))
+
+            out[code] = _Organisation(
+                code=code,
+                name=self.text(org, "Name") or code,
+                working=ranges("WorkingDays"),
+                holidays=ranges("Holidays"),
+            )
+        return out
+
+    def revision(self) -> tuple[int, str]:
+        """``RevisionNumber`` (0 when absent) and ``ModificationDateTime`` of the document."""
+        attrs = self.root.attrib
+        try:
+            number = int(attrs.get("RevisionNumber", "0").strip() or 0)
+        except ValueError:
+            number = 0
+        return number, attrs.get("ModificationDateTime") or attrs.get("CreationDateTime") or ""
+
+    def frequency(self, vj: ET.Element, where: str) -> tuple[int, int] | str | None:
+        """A frequent journey's ``(interval_s, end_time_s)``; ``None`` for an ordinary journey.
+
+        ``Frequency`` (or ``FrequentService``) with an ``EndTime`` and an
+        ``Interval/ScheduledFrequency`` repeats the journey from its ``DepartureTime`` every
+        interval up to and including ``EndTime``. Without them the journey cannot be
+        expanded: the reason is returned as a string.
+        """
+        el = self.find(vj, "Frequency")
+        if el is None:
+            el = self.find(vj, "FrequentService")
+        if el is None:
+            return None
+        interval = el.find(f".//{self.ns}ScheduledFrequency")
+        end = el.find(f".//{self.ns}EndTime")
+        if interval is None or not (interval.text or "").strip():
+            return "no Interval/ScheduledFrequency (only a minimum or maximum interval)"
+        if end is None or not (end.text or "").strip():
+            return "no EndTime"
+        interval_s = parse_duration_s(interval.text, where=where)
+        if interval_s <= 0:
+            return f"ScheduledFrequency {interval.text!r} is not a positive interval"
+        return interval_s, _parse_clock_s(end.text or "", where=where)
 
     def period(self, el: ET.Element | None, where: str) -> tuple[date | None, date | None]:
         if el is None:

@@ -1,5 +1,5 @@
 """Stop coordinates for TransXChange: from the file's own stop points, else a NaPTAN stops
-table (inside the zip or given), else a clear error naming the stops without them.
+table (inside the zip or given); stops found in none are listed (and left out of routing).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from apgeo._errors import ApgeoValueError, DataFileNotFoundError, MissingColumnError
+from apgeo._errors import DataFileNotFoundError, MissingColumnError
 from apgeo._validate import decode_text
 from apgeo.routing.transit.txc_file import _Source
 
@@ -106,10 +106,13 @@ def _csv(raw: bytes, source: str) -> pd.DataFrame:
 
 def _stops_table(
     out: _Tables, used: Iterable[str], stops: pd.DataFrame | None, naptan: _Source | None
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The located stops (GTFS ``stops``) and the stops without coordinates
+    (``stop_id, stop_name, file, stop_times``)."""
     from pyproj import Transformer
 
-    used = sorted(set(used))
+    calls = pd.Series(used if isinstance(used, pd.Series) else list(used)).value_counts()
+    used = sorted(map(str, calls.index))
     rows: dict[str, tuple[str, float, float]] = {}
     bng = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
     for code in used:
@@ -131,19 +134,15 @@ def _stops_table(
         ):
             rows[str(code)] = (str(name) or out.stop_names.get(code, code), float(lon), float(lat))
     missing = [c for c in used if c not in rows]
-    if missing:
-        listed = ", ".join(
-            f"{c} ({out.stop_names.get(c, '?')}, in {out.stop_files.get(c, '?')})"
-            for c in missing[:10]
-        )
-        raise ApgeoValueError(
-            f"{len(missing)} stop(s) with stop times have no coordinates: {listed}"
-            + (f" ... ({len(missing)} in all)" if len(missing) > 10 else "")
-            + ". The TXC files give no Location for them and no stops table lists them: pass "
-            "stops=<NaPTAN Stops.csv> (columns ATCOCode, Longitude, Latitude; download from "
-            "https://naptan.api.dft.gov.uk/) or put stops.csv in the zip"
-        )
-    return pd.DataFrame(
+    unlocated = pd.DataFrame(
+        {
+            "stop_id": missing,
+            "stop_name": [out.stop_names.get(c, c) for c in missing],
+            "file": [out.stop_files.get(c, "") for c in missing],
+            "stop_times": [int(calls.get(c, 0)) for c in missing],
+        }
+    )
+    stops_df = pd.DataFrame(
         {
             "stop_id": list(rows),
             "stop_name": [v[0] for v in rows.values()],
@@ -151,3 +150,4 @@ def _stops_table(
             "stop_lon": [f"{v[1]:.8f}" for v in rows.values()],
         }
     )
+    return stops_df, unlocated

@@ -1,14 +1,15 @@
 """Time in TransXChange: ISO-8601 durations, GTFS clock times past midnight, operating
-profiles (days of week, special days), and the England and Wales bank holidays they refer
-to (computed for each year, Easter included).
+profiles (days of week, special days, serviced organisations' working days and holidays),
+and the bank holidays they refer to (from the ``holidays`` package).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from apgeo._errors import ApgeoValueError
@@ -65,8 +66,6 @@ _HOLIDAY_GROUPS: dict[str, tuple[str, ...]] = {
     "EarlyRunOff": ("ChristmasEve", "NewYearsEve"),
     "HolidayMondays": ("LateSummerBankHolidayNotScotland", "MayDay", "EasterMonday", "SpringBank"),
 }
-_SCOTTISH = {"Jan2ndScotland", "Jan2ndScotlandHoliday", "StAndrewsDay", "StAndrewsDayHoliday",
-             "AugustBankHolidayScotland"}  # fmt: skip
 _DURATION_RE = re.compile(r"^(-)?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 
 
@@ -132,54 +131,95 @@ def easter_sunday(year: int) -> date:
     return date(year, month, day + 1)
 
 
-def _first_monday(year: int, month: int) -> date:
-    d = date(year, month, 1)
-    return d + timedelta(days=(7 - d.weekday()) % 7)
+#: TXC names of the holidays as the ``holidays`` package (GB, English) names them.
+_HOLIDAY_NAMES: dict[str, str] = {
+    "New Year's Day": "NewYearsDay",
+    "New Year's Day (observed)": "NewYearsDayHoliday",
+    "Good Friday": "GoodFriday",
+    "Easter Monday": "EasterMonday",
+    "May Day": "MayDay",
+    "Spring Bank Holiday": "SpringBank",
+    "Late Summer Bank Holiday": "LateSummerBankHolidayNotScotland",
+    "Christmas Day": "ChristmasDay",
+    "Christmas Day (observed)": "ChristmasDayHoliday",
+    "Boxing Day": "BoxingDay",
+    "Boxing Day (observed)": "BoxingDayHoliday",
+}
+_SCOTTISH_NAMES: dict[str, str] = {
+    "New Year Holiday": "Jan2ndScotland",
+    "New Year Holiday (observed)": "Jan2ndScotlandHoliday",
+    "Saint Andrew's Day": "StAndrewsDay",
+    "Saint Andrew's Day (observed)": "StAndrewsDayHoliday",
+    "Summer Bank Holiday": "AugustBankHolidayScotland",
+}
 
 
-def _last_monday(year: int, month: int) -> date:
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    d = nxt - timedelta(days=1)
-    return d - timedelta(days=d.weekday())
+@lru_cache(maxsize=64)
+def _package_holidays(year: int, subdiv: str) -> tuple[tuple[date, str], ...]:
+    import holidays
+
+    days = holidays.country_holidays("GB", subdiv=subdiv, years=year, language="en_GB")
+    return tuple(sorted(days.items()))
 
 
-def bank_holidays(year: int) -> dict[str, date]:
-    """England and Wales bank holidays (and Christmas / New Year's Eve) of ``year``, by TXC name.
+def bank_holidays(year: int, *, scotland: bool = False) -> dict[str, date]:
+    """Bank holidays of ``year`` by TXC name (England and Wales; Scotland's with ``scotland``).
 
-    Substitute days (``ChristmasDayHoliday`` ...) are present only in years that have one.
-    One-off holidays (2022 jubilee, 2023 coronation) and the moved 2020 May Day are not
-    rules; TXC files state them as ``OtherPublicHoliday``.
+    The dates come from the ``holidays`` package (GB, subdivision ENG / SCT), so moved and
+    substitute days are right: the 2020 May Day on Friday 8 May, ``ChristmasDayHoliday`` /
+    ``BoxingDayHoliday`` / ``NewYearsDayHoliday`` only in the years that have one.
+    ``ChristmasEve`` and ``NewYearsEve`` (not bank holidays, but TXC names them) are
+    24 and 31 December. One-off holidays (2022 jubilee, 2023 coronation) have no TXC name:
+    files state them as ``OtherPublicHoliday``.
     """
-    easter = easter_sunday(year)
-    out = {
-        "NewYearsDay": date(year, 1, 1),
-        "GoodFriday": easter - timedelta(days=2),
-        "EasterMonday": easter + timedelta(days=1),
-        "MayDay": _first_monday(year, 5),
-        "SpringBank": _last_monday(year, 5),
-        "LateSummerBankHolidayNotScotland": _last_monday(year, 8),
-        "ChristmasEve": date(year, 12, 24),
-        "ChristmasDay": date(year, 12, 25),
-        "BoxingDay": date(year, 12, 26),
-        "NewYearsEve": date(year, 12, 31),
-    }
-    ny = date(year, 1, 1).weekday()
-    if ny >= 5:
-        out["NewYearsDayHoliday"] = date(year, 1, 1) + timedelta(days=7 - ny)
-    xmas = date(year, 12, 25).weekday()
-    if xmas == 5:  # Saturday: Christmas on Monday 27, Boxing Day on Tuesday 28
-        out["ChristmasDayHoliday"] = date(year, 12, 27)
-        out["BoxingDayHoliday"] = date(year, 12, 28)
-    elif xmas == 6:  # Sunday: Christmas on Tuesday 27 (Boxing Day is Monday 26)
-        out["ChristmasDayHoliday"] = date(year, 12, 27)
-    elif xmas == 4:  # Friday: Boxing Day (Saturday) on Monday 28
-        out["BoxingDayHoliday"] = date(year, 12, 28)
+    out = {"ChristmasEve": date(year, 12, 24), "NewYearsEve": date(year, 12, 31)}
+    names = _SCOTTISH_NAMES if scotland else _HOLIDAY_NAMES
+    for day, name in _package_holidays(year, "SCT" if scotland else "ENG"):
+        for part in name.split("; "):
+            txc = names.get(part)
+            if txc is not None:
+                out[txc] = day
     return out
+
+
+@dataclass(frozen=True)
+class _Organisation:
+    """A TXC ``ServicedOrganisation`` (a school, college...): its working days and holidays."""
+
+    code: str
+    name: str
+    working: tuple[tuple[date, date], ...] = ()
+    holidays: tuple[tuple[date, date], ...] = ()
+
+    def is_(self, kind: str, d: date) -> bool | None:
+        """Whether ``d`` is one of the organisation's ``WorkingDays`` or ``Holidays``.
+
+        With only holidays given, working days are the other days (and the reverse);
+        ``None`` when the file gives neither.
+        """
+
+        def within(ranges: tuple[tuple[date, date], ...]) -> bool:
+            return any(a <= d <= b for a, b in ranges)
+
+        if not self.working and not self.holidays:
+            return None
+        if kind == "WorkingDays":
+            if self.working:
+                return within(self.working) and not within(self.holidays)
+            return not within(self.holidays)
+        if self.holidays:
+            return within(self.holidays)
+        return not within(self.working)
 
 
 @dataclass
 class _Profile:
-    """An operating profile: regular weekdays and date exceptions (within the period)."""
+    """An operating profile: regular weekdays and date exceptions (within the period).
+
+    ``org_on`` / ``org_off`` are ``(ServicedOrganisationRef, "WorkingDays" | "Holidays")``
+    of ``ServicedOrganisationDayType/DaysOfOperation`` (the journey runs on its regular days
+    only when one of them holds) and ``DaysOfNonOperation`` (not when one holds).
+    """
 
     days: tuple[int, ...]
     bank_on: tuple[str, ...] = ()
@@ -188,7 +228,12 @@ class _Profile:
     other_off: tuple[date, ...] = ()
     special_on: tuple[tuple[date, date], ...] = ()
     special_off: tuple[tuple[date, date], ...] = ()
-    serviced_org: bool = False
+    org_on: tuple[tuple[str, str], ...] = ()
+    org_off: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def serviced_org(self) -> bool:
+        return bool(self.org_on or self.org_off)
 
     def key(self) -> tuple[Any, ...]:
         return (
@@ -199,6 +244,8 @@ class _Profile:
             self.other_off,
             self.special_on,
             self.special_off,
+            self.org_on,
+            self.org_off,
         )
 
 
@@ -209,32 +256,84 @@ def _dates(start: date, end: date) -> Iterator[date]:
         d += timedelta(days=1)
 
 
-def _exceptions(profile: _Profile, start: date, end: date) -> tuple[list[date], list[date]]:
-    """Dates added (type 1) and removed (type 2) relative to the regular weekdays."""
+def _organisation_days_off(
+    profile: _Profile,
+    start: date,
+    end: date,
+    orgs: Mapping[str, _Organisation],
+    unresolved: set[str],
+) -> set[date]:
+    """Regular days on which the profile's serviced-organisation rules stop the journey.
+
+    An organisation the file does not define, or defines without dates, cannot be
+    applied: its rule is ignored (the journey keeps its regular days) and its code is
+    added to ``unresolved``.
+    """
+
+    def holds(ref: str, kind: str, d: date) -> bool | None:
+        org = orgs.get(ref)
+        value = None if org is None else org.is_(kind, d)
+        if value is None:
+            unresolved.add(ref if org is None else f"{org.name} ({ref})")
+        return value
+
+    regular = set(profile.days)
+    out: set[date] = set()
+    for d in _dates(start, end):
+        if d.weekday() not in regular:
+            continue
+        runs = True
+        if profile.org_on:
+            found = [holds(ref, kind, d) for ref, kind in profile.org_on]
+            runs = any(f is None or f for f in found)
+        if runs and profile.org_off:
+            runs = not any(bool(holds(ref, kind, d)) for ref, kind in profile.org_off)
+        if not runs:
+            out.add(d)
+    return out
+
+
+def _exceptions(
+    profile: _Profile,
+    start: date,
+    end: date,
+    orgs: Mapping[str, _Organisation] | None = None,
+    unresolved: set[str] | None = None,
+) -> tuple[list[date], list[date]]:
+    """Dates added (type 1) and removed (type 2) relative to the regular weekdays.
+
+    Order: the serviced organisations' working days / holidays narrow the regular days;
+    bank holidays and special days are then added or removed (a day both added and removed
+    is removed).
+    """
     on: set[date] = set(profile.other_on)
     off: set[date] = set(profile.other_off)
     if profile.bank_on or profile.bank_off:
         for year in range(start.year, end.year + 1):
-            holidays = bank_holidays(year)
+            holidays = {**bank_holidays(year, scotland=True), **bank_holidays(year)}
             on |= {holidays[n] for n in profile.bank_on if n in holidays}
             off |= {holidays[n] for n in profile.bank_off if n in holidays}
     for a, b in profile.special_on:
         on |= set(_dates(max(a, start), min(b, end)))
     for a, b in profile.special_off:
         off |= set(_dates(max(a, start), min(b, end)))
-    # bank holiday non-operation beats the regular days; special days beat bank holidays;
-    # a day both added and removed is removed
+    not_org: set[date] = set()
+    if profile.serviced_org:
+        not_org = _organisation_days_off(
+            profile, start, end, orgs or {}, set() if unresolved is None else unresolved
+        )
     added: list[date] = []
     removed: list[date] = []
     regular = set(profile.days)
-    for d in sorted(on | off):
+    for d in sorted(on | off | not_org):
         if not start <= d <= end:
             continue
-        runs = d.weekday() in regular
+        weekday = d.weekday() in regular
+        runs = weekday and d not in not_org
         final = d not in off and (d in on or runs)
-        if final and not runs:
+        if final and not weekday:
             added.append(d)
-        elif runs and not final:
+        elif weekday and not final:
             removed.append(d)
     return added, removed
 
