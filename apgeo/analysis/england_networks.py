@@ -529,6 +529,8 @@ def finish_table(rows: Sequence[pd.DataFrame], *, buffer_m: float) -> pd.DataFra
     table["rank_own"] = pd.array([pd.NA] * len(table), dtype="Int64")
     for mode in modes:
         sel = ok & (table[S.MODE] == mode)
+        if not sel.any():  # every authority of this mode failed: nothing to rank
+            continue
         t = table.loc[sel]
         table.loc[sel, "rank"] = _rank(
             t["share_within_30_min_any"].to_numpy(float), t["median_time_min_any"].to_numpy(float)
