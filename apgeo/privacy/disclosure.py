@@ -18,7 +18,12 @@ from apgeo.settings import get_settings
 
 
 def disclosed_cells(
-    values: np.ndarray, hidden: np.ndarray, equations: np.ndarray
+    values: np.ndarray,
+    hidden: np.ndarray,
+    equations: np.ndarray,
+    *,
+    lower: np.ndarray | None = None,
+    watched: np.ndarray | None = None,
 ) -> np.ndarray:
     """Which hidden counts could be worked out exactly from what is published.
 
@@ -45,6 +50,12 @@ def disclosed_cells(
         Boolean mask of the entries that are suppressed.
     equations
         Matrix (equations x entries) of linear relations that hold with zero right side.
+    lower
+        Least value of each entry the attacker can assume (default 1: zeros are shown).
+        0 for a count that may be zero while blank, or for the slack of an inequality
+        (``a <= b`` is written ``a - b + s = 0`` with a hidden slack ``s >= 0``).
+    watched
+        Entries whose disclosure matters (default all); slacks are not watched.
 
     Returns
     -------
@@ -65,15 +76,16 @@ def disclosed_cells(
     if len(a) == 0:
         return out
     n = len(h)
+    low = np.ones(n) if lower is None else np.asarray(lower, dtype=float)[h]
     delta = 1.0 / (n + 1)
     eye = scipy.sparse.identity(n, format="csr")
     res = scipy.optimize.linprog(
         c=np.r_[np.zeros(n), -np.ones(n)],
         A_ub=scipy.sparse.hstack([-eye, eye]).tocsr(),
-        b_ub=-np.ones(n),
+        b_ub=-low,
         A_eq=scipy.sparse.hstack([scipy.sparse.csr_matrix(a), scipy.sparse.csr_matrix((len(a), n))]).tocsr(),
         b_eq=b,
-        bounds=[(1.0, None)] * n + [(0.0, delta)] * n,
+        bounds=[(float(v), None) for v in low] + [(0.0, delta)] * n,
         method="highs",
     )
     if res.status != 0:  # pragma: no cover - the true values are always a solution
@@ -84,6 +96,8 @@ def disclosed_cells(
     if free.any():
         disclosed[np.flatnonzero(free)] = _fixed_by_equations(a[:, free])
     out[h[disclosed]] = True
+    if watched is not None:
+        out &= np.asarray(watched, dtype=bool)
     return out
 
 
@@ -190,6 +204,8 @@ def _protect(
     extra_hidden: np.ndarray | None = None,
     cell_mask: np.ndarray | None = None,
     grand_mask: np.ndarray | None = None,
+    lower: np.ndarray | None = None,
+    watched: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_protect_uncached`, kept in the results cache when one is active
     (:func:`apgeo._cache.results_cache`: a study run) under a digest of every argument
@@ -199,7 +215,7 @@ def _protect(
     def compute() -> dict[str, np.ndarray]:
         hidden, groups = _protect_uncached(
             values, equations, initial, extra, n_cells=n_cells, extra_hidden=extra_hidden,
-            cell_mask=cell_mask, grand_mask=grand_mask,
+            cell_mask=cell_mask, grand_mask=grand_mask, lower=lower, watched=watched,
         )
         return {"hidden": hidden, "groups_hidden": groups}
 
@@ -220,6 +236,8 @@ def _protect(
             "extra_hidden": digest(extra_hidden),
             "cell_mask": digest(cell_mask),
             "grand_mask": digest(grand_mask),
+            "lower": digest(lower),
+            "watched": digest(watched),
             "scipy": version("scipy"),
         }
     data = cached_arrays(None if folder is None else folder / "disclosure", payload, compute)
@@ -237,6 +255,8 @@ def _protect_uncached(
     extra_hidden: np.ndarray | None = None,
     cell_mask: np.ndarray | None = None,
     grand_mask: np.ndarray | None = None,
+    lower: np.ndarray | None = None,
+    watched: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hide more entries until :func:`disclosed_cells` finds nothing.
 
@@ -255,7 +275,9 @@ def _protect_uncached(
     sum is hidden instead: the caller must hide it in the linked table too.
 
     Cells are the first ``n_cells`` entries, or those marked by ``cell_mask``; grand
-    totals are those marked by ``grand_mask`` (default: the last entry).
+    totals are those marked by ``grand_mask`` (default: the last entry). ``lower`` and
+    ``watched`` are as in :func:`disclosed_cells` (no linked sums with them); an entry
+    with a lower bound of 0 may stay hidden at 0 (a slack, a count of a withheld row).
 
     Always terminates with a safe result (hiding every positive entry is safe: with
     nothing but zeros shown, any solution can be scaled up), at most one round per entry.
@@ -279,8 +301,10 @@ def _protect_uncached(
         hidden = np.r_[np.asarray(initial, dtype=bool), linked]
     else:
         eq, vals, hidden = equations, np.asarray(values, dtype=float), np.asarray(initial, dtype=bool).copy()
+    low = np.ones(len(vals)) if lower is None else np.r_[np.asarray(lower, dtype=float), np.ones(k)]
+    see = None if watched is None else np.r_[np.asarray(watched, dtype=bool), np.ones(k, dtype=bool)]
     positive = vals > 0
-    hidden &= positive
+    hidden &= positive | (low < 1)
     member = eq != 0
     kind = np.full(len(vals), 2)  # 0 cell, 1 margin total, 2 linked sum, 3 grand total
     kind[:n] = 1
@@ -299,7 +323,7 @@ def _protect_uncached(
     forced_for: tuple[bool, ...] | None = None
     forced = np.zeros(len(vals), dtype=bool)
     for _ in range(len(vals) + 2):
-        bad = disclosed_cells(vals, hidden, eq)
+        bad = disclosed_cells(vals, hidden, eq, lower=low, watched=see)
         if not bad.any():
             return hidden[:n], hidden[n:]
         if k and forced_for != tuple(hidden[n:]):
@@ -318,7 +342,7 @@ def _protect_uncached(
                 if pick is not None and kind[pick] == 3:
                     # a grand total is the last resort: hide a set of cells / margin
                     # totals instead when some set can protect the entry
-                    others = _pick_instead_of_grand(int(e), vals, hidden, kind, eq)
+                    others = _pick_instead_of_grand(int(e), vals, hidden, kind, eq, low)
                     if others is not None and (others or added):  # else hide it: progress
                         if others:
                             hidden[others] = True
@@ -331,8 +355,8 @@ def _protect_uncached(
             touched |= member[:, pick]
             added = True
         if not added:  # pragma: no cover - a disclosed entry always has a candidate
-            hidden = positive.copy()
-    hidden = positive.copy()  # pragma: no cover - each round hides at least one entry
+            hidden = hidden | positive
+    hidden = hidden | positive  # pragma: no cover - each round hides at least one entry
     return hidden[:n], hidden[n:]  # pragma: no cover
 
 
@@ -361,7 +385,7 @@ def _pick_near(
 
 
 def _pick_instead_of_grand(
-    e: int, vals: np.ndarray, hidden: np.ndarray, kind: np.ndarray, eq: np.ndarray
+    e: int, vals: np.ndarray, hidden: np.ndarray, kind: np.ndarray, eq: np.ndarray, low: np.ndarray | None = None
 ) -> list[int] | None:
     """Shown cells and margin totals whose hiding stops the disclosure of ``e`` without
     hiding a grand total; None when no such set exists, empty when ``e`` is no longer
@@ -401,10 +425,11 @@ def _pick_instead_of_grand(
     a_eq = scipy.sparse.hstack([scipy.sparse.csr_matrix(a), scipy.sparse.csr_matrix((len(a), len(f)))]).tocsr()
     pos_e = int(np.flatnonzero(var == e)[0])
     best: tuple[float, list[int]] | None = None
+    least = np.ones(len(vals)) if low is None else low
     for target in (vals[e] + 1.0, vals[e] - 1.0):
-        if target < 1:
+        if target < least[e]:
             continue
-        bounds = [(1.0, None)] * m + [(0.0, None)] * len(f)
+        bounds = [(float(least[v]), None) for v in var] + [(0.0, None)] * len(f)
         bounds[pos_e] = (target, target)
         res = scipy.optimize.linprog(
             c=np.r_[np.zeros(m), cost], A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b, bounds=bounds, method="highs"
