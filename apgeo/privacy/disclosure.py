@@ -1,4 +1,10 @@
-"""PLACEHOLDER_DISCLOSURE
+"""The exact disclosure audit of published counts and the secondary suppression it drives.
+
+:func:`disclosed_cells` says which blanks an outsider can work out exactly from the shown
+counts, the linear relations between them and the least value of each blank (1: zeros are
+shown); :func:`protect_table` suppresses a two-way table with its totals until nothing is
+disclosed. The same search (``_protect``) serves the audit of all placement tables
+together (:mod:`apgeo.privacy.linked_tables`).
 """
 
 from __future__ import annotations
