@@ -13,8 +13,10 @@ from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.linalg
 import scipy.optimize
 import scipy.sparse
+import scipy.sparse.csgraph
 
 from apgeo._cache import array_digest, cached_arrays, results_cache_dir
 from apgeo._errors import ApgeoValueError
@@ -129,13 +131,27 @@ def _fixed_by_equations(a: np.ndarray) -> np.ndarray:
         graph.add_edges_from(edges)
         bridges = {frozenset(e) for e in nx.bridges(graph)}
         return np.array([frozenset(e) in bridges for e in edges], dtype=bool)
+    # values linked by no equation are independent: one decomposition per connected part
+    # (a system of many linked tables falls apart into many small parts once the shown
+    # entries are taken out)
+    pattern = scipy.sparse.csr_matrix(a != 0, dtype=float)
+    n_parts, part = scipy.sparse.csgraph.connected_components(pattern.T @ pattern, directed=False)
     from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
-    with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads only contend
-        _, sing, vt = np.linalg.svd(a, full_matrices=False)
-    rank = int((sing > sing.max() * max(a.shape) * 1e-12).sum())
-    leverage = (vt[:rank] ** 2).sum(axis=0)
-    return np.asarray(leverage > 1 - 1e-7)
+    fixed = np.zeros(n, dtype=bool)
+    for k in range(n_parts):
+        cols = np.flatnonzero(part == k)
+        sub = a[:, cols]
+        sub = sub[np.any(sub != 0, axis=1)]
+        # an orthonormal basis of the row space (rank-revealing QR): a value is fixed
+        # when its unit vector lies in it (leverage 1)
+        with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads only contend
+            q, r, _ = scipy.linalg.qr(sub.T, mode="economic", pivoting=True)
+        diag = np.abs(np.diag(r))
+        rank = int((diag > diag.max() * max(sub.shape) * 1e-12).sum()) if len(diag) else 0
+        leverage = (q[:, :rank] ** 2).sum(axis=1)
+        fixed[cols] = leverage > 1 - 1e-7
+    return fixed
 
 
 def _as_digraph_edges(a: np.ndarray) -> list[tuple[int, int]] | None:

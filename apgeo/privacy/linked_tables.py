@@ -99,8 +99,15 @@ class LinkedTables:
                 parent[max(ra, rb)] = min(ra, rb)
         reps = np.array([root(i) for i in range(n)], dtype=int)
         _, col_of = np.unique(reps, return_inverse=True)
-        orders = [(pos[a], pos[b]) for a, b in self.orders if a in pos and b in pos]
         m = int(col_of.max()) + 1 if n else 0
+        blank = np.zeros(m, dtype=bool)
+        for name, (_, mask, _) in self.frames.items():
+            np.logical_or.at(blank, col_of[grids[name]].ravel(), mask.to_numpy().ravel())
+        # an order between two shown counts tells nothing
+        orders = [
+            (pos[a], pos[b]) for a, b in self.orders
+            if a in pos and b in pos and (blank[col_of[pos[a]]] or blank[col_of[pos[b]]])
+        ]
         size = m + len(orders)
         values = np.zeros(size)
         hidden = np.zeros(size, dtype=bool)
