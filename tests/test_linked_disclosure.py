@@ -139,3 +139,43 @@ def test_the_full_sweep_recovers_nothing(named_run, tmp_path):
     """80 to 1,000 rows x 3 seeds x walk and drive; prints the narrowest blank of each run."""
     for run, width in _sweep(named_run, tmp_path, FULL):
         print(run, "narrowest blank width", width)
+
+
+def test_an_order_between_counts_can_pin_a_blank():
+    """returned <= ended: a blank 'returned' beside a shown 'ended' of 1 is 1 (zeros are
+    shown); the audit sees it through the order's slack (lower bound 0, not watched)."""
+    import numpy as np
+
+    from apgeo.privacy.disclosure import disclosed_cells
+
+    values = np.array([1.0, 1.0, 0.0])  # returned (blank), ended (shown), slack
+    hidden = np.array([True, False, True])
+    order = np.array([[1.0, -1.0, 1.0]])  # returned - ended + slack = 0
+    found = disclosed_cells(values, hidden, order, lower=np.array([1.0, 1.0, 0.0]), watched=np.array([True, True, False]))
+    assert found.tolist() == [True, False, False]
+    values[1] = 3.0
+    values[2] = 2.0
+    found = disclosed_cells(values, hidden, order, lower=np.array([1.0, 1.0, 0.0]), watched=np.array([True, True, False]))
+    assert not found.any()
+
+
+def test_one_quantity_in_two_tables_is_blank_in_both():
+    """The time-in-AP 'all' counts were blank by school but shown by kind; linked as one
+    entry, the audit blanks them in both (or neither)."""
+    from apgeo.privacy.linked_tables import ALL, LinkedTables, protect_linked, withheld_sentence
+
+    def table(values):
+        full = pd.DataFrame(values, index=["a", "b", ALL], columns=["x", ALL], dtype=float)
+        return full
+
+    by_kind = table([[20, 20], [21, 21], [41, 41]])
+    by_school = table([[3, 3], [38, 38], [41, 41]])
+    linked = LinkedTables()
+    linked.add("kind", by_kind, by_kind * 0 > 1)
+    hid = by_school * 0 > 1
+    hid.loc[["a", "b", ALL], :] = True  # 3 is small: its row and its complement blank
+    linked.add("school", by_school, hid)
+    linked.same = [(("kind", ALL, c), ("school", ALL, c)) for c in ["x", ALL]]
+    masks = protect_linked(linked)
+    assert masks["kind"].loc[ALL].all() and masks["school"].loc[ALL].all()
+    assert "time in AP by kind (2)" in withheld_sentence({"time in AP by kind": 2, "flow matrix": 0})
