@@ -114,7 +114,29 @@ def _read(folder: Path, name: str) -> pd.DataFrame | None:
     return pd.read_csv(hits[0], dtype={"group": str, "school_urn": str, "destination_id": str}) if hits else None
 
 
-def build(folder: Path, provider_kind: Mapping[str, str]) -> _System:
+def _structure(sys_: _System, margin_a: Mapping[str, object], margin_b: Mapping[str, object], allowed: Mapping[str, set[str]]) -> None:
+    """A hidden two-way table whose margins are published: ``a`` x ``b`` counts >= 0,
+    zero where ``b`` cannot take ``a`` (public structure)."""
+    cells: dict[tuple[str, str], int] = {}
+    for a in margin_a:
+        for b in margin_b:
+            if b in allowed.get(a, set()):
+                cells[(a, b)] = len(sys_.lower)
+                sys_.lower.append(0.0)
+                sys_.upper.append(sys_.top)
+    for a, total in margin_a.items():
+        sys_.total([cells[(a, b)] for b in margin_b if (a, b) in cells], total)
+    for b, total in margin_b.items():
+        sys_.total([cells[(a, b)] for a in margin_a if (a, b) in cells], total)
+
+
+def build(
+    folder: Path,
+    provider_kind: Mapping[str, str],
+    *,
+    provider_key_stages: Mapping[str, set[str]] | None = None,
+    school_key_stages: Mapping[str, set[str]] | None = None,
+) -> _System:
     sys_ = _System()
     burden: dict[str, pd.DataFrame] = {}
     for d in BURDEN_DIMS:
@@ -180,6 +202,15 @@ def build(folder: Path, provider_kind: Mapping[str, str]) -> _System:
                 for c in providers:
                     if r != ALL and (r, c) not in listed:
                         sys_.equal(fg[r][c], 0.0)  # a pair left out of the lines is zero
+    # public structure: the key stages each provider lists, each school's phase
+    if flow is not None and "key_stage" in grid:
+        ks = {k: v["placements"] for k, v in grid["key_stage"].items() if k != ALL}
+        if provider_key_stages is not None:
+            cols_total = {c: fg[ALL][c] for c in providers}
+            _structure(sys_, ks, cols_total, {k: {c for c in providers if k in provider_key_stages.get(c, set())} for k in ks})
+        if school_key_stages is not None:
+            rows_total = {r: fg[r][ALL] for r in fg if r != ALL}
+            _structure(sys_, ks, rows_total, {k: {r for r in rows_total if k in school_key_stages.get(r, set())} for k in ks})
     # time in AP
     time_all: list[dict[str, object]] = []
     for d in TIME_DIMS:
@@ -208,9 +239,17 @@ def build(folder: Path, provider_kind: Mapping[str, str]) -> _System:
     return sys_
 
 
-def attack(folder: str | Path, provider_kind: Mapping[str, str], *, integer_search: bool = True) -> Attack:
-    """Ranges of every blank count in the published placement files of ``folder``."""
-    s = build(Path(folder), provider_kind)
+def attack(
+    folder: str | Path,
+    provider_kind: Mapping[str, str],
+    *,
+    integer_search: bool = True,
+    provider_key_stages: Mapping[str, set[str]] | None = None,
+    school_key_stages: Mapping[str, set[str]] | None = None,
+) -> Attack:
+    """Ranges of every blank count in the published placement files of ``folder``
+    (with public structure when the key stages of providers and schools are given)."""
+    s = build(Path(folder), provider_kind, provider_key_stages=provider_key_stages, school_key_stages=school_key_stages)
     out = Attack(blanks=len(s.blanks))
     if not s.blanks:
         return out
@@ -224,7 +263,9 @@ def attack(folder: str | Path, provider_kind: Mapping[str, str], *, integer_sear
         idx = np.array(list(coefs), dtype=np.int32)
         h.addRow(max(lo, -inf), min(hi, inf), len(idx), idx, np.array([coefs[i] for i in idx], dtype=float))
     ids = np.arange(n, dtype=np.int32)
-    keys = list(s.blanks)
+    keys = {v: k for k, v in s.blanks.items()}
+    is_blank = np.zeros(n, dtype=bool)
+    is_blank[list(keys)] = True
     lo_seen = np.full(n, np.inf)
     hi_seen = np.full(n, -np.inf)
 
@@ -249,11 +290,11 @@ def attack(folder: str | Path, provider_kind: Mapping[str, str], *, integer_sear
         lo = np.full(n, -np.inf)
         hi = np.full(n, np.inf)
         for sign in (-1.0, 1.0) * 3:
-            todo = hi_seen - lo_seen < tol
+            todo = (hi_seen - lo_seen < tol) & is_blank
             if not todo.any():
                 break
             solve(np.where(todo, sign * rng.uniform(0.5, 1.5, size=n), 0.0))
-        for i in range(n):
+        for i in np.flatnonzero(is_blank):
             if hi_seen[i] - lo_seen[i] >= tol:
                 continue
             c = np.zeros(n)
@@ -268,6 +309,7 @@ def attack(folder: str | Path, provider_kind: Mapping[str, str], *, integer_sear
     lo, hi = ranges(1e-6)
     # a blank solved on its own has its exact range; the others moved at least ``tol``
     width = np.where(np.isfinite(lo) | np.isfinite(hi), hi - lo, hi_seen - lo_seen)
+    width[~is_blank] = np.inf
     for i in np.flatnonzero(width < 1e-6):
         out.linear[keys[i]] = float(round(lo_seen[i]))
     # 2. integer search on the narrow blanks
@@ -288,7 +330,7 @@ def attack(folder: str | Path, provider_kind: Mapping[str, str], *, integer_sear
             solve(c)
             solve(-c)
         width = np.where(narrow, np.minimum(hi_seen - lo_seen, lp_width), np.floor(lp_width + 1e-9))
-    for i in range(n):
+    for i in np.flatnonzero(is_blank):
         w = float(np.round(width[i], 6))
         if w < out.narrowest:
             out.narrowest, out.narrowest_cell = w, keys[i]

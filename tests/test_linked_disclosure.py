@@ -82,6 +82,23 @@ def _kinds(result) -> dict[str, str]:
     return dict(zip(providers["provider_id"], providers["kind"]))
 
 
+def _key_stages(result) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Public structure: the key stages each provider lists, and those of each school's
+    GIAS phase."""
+    from apgeo.inputs.placements import _PHASES_FOR_KS, load_schools
+
+    providers = pd.read_csv(result.config.output_dir / "providers.csv", dtype=str)
+    by_provider: dict[str, set[str]] = {}
+    for pid, stages in zip(providers["provider_id"], providers["key_stages"].fillna("")):
+        by_provider.setdefault(pid, set()).update(k.strip() for k in stages.split(",") if k.strip())
+    schools = load_schools(data_dir=result.config.data_dir)
+    by_school = {
+        str(u): {k for k, phases in _PHASES_FOR_KS.items() if phase in phases}
+        for u, phase in zip(schools["urn"], schools["education_phase"])
+    }
+    return by_provider, by_school
+
+
 def _publish_again(result, rows: int, seed: int, mode: str, folder) -> None:
     """The study's placement stage on another list, written as the study writes it."""
     from apgeo.study.placements import analyse_placements_and_quality
@@ -98,8 +115,12 @@ def _publish_again(result, rows: int, seed: int, mode: str, folder) -> None:
 
 def test_the_named_run_recovers_nothing(named_run):
     """On the code before the whole-system audit the attacker recovered the time-in-AP
-    counts of the 'all' row hidden by school but shown by kind (41 over one term, ...)."""
-    found = attack(named_run.config.output_dir, _kinds(named_run))
+    counts of the 'all' row hidden by school but shown by kind (41 over one term, ...).
+    The attacker also knows the key stages of every provider and school."""
+    by_provider, by_school = _key_stages(named_run)
+    found = attack(
+        named_run.config.output_dir, _kinds(named_run), provider_key_stages=by_provider, school_key_stages=by_school
+    )
     assert found.blanks > 200
     assert found.linear == {} and found.recovered == {}, found.recovered
     assert found.narrowest >= 1, found.narrowest_cell
