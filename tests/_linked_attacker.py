@@ -329,7 +329,9 @@ def attack(
             c[i] = 1.0
             solve(c)
             solve(-c)
-        width = np.where(narrow, np.minimum(hi_seen - lo_seen, lp_width), np.floor(lp_width + 1e-9))
+        # narrow blanks: their whole-number range (exact where solved on their own, else
+        # at least the spread already seen); the others: at least what the relaxation saw
+        width = np.where(narrow, hi_seen - lo_seen, np.floor(lp_width + 1e-9))
     for i in np.flatnonzero(is_blank):
         w = float(np.round(width[i], 6))
         if w < out.narrowest:
