@@ -180,7 +180,7 @@ def protect_linked(tables: LinkedTables) -> dict[str, pd.DataFrame]:
 def withheld_sentence(added: Mapping[str, int], coarsened: Sequence[str] = ()) -> str:
     """One sentence for the report: which tables had counts blanked beyond the 1-4 rule
     (and how many), and which were published coarser."""
-    parts = [f"{k.replace('_', ' ')} ({v})" for k, v in added.items() if v]
+    parts = [f"{k} ({v})" for k, v in added.items() if v]
     text = (
         "Beyond the counts of 1-4, these tables have further counts blanked so that no blank "
         "can be worked out from all the published tables read together (number of such blanks): "

@@ -61,6 +61,16 @@ _TIME_ORDERS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: How the report names each dimension.
+_DIMENSION_NAMES: dict[str, str] = {
+    "key_stage": "key stage",
+    "kind": "provider kind",
+    "imd_decile": "IMD decile",
+    "school_urn": "referring school",
+    "provider_id": "provider",
+}
+
+
 def _time_frame(
     table: pd.DataFrame, totals: pd.Series, shown: pd.Series, threshold: int | None, extra: pd.DataFrame | None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
@@ -153,11 +163,11 @@ def _audit_together(
             break
     else:  # pragma: no cover - every repeat hides at least one more total
         raise ApgeoValueError("the audit of all placement tables together did not converge")
-    beyond = {f"burden by {d.replace('_', ' ')}": int((masks[d].to_numpy() & (full[d].to_numpy() >= limit)).sum()) for d in dims}
-    beyond["flow matrix"] = int((fmask.to_numpy() & (fflow.to_numpy() >= limit)).sum())
+    beyond = {f"travel burden by {_DIMENSION_NAMES.get(d, d)}": int((masks[d].to_numpy() & (full[d].to_numpy() >= limit)).sum()) for d in dims}
+    beyond["flows from schools to providers (and the flow map)"] = int((fmask.to_numpy() & (fflow.to_numpy() >= limit)).sum())
     for d, table in times.items():
         values = table[count_columns()].to_numpy(dtype=float)
-        beyond[f"time in AP by {d.replace('_', ' ')}"] = int((time_masks[d].to_numpy() & (values >= limit)).sum())
+        beyond[f"time in AP by {_DIMENSION_NAMES.get(d, d)}"] = int((time_masks[d].to_numpy() & (values >= limit)).sum())
     return masks, fmask, time_masks, beyond
 
 
