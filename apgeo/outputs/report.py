@@ -241,6 +241,8 @@ def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = Non
         synthetic = "synthetic" in key
         out.append("## Placements: travel burden by key stage" + (" (SYNTHETIC DATA, not real pupils)" if synthetic else "") + "\n")
         out.append(f"{SUPPRESSION_NOTE}\n")
+        if result.headline.get("placements_withheld"):  # what the audit of all tables together withheld
+            out.append(f"{result.headline['placements_withheld']}\n")
         out.append(_table(result.tables[key]))
     out += _time_in_ap_section(result)
     if "quality_coverage" in result.tables:

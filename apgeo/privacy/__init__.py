@@ -5,7 +5,8 @@ Goes out: the same tables with small numbers suppressed (primary and secondary
 suppression, ``suppression``), checked by an exact audit that no suppressed cell can be
 worked out from what is published beside it (``disclosure``; with the means and
 medians beside the counts, ``statistics_check``), and published together with consistent
-suppression across linked tables (``publish``, ``publish_time_in_ap``).
+suppression across linked tables (``publish``, ``publish_time_in_ap``), every placement
+table audited with all the others as one system of linked counts (``linked_tables``).
 
 Next stage: :mod:`apgeo.outputs`.
 """
@@ -20,6 +21,7 @@ _LAZY: dict[str, str] = {
     "disclosed_cells": "apgeo.privacy.disclosure",
     "protect_table": "apgeo.privacy.disclosure",
     "publish_placement_tables": "apgeo.privacy.publish",
+    "protect_linked": "apgeo.privacy.linked_tables",
 }
 
 

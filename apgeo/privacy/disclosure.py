@@ -1,4 +1,10 @@
-"""PLACEHOLDER_DISCLOSURE
+"""The exact disclosure audit of published counts and the secondary suppression it drives.
+
+:func:`disclosed_cells` says which blanks an outsider can work out exactly from the shown
+counts, the linear relations between them and the least value of each blank (1: zeros are
+shown); :func:`protect_table` suppresses a two-way table with its totals until nothing is
+disclosed. The same search (``_protect``) serves the audit of all placement tables
+together (:mod:`apgeo.privacy.linked_tables`).
 """
 
 from __future__ import annotations
@@ -7,8 +13,10 @@ from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.linalg
 import scipy.optimize
 import scipy.sparse
+import scipy.sparse.csgraph
 
 from apgeo._cache import array_digest, cached_arrays, results_cache_dir
 from apgeo._errors import ApgeoValueError
@@ -18,7 +26,12 @@ from apgeo.settings import get_settings
 
 
 def disclosed_cells(
-    values: np.ndarray, hidden: np.ndarray, equations: np.ndarray
+    values: np.ndarray,
+    hidden: np.ndarray,
+    equations: np.ndarray,
+    *,
+    lower: np.ndarray | None = None,
+    watched: np.ndarray | None = None,
 ) -> np.ndarray:
     """Which hidden counts could be worked out exactly from what is published.
 
@@ -45,6 +58,12 @@ def disclosed_cells(
         Boolean mask of the entries that are suppressed.
     equations
         Matrix (equations x entries) of linear relations that hold with zero right side.
+    lower
+        Least value of each entry the attacker can assume (default 1: zeros are shown).
+        0 for a count that may be zero while blank, or for the slack of an inequality
+        (``a <= b`` is written ``a - b + s = 0`` with a hidden slack ``s >= 0``).
+    watched
+        Entries whose disclosure matters (default all); slacks are not watched.
 
     Returns
     -------
@@ -65,15 +84,16 @@ def disclosed_cells(
     if len(a) == 0:
         return out
     n = len(h)
+    low = np.ones(n) if lower is None else np.asarray(lower, dtype=float)[h]
     delta = 1.0 / (n + 1)
     eye = scipy.sparse.identity(n, format="csr")
     res = scipy.optimize.linprog(
         c=np.r_[np.zeros(n), -np.ones(n)],
         A_ub=scipy.sparse.hstack([-eye, eye]).tocsr(),
-        b_ub=-np.ones(n),
+        b_ub=-low,
         A_eq=scipy.sparse.hstack([scipy.sparse.csr_matrix(a), scipy.sparse.csr_matrix((len(a), n))]).tocsr(),
         b_eq=b,
-        bounds=[(1.0, None)] * n + [(0.0, delta)] * n,
+        bounds=[(float(v), None) for v in low] + [(0.0, delta)] * n,
         method="highs",
     )
     if res.status != 0:  # pragma: no cover - the true values are always a solution
@@ -84,6 +104,8 @@ def disclosed_cells(
     if free.any():
         disclosed[np.flatnonzero(free)] = _fixed_by_equations(a[:, free])
     out[h[disclosed]] = True
+    if watched is not None:
+        out &= np.asarray(watched, dtype=bool)
     return out
 
 
@@ -109,13 +131,27 @@ def _fixed_by_equations(a: np.ndarray) -> np.ndarray:
         graph.add_edges_from(edges)
         bridges = {frozenset(e) for e in nx.bridges(graph)}
         return np.array([frozenset(e) in bridges for e in edges], dtype=bool)
+    # values linked by no equation are independent: one decomposition per connected part
+    # (a system of many linked tables falls apart into many small parts once the shown
+    # entries are taken out)
+    pattern = scipy.sparse.csr_matrix(a != 0, dtype=float)
+    n_parts, part = scipy.sparse.csgraph.connected_components(pattern.T @ pattern, directed=False)
     from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
-    with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads only contend
-        _, sing, vt = np.linalg.svd(a, full_matrices=False)
-    rank = int((sing > sing.max() * max(a.shape) * 1e-12).sum())
-    leverage = (vt[:rank] ** 2).sum(axis=0)
-    return np.asarray(leverage > 1 - 1e-7)
+    fixed = np.zeros(n, dtype=bool)
+    for k in range(n_parts):
+        cols = np.flatnonzero(part == k)
+        sub = a[:, cols]
+        sub = sub[np.any(sub != 0, axis=1)]
+        # an orthonormal basis of the row space (rank-revealing QR): a value is fixed
+        # when its unit vector lies in it (leverage 1)
+        with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads only contend
+            q, r, _ = scipy.linalg.qr(sub.T, mode="economic", pivoting=True)
+        diag = np.abs(np.diag(r))
+        rank = int((diag > diag.max() * max(sub.shape) * 1e-12).sum()) if len(diag) else 0
+        leverage = (q[:, :rank] ** 2).sum(axis=1)
+        fixed[cols] = leverage > 1 - 1e-7
+    return fixed
 
 
 def _as_digraph_edges(a: np.ndarray) -> list[tuple[int, int]] | None:
@@ -190,6 +226,8 @@ def _protect(
     extra_hidden: np.ndarray | None = None,
     cell_mask: np.ndarray | None = None,
     grand_mask: np.ndarray | None = None,
+    lower: np.ndarray | None = None,
+    watched: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_protect_uncached`, kept in the results cache when one is active
     (:func:`apgeo._cache.results_cache`: a study run) under a digest of every argument
@@ -199,7 +237,7 @@ def _protect(
     def compute() -> dict[str, np.ndarray]:
         hidden, groups = _protect_uncached(
             values, equations, initial, extra, n_cells=n_cells, extra_hidden=extra_hidden,
-            cell_mask=cell_mask, grand_mask=grand_mask,
+            cell_mask=cell_mask, grand_mask=grand_mask, lower=lower, watched=watched,
         )
         return {"hidden": hidden, "groups_hidden": groups}
 
@@ -220,6 +258,8 @@ def _protect(
             "extra_hidden": digest(extra_hidden),
             "cell_mask": digest(cell_mask),
             "grand_mask": digest(grand_mask),
+            "lower": digest(lower),
+            "watched": digest(watched),
             "scipy": version("scipy"),
         }
     data = cached_arrays(
@@ -239,6 +279,8 @@ def _protect_uncached(
     extra_hidden: np.ndarray | None = None,
     cell_mask: np.ndarray | None = None,
     grand_mask: np.ndarray | None = None,
+    lower: np.ndarray | None = None,
+    watched: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hide more entries until :func:`disclosed_cells` finds nothing.
 
@@ -257,7 +299,9 @@ def _protect_uncached(
     sum is hidden instead: the caller must hide it in the linked table too.
 
     Cells are the first ``n_cells`` entries, or those marked by ``cell_mask``; grand
-    totals are those marked by ``grand_mask`` (default: the last entry).
+    totals are those marked by ``grand_mask`` (default: the last entry). ``lower`` and
+    ``watched`` are as in :func:`disclosed_cells` (no linked sums with them); an entry
+    with a lower bound of 0 may stay hidden at 0 (a slack, a count of a withheld row).
 
     Always terminates with a safe result (hiding every positive entry is safe: with
     nothing but zeros shown, any solution can be scaled up), at most one round per entry.
@@ -281,8 +325,10 @@ def _protect_uncached(
         hidden = np.r_[np.asarray(initial, dtype=bool), linked]
     else:
         eq, vals, hidden = equations, np.asarray(values, dtype=float), np.asarray(initial, dtype=bool).copy()
+    low = np.ones(len(vals)) if lower is None else np.r_[np.asarray(lower, dtype=float), np.ones(k)]
+    see = None if watched is None else np.r_[np.asarray(watched, dtype=bool), np.ones(k, dtype=bool)]
     positive = vals > 0
-    hidden &= positive
+    hidden &= positive | (low < 1)
     member = eq != 0
     kind = np.full(len(vals), 2)  # 0 cell, 1 margin total, 2 linked sum, 3 grand total
     kind[:n] = 1
@@ -301,7 +347,7 @@ def _protect_uncached(
     forced_for: tuple[bool, ...] | None = None
     forced = np.zeros(len(vals), dtype=bool)
     for _ in range(len(vals) + 2):
-        bad = disclosed_cells(vals, hidden, eq)
+        bad = disclosed_cells(vals, hidden, eq, lower=low, watched=see)
         if not bad.any():
             return hidden[:n], hidden[n:]
         if k and forced_for != tuple(hidden[n:]):
@@ -320,7 +366,7 @@ def _protect_uncached(
                 if pick is not None and kind[pick] == 3:
                     # a grand total is the last resort: hide a set of cells / margin
                     # totals instead when some set can protect the entry
-                    others = _pick_instead_of_grand(int(e), vals, hidden, kind, eq)
+                    others = _pick_instead_of_grand(int(e), vals, hidden, kind, eq, low)
                     if others is not None and (others or added):  # else hide it: progress
                         if others:
                             hidden[others] = True
@@ -333,8 +379,8 @@ def _protect_uncached(
             touched |= member[:, pick]
             added = True
         if not added:  # pragma: no cover - a disclosed entry always has a candidate
-            hidden = positive.copy()
-    hidden = positive.copy()  # pragma: no cover - each round hides at least one entry
+            hidden = hidden | positive
+    hidden = hidden | positive  # pragma: no cover - each round hides at least one entry
     return hidden[:n], hidden[n:]  # pragma: no cover
 
 
@@ -363,7 +409,7 @@ def _pick_near(
 
 
 def _pick_instead_of_grand(
-    e: int, vals: np.ndarray, hidden: np.ndarray, kind: np.ndarray, eq: np.ndarray
+    e: int, vals: np.ndarray, hidden: np.ndarray, kind: np.ndarray, eq: np.ndarray, low: np.ndarray | None = None
 ) -> list[int] | None:
     """Shown cells and margin totals whose hiding stops the disclosure of ``e`` without
     hiding a grand total; None when no such set exists, empty when ``e`` is no longer
@@ -403,10 +449,11 @@ def _pick_instead_of_grand(
     a_eq = scipy.sparse.hstack([scipy.sparse.csr_matrix(a), scipy.sparse.csr_matrix((len(a), len(f)))]).tocsr()
     pos_e = int(np.flatnonzero(var == e)[0])
     best: tuple[float, list[int]] | None = None
+    least = np.ones(len(vals)) if low is None else low
     for target in (vals[e] + 1.0, vals[e] - 1.0):
-        if target < 1:
+        if target < least[e]:
             continue
-        bounds = [(1.0, None)] * m + [(0.0, None)] * len(f)
+        bounds = [(float(least[v]), None) for v in var] + [(0.0, None)] * len(f)
         bounds[pos_e] = (target, target)
         res = scipy.optimize.linprog(
             c=np.r_[np.zeros(m), cost], A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b, bounds=bounds, method="highs"

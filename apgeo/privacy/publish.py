@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,15 @@ from apgeo.analysis.burden import (
     furthest_schools,
 )
 from apgeo.analysis.flows import _flow_counts, _kind_groups, flow_lines
+from apgeo.analysis.time_in_ap import (
+    ENDED_PLACEMENTS,
+    OPEN_PLACEMENTS,
+    OVER_ONE_TERM,
+    OVER_ONE_YEAR,
+    RETURN_WINDOWS_DAYS,
+    eligible_column,
+    returned_column,
+)
 from apgeo.inputs.placements import (
     ALL,
     BURDEN_DIMENSIONS,
@@ -33,82 +42,133 @@ from apgeo.inputs.placements import (
     _synthetic_flag,
     load_schools,
 )
-from apgeo.privacy.disclosure import _protect, _protect_frame
+from apgeo.privacy.disclosure import _protect_frame
+from apgeo.privacy.linked_tables import LinkedTables, protect_linked, withheld_sentence
+from apgeo.privacy.publish_time_in_ap import count_columns, publish_time_in_ap
+from apgeo.settings import get_settings
 
 Entry = tuple[str, object, object]
 
 
-def _protect_jointly(
-    frames: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]],
-    same: Iterable[tuple[Entry, Entry]],
-    sums: Iterable[tuple[Entry, Sequence[Entry]]],
-) -> dict[str, pd.DataFrame]:
-    """The audit of all published tables at once: hide more until nothing is disclosed.
+#: Time-in-AP counts whose order an outsider knows (smaller, larger) within one row.
+_TIME_ORDERS: tuple[tuple[str, str], ...] = (
+    (OVER_ONE_YEAR, OVER_ONE_TERM),
+    (OVER_ONE_TERM, ALL),
+    *((returned_column(w), eligible_column(w)) for w in RETURN_WINDOWS_DAYS),
+    *((returned_column(w), ENDED_PLACEMENTS) for w in RETURN_WINDOWS_DAYS),
+    *((eligible_column(w), ALL) for w in RETURN_WINDOWS_DAYS),
+    (eligible_column("12_months"), eligible_column("6_months")),
+)
 
-    ``frames`` maps a table name to ``(values, hidden mask)``, both with ``"all"``
-    totals; ``same`` pairs entries that are one quantity published in two tables (hidden
-    in both, or shown in both); ``sums`` says an entry equals the sum of others (a kind
-    total and its providers' totals in the flow matrix). Tables audited one at a time can
-    still leak together; this finds and closes any such leak. Returns the new masks.
-    """
-    pos: dict[Entry, int] = {}
-    grids: dict[str, np.ndarray] = {}
-    for name, (full, _) in frames.items():
-        r, c = full.shape
-        grids[name] = np.arange(len(pos), len(pos) + r * c).reshape(r, c)
-        for i, row in enumerate(full.index):
-            for j, col in enumerate(full.columns):
-                pos[(name, row, col)] = int(grids[name][i, j])
-    n = len(pos)
-    parent = np.arange(n)
 
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = int(parent[i])
-        return i
+#: How the report names each dimension.
+_DIMENSION_NAMES: dict[str, str] = {
+    "key_stage": "key stage",
+    "kind": "provider kind",
+    "imd_decile": "IMD decile",
+    "school_urn": "referring school",
+    "provider_id": "provider",
+}
 
-    for a, b in same:
-        if a in pos and b in pos:
-            ra, rb = root(pos[a]), root(pos[b])
-            parent[max(ra, rb)] = min(ra, rb)
-    reps = np.array([root(i) for i in range(n)])
-    uniq, col_of = np.unique(reps, return_inverse=True)
-    values = np.zeros(len(uniq))
-    hidden = np.zeros(len(uniq), dtype=bool)
-    cell = np.zeros(len(uniq), dtype=bool)
-    grand = np.zeros(len(uniq), dtype=bool)
-    rows: list[np.ndarray] = []
-    for name, (full, mask) in frames.items():
-        grid = grids[name]
-        values[col_of[grid.ravel()]] = full.to_numpy(dtype=float).ravel()
-        np.logical_or.at(hidden, col_of[grid.ravel()], mask.to_numpy(dtype=bool).ravel())
-        cell[col_of[grid[:-1, :-1].ravel()]] = True
-        grand[col_of[grid[-1, -1]]] = True
-        for i in range(grid.shape[0] - 1):  # row i: cells minus its total
-            e = np.zeros(len(uniq))
-            np.add.at(e, col_of[grid[i, :-1]], 1.0)
-            e[col_of[grid[i, -1]]] -= 1.0
-            rows.append(e)
-        for j in range(grid.shape[1]):  # column j (and the totals column): minus its total
-            e = np.zeros(len(uniq))
-            np.add.at(e, col_of[grid[:-1, j]], 1.0)
-            e[col_of[grid[-1, j]]] -= 1.0
-            rows.append(e)
-    for total, parts in sums:
-        idx = [pos[p] for p in parts if p in pos]
-        if total in pos and idx:
-            e = np.zeros(len(uniq))
-            np.add.at(e, col_of[idx], 1.0)
-            e[col_of[pos[total]]] -= 1.0
-            rows.append(e)
-    eq = np.array(rows)
-    eq = eq[np.any(eq != 0, axis=1)]
-    new, _ = _protect(values, eq, hidden, n_cells=0, cell_mask=cell, grand_mask=grand)
-    out: dict[str, pd.DataFrame] = {}
-    for name, (_, mask) in frames.items():
-        out[name] = pd.DataFrame(new[col_of[grids[name]]], index=mask.index, columns=mask.columns)
-    return out
+
+def _time_frame(
+    table: pd.DataFrame, totals: pd.Series, shown: pd.Series, threshold: int | None, extra: pd.DataFrame | None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """A time-in-AP table as counts with an ``all`` column (its groups' placements), its
+    blanks under the time-in-AP rules given the burden totals ``shown`` (NaN = blank), the
+    least value of each blank (0 in a row withheld whole) and the groups whose total is
+    the burden total (linked)."""
+    cols = count_columns()
+    groups = table["group"].astype(str).to_numpy()
+    stub = pd.DataFrame({"group": [str(g) for g in shown.index], "placements": shown.to_numpy()})
+    published = publish_time_in_ap(table, stub, threshold=threshold, extra_hidden=extra)
+    full = table[cols].astype(float).set_axis(groups)
+    full[ALL] = table["placements"].astype(float).to_numpy()
+    hidden = published[cols].isna().set_axis(groups)
+    by_label = {str(g): g for g in totals.index}
+    linked = [g for g in groups if g in by_label and float(totals[by_label[g]]) == float(full.loc[g, ALL])]
+    hidden[ALL] = [not (g in linked and bool(np.isfinite(shown[by_label[g]]))) for g in groups]
+    lower = pd.DataFrame(1.0, index=full.index, columns=full.columns)
+    lower.loc[published["suppressed"].astype(str).str.startswith("row").to_numpy(), cols] = 0.0
+    return full, hidden, lower, linked
+
+
+def _audit_together(
+    counts: Mapping[str, pd.DataFrame],
+    masks: Mapping[str, pd.DataFrame],
+    flows: pd.DataFrame,
+    fmask: pd.DataFrame,
+    links: Mapping[str, Mapping[str, list[object]]],
+    level: FlowLevel,
+    times: Mapping[str, pd.DataFrame],
+    threshold: int | None,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, dict[str, pd.DataFrame], dict[str, int]]:
+    """Burden tables, flow matrix and time-in-AP tables audited as one system
+    (:func:`~apgeo.privacy.linked_tables.protect_linked`). A burden total hidden by the
+    audit withholds that group's time-in-AP row, so the audit is repeated until no more
+    totals are hidden. Returns the blank masks of the burden tables, the flow matrix and
+    the time-in-AP tables (count columns, rows by position) and, per table, the number of
+    blanks beyond the 1-4 rule."""
+    limit = get_settings().suppression_threshold if threshold is None else int(threshold)
+    dims = list(counts)
+    full = {d: _with_totals(c) for d, c in counts.items()}
+    fflow = _with_totals(flows)
+    masks = dict(masks)
+    time_masks: dict[str, pd.DataFrame] = {}
+    label = {d: {str(r): r for r in f.index} for d, f in full.items()}
+    first = f"burden_{dims[0]}"
+    same: list[tuple[Entry, Entry]] = [((first, ALL, ALL), ("flow", ALL, ALL))]
+    same += [((first, ALL, c), (f"burden_{d}", ALL, c)) for d in dims[1:] for c in full[d].columns]
+    same += [
+        (("burden_school_urn", label["school_urn"][str(s)], ALL), ("flow", s, ALL))
+        for s in flows.index
+        if str(s) in label.get("school_urn", {})
+    ]
+    if "provider_id" in dims and level == "provider":
+        same += [
+            (("burden_provider_id", label["provider_id"][str(p)], ALL), ("flow", ALL, p))
+            for p in flows.columns
+            if str(p) in label["provider_id"]
+        ]
+    sums: list[tuple[Entry, list[Entry]]] = [
+        ((f"burden_{d}", label[d][g], ALL), [("flow", ALL, c) for c in members])
+        for d, mapping in links.items()
+        for g, members in mapping.items()
+        if g in label[d]
+    ]
+    for _ in range(2 + sum(len(f.index) for f in full.values())):
+        linked = LinkedTables(sums=list(sums))
+        linked.same = list(same)
+        for d in dims:
+            linked.add(f"burden_{d}", full[d], masks[d])
+        linked.add("flow", fflow, fmask)
+        time_first = None
+        for d, table in times.items():
+            shown = full[d][ALL].mask(masks[d][ALL])
+            tf, th, tl, tied = _time_frame(table, full[d][ALL], shown, threshold, time_masks.get(d))
+            name = f"time_{d}"
+            linked.add(name, tf, th, lower=tl, row_sum=[OPEN_PLACEMENTS, ENDED_PLACEMENTS])
+            linked.same += [((name, g, ALL), (f"burden_{d}", label[d][g], ALL)) for g in tied]
+            if time_first is None:
+                time_first = name
+            else:
+                linked.same += [((time_first, ALL, c), (name, ALL, c)) for c in tf.columns]
+            linked.orders += [((name, g, a), (name, g, b)) for g in tf.index for a, b in _TIME_ORDERS]
+        new = protect_linked(linked)
+        before = sum(int(m[ALL].sum()) for m in masks.values())
+        masks = {d: new[f"burden_{d}"] for d in dims}
+        fmask = new["flow"]
+        time_masks = {d: new[f"time_{d}"].drop(columns=ALL).reset_index(drop=True) for d in times}
+        if sum(int(m[ALL].sum()) for m in masks.values()) == before:
+            break
+    else:  # pragma: no cover - every repeat hides at least one more total
+        raise ApgeoValueError("the audit of all placement tables together did not converge")
+    beyond = {f"travel burden by {_DIMENSION_NAMES.get(d, d)}": int((masks[d].to_numpy() & (full[d].to_numpy() >= limit)).sum()) for d in dims}
+    beyond["flows from schools to providers (and the flow map)"] = int((fmask.to_numpy() & (fflow.to_numpy() >= limit)).sum())
+    for d, table in times.items():
+        values = table[count_columns()].to_numpy(dtype=float)
+        beyond[f"time in AP by {_DIMENSION_NAMES.get(d, d)}"] = int((time_masks[d].to_numpy() & (values >= limit)).sum())
+    return masks, fmask, time_masks, beyond
 
 
 def publish_placement_tables(
@@ -122,6 +182,7 @@ def publish_placement_tables(
     providers: pd.DataFrame | None = None,
     schools: pd.DataFrame | None = None,
     check_statistics: bool | None = None,
+    time_in_ap: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every publishable placement table, suppressed consistently across tables.
 
@@ -149,13 +210,21 @@ def publish_placement_tables(
         Means and medians follow the rules of :mod:`apgeo.privacy.statistics_check`,
         checked over all burden tables at once (default on; ``False`` only to show what
         the rules protect against).
+    time_in_ap
+        Time-in-AP tables (:func:`~apgeo.analysis.time_in_ap.time_in_ap_table`, not
+        suppressed) by dimension, published with the others (``"time_in_ap_<dimension>"``)
+        when the burden tables include that dimension.
 
     Returns
     -------
     dict
         ``"burden_<dimension>"`` for each dimension (and ``burden_school_urn``),
-        ``"furthest_schools"``, ``"flow_matrix"``, ``"flow_lines"``. Each carries
-        ``attrs["synthetic"]`` and ``attrs["title"]``.
+        ``"furthest_schools"``, ``"flow_matrix"``, ``"flow_lines"`` and the time-in-AP
+        tables. Every count of every table (and so of the flow map drawn from the flow
+        lines, and of the report) comes from one audit of all of them together
+        (:mod:`apgeo.privacy.linked_tables`). The burden tables carry
+        ``attrs["synthetic"]``, ``attrs["title"]`` and ``attrs["withheld"]``: one sentence
+        saying which tables had counts blanked beyond the 1-4 rule.
     """
     thresholds = _check_thresholds(thresholds_min)
     dims: list[str] = list(dict.fromkeys([*map(str, by), "school_urn"]))
@@ -227,35 +296,15 @@ def publish_placement_tables(
     else:  # pragma: no cover
         raise ApgeoValueError("consistent suppression did not converge")
 
-    # each table was audited with the others' hidden totals unknown; audit them together
-    frames = {f"burden_{d}": (_with_totals(counts[d]), results[d][1]) for d in dims}
-    frames["flow"] = (_with_totals(flows), fmask)
-    label = {name: {str(r): r for r in full.index} for name, (full, _) in frames.items()}
-    first = f"burden_{dims[0]}"
-    same: list[tuple[Entry, Entry]] = [((first, ALL, ALL), ("flow", ALL, ALL))]
-    same += [((first, ALL, c), (f"burden_{d}", ALL, c)) for d in dims[1:] for c in [*counts[d].columns, ALL]]
-    same += [
-        (("burden_school_urn", label["burden_school_urn"][str(s)], ALL), ("flow", s, ALL))
-        for s in flows.index
-        if str(s) in label["burden_school_urn"]
-    ]
-    if "provider_id" in dims and level == "provider":
-        same += [
-            (("burden_provider_id", label["burden_provider_id"][str(p)], ALL), ("flow", ALL, p))
-            for p in flows.columns
-            if str(p) in label["burden_provider_id"]
-        ]
-    sums = [
-        ((f"burden_{d}", label[f"burden_{d}"][g], ALL), [("flow", ALL, c) for c in members])
-        for d, mapping in links.items()
-        for g, members in mapping.items()
-        if g in label[f"burden_{d}"]
-    ]
-    joint = _protect_jointly(frames, same, sums)
+    # each table was audited with the others' hidden totals unknown: audit everything
+    # published about placements together, as one system (apgeo.privacy.linked_tables)
+    masks = {d: results[d][1] for d in dims}
+    times = {d: t for d, t in (time_in_ap or {}).items() if d in dims}
+    masks, fmask, time_masks, beyond = _audit_together(counts, masks, flows, fmask, links, level, times, threshold)
     for d in dims:
-        table, mask = results[d]
-        results[d] = (table.mask(joint[f"burden_{d}"].to_numpy()), joint[f"burden_{d}"])
-    flow, fmask = flow.mask(joint["flow"].to_numpy()), joint["flow"]
+        table, _ = results[d]
+        results[d] = (table.mask(masks[d].to_numpy()), masks[d])
+    flow = flow.mask(fmask.to_numpy())
 
     stats_shown = _statistics_shown(
         placement_times,
@@ -283,6 +332,15 @@ def publish_placement_tables(
             + " are suppressed in the burden tables to protect this matrix (with them a "
             "suppressed total here could be worked out)"
         )
+    time_tables: dict[str, pd.DataFrame] = {}
+    for d, table in times.items():
+        time_tables[f"time_in_ap_{d}"] = publish_time_in_ap(
+            table, out[f"burden_{d}"], threshold=threshold, extra_hidden=time_masks[d]
+        )
+    sentence = withheld_sentence(beyond)
+    for d in dims:
+        out[f"burden_{d}"].attrs["withheld"] = sentence
+    out.update(time_tables)
     out["flow_matrix"] = _stamp(flow, synthetic=_synthetic_flag(placement_times), title=f"placements by referring school and {level}")
     out["flow_lines"] = flow_lines(out["flow_matrix"], providers=providers, schools=schools)
     return out

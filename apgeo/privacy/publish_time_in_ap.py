@@ -85,7 +85,13 @@ def _counts() -> list[str]:
     return cols
 
 
-def publish_time_in_ap(table: pd.DataFrame, burden: pd.DataFrame, *, threshold: int | None = None) -> pd.DataFrame:
+def publish_time_in_ap(
+    table: pd.DataFrame,
+    burden: pd.DataFrame,
+    *,
+    threshold: int | None = None,
+    extra_hidden: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The publishable form of a time-in-AP table (see the module).
 
     Parameters
@@ -98,6 +104,9 @@ def publish_time_in_ap(table: pd.DataFrame, burden: pd.DataFrame, *, threshold: 
         where suppressed; its ``all`` row is the grand total).
     threshold
         Smallest count shown (default: the settings' suppression threshold, 5).
+    extra_hidden
+        Counts to blank as well (rows by position, count columns), chosen by the audit of
+        all published tables together (:mod:`apgeo.privacy.linked_tables`).
 
     Returns
     -------
@@ -140,6 +149,8 @@ def publish_time_in_ap(table: pd.DataFrame, burden: pd.DataFrame, *, threshold: 
         h = hidden[col].to_numpy() | ((v > 0) & (v < limit))
         h = _complement_column(v, h, is_all)
         hidden[col] = h
+    if extra_hidden is not None:
+        hidden |= extra_hidden.reindex(columns=counts, fill_value=False).to_numpy(dtype=bool)
     out[counts] = values.mask(hidden)
     for stat, needs in _STATISTIC_NEEDS.items():
         ok = total_shown & (total >= STATISTICS_MIN_PLACEMENTS) & ~hidden[list(needs)].any(axis=1).to_numpy()
@@ -154,6 +165,11 @@ def publish_time_in_ap(table: pd.DataFrame, burden: pd.DataFrame, *, threshold: 
                  "synthetic": bool(table.attrs.get("synthetic", False))}
     check_time_in_ap_published(out, threshold=limit)
     return out
+
+
+def count_columns() -> list[str]:
+    """The count columns of a time-in-AP table (the others are shares and a median)."""
+    return _counts()
 
 
 def _complement_column(values: np.ndarray, hidden: np.ndarray, is_all: np.ndarray) -> np.ndarray:
@@ -195,4 +211,4 @@ def check_time_in_ap_published(published: pd.DataFrame, *, threshold: int | None
             raise ApgeoValueError(f"time-in-AP table: {stat} is shown beside a blank count")
 
 
-__all__ = ["TIME_IN_AP_NOTE", "check_time_in_ap_published", "publish_time_in_ap"]
+__all__ = ["TIME_IN_AP_NOTE", "check_time_in_ap_published", "count_columns", "publish_time_in_ap"]

@@ -42,14 +42,15 @@ def analyse_placements_and_quality(result: StudyResult) -> None:
         synthetic = bool(placements.attrs.get("synthetic", False))
         mode = cfg.placements_mode
         times = placement_travel_times(placements, result.travel_times[mode], mode=mode, providers=result.providers, demand=result.demand)
-        tables = publish_placement_tables(times, providers=result.providers)
+        # every placement table is published from one audit of all of them together
+        tables = publish_placement_tables(times, providers=result.providers, time_in_ap=_time_in_ap(result, source))
         prefix = "placements_synthetic_" if synthetic else "placements_"
+        result.headline["placements_withheld"] = str(tables["burden_key_stage"].attrs.get("withheld", ""))
         for name, table in tables.items():
             table = pd.DataFrame(table)
             table.attrs = {}
             result.tables[prefix + name] = table
         result.headline["placements_synthetic"] = synthetic  # the flow map is drawn with the maps
-        _time_in_ap(result, source, tables, prefix)
     if cfg.quality_file is not None:
         from apgeo.inputs.quality import quality_coverage
 
@@ -67,25 +68,19 @@ def analyse_placements_and_quality(result: StudyResult) -> None:
         result.tables["quality_coverage"] = q
 
 
-def _time_in_ap(result: StudyResult, source: Any, published: dict[str, pd.DataFrame], prefix: str) -> None:
-    """Time in AP and return to mainstream, when the placements carry end dates."""
+def _time_in_ap(result: StudyResult, source: Any) -> dict[str, pd.DataFrame]:
+    """Time in AP and return to mainstream by dimension (not yet suppressed), when the
+    placements carry end dates."""
     from apgeo.analysis.time_in_ap import TIME_DIMENSIONS, time_in_ap_table
     from apgeo.inputs.placements import END_DATE, load_placement_episodes, read_placement_file
-    from apgeo.privacy.publish_time_in_ap import publish_time_in_ap
 
     cfg = result.config
     columns = source.columns if isinstance(source, pd.DataFrame) else read_placement_file(source).columns
     if END_DATE not in columns:
         logger.info("placements have no end_date: no time-in-AP tables")
-        return
+        return {}
     episodes = load_placement_episodes(source, as_of=cfg.placements_as_of, providers=result.providers, demand=result.demand)
-    for dim in TIME_DIMENSIONS:
-        burden = published.get(f"burden_{dim}")
-        if burden is None:
-            continue
-        table = time_in_ap_table(episodes, by=dim, providers=result.providers)  # type: ignore[arg-type]
-        out = pd.DataFrame(publish_time_in_ap(table, burden))
-        out.attrs = {}
-        result.tables[f"{prefix}time_in_ap_{dim}"] = out
-
-
+    return {
+        dim: time_in_ap_table(episodes, by=dim, providers=result.providers)  # type: ignore[arg-type]
+        for dim in TIME_DIMENSIONS
+    }
