@@ -57,7 +57,7 @@ from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from apgeo.settings import repo_root  # noqa: E402
+from apgeo.settings import repo_root
 
 Scale = Literal["tiny", "city", "region"]
 
