@@ -197,7 +197,7 @@ def _routes(stops: pd.DataFrame, scale: Scale, seed: int) -> list[Route]:
     tree = cKDTree(xy)
     tr = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
     routes: list[Route] = []
-    n_min = 8 if scale == "tiny" else 20
+    n_min = 20
     for hub, n_routes in SCALE_ROUTES[scale].items():
         hx, hy = tr.transform(*HUBS[hub])
         centre = tree.query_ball_point((hx, hy), 800.0)
@@ -280,8 +280,16 @@ def _services(by_day: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     return cal, pd.DataFrame(rows, columns=["service_id", "date", "exception_type"])
 
 
+def _member(name: str) -> zipfile.ZipInfo:
+    """A zip entry with a fixed date, so that the same feed gives the same bytes."""
+    info = zipfile.ZipInfo(name, date_time=(2025, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info._compresslevel = 1  # type: ignore[attr-defined]  # fast: the feeds are large
+    return info
+
+
 def _write_csv(archive: zipfile.ZipFile, name: str, frame: pd.DataFrame) -> None:
-    with archive.open(name, "w", force_zip64=True) as raw:
+    with archive.open(_member(name), "w", force_zip64=True) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
         frame.to_csv(text, index=False, lineterminator="\n")
         text.flush()
@@ -298,7 +306,7 @@ def _write_gtfs(path: Path, routes: list[Route], stops: pd.DataFrame, by_day: bo
     clock = _time_strings(max_s)
     ids = stops["id"].to_numpy(object)
     trips_rows: list[pd.DataFrame] = []
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+    with zipfile.ZipFile(path, "w") as zf:
         _write_csv(zf, "agency.txt", pd.DataFrame([{
             "agency_id": "SYB", "agency_name": "South Yorkshire synthetic buses",
             "agency_url": "https://example.org/", "agency_timezone": "Europe/London"}]))  # fmt: skip
@@ -315,7 +323,7 @@ def _write_gtfs(path: Path, routes: list[Route], stops: pd.DataFrame, by_day: bo
             "route_long_name": [f"{r.hub} {r.line_name}" for r in routes], "route_type": 3}))  # fmt: skip
         _write_csv(zf, "calendar.txt", cal)
         _write_csv(zf, "calendar_dates.txt", cal_dates)
-        with zf.open("stop_times.txt", "w", force_zip64=True) as raw:
+        with zf.open(_member("stop_times.txt"), "w", force_zip64=True) as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
             text.write("trip_id,arrival_time,departure_time,stop_id,stop_sequence\n")
             for r in routes:

@@ -249,7 +249,7 @@ def _frame_chunks(handle: Any, source: str, encoding: str | None) -> Iterator[pd
     reader = pd.read_csv(
         handle,
         usecols=lambda c: str(c).strip() in wanted,
-        dtype=str,
+        dtype="category",  # each chunk's distinct values are parsed once, not every row
         keep_default_na=False,
         na_values=[""],
         skipinitialspace=True,
@@ -273,10 +273,35 @@ def _frame_chunks(handle: Any, source: str, encoding: str | None) -> Iterator[pd
 # ---- parsing ------------------------------------------------------------------------------
 
 
-def _seconds(values: pd.Series, *, source: str, column: str) -> np.ndarray:
-    """GTFS times -> whole seconds (``-1`` for blank); errors name the rows."""
-    parsed = _parse_times(values, source=source, column=column)
-    return np.where(np.isnan(parsed), -1, parsed).astype(np.int64)
+def _factors(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes (-1 for blank) and the distinct values, stripped, of a column."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy(np.int64)
+        values = column.cat.categories
+    else:
+        codes, values = pd.factorize(column)
+    text = pd.Index(values.astype(str)).str.strip()
+    blank = np.flatnonzero(text == "")
+    if len(blank):
+        codes = np.where(np.isin(codes, blank), -1, codes)
+    return codes, text
+
+
+def _seconds(values: pd.Series, rows: np.ndarray, *, source: str, column: str) -> np.ndarray:
+    """GTFS times -> whole seconds (``-1`` for blank); errors name the ``rows`` (0-based
+    data rows of the file)."""
+    codes, distinct = _factors(values)
+    named = pd.Series(np.asarray(distinct, dtype=object))
+    parsed = _parse_times(named, source=source, column=column, coerce=True)
+    bad = np.isnan(parsed)
+    if bad.any():
+        wrong = np.flatnonzero((codes >= 0) & bad[np.maximum(codes, 0)])
+        if len(wrong):  # report the file's rows
+            _parse_times(
+                pd.Series(distinct[codes[wrong]], index=rows[wrong]), source=source, column=column
+            )
+    out = np.where(np.isnan(parsed), -1, parsed).astype(np.int64)
+    return np.where(codes >= 0, out[np.maximum(codes, 0)], -1)
 
 
 def _clock(seconds: np.ndarray) -> np.ndarray:
@@ -330,48 +355,59 @@ def cut_stop_times(
     pieces: list[tuple[np.ndarray, ...]] = []
     n_read = 0
     for chunk in chunks:
-        chunk = chunk.reset_index(drop=True)
-        chunk.index = chunk.index + n_read
+        first_row = n_read
         n_read += len(chunk)
-        trip_text = chunk["trip_id"].str.strip()
-        code = run_trips.get_indexer(trip_text)
-        other = code < 0
-        if other.any():
-            unknown = other & (all_trips.get_indexer(trip_text) < 0)
-            if unknown.any():
-                bad = trip_text[unknown]
-                raise ApgeoValueError(
-                    f"{source}: trip_id(s) {sorted(set(bad.astype(str)))[:10]} at row(s) "
-                    f"{row_numbers(bad.index)} are not in trips.txt"
-                )
-        keep = ~other
-        if not keep.any():
-            continue
-        part = chunk[keep]
-        stop_text = part["stop_id"].str.strip()
-        stop_code = stop_ids.get_indexer(stop_text)
-        if (stop_code < 0).any():
-            bad = stop_text[stop_code < 0]
+        trip_code, trip_values = _factors(chunk["trip_id"])
+        if (trip_code < 0).any():
             raise ApgeoValueError(
-                f"{source}: stop_id(s) {sorted(set(bad.astype(str)))[:10]} at row(s) "
-                f"{row_numbers(bad.index)} are not in stops.txt"
+                f"{source}: column 'trip_id' is empty at row(s) "
+                f"{row_numbers(list(np.flatnonzero(trip_code < 0) + first_row))}; every row "
+                "needs an id"
             )
-        seq_num = pd.to_numeric(part["stop_sequence"], errors="coerce")
-        bad_seq = (seq_num.isna() | (seq_num != seq_num.round())).to_numpy(bool)
+        value_run = run_trips.get_indexer(trip_values)
+        value_unknown = (value_run < 0) & (all_trips.get_indexer(trip_values) < 0)
+        if value_unknown.any():
+            rows = np.flatnonzero(value_unknown[trip_code])
+            raise ApgeoValueError(
+                f"{source}: trip_id(s) {sorted(set(trip_values[value_unknown].astype(str)))[:10]} "
+                f"at row(s) {row_numbers(list(rows + first_row))} are not in trips.txt"
+            )
+        code = value_run[trip_code]
+        keep = np.flatnonzero(code >= 0)
+        if len(keep) == 0:
+            continue
+        part = chunk.iloc[keep]
+        stop_code_v, stop_values = _factors(part["stop_id"])
+        stop_map = stop_ids.get_indexer(stop_values)
+        stop_code = np.where(stop_code_v >= 0, stop_map[stop_code_v], -1)
+        if (stop_code < 0).any():
+            bad = np.flatnonzero(stop_code < 0)
+            names = sorted({str(v) for v in part["stop_id"].iloc[bad].astype(object)})
+            raise ApgeoValueError(
+                f"{source}: stop_id(s) {names[:10]} at row(s) "
+                f"{row_numbers(list(keep[bad] + first_row))} are not in stops.txt"
+            )
+        seq_code, seq_values = _factors(part["stop_sequence"])
+        seq_v = pd.to_numeric(pd.Series(seq_values), errors="coerce").to_numpy(float)
+        seq_num = np.where(seq_code >= 0, seq_v[seq_code], np.nan)
+        bad_seq = np.isnan(seq_num) | (seq_num != np.round(seq_num))
         if bad_seq.any():
+            held = part["stop_sequence"].iloc[np.flatnonzero(bad_seq)[:3]].astype(object)
             raise ApgeoValueError(
                 f"{source}: column 'stop_sequence' needs whole numbers; rows "
-                f"{row_numbers(part.index[bad_seq])} hold "
-                f"{', '.join(repr(v) for v in part['stop_sequence'][bad_seq].head(3))}"
+                f"{row_numbers(list(keep[bad_seq] + first_row))} hold "
+                f"{', '.join(repr(v) for v in held)}"
             )
         pieces.append(
             (
                 code[keep].astype(np.int64),
                 stop_code.astype(np.int64),
-                seq_num.to_numpy().astype(np.int64),
-                _seconds(part["arrival_time"], source=source, column="arrival_time"),
-                _seconds(part["departure_time"], source=source, column="departure_time"),
-                part.index.to_numpy(np.int64),
+                seq_num.astype(np.int64),
+                _seconds(part["arrival_time"], keep + first_row, source=source, column="arrival_time"),
+                _seconds(
+                    part["departure_time"], keep + first_row, source=source, column="departure_time"
+                ),
+                keep + first_row,
             )
         )
     if not pieces:
