@@ -3,7 +3,9 @@
 A regional GTFS (the Bus Open Data Service publishes one per English region) holds
 millions of stop times, most of them far from the study area or on other days. Reading it
 whole (:func:`apgeo.routing.transit.feeds.read_feed_tables`: every column, every row, as
-text) costs minutes and gigabytes. :func:`read_feed_cut` reads it in this order:
+text) costs minutes and gigabytes. ``load_feeds(..., area=study_area)``
+(:func:`apgeo.routing.transit.feeds.load_feeds`, with :func:`gtfs_small_tables` and
+:func:`cut_feed` from here) reads it in this order:
 
 1. the small tables whole (``stops``, ``routes``, ``trips``, ``calendar``,
    ``calendar_dates``, ``frequencies``, ``transfers`` ...);
@@ -27,8 +29,8 @@ check it makes still applies. Journeys between places inside the area are the sa
 the whole feed unless their best route passes a stop beyond the margin: keep the margin
 wider than the detours buses make. :class:`FeedCut` records how much was kept of what.
 
-TransXChange sources and tables already in memory are cut the same way (step 4 on the one
-table).
+TransXChange sources and tables already in memory are read whole, then cut the same way
+(step 4 on the one table).
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ class FeedArea:
 
 @dataclass(frozen=True)
 class FeedCut:
-    """How much of a feed :func:`read_feed_cut` kept."""
+    """How much of a feed :func:`cut_feed` kept."""
 
     margin_m: float
     stops_in_area: int
