@@ -251,3 +251,16 @@ def test_no_stop_in_the_area_is_a_clear_error(tmp_path: Path) -> None:
         FeedArea.from_geometry(gpd.GeoSeries([Point(0, 0)]))
     with pytest.raises(ApgeoValueError, match="margin_m"):
         FeedArea.from_geometry(BC, margin_m=-1)
+
+
+def test_a_transxchange_folder_is_cut_the_same_way(tiny) -> None:  # type: ignore[no-untyped-def]
+    area = _around(*CENTRE, 2_500)
+    gtfs = load_feeds({"bus": tiny.gtfs_path}, service_date=TUESDAY, area=area, margin_m=1_500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # school-day (ServicedOrganisation) journeys
+        txc = load_feeds({"bus": tiny.txc_dir}, service_date=TUESDAY, area=area, margin_m=1_500)
+    a, b = gtfs["bus"].cut, txc["bus"].cut
+    assert a is not None and b is not None
+    assert (a.trips_kept, a.stop_times_kept, a.stops_in_area) == (
+        b.trips_kept, b.stop_times_kept, b.stops_in_area,
+    )  # fmt: skip
