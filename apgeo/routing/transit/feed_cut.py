@@ -515,8 +515,8 @@ def cut_feed(
         whole_trips=set() if freq_ids is None else set(freq_ids),
         source=label,
     )
-    kept_trips = set(cut["trip_id"])
-    if not kept_trips:
+    kept_trips = pd.unique(cut["trip_id"].to_numpy(dtype=object))
+    if len(kept_trips) == 0:
         raise ApgeoValueError(
             f"feed {name!r}: no trip running on {service_date.isoformat()} calls at two stops "
             f"within the study area + {area.margin_m:g} m; check the feed covers the study area"
