@@ -28,6 +28,11 @@ engine (changing at one stop takes no minimum time there) and are reported in a 
 
 :class:`MultiFeedTransitEngine` is :class:`apgeo.transit.TransitEngine` with these
 transfers added to those it builds itself.
+
+A regional feed (millions of stop times) is read cut to the study area: ``area=`` keeps the
+stops within ``margin_m`` (default 5 km) of it and the day's trips calling at them, reading
+``stop_times.txt`` in chunks (:mod:`apgeo.routing.transit.feed_cut`); the study does this
+with its boundary, areas and sites, and its method label says how much was kept.
 """
 
 from __future__ import annotations
