@@ -30,7 +30,10 @@ def transit_times(result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.Geo
     feeds = cfg.transit_feeds or ((cfg.transit_feed,) if cfg.transit_feed is not None else ())
     if not feeds:
         return
-    merged = load_merged_feed({_feed_name(f): f for f in feeds}, service_date=cfg.transit_service_date)
+    merged = load_merged_feed(
+        {_feed_name(f): f for f in feeds}, service_date=cfg.transit_service_date,
+        area=study_area(result, origins, sites),
+    )
     walk: Any = result.engines.get("walk")
     if walk is None:
         walk = StraightLineWalk(circuity=cfg.circuity_factor)
@@ -66,6 +69,26 @@ def transit_times(result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.Geo
         f"{cfg.transit_step_min:g} min, {_ordinal(cfg.transit_percentile)} over the window "
         f"({rec['search']}); journeys over {float(rec['max_travel_time_s']) / 60:g} min count as unreachable"
     )
+    cuts = [f"{name} {lf_cut}" for name, lf_cut in _cut_labels(merged).items()]
+    if cuts:
+        result.network_method["transit"] += "; timetables " + "; ".join(cuts)
+
+
+def study_area(result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """The boundary, the origins and the sites together (the feeds are cut to them plus a
+    margin, :data:`apgeo.routing.transit.feed_cut.DEFAULT_AREA_MARGIN_M`)."""
+    import pandas as pd
+
+    crs = result.boundary.crs or origins.crs
+    parts = [g.geometry.to_crs(crs) for g in (result.boundary, origins, sites) if g is not None and len(g)]
+    return gpd.GeoSeries(pd.concat(parts, ignore_index=True), crs=crs)
+
+
+def _cut_labels(merged: Any) -> dict[str, str]:
+    from apgeo.routing.transit.feed_cut import FeedCut
+
+    cuts = merged.settings.get("feed_area_cut", {})
+    return {name: FeedCut(**record).label() for name, record in cuts.items()}
 
 
 def _feed_kind(path: Path) -> str:
@@ -195,4 +218,4 @@ def transit_difference(result: StudyResult) -> None:
                 .head(15).reset_index().round(1)
             )
 
-__all__ = ["NEAR_STOP_M", "feeds_table", "transit_difference", "transit_times"]
+__all__ = ["NEAR_STOP_M", "feeds_table", "study_area", "transit_difference", "transit_times"]

@@ -174,22 +174,53 @@ def _clean(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
 
 
-def _parse_times(series: pd.Series, *, source: str, column: str) -> np.ndarray:
-    """Vectorised GTFS times -> float seconds, NaN for blanks; errors name the rows."""
-    text = series.astype("string")
-    blank = (text.isna() | (text == "")).to_numpy(bool)
-    ok = text.str.fullmatch(_TIME_RE.pattern[1:-1], na=False).to_numpy(bool)
-    bad = ~blank & ~ok
-    if bad.any():
-        examples = ", ".join(repr(v) for v in series[bad].head(3))
-        raise ApgeoValueError(
-            f"{source}: column {column!r} has values that are not HH:MM:SS times at row(s) "
-            f"{row_numbers(series.index[bad])} (e.g. {examples}); times past midnight are "
-            "written 25:10:00"
+def _parse_times(
+    series: pd.Series, *, source: str, column: str, coerce: bool = False
+) -> np.ndarray:
+    """Vectorised GTFS times -> float seconds, NaN for blanks; errors name the rows.
+
+    ``HH:MM:SS`` (eight characters, nearly every value) is read straight from the characters'
+    code points; other lengths (``7:05:00``, ``105:00:00``, stray blanks) by a regular
+    expression. ``coerce``: NaN for a value that is not a time, instead of an error.
+    """
+    out = np.full(len(series), np.nan)
+    values = series.to_numpy(dtype=object)
+    blank = pd.isna(values) | (values == "")
+    filled = np.flatnonzero(~blank)
+    if len(filled) == 0:
+        return out
+    text = np.asarray(values[filled].astype(str), dtype="U")
+    done = np.zeros(len(filled), dtype=bool)
+    eight = np.flatnonzero(np.char.str_len(text) == 8)
+    if len(eight):
+        code = np.ascontiguousarray(text[eight].astype("U8")).view(np.uint32).reshape(-1, 8)
+        d = code.astype(np.int64) - 48
+        digits = d[:, [0, 1, 3, 4, 6, 7]]
+        colon = ord(":") - 48
+        ok = (
+            (d[:, 2] == colon) & (d[:, 5] == colon) & ((digits >= 0) & (digits <= 9)).all(axis=1)
+            & (d[:, 3] <= 5) & (d[:, 6] <= 5)
+        )  # fmt: skip
+        g = d[ok]
+        out[filled[eight[ok]]] = (
+            (g[:, 0] * 10 + g[:, 1]) * 3600 + (g[:, 3] * 10 + g[:, 4]) * 60 + g[:, 6] * 10 + g[:, 7]
         )
-    parts = text.where(~blank, "0:0:0").str.split(":", expand=True).astype(float)
-    out = (parts[0] * 3600 + parts[1] * 60 + parts[2]).to_numpy(float, copy=True)
-    out[blank] = np.nan
+        done[eight[ok]] = True
+    rest = np.flatnonzero(~done)
+    if len(rest):
+        other = pd.Series(text[rest], dtype="string").str.strip()
+        parts = other.str.extract(r"^(\d{1,3}):([0-5]\d):([0-5]\d)$")
+        bad = parts[0].isna().to_numpy(bool)
+        if bad.any() and not coerce:
+            examples = ", ".join(repr(v) for v in other[bad].head(3))
+            raise ApgeoValueError(
+                f"{source}: column {column!r} has values that are not HH:MM:SS times at row(s) "
+                f"{row_numbers(series.index[filled[rest[bad]]])} (e.g. {examples}); times past "
+                "midnight are written 25:10:00"
+            )
+        good = ~bad
+        nums = parts[good].astype(np.int64).to_numpy()
+        out[filled[rest[good]]] = nums[:, 0] * 3600 + nums[:, 1] * 60 + nums[:, 2]
     return out
 
 

@@ -28,6 +28,11 @@ engine (changing at one stop takes no minimum time there) and are reported in a 
 
 :class:`MultiFeedTransitEngine` is :class:`apgeo.transit.TransitEngine` with these
 transfers added to those it builds itself.
+
+A regional feed (millions of stop times) is read cut to the study area: ``area=`` keeps the
+stops within ``margin_m`` (default 5 km) of it and the day's trips calling at them, reading
+``stop_times.txt`` in chunks (:mod:`apgeo.routing.transit.feed_cut`); the study does this
+with its boundary, areas and sites, and its method label says how much was kept.
 """
 
 from __future__ import annotations
@@ -47,7 +52,19 @@ import pandas as pd
 from apgeo._errors import ApgeoValueError, DataFileNotFoundError
 from apgeo._log import logger, warn
 from apgeo._validate import decode_text
-from apgeo.routing.transit.feed import STRAIGHT_LINE_DETOUR, WALK_SPEED_KPH, TransitFeed
+from apgeo.routing.transit.feed import (
+    STRAIGHT_LINE_DETOUR,
+    WALK_SPEED_KPH,
+    TransitFeed,
+    _parse_times,
+)
+from apgeo.routing.transit.feed_cut import (
+    DEFAULT_AREA_MARGIN_M,
+    FeedArea,
+    FeedCut,
+    cut_feed,
+    gtfs_small_tables,
+)
 from apgeo.routing.transit.raptor import TransitEngine
 from apgeo.routing.transit.txc import GtfsTables, read_transxchange
 from apgeo.routing.transit.txc_time import bank_holidays, easter_sunday
@@ -251,6 +268,7 @@ class LoadedFeed:
     feed: TransitFeed
     requested_date: date
     transfers: pd.DataFrame | None = None
+    cut: FeedCut | None = None
 
     @property
     def service_date(self) -> date:
@@ -296,6 +314,8 @@ def load_feeds(
     *,
     service_date: date | str,
     strict: bool = False,
+    area: Any = None,
+    margin_m: float = DEFAULT_AREA_MARGIN_M,
 ) -> dict[str, LoadedFeed]:
     """Read each feed for ``service_date`` or, outside its range, for a term-time same weekday.
 
@@ -308,21 +328,43 @@ def load_feeds(
         The one day of the study.
     strict
         Refuse (error) instead of moving a feed to another date.
+    area, margin_m
+        The study area (GeoDataFrame or GeoSeries with a CRS, or a
+        :class:`~apgeo.routing.transit.feed_cut.FeedArea`): keep only the stops within
+        ``margin_m`` metres of it and the trips of the day (and late trips of the day
+        before) that call at two of them; a GTFS zip or folder is then read in chunks,
+        five columns of ``stop_times.txt`` only (:mod:`apgeo.routing.transit.feed_cut`).
+        ``None`` (default): read every feed whole.
     """
     if not isinstance(feeds, Mapping) or not feeds:
         raise ApgeoValueError("feeds: give a mapping of feed name -> feed, e.g. {'tram': path}")
     day = _as_date(service_date)
+    where = None if area is None else FeedArea.from_geometry(area, margin_m=margin_m)
     out: dict[str, LoadedFeed] = {}
     for name, source in feeds.items():
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise ApgeoValueError(
                 f"feed name {name!r}: use letters, digits, '_' or '-' (it prefixes every id)"
             )
-        tables = _repair_swapped_times(read_feed_tables(source), name=name, strict=strict)
-        chosen = choose_service_date(tables, day, name=name, strict=strict)
+        cut = None
+        if where is None:
+            tables = _repair_swapped_times(read_feed_tables(source), name=name, strict=strict)
+            chosen = choose_service_date(tables, day, name=name, strict=strict)
+        else:  # small tables first, then stop_times.txt in chunks, cut to the area and day
+            streamed = gtfs_small_tables(source)
+            if streamed is None:
+                whole = read_feed_tables(source)
+                small = {k: v for k, v in whole.items() if k != "stop_times.txt"}
+                chunks: Any = [whole["stop_times.txt"]] if "stop_times.txt" in whole else []
+            else:
+                small, st_file = streamed
+                chunks = st_file.chunks()
+            chosen = choose_service_date(small, day, name=name, strict=strict)
+            tables, cut = cut_feed(small, chunks, service_date=chosen, area=where, name=name)
+            tables = _repair_swapped_times(tables, name=name, strict=strict)
         feed = TransitFeed.from_frames(tables, service_date=chosen, name=name)
         transfers = tables.get("transfers.txt")
-        out[name] = LoadedFeed(name, feed, day, transfers if transfers is not None else None)
+        out[name] = LoadedFeed(name, feed, day, transfers if transfers is not None else None, cut)
         logger.info("feed %r read for %s: %d trips", name, chosen, feed.n_trips)
     return out
 
@@ -344,11 +386,7 @@ def _repair_swapped_times(
         return tables
 
     def seconds(col: pd.Series) -> np.ndarray:
-        parts = col.astype("string").str.strip().str.split(":", expand=True)
-        if parts.shape[1] != 3:
-            return np.full(len(col), np.nan)
-        nums = parts.apply(pd.to_numeric, errors="coerce")
-        return (nums[0] * 3600 + nums[1] * 60 + nums[2]).to_numpy(float)
+        return _parse_times(col, source=name, column=str(col.name), coerce=True)
 
     arr, dep = seconds(st["arrival_time"]), seconds(st["departure_time"])
     bad = dep < arr
@@ -430,6 +468,7 @@ def merge_feeds(
         )
         offset += len(f.trips)
     first = next(iter(feeds.values()))
+    cuts = {n: lf.cut.record() for n, lf in feeds.items() if lf.cut is not None}
     merged = TransitFeed(
         name="+".join(f"{n}@{lf.service_date.isoformat()}" for n, lf in feeds.items()),
         service_date=first.requested_date,
@@ -484,6 +523,7 @@ def merge_feeds(
             "feed_transfer_radius_m": float(transfer_radius_m),
             "feed_transfer_walk_speed_kph": float(walk_speed_kph),
             "feed_transfer_detour": float(detour),
+            **({"feed_area_cut": cuts} if cuts else {}),
         },
     )
 
@@ -494,9 +534,13 @@ def load_merged_feed(
     service_date: date | str,
     transfer_radius_m: float = DEFAULT_TRANSFER_RADIUS_M,
     strict: bool = False,
+    area: Any = None,
+    margin_m: float = DEFAULT_AREA_MARGIN_M,
 ) -> MergedFeed:
-    """:func:`load_feeds` then :func:`merge_feeds`."""
-    loaded = load_feeds(feeds, service_date=service_date, strict=strict)
+    """:func:`load_feeds` (with its ``area`` cut) then :func:`merge_feeds`."""
+    loaded = load_feeds(
+        feeds, service_date=service_date, strict=strict, area=area, margin_m=margin_m
+    )
     return merge_feeds(loaded, transfer_radius_m=transfer_radius_m, strict=strict)
 
 
