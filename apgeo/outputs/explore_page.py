@@ -78,7 +78,8 @@ def _cell(table: pd.DataFrame, metric: str, ks: str) -> str:
         return "<td>-</td>"
     r = row.iloc[0]
     change = float(r["change"])
-    cls = "up" if change > 0 else ("down" if change < 0 else "same")
+    better = -change if "cold spot" in metric else change  # fewer cold spots is better
+    cls = "up" if better > 0 else ("down" if better < 0 else "same")
     return (
         f'<td data-metric="{html.escape(metric)}" data-key-stage="{ks}" '
         f'data-before="{float(r["before"])!r}" data-after="{float(r["after"])!r}" class="{cls}">'
@@ -172,7 +173,7 @@ class ExplorePage:
 
         self.mode_buttons = W.ToggleButtons(
             options=[(MODE_LABELS.get(m, m), m) for m in self.live.modes], value=self.mode,
-            style={"button_width": "96px"},
+            style={"button_width": "112px"},
         )
         self.mode_buttons.observe(self._on_mode, names="value")
         self.add_toggle = W.ToggleButton(description="Add a site", tooltip="then click the map", icon="plus")
@@ -209,8 +210,10 @@ class ExplorePage:
                 self.results,
                 self.saved,
             ],
-            layout=W.Layout(width="470px", min_width="470px", overflow_y="auto", max_height=height, padding="0 6px"),
+            layout=W.Layout(width="470px", min_width="470px", padding="0 6px"),
         )
+        for child in panel.children:  # a column never squeezes its controls to nothing
+            child.layout.flex = "0 0 auto"
         self.widget = W.HBox([W.Box([self.map], layout=W.Layout(flex="1 1 auto")), panel], layout=W.Layout(width="100%"))
         self.widget.add_class("apgeo-explore")
         self.update()
