@@ -272,13 +272,13 @@ def scenario_from_table(table: pd.DataFrame, *, name: str = "scenario", source: 
     for i, row in enumerate(table.to_dict("records"), start=2):  # line 1 is the header
         action, sid = str(row["action"]).strip(), str(row[SITE_ID]).strip()
 
-        def point(row: dict[str, Any] = row, i: int = i, action: str = action, sid: str = sid) -> Point:
+        def point(row: dict[Any, Any] = row, i: int = i, action: str = action, sid: str = sid) -> Point:
             x, y = pd.to_numeric(pd.Series([row.get("easting"), row.get("northing")]), errors="coerce")
             if not (np.isfinite(x) and np.isfinite(y)):
                 raise ApgeoValueError(f"{source}, line {i}: {action} {sid!r} needs easting and northing (EPSG:27700)")
             return Point(float(x), float(y))
 
-        def places(row: dict[str, Any] = row) -> float:
+        def places(row: dict[Any, Any] = row) -> float:
             v = pd.to_numeric(pd.Series([row.get(CAPACITY_PLACES)]), errors="coerce").iloc[0]
             return float(v) if pd.notna(v) else math.nan
 
