@@ -99,3 +99,23 @@ def test_live_scenario_refuses_a_mode_without_a_timer(session):
     s = session.study
     with pytest.raises(ValueError, match="site_times"):
         LiveScenario(s.travel_times, s.demand, s.providers, site_times={})
+
+
+def test_transit_stop_field_equals_the_timetable_search(session):
+    """A new site's public-transport times from the kept stop arrivals equal a full search."""
+    import geopandas as gpd
+
+    from apgeo.inputs.demand import demand_points
+    from apgeo.routing.transit.raptor import transit_travel_time_table
+
+    cfg = session.config
+    engine = session.study.engines["transit"]
+    origins = demand_points(session.study.demand)[[AREA_ID, "geometry"]]
+    sites = gpd.GeoDataFrame({SITE_ID: ["A", "B"]}, geometry=[Point(436_000, 387_000), Point(441_000, 392_000)],
+                             crs=27700)
+    want = transit_travel_time_table(engine, origins, sites, origin_id_column=AREA_ID, destination_id_column=SITE_ID,
+                                     departure_window=cfg.transit_window, step_min=cfg.transit_step_min,
+                                     percentile=cfg.transit_percentile)
+    got = session.live.site_times["transit"](sites)
+    assert got["destination_id"].tolist() == want["destination_id"].tolist()
+    assert np.array_equal(got["travel_time_s"].to_numpy(), want["travel_time_s"].to_numpy(), equal_nan=True)
