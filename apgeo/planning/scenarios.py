@@ -70,7 +70,7 @@ from apgeo.schema import (
 )
 from apgeo.settings import WORKING_CRS
 
-Action = Literal["add", "close", "move", "capacity"]
+Action = Literal["add", "close", "move", "capacity", "key_stages"]
 NewTravelTimes = pd.DataFrame | Callable[[gpd.GeoDataFrame], pd.DataFrame] | None
 
 # ---- column names introduced here (to move into schema.py) --------------------------
@@ -101,6 +101,8 @@ class Change:
             return f"close {self.site_id}"
         if self.action == "move":
             return f"move {self.site_id}"
+        if self.action == "key_stages":
+            return f"set {self.site_id} key stages to {self.attributes.get(KEY_STAGES)}"
         return f"set {self.site_id} capacity to {self.attributes.get(CAPACITY_PLACES)} places"
 
 
@@ -165,6 +167,16 @@ class Scenario:
                 f"set_capacity({site_id!r}): capacity_places must be a number >= 0; got {capacity_places!r}"
             )
         return self._with(Change("capacity", str(site_id), {CAPACITY_PLACES: float(capacity_places)}))
+
+    def set_key_stages(self, site_id: str, key_stages: str | Sequence[str]) -> Scenario:
+        """Change the key stages an existing site serves (its travel times are kept)."""
+        ks = ",".join(parse_key_stages(key_stages))
+        if not ks:
+            raise ApgeoValueError(
+                f"set_key_stages({site_id!r}): key_stages must name at least one of KS1..KS5; "
+                f"got {key_stages!r} (close the site to stop it serving any)"
+            )
+        return self._with(Change("key_stages", str(site_id), {KEY_STAGES: ks}))
 
     def describe(self) -> str:
         """``"name: edit; edit"``."""
@@ -238,6 +250,8 @@ class Scenario:
                     after.loc[mask, after.geometry.name] = change.geometry
                 needs_times[sid] = change.geometry
                 dropped.add(sid)
+            elif change.action == "key_stages":
+                after.loc[mask, KEY_STAGES] = change.attributes[KEY_STAGES]
             else:
                 after.loc[mask, CAPACITY_PLACES] = float(change.attributes[CAPACITY_PLACES])
         tt = travel_times[~travel_times[DESTINATION_ID].astype(str).isin(dropped | set(needs_times))]
@@ -313,6 +327,7 @@ def _metrics(
     mode: str,
     key_stages: tuple[str, ...],
     max_travel_time_min: float,
+    thresholds_min: Sequence[float],
     weight_by: Literal["idaci", "none"],
     include_access: bool,
     notes: list[str],
@@ -321,17 +336,20 @@ def _metrics(
 
     rows: list[dict[str, Any]] = []
     cov = coverage_summary(
-        travel_times, demand, providers, mode=mode, thresholds_min=[max_travel_time_min],
+        travel_times, demand, providers, mode=mode, thresholds_min=list(thresholds_min),
         key_stages=list(key_stages), kinds=None,  # providers are already the kinds counted
     )
     T = max_travel_time_min
     for _, r in cov.iterrows():
         ks = r[KEY_STAGE]
+        for t in thresholds_min:
+            rows += [
+                {"metric": f"children within {t:g} min", KEY_STAGE: ks, UNIT: "children",
+                 "value": float(r[children_within_column(t)])},
+                {"metric": f"share within {t:g} min", KEY_STAGE: ks, UNIT: "share",
+                 "value": float(r[share_within_column(t)])},
+            ]
         rows += [
-            {"metric": f"children within {T:g} min", KEY_STAGE: ks, UNIT: "children",
-             "value": float(r[children_within_column(T)])},
-            {"metric": f"share within {T:g} min", KEY_STAGE: ks, UNIT: "share",
-             "value": float(r[share_within_column(T)])},
             {"metric": MEAN_TIME_METRIC, KEY_STAGE: ks, UNIT: "min",
              "value": float(r[MEAN_NEAREST_TIME_S]) / 60.0},
             # who the mean leaves out, right after it
@@ -391,77 +409,40 @@ def _metrics(
     return rows, cold_ids
 
 
-def compare_scenarios(
+@dataclass(frozen=True)
+class ScenarioTables:
+    """The tables a comparison is computed from: today's and the scenario's providers of
+    the kinds counted, with their travel-time rows (see :func:`scenario_tables`)."""
+
+    providers: pd.DataFrame
+    travel_times: pd.DataFrame
+    providers_after: pd.DataFrame
+    travel_times_after: pd.DataFrame
+    key_stages: tuple[str, ...]
+    include_access: bool
+    kinds: str | list[str]
+    notes: tuple[str, ...] = ()
+
+
+def scenario_tables(
     travel_times: pd.DataFrame,
-    demand: pd.DataFrame,
     providers: pd.DataFrame,
     scenario: Scenario,
     *,
-    mode: str,
     new_travel_times: NewTravelTimes = None,
     key_stages: Sequence[str] | str | None = None,
-    max_travel_time_min: float = 30.0,
-    weight_by: Literal["idaci", "none"] = "idaci",
     include_access: bool | None = None,
     kinds: Collection[str | ProviderKind] | None = AP_KINDS,
-) -> pd.DataFrame:
-    """Before / after coverage, access cold spots and access for one scenario.
-
-    Only providers of ``kinds`` count (by default the AP kinds, so special schools
-    passed along with AP sites do not mask a closure); sites the scenario adds always
-    count, whatever their kind.
-
-    Parameters
-    ----------
-    travel_times, demand, providers
-        The seam tables of today (see :mod:`apgeo.analysis.coverage`).
-    scenario
-        The edits (see :class:`Scenario`).
-    mode
-        Travel mode label.
-    new_travel_times
-        Travel times of added and moved sites (table or callable); see
-        :meth:`Scenario.apply`. Rows of other sites are reused.
-    key_stages
-        Key stages to report (``None``: KS1-KS4 as the counted providers serve them, as
-        the study's report and ``headline_coverage.csv`` count; KS5 only when named; see
-        ``attrs["key_stages"]``).
-    max_travel_time_min
-        Threshold for coverage and access cold spots, in minutes.
-    weight_by
-        Need weighting of the cold-spot priority score (see
-        :func:`apgeo.analysis.coldspots.access_coldspots`).
-    include_access
-        Add E2SFCA places per 1,000 children (sites with known, positive capacity only);
-        default: when at least one site has a known capacity.
-    kinds
-        Provider kinds counted as provision (default :data:`apgeo.schema.AP_KINDS`;
-        ``None``: every provider passed).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Tidy table: ``scenario``, ``metric``, ``key_stage`` (``"all"`` then each key
-        stage), ``unit``, ``before``, ``after``, ``change`` (after - before). Metrics:
-        children and share within T, mean nearest time (min, over the children who reach
-        a suitable site), the children unreachable and the areas holding them,
-        access cold spots (area x key stage), children in them, the priority score and,
-        with ``include_access``, E2SFCA places per 1,000. ``attrs`` holds
-        ``coldspots_resolved`` and ``coldspots_new`` (``"area_id KS"`` lists),
-        ``description`` and ``notes`` (warnings from the access measure), ``mode``,
-        ``method`` (how the travel times were made), ``kinds`` and ``key_stages``; a
-        ``travel_time_method`` column when the travel times say how they were made.
-    """
+) -> ScenarioTables:
+    """Today's and the scenario's tables of the providers counted (the first half of
+    :func:`compare_scenarios`; parameters as there)."""
     if not isinstance(scenario, Scenario):
         raise ApgeoValueError(f"scenario must be a Scenario; got {type(scenario).__name__}")
-    if not np.isfinite(max_travel_time_min) or max_travel_time_min <= 0:
-        raise ApgeoValueError(
-            f"max_travel_time_min must be a positive number of minutes; got {max_travel_time_min!r}"
-        )
     require_columns(providers, [SITE_ID, PROVIDER_ID, KIND, KEY_STAGES], source="providers")
     ks_list = tuple(check_key_stages(key_stages, providers, kinds))
     prov_after, tt_after = scenario.apply(providers, travel_times, new_travel_times=new_travel_times)
     notes: list[str] = []
+    wanted: set[str] = set()
     if kinds is not None:
         wanted = {kind_value(k) for k in ([kinds] if isinstance(kinds, str) else kinds)}
         added = {c.site_id for c in scenario.changes if c.action == "add"}
@@ -494,42 +475,186 @@ def compare_scenarios(
         caps = pd.concat([providers.get(CAPACITY_PLACES, pd.Series(dtype=float)),
                           prov_after[CAPACITY_PLACES]])
         include_access = bool(caps.astype(float).notna().any())
-    opts: dict[str, Any] = {
-        "mode": mode, "key_stages": ks_list, "max_travel_time_min": max_travel_time_min,
-        "weight_by": weight_by, "include_access": include_access, "notes": notes,
-    }
     prov_before = providers.copy()
     if CAPACITY_PLACES not in prov_before.columns:
         prov_before[CAPACITY_PLACES] = np.nan
-    before, cold_before = _metrics(travel_times, demand, prov_before, **opts)
-    after, cold_after = _metrics(tt_after, demand, prov_after, **opts)
+    return ScenarioTables(
+        providers=prov_before, travel_times=travel_times, providers_after=prov_after,
+        travel_times_after=tt_after, key_stages=ks_list, include_access=include_access,
+        kinds="all" if kinds is None else sorted(wanted), notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True)
+class ScenarioMetrics:
+    """One side (today or the scenario) of a comparison: tidy metric rows, the access cold
+    spots (``"area_id KS"``) and the access measure's warnings."""
+
+    rows: tuple[dict[str, Any], ...]
+    coldspots: frozenset[str]
+    notes: tuple[str, ...] = ()
+
+
+def scenario_metrics(
+    travel_times: pd.DataFrame,
+    demand: pd.DataFrame,
+    providers: pd.DataFrame,
+    *,
+    mode: str,
+    key_stages: Sequence[str],
+    max_travel_time_min: float = 30.0,
+    thresholds_min: Sequence[float] | None = None,
+    weight_by: Literal["idaci", "none"] = "idaci",
+    include_access: bool = True,
+) -> ScenarioMetrics:
+    """The metrics of one side of :func:`compare_scenarios` for providers already limited
+    to the kinds counted (e.g. ``ScenarioTables.providers_after``); parameters as there."""
+    notes: list[str] = []
+    rows, cold = _metrics(
+        travel_times, demand, providers, mode=mode, key_stages=tuple(key_stages),
+        max_travel_time_min=max_travel_time_min,
+        thresholds_min=_thresholds(thresholds_min, max_travel_time_min),
+        weight_by=weight_by, include_access=include_access, notes=notes,
+    )
+    return ScenarioMetrics(tuple(rows), frozenset(cold), tuple(notes))
+
+
+def _thresholds(thresholds_min: Sequence[float] | None, max_travel_time_min: float) -> tuple[float, ...]:
+    if not np.isfinite(max_travel_time_min) or max_travel_time_min <= 0:
+        raise ApgeoValueError(
+            f"max_travel_time_min must be a positive number of minutes; got {max_travel_time_min!r}"
+        )
+    if thresholds_min is None:
+        return (float(max_travel_time_min),)
+    out = tuple(float(t) for t in thresholds_min)
+    if not out or not all(np.isfinite(t) and t > 0 for t in out):
+        raise ApgeoValueError(f"thresholds_min must be positive numbers of minutes; got {thresholds_min!r}")
+    return out
+
+
+def comparison_table(
+    scenario: Scenario,
+    tables: ScenarioTables,
+    before: ScenarioMetrics,
+    after: ScenarioMetrics,
+    *,
+    mode: str,
+) -> pd.DataFrame:
+    """The tidy before / after table of :func:`compare_scenarios` from its two sides."""
     out = pd.DataFrame(
         {
             "scenario": scenario.name,
-            METRIC: [r["metric"] for r in before],
-            KEY_STAGE: [r[KEY_STAGE] for r in before],
-            UNIT: [r[UNIT] for r in before],
-            BEFORE: [r["value"] for r in before],
-            AFTER: [r["value"] for r in after],
+            METRIC: [r["metric"] for r in before.rows],
+            KEY_STAGE: [r[KEY_STAGE] for r in before.rows],
+            UNIT: [r[UNIT] for r in before.rows],
+            BEFORE: [r["value"] for r in before.rows],
+            AFTER: [r["value"] for r in after.rows],
         }
     )
     out[CHANGE] = np.round(out[AFTER].to_numpy() - out[BEFORE].to_numpy(), 9) + 0.0
-    out.attrs["coldspots_resolved"] = sorted(cold_before - cold_after)
-    out.attrs["coldspots_new"] = sorted(cold_after - cold_before)
+    out.attrs["coldspots_resolved"] = sorted(before.coldspots - after.coldspots)
+    out.attrs["coldspots_new"] = sorted(after.coldspots - before.coldspots)
     out.attrs["description"] = scenario.describe()
-    out.attrs["notes"] = sorted(set(notes))
-    method = travel_time_method(travel_times, mode)
+    out.attrs["notes"] = sorted(set(tables.notes) | set(before.notes) | set(after.notes))
+    method = travel_time_method(tables.travel_times, mode)
     out.attrs[MODE] = mode
     out.attrs["method"] = method
-    out.attrs["kinds"] = "all" if kinds is None else sorted(wanted)
-    out.attrs["key_stages"] = list(ks_list)
+    out.attrs["kinds"] = tables.kinds
+    out.attrs["key_stages"] = list(tables.key_stages)
     if method is not None:
         out[TRAVEL_TIME_METHOD] = method
     return out
 
 
+def compare_scenarios(
+    travel_times: pd.DataFrame,
+    demand: pd.DataFrame,
+    providers: pd.DataFrame,
+    scenario: Scenario,
+    *,
+    mode: str,
+    new_travel_times: NewTravelTimes = None,
+    key_stages: Sequence[str] | str | None = None,
+    max_travel_time_min: float = 30.0,
+    thresholds_min: Sequence[float] | None = None,
+    weight_by: Literal["idaci", "none"] = "idaci",
+    include_access: bool | None = None,
+    kinds: Collection[str | ProviderKind] | None = AP_KINDS,
+) -> pd.DataFrame:
+    """Before / after coverage, access cold spots and access for one scenario.
+
+    Only providers of ``kinds`` count (by default the AP kinds, so special schools
+    passed along with AP sites do not mask a closure); sites the scenario adds always
+    count, whatever their kind.
+
+    Parameters
+    ----------
+    travel_times, demand, providers
+        The seam tables of today (see :mod:`apgeo.analysis.coverage`).
+    scenario
+        The edits (see :class:`Scenario`).
+    mode
+        Travel mode label.
+    new_travel_times
+        Travel times of added and moved sites (table or callable); see
+        :meth:`Scenario.apply`. Rows of other sites are reused.
+    key_stages
+        Key stages to report (``None``: KS1-KS4 as the counted providers serve them, as
+        the study's report and ``headline_coverage.csv`` count; KS5 only when named; see
+        ``attrs["key_stages"]``).
+    max_travel_time_min
+        Threshold for coverage and access cold spots, in minutes.
+    thresholds_min
+        Coverage thresholds (children and share within each, in this order) when more
+        than one is wanted, e.g. ``[15, 30, 45]``; default ``[max_travel_time_min]``.
+        Access cold spots always use ``max_travel_time_min``.
+    weight_by
+        Need weighting of the cold-spot priority score (see
+        :func:`apgeo.analysis.coldspots.access_coldspots`).
+    include_access
+        Add E2SFCA places per 1,000 children (sites with known, positive capacity only);
+        default: when at least one site has a known capacity.
+    kinds
+        Provider kinds counted as provision (default :data:`apgeo.schema.AP_KINDS`;
+        ``None``: every provider passed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy table: ``scenario``, ``metric``, ``key_stage`` (``"all"`` then each key
+        stage), ``unit``, ``before``, ``after``, ``change`` (after - before). Metrics:
+        children and share within T, mean nearest time (min, over the children who reach
+        a suitable site), the children unreachable and the areas holding them,
+        access cold spots (area x key stage), children in them, the priority score and,
+        with ``include_access``, E2SFCA places per 1,000. ``attrs`` holds
+        ``coldspots_resolved`` and ``coldspots_new`` (``"area_id KS"`` lists),
+        ``description`` and ``notes`` (warnings from the access measure), ``mode``,
+        ``method`` (how the travel times were made), ``kinds`` and ``key_stages``; a
+        ``travel_time_method`` column when the travel times say how they were made.
+    """
+    if not isinstance(scenario, Scenario):
+        raise ApgeoValueError(f"scenario must be a Scenario; got {type(scenario).__name__}")
+    thresholds = _thresholds(thresholds_min, max_travel_time_min)
+    tables = scenario_tables(
+        travel_times, providers, scenario, new_travel_times=new_travel_times,
+        key_stages=key_stages, include_access=include_access, kinds=kinds,
+    )
+    opts: dict[str, Any] = {
+        "mode": mode, "key_stages": tables.key_stages, "max_travel_time_min": max_travel_time_min,
+        "thresholds_min": thresholds, "weight_by": weight_by, "include_access": tables.include_access,
+    }
+    before = scenario_metrics(tables.travel_times, demand, tables.providers, **opts)
+    after = scenario_metrics(tables.travel_times_after, demand, tables.providers_after, **opts)
+    return comparison_table(scenario, tables, before, after, mode=mode)
+
+
 __all__ = [
     "Change",
     "Scenario",
+    "ScenarioMetrics",
+    "ScenarioTables",
     "compare_scenarios",
+    "comparison_table",
+    "scenario_metrics",
+    "scenario_tables",
 ]

@@ -85,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
                    "...); stale: entries made by other apgeo code (never read again); computed "
                    "(default): all but fetched data files; all")
 
+    x = sub.add_parser(
+        "explore", help="a local page of the study's map: move, add or close sites and see what changes"
+    )
+    x.add_argument("--config", required=True, type=Path, help="study config, e.g. studies/sheffield.toml")
+    x.add_argument("--port", type=int, default=8866, help="port to serve on (default 8866, as voila)")
+    x.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+
     v = sub.add_parser("verify-data", help="check a data folder against its MANIFEST.csv")
     v.add_argument("--data-dir", type=Path, default=None, help="data folder (default: data/sheffield)")
     return p
@@ -368,6 +375,15 @@ def _cache_info() -> int:
     return 0
 
 
+def _explore(args: argparse.Namespace) -> int:
+    from apgeo.outputs.explore_server import serve_explore
+    from apgeo.study.config import load_config
+
+    config = load_config(args.config)  # a bad config fails here, before the server starts
+    _setup_logging(None, args.debug)
+    return serve_explore(config, port=args.port, open_browser=not args.no_browser)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {
@@ -379,6 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "verify-data": _verify,
         "england": _england,
         "cache": _cache,
+        "explore": _explore,
     }
     try:
         return handlers[args.command](args)

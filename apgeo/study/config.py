@@ -80,6 +80,8 @@ class StudyConfig:
     #: Add each area's nearest AP setting beyond the border (None: only when the area has
     #: no AP setting of its own).
     nearest_beyond_border: bool | None = None
+    #: A saved what-if scenario (``apgeo explore``): edits applied to the providers.
+    scenario_file: Path | None = None
     config_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -107,6 +109,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "recommend": {"sites": int, "mode": str, "max_travel_time_min": (int, float), "candidates": str},
     "placements": {"file": str, "synthetic": bool, "rows": int, "as_of": str, "mode": str},
     "quality": {"file": str, "include_unknown": bool},
+    "scenario": {"file": str},
     "transit": {"feed": str, "feeds": list, "service_date": str, "departure_window": list, "step_min": (int, float), "percentile": (int, float)},
 }
 
@@ -330,6 +333,14 @@ def load_config(path: str | Path) -> StudyConfig:
         raise fail("providers", "gias_border_km", f"must be >= 0, not {border}")
     if "include_gias" in pv and "include_gias" in ana and pv["include_gias"] != ana["include_gias"]:
         raise fail("providers", "include_gias", "also set in [analysis] with another value; keep one")
+    scen = raw.get("scenario", {})
+    scenario_file: Path | None = None
+    if scen:
+        if "file" not in scen:
+            raise fail("scenario", None, "needs file = a scenario CSV saved by apgeo explore")
+        scenario_file = path_of(scen["file"], scen["file"])
+        if not scenario_file.is_file():
+            raise fail("scenario", "file", f"scenario file not found: {scenario_file}")
     name = study["name"]
     return StudyConfig(
         name=name,
@@ -372,5 +383,6 @@ def load_config(path: str | Path) -> StudyConfig:
         transit_window=tuple(tr.get("departure_window", ("07:00", "09:00"))),  # type: ignore[arg-type]
         transit_step_min=float(tr.get("step_min", 1.0)),
         transit_percentile=float(tr.get("percentile", 50.0)),
+        scenario_file=scenario_file,
         config_path=p,
     )

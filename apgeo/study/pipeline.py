@@ -67,6 +67,8 @@ def load_inputs(config: StudyConfig) -> StudyResult:
         nearest_beyond_border=config.nearest_beyond_border,
     )
     located, not_located = split_located(providers)
+    if config.scenario_file is not None:
+        located = apply_scenario_file(located, config.scenario_file)
     if len(not_located):
         logger.info(
             "%d provider(s) have no location in open data and are listed, not mapped: %s",
@@ -84,6 +86,25 @@ def load_inputs(config: StudyConfig) -> StudyResult:
         polygons=inputs.polygons,
         population_note=inputs.population_note,
     )
+
+
+def apply_scenario_file(providers: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """The providers after a saved what-if scenario (``[scenario] file``, written by
+    ``apgeo explore``): sites added, moved, closed, their places or key stages changed."""
+    from apgeo.planning.live import scenario_from_table
+
+    table = pd.read_csv(path, dtype={S.SITE_ID: str, "action": str})
+    scenario = scenario_from_table(table, name=path.stem, source=str(path))
+    after, _ = scenario.apply(providers, pd.DataFrame({S.DESTINATION_ID: []}), new_travel_times=_no_times)
+    for col in (S.LOCATED,):  # added sites are located: they were put on the map
+        if col in after.columns:
+            after[col] = True
+    logger.info("scenario %s applied: %s", path, scenario.describe())
+    return after  # type: ignore[return-value]
+
+
+def _no_times(sites: gpd.GeoDataFrame) -> pd.DataFrame:
+    return pd.DataFrame({S.DESTINATION_ID: sites[S.SITE_ID].astype(str)})
 
 
 def summarise_inputs(result: StudyResult) -> None:

@@ -1,0 +1,77 @@
+"""Serve the explore page locally (``apgeo explore``): voila renders the explore widget.
+
+A one-cell notebook (``explore(config)``, :mod:`apgeo.outputs.explore_page`) is written to
+a temporary folder and voila serves it on the loopback address. With a preheated kernel the
+study is loaded once, before the first visit, and stays warm; every asset the page needs
+(voila's page, the widget manager, jupyter-leaflet with Leaflet) comes from installed
+packages, so the page works offline.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from apgeo._errors import ApgeoValueError
+from apgeo.study.config import StudyConfig
+
+#: The notebook voila renders (one cell: the widget).
+NOTEBOOK_NAME = "apgeo_explore.ipynb"
+
+
+def explore_notebook(config_path: Path) -> dict[str, object]:
+    """The one-cell notebook that shows the explore widget of ``config_path``."""
+    source = (
+        "from apgeo.outputs.explore_page import explore\n"
+        f"explore({str(Path(config_path).resolve())!r})"
+    )
+    return {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": "explore", "metadata": {},
+                   "outputs": [], "source": source}],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                     "language_info": {"name": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def voila_command(notebook: Path, *, port: int, open_browser: bool) -> list[str]:
+    """The voila command line serving ``notebook`` on 127.0.0.1:``port``."""
+    cmd = [
+        sys.executable, "-m", "voila", str(notebook), f"--port={port}", "--Voila.ip=127.0.0.1",
+        "--theme=light", "--show_tracebacks=True",
+        # the study loads in a kernel started before the first visit, and stays warm
+        "--preheat_kernel=True", "--pool_size=1",
+    ]
+    if not open_browser:
+        cmd.append("--no-browser")
+    return cmd
+
+
+def serve_explore(config: StudyConfig, *, port: int = 8866, open_browser: bool = True) -> int:
+    """Serve the explore page of ``config`` until interrupted; returns voila's exit status."""
+    try:
+        import ipyleaflet  # noqa: F401
+        import voila  # noqa: F401
+    except ImportError as exc:
+        raise ApgeoValueError(
+            f"apgeo explore needs voila and ipyleaflet ({exc}): pip install 'apgeo[explore]'"
+        ) from None
+    if config.config_path is None:
+        raise ApgeoValueError("apgeo explore needs a study config file (load_config(path))")
+    if not 0 < port < 65536:
+        raise ApgeoValueError(f"--port {port}: give a port number between 1 and 65535")
+    with tempfile.TemporaryDirectory(prefix="apgeo-explore-") as folder:
+        notebook = Path(folder) / NOTEBOOK_NAME
+        notebook.write_text(json.dumps(explore_notebook(config.config_path), indent=1), encoding="utf-8")
+        print(f"apgeo explore: {config.name} at http://127.0.0.1:{port}/ (Ctrl-C to stop)", file=sys.stderr)
+        try:
+            return subprocess.call(voila_command(notebook, port=port, open_browser=open_browser), cwd=folder)
+        except KeyboardInterrupt:
+            return 130
+
+
+__all__ = ["NOTEBOOK_NAME", "explore_notebook", "serve_explore", "voila_command"]
