@@ -14,7 +14,14 @@ from shapely.geometry import Point
 
 from apgeo import schema as S
 from apgeo._errors import ConfigError, CRSError, DatabaseError, MissingColumnError
-from apgeo._postgis import PostgisSettings, connection, read_layer, read_table, table_comment, write_tables
+from apgeo._postgis import (
+    PostgisSettings,
+    connection,
+    read_layer,
+    read_table,
+    table_comment,
+    write_tables,
+)
 from apgeo.outputs.files import planner_table
 from apgeo.settings import repo_root
 from apgeo.study.config import load_config
@@ -71,7 +78,7 @@ def test_postgis_bad_input_is_a_clear_error(postgis):
                        id_column=S.PROVIDER_ID, srid=4326)
     os.environ["APGEO_TEST_WRONG_PASSWORD"] = "not-the-password"
     wrong = PostgisSettings(dsn=postgis.dsn, password_env="APGEO_TEST_WRONG_PASSWORD")
-    with pytest.raises(DatabaseError, match="refused the login.*APGEO_TEST_WRONG_PASSWORD") as info:
+    with pytest.raises(DatabaseError, match=r"refused the login.*APGEO_TEST_WRONG_PASSWORD") as info:
         read_table(wrong, "apgeo_test_bad", "points")
     assert "not-the-password" not in str(info.value)
 
