@@ -7,11 +7,14 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: demo test venv lint typecheck pytest bench clean browser-deps
+.PHONY: lock postgis-deps
+# Pinned versions of every dependency (dev extra included), generated from pyproject.toml.
+LOCK   := requirements.lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -c $(LOCK) -e ".[dev]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -35,7 +38,17 @@ browser-deps:
 	  else echo "browser-deps: no apt-get/root; browser tests will be skipped"; fi; \
 	fi
 
-pytest: $(STAMP) browser-deps
+# Upgrade every pin to the newest versions pyproject.toml allows (commit the new lock).
+lock: $(STAMP)
+	$(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --upgrade --quiet -o $(LOCK)
+
+# A loopback PostgreSQL + PostGIS for the PostGIS tests (Debian packages; see the script).
+# Where it cannot be installed or started the PostGIS tests skip with the reason.
+postgis-deps:
+	@bash scripts/postgis_test_server.sh
+
+pytest: $(STAMP) browser-deps postgis-deps
 	$(VENV)/bin/pytest -n 2
 
 test: lint typecheck pytest

@@ -34,7 +34,17 @@ from apgeo.settings import configure, get_settings
 
 _install_moved_paths()
 
-__version__ = "0.1.0"
+def _version() -> str:
+    """The installed package's version (from git through setuptools-scm at install time)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("apgeo")
+    except PackageNotFoundError:  # a source tree on the path, not installed
+        return "0.1.0+unknown"
+
+
+__version__ = _version()
 
 #: Public functions, imported on first use so ``import apgeo`` stays light.
 _LAZY: dict[str, str] = {

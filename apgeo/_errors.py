@@ -55,6 +55,10 @@ class FetchError(ApgeoError, OSError):
     """A download failed or its content did not match the recorded hash."""
 
 
+class DatabaseError(ApgeoError, OSError):
+    """A database cannot be reached, refuses the login, or has no such table."""
+
+
 class ApgeoWarning(UserWarning):
     """A result is still valid but was affected by the input (rows kept out, points moved...)."""
 
@@ -66,6 +70,7 @@ __all__ = [
     "CRSError",
     "ConfigError",
     "DataFileNotFoundError",
+    "DatabaseError",
     "DuplicateIdError",
     "FetchError",
     "GeocodeError",

@@ -304,6 +304,7 @@ def load_study_providers(
     inputs: AreaInputs,
     *,
     files: tuple[str | Path, ...] | list[str | Path] = (),
+    tables: Sequence[gpd.GeoDataFrame] = (),
     include_gias: bool = True,
     include_settings_list: bool | None = None,
     allow_far: bool = False,
@@ -326,6 +327,10 @@ def load_study_providers(
         sites, one row per site with the same ``provider_id`` and its own ``site_id``. An
         optional ``urn`` column links a row to GIAS: then the planner's row replaces the
         GIAS one.
+    tables
+        Provider tables already read (from PostGIS,
+        :func:`apgeo.inputs.postgis.read_providers_postgis`), checked as the files are;
+        each named by its ``source`` column.
     include_gias
         Add the authority's PRUs, AP academies and free schools, special and hospital
         schools from GIAS.
@@ -358,8 +363,11 @@ def load_study_providers(
     centre = np.column_stack([inputs.demand["pwc_easting"], inputs.demand["pwc_northing"]]).astype(float)
     parts: list[gpd.GeoDataFrame] = []
     planner_urns: dict[str, str] = {}
-    for f in files:
-        own = read_providers(f, strict=strict)
+    own_tables = [(str(f), read_providers(f, strict=strict)) for f in files]
+    for table in tables:
+        name = str(table[S.SOURCE].iloc[0]) if S.SOURCE in table.columns and len(table) else "provider table"
+        own_tables.append((name, read_providers(table, strict=strict)))
+    for f, own in own_tables:
         _check_swapped(own, centre, str(f))
         if len(own) and not own[S.LOCATED].any():
             raise ApgeoValueError(

@@ -391,6 +391,10 @@ def _palette(n: int) -> list[str]:
     return [SEQUENTIAL[min(i * len(SEQUENTIAL) // n, len(SEQUENTIAL) - 1)] for i in range(n)]
 
 
+#: The colours of the travel-time classes :data:`TIME_BINS_MIN` (the QGIS styles use them).
+TIME_CLASS_COLOURS: tuple[str, ...] = tuple(_palette(len(TIME_BINS_MIN) - 1))
+
+
 def _swatch(colour: str, *, border: str = "#555") -> str:
     return (
         f'<span style="display:inline-block;width:14px;height:10px;background:{colour};'
@@ -617,6 +621,7 @@ __all__ = [
     "GIAS_URL",
     "GI_LAYER",
     "RECOMMENDATIONS_LAYER",
+    "TIME_CLASS_COLOURS",
     "WARDS_LAYER",
     "catchment_layer_name",
     "provider_layer_name",

@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("study", help="run a whole study from a TOML config (maps, report, tables)")
     s.add_argument("--config", required=True, type=Path, help="study config, e.g. studies/sheffield.toml")
     s.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    s.add_argument("--format", action="append", choices=["csv", "parquet"], default=None,
+                   help="also write GeoParquet (parquet/ folder); CSV and the GeoPackage are always written")
+    s.add_argument("--to-postgis", action="store_true",
+                   help="write every table and layer to the [postgis] output_schema (one transaction)")
 
     r = sub.add_parser(
         "recommend", help="run a study up to its recommendations and scenarios (tables only: no maps, figures or report)"
@@ -156,7 +160,9 @@ def _study(args: argparse.Namespace, only: str = "all") -> int:
             bar.set_postfix_str(label)
             bar.update(1)
 
-        result = run_study(config, progress=progress, only=only)
+        formats = [f for f in (getattr(args, "format", None) or []) if f != "csv"]
+        result = run_study(config, progress=progress, only=only, formats=formats,
+                           to_postgis=bool(getattr(args, "to_postgis", False)))
         bar.close()
     print(f"apgeo study {config.name!r} done")
     for mode, method in result.network_method.items():

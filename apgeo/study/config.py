@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apgeo._errors import ConfigError
+from apgeo._errors import ApgeoValueError, ConfigError
+from apgeo._postgis import DEFAULT_PASSWORD_ENV, PostgisSettings, check_dsn, source_sql
 from apgeo.network.load import LINE_LAYER_SUFFIXES
 from apgeo.schema import AP_KIND_NAMES, KEY_STAGE_NAMES, ProviderKind, parse_key_stages
 
@@ -38,7 +39,7 @@ class StudyConfig:
     data_dir: Path | None
     output_dir: Path
     maps_dir: Path
-    network_source: str = "auto"  # "auto" | "straight-line" | a .pbf / .graphml / road-line path
+    network_source: str = "auto"  # "auto" | "straight-line" | a .pbf / .graphml / road-line path | "postgis:<source>"
     #: What the network is, quoted in every output (e.g. "main roads only (gritting routes)").
     network_label: str = ""
     network_buffer_m: float = 3000.0
@@ -83,6 +84,8 @@ class StudyConfig:
     #: A saved what-if scenario (``apgeo explore``): edits applied to the providers.
     scenario_file: Path | None = None
     config_path: Path | None = None
+    #: The ``[postgis]`` section: sources read from PostGIS and the schema written to.
+    postgis: PostgisSettings | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -110,6 +113,10 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "placements": {"file": str, "synthetic": bool, "rows": int, "as_of": str, "mode": str},
     "quality": {"file": str, "include_unknown": bool},
     "scenario": {"file": str},
+    "postgis": {
+        "dsn": str, "password_env": str, "providers": str, "demand": str, "network": str,
+        "srid": int, "output_schema": str,
+    },
     "transit": {"feed": str, "feeds": list, "service_date": str, "departure_window": list, "step_min": (int, float), "percentile": (int, float)},
 }
 
@@ -342,6 +349,11 @@ def load_config(path: str | Path) -> StudyConfig:
         if not scenario_file.is_file():
             raise fail("scenario", "file", f"scenario file not found: {scenario_file}")
     name = study["name"]
+    postgis = _postgis_settings(raw.get("postgis", {}), fail, default_schema="apgeo_" + re.sub(r"\W", "_", name))
+    if postgis is not None and postgis.network:
+        if "source" in net and net["source"] not in ("auto",):
+            raise fail("postgis", "network", f"the network is also set in [network] source = {net['source']!r}; keep one")
+        source = f"{POSTGIS_PREFIX}{postgis.network}"
     return StudyConfig(
         name=name,
         title=study.get("title", f"Alternative Provision access: {name}"),
@@ -385,4 +397,41 @@ def load_config(path: str | Path) -> StudyConfig:
         transit_percentile=float(tr.get("percentile", 50.0)),
         scenario_file=scenario_file,
         config_path=p,
+        postgis=postgis,
+    )
+
+
+#: ``network_source`` of a road-line network read from PostGIS: this prefix and the source.
+POSTGIS_PREFIX = "postgis:"
+
+
+def _postgis_settings(pg: dict[str, Any], fail: Any, *, default_schema: str) -> PostgisSettings | None:
+    """The validated ``[postgis]`` section, or None when the study has none."""
+    if not pg:
+        return None
+    if "dsn" not in pg:
+        raise fail("postgis", None, "needs dsn = \"postgresql://user@host:5432/database\" (the password "
+                                    f"goes in the environment variable named by password_env, default {DEFAULT_PASSWORD_ENV})")
+    env = pg.get("password_env", DEFAULT_PASSWORD_ENV)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env):
+        raise fail("postgis", "password_env", f"must be the name of an environment variable, not {env!r}")
+    try:
+        dsn = check_dsn(pg["dsn"], password_env=env)
+    except ApgeoValueError as exc:
+        raise fail("postgis", "dsn", str(exc)) from None
+    for key in ("providers", "demand", "network"):
+        if key in pg:
+            try:
+                source_sql(pg[key])
+            except ApgeoValueError as exc:
+                raise fail("postgis", key, str(exc)) from None
+    schema = pg.get("output_schema", default_schema)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", schema):
+        raise fail("postgis", "output_schema", f"must be a plain schema name (letters, digits, _), not {schema!r}")
+    srid = pg.get("srid", 27700)
+    if srid <= 0:
+        raise fail("postgis", "srid", f"must be an EPSG code such as 27700, not {srid}")
+    return PostgisSettings(
+        dsn=dsn, password_env=env, providers=pg.get("providers", ""), demand=pg.get("demand", ""),
+        network=pg.get("network", ""), srid=srid, output_schema=schema,
     )

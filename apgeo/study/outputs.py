@@ -29,7 +29,8 @@ from apgeo.study.result import StudyResult
 
 
 def write_outputs(result: StudyResult) -> None:
-    """Write every table as CSV, the travel times, and a provenance JSON."""
+    """Write every table as CSV, the travel times, and a provenance JSON; the GeoPackage
+    with its QGIS styles; with ``result.formats`` holding ``"parquet"``, GeoParquet too."""
     out = result.config.output_dir
     out.mkdir(parents=True, exist_ok=True)
     gpkg = out / f"{result.config.name}.gpkg"
@@ -43,11 +44,16 @@ def write_outputs(result: StudyResult) -> None:
             table = pd.DataFrame(table.drop(columns=table.geometry.name))
         write_csv(table, path, names=names)
         result.files.append(path)
+    layers = gis_layers(result)
+    for name, layer in layers.items():
+        write_gpkg(layer, gpkg, layer=name)
     if gpkg.is_file():
+        from apgeo.outputs.qgis_styles import write_layer_styles
+
+        write_layer_styles(gpkg, qgis_styles(result, [*layers, *result.tables]))
         result.files.append(gpkg)
-    for mode, table in result.travel_times.items():
+    for mode, labelled in travel_time_tables(result).items():
         path = out / f"travel_times_{mode}.csv"
-        labelled = table[[S.ORIGIN_ID, S.DESTINATION_ID, S.TRAVEL_TIME_S]].assign(method=result.network_method[mode])
         write_csv(labelled, path, names=names)
         result.files.append(path)
     providers = pd.DataFrame(result.providers.drop(columns="geometry"))
@@ -57,6 +63,83 @@ def write_outputs(result: StudyResult) -> None:
         path = out / f"{name}.csv"
         write_csv(frame, path, names=names)
         result.files.append(path)
+    provenance = study_provenance(result)
+    if "parquet" in result.formats:
+        from apgeo.outputs.parquet import write_parquet
+
+        folder = out / "parquet"
+        folder.mkdir(exist_ok=True)
+        method = json.dumps(result.network_method, sort_keys=True)
+        meta = {"apgeo_version": apgeo.__version__, "method": method, "study": result.config.name}
+        for name, frame in sorted(postgis_tables(result).items()):
+            result.files.append(write_parquet(frame, folder / f"{name}.parquet", metadata=meta))
+    path = out / "provenance.json"
+    path.write_text(json.dumps(provenance, indent=2, default=str) + "\n", encoding="utf-8")
+    result.files.append(path)
+
+
+def travel_time_tables(result: StudyResult) -> dict[str, pd.DataFrame]:
+    """Each mode's travel-time table labelled with its method (the CSV's columns)."""
+    return {
+        mode: table[[S.ORIGIN_ID, S.DESTINATION_ID, S.TRAVEL_TIME_S]].assign(method=result.network_method[mode])
+        for mode, table in result.travel_times.items()
+    }
+
+
+def gis_layers(result: StudyResult) -> dict[str, gpd.GeoDataFrame]:
+    """The layers a GIS team opens besides the tables': ``providers`` (points),
+    ``nearest_ap_time_<mode>`` (demand areas with the travel time to the nearest AP site,
+    the web maps' choropleth) and ``access_coldspot_areas`` (cold-spot areas and reasons)."""
+    from apgeo.outputs.qgis_styles import TIME_MIN_COLUMN
+
+    layers: dict[str, gpd.GeoDataFrame] = {"providers": result.providers}
+    if "nearest_ap" in result.tables:
+        for mode in result.travel_times:
+            areas = _areas_for_map(result, mode)
+            areas[TIME_MIN_COLUMN] = areas["nearest_time_s"] / 60.0
+            layers[f"nearest_ap_time_{mode}"] = areas
+    cold = result.tables.get("access_coldspots")
+    if cold is not None and len(cold):
+        c = cold[cold["access_coldspot"].astype(bool)]
+        reasons = c.groupby([S.AREA_ID, "mode"], sort=True)["reason"].agg("; ".join).reset_index()
+        polygons = result.demand[[S.AREA_ID, S.AREA_NAME, "geometry"]] if S.AREA_NAME in result.demand.columns else result.demand[[S.AREA_ID, "geometry"]]
+        layers["access_coldspot_areas"] = gpd.GeoDataFrame(polygons.merge(reasons, on=S.AREA_ID, how="inner"), geometry="geometry", crs=result.demand.crs)
+    return layers
+
+
+def qgis_styles(result: StudyResult, layers: list[str]) -> dict[str, tuple[str, str]]:
+    """The QGIS default style (QML, description) of each styled layer in ``layers``."""
+    from apgeo.outputs import qgis_styles as q
+
+    styles: dict[str, tuple[str, str]] = {}
+    for name in layers:
+        if name == "providers":
+            styles[name] = (q.rule_qml(q.provider_rules()), "providers by kind, as in the web maps")
+        elif name.startswith("nearest_ap_time_"):
+            mode = name.removeprefix("nearest_ap_time_")
+            styles[name] = (q.rule_qml(q.travel_time_rules()),
+                            f"travel time to the nearest AP site by {mode} (minutes): {result.network_method.get(mode, '')}")
+        elif name.startswith("catchments_"):
+            styles[name] = (q.rule_qml(q.catchment_rules(result.config.thresholds_min)), f"{name} by threshold")
+        elif name == "access_coldspot_areas":
+            styles[name] = (q.rule_qml(q.coldspot_rules()), "access cold spots (far from suitable provision)")
+    return styles
+
+
+def postgis_tables(result: StudyResult) -> dict[str, pd.DataFrame]:
+    """Every table and layer of the study under one name each (PostGIS, GeoParquet):
+    the tables (layers with their geometry), the labelled travel times, the providers
+    (a point layer) and those not located, and :func:`gis_layers`."""
+    tables: dict[str, pd.DataFrame] = dict(sorted(result.tables.items()))
+    for mode, table in travel_time_tables(result).items():
+        tables[f"travel_times_{mode}"] = table
+    tables["providers_not_located"] = result.not_located
+    tables.update(gis_layers(result))
+    return tables
+
+
+def study_provenance(result: StudyResult) -> dict[str, Any]:
+    """What made the study's outputs (provenance.json, PostGIS table comments)."""
     manifest = data_manifest(result.config.data_dir)
     provenance = {
         "study": result.config.name,
@@ -68,9 +151,31 @@ def write_outputs(result: StudyResult) -> None:
         "data_files": manifest[["file", "sha256", "data_date", "licence"]].to_dict(orient="records"),
         "headline": result.headline,
     }
-    path = out / "provenance.json"
-    path.write_text(json.dumps(provenance, indent=2, default=str) + "\n", encoding="utf-8")
-    result.files.append(path)
+    return provenance
+
+
+def write_postgis(result: StudyResult) -> list[str]:
+    """Write :func:`postgis_tables` to the ``[postgis] output_schema`` in one transaction,
+    replacing the previous run's tables; each table's comment holds the method labels and
+    the provenance."""
+    from apgeo._errors import ConfigError
+    from apgeo._postgis import COMMENT_PREFIX, write_tables
+
+    cfg = result.config
+    if cfg.postgis is None:
+        raise ConfigError(
+            f"{cfg.config_path}: --to-postgis needs a [postgis] section with dsn (and output_schema)"
+        )
+    provenance = study_provenance(result)
+    provenance.pop("headline", None)
+    tables = postgis_tables(result)
+    method = "; ".join(f"{m}: {label}" for m, label in result.network_method.items())
+    comments = {
+        name: f"{COMMENT_PREFIX} {cfg.name!r} (apgeo {apgeo.__version__}): {name}. Method: {method}. "
+              f"Provenance: {json.dumps(provenance, default=str, sort_keys=True)}"
+        for name in tables
+    }
+    return write_tables(cfg.postgis, tables, schema=cfg.postgis.output_schema, comments=comments)
 
 
 def _area_names(result: StudyResult) -> dict[str, dict[str, str]]:

@@ -26,7 +26,7 @@ from apgeo.inputs.providers import split_located
 from apgeo.routing.straight_line import method_note as straight_line_note
 from apgeo.routing.straight_line import straight_line_travel_times
 from apgeo.study.comparison import compare_with_england
-from apgeo.study.config import ROAD_LINE_SUFFIXES, StudyConfig
+from apgeo.study.config import POSTGIS_PREFIX, ROAD_LINE_SUFFIXES, StudyConfig
 from apgeo.study.networks import warn_beyond
 from apgeo.study.outputs import draw_maps, write_outputs, write_report_stage
 from apgeo.study.placements import analyse_placements_and_quality
@@ -47,7 +47,18 @@ def study_area_inputs(config: StudyConfig) -> AreaInputs:
         area = infer_area(config.data_dir)
     else:
         raise ApgeoValueError("the study needs [study] area (a name, DfE LA number or ONS code)")
-    return load_area_inputs(area, data_dir=config.data_dir, population_source=config.population_source)
+    inputs = load_area_inputs(area, data_dir=config.data_dir, population_source=config.population_source)
+    if config.postgis is not None and config.postgis.demand:
+        import dataclasses
+
+        from apgeo.inputs.postgis import read_demand_postgis
+
+        demand = read_demand_postgis(config.postgis)
+        polygons = bool(demand.geom_type.isin(["Polygon", "MultiPolygon"]).all())
+        inputs = dataclasses.replace(
+            inputs, demand=demand, polygons=polygons, population_note=str(demand["population_source"].iloc[0])
+        )
+    return inputs
 
 
 def load_inputs(config: StudyConfig) -> StudyResult:
@@ -55,9 +66,15 @@ def load_inputs(config: StudyConfig) -> StudyResult:
     not): the planner's files, the settings list and GIAS (see :mod:`apgeo.inputs.landscape`)."""
     inputs = study_area_inputs(config)
     area = inputs.area
+    tables = []
+    if config.postgis is not None and config.postgis.providers:
+        from apgeo.inputs.postgis import read_providers_postgis
+
+        tables.append(read_providers_postgis(config.postgis))
     providers = load_study_providers(
         inputs,
         files=config.provider_files,
+        tables=tables,
         include_gias=config.include_gias,
         include_settings_list=config.include_settings_list,
         allow_far=config.allow_far,
@@ -261,6 +278,11 @@ def _load_graphs(result: StudyResult) -> dict[str, Any]:
     cfg = result.config
     polygon = result.boundary.geometry.union_all()
     source = None if cfg.network_source == "auto" else cfg.network_source
+    if source is not None and source.startswith(POSTGIS_PREFIX) and cfg.postgis is not None:
+        from apgeo.inputs.postgis import read_road_lines_postgis
+
+        lines, label = read_road_lines_postgis(cfg.postgis)
+        return _road_line_graphs(result, lines, label=label)
     if source is not None and Path(source).suffix.lower() in ROAD_LINE_SUFFIXES:
         return _road_line_graphs(result, Path(source))
     try:  # engines straight from arrays, no networkx graph
@@ -284,7 +306,7 @@ def _load_graphs(result: StudyResult) -> dict[str, Any]:
         return {}
 
 
-def _road_line_graphs(result: StudyResult, path: Path) -> dict[str, Any]:
+def _road_line_graphs(result: StudyResult, path: Path | gpd.GeoDataFrame, *, label: str = "") -> dict[str, Any]:
     """Every mode's network from a road-line layer, with its component report logged."""
     from apgeo.network.lines import load_road_lines
     from apgeo.network.modes import check_mode
@@ -292,8 +314,8 @@ def _road_line_graphs(result: StudyResult, path: Path) -> dict[str, Any]:
     cfg = result.config
     graphs: dict[str, Any] = {}
     for mode in cfg.modes:
-        graph, report = load_road_lines(path, mode=check_mode(mode), label=cfg.network_label or None)
-        logger.info("%s network from %s: %s", mode, path.name, report.summary())
+        graph, report = load_road_lines(path, mode=check_mode(mode), label=cfg.network_label or label or None)
+        logger.info("%s network from %s: %s", mode, label or getattr(path, "name", "lines"), report.summary())
         result.tables[f"network_report_{mode}"] = pd.DataFrame([{"mode": mode, "report": report.summary()}])
         graphs[mode] = graph
     return graphs
@@ -314,16 +336,34 @@ PARTS: dict[str, frozenset[str]] = {
 }
 
 
-def run_study(config: StudyConfig, *, progress: Progress | None = None, only: str = "all") -> StudyResult:
+#: Output formats besides CSV and the GeoPackage (``run_study(formats=...)``).
+FORMATS = ("parquet",)
+
+
+def run_study(
+    config: StudyConfig,
+    *,
+    progress: Progress | None = None,
+    only: str = "all",
+    formats: tuple[str, ...] | list[str] = (),
+    to_postgis: bool = False,
+) -> StudyResult:
     """Run every stage and write the outputs; returns the in-memory result.
 
     ``only="recommend"`` stops after the recommendations (tables written, no maps, figures
-    or report); ``only="maps"`` writes tables and maps but no report. The output folder is
+    or report); ``only="maps"`` writes tables and maps but no report. ``formats=("parquet",)``
+    adds GeoParquet files; ``to_postgis=True`` writes every table and layer to the
+    ``[postgis] output_schema`` (:func:`apgeo.study.outputs.write_postgis`). The output folder is
     locked while the study runs (:mod:`apgeo.outputs.lock`): a second study writing the
     same folder at once gets an error naming the run that holds it.
     """
     if only not in PARTS:
         raise apgeo.ApgeoValueError(f"only must be one of {sorted(PARTS)}, not {only!r}")
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise apgeo.ApgeoValueError(f"formats {unknown} unknown; allowed: {', '.join(FORMATS)}")
+    if to_postgis and config.postgis is None:
+        raise apgeo.ConfigError(f"{config.config_path}: --to-postgis needs a [postgis] section with dsn")
     started = datetime.now(UTC)
     steps: list[tuple[str, Callable[[StudyResult], None]]] = [
         ("summarise inputs", summarise_inputs),
@@ -356,6 +396,14 @@ def run_study(config: StudyConfig, *, progress: Progress | None = None, only: st
         if progress:
             progress("load inputs")
         result = load_inputs(config)
+        result.formats = tuple(formats)
+        if to_postgis:
+            from apgeo.study.outputs import write_postgis
+
+            def to_schema(r: StudyResult) -> None:
+                write_postgis(r)
+
+            steps.append(("write PostGIS", to_schema))
         for label, step in steps:
             if label in PARTS[only]:
                 continue

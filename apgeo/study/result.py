@@ -42,6 +42,8 @@ class StudyResult:
     engines: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    #: Extra output formats besides CSV and the GeoPackage ("parquet": GeoParquet files).
+    formats: tuple[str, ...] = ()
     headline: dict[str, Any] = field(default_factory=dict)
     #: Ready-made report lines by section (e.g. ``england_standing``).
     sections: dict[str, list[str]] = field(default_factory=dict)

@@ -1,0 +1,188 @@
+"""A council's GIS: PostGIS in and out (a real server), QGIS styles in the GeoPackage,
+GeoParquet, and the connection string rules."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+from apgeo import schema as S
+from apgeo._errors import ConfigError, CRSError, DatabaseError, MissingColumnError
+from apgeo._postgis import (
+    PostgisSettings,
+    connection,
+    read_layer,
+    read_table,
+    table_comment,
+    write_tables,
+)
+from apgeo.outputs.files import planner_table
+from apgeo.settings import repo_root
+from apgeo.study.config import load_config
+
+SERVER_DIR = Path(os.environ.get("APGEO_PG_DIR", "/tmp/apgeo-postgis"))
+
+
+def _server() -> tuple[str, str] | None:
+    dsn = os.environ.get("APGEO_TEST_POSTGIS_DSN")
+    password = os.environ.get("APGEO_TEST_POSTGIS_PASSWORD")
+    if dsn is None and (SERVER_DIR / "dsn").is_file():
+        dsn = (SERVER_DIR / "dsn").read_text().strip()
+        password = (SERVER_DIR / "password").read_text().strip()
+    if not dsn:
+        return None
+    try:
+        import psycopg
+
+        psycopg.connect(dsn, password=password or "", connect_timeout=3).close()
+    except Exception:
+        return None
+    return dsn, password or ""
+
+
+@pytest.fixture(scope="module")
+def postgis():
+    found = _server()
+    if found is None:
+        pytest.skip("no PostGIS test server: `make postgis-deps` (Debian packages, root) starts one")
+    dsn, password = found
+    os.environ["APGEO_TEST_PG_PASSWORD"] = password
+    return PostgisSettings(dsn=dsn, password_env="APGEO_TEST_PG_PASSWORD")
+
+
+def _points() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {S.PROVIDER_ID: ["A", "B"], S.NAME: ["Alpha", "Beta"], S.KIND: ["pru", "special_school"]},
+        geometry=[Point(435000, 387000), Point(436000, 388000)], crs="EPSG:27700",
+    )
+
+
+def test_postgis_bad_input_is_a_clear_error(postgis):
+    write_tables(postgis, {"points": _points()}, schema="apgeo_test_bad", comments={"points": "apgeo study test"})
+    with connection(postgis) as conn:
+        with pytest.raises(DatabaseError, match=r"apgeo_test_bad\.nowhere.*does not exist.*apgeo_test_bad\.points"):
+            read_layer(conn, "apgeo_test_bad.nowhere", id_column=S.PROVIDER_ID)
+        with pytest.raises(MissingColumnError, match=r"no id column 'provider_id'.*SELECT your_id AS provider_id"):
+            read_layer(conn, "SELECT name, geometry FROM apgeo_test_bad.points", id_column=S.PROVIDER_ID)
+        with pytest.raises(CRSError, match=r"EPSG:4326, not EPSG:27700.*ST_Transform"):
+            read_layer(conn, "SELECT provider_id, ST_Transform(geometry, 4326) AS geometry FROM apgeo_test_bad.points",
+                       id_column=S.PROVIDER_ID)
+        with pytest.raises(CRSError, match="SRID is wrong"):  # BNG metres labelled as degrees
+            read_layer(conn, "SELECT provider_id, ST_SetSRID(geometry, 4326) AS geometry FROM apgeo_test_bad.points",
+                       id_column=S.PROVIDER_ID, srid=4326)
+    os.environ["APGEO_TEST_WRONG_PASSWORD"] = "not-the-password"
+    wrong = PostgisSettings(dsn=postgis.dsn, password_env="APGEO_TEST_WRONG_PASSWORD")
+    with pytest.raises(DatabaseError, match=r"refused the login.*APGEO_TEST_WRONG_PASSWORD") as info:
+        read_table(wrong, "apgeo_test_bad", "points")
+    assert "not-the-password" not in str(info.value)
+
+
+def test_postgis_write_replaces_the_previous_run_atomically(postgis):
+    write_tables(postgis, {"points": _points(), "old": pd.DataFrame({"x": [1]})}, schema="apgeo_test_atomic",
+                 comments={"points": "apgeo study first", "old": "apgeo study first"})
+    bad = pd.DataFrame({"x": [1]})
+    with pytest.raises(Exception):  # noqa: B017 - a name PostgreSQL refuses mid-transaction
+        write_tables(postgis, {"points": _points(), "bad name": bad}, schema="apgeo_test_atomic", comments={})
+    assert table_comment(postgis, "apgeo_test_atomic", "old") == "apgeo study first"  # untouched
+    write_tables(postgis, {"points": _points()}, schema="apgeo_test_atomic", comments={"points": "apgeo study second"})
+    with pytest.raises(DatabaseError, match="no table"):
+        read_table(postgis, "apgeo_test_atomic", "old")
+    back = read_table(postgis, "apgeo_test_atomic", "points")
+    assert back.crs.to_epsg() == 27700 and list(back[S.PROVIDER_ID]) == ["A", "B"]
+    assert back.geometry.equals(_points().geometry)
+
+
+def _config(tmp: Path, postgis: PostgisSettings | None, extra: str = "") -> Path:
+    p = tmp / "study.toml"
+    pg = "" if postgis is None else f'[postgis]\ndsn = "{postgis.dsn}"\npassword_env = "{postgis.password_env}"\n'
+    p.write_text(
+        f"""
+[study]
+name = "sheffield"
+data_dir = "{repo_root() / 'data' / 'sheffield'}"
+output_dir = "{tmp / 'reports'}"
+maps_dir = "{tmp / 'maps'}"
+
+[network]
+source = "straight-line"
+modes = ["walk"]
+
+{extra}
+{pg}
+""",
+        encoding="utf-8",
+    )
+    return p
+
+
+def test_config_never_holds_the_password(tmp_path):
+    cfg = _config(tmp_path, None, '[postgis]\ndsn = "postgresql://gis:secret@db.example/gis"\n')
+    with pytest.raises(ConfigError, match=r"\[postgis\] dsn.*holds a password.*PGPASSWORD"):
+        load_config(cfg)
+    cfg = _config(tmp_path, None, '[postgis]\ndsn = "host=db dbname=gis password=secret"\npassword_env = "GIS_PW"\n')
+    with pytest.raises(ConfigError, match="GIS_PW"):
+        load_config(cfg)
+    cfg = _config(tmp_path, None, '[postgis]\ndsn = "postgresql://gis@db/gis"\nproviders = "drop table x; --"\n')
+    with pytest.raises(ConfigError, match=r"\[postgis\] providers"):
+        load_config(cfg)
+
+
+def _run(cfg_path: Path, **kwargs):
+    from apgeo.study.pipeline import run_study
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # known data warnings (unknown capacities) are logged
+        return run_study(load_config(cfg_path), only="recommend", **kwargs)
+
+
+def test_study_round_trip_through_postgis(postgis, tmp_path):
+    """Providers of the file run into PostGIS, the study from them out to a schema, read
+    back: the same tables as the file run; a GeoPackage with QGIS styles; GeoParquet."""
+    from apgeo.outputs.parquet import read_parquet_metadata
+    from apgeo.outputs.qgis_styles import read_layer_styles
+    from apgeo.study.outputs import _area_names
+
+    (tmp_path / "files").mkdir()
+    first = _run(_config(tmp_path / "files", None), formats=("parquet",))
+    out = first.config.output_dir
+    styles = read_layer_styles(out / "sheffield.gpkg")
+    assert {"providers", "nearest_ap_time_walk", "access_coldspot_areas"} <= set(styles)
+    assert "255,255,204,166" in styles["nearest_ap_time_walk"]  # the web map's first class colour
+    assert '"nearest_time_min" IS NULL' in styles["nearest_ap_time_walk"]
+    meta = read_parquet_metadata(out / "parquet" / "travel_times_walk.parquet")
+    assert "STRAIGHT-LINE ESTIMATE" in meta["method"] and "apgeo_version" in meta
+    assert gpd.read_parquet(out / "parquet" / "providers.parquet").crs.to_epsg() == 27700
+
+    providers = first.providers[[S.PROVIDER_ID, S.SITE_ID, S.NAME, S.KIND, S.KEY_STAGES, S.CAPACITY_PLACES, "geometry"]]
+    providers = providers.assign(**{S.KEY_STAGES: providers[S.KEY_STAGES].astype(str)})
+    write_tables(postgis, {"ap_sites": providers}, schema="council", comments={})
+    second = _run(_pg_config(tmp_path / "postgis", postgis), to_postgis=True)
+    for name in ("nearest_ap", "coverage", "access_coldspots", "recommendations"):
+        a = (out / f"{name}.csv").read_text()
+        b = (second.config.output_dir / f"{name}.csv").read_text()
+        assert a == b, name
+    schema = second.config.postgis.output_schema
+    for name in ("nearest_ap", "coverage", "travel_times_walk", "providers_by_kind"):
+        back = read_table(postgis, schema, name)
+        csv = (second.config.output_dir / f"{name}.csv").read_text()
+        assert planner_table(back, names=_area_names(second)).to_csv(index=False, lineterminator="\n") == csv, name
+    comment = table_comment(postgis, schema, "travel_times_walk")
+    assert "STRAIGHT-LINE ESTIMATE" in comment and "apgeo_version" in comment
+    layer = read_table(postgis, schema, "nearest_ap_time_walk")
+    assert isinstance(layer, gpd.GeoDataFrame) and len(layer) == len(first.demand)
+
+
+def _pg_config(tmp: Path, postgis: PostgisSettings) -> Path:
+    tmp.mkdir(parents=True, exist_ok=True)
+    extra = (
+        "[providers]\ninclude_gias = false\ninclude_settings_list = false\n\n"
+        f'[postgis]\ndsn = "{postgis.dsn}"\npassword_env = "{postgis.password_env}"\n'
+        'providers = "council.ap_sites"\noutput_schema = "apgeo_round_trip"\n'
+    )
+    return _config(tmp, None, extra)
