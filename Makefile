@@ -28,9 +28,9 @@ typecheck: $(STAMP)
 # Headless Chromium for the real-browser map test (Debian packages). Skipped quietly
 # where apt-get is unavailable or we are not root: the browser tests then skip with a reason.
 browser-deps:
-	@if [ ! -x /usr/bin/chromedriver ] || [ ! -f /usr/share/javascript/leaflet/leaflet.js ]; then \
+	@if [ ! -x /usr/bin/chromedriver ]; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver libjs-leaflet libjs-jquery >/dev/null) \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
 	      || echo "browser-deps: could not install chromium; browser tests will be skipped"; \
 	  else echo "browser-deps: no apt-get/root; browser tests will be skipped"; fi; \
 	fi
