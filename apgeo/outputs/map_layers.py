@@ -468,6 +468,7 @@ def _add_catchments(
         key=lambda k: (k[0], k[1]),
     )
     legend = []
+    by_mode: dict[str, list[str]] = {}
     for i, (mode, threshold) in enumerate(keys):
         colour = CATCHMENT_COLOURS[i % len(CATCHMENT_COLOURS)]
         sel = shown[
@@ -496,7 +497,10 @@ def _add_catchments(
             tooltip=_tooltip(["Catchment of", "Mode", "Within"]),
         ).add_to(group)
         group.add_to(m)
-        legend.append(f"{_swatch(colour)} {_esc(name)}")
+        by_mode.setdefault(mode, []).append(f"{_swatch(colour)}&nbsp;{threshold:g}")
+    # one row per mode, so the legend fits a laptop screen
+    for mode, swatches in by_mode.items():
+        legend.append(f"Catchments (display only), {_esc(mode)}: {' '.join(swatches)} min")
     if legend:
         legend.append(
             "<i>Catchment polygons are for display; coverage and cold spots are decided "
@@ -564,13 +568,15 @@ def _add_gi(m: folium.Map, clusters: gpd.GeoDataFrame, *, tolerance_m: float) ->
     group.add_to(m)
     counts = labels.value_counts()
     rows = [f"<b>{_esc(GI_LAYER)}</b> (off by default)"]
-    for lab, colour in GI_COLOURS.items():
-        rows.append(f"{_swatch(colour)} Gi* {_esc(lab)} ({int(counts.get(lab, 0))})")
+    entries = [
+        f"{_swatch(colour)} Gi* {_esc(lab)} ({int(counts.get(lab, 0))})"
+        for lab, colour in GI_COLOURS.items()
+    ]
     others = {
         k: int(v) for k, v in counts.items() if k not in GI_COLOURS and k != GI_NOT_SIGNIFICANT
     }
-    for lab, n in sorted(others.items()):
-        rows.append(f"{_swatch(GI_OTHER_COLOUR)} Gi* {_esc(lab)} ({n})")
+    entries += [f"{_swatch(GI_OTHER_COLOUR)} Gi* {_esc(lab)} ({n})" for lab, n in sorted(others.items())]
+    rows += ["<br>".join(entries)]
     rows.append(
         f"Not shown: {int(counts.get(GI_NOT_SIGNIFICANT, 0))} areas not significant. "
         "A Gi* <i>cold</i> cluster is a group of areas <i>near</i> provision, not an access cold spot."

@@ -352,8 +352,8 @@ def _legend_box(rows: Sequence[str]) -> str:
     # folds away with a click on "Legend"; scrolls inside only on screens smaller than a
     # 1366 x 768 laptop
     return (
-        '<details id="apgeo-legend" open style="position:fixed;bottom:30px;left:10px;z-index:1000;'
-        f"{width}max-height:calc(100vh - 260px);overflow-y:auto;background:rgba(255,255,255,0.95);"
+        '<details id="apgeo-legend" open style="position:fixed;bottom:52px;left:10px;z-index:1000;'
+        f"{width}max-height:calc(100vh - 330px);overflow-y:auto;background:rgba(255,255,255,0.95);"
         "padding:4px 8px;border:1px solid #888;border-radius:4px;font:11px/1.3 sans-serif;"
         'box-shadow:0 1px 4px rgba(0,0,0,.3)"><summary style="font-weight:bold;cursor:pointer;'
         f'column-span:all">Legend</summary>{body}</details>'

@@ -38,6 +38,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from apgeo._errors import ApgeoValueError, NetworkError
 from apgeo._log import logger, warn
+from apgeo._progress import progress_bar
 from apgeo._validate import _check_limit
 from apgeo.network.arrays import _gc_paused, _object_array, check_network
 from apgeo.routing.edge_geometry import EdgeGeometry
@@ -384,9 +385,11 @@ class TravelTimeEngine:
         if len(table) <= DIJKSTRA_CHUNK:  # one chunk: no copy of the result
             return self._run_chunk(table, limit=limit, direction=direction)
         out = np.empty((len(table), self.n_nodes), dtype=float)
-        for start in range(0, len(table), DIJKSTRA_CHUNK):
-            chunk = table.iloc[start : start + DIJKSTRA_CHUNK]
-            out[start : start + len(chunk)] = self._run_chunk(chunk, limit=limit, direction=direction)
+        with progress_bar(total=len(table), desc="travel times", unit=" source") as bar:
+            for start in range(0, len(table), DIJKSTRA_CHUNK):
+                chunk = table.iloc[start : start + DIJKSTRA_CHUNK]
+                out[start : start + len(chunk)] = self._run_chunk(chunk, limit=limit, direction=direction)
+                bar.update(len(chunk))
         return out
 
     def _node_dijkstra(self, rows: np.ndarray, limit: float, direction: Direction) -> np.ndarray:
