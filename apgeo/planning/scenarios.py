@@ -166,6 +166,16 @@ class Scenario:
             )
         return self._with(Change("capacity", str(site_id), {CAPACITY_PLACES: float(capacity_places)}))
 
+    def _repr_html_(self) -> str:
+        from apgeo._repr import html_summary
+
+        rows = [(f"{i}. {c.action}", c.describe()) for i, c in enumerate(self.changes, start=1)]
+        return html_summary(
+            f"Scenario {self.name!r} ({len(self.changes)} edit{'s' if len(self.changes) != 1 else ''})",
+            rows or [("edits", "none")],
+            method="edits applied in order to the provider table; compare with compare_scenarios",
+        )
+
     def describe(self) -> str:
         """``"name: edit; edit"``."""
         return f"{self.name}: " + ("; ".join(c.describe() for c in self.changes) or "no change")
