@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test venv lint typecheck pytest bench clean browser-deps
+.PHONY: demo test venv lint typecheck pytest bench clean browser-deps docs
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,10 +38,16 @@ browser-deps:
 pytest: $(STAMP) browser-deps
 	$(VENV)/bin/pytest -n 2
 
-test: lint typecheck pytest
+# The API reference from the docstrings (mkdocs + mkdocstrings), warnings are errors;
+# written to site/ (git-ignored), pages listed by scripts/gen_api_docs.py.
+docs: $(STAMP)
+	$(PY) scripts/gen_api_docs.py docs/api
+	$(VENV)/bin/mkdocs build --strict --quiet
+
+test: lint typecheck docs pytest
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site docs/api

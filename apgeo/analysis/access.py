@@ -439,7 +439,26 @@ def two_step_fca(
     kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     strict: bool = False,
 ) -> pd.DataFrame:
-    """Classic 2SFCA: :func:`floating_catchment_access` with ``decay="none"``."""
+    """Classic 2SFCA: :func:`floating_catchment_access` with ``decay="none"``.
+
+    Parameters
+    ----------
+    travel_times, demand, providers
+        The seam tables (see :mod:`apgeo.analysis.coverage`); ``providers`` needs
+        ``capacity_places``.
+    mode
+        Travel mode label carried into the output.
+    catchment_min
+        Catchment in minutes: sites within it count fully, others not at all.
+    key_stages, need_column, fill_missing_need, kinds, strict
+        See :func:`floating_catchment_access`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area: ``places_per_child``, ``places_per_1000`` and the columns
+        listed in :func:`floating_catchment_access` (``method`` is ``"2sfca"``).
+    """
     return floating_catchment_access(
         travel_times,
         demand,
@@ -474,7 +493,34 @@ def enhanced_two_step_fca(
     kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     strict: bool = False,
 ) -> pd.DataFrame:
-    """E2SFCA (Luo & Qi 2009): :func:`floating_catchment_access` with distance decay."""
+    """E2SFCA (Luo & Qi 2009): :func:`floating_catchment_access` with distance decay.
+
+    Parameters
+    ----------
+    travel_times, demand, providers
+        The seam tables (see :mod:`apgeo.analysis.coverage`); ``providers`` needs
+        ``capacity_places``.
+    mode
+        Travel mode label carried into the output.
+    decay
+        ``"stepped"`` (default), ``"gaussian"`` or ``"gravity"``.
+    steps_min, step_weights
+        Stepped decay: band upper limits (minutes, increasing) and their weights.
+    catchment_min
+        Catchment in minutes for ``"gaussian"`` and ``"gravity"``.
+    gaussian_sigma_min
+        Gaussian width in minutes (default ``catchment_min / 2``).
+    gravity_exponent, gravity_min_time_min
+        Gravity decay ``(t / t0) ** -beta``: the exponent ``beta`` and ``t0`` in minutes.
+    key_stages, need_column, fill_missing_need, kinds, strict
+        See :func:`floating_catchment_access`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area: ``places_per_child``, ``places_per_1000`` and the columns
+        listed in :func:`floating_catchment_access` (``method`` names the decay, e.g. ``"e2sfca_stepped"``).
+    """
     if decay not in ("stepped", "gaussian", "gravity"):
         raise ApgeoValueError(f"decay must be 'stepped', 'gaussian' or 'gravity'; got {decay!r}")
     return floating_catchment_access(

@@ -1,4 +1,15 @@
-"""PLACEHOLDER_PLACEMENTS
+"""Placements: which children are placed in AP, from where, for how long, read safely.
+
+Comes in: the council's placement list (``.csv`` or ``.xlsx``, one row per placement:
+home postcode or LSOA, referring school URN, provider or site, key stage, start date,
+sessions per week; optional end date and outcome), GIAS schools for the referring schools.
+Goes out: :func:`load_placements`, counts by home area, referring school, site and key
+stage (never pupil rows, and not yet suppressed: for analysis, never for publication);
+:func:`load_placement_episodes`, the same with time in AP and outcomes.
+Column names introduced here are constants (``HOME_POSTCODE``, ``SCHOOL_URN``, ...);
+:data:`ALL` labels the total row and column of every published table. Bad rows are
+errors naming the file, row and column; synthetic lists are stamped so every output says
+SYNTHETIC. Nothing pupil-level leaves this module: see :mod:`apgeo.privacy`.
 """
 
 from __future__ import annotations

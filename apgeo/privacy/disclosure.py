@@ -1,4 +1,13 @@
-"""PLACEHOLDER_DISCLOSURE
+"""Suppression that survives differencing: which hidden counts an attacker could work out,
+and tables protected against it.
+
+Comes in: a two-way table of counts about children (e.g. placements by provider and key
+stage) and the sums of it published elsewhere.
+Goes out: :func:`protect_table`, the table with its totals and every count of 1-4
+suppressed (primary suppression, :mod:`apgeo.privacy.suppression`) plus as few further
+cells as needed (secondary suppression) so that no hidden count follows exactly from what
+is shown; :func:`disclosed_cells`, the exact audit (linear programming over the published
+relations) that the tests and :mod:`apgeo.privacy.publish` run on every table.
 """
 
 from __future__ import annotations

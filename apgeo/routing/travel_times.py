@@ -766,6 +766,11 @@ def travel_time_field(
         provider: use ``"to"``).
     **snap_options
         Passed to :func:`apgeo.routing.snap.snap_points`.
+
+    Returns
+    -------
+    TravelTimeField
+        Times in seconds from each source to every node (``inf`` beyond the limit).
     """
     limit = _check_limit(max_travel_time_s)
     direction = _check_direction(direction)

@@ -300,6 +300,20 @@ def run_study(config: StudyConfig, *, progress: Progress | None = None, only: st
     or report); ``only="maps"`` writes tables and maps but no report. The output folder is
     locked while the study runs (:mod:`apgeo.outputs.lock`): a second study writing the
     same folder at once gets an error naming the run that holds it.
+
+    Parameters
+    ----------
+    config
+        The study settings (:func:`apgeo.study.config.load_config`).
+    progress
+        Called with the name of each stage as it starts (the CLI's progress bar).
+    only
+        ``"all"`` (default), ``"recommend"`` or ``"maps"``: a key of :data:`PARTS`.
+
+    Returns
+    -------
+    StudyResult
+        Every table, the travel times, the headline figures and the files written.
     """
     if only not in PARTS:
         raise apgeo.ApgeoValueError(f"only must be one of {sorted(PARTS)}, not {only!r}")
