@@ -86,14 +86,42 @@ DEFAULT_GRAVITY_MIN_TIME_MIN = 1.0
 
 
 def uniform_weights(times_s: np.ndarray, *, catchment_s: float) -> np.ndarray:
-    """1 within the catchment (inclusive), 0 beyond it or when unreachable."""
+    """1 within the catchment (inclusive), 0 beyond it or when unreachable.
+
+    Parameters
+    ----------
+    times_s
+        Travel times in seconds; NaN or inf = unreachable.
+    catchment_s
+        The catchment in seconds.
+
+    Returns
+    -------
+    numpy.ndarray
+        A weight in ``[0, 1]`` per time, same shape as ``times_s``.
+    """
     return np.where(np.isfinite(times_s) & (times_s <= catchment_s), 1.0, 0.0)
 
 
 def stepped_weights(
     times_s: np.ndarray, *, steps_s: Sequence[float], step_weights: Sequence[float]
 ) -> np.ndarray:
-    """Stepped decay: ``step_weights[k]`` for ``steps_s[k-1] < t <= steps_s[k]``, else 0."""
+    """Stepped decay: ``step_weights[k]`` for ``steps_s[k-1] < t <= steps_s[k]``, else 0.
+
+    Parameters
+    ----------
+    times_s
+        Travel times in seconds; NaN or inf = unreachable.
+    steps_s
+        Upper limits of the bands in seconds, increasing.
+    step_weights
+        Weight of each band, one per limit.
+
+    Returns
+    -------
+    numpy.ndarray
+        A weight in ``[0, 1]`` per time, same shape as ``times_s``.
+    """
     out = np.zeros(np.shape(times_s), dtype=float)
     lower = -np.inf
     for upper, w in zip(steps_s, step_weights, strict=True):
@@ -103,7 +131,22 @@ def stepped_weights(
 
 
 def gaussian_weights(times_s: np.ndarray, *, catchment_s: float, sigma_s: float) -> np.ndarray:
-    """Dai (2010) Gaussian decay: 1 at 0 s, 0 at and beyond the catchment."""
+    """Dai (2010) Gaussian decay: 1 at 0 s, 0 at and beyond the catchment.
+
+    Parameters
+    ----------
+    times_s
+        Travel times in seconds; NaN or inf = unreachable.
+    catchment_s
+        The catchment in seconds.
+    sigma_s
+        Width of the Gaussian in seconds.
+
+    Returns
+    -------
+    numpy.ndarray
+        A weight in ``[0, 1]`` per time, same shape as ``times_s``.
+    """
     floor = np.exp(-(catchment_s**2) / (2 * sigma_s**2))
     with np.errstate(invalid="ignore"):
         g = (np.exp(-(times_s**2) / (2 * sigma_s**2)) - floor) / (1 - floor)
@@ -117,6 +160,22 @@ def gravity_weights(
 
     ``t0`` = ``min_time_s``: times below it weigh 1 (no infinite weight at 0 s).
     ``catchment_s`` may be ``inf`` (no cut-off).
+
+    Parameters
+    ----------
+    times_s
+        Travel times in seconds; NaN or inf = unreachable.
+    catchment_s
+        The catchment in seconds (``inf``: none).
+    exponent
+        The decay exponent (``beta >= 0``).
+    min_time_s
+        ``t0`` in seconds.
+
+    Returns
+    -------
+    numpy.ndarray
+        A weight in ``[0, 1]`` per time, same shape as ``times_s``.
     """
     t = np.maximum(np.asarray(times_s, dtype=float), min_time_s)
     with np.errstate(invalid="ignore", over="ignore"):

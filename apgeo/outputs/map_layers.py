@@ -142,7 +142,20 @@ def _fmt_number(value: object, *, digits: int = 0) -> str:
 
 
 def provider_layer_name(kind: ProviderKind | str, count: int) -> str:
-    """Layer name of the providers of one kind, e.g. ``"Providers: Primary AP hub (2)"``."""
+    """Layer name of the providers of one kind, e.g. ``"Providers: Primary AP hub (2)"``.
+
+    Parameters
+    ----------
+    kind
+        A provider kind (its label from :data:`KIND_STYLE`; another string as given).
+    count
+        Number of sites drawn.
+
+    Returns
+    -------
+    str
+        The name shown in the layer list.
+    """
     try:
         label = KIND_STYLE[ProviderKind(kind)][0]
     except ValueError:
@@ -151,7 +164,20 @@ def provider_layer_name(kind: ProviderKind | str, count: int) -> str:
 
 
 def catchment_layer_name(mode: str, threshold_min: float) -> str:
-    """Layer name of one catchment set, e.g. ``"Catchments (display only): walk, 30 min"``."""
+    """Layer name of one catchment set, e.g. ``"Catchments (display only): walk, 30 min"``.
+
+    Parameters
+    ----------
+    mode
+        The travel mode.
+    threshold_min
+        The catchment's limit in minutes.
+
+    Returns
+    -------
+    str
+        The name shown in the layer list.
+    """
     return f"Catchments (display only): {mode}, {threshold_min:g} min"
 
 

@@ -21,7 +21,18 @@ ROUTE_TYPE_NAMES: dict[int, str] = {0: "tram", 1: "metro", 2: "rail", 3: "bus"}
 
 def stop_sequences(feed: Any) -> list[tuple[int, list[str]]]:
     """Distinct stop sequences of the feed's trips that day, with their route type,
-    longest first (so shorter sub-patterns are drawn on top)."""
+    longest first (so shorter sub-patterns are drawn on top).
+
+    Parameters
+    ----------
+    feed
+        A :class:`~apgeo.routing.transit.feed.TransitFeed`.
+
+    Returns
+    -------
+    list of tuple
+        ``(route_type, [stop_id, ...])`` per distinct sequence.
+    """
     st = feed.stop_times.sort_values(["trip_key", "stop_sequence"], kind="stable")
     route_type = feed.trips.set_index("trip_key")["route_type"]
     seen: dict[tuple[str, ...], int] = {}

@@ -305,7 +305,13 @@ class TransitEngine:
         )
 
     def record(self) -> dict[str, Any]:
-        """Engine settings for ``table.attrs``."""
+        """Engine settings for ``table.attrs``.
+
+        Returns
+        -------
+        dict
+            The feed's record plus walking limits and speed, transfers, rides and stops used.
+        """
         return {
             **self.feed.record(),
             "max_walk_m": self.max_walk_m,
@@ -334,7 +340,24 @@ class TransitEngine:
         **snap_options: Any,
     ) -> pd.DataFrame:
         """Origins or destinations ready for :meth:`earliest_arrivals`: snapped to the walk
-        network, or points in the working CRS for straight-line walking."""
+        network, or points in the working CRS for straight-line walking.
+
+        Parameters
+        ----------
+        frame
+            Points (any CRS) with ``id_column``.
+        id_column
+            Unique id column.
+        name
+            What the points are, for messages (e.g. ``"origins"``).
+        **snap_options
+            Passed to :func:`apgeo.routing.snap.snap_points`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The prepared points, in the order of ``frame``.
+        """
         if self.straight_walk is not None:  # nothing to snap to: snap_options unused
             return self.straight_walk.points(frame, id_column=id_column, name=name)
         assert isinstance(self.walk_engine, TravelTimeEngine)
@@ -627,6 +650,20 @@ def departure_times(
 ) -> np.ndarray:
     """Departure times (seconds after midnight) of a half-open window, every ``step_min``.
 
+    Parameters
+    ----------
+    departure_window
+        ``(first, end)`` as ``"HH:MM"`` or seconds after midnight; ``end`` is excluded.
+    step_min
+        Minutes between departures.
+
+    Returns
+    -------
+    numpy.ndarray
+        The departure times in seconds.
+
+    Examples
+    --------
     >>> departure_times(("07:00", "07:03"), 1).tolist()
     [25200.0, 25260.0, 25320.0]
     """
@@ -650,6 +687,20 @@ def nearest_rank_percentile(times: np.ndarray, percentile: float, *, axis: int =
 
     The smallest value such that at least ``percentile`` % of the values are no larger
     (numpy's ``method="inverted_cdf"``), so a median is always one of the times.
+
+    Parameters
+    ----------
+    times
+        Times (seconds); ``inf`` = no journey.
+    percentile
+        In ``[0, 100]``; 50 is the median.
+    axis
+        The axis to reduce.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``times`` with ``axis`` reduced to the percentile.
     """
     return np.percentile(times, percentile, axis=axis, method="inverted_cdf")
 
