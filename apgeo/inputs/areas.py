@@ -281,7 +281,18 @@ def _area_from_row(row: pd.Series) -> Area:
 
 
 def all_areas(*, extract_dir: str | Path | None = None) -> list[Area]:
-    """Every English education authority, in DfE LA number order."""
+    """Every English education authority, in DfE LA number order.
+
+    Parameters
+    ----------
+    extract_dir
+        Folder of the England extract (default: the committed one).
+
+    Returns
+    -------
+    list of Area
+        One per authority.
+    """
     return [_area_from_row(r) for _, r in load_authorities(extract_dir=extract_dir).iterrows()]
 
 
@@ -312,6 +323,18 @@ def resolve_area(area: str | int | Area, *, extract_dir: str | Path | None = Non
     ONS code of 2019 or 2025 (``"E08000019"``, ``"E08000039"``, ``"E10000016"``), or a
     name, case and punctuation insensitive (``"Sheffield"``, ``"bristol"``,
     ``"Kingston upon Hull"``, ``"Hull"``, ``"Sheffield City Council"``).
+
+    Parameters
+    ----------
+    area
+        The authority as above.
+    extract_dir
+        Folder of the England extract (default: the committed one).
+
+    Returns
+    -------
+    Area
+        The authority.
 
     Raises
     ------
@@ -425,6 +448,18 @@ def area_lsoas(area: str | int | Area, *, extract_dir: str | Path | None = None)
     ``la_code``, ``la_name``, ``easting_m``, ``northing_m`` (population-weighted centroid,
     EPSG:27700, metres), ``children_0_15`` (persons, mid-2015, IoD 2019 File 6),
     ``imd_decile``, ``idaci_decile`` (1 = most deprived tenth of England).
+
+    Parameters
+    ----------
+    area
+        The authority (see :func:`resolve_area`).
+    extract_dir
+        Folder of the England extract (default: the committed one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The LSOAs with the columns above.
     """
     a = resolve_area(area, extract_dir=extract_dir)
     lsoas = load_lsoas_england(extract_dir=extract_dir)
@@ -509,6 +544,20 @@ def area_gias(
     GIAS gives each establishment the LA it belongs to (maintained schools) or stands in
     (academies, independent schools), so this is the authority's own schools, not the
     ones nearest to its children: for access, use all of England's settings.
+
+    Parameters
+    ----------
+    area
+        The authority (see :func:`resolve_area`).
+    gias
+        The GIAS table (e.g. :func:`load_gias_england`).
+    extract_dir
+        Folder of the England extract (default: the committed one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``gias`` whose LA is the authority's.
     """
     require_columns(gias, ["la_code"], source="GIAS table")
     a = resolve_area(area, extract_dir=extract_dir)
