@@ -207,7 +207,7 @@ def write_england_map(table: pd.DataFrame, path: Path, *, mode: str = "walk") ->
     """
     import folium
     from branca.colormap import LinearColormap
-    from branca.element import Element
+    from branca.element import Element, Figure
 
     from apgeo.outputs.maps import _legend_box, save_map, use_bundled_libraries
 
@@ -239,7 +239,9 @@ def write_england_map(table: pd.DataFrame, path: Path, *, mode: str = "walk") ->
         f'background:linear-gradient(to right, {ramp})"></span> 0% to 100%'
     )
     rows = [f"<b>{html.escape(caption)}</b>", key, "Thick outline: no AP setting of its own"]
-    fmap.get_root().html.add_child(Element(_legend_box(rows)))
+    root = fmap.get_root()
+    assert isinstance(root, Figure)
+    root.html.add_child(Element(_legend_box(rows)))
     return save_map(fmap, path)
 
 
