@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -239,8 +240,7 @@ def write_england_map(table: pd.DataFrame, path: Path, *, mode: str = "walk") ->
         f'background:linear-gradient(to right, {ramp})"></span> 0% to 100%'
     )
     rows = [f"<b>{html.escape(caption)}</b>", key, "Thick outline: no AP setting of its own"]
-    root = fmap.get_root()
-    assert isinstance(root, Figure)
+    root = cast(Figure, fmap.get_root())
     root.html.add_child(Element(_legend_box(rows)))
     return save_map(fmap, path)
 
