@@ -40,7 +40,18 @@ __all__ = ["draw_maps", "run_study", "study_area_inputs", "write_outputs", "writ
 
 def study_area_inputs(config: StudyConfig) -> AreaInputs:
     """The study's own area (``[study] area``, else the area of ``data_dir``): its demand
-    areas, wards and boundary (or approximate extent). Every CLI verb starts here."""
+    areas, wards and boundary (or approximate extent). Every CLI verb starts here.
+
+    Parameters
+    ----------
+    config
+        The study settings.
+
+    Returns
+    -------
+    AreaInputs
+        The area, its demand areas, wards and boundary.
+    """
     if config.area:
         area = resolve_area(config.area)
     elif config.data_dir is not None:
@@ -52,7 +63,18 @@ def study_area_inputs(config: StudyConfig) -> AreaInputs:
 
 def load_inputs(config: StudyConfig) -> StudyResult:
     """The study area's demand areas, wards and boundary, and every provider (located or
-    not): the planner's files, the settings list and GIAS (see :mod:`apgeo.inputs.landscape`)."""
+    not): the planner's files, the settings list and GIAS (see :mod:`apgeo.inputs.landscape`).
+
+    Parameters
+    ----------
+    config
+        The study settings.
+
+    Returns
+    -------
+    StudyResult
+        The result the later stages fill.
+    """
     inputs = study_area_inputs(config)
     area = inputs.area
     providers = load_study_providers(
@@ -87,7 +109,13 @@ def load_inputs(config: StudyConfig) -> StudyResult:
 
 
 def summarise_inputs(result: StudyResult) -> None:
-    """Data summary tables: providers by kind, children by key stage, IMD deciles."""
+    """Data summary tables: providers by kind, children by key stage, IMD deciles.
+
+    Parameters
+    ----------
+    result
+        The study so far; this stage adds its tables to it in place.
+    """
     all_providers = pd.concat(
         [pd.DataFrame(result.providers.drop(columns="geometry")), result.not_located], ignore_index=True
     )
@@ -136,6 +164,13 @@ def compute_travel_times(result: StudyResult, *, progress: Progress | None = Non
     Network sources, in order: a file named in the config, the cache, a download via
     osmnx (read once for all modes); when none is possible, the straight-line estimate,
     with one warning that says how to get the real network.
+
+    Parameters
+    ----------
+    result
+        The study so far; this stage adds its tables to it in place.
+    progress
+        Called with the name of each step (the CLI's progress bar).
     """
     cfg = result.config
     origins = demand_points(result.demand)[[S.AREA_ID, "geometry"]]
@@ -370,14 +405,36 @@ SHARE_ANY_SITE = "share_within_any_ap_site_any_key_stage"
 
 def travel_time_cap_min(table: pd.DataFrame) -> float | None:
     """The journey limit of a travel-time table in minutes (``attrs["max_travel_time_s"]``,
-    e.g. 120 for public transport), ``None`` when it has none (unreachable = no path)."""
+    e.g. 120 for public transport), ``None`` when it has none (unreachable = no path).
+
+    Parameters
+    ----------
+    table
+        A travel-time table.
+
+    Returns
+    -------
+    float or None
+        The limit in minutes.
+    """
     cap = table.attrs.get("max_travel_time_s")
     return float(cap) / 60.0 if cap is not None and np.isfinite(cap) else None
 
 
 def median_counting_unreachable_s(times_s: pd.Series | np.ndarray) -> float:
     """Median of nearest times with unreachable ones (NaN) counted as beyond any time:
-    still defined while fewer than half are unreachable, else ``inf`` ("over the cap")."""
+    still defined while fewer than half are unreachable, else ``inf`` ("over the cap").
+
+    Parameters
+    ----------
+    times_s
+        Nearest times in seconds; NaN = unreachable.
+
+    Returns
+    -------
+    float
+        The median in seconds (NaN for no times).
+    """
     t = np.asarray(times_s, dtype=float)
     if t.size == 0:
         return float("nan")
@@ -390,7 +447,13 @@ def nearest_by_mode(result: StudyResult) -> None:
     the study's key stages) and, named as the other measure, of any AP site whatever key
     stages it serves; per mode, the median time from an LSOA to its nearest AP site with
     unreachable LSOAs counted as beyond the journey limit, and how many LSOAs and children
-    aged 5-15 reach none (also in ``result.headline``)."""
+    aged 5-15 reach none (also in ``result.headline``).
+
+    Parameters
+    ----------
+    result
+        The study so far; this stage adds its tables to it in place.
+    """
     cfg = result.config
     near = result.tables["nearest_ap"]
     cov = result.tables["coverage"]
@@ -439,7 +502,13 @@ def nearest_by_mode(result: StudyResult) -> None:
 
 
 def analyse_coverage(result: StudyResult) -> None:
-    """Nearest times, coverage by key stage, choice and equity, per mode (AP kinds)."""
+    """Nearest times, coverage by key stage, choice and equity, per mode (AP kinds).
+
+    Parameters
+    ----------
+    result
+        The study so far; this stage adds its tables to it in place.
+    """
     from apgeo.analysis.coverage import (
         choice_counts,
         coverage_summary,
@@ -481,7 +550,13 @@ def analyse_coverage(result: StudyResult) -> None:
 
 
 def analyse_access(result: StudyResult) -> None:
-    """E2SFCA places per 1,000 children (stepped decay) where capacity is known."""
+    """E2SFCA places per 1,000 children (stepped decay) where capacity is known.
+
+    Parameters
+    ----------
+    result
+        The study so far; this stage adds its tables to it in place.
+    """
     from apgeo.analysis.access import enhanced_two_step_fca
 
     kinds = result.ap_kinds
@@ -510,7 +585,13 @@ def analyse_access(result: StudyResult) -> None:
 
 
 def analyse_coldspots(result: StudyResult) -> None:
-    """Access cold spots (far from suitable provision), capacity cold spots and Gi* clusters."""
+    """Access cold spots (far from suitable provision), capacity cold spots and Gi* clusters.
+
+    Parameters
+    ----------
+    result
+        The study so far; this stage adds its tables to it in place.
+    """
     from apgeo.analysis.coldspots import access_coldspots, capacity_coldspots, gi_star_clusters
     from apgeo.study.incremental import study_cache_dir
 
@@ -583,7 +664,13 @@ RECOMMENDATION_GROUPS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] 
 def recommend_and_compare(result: StudyResult) -> None:
     """Where new AP places should go (MCLP and p-median, primary and secondary), and two
     scenarios side by side: the Inclusion Centre's main site alone vs all current AP
-    settings, and the recommended sites added."""
+    settings, and the recommended sites added.
+
+    Parameters
+    ----------
+    result
+        The study so far; this stage adds its tables to it in place.
+    """
     from apgeo.planning.candidates import read_candidates
     from apgeo.planning.export import export_recommendations
     from apgeo.planning.instance import known_places_per_need
@@ -714,7 +801,13 @@ def _gias_candidates(result: StudyResult, phases: tuple[str, ...] | list[str]) -
 def compute_catchments(result: StudyResult) -> None:
     """Catchment polygons of the AP sites per mode and threshold (for display: coverage
     figures come from travel times). Street-network polygons when a network was used,
-    else straight-line circles clipped to the local-authority boundary."""
+    else straight-line circles clipped to the local-authority boundary.
+
+    Parameters
+    ----------
+    result
+        The study so far; this stage adds its tables to it in place.
+    """
     from apgeo.analysis.catchments import straight_line_catchments
     from apgeo.network.modes import check_mode
     from apgeo.study.incremental import cached_catchments
