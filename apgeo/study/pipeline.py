@@ -405,36 +405,14 @@ SHARE_ANY_SITE = "share_within_any_ap_site_any_key_stage"
 
 def travel_time_cap_min(table: pd.DataFrame) -> float | None:
     """The journey limit of a travel-time table in minutes (``attrs["max_travel_time_s"]``,
-    e.g. 120 for public transport), ``None`` when it has none (unreachable = no path).
-
-    Parameters
-    ----------
-    table
-        A travel-time table.
-
-    Returns
-    -------
-    float or None
-        The limit in minutes.
-    """
+    e.g. 120 for public transport), ``None`` when it has none (unreachable = no path)."""
     cap = table.attrs.get("max_travel_time_s")
     return float(cap) / 60.0 if cap is not None and np.isfinite(cap) else None
 
 
 def median_counting_unreachable_s(times_s: pd.Series | np.ndarray) -> float:
     """Median of nearest times with unreachable ones (NaN) counted as beyond any time:
-    still defined while fewer than half are unreachable, else ``inf`` ("over the cap").
-
-    Parameters
-    ----------
-    times_s
-        Nearest times in seconds; NaN = unreachable.
-
-    Returns
-    -------
-    float
-        The median in seconds (NaN for no times).
-    """
+    still defined while fewer than half are unreachable, else ``inf`` ("over the cap")."""
     t = np.asarray(times_s, dtype=float)
     if t.size == 0:
         return float("nan")
