@@ -10,6 +10,7 @@ or a test run. A bar closes itself when its loop ends (``leave=False``).
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -71,3 +72,26 @@ def progress_bar(*, total: int | None, desc: str, unit: str = "it") -> Any:
     else:
         from tqdm.std import tqdm
     return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, leave=False, file=sys.stderr)
+
+
+def progress_steps(total: int, step: int, *, desc: str, unit: str = "it") -> Iterator[int]:
+    """``range(0, total, step)`` with a :func:`progress_bar` advanced by each step's size.
+
+    Parameters
+    ----------
+    total
+        Number of items.
+    step
+        Items per step.
+    desc, unit
+        As in :func:`progress_bar`.
+
+    Yields
+    ------
+    int
+        The first item of each step.
+    """
+    with progress_bar(total=total, desc=desc, unit=unit) as bar:
+        for start in range(0, total, step):
+            yield start
+            bar.update(min(step, total - start))

@@ -38,7 +38,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from apgeo._errors import ApgeoValueError, NetworkError
 from apgeo._log import logger, warn
-from apgeo._progress import progress_bar
+from apgeo._progress import progress_steps
 from apgeo._validate import _check_limit
 from apgeo.network.arrays import _gc_paused, _object_array, check_network
 from apgeo.routing.edge_geometry import EdgeGeometry
@@ -112,13 +112,7 @@ class TravelTimeEngine:
 
     def edge_geometry(self) -> EdgeGeometry:
         """Node coordinates and the geometry of every row of :attr:`edges` as flat arrays,
-        built once on first use (for catchments).
-
-        Returns
-        -------
-        EdgeGeometry
-            The arrays, kept on the engine.
-        """
+        built once on first use (for catchments)."""
         if self._geometry is None:
             G = self.graph
             if G is None:  # pragma: no cover - engines from arrays are given their geometry
@@ -148,13 +142,7 @@ class TravelTimeEngine:
         return self._geometry
 
     def edge_index(self) -> EdgeIndex:
-        """The spatial index of this engine's edges for snapping, built once on first use.
-
-        Returns
-        -------
-        EdgeIndex
-            The index, kept on the engine.
-        """
+        """The spatial index of this engine's edges for snapping, built once on first use."""
         if self._snap_index is None:
             if self.graph is None:  # pragma: no cover - engines from arrays get theirs
                 raise NetworkError("this engine has neither a graph nor a snap index")
@@ -199,11 +187,6 @@ class TravelTimeEngine:
             Emit an :class:`~apgeo.ApgeoWarning` when more than this fraction of the nodes
             lie outside the largest strongly connected component (``None``: never). Any
             dropped node is logged.
-
-        Returns
-        -------
-        TravelTimeEngine
-            The engine on the largest strongly connected component of ``G``.
 
         Raises
         ------
@@ -402,11 +385,9 @@ class TravelTimeEngine:
         if len(table) <= DIJKSTRA_CHUNK:  # one chunk: no copy of the result
             return self._run_chunk(table, limit=limit, direction=direction)
         out = np.empty((len(table), self.n_nodes), dtype=float)
-        with progress_bar(total=len(table), desc="travel times", unit=" source") as bar:
-            for start in range(0, len(table), DIJKSTRA_CHUNK):
-                chunk = table.iloc[start : start + DIJKSTRA_CHUNK]
-                out[start : start + len(chunk)] = self._run_chunk(chunk, limit=limit, direction=direction)
-                bar.update(len(chunk))
+        for start in progress_steps(len(table), DIJKSTRA_CHUNK, desc="travel times", unit=" source"):
+            chunk = table.iloc[start : start + DIJKSTRA_CHUNK]
+            out[start : start + len(chunk)] = self._run_chunk(chunk, limit=limit, direction=direction)
         return out
 
     def _node_dijkstra(self, rows: np.ndarray, limit: float, direction: Direction) -> np.ndarray:
@@ -716,11 +697,6 @@ class TravelTimeField:
     def edge_times(self, source: int) -> pd.DataFrame:
         """Times at both ends of every edge for source number ``source``.
 
-        Parameters
-        ----------
-        source
-            Position of the source (row of ``node_times_s``).
-
         Returns
         -------
         pandas.DataFrame
@@ -747,13 +723,7 @@ class TravelTimeField:
         )
 
     def node_frame(self) -> pd.DataFrame:
-        """Long table ``source_id, node, travel_time_s`` of the nodes within the limit.
-
-        Returns
-        -------
-        pandas.DataFrame
-            One row per (source, reached node).
-        """
+        """Long table ``source_id, node, travel_time_s`` of the nodes within the limit."""
         src, node = np.nonzero(np.isfinite(self.node_times_s))
         return pd.DataFrame(
             {

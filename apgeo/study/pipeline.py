@@ -109,13 +109,7 @@ def load_inputs(config: StudyConfig) -> StudyResult:
 
 
 def summarise_inputs(result: StudyResult) -> None:
-    """Data summary tables: providers by kind, children by key stage, IMD deciles.
-
-    Parameters
-    ----------
-    result
-        The study so far; this stage adds its tables to it in place.
-    """
+    """Data summary tables: providers by kind, children by key stage, IMD deciles."""
     all_providers = pd.concat(
         [pd.DataFrame(result.providers.drop(columns="geometry")), result.not_located], ignore_index=True
     )
@@ -425,13 +419,7 @@ def nearest_by_mode(result: StudyResult) -> None:
     the study's key stages) and, named as the other measure, of any AP site whatever key
     stages it serves; per mode, the median time from an LSOA to its nearest AP site with
     unreachable LSOAs counted as beyond the journey limit, and how many LSOAs and children
-    aged 5-15 reach none (also in ``result.headline``).
-
-    Parameters
-    ----------
-    result
-        The study so far; this stage adds its tables to it in place.
-    """
+    aged 5-15 reach none (also in ``result.headline``)."""
     cfg = result.config
     near = result.tables["nearest_ap"]
     cov = result.tables["coverage"]
@@ -480,13 +468,7 @@ def nearest_by_mode(result: StudyResult) -> None:
 
 
 def analyse_coverage(result: StudyResult) -> None:
-    """Nearest times, coverage by key stage, choice and equity, per mode (AP kinds).
-
-    Parameters
-    ----------
-    result
-        The study so far; this stage adds its tables to it in place.
-    """
+    """Nearest times, coverage by key stage, choice and equity, per mode (AP kinds)."""
     from apgeo.analysis.coverage import (
         choice_counts,
         coverage_summary,
@@ -528,13 +510,7 @@ def analyse_coverage(result: StudyResult) -> None:
 
 
 def analyse_access(result: StudyResult) -> None:
-    """E2SFCA places per 1,000 children (stepped decay) where capacity is known.
-
-    Parameters
-    ----------
-    result
-        The study so far; this stage adds its tables to it in place.
-    """
+    """E2SFCA places per 1,000 children (stepped decay) where capacity is known."""
     from apgeo.analysis.access import enhanced_two_step_fca
 
     kinds = result.ap_kinds
@@ -563,13 +539,7 @@ def analyse_access(result: StudyResult) -> None:
 
 
 def analyse_coldspots(result: StudyResult) -> None:
-    """Access cold spots (far from suitable provision), capacity cold spots and Gi* clusters.
-
-    Parameters
-    ----------
-    result
-        The study so far; this stage adds its tables to it in place.
-    """
+    """Access cold spots (far from suitable provision), capacity cold spots and Gi* clusters."""
     from apgeo.analysis.coldspots import access_coldspots, capacity_coldspots, gi_star_clusters
     from apgeo.study.incremental import study_cache_dir
 
@@ -642,13 +612,7 @@ RECOMMENDATION_GROUPS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] 
 def recommend_and_compare(result: StudyResult) -> None:
     """Where new AP places should go (MCLP and p-median, primary and secondary), and two
     scenarios side by side: the Inclusion Centre's main site alone vs all current AP
-    settings, and the recommended sites added.
-
-    Parameters
-    ----------
-    result
-        The study so far; this stage adds its tables to it in place.
-    """
+    settings, and the recommended sites added."""
     from apgeo.planning.candidates import read_candidates
     from apgeo.planning.export import export_recommendations
     from apgeo.planning.instance import known_places_per_need
@@ -779,13 +743,7 @@ def _gias_candidates(result: StudyResult, phases: tuple[str, ...] | list[str]) -
 def compute_catchments(result: StudyResult) -> None:
     """Catchment polygons of the AP sites per mode and threshold (for display: coverage
     figures come from travel times). Street-network polygons when a network was used,
-    else straight-line circles clipped to the local-authority boundary.
-
-    Parameters
-    ----------
-    result
-        The study so far; this stage adds its tables to it in place.
-    """
+    else straight-line circles clipped to the local-authority boundary."""
     from apgeo.analysis.catchments import straight_line_catchments
     from apgeo.network.modes import check_mode
     from apgeo.study.incremental import cached_catchments

@@ -305,13 +305,7 @@ class TransitEngine:
         )
 
     def record(self) -> dict[str, Any]:
-        """Engine settings for ``table.attrs``.
-
-        Returns
-        -------
-        dict
-            The feed's record plus walking limits and speed, transfers, rides and stops used.
-        """
+        """Engine settings for ``table.attrs``."""
         return {
             **self.feed.record(),
             "max_walk_m": self.max_walk_m,
@@ -340,24 +334,7 @@ class TransitEngine:
         **snap_options: Any,
     ) -> pd.DataFrame:
         """Origins or destinations ready for :meth:`earliest_arrivals`: snapped to the walk
-        network, or points in the working CRS for straight-line walking.
-
-        Parameters
-        ----------
-        frame
-            Points (any CRS) with ``id_column``.
-        id_column
-            Unique id column.
-        name
-            What the points are, for messages (e.g. ``"origins"``).
-        **snap_options
-            Passed to :func:`apgeo.routing.snap.snap_points`.
-
-        Returns
-        -------
-        pandas.DataFrame
-            The prepared points, in the order of ``frame``.
-        """
+        network, or points in the working CRS for straight-line walking."""
         if self.straight_walk is not None:  # nothing to snap to: snap_options unused
             return self.straight_walk.points(frame, id_column=id_column, name=name)
         assert isinstance(self.walk_engine, TravelTimeEngine)
