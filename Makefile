@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test venv lint typecheck pytest bench clean browser-deps
+.PHONY: demo test venv lint typecheck pytest bench clean browser-deps docs
 .PHONY: lock postgis-deps
 # Pinned versions of every dependency (dev extra included), generated from pyproject.toml.
 LOCK   := requirements.lock
@@ -31,9 +31,9 @@ typecheck: $(STAMP)
 # Headless Chromium for the real-browser map test (Debian packages). Skipped quietly
 # where apt-get is unavailable or we are not root: the browser tests then skip with a reason.
 browser-deps:
-	@if [ ! -x /usr/bin/chromedriver ] || [ ! -f /usr/share/javascript/leaflet/leaflet.js ]; then \
+	@if [ ! -x /usr/bin/chromedriver ]; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver libjs-leaflet libjs-jquery >/dev/null) \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
 	      || echo "browser-deps: could not install chromium; browser tests will be skipped"; \
 	  else echo "browser-deps: no apt-get/root; browser tests will be skipped"; fi; \
 	fi
@@ -51,10 +51,16 @@ postgis-deps:
 pytest: $(STAMP) browser-deps postgis-deps
 	$(VENV)/bin/pytest -n 2
 
-test: lint typecheck pytest
+# The API reference from the docstrings (mkdocs + mkdocstrings), warnings are errors;
+# written to site/ (git-ignored), pages listed by scripts/gen_api_docs.py.
+docs: $(STAMP)
+	$(PY) scripts/gen_api_docs.py docs/api
+	$(VENV)/bin/mkdocs build --strict --quiet
+
+test: lint typecheck docs pytest
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site docs/api

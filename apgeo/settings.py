@@ -60,6 +60,9 @@ class Settings:
     snap_max_distance_m: float = 5_000.0
     #: Counts 1..4 are never shown (Office for National Statistics / DfE practice).
     suppression_threshold: int = 5
+    #: Progress bars on long calls (``tqdm.auto``): ``False`` silences them, ``True`` always
+    #: shows them, ``None`` shows them in a notebook or on a terminal only.
+    progress: bool | None = None
 
 
 _active = Settings()
@@ -71,7 +74,19 @@ def get_settings() -> Settings:
 
 
 def configure(**changes: object) -> Settings:
-    """Change the active settings, e.g. ``apgeo.configure(data_dir="../shared/data")``."""
+    """Change the active settings, e.g. ``apgeo.configure(data_dir="../shared/data")``.
+
+    Parameters
+    ----------
+    **changes
+        Fields of :class:`Settings` and their new values, e.g. ``progress=False`` to
+        silence the progress bars of long calls.
+
+    Returns
+    -------
+    Settings
+        The settings now active.
+    """
     global _active
     fixed: dict[str, object] = {}
     for key, value in changes.items():
@@ -81,6 +96,10 @@ def configure(**changes: object) -> Settings:
             raise ApgeoValueError(
                 f"unknown setting {key!r}; known settings: {sorted(Settings.__dataclass_fields__)}"
             )
+        if key == "progress" and value is not None and not isinstance(value, bool):
+            from apgeo._errors import ApgeoValueError
+
+            raise ApgeoValueError(f"progress must be True, False or None; got {value!r}")
         fixed[key] = Path(value).expanduser() if key.endswith("_dir") else value  # type: ignore[arg-type]
     _active = replace(_active, **fixed)  # type: ignore[arg-type]
     return _active

@@ -3,14 +3,10 @@
 Needs ``/usr/bin/chromium`` and ``/usr/bin/chromedriver`` (Debian: ``apt-get install chromium
 chromium-driver``) and the ``selenium`` package; skipped with a reason otherwise.
 
-Offline limitation: folium loads Leaflet, jQuery and plugins from CDNs, unreachable here.
-
-* With Debian's ``libjs-leaflet`` / ``libjs-jquery`` installed, the map is saved with those
-  files inlined (``save_map(..., offline_assets=system_assets())``) and the test checks that
-  Leaflet really drew the layers, with no JS error at all apart from failed CDN/tile fetches.
-* The default (CDN) page is always checked too: it must load, show the title and method note,
-  fire no ``alert`` and raise no JS error except failed CDN fetches and their consequence
-  ("L is not defined" when Leaflet itself is missing).
+Every request that is not a local file is blocked (Chrome DevTools
+``Network.setBlockedURLs``), as on a laptop without the internet: the maps carry their own
+Leaflet and jQuery (:func:`apgeo.outputs.maps.save_map`), so their layers must draw with
+no JS error at all; only the basemap tiles fail to load.
 """
 
 from __future__ import annotations
@@ -21,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from apgeo.outputs.maps import DEBIAN_ASSETS, save_map, study_map, system_assets
+from apgeo.outputs.maps import save_map, study_map
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -40,10 +36,10 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 EVIL = "<script>alert(1)</script>"
 TITLE = "Sheffield AP access (browser test)"
 METHOD = "Travel times: STRAIGHT-LINE ESTIMATE (crow-fly distance x 1.3 at mode speed)"
-#: Network failures (CDN scripts/styles, basemap tiles) are expected offline.
+#: Network failures (basemap tiles) are expected offline.
 NETWORK_FAILURE = re.compile(r"^https?://\S+ - Failed to load resource")
-#: What a page without its CDN libraries raises, and nothing else.
-MISSING_LIBRARY = re.compile(r"Uncaught ReferenceError: (L|\$) is not defined")
+#: Any request outside the file system.
+BLOCKED = ["http://*", "https://*", "ws://*", "wss://*", "ftp://*"]
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +62,8 @@ def driver(tmp_path_factory):
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     drv = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     drv.set_page_load_timeout(60)
+    drv.execute_cdp_cmd("Network.enable", {})
+    drv.execute_cdp_cmd("Network.setBlockedURLs", {"urls": BLOCKED})
     yield drv
     drv.quit()
 
@@ -97,15 +95,13 @@ def _open(drv, path: Path) -> list[dict]:
     return drv.get_log("browser")
 
 
-def _unexpected(logs: list[dict], *, allow_missing_library: bool) -> list[str]:
+def _unexpected(logs: list[dict]) -> list[str]:
     bad = []
     for entry in logs:
         if entry["level"] != "SEVERE":
             continue
         msg = entry["message"]
         if NETWORK_FAILURE.search(msg):
-            continue
-        if allow_missing_library and MISSING_LIBRARY.search(msg):
             continue
         bad.append(msg)
     return bad
@@ -116,25 +112,24 @@ def _no_alert_fired(drv) -> None:
     assert drv.execute_script("return window.__alerts.length") == 0
 
 
-def test_cdn_page_loads_without_our_errors(driver, study, tmp_path):
-    path = save_map(study, tmp_path / "cdn.html")
+def test_web_is_blocked(driver, tmp_path):
+    """The test browser really reaches nothing outside the file system."""
+    page = tmp_path / "probe.html"
+    page.write_text(
+        '<html><body><script src="https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js">'
+        "</script></body></html>",
+        encoding="utf-8",
+    )
+    driver.get(page.as_uri())
+    assert driver.execute_script("return typeof L") == "undefined"
+
+
+def test_offline_page_draws_layers(driver, study, tmp_path):
+    path = save_map(study, tmp_path / "offline.html")
     logs = _open(driver, path)
     assert driver.title == TITLE
-    body = driver.find_element("tag name", "body").text
-    assert METHOD in body
-    _no_alert_fired(driver)
-    assert _unexpected(logs, allow_missing_library=True) == []
-
-
-@pytest.mark.skipif(
-    set(system_assets()) != set(DEBIAN_ASSETS),
-    reason="local Leaflet/jQuery not installed (apt-get install libjs-leaflet libjs-jquery); "
-    "the map cannot draw offline",
-)
-def test_offline_page_draws_layers(driver, study, tmp_path):
-    path = save_map(study, tmp_path / "offline.html", offline_assets=system_assets())
-    logs = _open(driver, path)
-    assert _unexpected(logs, allow_missing_library=False) == []
+    assert METHOD in driver.find_element("tag name", "body").text
+    assert _unexpected(logs) == []
     assert driver.execute_script("return typeof L") == "object"
     n_paths = driver.execute_script(
         "return document.querySelectorAll('path.leaflet-interactive').length"
@@ -160,22 +155,16 @@ def test_offline_page_draws_layers(driver, study, tmp_path):
     )
     assert EVIL in shown
     _no_alert_fired(driver)
-    assert _unexpected(driver.get_log("browser"), allow_missing_library=False) == []
+    assert _unexpected(driver.get_log("browser")) == []
     assert not driver.execute_script(
         "return document.querySelector('.leaflet-popup-content script')"
     )
 
 
-@pytest.mark.skipif(
-    set(system_assets()) != set(DEBIAN_ASSETS),
-    reason="local Leaflet/jQuery not installed (apt-get install libjs-leaflet libjs-jquery); "
-    "the map cannot draw offline",
-)
 def test_study_map_in_browser(driver, tmp_path):
     """The map the Sheffield study writes: layers, legend, a tooltip, no console errors."""
     import warnings
 
-    from apgeo.outputs.maps import _inline_assets
     from apgeo.settings import repo_root
     from apgeo.study.config import load_config
     from apgeo.study.pipeline import run_study
@@ -190,11 +179,9 @@ def test_study_map_in_browser(driver, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         run_study(load_config(cfg_path), only="maps")
-    written = tmp_path / "maps" / "sheffield_walk.html"
-    offline = tmp_path / "study_offline.html"
-    offline.write_text(_inline_assets(written.read_text(encoding="utf-8"), system_assets()), encoding="utf-8")
+    offline = tmp_path / "maps" / "sheffield_walk.html"  # as written, nothing added
     logs = _open(driver, offline)
-    assert _unexpected(logs, allow_missing_library=False) == []
+    assert _unexpected(logs) == []
     labels = driver.execute_script(
         "return Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
         ".map(l => l.textContent.trim())"
@@ -206,15 +193,17 @@ def test_study_map_in_browser(driver, tmp_path):
     tip = driver.execute_script(
         "for (const k in window) { const v = window[k];"
         "  if (v instanceof L.GeoJSON && v.getTooltip()) { const ls = v.getLayers();"
-        "    if (ls.length) { v.openTooltip(ls[0]); break; } } }"
+        "    if (ls.length) { const l = ls[0];"
+        "      v.openTooltip(l.getBounds ? l.getBounds().getCenter() : l.getLatLng()); break; } } }"
         "const t = document.querySelector('.leaflet-tooltip'); return t ? t.textContent : null;"
     )
     assert tip  # a tooltip shows text
     driver.save_screenshot(str(tmp_path / "study_map.png"))
     assert (tmp_path / "study_map.png").stat().st_size > 10_000
     _no_alert_fired(driver)
-    # on a 1366 x 768 laptop: the layer list is folded away, the legend fits between the
-    # title box and the bottom edge (it scrolls inside), the cold spots are off at first
+    # on a 1366 x 768 laptop: the layer list is folded away, the whole legend fits between
+    # the title box and the bottom edge without scrolling, the cold spots are off at first,
+    # sites are drawn above every area and line, and the title box folds away
     driver.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride", {"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": False}
     )
@@ -226,9 +215,19 @@ def test_study_map_in_browser(driver, tmp_path):
             "const cold = Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
             "  .find(l => l.textContent.includes('Access cold spots'));"
             "return {legend_top: r('apgeo-legend').top, legend_bottom: r('apgeo-legend').bottom,"
-            "  title_bottom: r('apgeo-title').bottom, inner_h: window.innerHeight,"
+            "  title_bottom: r('apgeo-title').bottom, title_h: r('apgeo-title').height,"
+            "  inner_h: window.innerHeight,"
             "  expanded: c.classList.contains('leaflet-control-layers-expanded'), layers_w: c.getBoundingClientRect().width,"
-            "  cold_on: cold.querySelector('input').checked};"
+            "  cold_on: cold.querySelector('input').checked,"
+            "  legend_scroll: document.getElementById('apgeo-legend').scrollHeight"
+            "    - document.getElementById('apgeo-legend').clientHeight,"
+            "  sites_z: +getComputedStyle(document.querySelector('.leaflet-apgeo-sites-pane')).zIndex,"
+            "  overlay_z: +getComputedStyle(document.querySelector('.leaflet-overlay-pane')).zIndex,"
+            "  sites_drawn: document.querySelectorAll('.leaflet-apgeo-sites-pane path').length};"
+        )
+        driver.execute_script("document.querySelector('#apgeo-title summary').click()")
+        folded_h = driver.execute_script(
+            "return document.getElementById('apgeo-title').getBoundingClientRect().height"
         )
         driver.save_screenshot(str(tmp_path / "study_map_1366x768.png"))
     finally:
@@ -236,3 +235,6 @@ def test_study_map_in_browser(driver, tmp_path):
     assert box["inner_h"] == 768
     assert box["title_bottom"] < box["legend_top"] and box["legend_bottom"] <= 768
     assert not box["expanded"] and box["layers_w"] < 150 and not box["cold_on"]
+    assert box["legend_scroll"] <= 1, box  # every legend row in sight
+    assert box["sites_z"] > box["overlay_z"] and box["sites_drawn"] > 10
+    assert folded_h < 60 and folded_h < box["title_h"] / 2  # only the title is left

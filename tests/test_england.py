@@ -151,6 +151,15 @@ def test_kdtree_matches_the_full_distance_matrix() -> None:
     assert np.isinf(own_k[group == 5]).all()
 
 
+def test_england_map_opens_offline(tiny: pd.DataFrame, tmp_path: Path) -> None:
+    from apgeo.outputs.maps import online_links
+
+    paths = write_england_outputs(tiny, tmp_path / "m", area="001", n_neighbours=1, folium_map=True)
+    text = paths["map"].read_text(encoding="utf-8")
+    assert online_links(text) == []  # Leaflet inside, no d3 colour bar from a CDN
+    assert "Share of children within 30 min" in text and "Leaflet 1.9.3" in text
+
+
 def test_outputs_are_written_and_byte_identical(tiny: pd.DataFrame, tmp_path: Path) -> None:
     first = write_england_outputs(tiny, tmp_path / "one", area="001", n_neighbours=1)
     second = write_england_outputs(tiny, tmp_path / "two", area="001", n_neighbours=1)

@@ -161,8 +161,25 @@ def test_popups_link_to_gias(saved, layers):
 
 def test_nan_legend(saved):
     _, text = saved
-    assert "Unreachable / no value (NaN): grey (4 areas)" in text
-    assert "unreachable (no value)" in text  # in the tooltips of those areas
+    # no journey limit given: no time means no route; never "NaN" on the page
+    assert "Not reachable (no route to any site) (4 areas)" in text
+    assert "not reachable (no route to any site)" in text  # in the tooltips of those areas
+    assert "(NaN)" not in text
+
+
+def test_unreachable_within_the_journey_limit(tmp_path, layers):
+    areas = layers["areas"]  # four areas have no time
+    m = study_map(
+        providers=layers["providers"],
+        areas=areas,
+        area_value_column="travel_time_s",
+        title="t",
+        method_note="public transport: timetable",
+        unreachable_within_min=120,
+    )
+    text = save_map(m, tmp_path / "u.html").read_text(encoding="utf-8")
+    assert "Not reachable within 120 min (4 areas)" in text
+    assert "not reachable within 120 min" in text
 
 
 def test_not_located_listed_not_drawn(saved, layers):
@@ -178,7 +195,8 @@ def test_not_located_listed_not_drawn(saved, layers):
 
 def test_coordinates_rounded(saved):
     _, text = saved
-    assert not re.search(r"-?\d+\.\d{8,}", text.split("<script>", 1)[-1][:200_000])
+    data = re.sub(r"<script>/\* \S+ \(inlined\) \*/.*?</script>", "", text, flags=re.S)
+    assert not re.search(r"-?\d+\.\d{8,}", data.split("<script>", 1)[-1][:200_000])
 
 
 def test_cold_spot_meanings_stated(saved):
@@ -290,8 +308,47 @@ def test_offline_assets_inlined(tmp_path, layers):
     text = save_map(m, tmp_path / "o.html", offline_assets={"leaflet.js": js}).read_text()
     assert "window.__fake_leaflet = 1" in text
     assert "leaflet@1.9.3/dist/leaflet.js" not in text
-    assert "leaflet@1.9.3/dist/leaflet.css" in text  # not provided: CDN link kept
+    assert "leaflet@1.9.3/dist/leaflet.css" not in text  # the bundled copy is inlined
     assert "// <\\/script> must not" in text
+
+
+def test_saved_maps_load_nothing_from_the_web(saved):
+    from apgeo.outputs.maps import online_links
+
+    _, text = saved
+    assert online_links(text) == []
+    assert "Leaflet 1.9.3" in text and "jQuery v3.7.1" in text
+
+
+def test_bundled_assets_and_licences_ship():
+    from apgeo.outputs.maps import ASSETS_DIR, bundled_assets
+
+    for name, path in bundled_assets().items():
+        assert path.is_file() and path.stat().st_size > 500, name
+    licences = (ASSETS_DIR / "LICENSES.md").read_text(encoding="utf-8")
+    assert "BSD 2-Clause" in licences and "Permission is hereby granted" in licences
+
+
+def test_folium_bootstrap_is_not_loaded(saved):
+    _, text = saved
+    assert "bootstrap" not in text.lower() and "awesome-markers" not in text
+
+
+def test_colocated_sites_are_spread(saved):
+    _, text = saved
+    assert 'map.on("zoomend viewreset", place)' in text
+    assert "sites close together are drawn side by side" in text
+
+
+def test_providers_drawn_above_lines(saved):
+    _, text = saved
+    assert 'map.createPane("apgeo-sites")' in text or "apgeo-sites" in text
+    assert '"pane": "apgeo-sites"' in text
+
+
+def test_title_box_folds_away(saved):
+    _, text = saved
+    assert '<details id="apgeo-title" open' in text and "<summary" in text
 
 
 def test_offline_asset_missing_file(tmp_path, layers):

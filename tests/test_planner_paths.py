@@ -661,7 +661,7 @@ def test_map_layer_control_collapsed_and_cold_spots_do_not_hide_travel_times(she
     assert len(cold_group) == 1 and cold_group[0].show is False  # not shown at first
     assert COLDSPOT_FILL_OPACITY <= 0.1  # outlined, the choropleth shows through
     legend = page[page.index('id="apgeo-legend"'):][:400]
-    assert "max-height:40vh" in legend and "overflow-y:auto" in legend and legend.startswith('id="apgeo-legend" open')
+    assert "max-height:calc(100vh - 330px)" in legend and "overflow-y:auto" in legend and legend.startswith('id="apgeo-legend" open')
 
 
 def test_kinds_error_says_argument_versus_study_setting_versus_column() -> None:

@@ -86,14 +86,42 @@ DEFAULT_GRAVITY_MIN_TIME_MIN = 1.0
 
 
 def uniform_weights(times_s: np.ndarray, *, catchment_s: float) -> np.ndarray:
-    """1 within the catchment (inclusive), 0 beyond it or when unreachable."""
+    """1 within the catchment (inclusive), 0 beyond it or when unreachable.
+
+    Parameters
+    ----------
+    times_s
+        Travel times in seconds; NaN or inf = unreachable.
+    catchment_s
+        The catchment in seconds.
+
+    Returns
+    -------
+    numpy.ndarray
+        A weight in ``[0, 1]`` per time, same shape as ``times_s``.
+    """
     return np.where(np.isfinite(times_s) & (times_s <= catchment_s), 1.0, 0.0)
 
 
 def stepped_weights(
     times_s: np.ndarray, *, steps_s: Sequence[float], step_weights: Sequence[float]
 ) -> np.ndarray:
-    """Stepped decay: ``step_weights[k]`` for ``steps_s[k-1] < t <= steps_s[k]``, else 0."""
+    """Stepped decay: ``step_weights[k]`` for ``steps_s[k-1] < t <= steps_s[k]``, else 0.
+
+    Parameters
+    ----------
+    times_s
+        Travel times in seconds; NaN or inf = unreachable.
+    steps_s
+        Upper limits of the bands in seconds, increasing.
+    step_weights
+        Weight of each band, one per limit.
+
+    Returns
+    -------
+    numpy.ndarray
+        A weight in ``[0, 1]`` per time, same shape as ``times_s``.
+    """
     out = np.zeros(np.shape(times_s), dtype=float)
     lower = -np.inf
     for upper, w in zip(steps_s, step_weights, strict=True):
@@ -103,7 +131,22 @@ def stepped_weights(
 
 
 def gaussian_weights(times_s: np.ndarray, *, catchment_s: float, sigma_s: float) -> np.ndarray:
-    """Dai (2010) Gaussian decay: 1 at 0 s, 0 at and beyond the catchment."""
+    """Dai (2010) Gaussian decay: 1 at 0 s, 0 at and beyond the catchment.
+
+    Parameters
+    ----------
+    times_s
+        Travel times in seconds; NaN or inf = unreachable.
+    catchment_s
+        The catchment in seconds.
+    sigma_s
+        Width of the Gaussian in seconds.
+
+    Returns
+    -------
+    numpy.ndarray
+        A weight in ``[0, 1]`` per time, same shape as ``times_s``.
+    """
     floor = np.exp(-(catchment_s**2) / (2 * sigma_s**2))
     with np.errstate(invalid="ignore"):
         g = (np.exp(-(times_s**2) / (2 * sigma_s**2)) - floor) / (1 - floor)
@@ -117,6 +160,22 @@ def gravity_weights(
 
     ``t0`` = ``min_time_s``: times below it weigh 1 (no infinite weight at 0 s).
     ``catchment_s`` may be ``inf`` (no cut-off).
+
+    Parameters
+    ----------
+    times_s
+        Travel times in seconds; NaN or inf = unreachable.
+    catchment_s
+        The catchment in seconds (``inf``: none).
+    exponent
+        The decay exponent (``beta >= 0``).
+    min_time_s
+        ``t0`` in seconds.
+
+    Returns
+    -------
+    numpy.ndarray
+        A weight in ``[0, 1]`` per time, same shape as ``times_s``.
     """
     t = np.maximum(np.asarray(times_s, dtype=float), min_time_s)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -439,7 +498,26 @@ def two_step_fca(
     kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     strict: bool = False,
 ) -> pd.DataFrame:
-    """Classic 2SFCA: :func:`floating_catchment_access` with ``decay="none"``."""
+    """Classic 2SFCA: :func:`floating_catchment_access` with ``decay="none"``.
+
+    Parameters
+    ----------
+    travel_times, demand, providers
+        The seam tables (see :mod:`apgeo.analysis.coverage`); ``providers`` needs
+        ``capacity_places``.
+    mode
+        Travel mode label carried into the output.
+    catchment_min
+        Catchment in minutes: sites within it count fully, others not at all.
+    key_stages, need_column, fill_missing_need, kinds, strict
+        See :func:`floating_catchment_access`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area: ``places_per_child``, ``places_per_1000`` and the columns
+        listed in :func:`floating_catchment_access` (``method`` is ``"2sfca"``).
+    """
     return floating_catchment_access(
         travel_times,
         demand,
@@ -474,7 +552,34 @@ def enhanced_two_step_fca(
     kinds: Collection[str | ProviderKind] | None = AP_KINDS,
     strict: bool = False,
 ) -> pd.DataFrame:
-    """E2SFCA (Luo & Qi 2009): :func:`floating_catchment_access` with distance decay."""
+    """E2SFCA (Luo & Qi 2009): :func:`floating_catchment_access` with distance decay.
+
+    Parameters
+    ----------
+    travel_times, demand, providers
+        The seam tables (see :mod:`apgeo.analysis.coverage`); ``providers`` needs
+        ``capacity_places``.
+    mode
+        Travel mode label carried into the output.
+    decay
+        ``"stepped"`` (default), ``"gaussian"`` or ``"gravity"``.
+    steps_min, step_weights
+        Stepped decay: band upper limits (minutes, increasing) and their weights.
+    catchment_min
+        Catchment in minutes for ``"gaussian"`` and ``"gravity"``.
+    gaussian_sigma_min
+        Gaussian width in minutes (default ``catchment_min / 2``).
+    gravity_exponent, gravity_min_time_min
+        Gravity decay ``(t / t0) ** -beta``: the exponent ``beta`` and ``t0`` in minutes.
+    key_stages, need_column, fill_missing_need, kinds, strict
+        See :func:`floating_catchment_access`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area: ``places_per_child``, ``places_per_1000`` and the columns
+        listed in :func:`floating_catchment_access` (``method`` names the decay, e.g. ``"e2sfca_stepped"``).
+    """
     if decay not in ("stepped", "gaussian", "gravity"):
         raise ApgeoValueError(f"decay must be 'stepped', 'gaussian' or 'gravity'; got {decay!r}")
     return floating_catchment_access(

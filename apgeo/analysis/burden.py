@@ -169,7 +169,18 @@ def placement_travel_times(
 def band_columns(thresholds_min: Sequence[float] = DEFAULT_BURDEN_THRESHOLDS_MIN) -> list[str]:
     """Count columns of a burden table: ``placements_within_30_min``,
     ``placements_30_to_45_min``, ``placements_45_to_60_min``, ``placements_over_60_min``,
-    ``placements_no_time``."""
+    ``placements_no_time``.
+
+    Parameters
+    ----------
+    thresholds_min
+        The band edges in minutes, increasing.
+
+    Returns
+    -------
+    list of str
+        The column names, nearest band first, ``placements_no_time`` last.
+    """
     t = [f"{float(x):g}" for x in thresholds_min]
     cols = [f"placements_within_{t[0]}_min"]
     cols += [f"placements_{a}_to_{b}_min" for a, b in itertools.pairwise(t)]
@@ -417,6 +428,18 @@ def furthest_schools(burden_by_school: pd.DataFrame, *, top: int = 10) -> pd.Dat
 
     Only schools whose figures are shown (enough placements) are ranked, by
     ``mean_travel_time_s``, longest first; ``attrs["schools_not_shown"]`` counts the others.
+
+    Parameters
+    ----------
+    burden_by_school
+        A burden table by referring school (suppressed).
+    top
+        How many schools to return.
+
+    Returns
+    -------
+    pandas.DataFrame
+        At most ``top`` rows of ``burden_by_school``, longest mean time first.
     """
     if top < 1:
         raise ApgeoValueError(f"top must be >= 1, not {top!r}")

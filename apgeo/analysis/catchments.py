@@ -67,6 +67,7 @@ from apgeo import schema as S
 from apgeo import schema as _schema
 from apgeo._errors import ApgeoValueError, CRSError, MissingColumnError
 from apgeo._log import warn
+from apgeo._progress import progress_bar
 from apgeo._validate import (
     check_crs,
     check_geometries,
@@ -589,11 +590,18 @@ def catchments(
     # providers are independent: GEOS releases the GIL, so threads use every core; results
     # are gathered in provider order, so they do not depend on the number of threads
     workers = max(1, min(len(sources), os.cpu_count() or 1, _MAX_THREADS))
-    if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(provider, range(len(sources))))
-    else:
-        results = [provider(i) for i in range(len(sources))]
+    with progress_bar(total=len(sources), desc="catchments", unit=" site") as bar:
+
+        def provider_done(i: int) -> Any:
+            r = provider(i)
+            bar.update(1)
+            return r
+
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(provider_done, range(len(sources))))
+        else:
+            results = [provider_done(i) for i in range(len(sources))]
     rows: list[dict[str, Any]] = []
     out_geoms: list[BaseGeometry] = []
     degenerate: list[str] = []

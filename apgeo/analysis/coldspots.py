@@ -589,6 +589,18 @@ def benjamini_hochberg_cutoff(p_values: np.ndarray, *, alpha: float = 0.05) -> f
 
     Tests with ``p <= cutoff`` are significant at false discovery rate ``alpha``
     (Benjamini & Hochberg 1995).
+
+    Parameters
+    ----------
+    p_values
+        One p-value per test.
+    alpha
+        The false discovery rate.
+
+    Returns
+    -------
+    float
+        The cutoff.
     """
     p_sorted = np.sort(np.asarray(p_values, dtype=float)[np.isfinite(p_values)])
     n = len(p_sorted)
@@ -608,8 +620,19 @@ def combine_coldspots(access: pd.DataFrame, capacity: pd.DataFrame | None = None
     the capacity table's ``key_stages`` label such as ``"KS1+KS2"``), and it has children
     of that key stage. Reasons from both tests are joined.
 
-    Returns the rows of ``access`` with ``far`` (bool), ``low_capacity`` (bool),
-    ``coldspot`` (bool) and ``reasons``.
+    Parameters
+    ----------
+    access
+        The access table (:func:`access_coldspots`), one row per area, key stage and mode.
+    capacity
+        The capacity table (:func:`capacity_coldspots`), or ``None`` for the distance
+        test alone.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``access`` with ``far`` (bool), ``low_capacity`` (bool),
+        ``coldspot`` (bool) and ``reasons``.
     """
     require_columns(access, [AREA_ID, MODE, KEY_STAGE, ACCESS_COLDSPOT, REASON, CHILDREN], source="access cold spots")
     out = access.copy()
@@ -652,10 +675,28 @@ def coldspot_sensitivity(
 ) -> pd.DataFrame:
     """How the access cold-spot set changes when the threshold moves by +/- ``delta_min``.
 
-    Returns one row per key stage and threshold (``threshold - delta``, ``threshold``,
-    ``threshold + delta``): ``coldspot_areas``, ``children_in_coldspots``, and, against
-    the base threshold, ``areas_added`` and ``areas_removed`` (counts) and
-    ``jaccard_with_base`` (overlap of the sets, 1 = identical).
+    Parameters
+    ----------
+    travel_times, demand, providers
+        The seam tables (see :mod:`apgeo.analysis.coverage`).
+    mode
+        The travel mode of ``travel_times``.
+    key_stages
+        Key stages to test (default: those the providers serve, else KS1-KS4).
+    max_travel_time_min
+        The base threshold in minutes.
+    delta_min
+        How far the threshold moves each way, in minutes.
+    kinds
+        Provider kinds that count (default: the AP kinds; ``None``: every kind).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per key stage and threshold (``threshold - delta``, ``threshold``,
+        ``threshold + delta``): ``coldspot_areas``, ``children_in_coldspots``, and,
+        against the base threshold, ``areas_added`` and ``areas_removed`` (counts) and
+        ``jaccard_with_base`` (overlap of the sets, 1 = identical).
     """
     if delta_min <= 0 or delta_min >= max_travel_time_min:
         raise ApgeoValueError(

@@ -95,6 +95,17 @@ def flow_lines(
 ) -> pd.DataFrame:
     """The school -> provider pairs of a :func:`flow_matrix`, with end points for a map.
 
+    Parameters
+    ----------
+    matrix
+        A suppressed flow matrix (:func:`flow_matrix`).
+    providers
+        Provider sites, for the destinations' names and locations (default: the
+        Sheffield providers).
+    schools
+        The school lookup, for the schools' names and locations (default:
+        :func:`apgeo.inputs.placements.load_schools`).
+
     Returns
     -------
     pandas.DataFrame

@@ -65,6 +65,21 @@ def nearest_provider_table(
     ``pwc_northing``), else their point geometry, else (with a warning) their polygon
     centroid.
 
+    Parameters
+    ----------
+    engine
+        The travel-time engine.
+    providers
+        Provider sites (points).
+    demand
+        Demand areas.
+    direction
+        ``"to"`` the providers (default: children travel to them) or ``"from"`` them.
+    id_column
+        The providers' id column.
+    **snap_options
+        Passed to :func:`apgeo.routing.snap.snap_points`.
+
     Returns
     -------
     pandas.DataFrame

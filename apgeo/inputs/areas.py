@@ -251,7 +251,18 @@ def _lsoas(path: Path) -> pd.DataFrame:
 
 
 def load_authorities(*, extract_dir: str | Path | None = None) -> pd.DataFrame:
-    """The table of the 153 English education authorities (``authorities.csv``), as text."""
+    """The table of the 153 English education authorities (``authorities.csv``), as text.
+
+    Parameters
+    ----------
+    extract_dir
+        Folder of the England extract (default: the committed one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per authority, every column as text.
+    """
     return _authorities(_extract_file(AUTHORITIES_FILE, extract_dir)).copy()
 
 
@@ -262,6 +273,16 @@ def load_lsoas_england(*, extract_dir: str | Path | None = None) -> pd.DataFrame
     (2025), ``utla19cd`` (2019 upper tier), ``easting_m, northing_m`` (population-weighted
     centroid, EPSG:27700, metres), ``children_0_15`` (mid-2015, persons), ``imd_decile``,
     ``idaci_decile`` (1 = most deprived tenth of England's LSOAs).
+
+    Parameters
+    ----------
+    extract_dir
+        Folder of the England extract (default: the committed one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The LSOAs with the columns above.
     """
     return _lsoas(_extract_file(LSOA_FILE, extract_dir)).copy()
 
@@ -281,7 +302,18 @@ def _area_from_row(row: pd.Series) -> Area:
 
 
 def all_areas(*, extract_dir: str | Path | None = None) -> list[Area]:
-    """Every English education authority, in DfE LA number order."""
+    """Every English education authority, in DfE LA number order.
+
+    Parameters
+    ----------
+    extract_dir
+        Folder of the England extract (default: the committed one).
+
+    Returns
+    -------
+    list of Area
+        One per authority.
+    """
     return [_area_from_row(r) for _, r in load_authorities(extract_dir=extract_dir).iterrows()]
 
 
@@ -312,6 +344,18 @@ def resolve_area(area: str | int | Area, *, extract_dir: str | Path | None = Non
     ONS code of 2019 or 2025 (``"E08000019"``, ``"E08000039"``, ``"E10000016"``), or a
     name, case and punctuation insensitive (``"Sheffield"``, ``"bristol"``,
     ``"Kingston upon Hull"``, ``"Hull"``, ``"Sheffield City Council"``).
+
+    Parameters
+    ----------
+    area
+        The authority as above.
+    extract_dir
+        Folder of the England extract (default: the committed one).
+
+    Returns
+    -------
+    Area
+        The authority.
 
     Raises
     ------
@@ -425,6 +469,18 @@ def area_lsoas(area: str | int | Area, *, extract_dir: str | Path | None = None)
     ``la_code``, ``la_name``, ``easting_m``, ``northing_m`` (population-weighted centroid,
     EPSG:27700, metres), ``children_0_15`` (persons, mid-2015, IoD 2019 File 6),
     ``imd_decile``, ``idaci_decile`` (1 = most deprived tenth of England).
+
+    Parameters
+    ----------
+    area
+        The authority (see :func:`resolve_area`).
+    extract_dir
+        Folder of the England extract (default: the committed one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The LSOAs with the columns above.
     """
     a = resolve_area(area, extract_dir=extract_dir)
     lsoas = load_lsoas_england(extract_dir=extract_dir)
@@ -460,6 +516,16 @@ def split_children_by_key_stage(lsoas: pd.DataFrame) -> pd.DataFrame:
     Uses :data:`KEY_STAGE_SPLIT_RULE`: each key stage gets its number of single years of
     age out of the 16 in ``children_0_15`` (:data:`KEY_STAGE_SHARE_OF_0_15`). Totals over
     KS1-KS4 are 11/16 of the 0-15 count (ages 0-4 are before school).
+
+    Parameters
+    ----------
+    lsoas
+        LSOAs with ``children_0_15`` (e.g. :func:`area_lsoas`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with the four key-stage columns added.
     """
     require_columns(lsoas, [S.CHILDREN_0_15], source="LSOA table")
     out = lsoas.copy()
@@ -482,6 +548,16 @@ def load_gias_england(path: str | Path | None = None) -> pd.DataFrame:
     (``data/england_extract/gias_england.csv.gz``: the columns apgeo reads, English
     authorities only), then ``<data_dir>/schools/england_gias_open_establishments_20250524.csv``
     (``data_dir`` from :func:`apgeo.configure`), then ``data/england/`` in the clone.
+
+    Parameters
+    ----------
+    path
+        The GIAS file (``.csv`` or ``.csv.gz``), or ``None`` for the defaults above.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per open establishment, every column as text.
     """
     if path is not None:
         candidates = [Path(path).expanduser()]
@@ -509,6 +585,20 @@ def area_gias(
     GIAS gives each establishment the LA it belongs to (maintained schools) or stands in
     (academies, independent schools), so this is the authority's own schools, not the
     ones nearest to its children: for access, use all of England's settings.
+
+    Parameters
+    ----------
+    area
+        The authority (see :func:`resolve_area`).
+    gias
+        The GIAS table (e.g. :func:`load_gias_england`).
+    extract_dir
+        Folder of the England extract (default: the committed one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``gias`` whose LA is the authority's.
     """
     require_columns(gias, ["la_code"], source="GIAS table")
     a = resolve_area(area, extract_dir=extract_dir)
@@ -527,6 +617,20 @@ def ap_settings_england(
     units, AP academies converter and sponsor led, AP free schools); with ``area``, only
     that authority's. Rows without a usable easting/northing are dropped with a warning
     that names them (URN and name). Columns: the GIAS columns plus ``geometry``.
+
+    Parameters
+    ----------
+    gias
+        The GIAS table (:func:`load_gias_england`).
+    area
+        An authority (see :func:`resolve_area`), or ``None`` for all of England.
+    extract_dir
+        Folder of the England extract (default: the committed one).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The AP settings as points.
     """
     require_columns(
         gias,

@@ -226,6 +226,24 @@ def fetch(
     (the publisher changes them in place) are accepted with a warning that states the
     hash seen, so a study can record it.
 
+    Parameters
+    ----------
+    name
+        A key of :data:`REMOTE_FILES` (or of ``registry``).
+    dest_dir
+        Folder to write to (default ``<cache_dir>/data``).
+    force
+        Download again even when a file with the right hash is there.
+    registry
+        The files known by name (default :data:`REMOTE_FILES`).
+    timeout_s
+        Network timeout in seconds.
+
+    Returns
+    -------
+    Path
+        The local file.
+
     Raises
     ------
     FetchError

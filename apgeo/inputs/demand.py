@@ -139,6 +139,18 @@ def load_demand(
 
     ``population_source="census2021"`` takes the 0-15 count from Census 2021 (LSOA 2021
     codes equal to 2011 ones; the others keep mid-2020 figures, with a warning).
+
+    Parameters
+    ----------
+    data_dir
+        Folder of the data extract (default: the settings' ``data_dir``).
+    population_source
+        ``"mid2020"`` (ONS mid-2020 estimates, default) or ``"census2021"``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per LSOA with the columns above, in EPSG:27700.
     """
     if population_source not in ("mid2020", "census2021"):
         raise ApgeoValueError(f"population_source must be 'mid2020' or 'census2021', not {population_source!r}")
@@ -252,7 +264,18 @@ def load_deprivation(*, data_dir: str | Path | None = None) -> pd.DataFrame:
 
 
 def demand_points(demand: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The demand table with population-weighted centroid points as geometry."""
+    """The demand table with population-weighted centroid points as geometry.
+
+    Parameters
+    ----------
+    demand
+        The table of :func:`load_demand` (``pwc_easting``, ``pwc_northing``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy whose geometry is each area's population-weighted centroid (EPSG:27700).
+    """
     require_columns(demand, [S.AREA_ID, "pwc_easting", "pwc_northing"], source="demand table")
     pts = gpd.points_from_xy(demand["pwc_easting"], demand["pwc_northing"])
     out = pd.DataFrame(demand.drop(columns=demand.geometry.name))
@@ -280,6 +303,29 @@ def aggregate_need(
     (an analysis weight that reveals nothing suppressed: 2.5 for counts 1-4, secondary
     cells rounded to 5). Ward totals may be published: secondary suppression is applied
     within wards and across the city.
+
+    Parameters
+    ----------
+    records
+        Pupil rows or counts per area (see above).
+    demand
+        The demand areas (``area_id``, ``ward_code``), one output row each.
+    area_column
+        Column of ``records`` holding the LSOA code.
+    postcode_column
+        Column of ``records`` holding a home postcode (placed in its LSOA).
+    count_column
+        Column of counts per area (with ``area_column``).
+    lookup
+        Postcode lookup (default: the committed postcode data).
+    strict
+        Turn warnings (postcodes that cannot be placed, areas outside ``demand``) into
+        errors.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per demand area with the columns above; suppressed, safe to publish.
     """
     require_rows(records, source="need records")
     if (area_column is None) == (postcode_column is None):

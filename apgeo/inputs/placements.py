@@ -1,4 +1,15 @@
-"""PLACEHOLDER_PLACEMENTS
+"""Placements: which children are placed in AP, from where, for how long, read safely.
+
+Comes in: the council's placement list (``.csv`` or ``.xlsx``, one row per placement:
+home postcode or LSOA, referring school URN, provider or site, key stage, start date,
+sessions per week; optional end date and outcome), GIAS schools for the referring schools.
+Goes out: :func:`load_placements`, counts by home area, referring school, site and key
+stage (never pupil rows, and not yet suppressed: for analysis, never for publication);
+:func:`load_placement_episodes`, the same with time in AP and outcomes.
+Column names introduced here are constants (``HOME_POSTCODE``, ``SCHOOL_URN``, ...);
+:data:`ALL` labels the total row and column of every published table. Bad rows are
+errors naming the file, row and column; synthetic lists are stamped so every output says
+SYNTHETIC. Nothing pupil-level leaves this module: see :mod:`apgeo.privacy`.
 """
 
 from __future__ import annotations
@@ -182,8 +193,17 @@ def _stamp(frame: pd.DataFrame, *, synthetic: bool, title: str) -> pd.DataFrame:
 def load_schools(*, data_dir: str | Path | None = None) -> pd.DataFrame:
     """The GIAS extract as a school lookup (every establishment, indexed by URN).
 
-    Columns: ``urn`` (str), ``school_name``, ``establishment_type``, ``education_phase``,
-    ``easting``, ``northing``, ``mainstream`` (bool, type in :data:`MAINSTREAM_TYPES`).
+    Parameters
+    ----------
+    data_dir
+        Folder of the data extract (default: the settings' ``data_dir``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``urn`` (str), ``school_name``, ``establishment_type``,
+        ``education_phase``, ``easting``, ``northing``, ``mainstream`` (bool, type in
+        :data:`MAINSTREAM_TYPES`).
     """
     from apgeo.inputs.data import data_path
 
@@ -220,6 +240,18 @@ def read_placement_file(path: str | Path, *, sheet_name: str | int = 0) -> pd.Da
     :data:`PLACEMENT_COLUMNS`. Title rows above the header are skipped (the header row is
     found among the first rows and named in a warning); UTF-16 and Windows-1252 text is
     read. The index keeps spreadsheet row numbers for messages.
+
+    Parameters
+    ----------
+    path
+        The file.
+    sheet_name
+        Excel sheet to read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every cell as text, one row per placement (pupil-level: never publish it).
     """
     p = Path(path).expanduser()
     from apgeo._validate import read_table, require_file
@@ -367,6 +399,16 @@ def load_placement_episodes(
     ``days_in_ap`` = to the end date or to ``as_of`` while open, ``days_since_start`` =
     to ``as_of``), without the home area. NOT suppressed: for analysis, never for
     publication.
+
+    Parameters
+    ----------
+    source, as_of, providers, schools, demand, lookup, duplicates, sheet_name, strict
+        As in :func:`load_placements`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The counts described above, with the ``attrs`` of :func:`load_placements`.
     """
     return _load(
         source, as_of=as_of, providers=providers, schools=schools, demand=demand, lookup=lookup,

@@ -350,6 +350,15 @@ def read_providers(
 
     Parameters
     ----------
+    data
+        A file path (``.csv``, ``.xlsx``, ``.geojson``, ``.gpkg``) or a DataFrame.
+    crs
+        Only checked: ``longitude``/``latitude`` columns are always WGS84 degrees, and a
+        ``crs`` other than EPSG:4326 given with them is an error (eastings and northings
+        are British National Grid; a file's geometry keeps its own CRS).
+    lookup
+        Postcode lookup used for rows located by ``postcode`` (default: the committed
+        postcode data).
     study_area
         The study's areas or boundary (GeoDataFrame / GeoSeries in any CRS, or a
         shapely geometry in EPSG:27700). A provider more than 50 km from it gets a
@@ -357,6 +366,15 @@ def read_providers(
         London coordinates in a Sheffield study are caught here.
     allow_far
         Keep providers more than 150 km from ``study_area`` (with a warning).
+    strict
+        Turn warnings (providers not located, far postcodes) into errors.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per site in EPSG:27700 with ``provider_id``, ``site_id``, ``name``,
+        ``kind``, ``key_stages``, ``capacity_places``, ``located``, ``location_note``
+        and ``source``.
     """
     source = str(data) if not isinstance(data, pd.DataFrame) else "provider table"
     frame: pd.DataFrame
@@ -569,6 +587,19 @@ def load_sheffield_providers(
     Where a setting is in both, the AP settings list wins (it carries curated kind,
     key stages and places). Nothing is dropped: unlocated providers stay with
     ``located=False``.
+
+    Parameters
+    ----------
+    data_dir
+        Folder of the data extract (default: the settings' ``data_dir``).
+    include_gias
+        Add the GIAS establishments (PRUs, AP academies and free schools, special and
+        hospital schools); ``False``: the settings list only.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per site, as :func:`read_providers` returns.
     """
     ap = load_ap_settings(data_dir=data_dir)
     if not include_gias:
@@ -580,7 +611,19 @@ def load_sheffield_providers(
 
 
 def split_located(providers: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """``(located, not_located)``: the second is a plain table for the report."""
+    """``(located, not_located)``: the second is a plain table for the report.
+
+    Parameters
+    ----------
+    providers
+        Providers with a ``located`` column (as :func:`read_providers` returns).
+
+    Returns
+    -------
+    tuple
+        ``(located, not_located)``: a GeoDataFrame of the sites on the map and a
+        DataFrame (no geometry) of the others.
+    """
     mask = providers[S.LOCATED].astype(bool)
     return providers[mask].copy(), pd.DataFrame(providers.loc[~mask].drop(columns="geometry"))
 
@@ -591,7 +634,23 @@ def filter_providers(
     kinds: Iterable[str] | None = None,
     key_stage: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Providers of the given kinds that serve ``key_stage`` (both optional)."""
+    """Providers of the given kinds that serve ``key_stage`` (both optional).
+
+    Parameters
+    ----------
+    providers
+        Providers with ``kind`` and ``key_stages``.
+    kinds
+        Kinds to keep (``ProviderKind`` values); ``None`` keeps every kind.
+    key_stage
+        Keep sites whose ``key_stages`` include this one (e.g. ``"KS3"``); ``None``
+        keeps all.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The rows kept, in their original order.
+    """
     out = providers
     if kinds is not None:
         wanted = {S.ProviderKind.parse(k).value for k in kinds}

@@ -18,6 +18,7 @@ import shapely
 from apgeo._cache import cache_key, code_folder, load_npz, save_npz
 from apgeo._errors import ApgeoError, ApgeoValueError
 from apgeo._log import logger
+from apgeo._progress import progress_bar
 from apgeo.network.arrays import _derive, _graph_from_arrays, _ModeArrays, _object_array
 from apgeo.network.modes import Mode, check_mode
 from apgeo.settings import get_settings
@@ -239,21 +240,28 @@ def _build_modes(
     cache each (when ``paths``), and free the raw data. Modes in ``also`` are derived and
     cached too when they can be (errors only logged), but not returned. ``build(arrays,
     source)`` makes what is returned (default: the networkx graph)."""
-    prepared = read()
+    modes = [*wanted, *(m for m in also if m not in wanted)]
     out: dict[Mode, nx.MultiDiGraph] = {}
-    for mode in [*wanted, *(m for m in also if m not in wanted)]:
-        try:
-            arrays = _derive(prepared, mode=mode, speeds=speeds, slope_aware=slope_aware)
-        except ApgeoError as exc:
+    with progress_bar(total=1 + len(modes), desc="network build", unit=" step") as bar:
+        bar.set_postfix_str("reading")
+        prepared = read()
+        bar.update(1)
+        for mode in modes:
+            bar.set_postfix_str(mode)
+            try:
+                arrays = _derive(prepared, mode=mode, speeds=speeds, slope_aware=slope_aware)
+            except ApgeoError as exc:
+                if mode in wanted:
+                    raise
+                logger.info("not caching the %s network too: %s", mode, exc)
+                bar.update(1)
+                continue
+            if paths is not None:
+                _store_cached(paths[mode], arrays)
             if mode in wanted:
-                raise
-            logger.info("not caching the %s network too: %s", mode, exc)
-            continue
-        if paths is not None:
-            _store_cached(paths[mode], arrays)
-        if mode in wanted:
-            name = source.get(mode) if isinstance(source, Mapping) else source
-            out[mode] = (_graph_from_arrays if build is None else build)(arrays, source=name)
-        del arrays
+                name = source.get(mode) if isinstance(source, Mapping) else source
+                out[mode] = (_graph_from_arrays if build is None else build)(arrays, source=name)
+            del arrays
+            bar.update(1)
     del prepared
     return out

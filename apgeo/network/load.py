@@ -342,6 +342,12 @@ def load_network(
         ``"auto"`` (EPSG:27700 in Great Britain, UTM elsewhere) or a projected CRS.
     slope_aware
         Slope-aware walk and cycle speeds (needs node elevations).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The routable network in a projected CRS, ``travel_time`` (seconds) on every
+        edge; ``graph["source"]`` says where it came from.
     """
     mode = check_mode(mode)
     return cast(

@@ -93,7 +93,18 @@ _GB_BOUNDS_LONLAT = (-8.8, 49.8, 1.9, 60.95)
 
 
 def check_mode(mode: object) -> Mode:
-    """Return ``mode`` if it is one of :data:`MODES`, else raise :class:`ApgeoValueError`."""
+    """Return ``mode`` if it is one of :data:`MODES`, else raise :class:`ApgeoValueError`.
+
+    Parameters
+    ----------
+    mode
+        The value to check.
+
+    Returns
+    -------
+    Mode
+        ``mode``, typed.
+    """
     if mode not in MODES:
         raise ApgeoValueError(
             f"unknown mode {mode!r}; use one of {', '.join(repr(m) for m in MODES)}"
@@ -168,6 +179,11 @@ def parse_maxspeed_kph(
         60 mph otherwise).
     default_unit
         Unit of bare numbers: ``"mph"`` in the UK, ``"kph"`` elsewhere.
+
+    Returns
+    -------
+    float
+        The speed in km/h, or NaN.
     """
     if value is None:
         return math.nan

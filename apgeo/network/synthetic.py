@@ -56,6 +56,11 @@ def grid_network(
         ``b``; ignored for walk and cycle (one-way streets bind drivers only).
     crs
         CRS recorded on the graph.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The grid, with ``length`` (metres) and ``travel_time`` (seconds) on every edge.
     """
     mode = check_mode(mode)
     if int(n_cols) < 1 or int(n_rows) < 1 or int(n_cols) * int(n_rows) < 2:

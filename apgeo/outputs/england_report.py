@@ -9,6 +9,7 @@ fixed (GDAL's ``OGR_CURRENT_DATE``) so reruns on the same data are byte-identica
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -177,17 +178,37 @@ def authority_points(table: pd.DataFrame) -> gpd.GeoDataFrame:
 
 
 def write_england_map(table: pd.DataFrame, path: Path, *, mode: str = "walk") -> Path:
-    """A Folium map of authority points coloured by share of children within 30 min."""
+    """A Folium map of authority points coloured by share of children within 30 min.
+
+    Written by :func:`apgeo.outputs.maps.save_map`, so it opens without the internet
+    (the colour key is plain HTML, not branca's d3 colour bar, which loads from a CDN).
+
+    Parameters
+    ----------
+    table
+        The England comparison (:func:`apgeo.analysis.england.england_comparison`).
+    path
+        The ``.html`` file to write.
+    mode
+        The mode whose shares are drawn.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     import folium
     from branca.colormap import LinearColormap
+    from branca.element import Element, Figure
 
     from apgeo.outputs.map_layers import _esc  # escaped for the page and the tooltip's script
+    from apgeo.outputs.maps import _legend_box, save_map, use_bundled_libraries
 
     pts = authority_points(table.loc[table[S.MODE] == mode]).to_crs("EPSG:4326")
-    fmap = folium.Map(location=[53.0, -1.5], zoom_start=6, tiles="OpenStreetMap")
+    fmap = use_bundled_libraries(folium.Map(location=[53.0, -1.5], zoom_start=6, tiles="OpenStreetMap"))
     scale = LinearColormap(["#b2182b", "#f7f7f7", "#2166ac"], vmin=0, vmax=1)
-    scale.caption = (
-        f"share of children within 30 min of an AP setting ({mode}, straight-line estimate)"
+    caption = (
+        f"Share of children within 30 min of an AP setting ({mode}, straight-line estimate)"
     )
     for _, r in pts.iterrows():
         share = float(r["share_within_30_min_any"])
@@ -205,9 +226,15 @@ def write_england_map(table: pd.DataFrame, path: Path, *, mode: str = "walk") ->
             fill_opacity=0.85,
             tooltip=tip,
         ).add_to(fmap)
-    scale.add_to(fmap)
-    fmap.save(str(path))
-    return path
+    ramp = ", ".join(scale(v / 4) for v in range(5))
+    key = (
+        f'<span style="display:inline-block;width:120px;height:10px;vertical-align:middle;'
+        f'background:linear-gradient(to right, {ramp})"></span> 0% to 100%'
+    )
+    rows = [f"<b>{html.escape(caption)}</b>", key, "Thick outline: no AP setting of its own"]
+    root = cast(Figure, fmap.get_root())
+    root.html.add_child(Element(_legend_box(rows)))
+    return save_map(fmap, path)
 
 
 def write_england_outputs(

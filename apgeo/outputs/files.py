@@ -40,7 +40,18 @@ class OutputFolderError(ApgeoError, OSError):
 
 @contextmanager
 def fixed_gdal_date(value: str = GPKG_TIMESTAMP) -> Iterator[None]:
-    """Set GDAL's ``OGR_CURRENT_DATE`` while writing (restored afterwards)."""
+    """Set GDAL's ``OGR_CURRENT_DATE`` while writing (restored afterwards).
+
+    Parameters
+    ----------
+    value
+        The timestamp GDAL writes into GeoPackage metadata.
+
+    Yields
+    ------
+    None
+        Inside the ``with`` block the date is fixed.
+    """
     import pyogrio
 
     old = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
@@ -53,7 +64,22 @@ def fixed_gdal_date(value: str = GPKG_TIMESTAMP) -> Iterator[None]:
 
 def write_gpkg(frame: gpd.GeoDataFrame, path: str | Path, *, layer: str) -> Path:
     """Write ``frame`` as ``layer`` of the GeoPackage ``path`` (added to the file when it
-    exists) with a fixed timestamp: a rerun of the same study gives the same bytes."""
+    exists) with a fixed timestamp: a rerun of the same study gives the same bytes.
+
+    Parameters
+    ----------
+    frame
+        The table to write.
+    path
+        The ``.gpkg`` file.
+    layer
+        The layer name.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     p = Path(path)
     with fixed_gdal_date():
         frame.to_file(p, layer=layer, driver="GPKG")
@@ -62,7 +88,20 @@ def write_gpkg(frame: gpd.GeoDataFrame, path: str | Path, *, layer: str) -> Path
 
 def writable_folder(folder: str | Path, *, what: str = "output folder") -> Path:
     """Create ``folder`` if needed and check a file can be written in it, or raise
-    :class:`OutputFolderError` naming the folder and the fix (one line, no traceback)."""
+    :class:`OutputFolderError` naming the folder and the fix (one line, no traceback).
+
+    Parameters
+    ----------
+    folder
+        The folder.
+    what
+        What the folder is for, named in the error.
+
+    Returns
+    -------
+    Path
+        The folder, ready to write to.
+    """
     p = Path(folder).expanduser()
     try:
         p.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from apgeo.outputs.map_layers import (
     _fmt_number,
     _SafeFullscreen,
 )
-from apgeo.outputs.maps import _legend_box
+from apgeo.outputs.maps import _legend_box, title_box, use_bundled_libraries
 from apgeo.schema import (
     KEY_STAGES,
     KIND,
@@ -87,13 +87,7 @@ def _flow_title_box(title: str, method_note: str | None, synthetic: bool, note: 
         if method_note
         else ""
     )
-    return (
-        '<div id="apgeo-title" style="position:fixed;top:10px;left:60px;z-index:1000;'
-        "max-width:440px;background:rgba(255,255,255,0.95);padding:8px 10px;border:1px solid #888;"
-        'border-radius:4px;font:13px/1.35 sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3)">'
-        f'<div style="font-size:16px;font-weight:bold">{_esc(title)}</div>{banner}{method}'
-        f'<div style="margin-top:4px;font-size:11px">{_esc(note)}</div></div>'
-    )
+    return title_box(title, f'{banner}{method}<div style="margin-top:4px;font-size:11px">{_esc(note)}</div>')
 
 
 def flow_map(
@@ -181,7 +175,7 @@ def flow_map(
     left_off = int((hidden & (counts.isna() | (counts > 0))).sum())
     unlocated = int((~hidden & (counts >= limit) & ~located).sum())
 
-    m = folium.Map(tiles=tiles, control_scale=True, prefer_canvas=False)
+    m = use_bundled_libraries(folium.Map(tiles=tiles, control_scale=True, prefer_canvas=False))
     all_points = []
     if len(drawn):
         a = _to_lonlat(drawn["school_easting"], drawn["school_northing"])

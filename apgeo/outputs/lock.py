@@ -63,7 +63,20 @@ def _write(lock: Path, label: str) -> None:
 
 
 def acquire(folder: str | Path, *, label: str = "apgeo study") -> Path:
-    """Take the lock of ``folder`` (created if needed); see :func:`output_lock`."""
+    """Take the lock of ``folder`` (created if needed); see :func:`output_lock`.
+
+    Parameters
+    ----------
+    folder
+        The output folder.
+    label
+        Who holds the lock, named in the error another run gets.
+
+    Returns
+    -------
+    Path
+        The lock file; give it to :func:`release`.
+    """
     root = writable_folder(folder).resolve()
     lock = root / LOCK_NAME
     held = _HELD.get(lock)
@@ -91,7 +104,13 @@ def acquire(folder: str | Path, *, label: str = "apgeo study") -> Path:
 
 
 def release(lock: Path) -> None:
-    """Give the lock back (the description is removed when the outermost holder releases)."""
+    """Give the lock back (the description is removed when the outermost holder releases).
+
+    Parameters
+    ----------
+    lock
+        The lock file :func:`acquire` returned.
+    """
     held = _HELD.get(lock)
     if held is None:
         return
@@ -112,7 +131,20 @@ def release(lock: Path) -> None:
 
 @contextmanager
 def output_lock(folder: str | Path, *, label: str = "apgeo study") -> Iterator[Path]:
-    """Hold the lock of an output folder while writing it (re-entrant in one process)."""
+    """Hold the lock of an output folder while writing it (re-entrant in one process).
+
+    Parameters
+    ----------
+    folder
+        The output folder.
+    label
+        Who holds the lock, named in the error another run gets.
+
+    Yields
+    ------
+    Path
+        The lock file, held until the ``with`` block ends.
+    """
     lock = acquire(folder, label=label)
     try:
         yield lock

@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import MacroElement
 from folium.template import Template
 
 from apgeo import schema as _schema
@@ -103,6 +104,13 @@ COLDSPOT_COLOUR = "#6a3d9a"
 
 _COORD_DECIMALS = 6
 
+#: Leaflet pane of the site markers (see :func:`_sites_pane`).
+SITES_PANE = "apgeo-sites"
+#: Site markers whose centres are nearer than this on screen (pixels) overlap ...
+OVERLAP_PX = 20.0
+#: ... and are drawn side by side, this far apart (pixels), centre to centre.
+SPREAD_PX = 26.0
+
 
 # ---- text helpers ------------------------------------------------------------------------
 
@@ -134,7 +142,20 @@ def _fmt_number(value: object, *, digits: int = 0) -> str:
 
 
 def provider_layer_name(kind: ProviderKind | str, count: int) -> str:
-    """Layer name of the providers of one kind, e.g. ``"Providers: Primary AP hub (2)"``."""
+    """Layer name of the providers of one kind, e.g. ``"Providers: Primary AP hub (2)"``.
+
+    Parameters
+    ----------
+    kind
+        A provider kind (its label from :data:`KIND_STYLE`; another string as given).
+    count
+        Number of sites drawn.
+
+    Returns
+    -------
+    str
+        The name shown in the layer list.
+    """
     try:
         label = KIND_STYLE[ProviderKind(kind)][0]
     except ValueError:
@@ -143,7 +164,20 @@ def provider_layer_name(kind: ProviderKind | str, count: int) -> str:
 
 
 def catchment_layer_name(mode: str, threshold_min: float) -> str:
-    """Layer name of one catchment set, e.g. ``"Catchments (display only): walk, 30 min"``."""
+    """Layer name of one catchment set, e.g. ``"Catchments (display only): walk, 30 min"``.
+
+    Parameters
+    ----------
+    mode
+        The travel mode.
+    threshold_min
+        The catchment's limit in minutes.
+
+    Returns
+    -------
+    str
+        The name shown in the layer list.
+    """
     return f"Catchments (display only): {mode}, {threshold_min:g} min"
 
 
@@ -237,9 +271,25 @@ def _provider_popup(row: pd.Series) -> str:
     return "<br>".join(lines)
 
 
-def _add_providers(m: folium.Map, providers: gpd.GeoDataFrame) -> list[str]:
-    """Add one layer per provider kind; return the legend rows (HTML)."""
+def _sites_pane(m: folium.Map) -> str:
+    """The pane site markers are drawn in: above every area and line (Leaflet's overlay
+    pane, 400), below the recommended-site icons (600), whatever order layers are toggled."""
+    panes = [c for c in m._children.values() if isinstance(c, folium.map.CustomPane)]
+    if not any(getattr(p, "name", None) == SITES_PANE for p in panes):
+        folium.map.CustomPane(SITES_PANE, z_index=450, pointer_events=True).add_to(m)
+    return SITES_PANE
+
+
+def _add_providers(
+    m: folium.Map,
+    providers: gpd.GeoDataFrame,
+    *,
+    markers: list[tuple[Any, float, float]] | None = None,
+) -> list[str]:
+    """Add one layer per provider kind; return the legend rows (HTML). Each marker and its
+    longitude / latitude is appended to ``markers`` when given (see :func:`_spread_markers`)."""
     legend: list[str] = []
+    pane = _sites_pane(m)
     shown = _for_display(providers, tolerance_m=0)
     kinds = [k for k in KIND_STYLE if (shown[KIND].astype(str) == k.value).any()]
     others = sorted(set(shown[KIND].astype(str)) - {k.value for k in KIND_STYLE})
@@ -254,7 +304,7 @@ def _add_providers(m: folium.Map, providers: gpd.GeoDataFrame) -> list[str]:
                 if row.geometry.geom_type == "Point"
                 else row.geometry.representative_point()
             )
-            folium.CircleMarker(
+            marker = folium.CircleMarker(
                 location=[point.y, point.x],
                 radius=8 if filled else 7,
                 color=colour,
@@ -264,7 +314,11 @@ def _add_providers(m: folium.Map, providers: gpd.GeoDataFrame) -> list[str]:
                 fill_opacity=0.9,
                 tooltip=folium.Tooltip(_esc(row[NAME])),
                 popup=folium.Popup(_provider_popup(row), max_width=320),
-            ).add_to(group)
+            )
+            marker.options["pane"] = pane
+            marker.add_to(group)
+            if markers is not None:
+                markers.append((marker, float(point.x), float(point.y)))
         group.add_to(m)
         swatch = (
             f'<span style="display:inline-block;width:12px;height:12px;border-radius:50%;'
@@ -308,6 +362,7 @@ def _add_areas(
     value_label: str | None,
     bins: Sequence[float] | None,
     tolerance_m: float,
+    unreachable_within_min: float | None = None,
 ) -> list[str]:
     """Add the choropleth (or plain area outlines); return legend rows."""
     shown = _for_display(areas, tolerance_m=tolerance_m)
@@ -339,6 +394,7 @@ def _add_areas(
         else value_column
     )
     short = "Value (min)" if minutes else "Value"
+    no_value = unreachable_text(unreachable_within_min) if minutes else "no value"
 
     def colour_of(v: float) -> str:
         if math.isnan(v):
@@ -350,7 +406,7 @@ def _add_areas(
 
     def props(row: pd.Series) -> dict[str, str]:
         v = float(values.loc[row.name])
-        text = "unreachable (no value)" if math.isnan(v) else f"{v:,.1f}{unit}"
+        text = no_value if math.isnan(v) else f"{v:,.1f}{unit}"
         return {"Area": _area_text(row), "Ward": _esc(row.get(WARD_NAME)), short: text}
 
     data = _features(shown, props)
@@ -379,9 +435,29 @@ def _add_areas(
         )
     n_nan = int(values.isna().sum())
     rows.append(
-        f"{_swatch(NAN_COLOUR)} Unreachable / no value (NaN): grey ({n_nan} area{'s' if n_nan != 1 else ''})"
+        f"{_swatch(NAN_COLOUR)} {_esc(no_value[:1].upper() + no_value[1:])} "
+        f"({n_nan} area{'s' if n_nan != 1 else ''})"
     )
     return rows
+
+
+def unreachable_text(within_min: float | None) -> str:
+    """What a grey area (no travel time) means, e.g. ``"not reachable within 120 min"``.
+
+    Parameters
+    ----------
+    within_min
+        The journey limit of the travel times in minutes; ``None`` when they have none
+        (then no time means no route at all).
+
+    Returns
+    -------
+    str
+        Lower-case text for a tooltip or, capitalised, a legend row.
+    """
+    if within_min is None or not math.isfinite(within_min):
+        return "not reachable (no route to any site)"
+    return f"not reachable within {within_min:g} min"
 
 
 def _palette(n: int) -> list[str]:
@@ -422,6 +498,7 @@ def _add_catchments(
         key=lambda k: (k[0], k[1]),
     )
     legend = []
+    by_mode: dict[str, list[str]] = {}
     for i, (mode, threshold) in enumerate(keys):
         colour = CATCHMENT_COLOURS[i % len(CATCHMENT_COLOURS)]
         sel = shown[
@@ -450,7 +527,10 @@ def _add_catchments(
             tooltip=_tooltip(["Catchment of", "Mode", "Within"]),
         ).add_to(group)
         group.add_to(m)
-        legend.append(f"{_swatch(colour)} {_esc(name)}")
+        by_mode.setdefault(mode, []).append(f"{_swatch(colour)}&nbsp;{threshold:g}")
+    # one row per mode, so the legend fits a laptop screen
+    for mode, swatches in by_mode.items():
+        legend.append(f"Catchments (display only), {_esc(mode)}: {' '.join(swatches)} min")
     if legend:
         legend.append(
             "<i>Catchment polygons are for display; coverage and cold spots are decided "
@@ -518,13 +598,15 @@ def _add_gi(m: folium.Map, clusters: gpd.GeoDataFrame, *, tolerance_m: float) ->
     group.add_to(m)
     counts = labels.value_counts()
     rows = [f"<b>{_esc(GI_LAYER)}</b> (off by default)"]
-    for lab, colour in GI_COLOURS.items():
-        rows.append(f"{_swatch(colour)} Gi* {_esc(lab)} ({int(counts.get(lab, 0))})")
+    entries = [
+        f"{_swatch(colour)} Gi* {_esc(lab)} ({int(counts.get(lab, 0))})"
+        for lab, colour in GI_COLOURS.items()
+    ]
     others = {
         k: int(v) for k, v in counts.items() if k not in GI_COLOURS and k != GI_NOT_SIGNIFICANT
     }
-    for lab, n in sorted(others.items()):
-        rows.append(f"{_swatch(GI_OTHER_COLOUR)} Gi* {_esc(lab)} ({n})")
+    entries += [f"{_swatch(GI_OTHER_COLOUR)} Gi* {_esc(lab)} ({n})" for lab, n in sorted(others.items())]
+    rows += ["<br>".join(entries)]
     rows.append(
         f"Not shown: {int(counts.get(GI_NOT_SIGNIFICANT, 0))} areas not significant. "
         "A Gi* <i>cold</i> cluster is a group of areas <i>near</i> provision, not an access cold spot."
@@ -532,7 +614,12 @@ def _add_gi(m: folium.Map, clusters: gpd.GeoDataFrame, *, tolerance_m: float) ->
     return rows
 
 
-def _add_recommendations(m: folium.Map, recs: gpd.GeoDataFrame) -> list[str]:
+def _add_recommendations(
+    m: folium.Map,
+    recs: gpd.GeoDataFrame,
+    *,
+    markers: list[tuple[Any, float, float]] | None = None,
+) -> list[str]:
     shown = _for_display(recs, tolerance_m=0).sort_values(RANK)
     group = folium.FeatureGroup(name=RECOMMENDATIONS_LAYER, show=True)
     for _, row in shown.iterrows():
@@ -558,12 +645,15 @@ def _add_recommendations(m: folium.Map, recs: gpd.GeoDataFrame) -> list[str]:
             icon_size=(24, 24),
             icon_anchor=(12, 12),
         )
-        folium.Marker(
+        marker = folium.Marker(
             location=[point.y, point.x],
             icon=icon,
             tooltip=folium.Tooltip(f"#{rank} {_esc(row[SITE_NAME])}"),
             popup=folium.Popup(popup, max_width=340),
-        ).add_to(group)
+        )
+        marker.add_to(group)
+        if markers is not None:
+            markers.append((marker, float(point.x), float(point.y)))
     group.add_to(m)
     return [
         '<span style="display:inline-block;width:14px;height:14px;border-radius:50%;'
@@ -598,6 +688,72 @@ def _add_boundary(m: folium.Map, boundary: gpd.GeoDataFrame, *, tolerance_m: flo
     group.add_to(m)
 
 
+class _SpreadMarkers(MacroElement):  # type: ignore[misc]
+    """Draw site markers that would overlap on screen side by side, around the middle of
+    their group, at every zoom (recomputed on zoom; each keeps its tooltip and popup; only
+    the drawing moves, never the data). Zoomed in far enough, each sits at its address."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var items = [
+            {%- for marker in this.markers %}
+                {{ marker.get_name() }},
+            {%- endfor %}
+            ].map(function (m) { return {m: m, at: m.getLatLng()}; });
+            var near = {{ this.overlap_px }}, ring = {{ this.ring_px }};
+            function place() {
+                var pts = items.map(function (it) { return map.latLngToLayerPoint(it.at); });
+                var parent = items.map(function (_, i) { return i; });
+                function find(i) { while (parent[i] !== i) { i = parent[i] = parent[parent[i]]; } return i; }
+                for (var i = 0; i < pts.length; i++) {
+                    for (var j = i + 1; j < pts.length; j++) {
+                        if (pts[i].distanceTo(pts[j]) < near) { parent[find(j)] = find(i); }
+                    }
+                }
+                var groups = {};
+                items.forEach(function (_, i) { (groups[find(i)] = groups[find(i)] || []).push(i); });
+                Object.keys(groups).forEach(function (k) {
+                    var g = groups[k], n = g.length;
+                    if (n === 1) { items[g[0]].m.setLatLng(items[g[0]].at); return; }
+                    var cx = 0, cy = 0;
+                    g.forEach(function (i) { cx += pts[i].x / n; cy += pts[i].y / n; });
+                    var r = Math.max(ring / 2, ring / (2 * Math.sin(Math.PI / n)));
+                    g.forEach(function (i, k2) {
+                        var a = Math.PI + 2 * Math.PI * k2 / n;
+                        var p = L.point(cx + r * Math.cos(a), cy + r * Math.sin(a));
+                        items[i].m.setLatLng(map.layerPointToLatLng(p));
+                    });
+                });
+            }
+            map.on("zoomend viewreset", place);
+            map.whenReady(place);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, markers: Sequence[Any], *, overlap_px: float, ring_px: float) -> None:
+        super().__init__()
+        self._name = "SpreadMarkers"
+        self.markers = list(markers)
+        self.overlap_px = overlap_px
+        self.ring_px = ring_px
+
+
+def _spread_markers(m: folium.Map, markers: Sequence[tuple[Any, float, float]]) -> int:
+    """Make the site markers that would overlap on screen draw side by side (see
+    :class:`_SpreadMarkers`); return how many markers take part."""
+    if len(markers) < 2:
+        return 0
+    _SpreadMarkers(
+        [marker for marker, _, _ in markers], overlap_px=OVERLAP_PX, ring_px=SPREAD_PX
+    ).add_to(m)
+    return len(markers)
+
+
 class _SafeFullscreen(folium.plugins.Fullscreen):  # type: ignore[misc]
     """Fullscreen button that does nothing (instead of stopping the page) when its CDN is down."""
 
@@ -625,4 +781,5 @@ __all__ = [
     "WARDS_LAYER",
     "catchment_layer_name",
     "provider_layer_name",
+    "unreachable_text",
 ]

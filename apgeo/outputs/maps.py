@@ -22,11 +22,10 @@ All text that comes from data (names, reasons, notes) is HTML-escaped before it 
 the page, including ``$`` and backticks, which folium places inside JavaScript template
 literals.
 
-Leaflet, jQuery and the fullscreen plugin are loaded from public CDNs by default, and the
-basemap tiles from CARTO / OpenStreetMap; both need the internet when the page is opened.
-:func:`save_map` can inline local copies of the JS/CSS (``offline_assets``), e.g. the ones
-Debian's ``libjs-leaflet`` and ``libjs-jquery`` packages install (:func:`system_assets`);
-the basemap still needs the internet, the data layers do not.
+Leaflet, jQuery and the fullscreen plugin ship with apgeo (``apgeo/outputs/assets``, with
+their licences) and :func:`save_map` writes them into the page, so a map opens without the
+internet. Only the basemap tiles (OpenStreetMap) need it; without them the layers draw on a
+blank background.
 """
 
 from __future__ import annotations
@@ -64,6 +63,7 @@ from apgeo.outputs.map_layers import (
     _check_gdf,
     _esc,
     _SafeFullscreen,
+    _spread_markers,
 )
 from apgeo.schema import (
     AREA_ID,
@@ -98,6 +98,7 @@ def study_map(
     simplify_tolerance_m: float = 20.0,
     tiles: str | None = "OpenStreetMap",
     extra_layers: Sequence[folium.FeatureGroup] = (),
+    unreachable_within_min: float | None = None,
 ) -> folium.Map:
     """Build the interactive study map: one toggleable layer per theme.
 
@@ -114,7 +115,8 @@ def study_map(
         Demand areas (polygons) with ``area_id``; optional ``area_name``, ``ward_name``.
     area_value_column
         Column of ``areas`` to colour by. A name ending in ``_s`` is taken as seconds and
-        shown in minutes. NaN (or inf) is drawn grey and labelled "unreachable" in the legend.
+        shown in minutes. NaN (or inf) is drawn grey and labelled "not reachable within N
+        min" (``unreachable_within_min``) in the legend and tooltips.
     area_value_label
         Legend and layer title of the choropleth (with its unit).
     wards
@@ -136,8 +138,12 @@ def study_map(
         How travel times were obtained, shown prominently under the title (e.g. "STRAIGHT-LINE
         ESTIMATE (crow-fly distance x 1.3 at mode speed), not a street network").
     extra_layers
-        More layers (e.g. :func:`apgeo.outputs.transit_layer.transit_layer`), added before
-        the layer control so they are listed and drawn with the others.
+        More layers (e.g. :func:`apgeo.outputs.transit_layer.transit_layer`), listed in the
+        layer control; provider sites are always drawn above them.
+    unreachable_within_min
+        The journey limit of the travel times (minutes), e.g. 120 for public transport:
+        grey areas are "not reachable within 120 min". ``None``: the times have no limit,
+        so no time means no route.
     not_located
         Names to list as "not located". ``None`` lists the providers skipped for having no
         location; an empty list shows no note.
@@ -210,7 +216,7 @@ def study_map(
 
     # ---- the map
     extent_source = next((g for g in (boundary, areas, wards) if g is not None and len(g)), located)
-    m = folium.Map(tiles=tiles, control_scale=True, prefer_canvas=False)
+    m = use_bundled_libraries(folium.Map(tiles=tiles, control_scale=True, prefer_canvas=False))
     if len(extent_source):
         xmin, ymin, xmax, ymax = extent_source.to_crs(DISPLAY_CRS).total_bounds
         if all(map(math.isfinite, (xmin, ymin, xmax, ymax))):
@@ -230,6 +236,7 @@ def study_map(
             value_label=area_value_label,
             bins=area_bins,
             tolerance_m=simplify_tolerance_m,
+            unreachable_within_min=unreachable_within_min,
         )
     if catchments is not None:
         names = {str(p): str(n) for p, n in zip(providers[PROVIDER_ID], providers[NAME])}
@@ -244,17 +251,20 @@ def study_map(
         legend += _add_wards(m, wards, tolerance_m=simplify_tolerance_m)
     if boundary is not None:
         _add_boundary(m, boundary, tolerance_m=simplify_tolerance_m)
-    provider_rows = _add_providers(m, located)
+    for layer in extra_layers:
+        layer.add_to(m)
+    markers: list[tuple[object, float, float]] = []
+    provider_rows = _add_providers(m, located, markers=markers)
     if recommendations is not None:
-        legend += _add_recommendations(m, recommendations)
+        legend += _add_recommendations(m, recommendations, markers=markers)
+    spread = _spread_markers(m, markers)
     legend = [
-        "<b>Providers</b> (filled: AP; ring: AP-adjacent)",
+        "<b>Providers</b> (filled: AP; ring: AP-adjacent"
+        + ("; sites close together are drawn side by side until you zoom in)" if spread else ")"),
         *provider_rows,
         *legend,
     ]
 
-    for layer in extra_layers:
-        layer.add_to(m)
     # collapsed: open, it covers a laptop screen's right third; hover or tap to open it
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
     root = cast(Figure, m.get_root())
@@ -275,18 +285,41 @@ def _title_box(title: str, method_note: str, not_located: Sequence[str]) -> str:
             f'<div style="margin-top:4px;font-size:11px"><b>Not located ({len(not_located)}), '
             f"not on the map:</b> {names}</div>"
         )
-    return (
-        '<div id="apgeo-title" style="position:fixed;top:10px;left:60px;z-index:1000;'
-        "max-width:440px;background:rgba(255,255,255,0.95);padding:8px 10px;border:1px solid #888;"
-        'border-radius:4px;font:13px/1.35 sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3)">'
-        f'<div style="font-size:16px;font-weight:bold">{_esc(title)}</div>'
+    body = (
         '<div id="apgeo-method-note" style="margin-top:4px;padding:4px 6px;background:#fff3cd;'
         f'border-left:4px solid #e0a800;font-weight:bold">{_esc(method_note)}</div>'
         '<div style="margin-top:4px;font-size:11px">"Cold spot" means three things: '
         "<i>access cold spot</i> = far from suitable provision (travel times); "
         "<i>Gi* cluster</i> = statistical cluster of long/short travel times; "
         "the Centre for Social Justice's quality ranking of local authorities is not shown.</div>"
-        f"{note}</div>"
+        f"{note}"
+    )
+    return title_box(title, body)
+
+
+def title_box(title: str, body_html: str) -> str:
+    """The map's title box: the title, then ``body_html`` (already escaped); a click on
+    the title folds the box away (and back), so it need not hide the map beneath it.
+
+    Parameters
+    ----------
+    title
+        Plain text; escaped here.
+    body_html
+        HTML shown under the title while the box is open.
+
+    Returns
+    -------
+    str
+        An HTML ``<details>`` element fixed at the top left of the page.
+    """
+    return (
+        '<details id="apgeo-title" open style="position:fixed;top:10px;left:54px;z-index:1000;'
+        "max-width:420px;background:rgba(255,255,255,0.95);padding:6px 10px;border:1px solid #888;"
+        'border-radius:4px;font:13px/1.35 sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3)">'
+        '<summary title="Click to fold the title box away or open it" '
+        f'style="font-size:15px;font-weight:bold;cursor:pointer">{_esc(title)}</summary>'
+        f"{body_html}</details>"
     )
 
 
@@ -307,40 +340,78 @@ _LAYERS_BUTTON_CSS = (
 )
 
 
+#: Legends longer than this many rows are laid out in two columns, so they fit a
+#: 1366 x 768 laptop screen under the title box without scrolling.
+LEGEND_ONE_COLUMN_ROWS = 14
+
+
 def _legend_box(rows: Sequence[str]) -> str:
-    body = "".join(f"<div>{r}</div>" for r in rows)
-    # fits a 1366 x 768 laptop: at most 40% of the window tall (scrolls inside), and it
-    # folds away with a click on "Legend"
+    body = "".join(f'<div style="break-inside:avoid">{r}</div>' for r in rows)
+    two = len(rows) > LEGEND_ONE_COLUMN_ROWS
+    width = "max-width:600px;column-count:2;column-gap:14px;" if two else "max-width:320px;"
+    # folds away with a click on "Legend"; scrolls inside only on screens smaller than a
+    # 1366 x 768 laptop
     return (
-        '<details id="apgeo-legend" open style="position:fixed;bottom:48px;left:10px;z-index:1000;'
-        "max-width:320px;max-height:40vh;overflow-y:auto;background:rgba(255,255,255,0.95);"
-        "padding:6px 8px;border:1px solid #888;border-radius:4px;font:12px/1.4 sans-serif;"
-        'box-shadow:0 1px 4px rgba(0,0,0,.3)"><summary style="font-weight:bold;cursor:pointer">Legend</summary>'
-        f"{body}</details>"
+        '<details id="apgeo-legend" open style="position:fixed;bottom:52px;left:10px;z-index:1000;'
+        f"{width}max-height:calc(100vh - 330px);overflow-y:auto;background:rgba(255,255,255,0.95);"
+        "padding:4px 8px;border:1px solid #888;border-radius:4px;font:11px/1.3 sans-serif;"
+        'box-shadow:0 1px 4px rgba(0,0,0,.3)"><summary style="font-weight:bold;cursor:pointer;'
+        f'column-span:all">Legend</summary>{body}</details>'
     )
 
 
 # ---- saving ------------------------------------------------------------------------------
 
-#: Where Debian's ``libjs-leaflet`` and ``libjs-jquery`` put local copies of the files the
-#: map loads from CDNs, keyed by the CDN file name.
-DEBIAN_ASSETS: dict[str, str] = {
-    "leaflet.js": "/usr/share/javascript/leaflet/leaflet.min.js",
-    "leaflet.css": "/usr/share/javascript/leaflet/leaflet.css",
-    "jquery-3.7.1.min.js": "/usr/share/javascript/jquery/jquery.min.js",
+#: The JavaScript and CSS files apgeo ships (``apgeo/outputs/assets``, licences in its
+#: ``LICENSES.md``), keyed by the file name of the CDN link folium writes for them.
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"
+BUNDLED_ASSETS: dict[str, str] = {
+    "leaflet.js": "leaflet.js",
+    "leaflet.css": "leaflet.css",
+    "jquery-3.7.1.min.js": "jquery-3.7.1.min.js",
+    "Control.FullScreen.min.js": "Control.FullScreen.js",
+    "Control.FullScreen.css": "Control.FullScreen.css",
 }
 
+#: The libraries apgeo's maps load: Leaflet, and jQuery for folium's popups. folium's
+#: Bootstrap and awesome-markers (icons apgeo does not draw) are left out.
+MAP_JS: list[tuple[str, str]] = [
+    ("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"),
+    ("jquery", "https://code.jquery.com/jquery-3.7.1.min.js"),
+]
+MAP_CSS: list[tuple[str, str]] = [
+    ("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css"),
+]
 
-def system_assets() -> dict[str, Path]:
-    """Local copies of Leaflet / jQuery installed by the system (Debian packages), if any.
+
+def use_bundled_libraries(m: folium.Map) -> folium.Map:
+    """Make ``m`` load only the libraries apgeo ships (Leaflet, jQuery), not folium's
+    Bootstrap and awesome-markers, so :func:`save_map` can write it with nothing online.
+
+    Parameters
+    ----------
+    m
+        A folium map that draws no ``folium.Icon`` markers (those need awesome-markers).
+
+    Returns
+    -------
+    folium.Map
+        The same map, changed in place.
+    """
+    m.default_js = list(MAP_JS)
+    m.default_css = list(MAP_CSS)
+    return m
+
+
+def bundled_assets() -> dict[str, Path]:
+    """The JavaScript and CSS files apgeo ships for offline maps.
 
     Returns
     -------
     dict
-        CDN file name -> local file, for the files present (``apt-get install libjs-leaflet
-        libjs-jquery`` provides them). Pass it to :func:`save_map` as ``offline_assets``.
+        CDN file name -> the file inside the installed package.
     """
-    return {name: Path(p) for name, p in DEBIAN_ASSETS.items() if Path(p).is_file()}
+    return {name: ASSETS_DIR / file for name, file in BUNDLED_ASSETS.items()}
 
 
 _SCRIPT_RE = re.compile(r'<script src="(?P<url>[^"]+)"></script>')
@@ -355,8 +426,8 @@ def _inline_assets(text: str, assets: Mapping[str, str | Path]) -> str:
         path = Path(assets[name])
         if not path.is_file():
             raise ApgeoValueError(
-                f"offline_assets[{name!r}] = {str(path)!r} is not a file; install it "
-                "(e.g. apt-get install libjs-leaflet libjs-jquery) or drop the entry"
+                f"offline_assets[{name!r}] = {str(path)!r} is not a file; "
+                "give an existing file or drop the entry"
             )
         return path
 
@@ -377,25 +448,48 @@ def _inline_assets(text: str, assets: Mapping[str, str | Path]) -> str:
     return _LINK_RE.sub(style, _SCRIPT_RE.sub(script, text))
 
 
+def online_links(text: str) -> list[str]:
+    """The scripts and stylesheets an HTML page still loads from the web.
+
+    Parameters
+    ----------
+    text
+        The page's HTML.
+
+    Returns
+    -------
+    list of str
+        Their URLs (``http(s)://`` or protocol-relative), in page order. Basemap tiles are
+        requested by Leaflet at run time and are not listed.
+    """
+    urls = [m["url"] for m in _SCRIPT_RE.finditer(text)] + [m["url"] for m in _LINK_RE.finditer(text)]
+    return [u for u in urls if u.startswith(("http://", "https://", "//"))]
+
+
 def save_map(
     m: folium.Map,
     path: str | Path,
     *,
     offline_assets: Mapping[str, str | Path] | None = None,
 ) -> Path:
-    """Write ``m`` as one HTML file (data embedded), creating the parent folder.
+    """Write ``m`` as one self-contained HTML file, creating the parent folder.
+
+    The data and the libraries the page needs (Leaflet, jQuery, the fullscreen button; see
+    :func:`bundled_assets`) are inside the file, so it opens without the internet, e.g.
+    from an e-mail on a laptop whose browser reaches no CDN. Only the basemap tiles need
+    the internet; without it the layers draw on a blank background. The libraries add
+    about 260 KB to each file.
 
     Parameters
     ----------
     m
-        A map from :func:`study_map` (or any folium map).
+        A map from :func:`study_map` (or any folium map; a library apgeo does not ship,
+        such as folium's Bootstrap, keeps its web link).
     path
         The ``.html`` file to write.
     offline_assets
-        CDN file name (e.g. ``"leaflet.js"``) -> local file. Each script or stylesheet the
-        page would fetch from a CDN whose file name is a key is inlined instead, so the map
-        draws without the internet (the basemap tiles still need it). :func:`system_assets`
-        gives Debian's copies of Leaflet and jQuery. Files not listed keep their CDN link.
+        More CDN file names (e.g. ``"leaflet.js"``) -> local file, inlined instead of the
+        link, on top of (and overriding) :func:`bundled_assets`.
 
     Returns
     -------
@@ -404,15 +498,18 @@ def save_map(
     """
     out = Path(path).expanduser()
     out.parent.mkdir(parents=True, exist_ok=True)
-    text = m.get_root().render()
-    if offline_assets:
-        text = _inline_assets(text, offline_assets)
+    assets: dict[str, str | Path] = dict(bundled_assets())
+    assets.update(offline_assets or {})
+    text = _inline_assets(m.get_root().render(), assets)
     out.write_text(text, encoding="utf-8")
     return out
 
 
 __all__ = [
+    "bundled_assets",
+    "online_links",
     "save_map",
     "study_map",
-    "system_assets",
+    "title_box",
+    "use_bundled_libraries",
 ]

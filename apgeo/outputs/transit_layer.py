@@ -21,7 +21,18 @@ ROUTE_TYPE_NAMES: dict[int, str] = {0: "tram", 1: "metro", 2: "rail", 3: "bus"}
 
 def stop_sequences(feed: Any) -> list[tuple[int, list[str]]]:
     """Distinct stop sequences of the feed's trips that day, with their route type,
-    longest first (so shorter sub-patterns are drawn on top)."""
+    longest first (so shorter sub-patterns are drawn on top).
+
+    Parameters
+    ----------
+    feed
+        A :class:`~apgeo.routing.transit.feed.TransitFeed`.
+
+    Returns
+    -------
+    list of tuple
+        ``(route_type, [stop_id, ...])`` per distinct sequence.
+    """
     st = feed.stop_times.sort_values(["trip_key", "stop_sequence"], kind="stable")
     route_type = feed.trips.set_index("trip_key")["route_type"]
     seen: dict[tuple[str, ...], int] = {}
@@ -32,12 +43,27 @@ def stop_sequences(feed: Any) -> list[tuple[int, list[str]]]:
     return sorted(((rt, list(seq)) for seq, rt in seen.items()), key=lambda x: (-len(x[1]), x[1]))
 
 
-def transit_layer(feed: Any, *, name: str | None = None) -> folium.FeatureGroup:
-    """Lines and stops of ``feed`` as one map layer (shown by default)."""
+def transit_layer(feed: Any, *, name: str | None = None, show: bool = True) -> folium.FeatureGroup:
+    """Lines and stops of ``feed`` as one map layer.
+
+    Parameters
+    ----------
+    feed
+        A :class:`~apgeo.routing.transit.feed.TransitFeed`.
+    name
+        Layer name; default names the kinds of line and the feed.
+    show
+        Whether the layer is on when the map opens (it can be switched on in the layer list).
+
+    Returns
+    -------
+    folium.FeatureGroup
+        Add it to a map, e.g. through ``study_map(extra_layers=[...])``.
+    """
     stops = feed.stops.set_index(feed.stops["stop_id"].astype(str))
     types = {rt for rt, _ in stop_sequences(feed)} or {0}
     kinds = " and ".join(sorted({ROUTE_TYPE_NAMES.get(t, "public transport") for t in types}))
-    layer = folium.FeatureGroup(name=name or f"Public transport: {kinds} lines and stops ({feed.name})", show=True)
+    layer = folium.FeatureGroup(name=name or f"Public transport: {kinds} lines and stops ({feed.name})", show=show)
     for rt, seq in stop_sequences(feed):
         points = [(float(stops.at[s, "stop_lat"]), float(stops.at[s, "stop_lon"])) for s in seq if s in stops.index]
         folium.PolyLine(points, color=ROUTE_TYPE_COLOURS.get(rt, "#2b8cbe"), weight=3, opacity=0.8).add_to(layer)

@@ -93,7 +93,13 @@ class Change:
     geometry: Any = None
 
     def describe(self) -> str:
-        """Plain-English description of the edit."""
+        """Plain-English description of the edit.
+
+        Returns
+        -------
+        str
+            E.g. ``"close URN107073-1"``.
+        """
         if self.action == "add":
             name = self.attributes.get(NAME, self.site_id)
             return f"add {name} ({self.site_id}, {self.attributes.get(KEY_STAGES, '')})"
@@ -137,7 +143,30 @@ class Scenario:
         provider_id: str | None = None,
         geometry: Any = None,
     ) -> Scenario:
-        """Add a new site (it needs travel times through ``new_travel_times``)."""
+        """Add a new site (it needs travel times through ``new_travel_times``).
+
+        Parameters
+        ----------
+        site_id
+            Id of the new site (unique among the sites).
+        name
+            Its name.
+        key_stages
+            Key stages it serves, e.g. ``"KS3,KS4"`` or ``["KS3", "KS4"]``.
+        kind
+            Provider kind (default ``other``).
+        capacity_places
+            Places (default unknown, NaN).
+        provider_id
+            The organisation (default: the site id).
+        geometry
+            Its location (a point in EPSG:27700), needed to compute its travel times.
+
+        Returns
+        -------
+        Scenario
+            A new scenario with the edit appended.
+        """
         ks = ",".join(parse_key_stages(key_stages))
         if not ks:
             raise ApgeoValueError(f"add_site({site_id!r}): key_stages must name at least one of KS1..KS5")
@@ -153,15 +182,52 @@ class Scenario:
         return self._with(Change("add", str(site_id), attrs, geometry))
 
     def close_site(self, site_id: str) -> Scenario:
-        """Close an existing site (its travel-time rows are dropped)."""
+        """Close an existing site (its travel-time rows are dropped).
+
+        Parameters
+        ----------
+        site_id
+            The site to close.
+
+        Returns
+        -------
+        Scenario
+            A new scenario with the edit appended.
+        """
         return self._with(Change("close", str(site_id)))
 
     def move_site(self, site_id: str, *, geometry: Any = None) -> Scenario:
-        """Move an existing site; it keeps its attributes and needs new travel times."""
+        """Move an existing site; it keeps its attributes and needs new travel times.
+
+        Parameters
+        ----------
+        site_id
+            The site to move.
+        geometry
+            Its new location (a point in EPSG:27700).
+
+        Returns
+        -------
+        Scenario
+            A new scenario with the edit appended.
+        """
         return self._with(Change("move", str(site_id), {}, geometry))
 
     def set_capacity(self, site_id: str, capacity_places: float) -> Scenario:
-        """Change the number of places at an existing site."""
+        """Change the number of places at an existing site.
+
+        Parameters
+        ----------
+        site_id
+            The site.
+        capacity_places
+            Its new number of places (>= 0).
+
+        Returns
+        -------
+        Scenario
+            A new scenario with the edit appended.
+        """
         if not np.isfinite(capacity_places) or capacity_places < 0:
             raise ApgeoValueError(
                 f"set_capacity({site_id!r}): capacity_places must be a number >= 0; got {capacity_places!r}"
@@ -178,8 +244,24 @@ class Scenario:
             )
         return self._with(Change("key_stages", str(site_id), {KEY_STAGES: ks}))
 
+    def _repr_html_(self) -> str:
+        from apgeo._repr import html_summary
+
+        rows = [(f"{i}. {c.action}", c.describe()) for i, c in enumerate(self.changes, start=1)]
+        return html_summary(
+            f"Scenario {self.name!r} ({len(self.changes)} edit{'s' if len(self.changes) != 1 else ''})",
+            rows or [("edits", "none")],
+            method="edits applied in order to the provider table; compare with compare_scenarios",
+        )
+
     def describe(self) -> str:
-        """``"name: edit; edit"``."""
+        """``"name: edit; edit"``.
+
+        Returns
+        -------
+        str
+            The scenario's name and its edits in plain English.
+        """
         return f"{self.name}: " + ("; ".join(c.describe() for c in self.changes) or "no change")
 
     # ---- application ------------------------------------------------------------------

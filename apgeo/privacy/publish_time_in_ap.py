@@ -194,7 +194,15 @@ def _complement_column(values: np.ndarray, hidden: np.ndarray, is_all: np.ndarra
 
 def check_time_in_ap_published(published: pd.DataFrame, *, threshold: int | None = None) -> None:
     """Raise if a published time-in-AP table shows a count of 1 to 4, only one of open /
-    ended, or a share or median beside a blank count it rests on."""
+    ended, or a share or median beside a blank count it rests on.
+
+    Parameters
+    ----------
+    published
+        The table as it would be published.
+    threshold
+        Smallest count that may be shown (default: settings, 5).
+    """
     limit = get_settings().suppression_threshold if threshold is None else int(threshold)
     values = published[_counts()].astype(float)
     small = ((values > 0) & (values < limit)).to_numpy()

@@ -102,6 +102,18 @@ def statistics_rows(table: BurdenCounts, *, min_placements: int = STATISTICS_MIN
     """Rows (in ``table.counts`` order, ``"all"`` last) whose mean and median may be published.
 
     The small-group rule, the hidden-count rule and the differencing rule of this module.
+
+    Parameters
+    ----------
+    table
+        One burden table's counts.
+    min_placements
+        Fewest placements with a time for a row's statistics to be shown.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, one entry per row.
     """
     k = _known_placements(table)
     row_hidden = table.hidden.to_numpy(dtype=bool).any(axis=1)
@@ -166,6 +178,19 @@ def feasibility_intervals(
     ``min_width``, whether any solution moves them (see :func:`_solve_ranges`). So
     ``low`` / ``high`` are values seen in feasible solutions (the range is at least that
     wide), exact for pinned counts.
+
+    Parameters
+    ----------
+    tables
+        The burden tables by name.
+    statistics_shown
+        Table name -> boolean array of the rows whose mean and median are published.
+    thresholds_min
+        The band edges in minutes.
+    time_range_s
+        Shortest and longest travel time of any placement, in seconds.
+    min_width
+        A count whose range is narrower than this counts as pinned.
 
     Returns
     -------
@@ -361,6 +386,21 @@ def protect_statistics(
     statistics (with every group withheld, the ``"all"`` statistics bound only shown
     totals). ``check=False`` (default :data:`CHECK_STATISTICS`) restores the rule before:
     statistics wherever at least ``threshold`` placements with a time are shown.
+
+    Parameters
+    ----------
+    tables
+        The burden tables by name.
+    thresholds_min
+        The band edges in minutes.
+    time_range_s
+        Shortest and longest travel time of any placement, in seconds.
+    threshold
+        Smallest count that may be shown.
+    check
+        Run the feasibility check (``None``: :data:`CHECK_STATISTICS`).
+    min_placements
+        Fewest placements with a time for a row's statistics to be shown.
 
     Returns
     -------

@@ -106,6 +106,18 @@ class EdgeIndex:
         entry, oriented from the end that comes first in ``G.nodes``; its reverse time is
         the fastest matching reverse edge. Array operations throughout, except for the
         rare node pairs joined by parallel edges.
+
+        Parameters
+        ----------
+        G
+            A network from :mod:`apgeo.network`.
+        main_nodes
+            The nodes of the main (routable) network; ``None``: every node.
+
+        Returns
+        -------
+        EdgeIndex
+            The index.
         """
         check_network(G)
         with _gc_paused():
@@ -215,7 +227,18 @@ class EdgeIndex:
         return len(self.row)
 
     def lines(self, rows: np.ndarray) -> np.ndarray:
-        """LineStrings of entries ``rows`` (object array, same order)."""
+        """LineStrings of entries ``rows`` (object array, same order).
+
+        Parameters
+        ----------
+        rows
+            Entry numbers.
+
+        Returns
+        -------
+        numpy.ndarray
+            One LineString per row.
+        """
         return self.segments.lines(rows)
 
 

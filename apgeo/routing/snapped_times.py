@@ -22,7 +22,19 @@ if TYPE_CHECKING:
 
 
 def node_snap_table(node_ids: Sequence[Hashable]) -> pd.DataFrame:
-    """A snap table placing each source exactly on a node (no access leg)."""
+    """A snap table placing each source exactly on a node (no access leg).
+
+    Parameters
+    ----------
+    node_ids
+        Network node ids, one per source.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A snap table (see :func:`apgeo.routing.snap.snap_points`) with zero-length access
+        legs.
+    """
     k = len(node_ids)
     zeros = np.zeros(k)
     return pd.DataFrame(
@@ -51,6 +63,22 @@ def target_times(
 
     ``direction="from"``: field = time source -> node; target reached from u or v.
     ``direction="to"``: field = time node -> source; target leaves towards u or v.
+
+    Parameters
+    ----------
+    engine
+        The engine the fields were computed on.
+    field_s
+        ``(k, n_nodes)`` node times in seconds.
+    targets
+        Snapped targets (a snap table).
+    direction
+        ``"from"`` or ``"to"`` the sources, as above.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(times_s, via_u)``, each ``(k, n_targets)``.
     """
     u_idx = node_rows(engine.node_index, targets["u"].to_numpy())
     v_idx = node_rows(engine.node_index, targets["v"].to_numpy())
@@ -67,7 +95,18 @@ def target_times(
 
 
 def direct_times(from_table: pd.DataFrame, to_table: pd.DataFrame) -> np.ndarray:
-    """(n_from, n_to) times along a shared edge (inf where not on the same edge)."""
+    """(n_from, n_to) times along a shared edge (inf where not on the same edge).
+
+    Parameters
+    ----------
+    from_table, to_table
+        Snap tables of the two sets of points.
+
+    Returns
+    -------
+    numpy.ndarray
+        Seconds, ``(n_from, n_to)``.
+    """
     out = np.full((len(from_table), len(to_table)), np.inf)
     key_from = list(zip(from_table["u"], from_table["v"], from_table["key"], strict=True))
     by_edge: dict[tuple[Any, Any, Any], list[int]] = {}

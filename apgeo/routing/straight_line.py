@@ -181,6 +181,28 @@ def straight_line_travel_times(
     ``max_travel_time_s`` are NaN. ``table.attrs["method"]`` holds the method note
     (:func:`method_note`) and ``table.attrs["mode"]`` the mode: every table derived from
     it (coverage, access, cold spots) carries both, and refuses another ``mode``.
+
+    Parameters
+    ----------
+    origins, destinations
+        Point GeoDataFrames in a projected CRS (polygons: their representative points).
+    origin_id_column, destination_id_column
+        Unique id columns of each.
+    mode
+        ``"walk"``, ``"cycle"`` or ``"drive"`` (sets the default speed).
+    circuity_factor
+        Network distance / crow-fly distance (default 1.3, or the mode's measured value).
+    speed_kph
+        Speed (default: the mode's speed).
+    max_travel_time_s
+        Pairs beyond this are NaN (``None``: no limit).
+    allow_far
+        Accept destinations more than 150 km from every origin (with a warning).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The long table described above, with ``attrs["method"]`` and ``attrs["mode"]``.
     """
     if mode not in STRAIGHT_LINE_SPEEDS_KPH and speed_kph is None:
         raise ApgeoValueError(

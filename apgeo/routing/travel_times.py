@@ -38,6 +38,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from apgeo._errors import ApgeoValueError, NetworkError
 from apgeo._log import logger, warn
+from apgeo._progress import progress_steps
 from apgeo._validate import _check_limit
 from apgeo.network.arrays import _gc_paused, _object_array, check_network
 from apgeo.routing.edge_geometry import EdgeGeometry
@@ -384,7 +385,7 @@ class TravelTimeEngine:
         if len(table) <= DIJKSTRA_CHUNK:  # one chunk: no copy of the result
             return self._run_chunk(table, limit=limit, direction=direction)
         out = np.empty((len(table), self.n_nodes), dtype=float)
-        for start in range(0, len(table), DIJKSTRA_CHUNK):
+        for start in progress_steps(len(table), DIJKSTRA_CHUNK, desc="travel times", unit=" source"):
             chunk = table.iloc[start : start + DIJKSTRA_CHUNK]
             out[start : start + len(chunk)] = self._run_chunk(chunk, limit=limit, direction=direction)
         return out
@@ -763,6 +764,11 @@ def travel_time_field(
         provider: use ``"to"``).
     **snap_options
         Passed to :func:`apgeo.routing.snap.snap_points`.
+
+    Returns
+    -------
+    TravelTimeField
+        Times in seconds from each source to every node (``inf`` beyond the limit).
     """
     limit = _check_limit(max_travel_time_s)
     direction = _check_direction(direction)

@@ -143,7 +143,19 @@ def _line_of(text: str, section: str, key: str | None) -> int:
 
 
 def load_config(path: str | Path) -> StudyConfig:
-    """Read and validate a study TOML file; relative paths are relative to the file."""
+    """Read and validate a study TOML file; relative paths are relative to the file.
+
+    Parameters
+    ----------
+    path
+        The ``.toml`` file (e.g. ``studies/sheffield.toml``).
+
+    Returns
+    -------
+    StudyConfig
+        The validated settings; an unknown or bad key raises a ``ConfigError`` naming the
+        file, the section and the key.
+    """
     p = Path(path).expanduser().resolve()
     if not p.is_file():
         raise ConfigError(f"study config not found: {p}; the Sheffield one is studies/sheffield.toml")

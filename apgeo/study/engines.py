@@ -86,6 +86,22 @@ def study_engines(
     recorded in the study cache), deferred when the study cache knows the network.
 
     Raises what :func:`apgeo.routing.engine_arrays.load_engines` raises.
+
+    Parameters
+    ----------
+    source
+        The PBF or GraphML file.
+    modes
+        The modes to build.
+    polygon
+        The study area (for clipping a PBF).
+    buffer_m
+        Buffer around ``polygon`` in metres.
+
+    Returns
+    -------
+    dict
+        Mode -> engine (or deferred engine).
     """
     path = Path(source)
     entry = _entry_path(path, modes, polygon, buffer_m)

@@ -75,12 +75,24 @@ _HASHES: weakref.WeakKeyDictionary[TravelTimeEngine, str] = weakref.WeakKeyDicti
 
 
 def study_cache_dir() -> Path:
-    """Folder of the per-site study cache."""
+    """Folder of the per-site study cache.
+
+    Returns
+    -------
+    Path
+        ``<cache_dir>/study`` (not created here).
+    """
     return get_settings().cache_dir / "study"
 
 
 def tile_cache_dir() -> Path:
-    """Folder of the networks' catchment tile polygons."""
+    """Folder of the networks' catchment tile polygons.
+
+    Returns
+    -------
+    Path
+        ``<cache_dir>/catchment_tiles`` (not created here).
+    """
     return get_settings().cache_dir / "catchment_tiles"
 
 
@@ -94,6 +106,16 @@ def clear_cache(*, what: str = "computed") -> list[Path]:
     other apgeo code than this one (never read again; see
     :func:`apgeo._cache.cache_inventory`); ``"computed"`` (default): everything in the
     cache folder except fetched source files (``data``); ``"all"``: the whole cache folder.
+
+    Parameters
+    ----------
+    what
+        ``"study"``, ``"stale"``, ``"computed"`` or ``"all"``, as above.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
     """
     root = get_settings().cache_dir
     if what == "all":
@@ -121,7 +143,18 @@ def clear_cache(*, what: str = "computed") -> list[Path]:
 def network_hash(engine: TravelTimeEngine | DeferredEngine) -> str:
     """Content hash of what travel times and catchments depend on: the travel-time
     matrix, the edges and their geometry, the node coordinates and the CRS (computed once
-    per engine; a deferred engine carries its own, recorded when it was first built)."""
+    per engine; a deferred engine carries its own, recorded when it was first built).
+
+    Parameters
+    ----------
+    engine
+        A travel-time engine, or a deferred one.
+
+    Returns
+    -------
+    str
+        The hex digest.
+    """
     if isinstance(engine, DeferredEngine):
         return engine.network_hash
     found = _HASHES.get(engine)

@@ -197,6 +197,34 @@ def _areas_for_map(result: StudyResult, mode: str) -> gpd.GeoDataFrame:
     return result.demand[cols].merge(nearest, on=S.AREA_ID, how="left")
 
 
+def _cap_min(table: pd.DataFrame) -> float | None:
+    """The journey limit of a travel-time table in minutes, ``None`` when it has none."""
+    cap = table.attrs.get("max_travel_time_s")
+    return float(cap) / 60.0 if cap is not None and np.isfinite(cap) else None
+
+
+def map_method_suffix(mode: str, method: str) -> str:
+    """How a map's travel times were made, for its title, e.g. ``" (timetable + straight-line
+    walking)"`` for public transport; ``""`` for times on the street network.
+
+    Parameters
+    ----------
+    mode
+        The travel mode (``"transit"`` is public transport).
+    method
+        The study's method note for the mode (``StudyResult.network_method``).
+
+    Returns
+    -------
+    str
+        Text to append to the title.
+    """
+    straight = "STRAIGHT-LINE" in method
+    if mode == "transit" or method.startswith("public transport"):
+        return " (timetable + straight-line walking)" if straight else " (timetable + street walking)"
+    return " (straight-line estimate)" if straight else ""
+
+
 def draw_maps(result: StudyResult) -> None:
     """One interactive map per mode in ``maps_dir``: providers, travel time to the nearest
     AP site, access cold spots with reasons, Gi* clusters, wards; every title says how
@@ -214,7 +242,8 @@ def draw_maps(result: StudyResult) -> None:
         if transit is not None and hasattr(transit, "feed"):
             from apgeo.outputs.transit_layer import transit_layer
 
-            extra.append(transit_layer(transit.feed))  # a fresh layer for each map
+            # a fresh layer for each map; shown at first on the public-transport map only
+            extra.append(transit_layer(transit.feed, show=mode == "transit"))
         coldspots = None
         if cold is not None:
             c = cold[(cold["mode"] == mode) & cold["access_coldspot"]]
@@ -227,7 +256,7 @@ def draw_maps(result: StudyResult) -> None:
             clusters = polygons.merge(g, on=S.AREA_ID, how="inner")
         catch = result.tables.get(f"catchments_{mode}")
         method = result.network_method[mode]
-        estimate = " (straight-line estimate)" if "STRAIGHT-LINE" in method else ""
+        estimate = map_method_suffix(mode, method)
         m = study_map(
             providers=result.providers,
             areas=_areas_for_map(result, mode),
@@ -243,6 +272,7 @@ def draw_maps(result: StudyResult) -> None:
             method_note=result.network_method[mode],
             not_located=list(result.not_located[S.NAME]),
             extra_layers=extra,
+            unreachable_within_min=_cap_min(result.travel_times[mode]),
         )
         path = save_map(m, map_path(cfg, mode))
         result.files.append(path)

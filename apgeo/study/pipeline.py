@@ -40,7 +40,18 @@ __all__ = ["draw_maps", "run_study", "study_area_inputs", "write_outputs", "writ
 
 def study_area_inputs(config: StudyConfig) -> AreaInputs:
     """The study's own area (``[study] area``, else the area of ``data_dir``): its demand
-    areas, wards and boundary (or approximate extent). Every CLI verb starts here."""
+    areas, wards and boundary (or approximate extent). Every CLI verb starts here.
+
+    Parameters
+    ----------
+    config
+        The study settings.
+
+    Returns
+    -------
+    AreaInputs
+        The area, its demand areas, wards and boundary.
+    """
     if config.area:
         area = resolve_area(config.area)
     elif config.data_dir is not None:
@@ -63,7 +74,18 @@ def study_area_inputs(config: StudyConfig) -> AreaInputs:
 
 def load_inputs(config: StudyConfig) -> StudyResult:
     """The study area's demand areas, wards and boundary, and every provider (located or
-    not): the planner's files, the settings list and GIAS (see :mod:`apgeo.inputs.landscape`)."""
+    not): the planner's files, the settings list and GIAS (see :mod:`apgeo.inputs.landscape`).
+
+    Parameters
+    ----------
+    config
+        The study settings.
+
+    Returns
+    -------
+    StudyResult
+        The result the later stages fill.
+    """
     inputs = study_area_inputs(config)
     area = inputs.area
     tables = []
@@ -174,6 +196,13 @@ def compute_travel_times(result: StudyResult, *, progress: Progress | None = Non
     Network sources, in order: a file named in the config, the cache, a download via
     osmnx (read once for all modes); when none is possible, the straight-line estimate,
     with one warning that says how to get the real network.
+
+    Parameters
+    ----------
+    result
+        The study so far; this stage adds its tables to it in place.
+    progress
+        Called with the name of each step (the CLI's progress bar).
     """
     cfg = result.config
     origins = demand_points(result.demand)[[S.AREA_ID, "geometry"]]
@@ -356,6 +385,20 @@ def run_study(
     ``[postgis] output_schema`` (:func:`apgeo.study.outputs.write_postgis`). The output folder is
     locked while the study runs (:mod:`apgeo.outputs.lock`): a second study writing the
     same folder at once gets an error naming the run that holds it.
+
+    Parameters
+    ----------
+    config
+        The study settings (:func:`apgeo.study.config.load_config`).
+    progress
+        Called with the name of each stage as it starts (the CLI's progress bar).
+    only
+        ``"all"`` (default), ``"recommend"`` or ``"maps"``: a key of :data:`PARTS`.
+
+    Returns
+    -------
+    StudyResult
+        Every table, the travel times, the headline figures and the files written.
     """
     if only not in PARTS:
         raise apgeo.ApgeoValueError(f"only must be one of {sorted(PARTS)}, not {only!r}")

@@ -17,9 +17,13 @@ from apgeo.study.config import StudyConfig
 Progress = Callable[[str], None]
 
 
-@dataclass
+@dataclass(repr=False)
 class StudyResult:
-    """Everything a study produced, in memory, plus the files written."""
+    """Everything a study produced, in memory, plus the files written.
+
+    In a notebook it shows as a short table (``_repr_html_``): the study, how the travel
+    times were made, the headline figures and what was written.
+    """
 
     config: StudyConfig
     providers: gpd.GeoDataFrame
@@ -53,6 +57,32 @@ class StudyResult:
         """The configured AP kinds that some provider of the study has."""
         present = set(self.providers["kind"])
         return [k for k in self.config.ap_kinds if k in present]
+
+    def __repr__(self) -> str:
+        modes = ", ".join(self.travel_times) or "none"
+        return (
+            f"StudyResult({self.config.name!r}: {len(self.providers)} providers, "
+            f"{len(self.demand)} areas, modes {modes}, {len(self.tables)} tables, "
+            f"{len(self.files)} files)"
+        )
+
+    def _repr_html_(self) -> str:
+        from apgeo._repr import html_summary
+
+        rows: list[tuple[str, object]] = [
+            ("Area", self.area_name or self.config.name),
+            ("Providers (located)", len(self.providers)),
+            ("Providers not located", len(self.not_located)),
+            ("Demand areas", len(self.demand)),
+        ]
+        rows += [(f"Travel times: {mode}", how) for mode, how in self.network_method.items()]
+        shown = [(k, v) for k, v in self.headline.items() if isinstance(v, (int, float, str))]
+        rows += shown[:12]
+        if len(shown) > 12:
+            rows.append(("More headline figures", f"{len(shown) - 12} in .headline"))
+        rows += [("Tables", len(self.tables)), ("Files written", len(self.files))]
+        method = "STRAIGHT-LINE ESTIMATE for some modes" if self.is_estimate else None
+        return html_summary(f"Study {self.config.name}", rows, method=method)
 
     @property
     def is_estimate(self) -> bool:

@@ -362,6 +362,28 @@ class _LocationModel:
         self.instance_: _Instance | None = None
         self._reset()
 
+    def _repr_html_(self) -> str:
+        from apgeo._repr import html_summary
+
+        n, m = self.cost_s.shape
+        rows: list[tuple[str, object]] = [
+            ("Sites to open (p)", self.p),
+            ("Demand areas x sites", f"{n} x {m}"),
+            ("Within (T, min)", self.max_travel_time_s / 60.0),
+        ]
+        if not self.method_:
+            rows.append(("Status", "not solved yet: call .solve()"))
+        else:
+            rows += [
+                ("Selected sites", [str(s) for s in self.selected_]),
+                ("Objective", self.objective_),
+                ("Gain over existing sites", self.gain_),
+                ("Status", self.status_),
+                ("Optimality gap", self.gap_),
+            ]
+        method = f"{self.method_} ({self.solver_})" if self.method_ else None
+        return html_summary(f"{self._kind.capitalize()} model", rows, method=method)
+
     def _reset(self) -> None:
         self.selected_: list[Any] = []
         self.selected_index_: np.ndarray = np.zeros(0, dtype=int)

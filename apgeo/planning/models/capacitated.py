@@ -401,9 +401,19 @@ class CapacitatedMaximalCovering(_CapacitatedMixin):
     ) -> Self:
         """Build from a dense time matrix; ``capacity`` holds places per site (inf = unlimited).
 
-        ``assignment`` and ``fill_fixed`` as in :meth:`CapacitatedPMedian.from_cost_matrix`.
-        Other parameters as in :meth:`MaximalCovering.from_cost_matrix`; ``need`` must be
-        in places.
+        Parameters
+        ----------
+        cost_s, need, max_travel_time_s, p, fixed_open, candidates, site_ids, area_ids, strict
+            As in :meth:`MaximalCovering.from_cost_matrix`; ``need`` must be in places.
+        capacity
+            Places per site (``np.inf`` = unlimited).
+        assignment, fill_fixed
+            As in :meth:`CapacitatedPMedian.from_cost_matrix`.
+
+        Returns
+        -------
+        CapacitatedMaximalCovering
+            The model, not yet solved: call :meth:`solve`.
         """
         model = cls._build(
             cost_s, need, p=p, fixed_open=fixed_open, candidates=candidates,
@@ -508,6 +518,11 @@ class CapacitatedPMedian(_CapacitatedMixin):
             Existing sites (``fixed_open``) must be filled to their capacity before new
             sites count (spopt's ``fulfill_predefined_fac``); they need finite capacities
             adding up to no more than the total need.
+
+        Returns
+        -------
+        CapacitatedPMedian
+            The model, not yet solved: call :meth:`solve`.
         """
         model = cls._build(
             cost_s, need, p=p, fixed_open=fixed_open, candidates=candidates,

@@ -90,6 +90,11 @@ class MaximalCovering(_LocationModel):
             Labels for columns and rows (default: positions).
         strict
             Turn warnings into errors.
+
+        Returns
+        -------
+        MaximalCovering
+            The model, not yet solved: call :meth:`solve`.
         """
         return cls._build(
             cost_s, need, p=p, fixed_open=fixed_open, candidates=candidates,

@@ -89,6 +89,11 @@ class PMedian(_LocationModel):
             Threshold T in seconds; sets the default penalty (2 x T).
         penalty_s
             Time counted for rows that reach no open site; longer times are capped at it.
+
+        Returns
+        -------
+        PMedian
+            The model, not yet solved: call :meth:`solve`.
         """
         return cls._build(
             cost_s, need, p=p, fixed_open=fixed_open, candidates=candidates,

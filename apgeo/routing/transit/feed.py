@@ -151,6 +151,18 @@ def _read_tables(path: str | Path) -> tuple[dict[str, pd.DataFrame], str]:
 def parse_gtfs_time(value: str) -> int:
     """Seconds after midnight (noon minus 12 h) of ``"HH:MM:SS"``; hours may pass 24.
 
+    Parameters
+    ----------
+    value
+        A GTFS time.
+
+    Returns
+    -------
+    int
+        Seconds after midnight.
+
+    Examples
+    --------
     >>> parse_gtfs_time("25:10:00")
     90600
     """
@@ -270,7 +282,20 @@ def _fmt_window_time(seconds: float) -> str:
 
 
 def parse_clock(value: str | float | int, *, name: str = "time") -> float:
-    """``"07:00"``, ``"07:00:30"`` or ``"25:10"`` (or seconds) -> seconds after midnight."""
+    """``"07:00"``, ``"07:00:30"`` or ``"25:10"`` (or seconds) -> seconds after midnight.
+
+    Parameters
+    ----------
+    value
+        A clock time, or a number of seconds.
+    name
+        What the value is, for the error message.
+
+    Returns
+    -------
+    float
+        Seconds after midnight.
+    """
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if math.isfinite(value) and value >= 0:
             return float(value)
@@ -346,6 +371,11 @@ class TransitFeed:
         ApgeoValueError
             Bad times, dates or coordinates (rows named), references to unknown stops or
             trips, or no service on ``service_date`` (the feed's date range is named).
+
+        Returns
+        -------
+        TransitFeed
+            The trips running on ``service_date``, their stop times and stops.
         """
         tables, stem = _read_tables(path)
         name = name or _feed_info_name(tables) or stem
@@ -362,6 +392,20 @@ class TransitFeed:
         """Build a feed from GTFS tables keyed by file name (``"stops.txt"`` ...).
 
         Values may be strings (as read from the files) or numbers. See :meth:`from_path`.
+
+        Parameters
+        ----------
+        tables
+            GTFS tables keyed by file name.
+        service_date
+            The day to read the timetable for.
+        name
+            Feed name for the record.
+
+        Returns
+        -------
+        TransitFeed
+            The checked feed.
         """
         day = _check_service_date(service_date)
         name = name or _feed_info_name(tables) or "feed"
@@ -528,7 +572,13 @@ class TransitFeed:
         return len(self.trips)
 
     def stops_gdf(self) -> gpd.GeoDataFrame:
-        """The served stops as points in EPSG:4326."""
+        """The served stops as points in EPSG:4326.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            One row per stop served on the service date.
+        """
         return gpd.GeoDataFrame(
             self.stops.copy(),
             geometry=gpd.points_from_xy(self.stops["stop_lon"], self.stops["stop_lat"]),
@@ -536,7 +586,13 @@ class TransitFeed:
         )
 
     def record(self) -> dict[str, Any]:
-        """What a table made from this feed must say about it (for ``table.attrs``)."""
+        """What a table made from this feed must say about it (for ``table.attrs``).
+
+        Returns
+        -------
+        dict
+            Feed name, its date range, the service date and weekday, and the trips run.
+        """
         return {
             "feed_name": self.name,
             "feed_start_date": self.start_date.isoformat(),

@@ -210,6 +210,22 @@ def choose_service_date(
     ``service_date`` itself when the feed's calendar covers it; else the same weekday in a
     school-term week inside the feed's range with the most trips (warning which), or an
     error when ``strict``.
+
+    Parameters
+    ----------
+    tables
+        The feed's GTFS tables keyed by file name.
+    service_date
+        The study's day.
+    name
+        The feed's name, for messages.
+    strict
+        Raise instead of moving the feed to another day.
+
+    Returns
+    -------
+    datetime.date
+        The day to read the feed for.
     """
     day = _as_date(service_date)
     per_day = trips_per_day(tables)
@@ -335,6 +351,11 @@ def load_feeds(
         before) that call at two of them; a GTFS zip or folder is then read in chunks,
         five columns of ``stop_times.txt`` only (:mod:`apgeo.routing.transit.feed_cut`).
         ``None`` (default): read every feed whole.
+
+    Returns
+    -------
+    dict
+        Feed name -> :class:`LoadedFeed`.
     """
     if not isinstance(feeds, Mapping) or not feeds:
         raise ApgeoValueError("feeds: give a mapping of feed name -> feed, e.g. {'tram': path}")
@@ -438,6 +459,11 @@ def merge_feeds(
         Transfer time = distance x ``detour`` / ``walk_speed_kph``.
     strict
         Turn the warning about ``transfers.txt`` rows that cannot be modelled into an error.
+
+    Returns
+    -------
+    MergedFeed
+        The merged feed, its transfers and the date each feed was read for.
     """
     if not feeds:
         raise ApgeoValueError("feeds: nothing to merge")
@@ -541,6 +567,21 @@ def load_merged_feed(
     loaded = load_feeds(
         feeds, service_date=service_date, strict=strict, area=area, margin_m=margin_m
     )
+    """:func:`load_feeds` then :func:`merge_feeds`.
+
+    Parameters
+    ----------
+    feeds, service_date, strict
+        As in :func:`load_feeds`.
+    transfer_radius_m
+        As in :func:`merge_feeds`.
+
+    Returns
+    -------
+    MergedFeed
+        The feeds as one timetable.
+    """
+    loaded = load_feeds(feeds, service_date=service_date, strict=strict)
     return merge_feeds(loaded, transfer_radius_m=transfer_radius_m, strict=strict)
 
 

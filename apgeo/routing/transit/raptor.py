@@ -16,6 +16,7 @@ import pandas as pd
 
 from apgeo._errors import ApgeoValueError
 from apgeo._log import logger, warn
+from apgeo._progress import progress_bar
 from apgeo.routing.snap import snap_points
 from apgeo.routing.snapped_times import direct_times, target_times
 from apgeo.routing.transit.feed import (
@@ -499,14 +500,16 @@ class TransitEngine:
         per_batch = max(1, BATCH_CELLS // self.n_stops)
         dep_chunk = min(n_t, per_batch)
         origin_chunk = max(1, min(n_o, per_batch // dep_chunk, 256))
-        for o0 in range(0, n_o, origin_chunk):
-            o1 = min(n_o, o0 + origin_chunk)
-            access = self._walk_to_stops(o.iloc[o0:o1], self.max_walk_s, "from")
-            for t0 in range(0, n_t, dep_chunk):
-                t1 = min(n_t, t0 + dep_chunk)
-                arrival = self._raptor(access, deps[t0:t1], eg, n_d, limit)  # (n_d, q)
-                block = arrival.reshape(n_d, o1 - o0, t1 - t0).transpose(1, 0, 2)
-                np.minimum(out[o0:o1, :, t0:t1], block, out=out[o0:o1, :, t0:t1])
+        with progress_bar(total=n_o, desc="public transport", unit=" origin") as bar:
+            for o0 in range(0, n_o, origin_chunk):
+                o1 = min(n_o, o0 + origin_chunk)
+                access = self._walk_to_stops(o.iloc[o0:o1], self.max_walk_s, "from")
+                for t0 in range(0, n_t, dep_chunk):
+                    t1 = min(n_t, t0 + dep_chunk)
+                    arrival = self._raptor(access, deps[t0:t1], eg, n_d, limit)  # (n_d, q)
+                    block = arrival.reshape(n_d, o1 - o0, t1 - t0).transpose(1, 0, 2)
+                    np.minimum(out[o0:o1, :, t0:t1], block, out=out[o0:o1, :, t0:t1])
+                bar.update(o1 - o0)
         return _mask_limit(out, deps, limit)
 
     def _range_search(
@@ -527,21 +530,17 @@ class TransitEngine:
         n_o = len(o)
         cells = self.n_stops * (self.max_rides + 2)
         chunk = max(1, min(n_o, BATCH_CELLS // max(cells, 1), 512))
-        for o0 in range(0, n_o, chunk):
-            o1 = min(n_o, o0 + chunk)
-            access = self._walk_to_stops(o.iloc[o0:o1], self.max_walk_s, "from")
-            arrival = range_raptor(
-                self._scans,
-                self._transfer_index,
-                eg_index,
-                access,
-                deps,
-                n_d,
-                limit,
-                self.max_rides,
-            )  # (n_d, k, n_t)
-            block = arrival.transpose(1, 0, 2)
-            np.minimum(out[o0:o1], block, out=out[o0:o1])
+        with progress_bar(total=n_o, desc="public transport", unit=" origin") as bar:
+            for o0 in range(0, n_o, chunk):
+                o1 = min(n_o, o0 + chunk)
+                access = self._walk_to_stops(o.iloc[o0:o1], self.max_walk_s, "from")
+                arrival = range_raptor(
+                    self._scans, self._transfer_index, eg_index, access, deps, n_d, limit,
+                    self.max_rides,
+                )  # (n_d, k, n_t)
+                block = arrival.transpose(1, 0, 2)
+                np.minimum(out[o0:o1], block, out=out[o0:o1])
+                bar.update(o1 - o0)
 
     def _raptor(
         self,
@@ -642,6 +641,20 @@ def departure_times(
 ) -> np.ndarray:
     """Departure times (seconds after midnight) of a half-open window, every ``step_min``.
 
+    Parameters
+    ----------
+    departure_window
+        ``(first, end)`` as ``"HH:MM"`` or seconds after midnight; ``end`` is excluded.
+    step_min
+        Minutes between departures.
+
+    Returns
+    -------
+    numpy.ndarray
+        The departure times in seconds.
+
+    Examples
+    --------
     >>> departure_times(("07:00", "07:03"), 1).tolist()
     [25200.0, 25260.0, 25320.0]
     """
@@ -665,6 +678,20 @@ def nearest_rank_percentile(times: np.ndarray, percentile: float, *, axis: int =
 
     The smallest value such that at least ``percentile`` % of the values are no larger
     (numpy's ``method="inverted_cdf"``), so a median is always one of the times.
+
+    Parameters
+    ----------
+    times
+        Times (seconds); ``inf`` = no journey.
+    percentile
+        In ``[0, 100]``; 50 is the median.
+    axis
+        The axis to reduce.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``times`` with ``axis`` reduced to the percentile.
     """
     return np.percentile(times, percentile, axis=axis, method="inverted_cdf")
 
