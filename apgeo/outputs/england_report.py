@@ -8,6 +8,7 @@ fixed (GDAL's ``OGR_CURRENT_DATE``) so reruns on the same data are byte-identica
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import cast
 
