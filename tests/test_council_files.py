@@ -290,3 +290,14 @@ def test_phase_and_age_range_headers(tmp_path):
     p = _csv(tmp_path, "provider_id,name,kind,phase,easting,northing\nA,X,pru,Secondary,437318,385597\n")
     out = _read(p)
     assert out["key_stages"].item() == "KS3,KS4"
+
+
+def test_country_of_a_column_of_blank_postcodes_is_blank() -> None:
+    """Providers located by coordinates only (GIAS rows beyond the border, say): no postcode
+    anywhere is no country, not an error from the column's type."""
+    import pandas as pd
+
+    from apgeo.inputs.geocode import postcode_country
+
+    assert postcode_country(pd.Series(["", ""], dtype="string")).tolist() == ["", ""]
+    assert postcode_country(pd.Series(["LE15 6AA", None], dtype="string")).tolist() == ["England", ""]

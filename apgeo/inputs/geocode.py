@@ -172,7 +172,8 @@ def postcode_country(postcodes: pd.Series) -> pd.Series:
     """The country of each postcode (``"England"``, ``"Scotland"``, ``"Wales"`` ...) from the
     national directory's local authority code, else from the postcode area letters; ``""``
     when neither says."""
-    norm = postcodes.map(normalise_postcode)
+    # object dtype: a column of only blanks would otherwise come back as pyarrow "null"
+    norm = pd.Series([normalise_postcode(p) for p in postcodes], index=postcodes.index, dtype=object)
     out = pd.Series("", index=postcodes.index, dtype=object)
     if norm.notna().any():
         lad = national_postcodes(norm.where(norm.notna(), None)).get("lad_code")

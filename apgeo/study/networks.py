@@ -25,6 +25,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from apgeo import schema as S
 from apgeo._log import warn
 from apgeo._validate import to_working_crs
 from apgeo.network.modes import DEFAULT_SPEEDS_KPH
@@ -38,6 +39,7 @@ from apgeo.network.provenance import (
 from apgeo.routing.deferred import DeferredEngine
 from apgeo.routing.network_extent import BEYOND_MARGIN_M, network_extent, points_beyond
 from apgeo.routing.travel_times import TravelTimeEngine
+from apgeo.study.result import StudyResult
 
 
 def engine_facts(engine: TravelTimeEngine) -> dict[str, Any]:
@@ -130,6 +132,95 @@ def warn_beyond(
         )
 
 
+def street_travel_times(
+    result: StudyResult,
+    mode: str,
+    graph: Any,
+    origins: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    beyond: dict[str, list[dict[str, Any]]],
+) -> None:
+    """One mode's travel times on its street network into ``result``, with the network's
+    record: sites and areas beyond its edge are joined to its nearest street and estimated
+    beyond it.
+
+    Parameters
+    ----------
+    result
+        The study so far; gains the mode's engine, travel times, method label and record.
+    mode
+        The travel mode.
+    graph
+        The mode's network: an engine, a deferred engine or a networkx graph.
+    origins, sites
+        Demand points (``area_id``) and provider sites (``site_id``).
+    beyond
+        Filled with the points beyond the network's edge, per mode, for
+        :func:`warn_beyond_edge`.
+    """
+    from apgeo.routing.straight_line import STRAIGHT_LINE_SPEEDS_KPH
+    from apgeo.study.incremental import cached_travel_time_table
+
+    cfg = result.config
+    # a file: built from arrays (no graph), or deferred until a site needs computing
+    lean = isinstance(graph, (TravelTimeEngine, DeferredEngine))
+    engine = graph if lean else TravelTimeEngine.from_graph(graph)
+    result.engines[mode] = engine
+    facts = facts_of(engine)
+    out_sites = beyond_edge(facts, sites, id_column=S.SITE_ID, crs=engine.crs)
+    out_areas = beyond_edge(facts, origins, id_column=S.AREA_ID, crs=engine.crs)
+    beyond[mode] = [{**p, "kind": "site"} for p in out_sites] + [{**p, "kind": "area"} for p in out_areas]
+    speed_kph = STRAIGHT_LINE_SPEEDS_KPH[mode]
+    with beyond_warnings_given():
+        result.travel_times[mode] = cached_travel_time_table(  # only new or moved sites computed
+            engine, origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID,
+            beyond="estimate", beyond_speed_kph=speed_kph, beyond_circuity=cfg.circuity_factor,
+        )
+    if not lean:
+        name = graph.graph.get("source", "osm")
+    elif cfg.network_source == "auto":  # downloaded, or from the download cache
+        name = "osm"
+    else:
+        kind = "OSM PBF" if cfg.network_source.lower().endswith(".pbf") else Path(cfg.network_source).suffix[1:]
+        name = f"{kind} {Path(cfg.network_source).name}"
+    source = source_description(cfg.network_source)
+    date = f", OSM data of {source['osm_data_date']}" if source.get("osm_data_date") else ""
+    label = f"road network: {cfg.network_label}" if cfg.network_label else f"street network ({name}{date})"
+    if beyond[mode]:
+        n_sites, n_areas = len(out_sites), len(out_areas)
+        parts = [f"{n_sites} site(s)"] * bool(n_sites) + [f"{n_areas} area(s)"] * bool(n_areas)
+        label += (
+            f"; {' and '.join(parts)} beyond the network's edge, their journeys beyond it "
+            f"estimated as crow-fly x {cfg.circuity_factor:g} at {speed_kph:g} km/h"
+        )
+    result.network_method[mode] = label
+    result.network_records[mode] = network_record(mode, source, facts, beyond[mode])
+
+
+def warn_beyond_edge(
+    beyond: dict[str, list[dict[str, Any]]], *, network_source: str, circuity_factor: float
+) -> None:
+    """The study's warnings for the sites and areas beyond its networks' edge (one per group
+    of modes with the same points, sites and areas apart).
+
+    Parameters
+    ----------
+    beyond
+        Mode -> points beyond its network's edge (as :func:`street_travel_times` fills it).
+    network_source, circuity_factor
+        The config's network source and straight-line circuity, for the message.
+    """
+    if not beyond:
+        return
+    source = network_source if network_source != "auto" else "the download"
+    estimate = f"crow-fly x {circuity_factor:g} at the mode's straight-line speed"
+    for kind, what in (("site", "provider site(s)"), ("area", "demand area(s)")):
+        warn_beyond(
+            {m: [p for p in b if p["kind"] == kind] for m, b in beyond.items()},
+            what=what, source=source, estimate=estimate,
+        )
+
+
 @contextmanager
 def beyond_warnings_given() -> Iterator[None]:
     """Inside, the snapping step's own "beyond the network's edge" warnings are not given
@@ -146,5 +237,7 @@ __all__ = [
     "facts_of",
     "network_record",
     "source_description",
+    "street_travel_times",
     "warn_beyond",
+    "warn_beyond_edge",
 ]

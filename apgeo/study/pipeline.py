@@ -27,7 +27,7 @@ from apgeo.routing.straight_line import method_note as straight_line_note
 from apgeo.routing.straight_line import straight_line_travel_times
 from apgeo.study.comparison import compare_with_england
 from apgeo.study.config import POSTGIS_PREFIX, ROAD_LINE_SUFFIXES, StudyConfig
-from apgeo.study.networks import warn_beyond
+from apgeo.study.networks import street_travel_times, warn_beyond_edge
 from apgeo.study.outputs import draw_maps, write_outputs, write_report_stage
 from apgeo.study.placements import analyse_placements_and_quality
 from apgeo.study.result import Progress, StudyResult
@@ -214,20 +214,14 @@ def compute_travel_times(result: StudyResult, *, progress: Progress | None = Non
             progress(f"travel times: {mode}")
         graph = graphs.get(mode)
         if graph is not None:
-            _street_travel_times(result, mode, graph, origins, sites, beyond)
+            street_travel_times(result, mode, graph, origins, sites, beyond)
         else:
             result.travel_times[mode] = straight_line_travel_times(
                 origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID,
                 mode=mode, circuity_factor=cfg.circuity_factor,
             )
             result.network_method[mode] = straight_line_note(mode, circuity_factor=cfg.circuity_factor)
-    if beyond:
-        source = cfg.network_source if cfg.network_source != "auto" else "the download"
-        estimate = f"crow-fly x {cfg.circuity_factor:g} at the mode's straight-line speed"
-        warn_beyond({m: [p for p in b if p["kind"] == "site"] for m, b in beyond.items()},
-                    what="provider site(s)", source=source, estimate=estimate)
-        warn_beyond({m: [p for p in b if p["kind"] == "area"] for m, b in beyond.items()},
-                    what="demand area(s)", source=source, estimate=estimate)
+    warn_beyond_edge(beyond, network_source=cfg.network_source, circuity_factor=cfg.circuity_factor)
     if cfg.transit_feed is not None:
         if progress:
             progress("travel times: transit")
@@ -236,64 +230,6 @@ def compute_travel_times(result: StudyResult, *, progress: Progress | None = Non
         # every table derived from these (coverage, access, cold spots) carries both
         table.attrs["mode"] = mode
         table.attrs["method"] = result.network_method[mode]
-
-
-def _street_travel_times(
-    result: StudyResult,
-    mode: str,
-    graph: Any,
-    origins: gpd.GeoDataFrame,
-    sites: gpd.GeoDataFrame,
-    beyond: dict[str, list[dict[str, Any]]],
-) -> None:
-    """One mode's travel times on its street network, with the network's record: sites and
-    areas beyond its edge are joined to its nearest street and estimated beyond it."""
-    from apgeo.routing.deferred import DeferredEngine
-    from apgeo.routing.straight_line import STRAIGHT_LINE_SPEEDS_KPH
-    from apgeo.routing.travel_times import TravelTimeEngine
-    from apgeo.study.incremental import cached_travel_time_table
-    from apgeo.study.networks import (
-        beyond_edge,
-        beyond_warnings_given,
-        facts_of,
-        network_record,
-        source_description,
-    )
-
-    cfg = result.config
-    # a file: built from arrays (no graph), or deferred until a site needs computing
-    lean = isinstance(graph, (TravelTimeEngine, DeferredEngine))
-    engine = graph if lean else TravelTimeEngine.from_graph(graph)
-    result.engines[mode] = engine
-    facts = facts_of(engine)
-    out_sites = beyond_edge(facts, sites, id_column=S.SITE_ID, crs=engine.crs)
-    out_areas = beyond_edge(facts, origins, id_column=S.AREA_ID, crs=engine.crs)
-    beyond[mode] = [{**p, "kind": "site"} for p in out_sites] + [{**p, "kind": "area"} for p in out_areas]
-    speed_kph = STRAIGHT_LINE_SPEEDS_KPH[mode]
-    with beyond_warnings_given():
-        result.travel_times[mode] = cached_travel_time_table(  # only new or moved sites computed
-            engine, origins, sites, origin_id_column=S.AREA_ID, destination_id_column=S.SITE_ID,
-            beyond="estimate", beyond_speed_kph=speed_kph, beyond_circuity=cfg.circuity_factor,
-        )
-    if not lean:
-        name = graph.graph.get("source", "osm")
-    elif cfg.network_source == "auto":  # downloaded, or from the download cache
-        name = "osm"
-    else:
-        kind = "OSM PBF" if cfg.network_source.lower().endswith(".pbf") else Path(cfg.network_source).suffix[1:]
-        name = f"{kind} {Path(cfg.network_source).name}"
-    source = source_description(cfg.network_source)
-    date = f", OSM data of {source['osm_data_date']}" if source.get("osm_data_date") else ""
-    label = f"road network: {cfg.network_label}" if cfg.network_label else f"street network ({name}{date})"
-    if beyond[mode]:
-        n_sites, n_areas = len(out_sites), len(out_areas)
-        parts = [f"{n_sites} site(s)"] * bool(n_sites) + [f"{n_areas} area(s)"] * bool(n_areas)
-        label += (
-            f"; {' and '.join(parts)} beyond the network's edge, their journeys beyond it "
-            f"estimated as crow-fly x {cfg.circuity_factor:g} at {speed_kph:g} km/h"
-        )
-    result.network_method[mode] = label
-    result.network_records[mode] = network_record(mode, source, facts, beyond[mode])
 
 
 def _load_graphs(result: StudyResult) -> dict[str, Any]:
