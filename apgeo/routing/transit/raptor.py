@@ -458,8 +458,10 @@ class TransitEngine:
             Journeys longer than this are not searched for (``None``: no limit).
         method
             ``"range"`` (default): range-RAPTOR, departures searched latest first with the
-            labels kept (:mod:`apgeo.routing.transit.range_raptor`); ``"per_departure"``:
-            one RAPTOR per departure time. Both give the same arrivals.
+            labels kept (:mod:`apgeo.routing.transit.range_raptor`, compiled in
+            :mod:`apgeo.routing.transit.raptor_compiled` unless ``compiled=False``);
+            ``"per_departure"``: one RAPTOR per departure time, numpy array steps (the
+            reference). Both give the same arrivals.
         **snap_options
             Passed to :func:`apgeo.routing.snap.snap_points`.
 

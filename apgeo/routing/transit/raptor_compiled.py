@@ -3,8 +3,15 @@
 The same search as :func:`apgeo.routing.transit.range_raptor.range_raptor` (departures
 latest first, labels kept per round, only improved vehicle arrivals walked on), written as
 the textbook scalar loops instead of whole-array steps: per origin, a round visits only the
-patterns through its marked stops, boards by a binary search over the trips not yet
-caught, and walks on from the few arrivals it improved. Every arrival is the same sum of
+patterns through its marked stops and walks on from the few arrivals it improved.
+
+With the labels kept, most marked stops catch the trip they caught for the later
+departure; that trip's arrivals are already kept, so it cannot improve anything. Each
+boarding position remembers, per round, the earliest trip boarded there (and when the trip
+before it leaves): a pattern is scanned only from a position where the label now catches
+an earlier trip. With the labels cleared before every departure (``reuse=False``, one RAPTOR
+per departure) that check rarely pays, and boarding is the plain binary search during the
+scan. Every arrival is the same sum of
 the same two numbers as in the numpy search, so the arrays are identical (tests compare
 them exactly); only the time differs.
 
@@ -15,6 +22,7 @@ core. Without numba (:data:`AVAILABLE` is ``False``) callers use the numpy searc
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +35,7 @@ if TYPE_CHECKING:
     from apgeo.routing.transit.range_raptor import LegIndex
     from apgeo.routing.transit.raptor import _Pattern
 
+numba: Any
 try:
     import numba
 except ImportError:  # pragma: no cover - numba is a declared dependency
@@ -46,8 +55,10 @@ class CompiledPatterns:
     Pattern ``p`` calls at ``stops[stop_ptr[p]:stop_ptr[p + 1]]`` (``m`` stops); its
     departure at position ``i`` of trip ``t`` is ``dep[time_ptr[p] + i * n_trips[p] + t]``
     (one row per position: a binary search reads one row), its arrival
-    ``arr[time_ptr[p] + t * m + i]`` (one row per trip: riding on reads one row). Stop ``s`` is a boarding position of ``(inc_pat, inc_pos)[inc_ptr[s]:
-    inc_ptr[s + 1]]`` (last positions left out: nothing to board there).
+    ``arr[time_ptr[p] + t * m + i]`` (one row per trip: riding on reads one row). Stop
+    ``s`` is the boarding position (incidence) ``e`` of pattern ``inc_pat[e]`` at position
+    ``inc_pos[e]`` for ``e`` in ``inc_ptr[s]:inc_ptr[s + 1]`` (last positions left out:
+    nothing to board there).
     """
 
     stop_ptr: np.ndarray
@@ -62,6 +73,7 @@ class CompiledPatterns:
     inc_pat: np.ndarray
     inc_pos: np.ndarray
     inc_none: np.ndarray  # (n_inc,) int32: trips of the incidence's pattern ("none yet")
+    inc_last_dep: np.ndarray  # (n_inc,) the incidence's last departure (-inf: no trip)
     pos_inc: np.ndarray  # (len(stops),) incidence of each pattern position (-1: last stop)
 
     @classmethod
@@ -82,6 +94,10 @@ class CompiledPatterns:
         board = pos < (m[pat] - 1)
         order = np.lexsort((pos[board], pat[board], stops[board]))
         inc_stop = stops[board][order]
+        inc_pat = pat[board][order]
+        inc_pos = pos[board][order]
+        # every pattern has a trip: the last departure from each boarding position
+        last_dep = dep[time_ptr[inc_pat] + (inc_pos + 1) * n_tr[inc_pat] - 1]
         pos_inc = np.full(len(stops), -1, dtype=np.int64)
         pos_inc[np.flatnonzero(board)[order]] = np.arange(len(order))
         return cls(
@@ -94,14 +110,15 @@ class CompiledPatterns:
             last_arr_max=np.array([p.last_arr.max(initial=-np.inf) for p in patterns]),
             first_dep_min=np.array([p.first_dep.min(initial=np.inf) for p in patterns]),
             inc_ptr=np.searchsorted(inc_stop, np.arange(n_stops + 1), side="left").astype(np.int64),
-            inc_pat=pat[board][order],
-            inc_pos=pos[board][order],
-            inc_none=n_tr[pat[board][order]].astype(np.int32),
+            inc_pat=inc_pat,
+            inc_pos=inc_pos,
+            inc_none=n_tr[inc_pat].astype(np.int32),
+            inc_last_dep=last_dep,
             pos_inc=pos_inc,
         )
 
 
-def _search_origins(  # noqa: PLR0912, PLR0913, PLR0915 - one tight loop, kept whole for numba
+def _search_origins(
     o0: int,
     o1: int,
     access: np.ndarray,
@@ -122,6 +139,7 @@ def _search_origins(  # noqa: PLR0912, PLR0913, PLR0915 - one tight loop, kept w
     inc_pat: np.ndarray,
     inc_pos: np.ndarray,
     inc_none: np.ndarray,
+    inc_last_dep: np.ndarray,
     pos_inc: np.ndarray,
     tr_ptr: np.ndarray,
     tr_to: np.ndarray,
@@ -142,6 +160,7 @@ def _search_origins(  # noqa: PLR0912, PLR0913, PLR0915 - one tight loop, kept w
     best_ride = np.empty((max_rides + 1, n_s))
     # earliest trip boarded at each boarding position (incidence), per round
     board_trip = np.empty((max_rides + 1, len(inc_pat)), dtype=np.int32)
+    before_dep = np.empty((max_rides + 1, len(inc_pat)))  # departure of the trip before it
     dest = np.empty(n_dest)
     ride = np.full(n_s, inf)
     new = np.full(n_s, inf)
@@ -160,6 +179,7 @@ def _search_origins(  # noqa: PLR0912, PLR0913, PLR0915 - one tight loop, kept w
         best[:] = inf
         best_ride[:] = inf
         board_trip[:] = inc_none
+        before_dep[:] = inc_last_dep
         dest[:] = inf
         n_acc = 0
         for s in range(n_s):
@@ -174,7 +194,6 @@ def _search_origins(  # noqa: PLR0912, PLR0913, PLR0915 - one tight loop, kept w
             if not reuse:
                 best[:] = inf
                 best_ride[:] = inf
-                board_trip[:] = inc_none
                 dest[:] = inf
             # round 0: the walk from the origin. best[r] always holds the minimum over
             # rounds <= r (improvements are copied up), the numpy search's running floor
@@ -201,27 +220,29 @@ def _search_origins(  # noqa: PLR0912, PLR0913, PLR0915 - one tight loop, kept w
                     is_marked[s] = True
                     lab = best[r - 1, s]
                     for e in range(inc_ptr[s], inc_ptr[s + 1]):
-                        t_old = board_trip[r, e]
-                        if t_old == 0:
-                            continue
                         p = inc_pat[e]
+                        if reuse:
+                            # the trip before the one boarded here leaves before lab
+                            if lab > before_dep[r, e]:
+                                continue
+                            t_old = board_trip[r, e]
+                            row = time_ptr[p] + inc_pos[e] * n_trips[p]
+                            # the first trip departing at or after lab (t_old - 1 does)
+                            lo = 0
+                            hi = t_old - 1
+                            if hi > 0 and dep[row + hi - 1] >= lab:
+                                while lo < hi:
+                                    mid = (lo + hi) >> 1
+                                    if dep[row + mid] < lab:
+                                        lo = mid + 1
+                                    else:
+                                        hi = mid
+                            earlier = dep[row + hi - 1] if hi > 0 else -inf
+                            for rr in range(r, max_rides + 1):
+                                if hi < board_trip[rr, e]:
+                                    board_trip[rr, e] = hi
+                                    before_dep[rr, e] = earlier
                         i = inc_pos[e]
-                        row = time_ptr[p] + i * n_trips[p]
-                        if dep[row + t_old - 1] < lab:
-                            continue
-                        # the first trip departing at or after lab (t_old - 1 does)
-                        lo = 0
-                        hi = t_old - 1
-                        if hi > 0 and dep[row + hi - 1] >= lab:
-                            while lo < hi:
-                                mid = (lo + hi) >> 1
-                                if dep[row + mid] < lab:
-                                    lo = mid + 1
-                                else:
-                                    hi = mid
-                        for rr in range(r, max_rides + 1):
-                            if hi < board_trip[rr, e]:
-                                board_trip[rr, e] = hi
                         if pat_first[p] == big:
                             pat_queue[n_q] = p
                             n_q += 1
@@ -251,10 +272,22 @@ def _search_origins(  # noqa: PLR0912, PLR0913, PLR0915 - one tight loop, kept w
                                     n_ride += 1
                                 ride[s] = v
                         if i < m - 1 and is_marked[s]:
-                            # the first trip catchable here (found above), if earlier
-                            tb = board_trip[r, pos_inc[first + i]]
-                            if tb < trip:
-                                trip = tb
+                            if reuse:  # the first trip catchable here, found above
+                                tb = board_trip[r, pos_inc[first + i]]
+                                if tb < trip:
+                                    trip = tb
+                            else:  # the first trip at or after the label, if earlier
+                                lab = best[r - 1, s]
+                                row = base + i * n_tp
+                                lo = 0
+                                hi = trip
+                                while lo < hi:
+                                    mid = (lo + hi) >> 1
+                                    if dep[row + mid] < lab:
+                                        lo = mid + 1
+                                    else:
+                                        hi = mid
+                                trip = lo
                 for a in range(n_marked):
                     is_marked[marked[a]] = False
                 # vehicle arrivals better than any kept for this round walk on
@@ -344,12 +377,12 @@ def range_raptor_compiled(
     deps = np.ascontiguousarray(deps, dtype=float)
     access = np.ascontiguousarray(access, dtype=float)
     order = np.argsort(-deps, kind="stable").astype(np.int64)
-    args = (
+    args: tuple[Any, ...] = (
         access, deps, order, float(limit_s), int(max_rides), bool(reuse),
         patterns.stop_ptr, patterns.stops, patterns.n_trips, patterns.time_ptr,
         patterns.dep, patterns.arr, patterns.last_arr_max, patterns.first_dep_min,
         patterns.inc_ptr, patterns.inc_pat, patterns.inc_pos, patterns.inc_none,
-        patterns.pos_inc,
+        patterns.inc_last_dep, patterns.pos_inc,
         transfers.indptr, transfers.to_row, transfers.seconds,
         egress.indptr, egress.to_row, egress.seconds, out,
     )  # fmt: skip
@@ -362,7 +395,7 @@ def range_raptor_compiled(
     with ThreadPoolExecutor(max_workers=n_threads) as pool:
         jobs = [
             pool.submit(_search_origins_jit, int(a), int(b), *args)
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            for a, b in itertools.pairwise(bounds.tolist())
             if b > a
         ]
         for job in jobs:
