@@ -95,6 +95,15 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
+def _timed_cpu(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Wall-clock and CPU seconds (all threads of this process: on a shared machine the
+    CPU time says what the search costs, the wall clock what it took)."""
+    gc.collect()
+    start, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return time.perf_counter() - start, time.process_time() - cpu, result
+
+
 def _inputs() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     demand = demand_points(load_demand())
     origins = gpd.GeoDataFrame(
@@ -171,30 +180,33 @@ def run_city(
     }
     call(engine, o.iloc[:2], "range", True)  # load the compiled loops once, outside the timing
     times: dict[str, list[float]] = {k: [] for k in searches}
+    cpu: dict[str, list[float]] = {k: [] for k in searches}
     same: dict[str, bool] = {}
     reference: np.ndarray | None = None
     for run in range(repeats):
         for name, (pts, fn) in searches.items():
-            t, res = _timed(fn)
+            t, c, res = _timed_cpu(fn)
             times[name].append(t)
+            cpu[name].append(c)
             if name == "range, compiled":
                 reference = res
             elif run == 0:
                 assert reference is not None
                 same[name] = np.array_equal(reference[: len(pts)], res)
-        print(f"  run {run + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in times.items()),
-              flush=True)
+        print(f"  run {run + 1}: " + ", ".join(
+            f"{k} {v[-1]:.1f} s (cpu {cpu[k][-1]:.1f} s)" for k, v in times.items()), flush=True)
     engine.compiled = raptor_compiled.AVAILABLE
     print()
     print(f"{'search':<26}{'origins':>8}{'median s':>10}{'min s':>8}{'max s':>8}"
-          f"{'s/origin':>10}{'all origins s':>15}  identical")
+          f"{'s/origin':>10}{'all origins s':>15}{'cpu s/origin':>14}  identical")
     med = {}
     for name, (pts, _) in searches.items():
         v = times[name]
         med[name] = statistics.median(v) / len(pts)
         print(
             f"{name:<26}{len(pts):>8}{statistics.median(v):>10.2f}{min(v):>8.2f}{max(v):>8.2f}"
-            f"{med[name]:>10.3f}{med[name] * len(o):>15.1f}  {same.get(name, 'reference')}"
+            f"{med[name]:>10.3f}{med[name] * len(o):>15.1f}"
+            f"{statistics.median(cpu[name]) / len(pts):>14.3f}  {same.get(name, 'reference')}"
         )
     r = med["range, compiled"]
     print(
