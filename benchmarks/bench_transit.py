@@ -5,6 +5,10 @@ Run on demand (not part of pytest)::
     .venv/bin/python benchmarks/bench_transit.py            # full run, about 3-4 minutes
     .venv/bin/python benchmarks/bench_transit.py --quick    # 40 origins, 5-minute steps
     .venv/bin/python benchmarks/bench_transit.py --range    # range-RAPTOR vs per departure
+    .venv/bin/python benchmarks/bench_transit.py --city     # city-bus scale, compiled vs numpy
+    .venv/bin/python benchmarks/bench_transit.py --city --feed bus.zip   # a real bus feed
+
+``--city`` times range-RAPTOR at the scale of a city's buses (see :mod:`bench_transit_city`).
 
 ``--range`` times :meth:`TransitEngine.earliest_arrivals` with ``method="per_departure"``
 (one RAPTOR per departure minute, the engine's search before range-RAPTOR) against
@@ -318,7 +322,18 @@ def main() -> None:
     parser.add_argument("--range", action="store_true", help="range-RAPTOR vs per departure")
     parser.add_argument("--repeats", type=int, default=5, help="runs per method with --range")
     parser.add_argument("--origins", type=int, default=0, help="use only the first N origins")
+    parser.add_argument("--city", action="store_true", help="city-bus scale (bench_transit_city)")
+    parser.add_argument("--feed", type=Path, default=None, help="with --city: a bus GTFS")
+    parser.add_argument(
+        "--numpy-origins", type=int, default=30, help="with --city: origins for the numpy searches"
+    )
     args = parser.parse_args()
+    if args.city:
+        from bench_transit_city import run_city
+
+        run_city(args.feed, repeats=args.repeats, numpy_origins=args.numpy_origins,
+                 origins=args.origins or None)
+        return
     demand = load_demand()
     origins = gpd.GeoDataFrame(
         {"id": demand["area_id"].to_numpy()},

@@ -16,6 +16,10 @@ exact sorted search over all rows' departures, "stay on the earliest trip boarde
 is one running minimum down the rows (reset between patterns), and the arrivals are
 reduced per stop by one scatter-minimum. Only vehicle arrivals that improve on the round's
 kept ones (few, held as sparse entries) walk on to transfers and destinations.
+
+:mod:`apgeo.routing.transit.raptor_compiled` runs the same search compiled with numba
+(the engine's default when numba is installed); this module is its numpy reference and
+fallback, and tests compare the two exactly.
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ from apgeo.routing.transit.feed import (
 )
 from apgeo.routing.transit.legs import StraightLineWalk, combine_transfers
 from apgeo.routing.transit.range_raptor import LegIndex, Scans, prepare_scans, range_raptor
+from apgeo.routing.transit.raptor_compiled import AVAILABLE as COMPILED_AVAILABLE
+from apgeo.routing.transit.raptor_compiled import CompiledPatterns, range_raptor_compiled
 from apgeo.routing.travel_times import (
     TravelTimeEngine,
     _check_limit,
@@ -157,6 +159,10 @@ class TransitEngine:
         ``from_stop_id``, ``to_stop_id`` pairs never walked between (``transfer_type`` 3).
     strict
         Turn warnings into errors.
+    compiled
+        Run range-RAPTOR compiled (:mod:`apgeo.routing.transit.raptor_compiled`, numba,
+        both cores) rather than as numpy array steps; same results. ``None`` (default):
+        compiled when numba is installed.
     """
 
     def __init__(
@@ -173,6 +179,7 @@ class TransitEngine:
         extra_transfers: pd.DataFrame | None = None,
         forbidden_transfers: pd.DataFrame | None = None,
         strict: bool = False,
+        compiled: bool | None = None,
     ) -> None:
         if not isinstance(feed, TransitFeed):
             raise ApgeoValueError(f"feed must be a TransitFeed, not {type(feed).__name__}")
@@ -217,6 +224,9 @@ class TransitEngine:
         self.max_rides = max_rides
         self.max_walk_s = self.max_walk_m / (self.walk_speed_kph / 3.6)
         self.strict = strict
+        if compiled and not COMPILED_AVAILABLE:
+            raise ApgeoValueError("compiled=True needs numba: pip install numba")
+        self.compiled = COMPILED_AVAILABLE if compiled is None else bool(compiled)
 
         if self.straight_walk is not None:
             self._init_stops_straight(feed)
@@ -224,6 +234,7 @@ class TransitEngine:
             self._init_stops_network(feed, max_stop_distance_m)
         self.patterns = _patterns(feed.stop_times, self.stop_index)
         self._scans: Scans | None = None
+        self._compiled_patterns: CompiledPatterns | None = None
         self._transfer_index: LegIndex | None = None
         src, dst, w = combine_transfers(
             self._build_transfers(), self.stop_index, extra_transfers, forbidden_transfers
@@ -453,8 +464,10 @@ class TransitEngine:
             Journeys longer than this are not searched for (``None``: no limit).
         method
             ``"range"`` (default): range-RAPTOR, departures searched latest first with the
-            labels kept (:mod:`apgeo.routing.transit.range_raptor`); ``"per_departure"``:
-            one RAPTOR per departure time. Both give the same arrivals.
+            labels kept (:mod:`apgeo.routing.transit.range_raptor`, compiled in
+            :mod:`apgeo.routing.transit.raptor_compiled` unless ``compiled=False``);
+            ``"per_departure"``: one RAPTOR per departure time, numpy array steps (the
+            reference). Both give the same arrivals.
         **snap_options
             Passed to :func:`apgeo.routing.snap.snap_points`.
 
@@ -522,22 +535,34 @@ class TransitEngine:
         out: np.ndarray,
     ) -> None:
         """Range-RAPTOR over origin batches, merged into ``out`` (n_o, n_d, n_t) in place."""
-        if self._scans is None:
-            self._scans = prepare_scans(self.patterns)
+        if self._transfer_index is None:
             self._transfer_index = LegIndex.build(self._transfer_legs, self.n_stops)
-        assert self._transfer_index is not None
+        if self.compiled and self._compiled_patterns is None:
+            self._compiled_patterns = CompiledPatterns.build(self.patterns, self.n_stops)
+        if not self.compiled and self._scans is None:
+            self._scans = prepare_scans(self.patterns)
         eg_index = LegIndex.build(eg, self.n_stops)
         n_o = len(o)
         cells = self.n_stops * (self.max_rides + 2)
         chunk = max(1, min(n_o, BATCH_CELLS // max(cells, 1), 512))
+        if self.compiled:  # one origin at a time: memory does not grow with the batch
+            chunk = max(1, min(n_o, BATCH_CELLS // max(self.n_stops, 1)))
         with progress_bar(total=n_o, desc="public transport", unit=" origin") as bar:
             for o0 in range(0, n_o, chunk):
                 o1 = min(n_o, o0 + chunk)
                 access = self._walk_to_stops(o.iloc[o0:o1], self.max_walk_s, "from")
-                arrival = range_raptor(
-                    self._scans, self._transfer_index, eg_index, access, deps, n_d, limit,
-                    self.max_rides,
-                )  # (n_d, k, n_t)
+                if self.compiled:
+                    assert self._compiled_patterns is not None
+                    arrival = range_raptor_compiled(
+                        self._compiled_patterns, self._transfer_index, eg_index, access, deps,
+                        n_d, limit, self.max_rides,
+                    )  # (n_d, k, n_t)
+                else:
+                    assert self._scans is not None
+                    arrival = range_raptor(
+                        self._scans, self._transfer_index, eg_index, access, deps, n_d, limit,
+                        self.max_rides,
+                    )  # (n_d, k, n_t)
                 block = arrival.transpose(1, 0, 2)
                 np.minimum(out[o0:o1], block, out=out[o0:o1])
                 bar.update(o1 - o0)
