@@ -48,14 +48,22 @@ class ExploreSession:
 
 def explore_session(config: StudyConfig, *, progress: Progress | None = None) -> ExploreSession:
     """Load a study's inputs and travel times and keep them warm for :class:`LiveScenario`."""
+    import apgeo
     from apgeo.study.pipeline import compute_travel_times, load_inputs
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ApgeoWarning)
-        if progress:
-            progress("load inputs")
-        result = load_inputs(config)
-        compute_travel_times(result, progress=progress)
+    # no tqdm widget bars while loading: in a page served ahead of its first visit (voila's
+    # preheated kernel) a widget made before the page connects is "not found" in the browser
+    before = apgeo.get_settings().progress
+    apgeo.configure(progress=False)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ApgeoWarning)
+            if progress:
+                progress("load inputs")
+            result = load_inputs(config)
+            compute_travel_times(result, progress=progress)
+    finally:
+        apgeo.configure(progress=before)
     notes = sorted({str(w.message) for w in caught if issubclass(w.category, ApgeoWarning)})
     origins = demand_points(result.demand)[[S.AREA_ID, "geometry"]]
     site_times = {mode: _site_times(result, mode, origins) for mode in result.travel_times}
