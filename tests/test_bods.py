@@ -25,7 +25,11 @@ from apgeo._errors import ApgeoValueError, FetchError
 from apgeo.inputs.bods import fetch_bods_gtfs, fetch_bods_timetables, list_bods_timetables
 from apgeo.inputs.data import sha256_file
 from apgeo.routing.transit.txc import read_transxchange
-from tests.test_txc import _txc
+
+try:
+    from tests.test_txc import _txc
+except ImportError:  # tests/ is not a package (the pytest script, not python -m pytest)
+    from test_txc import _txc  # type: ignore[no-redef]
 
 KEY = "k3y-0f-the-user-123"
 

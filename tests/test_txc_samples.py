@@ -35,7 +35,11 @@ from apgeo.routing.transit.feed import TransitFeed
 from apgeo.routing.transit.feeds import trips_per_day
 from apgeo.routing.transit.txc import GtfsTables, read_transxchange
 from apgeo.routing.transit.txc_time import bank_holidays
-from tests.test_txc import _txc, _vj, _write
+
+try:
+    from tests.test_txc import _txc, _vj, _write
+except ImportError:  # tests/ is not a package (the pytest script, not python -m pytest)
+    from test_txc import _txc, _vj, _write  # type: ignore[no-redef]
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "transit" / "txc_samples"
 TNDS_ZIP = SAMPLES / "transxchange.zip"
