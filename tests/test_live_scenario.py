@@ -119,3 +119,28 @@ def test_transit_stop_field_equals_the_timetable_search(session):
     got = session.live.site_times["transit"](sites)
     assert got["destination_id"].tolist() == want["destination_id"].tolist()
     assert np.array_equal(got["travel_time_s"].to_numpy(), want["travel_time_s"].to_numpy(), equal_nan=True)
+
+
+def test_key_stages_no_edit_touches_keep_todays_access_and_equal_compare_scenarios(session):
+    """Editing a primary-only site: KS3 and KS4 reuse today's E2SFCA, and every number still
+    equals compare_scenarios."""
+    from apgeo.planning.live import _access_unchanged
+    from apgeo.planning.scenarios import scenario_tables
+
+    live = session.live
+    live.reset()
+    ap = session.study.providers[session.study.providers[KIND].isin(session.study.ap_kinds)]
+    primary = ap[ap["key_stages"].astype(str) == "KS1,KS2"]
+    sid = str(primary[SITE_ID].iloc[0])
+    g = primary.geometry.iloc[0]
+    live.move_site(sid, Point(g.x + 2500, g.y + 1500))
+    live.set_capacity(sid, 40)
+    got, want = live.compare("walk"), _expected(session, "walk")
+    cols = ["metric", "key_stage", "before", "after", "change"]
+    pd.testing.assert_frame_equal(got.table[cols], want[cols], check_exact=True)
+    tables = scenario_tables(session.study.travel_times["walk"], live.providers, live.scenario,
+                             new_travel_times=live.site_times["walk"], key_stages=live.key_stages,
+                             kinds=live.kinds)
+    before = live._before[("walk", tables.include_access)]
+    assert set(_access_unchanged(live.scenario, tables, before)) == {"KS3", "KS4"}
+    live.reset()

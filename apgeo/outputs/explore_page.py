@@ -51,6 +51,18 @@ def band_colour(minutes: float) -> str:
     return BANDS[-1][1]  # pragma: no cover - the last band is unbounded
 
 
+def _locations(geom: Any) -> list[Any]:
+    """Leaflet latitude / longitude rings of a (multi)polygon in EPSG:4326 (holes kept)."""
+
+    def rings(poly: Any) -> list[list[tuple[float, float]]]:
+        return [[(round(y, 6), round(x, 6)) for x, y in ring.coords]
+                for ring in (poly.exterior, *poly.interiors)]
+
+    if geom.geom_type == "MultiPolygon":
+        return [rings(p) for p in geom.geoms]
+    return rings(geom)
+
+
 def _css_id(site_id: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(site_id))
 
@@ -72,11 +84,20 @@ def _signed(value: float, unit: str) -> str:
     return ("+" if value > 0 else "\u2212") + text
 
 
-def _cell(table: pd.DataFrame, metric: str, ks: str) -> str:
-    row = table[(table["metric"] == metric) & (table["key_stage"] == ks)]
-    if row.empty:
+def _cells(table: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
+    """The rows of a comparison table by (metric, key stage), read once (a filter per cell
+    copies the table's ``attrs`` each time)."""
+    cols = ["metric", "key_stage", "before", "after", "change", "unit"]
+    cells: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in pd.DataFrame(table[cols]).to_dict("records"):
+        cells.setdefault((str(r["metric"]), str(r["key_stage"])), {str(k): v for k, v in r.items()})  # the first, as a filter reads it
+    return cells
+
+
+def _cell(cells: dict[tuple[str, str], dict[str, Any]], metric: str, ks: str) -> str:
+    r = cells.get((metric, ks))
+    if r is None:
         return "<td>-</td>"
-    r = row.iloc[0]
     change = float(r["change"])
     better = -change if "cold spot" in metric else change  # fewer cold spots is better
     cls = "up" if better > 0 else ("down" if better < 0 else "same")
@@ -91,15 +112,16 @@ def results_html(result: LiveResult, *, description: str, changes_csv: str, meth
     """The panel: children within 15 / 30 / 45 min by key stage, access cold spots gained
     and lost, E2SFCA places per 1,000 children, the edits and how long the answer took."""
     t = result.table
+    cells = _cells(t)
     head = "".join(f"<th>{ks}</th>" for ks in KEY_STAGES_SHOWN)
     rows = []
     for minutes in (15, 30, 45):
         metric = f"children within {minutes} min"
-        rows.append(f"<tr><th>within {minutes} min</th>" + "".join(_cell(t, metric, ks) for ks in KEY_STAGES_SHOWN) + "</tr>")
-    rows.append("<tr><th>cold spots</th>" + "".join(_cell(t, "access cold spots", ks) for ks in KEY_STAGES_SHOWN) + "</tr>")
+        rows.append(f"<tr><th>within {minutes} min</th>" + "".join(_cell(cells, metric, ks) for ks in KEY_STAGES_SHOWN) + "</tr>")
+    rows.append("<tr><th>cold spots</th>" + "".join(_cell(cells, "access cold spots", ks) for ks in KEY_STAGES_SHOWN) + "</tr>")
     access = "E2SFCA places per 1,000 children (demand-weighted mean)"
-    if (t["metric"] == access).any():
-        rows.append("<tr><th>places per 1,000</th><td>-</td>" + "".join(_cell(t, access, ks) for ks in KEY_STAGES_SHOWN[1:]) + "</tr>")
+    if any(metric == access for metric, _ in cells):
+        rows.append("<tr><th>places per 1,000</th><td>-</td>" + "".join(_cell(cells, access, ks) for ks in KEY_STAGES_SHOWN[1:]) + "</tr>")
     gained, lost = result.coldspots_new, result.coldspots_resolved
     cold = (
         f'<p class="apgeo-coldspots" data-gained="{len(gained)}" data-lost="{len(lost)}">'
@@ -152,13 +174,25 @@ class ExplorePage:
         areas = demand[[S.AREA_ID, S.AREA_NAME, "geometry"]].copy()
         areas["geometry"] = areas.geometry.simplify(20.0)
         areas = areas.to_crs(4326)
-        self._features = [
-            {"type": "Feature", "id": str(a), "properties": {"area_id": str(a), "name": str(n)},
-             "geometry": g.__geo_interface__}
-            for a, n, g in zip(areas[S.AREA_ID], areas[S.AREA_NAME], areas.geometry, strict=True)
+        # One polygon per area, drawn once: a change sends only the fill colours that
+        # changed (a few bytes each), never the shapes again.
+        self._area_ids = [str(a) for a in areas[S.AREA_ID]]
+        self._area_polygons = [
+            L.Polygon(locations=_locations(g), name=str(n), fill_color=UNREACHABLE_COLOUR, fill_opacity=0.6,
+                      color="#666", weight=1, opacity=0.5)
+            for n, g in zip(areas[S.AREA_NAME], areas.geometry, strict=True)
         ]
+        # the outlines of every area, prebuilt: the cold-spot layer holds only those gained or lost
+        self._outlines = {
+            aid: {"type": "Feature", "id": aid, "properties": {"area_id": aid},
+                  "geometry": g.boundary.__geo_interface__}
+            for aid, g in zip(self._area_ids, areas.geometry, strict=True)
+        }
+        self._coldspot_key: tuple[frozenset[str], frozenset[str]] | None = None
         west, south, east, north = areas.total_bounds
-        self.areas_layer = L.GeoJSON(data={"type": "FeatureCollection", "features": []}, name="Demand areas")
+        self.areas_layer = L.LayerGroup(layers=tuple(self._area_polygons), name="Demand areas")
+        self.coldspot_layer = L.GeoJSON(data={"type": "FeatureCollection", "features": []},
+                                        name="Cold spots gained / lost")
         self.sites_layer = L.LayerGroup(name="AP sites")
         self.map = L.Map(
             center=((south + north) / 2, (west + east) / 2), zoom=11, layers=(),
@@ -166,6 +200,7 @@ class ExplorePage:
             attribution_control=False,
         )
         self.map.add(self.areas_layer)
+        self.map.add(self.coldspot_layer)
         self.map.add(self.sites_layer)
         self.map.fit_bounds([[south, west], [north, east]])
         self.map.on_interaction(self._on_map)
@@ -269,18 +304,24 @@ class ExplorePage:
         self._markers = keep
 
     def _draw_areas(self, result: LiveResult) -> None:
+        """Recolour the areas whose band changed; redraw the cold-spot outlines if they changed."""
         after = result.nearest_after_s.to_numpy(dtype=float) / 60.0
-        gained = {c.split(" ")[0] for c in result.coldspots_new}
-        lost = {c.split(" ")[0] for c in result.coldspots_resolved}
-        features = []
-        for feature, minutes in zip(self._features, after, strict=True):
-            aid = feature["id"]
-            outline = NEW_COLDSPOT if aid in gained else (RESOLVED_COLDSPOT if aid in lost else "#666")
-            style = {"fillColor": band_colour(minutes), "fillOpacity": 0.6, "color": outline,
-                     "weight": 3 if outline != "#666" else 0.4}
-            features.append({**feature, "properties": {**feature["properties"], "style": style,
-                                                         "nearest_min": None if not np.isfinite(minutes) else round(float(minutes), 1)}})
-        self.areas_layer.data = {"type": "FeatureCollection", "features": features}
+        for polygon, minutes in zip(self._area_polygons, after, strict=True):
+            colour = band_colour(minutes)
+            if polygon.fill_color != colour:
+                polygon.fill_color = colour
+        gained = frozenset(c.split(" ")[0] for c in result.coldspots_new)
+        lost = frozenset(c.split(" ")[0] for c in result.coldspots_resolved) - gained
+        if (gained, lost) == self._coldspot_key:
+            return
+        self._coldspot_key = (gained, lost)
+        features = [
+            {**self._outlines[aid], "properties": {"area_id": aid, "change": change,
+                                                   "style": {"color": colour, "weight": 3, "opacity": 1.0, "fill": False}}}
+            for aids, change, colour in ((gained, "gained", NEW_COLDSPOT), (lost, "lost", RESOLVED_COLDSPOT))
+            for aid in sorted(aids) if aid in self._outlines
+        ]
+        self.coldspot_layer.data = {"type": "FeatureCollection", "features": features}
 
     def update(self) -> LiveResult:
         """Compare the live scenario in the current mode and redraw the panel and map."""

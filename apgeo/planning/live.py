@@ -35,6 +35,7 @@ from apgeo.analysis.tables import KEY_STAGE
 from apgeo.planning.scenarios import (
     Scenario,
     ScenarioMetrics,
+    ScenarioTables,
     comparison_table,
     scenario_metrics,
     scenario_tables,
@@ -229,7 +230,9 @@ class LiveScenario:
             self._before[key] = scenario_metrics(tables.travel_times, self.demand, tables.providers, **opts)
         before = self._before[key]
         if self.scenario.changes:
-            after = scenario_metrics(tables.travel_times_after, self.demand, tables.providers_after, **opts)
+            known = _access_unchanged(self.scenario, tables, before) if tables.include_access else None
+            after = scenario_metrics(tables.travel_times_after, self.demand, tables.providers_after,
+                                     access_known=known, **opts)
         else:
             after = before
         table = comparison_table(self.scenario, tables, before, after, mode=mode)
@@ -305,6 +308,22 @@ def _metre(geometry: Any) -> Point:
     if geometry is None or getattr(geometry, "is_empty", True) or geometry.geom_type != "Point":
         raise ApgeoValueError(f"a site needs a point location (EPSG:27700); got {geometry!r}")
     return Point(round(float(geometry.x)), round(float(geometry.y)))
+
+
+def _access_unchanged(scenario: Scenario, tables: ScenarioTables, before: ScenarioMetrics) -> dict[str, float]:
+    """Today's E2SFCA value of each key stage that no edited site serves, before or after
+    the edits: its sites, places and travel times are today's, so its value is too."""
+    edited = {c.site_id for c in scenario.changes}
+    served: set[str] = set()
+    for frame in (tables.providers, tables.providers_after):
+        rows = frame[frame[SITE_ID].astype(str).isin(edited)]
+        for value in rows[KEY_STAGES]:
+            served.update(parse_key_stages(value))
+    metric = "E2SFCA places per 1,000 children (demand-weighted mean)"
+    return {
+        str(r[KEY_STAGE]): float(r["value"]) for r in before.rows
+        if r["metric"] == metric and r[KEY_STAGE] not in served
+    }
 
 
 def _no_rows(sites: gpd.GeoDataFrame) -> pd.DataFrame:

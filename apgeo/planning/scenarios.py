@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -413,6 +413,7 @@ def _metrics(
     weight_by: Literal["idaci", "none"],
     include_access: bool,
     notes: list[str],
+    access_known: Mapping[str, float] | None = None,
 ) -> tuple[list[dict[str, Any]], set[str]]:
     from apgeo.analysis.coldspots import ACCESS_COLDSPOT, PRIORITY_SCORE, access_coldspots
 
@@ -474,7 +475,9 @@ def _metrics(
             children = float(demand[children_column(ks)].astype(float).sum())
             any_site = providers[KEY_STAGES].map(lambda v, ks=ks: ks in parse_key_stages(v)).astype(bool).any()
             value = 0.0 if children > 0 and not any_site else math.nan
-            if len(sub):
+            if access_known is not None and ks in access_known:
+                value = access_known[ks]  # the caller knows this key stage's sites are unchanged
+            elif len(sub):
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     acc = enhanced_two_step_fca(
@@ -588,15 +591,18 @@ def scenario_metrics(
     thresholds_min: Sequence[float] | None = None,
     weight_by: Literal["idaci", "none"] = "idaci",
     include_access: bool = True,
+    access_known: Mapping[str, float] | None = None,
 ) -> ScenarioMetrics:
     """The metrics of one side of :func:`compare_scenarios` for providers already limited
-    to the kinds counted (e.g. ``ScenarioTables.providers_after``); parameters as there."""
+    to the kinds counted (e.g. ``ScenarioTables.providers_after``); parameters as there.
+    ``access_known`` (key stage -> E2SFCA places per 1,000) skips the access measure of
+    key stages whose sites, places and travel times the caller knows to be unchanged."""
     notes: list[str] = []
     rows, cold = _metrics(
         travel_times, demand, providers, mode=mode, key_stages=tuple(key_stages),
         max_travel_time_min=max_travel_time_min,
         thresholds_min=_thresholds(thresholds_min, max_travel_time_min),
-        weight_by=weight_by, include_access=include_access, notes=notes,
+        weight_by=weight_by, include_access=include_access, notes=notes, access_known=access_known,
     )
     return ScenarioMetrics(tuple(rows), frozenset(cold), tuple(notes))
 
