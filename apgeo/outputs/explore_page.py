@@ -51,6 +51,20 @@ def band_colour(minutes: float) -> str:
     return BANDS[-1][1]  # pragma: no cover - the last band is unbounded
 
 
+def _zoom_to_fit(
+    south: float, west: float, north: float, east: float, *, width_px: int = 900, height_px: int = 650
+) -> int:
+    """The largest web-map zoom at which the box fits a map of about this size."""
+    def fraction_of_world_y(lat: float) -> float:
+        s = math.sin(math.radians(max(min(lat, 85.0), -85.0)))
+        return 0.5 - math.log((1 + s) / (1 - s)) / (4 * math.pi)
+
+    x_span = max(east - west, 1e-6) / 360.0
+    y_span = max(abs(fraction_of_world_y(south) - fraction_of_world_y(north)), 1e-9)
+    zoom = min(math.log2(width_px / 256 / x_span), math.log2(height_px / 256 / y_span))
+    return int(max(1, min(18, math.floor(zoom))))
+
+
 def _locations(geom: Any) -> list[Any]:
     """Leaflet latitude / longitude rings of a (multi)polygon in EPSG:4326 (holes kept)."""
 
@@ -195,14 +209,16 @@ class ExplorePage:
                                         name="Cold spots gained / lost")
         self.sites_layer = L.LayerGroup(name="AP sites")
         self.map = L.Map(
-            center=((south + north) / 2, (west + east) / 2), zoom=11, layers=(),
+            center=((south + north) / 2, (west + east) / 2),
+            zoom=_zoom_to_fit(south, west, north, east), layers=(),
             scroll_wheel_zoom=True, layout=W.Layout(height=height, width="100%"),
             attribution_control=False,
         )
         self.map.add(self.areas_layer)
         self.map.add(self.coldspot_layer)
         self.map.add(self.sites_layer)
-        self.map.fit_bounds([[south, west], [north, east]])
+        # (not Map.fit_bounds: it schedules a coroutine on an event loop that a kernel
+        # started ahead of the page, or a test, never runs)
         self.map.on_interaction(self._on_map)
         self._markers: dict[str, Any] = {}
 
