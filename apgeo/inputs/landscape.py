@@ -459,7 +459,7 @@ def _add_nearest_beyond_border(
     if not chosen:
         return providers
     added = beyond.iloc[sorted(chosen)].copy()
-    added[S.SOURCE] = added[S.SOURCE].astype(str) + f" (nearest AP beyond {area.name}'s border)"
+    added[S.SOURCE] = added[S.SOURCE].astype(str) + f" ({BEYOND_BORDER_SOURCE} {area.name}'s border)"
     distance_km = cKDTree(centre).query(np.column_stack([added.geometry.x, added.geometry.y]))[0] / 1000
     listing = "; ".join(
         f"{n} ({la}, {d:,.1f} km from the nearest area)"
@@ -510,6 +510,10 @@ def _replace_gias(planner: gpd.GeoDataFrame, gias: gpd.GeoDataFrame, urns: dict[
         )
     return planner
 
+
+#: What the ``source`` of a setting added by ``nearest_beyond_border`` says (the report finds
+#: those settings by it).
+BEYOND_BORDER_SOURCE = "nearest AP beyond"
 
 #: A point farther than this (m) from every English LSOA centroid is outside England.
 OUTSIDE_ENGLAND_M = 15_000.0
@@ -574,6 +578,7 @@ def _flag_area(
 
 __all__ = [
     "APPROXIMATE_EXTENT_NOTE",
+    "BEYOND_BORDER_SOURCE",
     "ENGLAND_POPULATION_NOTE",
     "FAR_KM",
     "AreaInputs",

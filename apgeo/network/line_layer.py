@@ -25,6 +25,7 @@ from apgeo._errors import ApgeoValueError, CRSError, DataFileNotFoundError, Netw
 from apgeo._log import logger, warn
 from apgeo.network.arrays import network_from_frames
 from apgeo.network.modes import (
+    _TAG_COLUMNS,
     DEFAULT_DRIVE_SPEEDS_MPH,
     FALLBACK_DRIVE_SPEED_MPH,
     MPH_TO_KPH,
@@ -60,16 +61,7 @@ Schema = Literal["auto", "generic", "os_open_roads"]
 Join = Literal["auto", "shared_vertices", "proximity"]
 #: OSM tags read from a line layer's columns, else from GDAL's ``other_tags`` hstore string,
 #: and passed to the mode rules (:mod:`apgeo.network.modes`) as the PBF path passes them.
-_ACCESS_TAGS = (
-    "junction",
-    "access",
-    "foot",
-    "bicycle",
-    "motor_vehicle",
-    "motorcar",
-    "service",
-    "area",
-)
+_ACCESS_TAGS = tuple(t for t in _TAG_COLUMNS if t not in ("highway", "oneway", "maxspeed"))
 #: ``"key"=>"value"`` pairs of an hstore string (GDAL's ``other_tags``), escapes allowed.
 _HSTORE_PAIR = re.compile(r'"((?:[^"\\]|\\.)*)"\s*=>\s*"((?:[^"\\]|\\.)*)"')
 

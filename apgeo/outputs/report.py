@@ -15,7 +15,7 @@ import pandas as pd
 
 from apgeo import schema as S
 from apgeo.analysis.coldspots import GI_KNN_NEIGHBOURS
-from apgeo.inputs.landscape import area_caveats, data_manifest
+from apgeo.inputs.landscape import BEYOND_BORDER_SOURCE, area_caveats, data_manifest
 from apgeo.outputs.files import relative_link
 from apgeo.routing.straight_line import STRAIGHT_LINE_SPEEDS_KPH, error_band_sentence
 
@@ -315,7 +315,7 @@ def _beyond_border_note(result: StudyResult) -> list[str]:
     source = result.providers[S.SOURCE].astype(str) if S.SOURCE in result.providers else None
     if source is None:
         return []
-    added = result.providers[source.str.contains("nearest AP beyond", regex=False)]
+    added = result.providers[source.str.contains(BEYOND_BORDER_SOURCE, regex=False)]
     if added.empty:
         return []
     names = "; ".join(

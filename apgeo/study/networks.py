@@ -18,6 +18,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +84,21 @@ def beyond_edge(
 
 def source_description(source: str) -> dict[str, Any]:
     """What identifies the network source of a study: a file's hash and date, or the
-    download."""
+    download. A file is read once per content state (path, size, modification time), not
+    once per mode."""
     if source == "auto":
         return {"file": "OpenStreetMap download or cached download (osmnx)", "format": "osm", "osm_data_date": ""}
     path = Path(source)
-    return describe_network_file(path) if path.exists() else {"file": source, "format": path.suffix.lstrip(".")}
+    if not path.exists():
+        return {"file": source, "format": path.suffix.lstrip(".")}
+    stat = path.stat()
+    return dict(_described(str(path), stat.st_size, stat.st_mtime_ns))
+
+
+@lru_cache(maxsize=8)
+def _described(path: str, size: int, mtime_ns: int) -> dict[str, Any]:
+    """:func:`describe_network_file`, kept while the file is unchanged."""
+    return describe_network_file(path)
 
 
 def network_record(
