@@ -167,7 +167,15 @@ def _study(args: argparse.Namespace, only: str = "all") -> int:
     print(f"apgeo study {config.name!r} done")
     for mode, method in result.network_method.items():
         print(f"  {mode}: {method}")
-    for key, value in result.headline.items():
+    h = result.headline
+    for key, value in h.items():
+        prefix = "median_minutes_to_nearest_ap_"
+        if value is None and key.startswith(prefix):  # most LSOAs reach no site within the cap
+            mode = key[len(prefix):]
+            value = (
+                f"over {h.get(f'travel_time_cap_min_{mode}') or 0:g} min "
+                f"({h.get(f'areas_unreachable_{mode}')} LSOAs reach no AP site within it)"
+            )
         print(f"  {key}: {value:.1f}" if isinstance(value, float) else f"  {key}: {value}")
     maps = "" if only == "recommend" else f"; maps: {config.maps_dir}"
     print(f"  outputs: {config.output_dir} ({len(result.files)} files){maps}")
