@@ -36,7 +36,19 @@ COLUMN_MEANING: dict[str, str] = {
 
 
 def meaning(column: str) -> str:
-    """``"'site_id' (one address pupils attend ...)"`` for a column of :data:`COLUMN_MEANING`."""
+    """``"'site_id' (one address pupils attend ...)"`` for a column of :data:`COLUMN_MEANING`.
+
+    Parameters
+    ----------
+    column
+        A column name.
+
+    Returns
+    -------
+    str
+        The quoted column name followed by its meaning in brackets, or just the quoted name
+        when :data:`COLUMN_MEANING` does not describe it.
+    """
     text = COLUMN_MEANING.get(column)
     return f"{column!r} ({text})" if text else repr(column)
 
@@ -99,7 +111,18 @@ class ProviderKind(StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> ProviderKind:
-        """A kind from its value or a spelling councils use (:data:`KIND_SPELLINGS`)."""
+        """A kind from its value or a spelling councils use (:data:`KIND_SPELLINGS`).
+
+        Parameters
+        ----------
+        value
+            A kind's value (``"pru"``) or a spelling councils use (``"Pupil Referral Unit"``).
+
+        Returns
+        -------
+        ProviderKind
+            The kind; an unknown or blank value raises :class:`~apgeo._errors.ApgeoValueError`.
+        """
         return read_kind(value)[0]
 
 
@@ -142,18 +165,51 @@ KEY_STAGE_AGES: dict[KeyStage, tuple[int, ...]] = {
 
 
 def children_column(key_stage: str) -> str:
-    """Column holding the number of children of a key stage, e.g. ``children_ks3``."""
+    """Column holding the number of children of a key stage, e.g. ``children_ks3``.
+
+    Parameters
+    ----------
+    key_stage
+        Key stage name, any case (``"KS3"``).
+
+    Returns
+    -------
+    str
+        The column name ``children_<key stage in lower case>``.
+    """
     return f"children_{key_stage.lower()}"
 
 
 def age_column(age: int) -> str:
-    """Column holding the number of children of one single year of age, e.g. ``age_11``."""
+    """Column holding the number of children of one single year of age, e.g. ``age_11``.
+
+    Parameters
+    ----------
+    age
+        Single year of age (e.g. 11).
+
+    Returns
+    -------
+    str
+        The column name ``age_<age>``.
+    """
     return f"age_{age}"
 
 
 def parse_key_stages(value: object) -> tuple[KeyStage, ...]:
     """Parse ``"KS3,KS4"``, ``"KS1-KS4"``, ``["KS1", "KS2"]`` into a sorted tuple; the
-    spellings councils use are read too (see :func:`read_key_stages`)."""
+    spellings councils use are read too (see :func:`read_key_stages`).
+
+    Parameters
+    ----------
+    value
+        A string or a sequence of strings; ``None`` or NaN gives an empty tuple.
+
+    Returns
+    -------
+    tuple of KeyStage
+        The key stages named, in key stage order, each once.
+    """
     return read_key_stages(value)[0]
 
 
@@ -220,6 +276,19 @@ def read_key_stages(value: object) -> tuple[tuple[KeyStage, ...], str]:
     KS1+KS2, ``"secondary"`` = KS3+KS4, ``"post-16"`` = KS5, ``"all-through"``), age ranges
     (``"ages 11-16"``, ``"11-16"``: from 11 up to 16) and bare numbers (``"3,4"``). A date
     (Excel turns ``3-4`` into ``03-Apr``) and anything else raise, saying what to write.
+
+    Parameters
+    ----------
+    value
+        A cell: a string or a sequence of strings; ``None`` or NaN reads as no key stages.
+
+    Returns
+    -------
+    stages : tuple of KeyStage
+        The key stages named, in key stage order, each once.
+    note : str
+        How a non-canonical spelling was read (e.g. ``"key stages 'Y7-Y11' read as
+        KS3+KS4"``), ``""`` when it was written as apgeo writes it.
     """
     from apgeo._errors import ApgeoValueError
 
@@ -314,7 +383,22 @@ KIND_SPELLINGS: dict[str, ProviderKind] = {
 
 def read_kind(value: object) -> tuple[ProviderKind, str]:
     """A provider kind from a cell, and a note when it was read from another spelling
-    (``"Pupil Referral Unit"`` -> ``pru``: :data:`KIND_SPELLINGS`); raises naming the kinds."""
+    (``"Pupil Referral Unit"`` -> ``pru``: :data:`KIND_SPELLINGS`); raises naming the kinds.
+
+    Parameters
+    ----------
+    value
+        A cell: a kind's value or another spelling; case and punctuation are ignored, as is
+        a leading "a", "an" or "the".
+
+    Returns
+    -------
+    kind : ProviderKind
+        The kind read.
+    note : str
+        ``"kind '<cell>' read as '<kind>'"`` when it came from :data:`KIND_SPELLINGS`, else
+        ``""``.
+    """
     from apgeo._errors import ApgeoValueError
 
     text = str(value).strip()

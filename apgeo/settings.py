@@ -69,7 +69,13 @@ _active = Settings()
 
 
 def get_settings() -> Settings:
-    """Return the active settings."""
+    """Return the active settings.
+
+    Returns
+    -------
+    Settings
+        The settings in force (the defaults until :func:`configure` changes them).
+    """
     return _active
 
 
@@ -106,5 +112,11 @@ def configure(**changes: object) -> Settings:
 
 
 def repo_root() -> Path:
-    """The folder apgeo's source tree lives in (useful from a clone)."""
+    """The folder apgeo's source tree lives in (useful from a clone).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder holding the ``apgeo`` package directory.
+    """
     return _REPO_ROOT

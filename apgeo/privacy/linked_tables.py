@@ -67,7 +67,21 @@ class LinkedTables:
     ) -> None:
         """A table with an ``all`` row (column sums) and an ``all`` column (the sum of the
         ``row_sum`` columns, default every other column); ``hidden`` marks its blanks;
-        ``lower`` the least value of each entry (default 1)."""
+        ``lower`` the least value of each entry (default 1).
+
+        Parameters
+        ----------
+        name
+            The table's name (the key of the masks :func:`protect_linked` returns).
+        full
+            The table's counts, its last row and last column being the ``all`` totals.
+        hidden
+            Boolean frame shaped like ``full``: ``True`` where the entry is blanked.
+        lower
+            Least possible value of each entry, shaped like ``full`` (``None``: 1 everywhere).
+        row_sum
+            Columns whose sum the ``all`` column is (``None``: every column but the last).
+        """
         low = pd.DataFrame(1.0, index=full.index, columns=full.columns) if lower is None else lower
         self.frames[name] = (full.astype(float), hidden.astype(bool), low.astype(float))
         self.row_sums[name] = None if row_sum is None else list(row_sum)
@@ -75,7 +89,26 @@ class LinkedTables:
     def system(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
         """``(values, hidden, lower, equations, positions, cells, grands)`` of the whole
         system; ``positions[name]`` maps each entry of a table to its column; slacks of
-        the orders come last (hidden, lower bound 0)."""
+        the orders come last (hidden, lower bound 0).
+
+        Returns
+        -------
+        values : numpy.ndarray
+            Value of each unknown (entries that must be equal share one), float.
+        hidden : numpy.ndarray
+            Boolean: the unknown is blanked in some table.
+        lower : numpy.ndarray
+            Least value of each unknown (0 for the order slacks).
+        equations : numpy.ndarray
+            One row per linear equation (row sums, column sums, declared sums, orders), one
+            column per unknown; each row sums to zero.
+        positions : dict of str to numpy.ndarray
+            For each table, the unknown of each of its entries (same shape as the table).
+        cells : numpy.ndarray
+            Boolean: the unknown is an inner cell (not a total) of some table.
+        grands : numpy.ndarray
+            Boolean: the unknown is the grand total of some table.
+        """
         pos: dict[Entry, int] = {}
         grids: dict[str, np.ndarray] = {}
         for name, (full, _, _) in self.frames.items():
@@ -163,7 +196,19 @@ class LinkedTables:
 def protect_linked(tables: LinkedTables) -> dict[str, pd.DataFrame]:
     """Hide more entries, chosen over the whole system, until no blank of any table can
     be worked out from all the tables together. Returns the new blank mask of each table
-    (a superset of the one given)."""
+    (a superset of the one given).
+
+    Parameters
+    ----------
+    tables
+        The linked tables, their blanks and the relations between them.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        For each table name, a boolean frame shaped like the table: ``True`` where the entry
+        is to be blanked (every entry blanked before, plus the new ones).
+    """
     values, hidden, lower, eq, positions, cell, grand = tables.system()
     watched = np.ones(len(values), dtype=bool)
     n_orders = len(values) - (int(max((p.max() for p in positions.values()), default=-1)) + 1)
@@ -179,7 +224,20 @@ def protect_linked(tables: LinkedTables) -> dict[str, pd.DataFrame]:
 
 def withheld_sentence(added: Mapping[str, int], coarsened: Sequence[str] = ()) -> str:
     """One sentence for the report: which tables had counts blanked beyond the 1-4 rule
-    (and how many), and which were published coarser."""
+    (and how many), and which were published coarser.
+
+    Parameters
+    ----------
+    added
+        Number of further blanks by table name; tables with 0 are left out of the sentence.
+    coarsened
+        Names of the tables published coarser instead.
+
+    Returns
+    -------
+    str
+        The sentence, ending with a full stop.
+    """
     parts = [f"{k} ({v})" for k, v in added.items() if v]
     text = (
         "Beyond the counts of 1-4, these tables have further counts blanked so that no blank "

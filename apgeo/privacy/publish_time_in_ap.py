@@ -168,7 +168,13 @@ def publish_time_in_ap(
 
 
 def count_columns() -> list[str]:
-    """The count columns of a time-in-AP table (the others are shares and a median)."""
+    """The count columns of a time-in-AP table (the others are shares and a median).
+
+    Returns
+    -------
+    list of str
+        The names of the count columns, in table order.
+    """
     return _counts()
 
 
