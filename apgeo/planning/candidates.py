@@ -147,6 +147,26 @@ def read_candidates(
     when absent), ``kind`` (``kind``, e.g. ``"primary_ap_hub"``), ``key_stages``
     (``key_stages`` when given).
 
+    Parameters
+    ----------
+    data
+        A CSV (or ``.txt``) or a vector file (GeoJSON, GeoPackage...) path, or a DataFrame;
+        rows need coordinates or a postcode, as :func:`~apgeo.inputs.providers.read_providers`
+        reads them.
+    kind
+        Provider kind given to rows without a ``kind`` column (default ``"other"``).
+    key_stages
+        Key stages written into every row (e.g. ``"KS3,KS4"``), replacing a ``key_stages``
+        column; ``None`` keeps the file's column.
+    id_prefix
+        Prefix of the ``provider_id`` made from the row number when the file has neither
+        ``provider_id`` nor ``site_id``.
+    lookup
+        Postcode lookup passed to :func:`~apgeo.inputs.providers.read_providers` (``None``:
+        its default).
+    strict
+        Turn warnings into errors.
+
     Returns
     -------
     geopandas.GeoDataFrame

@@ -61,7 +61,18 @@ SNAP_DISTANCE_M = "snap_distance_m"
 
 
 def children_newly_ks_column(key_stage: str) -> str:
-    """Column holding children of one key stage newly within T: ``children_newly_within_t_ks3``."""
+    """Column holding children of one key stage newly within T: ``children_newly_within_t_ks3``.
+
+    Parameters
+    ----------
+    key_stage
+        Key stage name, any case (``"KS3"``).
+
+    Returns
+    -------
+    str
+        The column name ``children_newly_within_t_<key stage in lower case>``.
+    """
     return f"{CHILDREN_NEWLY_WITHIN}_{key_stage.lower()}"
 
 

@@ -136,6 +136,25 @@ def known_places_per_need(
     Suggesting ``need newly within T x rate`` places for a new site means that adding a
     site for every child in the area would double today's known places, no more (the
     study's rule). ``None`` when no capacity is known or there is no need.
+
+    Parameters
+    ----------
+    existing
+        Today's sites with a ``capacity_places`` column (unknown capacities are left out of
+        the sum); ``None`` gives ``None``.
+    demand
+        The demand table: ``children_<ks>`` columns and optionally ``idaci_decile``.
+    key_stages
+        Key stages whose children make up the need (default KS1-KS4).
+    weight_by
+        ``"idaci"`` weights each area's children by ``(11 - decile) / 10``; ``"none"`` counts
+        children unweighted.
+
+    Returns
+    -------
+    float or None
+        Known places per unit of (weighted) need; ``None`` when no capacity is known or the
+        need is zero.
     """
     if existing is None or CAPACITY_PLACES not in existing.columns or not len(existing):
         return None

@@ -78,7 +78,22 @@ class LiveResult:
     coldspots_resolved: list[str] = field(default_factory=list)
 
     def value(self, metric: str, key_stage: str = "all", column: Literal["before", "after", "change"] = "after") -> float:
-        """One number of the table (``nan`` when the metric is not there)."""
+        """One number of the table (``nan`` when the metric is not there).
+
+        Parameters
+        ----------
+        metric
+            Metric name, as in the ``metric`` column of :attr:`table`.
+        key_stage
+            ``"all"`` or a key stage (``"KS3"``).
+        column
+            ``"before"``, ``"after"`` (default) or ``"change"``.
+
+        Returns
+        -------
+        float
+            The value, ``nan`` when the table has no such row.
+        """
         t = self.table
         row = t[(t["metric"] == metric) & (t[KEY_STAGE] == key_stage)]
         return float(row[column].iloc[0]) if len(row) else math.nan
@@ -155,7 +170,28 @@ class LiveScenario:
         site_id: str | None = None,
         kind: str | ProviderKind = ProviderKind.OTHER,
     ) -> str:
-        """Add a site at ``geometry`` (EPSG:27700); returns its id (``NEW-1``, ``NEW-2``...)."""
+        """Add a site at ``geometry`` (EPSG:27700); returns its id (``NEW-1``, ``NEW-2``...).
+
+        Parameters
+        ----------
+        geometry
+            The site's point in EPSG:27700 metres.
+        key_stages
+            Key stages the site serves (default ``"KS3,KS4"``).
+        capacity_places
+            Places the site offers (``nan``: unknown).
+        name
+            Display name (default ``"New site <id>"``).
+        site_id
+            The site's id; ``None`` picks the next free ``NEW-<n>``.
+        kind
+            Provider kind (default ``"other"``).
+
+        Returns
+        -------
+        str
+            The new site's id.
+        """
         if site_id is None:
             taken = set(map(str, self.sites()[SITE_ID])) | set(map(str, self.providers[SITE_ID]))
             while True:
@@ -170,16 +206,49 @@ class LiveScenario:
         return site_id
 
     def move_site(self, site_id: str, geometry: Point) -> None:
-        """Put a site (today's or an added one) at ``geometry`` (EPSG:27700)."""
+        """Put a site (today's or an added one) at ``geometry`` (EPSG:27700).
+
+        Parameters
+        ----------
+        site_id
+            Id of the site to move.
+        geometry
+            Its new point in EPSG:27700 metres.
+        """
         self.scenario = self.scenario.move_site(site_id, geometry=_metre(geometry))
 
     def close_site(self, site_id: str) -> None:
+        """Close a site (today's or an added one): it no longer counts.
+
+        Parameters
+        ----------
+        site_id
+            Id of the site to close.
+        """
         self.scenario = self.scenario.close_site(site_id)
 
     def set_capacity(self, site_id: str, capacity_places: float) -> None:
+        """Change the number of places a site offers.
+
+        Parameters
+        ----------
+        site_id
+            Id of the site (today's or an added one).
+        capacity_places
+            Its new number of places.
+        """
         self.scenario = self.scenario.set_capacity(site_id, capacity_places)
 
     def set_key_stages(self, site_id: str, key_stages: str | Sequence[str]) -> None:
+        """Change the key stages a site serves (its travel times are kept).
+
+        Parameters
+        ----------
+        site_id
+            Id of the site (today's or an added one).
+        key_stages
+            The key stages it now serves (``"KS3,KS4"`` or a sequence).
+        """
         self.scenario = self.scenario.set_key_stages(site_id, key_stages)
 
     def undo(self) -> None:
@@ -191,7 +260,13 @@ class LiveScenario:
         self.scenario = Scenario(self.scenario.name)
 
     def sites(self) -> gpd.GeoDataFrame:
-        """Every provider site after the edits (a closed site is gone)."""
+        """Every provider site after the edits (a closed site is gone).
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            The provider table after the edits (added and moved sites at their new points).
+        """
         mode = self.modes[0]
         after, _ = self.scenario.apply(self.providers, self.travel_times[mode][:0], new_travel_times=_no_rows)
         return after  # type: ignore[return-value]
@@ -212,7 +287,19 @@ class LiveScenario:
 
     def compare(self, mode: str) -> LiveResult:
         """What the edits change in ``mode`` (equal to ``compare_scenarios`` of :attr:`scenario`
-        with ``thresholds_min`` and ``max_travel_time_min`` as configured)."""
+        with ``thresholds_min`` and ``max_travel_time_min`` as configured).
+
+        Parameters
+        ----------
+        mode
+            One of this session's modes (:attr:`modes`).
+
+        Returns
+        -------
+        LiveResult
+            The before / after table, nearest times before and after, the access cold spots the
+            edits resolve and create, and the time the comparison took (ms).
+        """
         if mode not in self.travel_times:
             raise ApgeoValueError(f"mode {mode!r} is not one of this session's: {self.modes}")
         started = time.perf_counter()
@@ -248,7 +335,15 @@ class LiveScenario:
 
     # ---- saving ----------------------------------------------------------------------
     def changes_table(self) -> pd.DataFrame:
-        """The edits, one row each (:data:`CHANGE_COLUMNS`), for a study's ``[scenario] file``."""
+        """The edits, one row each (:data:`CHANGE_COLUMNS`), for a study's ``[scenario] file``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per edit in the order made, columns :data:`CHANGE_COLUMNS`: ``action``,
+            ``site_id``, ``name``, ``kind``, ``key_stages``, ``capacity_places``, ``easting``,
+            ``northing`` (EPSG:27700 metres; ``nan`` for edits without a point).
+        """
         rows = []
         for c in self.scenario.changes:
             g = c.geometry
@@ -267,7 +362,24 @@ class LiveScenario:
 
 def scenario_from_table(table: pd.DataFrame, *, name: str = "scenario", source: str = "scenario file") -> Scenario:
     """The :class:`~apgeo.planning.scenarios.Scenario` of a saved changes table (the
-    inverse of :meth:`LiveScenario.changes_table`)."""
+    inverse of :meth:`LiveScenario.changes_table`).
+
+    Parameters
+    ----------
+    table
+        A changes table with at least ``action`` and ``site_id`` columns (see
+        :data:`CHANGE_COLUMNS`); actions ``add``, ``move``, ``close``, ``capacity`` and
+        ``key_stages``.
+    name
+        Name of the scenario.
+    source
+        How to name the table in errors (e.g. its file path).
+
+    Returns
+    -------
+    Scenario
+        The edits, in row order.
+    """
     missing = [c for c in ("action", SITE_ID) if c not in table.columns]
     if missing:
         raise ApgeoValueError(f"{source}: missing column(s) {missing}; expected {list(CHANGE_COLUMNS)}")

@@ -235,7 +235,20 @@ class Scenario:
         return self._with(Change("capacity", str(site_id), {CAPACITY_PLACES: float(capacity_places)}))
 
     def set_key_stages(self, site_id: str, key_stages: str | Sequence[str]) -> Scenario:
-        """Change the key stages an existing site serves (its travel times are kept)."""
+        """Change the key stages an existing site serves (its travel times are kept).
+
+        Parameters
+        ----------
+        site_id
+            Id of an existing site.
+        key_stages
+            The key stages it serves instead (at least one of KS1-KS5).
+
+        Returns
+        -------
+        Scenario
+            A new scenario with the change appended (this one is unchanged).
+        """
         ks = ",".join(parse_key_stages(key_stages))
         if not ks:
             raise ApgeoValueError(
@@ -520,7 +533,31 @@ def scenario_tables(
     kinds: Collection[str | ProviderKind] | None = AP_KINDS,
 ) -> ScenarioTables:
     """Today's and the scenario's tables of the providers counted (the first half of
-    :func:`compare_scenarios`; parameters as there)."""
+    :func:`compare_scenarios`; parameters as there).
+
+    Parameters
+    ----------
+    travel_times, providers
+        Today's travel-time and provider tables.
+    scenario
+        The edits.
+    new_travel_times
+        Travel times of added and moved sites (table or callable; see
+        :meth:`Scenario.apply`).
+    key_stages
+        Key stages to report (``None``: KS1-KS4 as the counted providers serve them).
+    include_access
+        Whether to compute access (``None``: when a site has a known capacity).
+    kinds
+        Provider kinds counted (default the AP kinds; ``None``: every provider); sites the
+        scenario adds always count.
+
+    Returns
+    -------
+    ScenarioTables
+        Today's and the scenario's providers and travel times of the kinds counted, the key
+        stages, whether access is computed, the kinds and notes.
+    """
     if not isinstance(scenario, Scenario):
         raise ApgeoValueError(f"scenario must be a Scenario; got {type(scenario).__name__}")
     require_columns(providers, [SITE_ID, PROVIDER_ID, KIND, KEY_STAGES], source="providers")
@@ -596,7 +633,33 @@ def scenario_metrics(
     """The metrics of one side of :func:`compare_scenarios` for providers already limited
     to the kinds counted (e.g. ``ScenarioTables.providers_after``); parameters as there.
     ``access_known`` (key stage -> E2SFCA places per 1,000) skips the access measure of
-    key stages whose sites, places and travel times the caller knows to be unchanged."""
+    key stages whose sites, places and travel times the caller knows to be unchanged.
+
+    Parameters
+    ----------
+    travel_times, demand, providers
+        The seam tables of one side (providers already limited to the kinds counted).
+    mode
+        Travel mode label.
+    key_stages
+        Key stages to report.
+    max_travel_time_min
+        Threshold for coverage and access cold spots, in minutes.
+    thresholds_min
+        Coverage thresholds in minutes (default ``[max_travel_time_min]``).
+    weight_by
+        Need weighting of the cold-spot priority score.
+    include_access
+        Add E2SFCA places per 1,000 children.
+    access_known
+        E2SFCA places per 1,000 by key stage, reused instead of computed (``None``: compute
+        every key stage).
+
+    Returns
+    -------
+    ScenarioMetrics
+        The metric rows, the access cold spots (``"area_id KS"``) and the notes.
+    """
     notes: list[str] = []
     rows, cold = _metrics(
         travel_times, demand, providers, mode=mode, key_stages=tuple(key_stages),
@@ -628,7 +691,24 @@ def comparison_table(
     *,
     mode: str,
 ) -> pd.DataFrame:
-    """The tidy before / after table of :func:`compare_scenarios` from its two sides."""
+    """The tidy before / after table of :func:`compare_scenarios` from its two sides.
+
+    Parameters
+    ----------
+    scenario
+        The scenario compared.
+    tables
+        Its tables, from :func:`scenario_tables`.
+    before, after
+        The metrics of today and of the scenario, from :func:`scenario_metrics`.
+    mode
+        Travel mode label.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table and ``attrs`` described in :func:`compare_scenarios`.
+    """
     out = pd.DataFrame(
         {
             "scenario": scenario.name,
