@@ -22,6 +22,19 @@ def choose_crs(lon: float, lat: float, *, crs: str = "auto") -> str:
 
     ``crs="auto"`` gives EPSG:27700 inside Great Britain and the WGS 84 UTM zone elsewhere;
     any other value is checked to be a projected CRS and returned.
+
+    Parameters
+    ----------
+    lon, lat
+        Centre of the area, WGS 84 degrees.
+    crs
+        ``"auto"`` or a projected CRS in any form pyproj reads.
+
+    Returns
+    -------
+    str
+        ``"EPSG:27700"``, ``"EPSG:326<zone>"`` / ``"EPSG:327<zone>"`` (UTM north / south), or
+        ``crs`` itself.
     """
     if crs != "auto":
         try:

@@ -505,7 +505,15 @@ def _arrays_of(G: nx.MultiDiGraph) -> _ModeArrays:
 
 
 def check_network(G: nx.MultiDiGraph, *, name: str = "network") -> None:
-    """Raise :class:`NetworkError` unless ``G`` is a non-empty apgeo network with a CRS."""
+    """Raise :class:`NetworkError` unless ``G`` is a non-empty apgeo network with a CRS.
+
+    Parameters
+    ----------
+    G
+        The network to check.
+    name
+        How to name it in the error.
+    """
     if not isinstance(G, nx.MultiDiGraph):
         raise NetworkError(f"{name} must be a networkx MultiDiGraph, not {type(G).__name__}")
     if G.number_of_nodes() == 0 or G.number_of_edges() == 0:

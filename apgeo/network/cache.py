@@ -50,7 +50,13 @@ def _processed_path(
 
 def network_cache_folder() -> Path:
     """The folder of the networks cached by the current network code (downloads and
-    processed arrays; the fingerprint of :mod:`apgeo.network` names it)."""
+    processed arrays; the fingerprint of :mod:`apgeo.network` names it).
+
+    Returns
+    -------
+    pathlib.Path
+        ``<cache_dir>/networks/<folder of the current apgeo.network code>``.
+    """
     return code_folder(get_settings().cache_dir / "networks", "apgeo.network")
 
 

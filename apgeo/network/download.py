@@ -28,7 +28,22 @@ from apgeo.settings import WORKING_CRS
 
 def network_cache_key(polygon_wkt: str, mode: Mode, speeds_kph: Mapping[str, float]) -> str:
     """Hash of everything a downloaded network depends on (the fingerprint of apgeo's
-    network code and the osmnx version too)."""
+    network code and the osmnx version too).
+
+    Parameters
+    ----------
+    polygon_wkt
+        WKT of the buffered area downloaded.
+    mode
+        Travel mode.
+    speeds_kph
+        The resolved speeds, km/h by key.
+
+    Returns
+    -------
+    str
+        The first 24 hex digits of the SHA-256 of those inputs.
+    """
     import osmnx as ox
 
     from apgeo._cache import code_fingerprint
@@ -51,6 +66,18 @@ def overpass_reachable(*, timeout_s: float = 3.0) -> tuple[bool, str]:
 
     A quick check before a download, so an offline run falls back in seconds instead of
     waiting for osmnx's retries.
+
+    Parameters
+    ----------
+    timeout_s
+        Seconds to wait for the connection.
+
+    Returns
+    -------
+    reachable : bool
+        Whether the connection was made.
+    reason : str
+        ``"<host>:<port>: <error>"`` when it was not, else ``""``.
     """
     import socket
     from urllib.parse import urlparse
@@ -223,6 +250,32 @@ def network_from_osm(
     in a file named by :func:`network_cache_key` (buffered polygon WKT, mode, speeds, the
     network code's fingerprint and the osmnx version), and the mode's processed network next to it (see :func:`load_networks`);
     failed or empty downloads are never cached.
+
+    Parameters
+    ----------
+    polygon
+        The study area (a geometry in ``polygon_crs`` or a GeoDataFrame / GeoSeries with a
+        CRS).
+    mode
+        ``"walk"``, ``"cycle"`` or ``"drive"``.
+    buffer_m
+        The area is buffered by this many metres before the download (default 3,000), so
+        journeys may leave and re-enter it.
+    speeds_kph
+        Speed overrides, see :func:`apgeo.network.resolve_speeds`.
+    cache
+        Read and write the disk cache.
+    crs
+        Working CRS, ``"auto"``: EPSG:27700 in Great Britain, UTM elsewhere.
+    polygon_crs
+        CRS of ``polygon`` when it is a bare shapely geometry.
+    slope_aware
+        Adjust walk and cycle speeds to slope (see the module docstring).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The mode's network in the working CRS.
     """
     mode = check_mode(mode)
     speeds = resolve_speeds(speeds_kph)

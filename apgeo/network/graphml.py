@@ -456,6 +456,24 @@ def network_from_graphml(
     ``geometry`` in the file get none (the straight segment between their nodes). Nothing
     is cached (:func:`load_network` and :func:`load_networks` cache).
 
+    Parameters
+    ----------
+    path
+        The GraphML file.
+    mode
+        ``"walk"``, ``"cycle"`` or ``"drive"``.
+    speeds_kph
+        Speed overrides, see :func:`apgeo.network.resolve_speeds`.
+    crs
+        Working CRS, ``"auto"``: EPSG:27700 in Great Britain, UTM elsewhere.
+    slope_aware
+        Adjust walk and cycle speeds to slope (needs node elevations in the file).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The mode's network in the working CRS.
+
     Raises
     ------
     DataFileNotFoundError

@@ -160,7 +160,15 @@ class LineNetworkReport:
         return self.component_lengths_m[0] / total if total > 0 else math.nan
 
     def summary(self) -> str:
-        """A few readable lines for logs and reports."""
+        """A few readable lines for logs and reports.
+
+        Returns
+        -------
+        str
+            Newline-separated lines: features, pieces, nodes and edges; how lines were joined
+            and what was dropped; what the mode left out; length and connected components;
+            notes.
+        """
         dropped = ", ".join(f"{n} {why}" for why, n in sorted(self.dropped.items())) or "none"
         lines = [
             f"{self.source} ({self.schema}, {self.mode}): {self.n_input_features} feature(s) -> "
@@ -216,6 +224,16 @@ def component_lengths_m(G: nx.MultiDiGraph) -> tuple[float, ...]:
     (``osmid``), length (to the centimetre) and line (the same points, reversed). Two pieces
     that share ends, id and length but not their line (the halves of a roundabout split at
     two nodes) are two pieces; so are pieces given twice in one direction.
+
+    Parameters
+    ----------
+    G
+        A network whose edges carry ``length_m``.
+
+    Returns
+    -------
+    tuple of float
+        Length of each weakly connected component in metres, longest first.
     """
     label: dict[Any, int] = {}
     for i, nodes in enumerate(nx.weakly_connected_components(G)):
@@ -459,7 +477,18 @@ def _speed_column_kph(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, str | None]:
 
 def is_osm_layer(gdf: pd.DataFrame) -> bool:
     """True when a line layer comes from OpenStreetMap: it has an ``osm_id`` (or ``osmid``)
-    and a ``highway`` column, as GDAL's and osmextract's ``lines`` layers do."""
+    and a ``highway`` column, as GDAL's and osmextract's ``lines`` layers do.
+
+    Parameters
+    ----------
+    gdf
+        A line layer.
+
+    Returns
+    -------
+    bool
+        Whether it has both columns.
+    """
     return _find_column(gdf, "osm_id", "osmid") is not None and _find_column(gdf, "highway") is not None
 
 

@@ -460,6 +460,31 @@ def load_road_lines(
     :func:`network_from_lines`; ``"generic"`` or ``"os_open_roads"`` force one.
     Parameters as for those functions (``snap_tolerance_m`` and ``join`` apply to generic
     lines).
+
+    Parameters
+    ----------
+    path
+        A line layer file or a GeoDataFrame with a CRS.
+    mode
+        ``"walk"``, ``"cycle"`` or ``"drive"``.
+    speeds_kph
+        Speed overrides, see :func:`apgeo.network.resolve_speeds`.
+    snap_tolerance_m
+        Join tolerance in metres for generic lines (see :func:`network_from_lines`).
+    layer
+        Layer of a multi-layer file (GeoPackage).
+    label
+        Name of the source recorded on the graph (default from the path).
+    schema
+        ``"auto"``, ``"generic"`` or ``"os_open_roads"``.
+    join
+        How generic lines are joined: ``"auto"``, ``"shared_vertices"`` or ``"proximity"``
+        (see :func:`network_from_lines`).
+
+    Returns
+    -------
+    (networkx.MultiDiGraph, LineNetworkReport)
+        The network (EPSG:27700) and what was joined, split and dropped.
     """
     if schema not in ("auto", "generic", "os_open_roads"):
         raise ApgeoValueError(f"schema={schema!r}; use 'auto', 'generic' or 'os_open_roads'")

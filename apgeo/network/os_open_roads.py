@@ -131,7 +131,18 @@ def _os_columns(gdf: gpd.GeoDataFrame) -> dict[str, str] | None:
 
 def is_os_open_roads(gdf: pd.DataFrame) -> bool:
     """True when ``gdf`` has the OS Open Roads ``RoadLink`` columns (``startNode``,
-    ``endNode``, ``function`` or ``roadFunction``, ``formOfWay``; any case)."""
+    ``endNode``, ``function`` or ``roadFunction``, ``formOfWay``; any case).
+
+    Parameters
+    ----------
+    gdf
+        A line layer.
+
+    Returns
+    -------
+    bool
+        Whether it is a GeoDataFrame with those columns.
+    """
     return isinstance(gdf, gpd.GeoDataFrame) and _os_columns(gdf) is not None
 
 
@@ -142,6 +153,18 @@ def os_drive_speed_mph(function: str, form_of_way: str) -> float:
     collapsed dual carriageways and :data:`OS_SLIP_SPEED_MPH` on slip roads where listed;
     then capped by :data:`OS_FORM_CAP_MPH` (e.g. 20 mph on roundabouts). Unknown
     functions get :data:`DEFAULT_LINE_SPEED_MPH`.
+
+    Parameters
+    ----------
+    function
+        The link's OS ``function`` (e.g. ``"A Road"``).
+    form_of_way
+        Its OS ``formOfWay`` (e.g. ``"Roundabout"``).
+
+    Returns
+    -------
+    float
+        Speed in miles per hour.
     """
     speed = OS_FUNCTION_SPEED_MPH.get(function, DEFAULT_LINE_SPEED_MPH)
     if form_of_way in _OS_DUAL:
@@ -326,6 +349,12 @@ def network_from_os_open_roads(
         type (``motorway``, ``primary``, ``residential``... see :data:`OS_FUNCTION_HIGHWAY`).
     layer, label
         As for :func:`network_from_lines`.
+
+    Returns
+    -------
+    (networkx.MultiDiGraph, LineNetworkReport)
+        The network (EPSG:27700) and what was read and dropped, with the connected
+        components.
 
     Raises
     ------

@@ -175,6 +175,11 @@ def network_from_pbf(
     slope_aware
         See the module docstring (needs elevations, which PBF files do not hold).
 
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The mode's network in the working CRS.
+
     Raises
     ------
     DataFileNotFoundError

@@ -123,6 +123,17 @@ def _zigzag(value: int) -> int:
 def read_pbf_header(path: str | Path) -> PbfHeader:
     """The header block of an OSM PBF file (data date, writing program, bounding box).
 
+    Parameters
+    ----------
+    path
+        The ``.osm.pbf`` file.
+
+    Returns
+    -------
+    PbfHeader
+        The replication timestamp, writing program, replication base URL and bounding box
+        (lon / lat degrees; ``None`` when not recorded).
+
     Raises
     ------
     NetworkError
@@ -170,7 +181,21 @@ def read_pbf_header(path: str | Path) -> PbfHeader:
 
 def describe_network_file(path: str | Path) -> dict[str, Any]:
     """What identifies a network file: path, format, bytes, sha256 and, for a PBF, the OSM
-    data date, the writing program and the replication source."""
+    data date, the writing program and the replication source.
+
+    Parameters
+    ----------
+    path
+        A network file (or folder).
+
+    Returns
+    -------
+    dict
+        ``file``, ``format`` (the suffix, ``"osm.pbf"`` for a PBF; ``"folder"`` when there
+        is none), ``bytes`` and ``sha256`` (``None`` unless a file), ``osm_data_date``
+        (``""`` but for a PBF) and, for a PBF, ``osm_replication_timestamp``,
+        ``writing_program`` and ``replication_base_url``.
+    """
     p = Path(path)
     suffix = "".join(p.suffixes[-2:]).lower() if p.name.lower().endswith(".osm.pbf") else p.suffix.lower()
     out: dict[str, Any] = {
@@ -208,11 +233,24 @@ class NetworkRecord:
     beyond_network: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """For ``provenance.json``."""
+        """For ``provenance.json``.
+
+        Returns
+        -------
+        dict
+            The record's fields (``dataclasses.asdict``).
+        """
         return asdict(self)
 
     def describe(self) -> str:
-        """One sentence for the report."""
+        """One sentence for the report.
+
+        Returns
+        -------
+        str
+            The file, its format, size, OSM data date and hash; nodes and edges kept and
+            dropped; the speed, one-way and access-leg rules; points beyond the network's edge.
+        """
         src = self.source
         date = f", OSM data of {src['osm_data_date']}" if src.get("osm_data_date") else ""
         sha = f", sha256 {src['sha256'][:12]}…" if src.get("sha256") else ""
@@ -242,7 +280,18 @@ class NetworkRecord:
 
 
 def access_leg_rule(walk_speed_kph: float = DEFAULT_SPEEDS_KPH["walk"]) -> str:
-    """The access-leg rule in words."""
+    """The access-leg rule in words.
+
+    Parameters
+    ----------
+    walk_speed_kph
+        The walking speed of the access leg in km/h (default the walk mode's).
+
+    Returns
+    -------
+    str
+        :data:`ACCESS_LEG_RULE` with the speed filled in.
+    """
     return ACCESS_LEG_RULE.format(walk_kph=walk_speed_kph)
 
 
