@@ -81,7 +81,21 @@ def _md_table(frame: pd.DataFrame, columns: list[str]) -> str:
 
 
 def standing_lines(table: pd.DataFrame, area: str | int) -> list[str]:
-    """One Markdown bullet per mode: the area's rank and shares next to the median authority."""
+    """One Markdown bullet per mode: the area's rank and shares next to the median authority.
+
+    Parameters
+    ----------
+    table
+        The England comparison, one row per authority and mode.
+    area
+        The authority: LA number, name, or anything
+        :func:`~apgeo.analysis.england.area_la_code` accepts.
+
+    Returns
+    -------
+    list of str
+        One bullet per mode, in the table's mode order.
+    """
     code = area_la_code(table, area)
     lines = []
     n = table["la_code"].nunique()
@@ -99,7 +113,22 @@ def standing_lines(table: pd.DataFrame, area: str | int) -> list[str]:
 
 
 def england_markdown(table: pd.DataFrame, comparison: pd.DataFrame, *, area_code: str) -> str:
-    """The Markdown summary: caveats, where the area stands, comparators, extremes, rules."""
+    """The Markdown summary: caveats, where the area stands, comparators, extremes, rules.
+
+    Parameters
+    ----------
+    table
+        The England comparison, one row per authority and mode.
+    comparison
+        The comparator rows of :func:`~apgeo.analysis.england.comparators`.
+    area_code
+        The DfE LA number of the area the summary is about.
+
+    Returns
+    -------
+    str
+        The Markdown text.
+    """
     name = str(table.loc[table["la_code"] == area_code, "la_name"].iloc[0])
     first = table.drop_duplicates("la_code")
     none = first.loc[~first["has_own_ap_setting"].astype(bool)]
@@ -168,7 +197,19 @@ def _html_page(text: str, title: str) -> str:
 
 
 def authority_points(table: pd.DataFrame) -> gpd.GeoDataFrame:
-    """The table as points at each authority's child-weighted LSOA centroid (EPSG:27700)."""
+    """The table as points at each authority's child-weighted LSOA centroid (EPSG:27700).
+
+    Parameters
+    ----------
+    table
+        The England comparison (:func:`~apgeo.analysis.england.england_comparison`), with
+        ``centroid_easting_m`` and ``centroid_northing_m``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The table's rows (index reset) with point geometries, EPSG:27700.
+    """
     require_columns(
         table, ["centroid_easting_m", "centroid_northing_m"], source="England comparison"
     )
@@ -253,6 +294,25 @@ def write_england_outputs(
     (layer ``authorities_<mode>`` per mode, points, EPSG:27700, fixed timestamps),
     ``england_comparison.md`` and ``.html`` (summary with the caveats), and with
     ``folium_map`` ``england_map.html`` (walk, or the first mode). Returns name -> path.
+
+    Parameters
+    ----------
+    table
+        The England comparison, one row per authority and mode.
+    out_dir
+        Folder to write into (created if missing).
+    area
+        The authority the comparators and the summary are about.
+    n_neighbours
+        Number of most similar authorities among the comparators.
+    folium_map
+        Also write ``england_map.html``.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        Path of each file written, keyed ``csv``, ``comparators``, ``gpkg``, ``markdown``,
+        ``html`` and (with ``folium_map``) ``map``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

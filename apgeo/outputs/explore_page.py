@@ -42,7 +42,19 @@ KEY_STAGES_SHOWN = ("all", "KS1", "KS2", "KS3", "KS4")
 
 
 def band_colour(minutes: float) -> str:
-    """The fill colour of a nearest-site time in minutes (NaN: unreachable)."""
+    """The fill colour of a nearest-site time in minutes (NaN: unreachable).
+
+    Parameters
+    ----------
+    minutes
+        Time to the nearest site in minutes; NaN or infinite when unreachable.
+
+    Returns
+    -------
+    str
+        The colour of the first band of :data:`BANDS` whose upper limit is at least
+        ``minutes`` (:data:`UNREACHABLE_COLOUR` when unreachable).
+    """
     if not np.isfinite(minutes):
         return UNREACHABLE_COLOUR
     for upper, colour, _ in BANDS:
@@ -124,7 +136,24 @@ def _cell(cells: dict[tuple[str, str], dict[str, Any]], metric: str, ks: str) ->
 
 def results_html(result: LiveResult, *, description: str, changes_csv: str, method: str) -> str:
     """The panel: children within 15 / 30 / 45 min by key stage, access cold spots gained
-    and lost, E2SFCA places per 1,000 children, the edits and how long the answer took."""
+    and lost, E2SFCA places per 1,000 children, the edits and how long the answer took.
+
+    Parameters
+    ----------
+    result
+        The comparison to show.
+    description
+        The scenario's edits in words.
+    changes_csv
+        The changes table as CSV text, offered for saving (``""``: no edits).
+    method
+        How the mode's travel times were made.
+
+    Returns
+    -------
+    str
+        An HTML fragment (style and a ``div``).
+    """
     t = result.table
     cells = _cells(t)
     head = "".join(f"<th>{ks}</th>" for ks in KEY_STAGES_SHOWN)
@@ -340,7 +369,13 @@ class ExplorePage:
         self.coldspot_layer.data = {"type": "FeatureCollection", "features": features}
 
     def update(self) -> LiveResult:
-        """Compare the live scenario in the current mode and redraw the panel and map."""
+        """Compare the live scenario in the current mode and redraw the panel and map.
+
+        Returns
+        -------
+        LiveResult
+            The comparison just drawn (also kept as :attr:`last`).
+        """
         started = time.perf_counter()
         result = self.live.compare(self.mode)
         result.table.attrs["cold_threshold"] = self.live.max_travel_time_min
@@ -439,7 +474,18 @@ class ExplorePage:
 
 
 def explore(config: str | Path) -> Any:
-    """The explore widget of a study config (for a notebook cell, or voila)."""
+    """The explore widget of a study config (for a notebook cell, or voila).
+
+    Parameters
+    ----------
+    config
+        Path of the study's TOML config.
+
+    Returns
+    -------
+    ipywidgets.Widget
+        The page's widget (map and panel); the study's warnings are shown on the page.
+    """
     import warnings
 
     from apgeo._errors import ApgeoWarning

@@ -23,7 +23,18 @@ NOTEBOOK_NAME = "apgeo_explore.ipynb"
 
 
 def explore_notebook(config_path: Path) -> dict[str, object]:
-    """The one-cell notebook that shows the explore widget of ``config_path``."""
+    """The one-cell notebook that shows the explore widget of ``config_path``.
+
+    Parameters
+    ----------
+    config_path
+        The study's TOML config (its absolute path is written into the cell).
+
+    Returns
+    -------
+    dict
+        The notebook as nbformat 4 JSON data.
+    """
     source = (
         "from apgeo.outputs.explore_page import explore\n"
         f"explore({str(Path(config_path).resolve())!r})"
@@ -39,7 +50,22 @@ def explore_notebook(config_path: Path) -> dict[str, object]:
 
 
 def voila_command(notebook: Path, *, port: int, open_browser: bool) -> list[str]:
-    """The voila command line serving ``notebook`` on 127.0.0.1:``port``."""
+    """The voila command line serving ``notebook`` on 127.0.0.1:``port``.
+
+    Parameters
+    ----------
+    notebook
+        The notebook to serve.
+    port
+        Local port.
+    open_browser
+        Without it, ``--no-browser`` is added.
+
+    Returns
+    -------
+    list of str
+        The command's arguments, starting with this Python.
+    """
     cmd = [
         sys.executable, "-m", "voila", str(notebook), f"--port={port}", "--Voila.ip=127.0.0.1",
         "--theme=light", "--show_tracebacks=True",
@@ -52,7 +78,22 @@ def voila_command(notebook: Path, *, port: int, open_browser: bool) -> list[str]
 
 
 def serve_explore(config: StudyConfig, *, port: int = 8866, open_browser: bool = True) -> int:
-    """Serve the explore page of ``config`` until interrupted; returns voila's exit status."""
+    """Serve the explore page of ``config`` until interrupted; returns voila's exit status.
+
+    Parameters
+    ----------
+    config
+        A study config loaded from a file.
+    port
+        Local port to serve on (1-65535).
+    open_browser
+        Open the page in a browser.
+
+    Returns
+    -------
+    int
+        voila's exit status; 130 when interrupted with Ctrl-C.
+    """
     try:
         import ipyleaflet  # noqa: F401
         import voila  # noqa: F401

@@ -25,7 +25,20 @@ def relative_link(target: str | Path, folder: str | Path) -> str:
     """The link, written in a file in ``folder``, that opens ``target``: the relative path
     between the two real locations (both made absolute first), with ``/`` separators and
     percent-encoded for Markdown and HTML; a ``file:`` URI when there is none (another
-    drive on Windows). Wherever the two folders are, nested or absolute, the link works."""
+    drive on Windows). Wherever the two folders are, nested or absolute, the link works.
+
+    Parameters
+    ----------
+    target
+        The file linked to.
+    folder
+        The folder of the file the link is written in.
+
+    Returns
+    -------
+    str
+        The percent-encoded relative path, or a ``file:`` URI.
+    """
     to, start = os.path.abspath(target), os.path.abspath(folder)
     try:
         rel = os.path.relpath(to, start)
@@ -183,6 +196,20 @@ def planner_table(frame: pd.DataFrame, *, names: Mapping[str, Mapping[str, str]]
     ``names`` maps a code column of :data:`NAMED_CODES` to ``{code: name}``: a name column
     is put beside the codes (``area_name`` beside ``area_id``) when the table has none.
     Mixed text columns keep their text; numbers inside them are written plainly.
+
+    Parameters
+    ----------
+    frame
+        Any table.
+    names
+        Names of codes by code column (``{"area_id": {"E01...": "Sheffield 001A"}}``);
+        ``None`` adds no name column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table as text columns on the same index; a ``<name>_min`` column follows each
+        ``<name>_s`` seconds column the table lacks minutes for.
     """
     out: dict[str, pd.Series] = {}
     for col in frame.columns:
@@ -214,7 +241,22 @@ def _plain_cell(value: object) -> object:
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path, *, names: Mapping[str, Mapping[str, str]] | None = None) -> Path:
-    """Write :func:`planner_table` of ``frame`` to ``path`` (UTF-8, no index, ``\\n`` lines)."""
+    """Write :func:`planner_table` of ``frame`` to ``path`` (UTF-8, no index, ``\\n`` lines).
+
+    Parameters
+    ----------
+    frame
+        The table.
+    path
+        The CSV file written (replaced if present).
+    names
+        As for :func:`planner_table`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     p = Path(path)
     planner_table(frame, names=names).to_csv(p, index=False, lineterminator="\n")
     return p

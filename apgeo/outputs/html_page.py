@@ -25,7 +25,19 @@ PAGE_STYLE = (
 
 
 def safe_url(url: str) -> bool:
-    """True for a relative address or one of :data:`SAFE_SCHEMES`."""
+    """True for a relative address or one of :data:`SAFE_SCHEMES`.
+
+    Parameters
+    ----------
+    url
+        An address from a link or image (HTML entities and control characters are
+        removed before its scheme is read).
+
+    Returns
+    -------
+    bool
+        Whether the address may be kept.
+    """
     text = re.sub(r"[\x00-\x20\x7f]+", "", html.unescape(url)).lower()
     m = _SCHEME.match(text)
     return m is None or m.group(1) in SAFE_SCHEMES
@@ -33,7 +45,18 @@ def safe_url(url: str) -> bool:
 
 def markdown_html(text: str) -> str:
     """The HTML body of Markdown ``text`` (with tables): raw HTML in it is escaped as text
-    and links / images to unsafe addresses lose their address."""
+    and links / images to unsafe addresses lose their address.
+
+    Parameters
+    ----------
+    text
+        Markdown text.
+
+    Returns
+    -------
+    str
+        The HTML.
+    """
     import markdown
     from markdown.treeprocessors import Treeprocessor
 
@@ -54,7 +77,20 @@ def markdown_html(text: str) -> str:
 
 
 def html_page(text: str, title: str) -> str:
-    """A whole page: the escaped ``title`` and :func:`markdown_html` of ``text``."""
+    """A whole page: the escaped ``title`` and :func:`markdown_html` of ``text``.
+
+    Parameters
+    ----------
+    text
+        The Markdown body.
+    title
+        The page title.
+
+    Returns
+    -------
+    str
+        A complete HTML document with apgeo's page style.
+    """
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{PAGE_STYLE}</style>"

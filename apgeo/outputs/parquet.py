@@ -19,7 +19,23 @@ import pandas as pd
 
 def write_parquet(frame: pd.DataFrame, path: str | Path, *, metadata: Mapping[str, str] | None = None) -> Path:
     """Write ``frame`` to ``path`` (GeoParquet when it is a GeoDataFrame) with ``metadata``
-    added to the file's key-value metadata (keys and values as UTF-8 text)."""
+    added to the file's key-value metadata (keys and values as UTF-8 text).
+
+    Parameters
+    ----------
+    frame
+        The table (a GeoDataFrame is written as GeoParquet, geometries as WKB); the index
+        is not written.
+    path
+        The file written (zstd-compressed, with statistics).
+    metadata
+        Extra key-value metadata.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -39,7 +55,18 @@ def write_parquet(frame: pd.DataFrame, path: str | Path, *, metadata: Mapping[st
 
 
 def read_parquet_metadata(path: str | Path) -> dict[str, str]:
-    """The key-value metadata of a Parquet file, as text."""
+    """The key-value metadata of a Parquet file, as text.
+
+    Parameters
+    ----------
+    path
+        A Parquet file.
+
+    Returns
+    -------
+    dict of str to str
+        The file schema's metadata, decoded as UTF-8 (empty when there is none).
+    """
     import pyarrow.parquet as pq
 
     meta = pq.read_schema(Path(path)).metadata or {}

@@ -108,7 +108,18 @@ def _marker(fill: str, outline: str, *, size_mm: float, outline_width_mm: float)
 
 
 def rule_qml(rules: Sequence[Rule]) -> str:
-    """A QGIS QML document with a rule-based renderer of ``rules``."""
+    """A QGIS QML document with a rule-based renderer of ``rules``.
+
+    Parameters
+    ----------
+    rules
+        The rules, in drawing order.
+
+    Returns
+    -------
+    str
+        The QML document.
+    """
     rule_xml = "".join(
         f'<rule key="{{r{i}}}" filter={quoteattr(r.filter)} label={quoteattr(r.label)} symbol="{i}"/>'
         for i, r in enumerate(rules)
@@ -128,7 +139,19 @@ def _class_label(lo: float, hi: float) -> str:
 
 
 def travel_time_rules(column: str = TIME_MIN_COLUMN) -> list[Rule]:
-    """The web map's travel-time classes (minutes) and colours; no value: grey."""
+    """The web map's travel-time classes (minutes) and colours; no value: grey.
+
+    Parameters
+    ----------
+    column
+        The column holding the time in minutes.
+
+    Returns
+    -------
+    list of Rule
+        One rule per class of :data:`TIME_BINS_MIN` (lower bound included, upper excluded),
+        then one for no value.
+    """
     rules = []
     edges = list(TIME_BINS_MIN)
     for k, (lo, hi) in enumerate(pairwise(edges)):  # [lo, hi), as the web map's colour_of
@@ -145,7 +168,18 @@ def travel_time_rules(column: str = TIME_MIN_COLUMN) -> list[Rule]:
 
 
 def provider_rules(kinds: Sequence[str] | None = None) -> list[Rule]:
-    """Providers by kind: AP kinds filled, AP-adjacent kinds as white-filled rings."""
+    """Providers by kind: AP kinds filled, AP-adjacent kinds as white-filled rings.
+
+    Parameters
+    ----------
+    kinds
+        Kind values to style (``None``: every kind of :data:`KIND_STYLE`).
+
+    Returns
+    -------
+    list of Rule
+        One rule per kind, matched on the ``kind`` column, in :data:`KIND_STYLE` order.
+    """
     chosen = list(KIND_STYLE) if kinds is None else [k for k in KIND_STYLE if k.value in set(kinds)]
     rules = []
     for kind in chosen:
@@ -160,7 +194,18 @@ def provider_rules(kinds: Sequence[str] | None = None) -> list[Rule]:
 
 
 def catchment_rules(thresholds_min: Sequence[float]) -> list[Rule]:
-    """One rule per threshold, coloured as the web map colours one mode's catchments."""
+    """One rule per threshold, coloured as the web map colours one mode's catchments.
+
+    Parameters
+    ----------
+    thresholds_min
+        Catchment thresholds in minutes (sorted here), matched on ``threshold_min``.
+
+    Returns
+    -------
+    list of Rule
+        One rule per threshold, shortest first.
+    """
     return [
         Rule(
             f'"threshold_min" = {t:g}', f"within {t:g} min",
@@ -172,7 +217,13 @@ def catchment_rules(thresholds_min: Sequence[float]) -> list[Rule]:
 
 
 def coldspot_rules() -> list[Rule]:
-    """Access cold spots: the web map's dashed purple outline with a faint fill."""
+    """Access cold spots: the web map's dashed purple outline with a faint fill.
+
+    Returns
+    -------
+    list of Rule
+        One rule matching every feature.
+    """
     return [Rule(
         "TRUE", "Access cold spot (far from suitable provision)",
         _fill(COLDSPOT_COLOUR, alpha=COLDSPOT_FILL_OPACITY, outline=COLDSPOT_COLOUR, outline_width_mm=0.4, dashed=True),
@@ -189,7 +240,24 @@ def write_layer_styles(
 
     ``styles`` maps a layer name to ``(QML, description)``. Each layer's geometry column is
     read from ``gpkg_geometry_columns``; rows of those layers from an earlier call are
-    replaced. Returns the number of rows written."""
+    replaced. Returns the number of rows written.
+
+    Parameters
+    ----------
+    gpkg
+        The GeoPackage file, changed in place.
+    styles
+        ``(QML, description)`` by layer name; names that are not geometry layers of the
+        file are skipped.
+    timestamp
+        The ``last_change`` time written to ``gpkg_contents`` (fixed, so files are
+        reproducible).
+
+    Returns
+    -------
+    int
+        The number of styles written.
+    """
     path = Path(gpkg)
     with closing(sqlite3.connect(path)) as db, db:
         geom = dict(db.execute("SELECT table_name, column_name FROM gpkg_geometry_columns").fetchall())
@@ -218,7 +286,18 @@ def write_layer_styles(
 
 
 def read_layer_styles(gpkg: str | Path) -> dict[str, str]:
-    """Layer name -> its default QML in ``gpkg`` (empty when it has no ``layer_styles``)."""
+    """Layer name -> its default QML in ``gpkg`` (empty when it has no ``layer_styles``).
+
+    Parameters
+    ----------
+    gpkg
+        A GeoPackage file.
+
+    Returns
+    -------
+    dict of str to str
+        The default QML of each styled layer, by layer name.
+    """
     with closing(sqlite3.connect(Path(gpkg))) as db:
         exists = db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (LAYER_STYLES,)).fetchone()
         if exists is None:

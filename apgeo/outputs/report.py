@@ -50,7 +50,21 @@ def _is_seconds(column: str) -> bool:
 def number_text(value: float, column: str = "") -> str:
     """A number as a planner reads it: never scientific notation; times in seconds as
     minutes; shares (0-1) as percentages, gaps in shares as percentage points; whole
-    numbers with thousands separators (not identifiers such as URNs)."""
+    numbers with thousands separators (not identifiers such as URNs).
+
+    Parameters
+    ----------
+    value
+        The number.
+    column
+        Its column name, which decides the format (``_s`` seconds, ``share``, ``gap_share``,
+        ``time..._min``, code hints such as ``urn``).
+
+    Returns
+    -------
+    str
+        The formatted number.
+    """
     name = column.lower()
     x = float(value)
     if _is_seconds(name):
@@ -123,12 +137,38 @@ def _minutes(seconds: pd.Series) -> pd.Series:
 
 
 def map_path(cfg: StudyConfig, mode: str) -> Path:
-    """Where the study's map of ``mode`` is written (the report links to it)."""
+    """Where the study's map of ``mode`` is written (the report links to it).
+
+    Parameters
+    ----------
+    cfg
+        The study's config.
+    mode
+        Travel mode.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<maps_dir>/<study name>_<mode>.html``.
+    """
     return cfg.maps_dir / f"{cfg.name}_{mode}.html"
 
 
 def build_markdown(result: StudyResult, *, figures: dict[str, Path] | None = None) -> str:
-    """The report as Markdown text."""
+    """The report as Markdown text.
+
+    Parameters
+    ----------
+    result
+        The study's result.
+    figures
+        Figure images by caption, linked under "Figures" (``None``: no such section).
+
+    Returns
+    -------
+    str
+        The report's Markdown text.
+    """
     cfg = result.config
     out: list[str] = [f"# {cfg.title}\n"]
     if result.is_estimate:
@@ -479,7 +519,20 @@ def _england_section(result: StudyResult) -> list[str]:
 
 
 def write_report(result: StudyResult, *, figures: dict[str, Path] | None = None) -> list[Path]:
-    """Write ``report.md`` and ``report.html`` into the study's output folder."""
+    """Write ``report.md`` and ``report.html`` into the study's output folder.
+
+    Parameters
+    ----------
+    result
+        The study's result; files go to its config's ``output_dir`` (created if missing).
+    figures
+        As for :func:`build_markdown`.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The paths of ``report.md`` and ``report.html``.
+    """
     from apgeo.outputs.html_page import html_page
 
     out = result.config.output_dir
