@@ -399,6 +399,19 @@ def _explore(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``apgeo`` command line.
+
+    Parameters
+    ----------
+    argv
+        The arguments after the program name (``None``: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 after an apgeo or file error (one line on stderr;
+        ``--debug`` raises instead), 130 when interrupted.
+    """
     args = _parser().parse_args(argv)
     handlers = {
         "study": _study,

@@ -19,7 +19,14 @@ ENGLAND_MODES = ("walk", "cycle", "drive")
 def compare_with_england(result: StudyResult) -> None:
     """Add ``england_comparison`` (the area, England quartiles, the core cities and the 5
     most similar authorities, per mode) and ``england_standing`` (one line per mode) to
-    the study's tables."""
+    the study's tables.
+
+    Parameters
+    ----------
+    result
+        The study's result, changed in place: ``tables``, ``headline`` (``england_rank_<mode>``)
+        and ``sections``.
+    """
     from apgeo.analysis.england import comparators, england_comparison
     from apgeo.inputs.areas import ap_settings_england, load_gias_england, resolve_area
     from apgeo.outputs.england_report import standing_lines

@@ -71,7 +71,20 @@ class EnglandNetworkRun:
 def run_key(job: AuthorityJob, factory: NetworkFactory) -> str:
     """A short hash of the job's inputs, the network factory and the fingerprint of the
     code that runs it (:func:`apgeo._cache.code_fingerprint`: the apgeo version and the
-    source of this module and every apgeo module it imports)."""
+    source of this module and every apgeo module it imports).
+
+    Parameters
+    ----------
+    job
+        The authority's job.
+    factory
+        The network factory (its :meth:`describe` text is hashed).
+
+    Returns
+    -------
+    str
+        The first 16 hex digits of a SHA-256.
+    """
     h = hashlib.sha256(job.content_key().encode())
     h.update(factory.describe().encode())
     h.update(code_fingerprint(__name__).encode())
@@ -79,12 +92,33 @@ def run_key(job: AuthorityJob, factory: NetworkFactory) -> str:
 
 
 def result_path(resume_dir: Path, la_code: str) -> Path:
-    """Where one authority's rows are kept."""
+    """Where one authority's rows are kept.
+
+    Parameters
+    ----------
+    resume_dir
+        The resume folder.
+    la_code
+        The authority's DfE LA number.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<resume_dir>/<la_code>.csv``.
+    """
     return resume_dir / f"{la_code}.csv"
 
 
 def write_result(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` to ``path`` atomically (temporary file in the same folder, rename)."""
+    """Write ``frame`` to ``path`` atomically (temporary file in the same folder, rename).
+
+    Parameters
+    ----------
+    frame
+        The rows to write (CSV, no index).
+    path
+        The file; its folder is created if missing.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -95,7 +129,23 @@ def write_result(frame: pd.DataFrame, path: Path) -> None:
 
 
 def read_result(path: Path, job: AuthorityJob, key: str) -> pd.DataFrame | None:
-    """The stored rows for ``job`` if they are complete and made with ``key``, else None."""
+    """The stored rows for ``job`` if they are complete and made with ``key``, else None.
+
+    Parameters
+    ----------
+    path
+        The authority's result file.
+    job
+        The authority's job; the file must hold one row per mode of it, in order.
+    key
+        The :func:`run_key` the rows must carry.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        The rows, or ``None`` when the file is missing, unreadable, made with another key or
+        not all ``ok``.
+    """
     if not path.is_file():
         return None
     try:
@@ -161,6 +211,34 @@ def run_jobs(
     Resumed authorities are not submitted. ``workers=0`` without ``scheduler`` or
     ``client`` runs in this process. An exception in one task fails that authority only;
     ``KeyboardInterrupt`` stops the run, keeping the files already written.
+
+    Parameters
+    ----------
+    jobs
+        One job per authority (each LA code once).
+    factory
+        Builds each authority's network.
+    workers
+        0: in this process; N: on a local Dask cluster of N single-threaded workers.
+    scheduler
+        Address of an existing Dask scheduler (e.g. ``"tcp://host:8786"``).
+    client
+        A Dask client to run on (it is not closed).
+    processes
+        Local cluster workers are processes (else threads).
+    resume_dir
+        Folder of the per-authority result files (``None``: nothing is written or resumed).
+    task
+        The function computing one authority's rows.
+    progress
+        Called with ``(la_code, outcome)``, outcome ``"resumed"``, ``"done"`` or
+        ``"failed"``.
+
+    Returns
+    -------
+    EnglandNetworkRun
+        The table (failed authorities with ``status`` "failed"), the authorities computed,
+        resumed and failed, and the wall time.
     """
     start = time.perf_counter()
     if workers < 0:
@@ -289,6 +367,28 @@ def run_england_networks(
     (:class:`~apgeo.analysis.england_networks.SyntheticNetworks`, ``OsmNetworks``,
     ``PbfNetworks``). ``workers``, ``scheduler``, ``client``, ``processes``,
     ``resume_dir`` and ``progress`` are as for :func:`run_jobs`.
+
+    Parameters
+    ----------
+    factory
+        Builds each authority's network.
+    modes
+        Travel modes, of walk, cycle and drive.
+    thresholds_min
+        Coverage thresholds in minutes.
+    lsoas, ap_settings, authorities
+        The England inputs (``None``: the England extract and GIAS).
+    la_codes
+        Authorities to run (``None``: every one).
+    buffer_m
+        Widening of each authority's LSOA extent, in metres.
+    workers, scheduler, client, processes, resume_dir, progress
+        As for :func:`run_jobs`.
+
+    Returns
+    -------
+    EnglandNetworkRun
+        The table, the authorities computed, resumed and failed, and the wall time.
     """
     modes = [check_mode(m) for m in dict.fromkeys(modes)]
     if not modes:

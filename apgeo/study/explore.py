@@ -47,7 +47,21 @@ class ExploreSession:
 
 
 def explore_session(config: StudyConfig, *, progress: Progress | None = None) -> ExploreSession:
-    """Load a study's inputs and travel times and keep them warm for :class:`LiveScenario`."""
+    """Load a study's inputs and travel times and keep them warm for :class:`LiveScenario`.
+
+    Parameters
+    ----------
+    config
+        The study's config.
+    progress
+        Called with the name of each loading step (``None``: silent).
+
+    Returns
+    -------
+    ExploreSession
+        The loaded study, its live scenario (thresholds 15 / 30 / 45 min), the method of
+        each mode and the warnings given while loading.
+    """
     import apgeo
     from apgeo.study.pipeline import compute_travel_times, load_inputs
 
@@ -116,7 +130,22 @@ def _site_times(result: StudyResult, mode: str, origins: gpd.GeoDataFrame) -> Si
 
 def save_scenario(session: ExploreSession, folder: str | Path, *, name: str | None = None) -> tuple[Path, Path]:
     """Write the edits as ``<name>.csv`` and ``<name>.toml`` (a ``[scenario]`` fragment to
-    add to the study's config, so ``apgeo study`` reproduces them); returns both paths."""
+    add to the study's config, so ``apgeo study`` reproduces them); returns both paths.
+
+    Parameters
+    ----------
+    session
+        The explore session whose edits are saved.
+    folder
+        Folder to write into (created if missing).
+    name
+        File stem (default ``<study name>_scenario``).
+
+    Returns
+    -------
+    tuple of pathlib.Path
+        ``(toml_path, csv_path)``.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     stem = name or f"{session.config.name}_scenario"

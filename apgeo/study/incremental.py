@@ -228,7 +228,26 @@ def cached_travel_time_table(
     """:func:`apgeo.routing.travel_times.travel_time_table` with one cached column per site:
     only the sites not seen before (new or moved) are computed. Same result. A deferred
     engine is built only when some site has to be computed. ``snap_options`` (e.g.
-    ``beyond="estimate"``) are passed to the snapping step and are part of the key."""
+    ``beyond="estimate"``) are passed to the snapping step and are part of the key.
+
+    Parameters
+    ----------
+    engine
+        The mode's engine (a deferred one is built only when a site has to be computed).
+    origins, sites
+        Origin points and site points.
+    origin_id_column, destination_id_column
+        Their id columns.
+    max_travel_time_s
+        Journey limit in seconds (``None``: none).
+    **snap_options
+        Passed to the snapping step.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`apgeo.routing.travel_times.travel_time_table`.
+    """
     crs = engine.crs
     base = {
         "format": _FORMAT,
@@ -298,7 +317,36 @@ def cached_catchments(
 ) -> gpd.GeoDataFrame:
     """:func:`apgeo.analysis.catchments.catchments` (edge method, children by weighted
     centroids) with each site's polygons cached: only new or moved sites are drawn.
-    Same result."""
+    Same result.
+
+    Parameters
+    ----------
+    engine
+        The mode's engine (a deferred one is built only when a site has to be drawn).
+    providers
+        The sites (point layer).
+    thresholds_min
+        Thresholds in minutes.
+    mode
+        Mode label (``None``: the engine's).
+    buffer_m
+        Half-width of the street buffer in metres (``None``: the mode's default).
+    direction
+        ``"from"`` the site or ``"to"`` it.
+    demand
+        Demand areas whose children are counted in each polygon (``None``: no counts).
+    key_stages
+        Key stages counted.
+    id_column
+        The providers' id column.
+    min_area_m2
+        Holes and pieces smaller than this (square metres) are dropped.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As :func:`apgeo.analysis.catchments.catchments`.
+    """
     thresholds = _check_thresholds(thresholds_min)
     mode_ = _resolve_mode(mode, engine)  # type: ignore[arg-type]  # reads engine.mode only
     width_m = _resolve_buffer(buffer_m, mode_)

@@ -45,7 +45,19 @@ from apgeo.study.result import StudyResult
 
 def engine_facts(engine: TravelTimeEngine) -> dict[str, Any]:
     """What the study records of a built engine: nodes and edges kept, nodes dropped, its
-    strongly connected components and its extent (WKB, hex)."""
+    strongly connected components and its extent (WKB, hex).
+
+    Parameters
+    ----------
+    engine
+        A built engine.
+
+    Returns
+    -------
+    dict
+        ``nodes_kept``, ``edges_kept``, ``nodes_dropped``, ``components`` (int) and
+        ``extent_wkb`` (hex text).
+    """
     segments = engine.edge_index().segments
     extent = network_extent(segments.px, segments.py)
     return {
@@ -58,7 +70,18 @@ def engine_facts(engine: TravelTimeEngine) -> dict[str, Any]:
 
 
 def facts_of(engine: TravelTimeEngine | DeferredEngine) -> dict[str, Any]:
-    """:func:`engine_facts` of an engine, from the record of a deferred one when it has it."""
+    """:func:`engine_facts` of an engine, from the record of a deferred one when it has it.
+
+    Parameters
+    ----------
+    engine
+        A built or deferred engine (a deferred one without a record is built).
+
+    Returns
+    -------
+    dict
+        As :func:`engine_facts`.
+    """
     if isinstance(engine, DeferredEngine):
         if engine.facts:
             return dict(engine.facts)
@@ -70,7 +93,24 @@ def beyond_edge(
     facts: dict[str, Any], points: gpd.GeoDataFrame, *, id_column: str, crs: str
 ) -> list[dict[str, Any]]:
     """The points more than :data:`BEYOND_MARGIN_M` outside the network's extent, farthest
-    first: ``{"id", "distance_m"}`` (distance to the extent)."""
+    first: ``{"id", "distance_m"}`` (distance to the extent).
+
+    Parameters
+    ----------
+    facts
+        The network's facts (:func:`engine_facts`), with ``extent_wkb``.
+    points
+        The points to check.
+    id_column
+        Their id column.
+    crs
+        The network's CRS (the points are projected to it).
+
+    Returns
+    -------
+    list of dict
+        ``{"id": str, "distance_m": float}`` per point beyond, farthest first.
+    """
     extent = shapely.from_wkb(bytes.fromhex(facts["extent_wkb"]))
     projected = to_working_crs(points, name=id_column, crs=crs)
     mask, distance_m = points_beyond(
@@ -85,7 +125,20 @@ def beyond_edge(
 def source_description(source: str) -> dict[str, Any]:
     """What identifies the network source of a study: a file's hash and date, or the
     download. A file is read once per content state (path, size, modification time), not
-    once per mode."""
+    once per mode.
+
+    Parameters
+    ----------
+    source
+        The study's ``[network] source``: ``"auto"`` or a path.
+
+    Returns
+    -------
+    dict
+        As :func:`apgeo.network.provenance.describe_network_file` for a file; ``file``,
+        ``format`` and ``osm_data_date`` for a download; ``file`` and ``format`` for a path
+        that does not exist.
+    """
     if source == "auto":
         return {"file": "OpenStreetMap download or cached download (osmnx)", "format": "osm", "osm_data_date": ""}
     path = Path(source)
@@ -104,7 +157,24 @@ def _described(path: str, size: int, mtime_ns: int) -> dict[str, Any]:
 def network_record(
     mode: str, source: dict[str, Any], facts: dict[str, Any], beyond: Sequence[dict[str, Any]]
 ) -> NetworkRecord:
-    """The record of one mode's network."""
+    """The record of one mode's network.
+
+    Parameters
+    ----------
+    mode
+        Travel mode.
+    source
+        What identifies the source (:func:`source_description`).
+    facts
+        The engine's facts (:func:`engine_facts`).
+    beyond
+        Points beyond the network's edge (:func:`beyond_edge`).
+
+    Returns
+    -------
+    NetworkRecord
+        The record, with the mode's speed, one-way and access-leg rules.
+    """
     return NetworkRecord(
         mode=mode,
         source=source,
@@ -123,7 +193,19 @@ def warn_beyond(
     beyond_by_mode: dict[str, list[dict[str, Any]]], *, what: str, source: str, estimate: str
 ) -> None:
     """One warning for the points beyond the networks' edge, naming them, how far, and
-    what to give instead (modes with the same points share one message)."""
+    what to give instead (modes with the same points share one message).
+
+    Parameters
+    ----------
+    beyond_by_mode
+        Points beyond the edge by mode (:func:`beyond_edge`).
+    what
+        What the points are, plural (e.g. ``"AP sites"``).
+    source
+        The network source named in the warning.
+    estimate
+        How the journeys beyond the edge are estimated, in words.
+    """
     groups: dict[tuple[str, ...], list[str]] = {}
     for mode, points in beyond_by_mode.items():
         if points:
@@ -235,7 +317,13 @@ def warn_beyond_edge(
 @contextmanager
 def beyond_warnings_given() -> Iterator[None]:
     """Inside, the snapping step's own "beyond the network's edge" warnings are not given
-    again (the study gives one warning per network for all of them)."""
+    again (the study gives one warning per network for all of them).
+
+    Yields
+    ------
+    None
+        Nothing; the filter is lifted on leaving.
+    """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*lie beyond the network's edge.*")
         yield

@@ -30,7 +30,13 @@ from apgeo.study.result import StudyResult
 
 def write_outputs(result: StudyResult) -> None:
     """Write every table as CSV, the travel times, and a provenance JSON; the GeoPackage
-    with its QGIS styles; with ``result.formats`` holding ``"parquet"``, GeoParquet too."""
+    with its QGIS styles; with ``result.formats`` holding ``"parquet"``, GeoParquet too.
+
+    Parameters
+    ----------
+    result
+        The study's result; the written files are added to ``result.files``.
+    """
     out = result.config.output_dir
     out.mkdir(parents=True, exist_ok=True)
     gpkg = out / f"{result.config.name}.gpkg"
@@ -79,7 +85,18 @@ def write_outputs(result: StudyResult) -> None:
 
 
 def travel_time_tables(result: StudyResult) -> dict[str, pd.DataFrame]:
-    """Each mode's travel-time table labelled with its method (the CSV's columns)."""
+    """Each mode's travel-time table labelled with its method (the CSV's columns).
+
+    Parameters
+    ----------
+    result
+        The study's result.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        By mode: ``origin_id``, ``destination_id``, ``travel_time_s`` and ``method``.
+    """
     return {
         mode: table[[S.ORIGIN_ID, S.DESTINATION_ID, S.TRAVEL_TIME_S]].assign(method=result.network_method[mode])
         for mode, table in result.travel_times.items()
@@ -89,7 +106,18 @@ def travel_time_tables(result: StudyResult) -> dict[str, pd.DataFrame]:
 def gis_layers(result: StudyResult) -> dict[str, gpd.GeoDataFrame]:
     """The layers a GIS team opens besides the tables': ``providers`` (points),
     ``nearest_ap_time_<mode>`` (demand areas with the travel time to the nearest AP site,
-    the web maps' choropleth) and ``access_coldspot_areas`` (cold-spot areas and reasons)."""
+    the web maps' choropleth) and ``access_coldspot_areas`` (cold-spot areas and reasons).
+
+    Parameters
+    ----------
+    result
+        The study's result.
+
+    Returns
+    -------
+    dict of str to geopandas.GeoDataFrame
+        The layers by name (a layer without data is left out).
+    """
     from apgeo.outputs.qgis_styles import TIME_MIN_COLUMN
 
     layers: dict[str, gpd.GeoDataFrame] = {"providers": result.providers}
@@ -108,7 +136,20 @@ def gis_layers(result: StudyResult) -> dict[str, gpd.GeoDataFrame]:
 
 
 def qgis_styles(result: StudyResult, layers: list[str]) -> dict[str, tuple[str, str]]:
-    """The QGIS default style (QML, description) of each styled layer in ``layers``."""
+    """The QGIS default style (QML, description) of each styled layer in ``layers``.
+
+    Parameters
+    ----------
+    result
+        The study's result (thresholds and methods of the descriptions).
+    layers
+        Layer names; those without a style are left out.
+
+    Returns
+    -------
+    dict of str to tuple of (str, str)
+        ``(QML, description)`` by layer name.
+    """
     from apgeo.outputs import qgis_styles as q
 
     styles: dict[str, tuple[str, str]] = {}
@@ -129,7 +170,19 @@ def qgis_styles(result: StudyResult, layers: list[str]) -> dict[str, tuple[str, 
 def postgis_tables(result: StudyResult) -> dict[str, pd.DataFrame]:
     """Every table and layer of the study under one name each (PostGIS, GeoParquet):
     the tables (layers with their geometry), the labelled travel times, the providers
-    (a point layer) and those not located, and :func:`gis_layers`."""
+    (a point layer) and those not located, and :func:`gis_layers`.
+
+    Parameters
+    ----------
+    result
+        The study's result.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        The tables by name: ``result.tables``, ``travel_times_<mode>``,
+        ``providers_not_located`` and the GIS layers.
+    """
     tables: dict[str, pd.DataFrame] = dict(sorted(result.tables.items()))
     for mode, table in travel_time_tables(result).items():
         tables[f"travel_times_{mode}"] = table
@@ -139,7 +192,20 @@ def postgis_tables(result: StudyResult) -> dict[str, pd.DataFrame]:
 
 
 def study_provenance(result: StudyResult) -> dict[str, Any]:
-    """What made the study's outputs (provenance.json, PostGIS table comments)."""
+    """What made the study's outputs (provenance.json, PostGIS table comments).
+
+    Parameters
+    ----------
+    result
+        The study's result.
+
+    Returns
+    -------
+    dict
+        ``study``, ``apgeo_version``, ``python``, ``config``, ``network_method``,
+        ``networks`` (each mode's network record), ``data_files`` (file, sha256, data date,
+        licence) and ``headline``.
+    """
     manifest = data_manifest(result.config.data_dir)
     provenance = {
         "study": result.config.name,
@@ -157,7 +223,18 @@ def study_provenance(result: StudyResult) -> dict[str, Any]:
 def write_postgis(result: StudyResult) -> list[str]:
     """Write :func:`postgis_tables` to the ``[postgis] output_schema`` in one transaction,
     replacing the previous run's tables; each table's comment holds the method labels and
-    the provenance."""
+    the provenance.
+
+    Parameters
+    ----------
+    result
+        The study's result; its config needs a ``[postgis]`` section.
+
+    Returns
+    -------
+    list of str
+        The names of the tables written.
+    """
     from apgeo._errors import ConfigError
     from apgeo._postgis import COMMENT_PREFIX, write_tables
 
@@ -228,7 +305,13 @@ def map_method_suffix(mode: str, method: str) -> str:
 def draw_maps(result: StudyResult) -> None:
     """One interactive map per mode in ``maps_dir``: providers, travel time to the nearest
     AP site, access cold spots with reasons, Gi* clusters, wards; every title says how
-    the travel times were made."""
+    the travel times were made.
+
+    Parameters
+    ----------
+    result
+        The study's result; the written files are added to ``result.files``.
+    """
     from apgeo.outputs.maps import save_map, study_map
     from apgeo.outputs.report import map_path
 
@@ -341,7 +424,13 @@ def _figure(path: Path, name: str, data: pd.DataFrame, options: dict[str, Any]) 
 
 
 def write_report_stage(result: StudyResult) -> None:
-    """Figures (coverage curves, equity bars), a GeoPackage of area results, the report."""
+    """Figures (coverage curves, equity bars), a GeoPackage of area results, the report.
+
+    Parameters
+    ----------
+    result
+        The study's result; the written files are added to ``result.files``.
+    """
     from apgeo.outputs.report import write_report
 
     cfg = result.config

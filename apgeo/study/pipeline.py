@@ -129,7 +129,20 @@ def load_inputs(config: StudyConfig) -> StudyResult:
 
 def apply_scenario_file(providers: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     """The providers after a saved what-if scenario (``[scenario] file``, written by
-    ``apgeo explore``): sites added, moved, closed, their places or key stages changed."""
+    ``apgeo explore``): sites added, moved, closed, their places or key stages changed.
+
+    Parameters
+    ----------
+    providers
+        Today's providers.
+    path
+        The scenario's changes table (CSV, :data:`apgeo.planning.live.CHANGE_COLUMNS`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The providers after the edits (added sites marked located).
+    """
     from apgeo.planning.live import scenario_from_table
 
     table = pd.read_csv(path, dtype={S.SITE_ID: str, "action": str})
@@ -404,14 +417,36 @@ SHARE_ANY_SITE = "share_within_any_ap_site_any_key_stage"
 
 def travel_time_cap_min(table: pd.DataFrame) -> float | None:
     """The journey limit of a travel-time table in minutes (``attrs["max_travel_time_s"]``,
-    e.g. 120 for public transport), ``None`` when it has none (unreachable = no path)."""
+    e.g. 120 for public transport), ``None`` when it has none (unreachable = no path).
+
+    Parameters
+    ----------
+    table
+        A travel-time table.
+
+    Returns
+    -------
+    float or None
+        The limit in minutes, or ``None``.
+    """
     cap = table.attrs.get("max_travel_time_s")
     return float(cap) / 60.0 if cap is not None and np.isfinite(cap) else None
 
 
 def median_counting_unreachable_s(times_s: pd.Series | np.ndarray) -> float:
     """Median of nearest times with unreachable ones (NaN) counted as beyond any time:
-    still defined while fewer than half are unreachable, else ``inf`` ("over the cap")."""
+    still defined while fewer than half are unreachable, else ``inf`` ("over the cap").
+
+    Parameters
+    ----------
+    times_s
+        Nearest times in seconds, NaN for unreachable.
+
+    Returns
+    -------
+    float
+        The median in seconds: ``inf`` when half or more are unreachable, NaN when empty.
+    """
     t = np.asarray(times_s, dtype=float)
     if t.size == 0:
         return float("nan")

@@ -17,7 +17,13 @@ from apgeo.study.result import StudyResult
 def analyse_placements_and_quality(result: StudyResult) -> None:
     """Travel burden and flows of placements (a user file, or SYNTHETIC rows clearly
     labelled), suppressed before anything is written; and coverage of all provision next
-    to good-or-better provision when a quality file is given."""
+    to good-or-better provision when a quality file is given.
+
+    Parameters
+    ----------
+    result
+        The study's result, its tables added to in place.
+    """
     cfg = result.config
     if (cfg.placements_file is not None or cfg.placements_synthetic) and cfg.data_dir is None:
         raise ApgeoValueError(

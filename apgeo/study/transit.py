@@ -21,7 +21,15 @@ from apgeo.study.result import StudyResult
 def transit_times(result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> None:
     """Median (or the configured percentile) public-transport times over the departure window
     into ``result.travel_times["transit"]``, with ``result.network_method["transit"]`` saying
-    which feeds and dates were used and how the walking legs were timed."""
+    which feeds and dates were used and how the walking legs were timed.
+
+    Parameters
+    ----------
+    result
+        The study's result, changed in place.
+    origins, sites
+        Origin (area) and site points.
+    """
     from apgeo.routing.transit.feeds import MultiFeedTransitEngine, load_merged_feed
     from apgeo.routing.transit.legs import StraightLineWalk
     from apgeo.routing.transit.raptor import transit_travel_time_table
@@ -76,7 +84,20 @@ def transit_times(result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.Geo
 
 def study_area(result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> gpd.GeoSeries:
     """The boundary, the origins and the sites together (the feeds are cut to them plus a
-    margin, :data:`apgeo.routing.transit.feed_cut.DEFAULT_AREA_MARGIN_M`)."""
+    margin, :data:`apgeo.routing.transit.feed_cut.DEFAULT_AREA_MARGIN_M`).
+
+    Parameters
+    ----------
+    result
+        The study's result (its boundary).
+    origins, sites
+        The origin and site points.
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        Their geometries together, in the boundary's CRS.
+    """
     import pandas as pd
 
     crs = result.boundary.crs or origins.crs
@@ -111,7 +132,23 @@ def _ordinal(p: float) -> str:
 def feeds_table(engine: Any, service_dates: dict[str, date], requested: date) -> Any:
     """One row per feed: name, the day it was read for, stops used, the trips that run on
     that day (``trips``) and, separately, the previous day's trips still running after
-    midnight (``trips_from_previous_day``), which the search uses too."""
+    midnight (``trips_from_previous_day``), which the search uses too.
+
+    Parameters
+    ----------
+    engine
+        The multi-feed transit engine (its merged feed and walk method).
+    service_dates
+        The day each feed was read for, by feed name.
+    requested
+        The service date the study asked for.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per feed: ``feed``, ``requested_date``, ``service_date``, ``weekday``,
+        ``stops``, ``trips``, ``trips_from_previous_day`` and ``walk_legs``.
+    """
     import pandas as pd
 
     stops = engine.feed.stops
@@ -147,7 +184,13 @@ def transit_difference(result: StudyResult) -> None:
     """What public transport changes for reaching AP: which AP sites are within a short
     walk of a stop, the share of KS3-4 children within 30 / 45 min by public transport
     (and walking) against walking alone, and the areas where it makes the most difference.
-    Adds ``transit_ap_sites``, ``transit_vs_walk`` and ``transit_difference_areas``."""
+    Adds ``transit_ap_sites``, ``transit_vs_walk`` and ``transit_difference_areas``.
+
+    Parameters
+    ----------
+    result
+        The study's result, its tables added to in place.
+    """
     import numpy as np
     import pandas as pd
     from scipy.spatial import cKDTree
