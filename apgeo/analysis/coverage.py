@@ -284,6 +284,18 @@ def nearest_per_provider_s(prep: PreparedTables, site_mask: np.ndarray) -> np.nd
     Providers are in sorted ``provider_id`` order. Sites are grouped by provider and each
     group reduced with ``np.minimum.reduceat``: time and memory grow with areas x sites,
     never with sites x providers (a one-hot matrix product would).
+
+    Parameters
+    ----------
+    prep
+        The prepared tables.
+    site_mask
+        Boolean over ``prep.sites``: the sites that count.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float array of shape ``(n_areas, n_providers)``, seconds.
     """
     codes, _ = pd.factorize(prep.sites[PROVIDER_ID].astype(str), sort=True)
     n_providers = int(codes.max()) + 1 if len(codes) else 0

@@ -161,6 +161,26 @@ def nearest_distances(
     or none in the origin's authority (own). ``method="kdtree"`` (default) queries k-d
     trees; ``method="matrix"`` builds the full origins x sites distance matrix with
     :func:`scipy.spatial.distance.cdist` (the naive baseline, same answer).
+
+    Parameters
+    ----------
+    lsoa_xy
+        ``(n, 2)`` origin coordinates in metres.
+    lsoa_group
+        ``(n,)`` authority of each origin.
+    site_xy
+        ``(m, 2)`` site coordinates in metres.
+    site_group
+        ``(m,)`` authority of each site, -1 for none.
+    method
+        ``"kdtree"`` or ``"matrix"``.
+
+    Returns
+    -------
+    distance_any_m : numpy.ndarray
+        ``(n,)`` metres to the nearest site anywhere.
+    distance_own_m : numpy.ndarray
+        ``(n,)`` metres to the nearest site of the origin's own authority.
     """
     n = len(lsoa_xy)
     dist_any = np.full(n, np.inf)
@@ -326,7 +346,23 @@ def england_inputs(
     ap_settings: gpd.GeoDataFrame | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The checked LSOA, authority and AP-setting tables of an England run; each ``None``
-    is read from the committed England extract (authorities only with its LSOAs)."""
+    is read from the committed England extract (authorities only with its LSOAs).
+
+    Parameters
+    ----------
+    lsoas
+        LSOA table (``None``: :func:`~apgeo.inputs.areas.load_lsoas_england`).
+    authorities
+        Authority table (``None``: read with the extract's LSOAs when ``lsoas`` is also
+        ``None``, else made from the LSOAs).
+    ap_settings
+        AP settings (``None``: the open state-funded AP settings in GIAS).
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        ``(lsoas, authorities, sites)``, checked and prepared.
+    """
     if lsoas is None:
         lsoas = load_lsoas_england()
         if authorities is None:
@@ -498,7 +534,21 @@ def england_comparison(
 
 def area_la_code(table: pd.DataFrame, area: str | int) -> str:
     """The DfE LA number of ``area`` (LA number, name in the table, or anything
-    :func:`~apgeo.inputs.areas.resolve_area` accepts), checked to be in ``table``."""
+    :func:`~apgeo.inputs.areas.resolve_area` accepts), checked to be in ``table``.
+
+    Parameters
+    ----------
+    table
+        A table with ``la_code`` and ``la_name`` columns.
+    area
+        An LA number (``373`` or ``"373"``), a name in the table (any case) or a name or
+        code :func:`~apgeo.inputs.areas.resolve_area` accepts.
+
+    Returns
+    -------
+    str
+        The three-digit LA number.
+    """
     text = str(area).strip()
     codes = set(table["la_code"])
     if text.isdigit() and text.zfill(3) in codes:
@@ -520,6 +570,21 @@ def similar_authorities(table: pd.DataFrame, area: str | int, *, n: int = 5) -> 
 
     Returns ``la_code, la_name, similarity_distance`` (z-score units, smaller = more alike),
     nearest first; the area itself is left out.
+
+    Parameters
+    ----------
+    table
+        The England comparison, with ``children_0_15``, ``lsoa_nn_distance_median_m`` and
+        ``share_lsoas_imd_decile_1_2``.
+    area
+        The authority: LA number or name (see :func:`area_la_code`).
+    n
+        Number of authorities.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``la_code``, ``la_name``, ``similarity_distance``; ``n`` rows, nearest first.
     """
     require_columns(
         table,
@@ -564,6 +629,23 @@ def comparators(table: pd.DataFrame, area: str | int = "Sheffield", *, n: int = 
     (:data:`CORE_CITY_LA_CODES`, the area included when it is one); or ``nearest
     neighbour`` (:func:`similar_authorities`, :data:`SIMILARITY_RULE`, labelled
     :data:`NEIGHBOURS_LABEL`). ``attrs`` carry the rules and the caveats.
+
+    Parameters
+    ----------
+    table
+        The England comparison (:func:`england_comparison`).
+    area
+        The authority: LA number or name (see :func:`area_la_code`).
+    n
+        Number of most similar authorities.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per mode: the area, the England rows, the core cities and the nearest neighbours.
+        Columns ``group``, ``mode``, ``la_code``, ``la_name``, ``is_area``, the comparator
+        figures (``children_0_15``, ``ap_settings``, shares, median times, ``rank``,
+        ``rank_own``...) and ``similarity_distance``.
     """
     require_columns(
         table,

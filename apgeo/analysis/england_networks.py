@@ -73,7 +73,18 @@ _SAFE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 def network_caveat(buffer_m: float) -> str:
-    """The method caveat of a street-network run (replaces the straight-line one)."""
+    """The method caveat of a street-network run (replaces the straight-line one).
+
+    Parameters
+    ----------
+    buffer_m
+        The network buffer in metres.
+
+    Returns
+    -------
+    str
+        The caveat sentence.
+    """
     return (
         "Travel times are shortest times on each authority's own street network: from each "
         "LSOA's population-weighted centroid, snapped to the nearest street (the gap walked at "
@@ -84,7 +95,22 @@ def network_caveat(buffer_m: float) -> str:
 
 
 def network_method_note(mode: str, source: str, buffer_m: float) -> str:
-    """The ``method`` cell of a street-network row."""
+    """The ``method`` cell of a street-network row.
+
+    Parameters
+    ----------
+    mode
+        Travel mode.
+    source
+        The network source in words (:meth:`NetworkFactory.describe`).
+    buffer_m
+        The network buffer in metres.
+
+    Returns
+    -------
+    str
+        The cell's text.
+    """
     return (
         f"{mode}: street network ({source}), shortest travel time to the nearest AP setting "
         f"within the authority's LSOAs + {buffer_m / 1000:g} km"
@@ -113,21 +139,39 @@ class AuthorityJob:
     buffer_m: float
 
     def extent_m(self) -> tuple[float, float, float, float]:
-        """``(xmin, ymin, xmax, ymax)`` of the LSOA centroids widened by ``buffer_m``."""
+        """``(xmin, ymin, xmax, ymax)`` of the LSOA centroids widened by ``buffer_m``.
+
+        Returns
+        -------
+        tuple of float
+            The bounds in EPSG:27700 metres.
+        """
         x = self.lsoas["easting_m"].to_numpy(float)
         y = self.lsoas["northing_m"].to_numpy(float)
         b = self.buffer_m
         return float(x.min() - b), float(y.min() - b), float(x.max() + b), float(y.max() + b)
 
     def area_polygon(self) -> object:
-        """The convex hull of the LSOA centroids (EPSG:27700), widened 1 km so it is an area."""
+        """The convex hull of the LSOA centroids (EPSG:27700), widened 1 km so it is an area.
+
+        Returns
+        -------
+        shapely.Polygon
+            The widened hull, EPSG:27700.
+        """
         import shapely
 
         points = shapely.multipoints(self.lsoas[["easting_m", "northing_m"]].to_numpy(float))
         return points.convex_hull.buffer(1_000.0)
 
     def content_key(self) -> str:
-        """A hash of the job's inputs (LSOAs, sites, modes, thresholds, buffer)."""
+        """A hash of the job's inputs (LSOAs, sites, modes, thresholds, buffer).
+
+        Returns
+        -------
+        str
+            The SHA-256 hex digest.
+        """
         h = hashlib.sha256()
         for frame in (self.lsoas, self.sites):
             h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
@@ -144,7 +188,16 @@ class NetworkFactory(Protocol):
 
     def __call__(self, job: AuthorityJob, mode: str) -> nx.MultiDiGraph: ...
 
-    def describe(self) -> str: ...
+    """The network source in words, for the ``method`` cell and the run key.
+    """
+    def describe(self) -> str:
+        """The network source in words, for the ``method`` cell and the run key.
+
+        Returns
+        -------
+        str
+            E.g. ``"OpenStreetMap download"``.
+        """
 
 
 @dataclass(frozen=True)
@@ -173,6 +226,13 @@ class SyntheticNetworks:
         )
 
     def describe(self) -> str:
+        """The network source in words.
+
+        Returns
+        -------
+        str
+            The grid's spacing and size limit.
+        """
         return f"synthetic grid (spacing >= {self.spacing_m:g} m, <= {self.max_side_nodes} nodes a side)"
 
 
@@ -194,6 +254,13 @@ class OsmNetworks:
         )
 
     def describe(self) -> str:
+        """The network source in words.
+
+        Returns
+        -------
+        str
+            ``"OpenStreetMap download"``.
+        """
         return "OpenStreetMap download"
 
 
@@ -211,6 +278,13 @@ class PbfNetworks:
         )
 
     def describe(self) -> str:
+        """The network source in words.
+
+        Returns
+        -------
+        str
+            ``"PBF <file name>"``.
+        """
         return f"PBF {Path(self.path).name}"
 
 
@@ -230,6 +304,22 @@ def authority_times(
     Points farther from every street than ``get_settings().snap_max_distance_m`` are out
     of reach (``inf``), as are settings outside the network. Returns ``(t_any_min,
     t_own_min, info)`` with ``info`` = ``network_nodes, sites_in_reach, lsoas_unreached``.
+
+    Parameters
+    ----------
+    job
+        The authority's job.
+    network
+        The mode's street network.
+
+    Returns
+    -------
+    t_any_min : numpy.ndarray
+        Minutes to the nearest setting anywhere in reach, per LSOA.
+    t_own_min : numpy.ndarray
+        Minutes to the nearest setting of the LSOA's own authority.
+    info : dict of str to int
+        ``network_nodes``, ``sites_in_reach``, ``lsoas_unreached``.
     """
     engine = TravelTimeEngine.from_graph(network, warn_dropped_fraction=None)
     max_m = get_settings().snap_max_distance_m
@@ -290,6 +380,20 @@ def authority_rows(
     ``times[mode] = (t_any_min, t_own_min)`` per LSOA of the job, ``inf`` when out of
     reach; ``methods[mode]`` is the ``method`` cell. Formulas are those of
     :func:`~apgeo.analysis.england.england_comparison` for one authority.
+
+    Parameters
+    ----------
+    job
+        The authority's job.
+    times
+        ``(t_any_min, t_own_min)`` arrays per mode, one value per LSOA of the job.
+    methods
+        The ``method`` cell per mode.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per mode of ``job.modes``, england_comparison's columns (no ranks).
     """
     lsoa = job.lsoas
     xy = lsoa[["easting_m", "northing_m"]].to_numpy(float)
@@ -363,6 +467,18 @@ def authority_task(job: AuthorityJob, factory: NetworkFactory) -> pd.DataFrame:
 
     Returns :func:`authority_rows` plus :data:`EXTRA_COLUMNS` (``status`` "ok"; the
     ``run_key`` is filled in by the runner). Raises whatever the factory or routing raises.
+
+    Parameters
+    ----------
+    job
+        The authority's job.
+    factory
+        Builds each mode's network.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per mode.
     """
     times: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     methods: dict[str, str] = {}
@@ -383,7 +499,22 @@ def authority_task(job: AuthorityJob, factory: NetworkFactory) -> pd.DataFrame:
 
 
 def failed_rows(job: AuthorityJob, error: str) -> pd.DataFrame:
-    """Rows for an authority whose task failed: identity and counts, figures blank."""
+    """Rows for an authority whose task failed: identity and counts, figures blank.
+
+    Parameters
+    ----------
+    job
+        The authority's job.
+    error
+        The error text.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per mode: ``la_code``, ``la_name``, ``region``, ``mode``,
+        ``children_0_15``, ``lsoa_count``, ``ap_settings``, ``has_own_ap_setting``,
+        ``note``, ``method`` (blank), ``status`` "failed", ``error``, ``run_key``.
+    """
     rows = pd.DataFrame(
         {
             "la_code": job.la_code,
@@ -410,6 +541,16 @@ def display_names(authorities: pd.DataFrame) -> dict[str, str]:
     A former authority's code (:data:`apgeo.inputs.areas.FORMER_AUTHORITIES`, e.g. Cumbria
     909, Dorset 835) gets its dated label ("Cumbria (909, abolished April 2023)"); any name
     still shared by several codes gets `` (LA <code>)`` appended.
+
+    Parameters
+    ----------
+    authorities
+        A table with ``la_code`` and ``la_name``.
+
+    Returns
+    -------
+    dict of str to str
+        Display name by LA code.
     """
     names = {}
     for code, name in zip(authorities["la_code"].astype(str), authorities["la_name"].astype(str)):
@@ -434,6 +575,24 @@ def build_jobs(
     :mod:`apgeo.analysis.england` (``_prepare_lsoas``, ``_prepare_sites``,
     ``_prepare_authorities``). ``la_codes`` restricts the jobs to those authorities; the
     nearest-LSOA density proxy is still measured over every LSOA given.
+
+    Parameters
+    ----------
+    lsoas, sites, authorities
+        The prepared England tables.
+    modes
+        Travel modes of every job.
+    thresholds_min
+        Coverage thresholds in minutes.
+    buffer_m
+        Widening of each authority's LSOA extent, metres (>= 0).
+    la_codes
+        Authorities to make jobs for (``None``: every one).
+
+    Returns
+    -------
+    list of AuthorityJob
+        One job per authority, in LA code order.
     """
     if not math.isfinite(buffer_m) or buffer_m < 0:
         raise ApgeoValueError(f"buffer_m={buffer_m!r}: give a distance in metres >= 0")
@@ -519,6 +678,19 @@ def finish_table(rows: Sequence[pd.DataFrame], *, buffer_m: float) -> pd.DataFra
 
     Failed authorities keep their rows (``status`` "failed", figures and ranks blank) so
     the table has every requested authority exactly once per mode.
+
+    Parameters
+    ----------
+    rows
+        Per-authority rows (:func:`authority_task` or :func:`failed_rows`).
+    buffer_m
+        The network buffer in metres (for the caveat in ``attrs``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per authority and mode, by mode then LA code, with ``rank`` and
+        ``rank_own`` (nullable integers, blank for failed authorities).
     """
     table = pd.concat(rows, ignore_index=True)
     modes = list(dict.fromkeys(table[S.MODE]))

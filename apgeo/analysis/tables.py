@@ -64,49 +64,148 @@ _DEPRIVATION_COLUMNS: dict[str, str] = {"imd": IMD_DECILE, "idaci": IDACI_DECILE
 
 
 def kind_value(kind: str | ProviderKind) -> str:
-    """The table value of a provider kind (accepts the enum or its spelling)."""
+    """The table value of a provider kind (accepts the enum or its spelling).
+
+    Parameters
+    ----------
+    kind
+        A :class:`~apgeo.schema.ProviderKind` or a spelling of one.
+
+    Returns
+    -------
+    str
+        The kind's value, e.g. ``"pru"``.
+    """
     if isinstance(kind, ProviderKind):
         return kind.value
     return ProviderKind.parse(kind).value
 
 
 def nearest_ks_time_column(key_stage: str) -> str:
-    """Column holding the time to the nearest site serving a key stage: ``nearest_ks3_time_s``."""
+    """Column holding the time to the nearest site serving a key stage: ``nearest_ks3_time_s``.
+
+    Parameters
+    ----------
+    key_stage
+        Key stage name, any case.
+
+    Returns
+    -------
+    str
+        ``nearest_<key stage in lower case>_time_s``.
+    """
     return f"nearest_{key_stage.lower()}_time_s"
 
 
 def nearest_ks_site_column(key_stage: str) -> str:
-    """Column holding the nearest site serving a key stage: ``nearest_ks3_site_id``."""
+    """Column holding the nearest site serving a key stage: ``nearest_ks3_site_id``.
+
+    Parameters
+    ----------
+    key_stage
+        Key stage name, any case.
+
+    Returns
+    -------
+    str
+        ``nearest_<key stage in lower case>_site_id``.
+    """
     return f"nearest_{key_stage.lower()}_site_id"
 
 
 def nearest_kind_time_column(kind: str | ProviderKind) -> str:
-    """Column holding the time to the nearest site of a kind: ``nearest_pru_time_s``."""
+    """Column holding the time to the nearest site of a kind: ``nearest_pru_time_s``.
+
+    Parameters
+    ----------
+    kind
+        A provider kind or a spelling of one.
+
+    Returns
+    -------
+    str
+        ``nearest_<kind>_time_s``.
+    """
     return f"nearest_{kind_value(kind)}_time_s"
 
 
 def nearest_kind_site_column(kind: str | ProviderKind) -> str:
-    """Column holding the nearest site of a kind: ``nearest_pru_site_id``."""
+    """Column holding the nearest site of a kind: ``nearest_pru_site_id``.
+
+    Parameters
+    ----------
+    kind
+        A provider kind or a spelling of one.
+
+    Returns
+    -------
+    str
+        ``nearest_<kind>_site_id``.
+    """
     return f"nearest_{kind_value(kind)}_site_id"
 
 
 def threshold_label(threshold_min: float) -> str:
-    """``15.0 -> "15"``, ``7.5 -> "7.5"``: the minutes part of a threshold column name."""
+    """``15.0 -> "15"``, ``7.5 -> "7.5"``: the minutes part of a threshold column name.
+
+    Parameters
+    ----------
+    threshold_min
+        Minutes.
+
+    Returns
+    -------
+    str
+        The number in ``%g`` format.
+    """
     return f"{float(threshold_min):g}"
 
 
 def share_within_column(threshold_min: float) -> str:
-    """Column holding the share of children served within a band: ``share_within_30_min``."""
+    """Column holding the share of children served within a band: ``share_within_30_min``.
+
+    Parameters
+    ----------
+    threshold_min
+        The band's upper limit in minutes.
+
+    Returns
+    -------
+    str
+        ``share_within_<threshold>_min``.
+    """
     return f"share_within_{threshold_label(threshold_min)}_min"
 
 
 def children_within_column(threshold_min: float) -> str:
-    """Column holding the children served within a band: ``children_within_30_min``."""
+    """Column holding the children served within a band: ``children_within_30_min``.
+
+    Parameters
+    ----------
+    threshold_min
+        The band's upper limit in minutes.
+
+    Returns
+    -------
+    str
+        ``children_within_<threshold>_min``.
+    """
     return f"children_within_{threshold_label(threshold_min)}_min"
 
 
 def providers_within_column(threshold_min: float) -> str:
-    """Column holding the distinct providers within a band: ``providers_within_30_min``."""
+    """Column holding the distinct providers within a band: ``providers_within_30_min``.
+
+    Parameters
+    ----------
+    threshold_min
+        The band's upper limit in minutes.
+
+    Returns
+    -------
+    str
+        ``providers_within_<threshold>_min``.
+    """
     return f"providers_within_{threshold_label(threshold_min)}_min"
 
 
@@ -157,15 +256,51 @@ class PreparedTables:
         return self.sites[SITE_ID].to_numpy()
 
     def serves_key_stage(self, key_stage: str) -> np.ndarray:
-        """Boolean mask over sites: which sites serve ``key_stage``."""
+        """Boolean mask over sites: which sites serve ``key_stage``.
+
+        Parameters
+        ----------
+        key_stage
+            A key stage, ``"KS1"`` to ``"KS5"``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_sites,)`` booleans in ``sites`` order.
+        """
         return np.asarray(self.serves[:, KEY_STAGE_NAMES.index(key_stage)], dtype=bool)  # type: ignore[arg-type]
 
     def children(self, key_stage: str) -> np.ndarray:
-        """Children of one key stage per area (float)."""
+        """Children of one key stage per area (float).
+
+        Parameters
+        ----------
+        key_stage
+            A key stage (``"KS3"``) whose column was prepared.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_areas,)`` in ``areas`` order.
+        """
         return self.areas[children_column(key_stage)].to_numpy(dtype=float)
 
 
 def format_ids(values: Iterable[object], limit: int = 10) -> str:
+    """Ids as one comma-separated text, at most ``limit`` shown.
+
+    Parameters
+    ----------
+    values
+        The ids.
+    limit
+        How many are shown before ``... (<n> in all)``.
+
+    Returns
+    -------
+    str
+        The text.
+    """
     items = [str(v) for v in list(values)]
     text = ", ".join(items[:limit])
     return text + (f" ... ({len(items)} in all)" if len(items) > limit else "")
@@ -177,6 +312,18 @@ def check_thresholds_min(
     """Validate band limits in minutes: non-empty, finite, positive, strictly increasing.
 
     Returns the thresholds in **seconds**.
+
+    Parameters
+    ----------
+    thresholds_min
+        Band limits in minutes.
+    name
+        How to name the option in errors.
+
+    Returns
+    -------
+    numpy.ndarray
+        The limits in seconds (float).
     """
     try:
         values = np.asarray(list(thresholds_min), dtype=float)
@@ -212,6 +359,20 @@ def check_key_stages(
     (``key_stages=[..., "KS5"]``, or the study's ``key_stages``), where demand for post-16
     AP is estimated: a site listing KS5 does not add the 16-17 year olds to the figures.
     Results say which were used in ``attrs["key_stages"]``.
+
+    Parameters
+    ----------
+    key_stages
+        The option: ``None``, a string such as ``"KS3,KS4"`` or a sequence.
+    providers
+        Providers whose ``key_stages`` decide the default (``None``: KS1-KS4).
+    kinds
+        Only providers of these kinds decide the default (``None``: every kind).
+
+    Returns
+    -------
+    tuple of KeyStage
+        The key stages, in key stage order.
     """
     if key_stages is None:
         return default_key_stages(providers, kinds)
@@ -227,6 +388,18 @@ def default_key_stages(
     """KS1-KS4 as served by ``providers`` of ``kinds``; KS1-KS4 when they serve none of them.
 
     Never KS5: post-16 is counted only when asked for (see :func:`check_key_stages`).
+
+    Parameters
+    ----------
+    providers
+        Providers with ``key_stages`` (``None``, or without the column: KS1-KS4).
+    kinds
+        Only providers of these kinds count (``None``: every kind).
+
+    Returns
+    -------
+    tuple of KeyStage
+        The key stages of KS1-KS4 served, in order.
     """
     if providers is None or KEY_STAGES not in providers.columns:
         return COMPULSORY_KEY_STAGES
@@ -262,6 +435,18 @@ def travel_time_method(travel_times: pd.DataFrame, mode: str) -> str | None:
     """How a travel-time table was made: ``attrs["method"]``, else its ``method`` column.
 
     ``None`` when the table does not say (e.g. one read back from a file without it).
+
+    Parameters
+    ----------
+    travel_times
+        A travel-time table.
+    mode
+        With a ``mode`` column, only its rows of this mode are read.
+
+    Returns
+    -------
+    str or None
+        The label (several ``method`` values joined with ``"; "``), or ``None``.
     """
     label = travel_times.attrs.get(METHOD)
     if label:
@@ -277,7 +462,15 @@ def travel_time_method(travel_times: pd.DataFrame, mode: str) -> str | None:
 
 
 def check_travel_mode(travel_times: pd.DataFrame, mode: str) -> None:
-    """Raise when a table made for one mode (``attrs["mode"]``) is used as another."""
+    """Raise when a table made for one mode (``attrs["mode"]``) is used as another.
+
+    Parameters
+    ----------
+    travel_times
+        A travel-time table.
+    mode
+        The mode it is used as.
+    """
     made_for = travel_times.attrs.get(MODE)
     if made_for is None or MODE in travel_times.columns or str(made_for) == mode:
         return
@@ -301,6 +494,22 @@ def label_output(
     and ``key_stages``. With ``column``, a ``travel_time_method`` column follows ``mode``
     whenever the method is known, so a CSV export keeps the caveat (e.g. "STRAIGHT-LINE
     ESTIMATE, not a street network ...").
+
+    Parameters
+    ----------
+    out
+        The result table, changed in place.
+    prep
+        The prepared tables it was computed from.
+    key_stages
+        Key stages recorded in ``attrs["key_stages"]`` (``None``: not recorded).
+    column
+        Add the ``travel_time_method`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``out``.
     """
     out.attrs[MODE] = prep.mode
     out.attrs[METHOD] = prep.method
@@ -348,6 +557,11 @@ def prepare_tables(
         Further columns that must be present.
     strict
         Turn warnings into errors.
+
+    Returns
+    -------
+    PreparedTables
+        The validated tables aligned as arrays (areas by ``area_id``, sites by ``site_id``).
     """
     if not isinstance(mode, str) or not mode.strip():
         raise ApgeoValueError(
@@ -535,6 +749,20 @@ def nearest_in(times_s: np.ndarray, site_mask: np.ndarray) -> tuple[np.ndarray, 
     """Nearest time (``inf`` if none) and site position (``-1`` if none) per row.
 
     Ties go to the first site in ``site_id`` order, so results are deterministic.
+
+    Parameters
+    ----------
+    times_s
+        ``(n_rows, n_sites)`` seconds, ``inf`` for unreachable.
+    site_mask
+        ``(n_sites,)`` booleans: the sites that count.
+
+    Returns
+    -------
+    time_s : numpy.ndarray
+        ``(n_rows,)`` seconds to the nearest site, ``inf`` when none is reachable.
+    position : numpy.ndarray
+        ``(n_rows,)`` column of that site, ``-1`` when none.
     """
     n = times_s.shape[0]
     if not site_mask.any():
@@ -569,7 +797,20 @@ def _warn_unreachable(prep: PreparedTables, best: np.ndarray, *, strict: bool) -
 
 
 def nearest_suitable_s(prep: PreparedTables, key_stages: Sequence[str]) -> np.ndarray:
-    """``(n_areas, len(key_stages))`` seconds to the nearest site serving each key stage."""
+    """``(n_areas, len(key_stages))`` seconds to the nearest site serving each key stage.
+
+    Parameters
+    ----------
+    prep
+        The prepared tables.
+    key_stages
+        The key stages, one column each.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float seconds, ``inf`` where no serving site is reachable.
+    """
     out = np.full((len(prep.areas), len(key_stages)), np.inf)
     for j, ks in enumerate(key_stages):
         out[:, j] = nearest_in(prep.times_s, prep.serves_key_stage(ks))[0]

@@ -63,15 +63,50 @@ SHARE_OVER_ONE_YEAR: Final = "share_over_one_year"
 
 
 def eligible_column(window: str) -> str:
-    """Placements that started long enough before ``as_of`` to be seen returning in ``window``."""
+    """Placements that started long enough before ``as_of`` to be seen returning in ``window``.
+
+    Parameters
+    ----------
+    window
+        A key of :data:`RETURN_WINDOWS_DAYS` (``"6_months"``).
+
+    Returns
+    -------
+    str
+        ``started_<window>_before``.
+    """
     return f"started_{window}_before"
 
 
 def returned_column(window: str) -> str:
+    """Column holding the placements that ended in a return to mainstream within ``window``.
+
+    Parameters
+    ----------
+    window
+        A key of :data:`RETURN_WINDOWS_DAYS` (``"6_months"``).
+
+    Returns
+    -------
+    str
+        ``returned_within_<window>``.
+    """
     return f"returned_within_{window}"
 
 
 def share_returned_column(window: str) -> str:
+    """Column holding the share of eligible placements that returned within ``window``.
+
+    Parameters
+    ----------
+    window
+        A key of :data:`RETURN_WINDOWS_DAYS` (``"6_months"``).
+
+    Returns
+    -------
+    str
+        ``share_returned_within_<window>``.
+    """
     return f"share_returned_within_{window}"
 
 
@@ -85,7 +120,18 @@ METHOD_TEXT: Final = (
 
 
 def has_time_in_ap(placements: pd.DataFrame) -> bool:
-    """Whether a count table carries end dates (the file had ``end_date``)."""
+    """Whether a count table carries end dates (the file had ``end_date``).
+
+    Parameters
+    ----------
+    placements
+        A placement count table.
+
+    Returns
+    -------
+    bool
+        Whether it has the time-in-AP columns.
+    """
     return {DAYS_IN_AP, PLACEMENT_OPEN, OUTCOME, DAYS_SINCE_START} <= set(placements.columns)
 
 
