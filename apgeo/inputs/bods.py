@@ -75,6 +75,14 @@ class FetchedFile:
     files: int  # members of the zip (1 for a single XML)
 
     def record(self) -> dict[str, Any]:
+        """The ``.json`` record written beside the file.
+
+        Returns
+        -------
+        dict
+            ``file`` (name), ``url``, ``bytes``, ``sha256``, ``kind``, ``files`` and
+            ``downloaded_utc`` (now, ISO 8601).
+        """
         return {
             "file": self.path.name,
             "url": self.url,
@@ -193,6 +201,22 @@ def fetch_bods_gtfs(
     Written to ``<dest_dir>/bods_gtfs_<region>.zip`` (default folder
     ``<cache_dir>/data/bods``) with a ``.json`` record of its URL, size and sha256.
 
+    Parameters
+    ----------
+    region
+        A BODS GTFS region, e.g. ``"yorkshire"``.
+    dest_dir
+        Folder to write into (``None``: ``<cache_dir>/data/bods``).
+    base_url
+        BODS's address (``None``: ``APGEO_BODS_URL`` or :data:`BODS_BASE_URL`).
+    timeout_s
+        Seconds to wait for the server before giving up.
+
+    Returns
+    -------
+    FetchedFile
+        The file written and what was checked.
+
     Raises
     ------
     ApgeoValueError
@@ -227,6 +251,30 @@ def list_bods_timetables(
     ``extension``, ``url`` (the download), ``first_start``, ``last_end``, ``modified``,
     ``lines`` (number). Filters as BODS takes them: National Operator Code(s), free-text
     ``search``, NPTG ``admin_area``, ``status``.
+
+    Parameters
+    ----------
+    noc
+        National Operator Code(s).
+    search
+        Free text.
+    admin_area
+        NPTG administrative area code.
+    status
+        Dataset status (default ``"published"``).
+    api_key
+        The BODS API key (``None``: the ``BODS_API_KEY`` environment variable).
+    base_url
+        BODS's address (``None``: ``APGEO_BODS_URL`` or :data:`BODS_BASE_URL`).
+    page_size
+        Datasets asked for per page.
+    timeout_s
+        Seconds to wait for each page.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per dataset, the columns above.
 
     Raises
     ------
@@ -296,6 +344,21 @@ def fetch_bods_timetables(
     Each goes to ``<dest_dir>/bods_txc_<id>.<zip|xml>`` with its ``.json`` record and is
     checked (a zip with ``.xml`` files, or one TransXChange XML). Read them with
     :func:`apgeo.transit.read_transxchange` (a folder of them reads as one timetable).
+
+    Parameters
+    ----------
+    datasets
+        Rows of :func:`list_bods_timetables` (``id`` and ``url`` needed; ``extension``
+        decides zip or XML).
+    dest_dir
+        Folder to write into (``None``: ``<cache_dir>/data/bods``).
+    timeout_s
+        Seconds to wait for the server, per dataset.
+
+    Returns
+    -------
+    list of FetchedFile
+        One per dataset, in row order.
     """
     if not {"id", "url"} <= set(datasets.columns):
         raise ApgeoValueError("datasets: give the table list_bods_timetables returns")

@@ -64,12 +64,36 @@ SHEFFIELD_LA_CODES = frozenset({"373", "E08000019", "E08000039"})
 
 
 def data_dir(path: str | Path | None = None) -> Path:
-    """The data folder: ``path`` if given, else the active setting."""
+    """The data folder: ``path`` if given, else the active setting.
+
+    Parameters
+    ----------
+    path
+        A folder (``~`` expanded), or ``None`` for ``get_settings().data_dir``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+    """
     return Path(path).expanduser() if path is not None else get_settings().data_dir
 
 
 def data_path(name: str, *, data_dir: str | Path | None = None) -> Path:
-    """Path of a logical dataset, raising a message that says how to get it."""
+    """Path of a logical dataset, raising a message that says how to get it.
+
+    Parameters
+    ----------
+    name
+        A dataset name of :data:`FILES` (e.g. ``"lsoa_boundaries"``).
+    data_dir
+        The data folder (``None``: the active setting).
+
+    Returns
+    -------
+    pathlib.Path
+        The first of the dataset's known file names that exists in the folder.
+    """
     if name not in FILES:
         raise ApgeoValueError(f"unknown dataset {name!r}; known datasets: {sorted(FILES)}")
     folder = globals()["data_dir"](data_dir)
@@ -86,7 +110,18 @@ def data_path(name: str, *, data_dir: str | Path | None = None) -> Path:
 
 
 def read_manifest(folder: str | Path | None = None) -> pd.DataFrame:
-    """The manifest of a data folder as a DataFrame."""
+    """The manifest of a data folder as a DataFrame.
+
+    Parameters
+    ----------
+    folder
+        The data folder (``None``: the active setting).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``MANIFEST.csv`` with every column read as text (``file``, ``sha256``...).
+    """
     path = data_dir(folder) / "MANIFEST.csv"
     if not path.is_file():
         raise DataFileNotFoundError(
@@ -97,7 +132,18 @@ def read_manifest(folder: str | Path | None = None) -> pd.DataFrame:
 
 
 def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
+    """Hex sha256 of a file, read in 1 MiB blocks.
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -110,6 +156,16 @@ def verify_manifest(folder: str | Path | None = None) -> pd.DataFrame:
 
     Returns the manifest with an added ``status`` column (``ok``, ``missing``,
     ``hash mismatch``). Raises :class:`ApgeoValueError` listing the bad files.
+
+    Parameters
+    ----------
+    folder
+        The data folder (``None``: the active setting).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The manifest plus ``status``.
     """
     manifest = read_manifest(folder)
     base = data_dir(folder)
@@ -286,5 +342,11 @@ def fetch(
 
 
 def repository_data_dir() -> Path:
-    """The committed ``data/sheffield`` folder of a clone."""
+    """The committed ``data/sheffield`` folder of a clone.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<repo root>/data/sheffield``.
+    """
     return repo_root() / "data" / "sheffield"

@@ -47,6 +47,18 @@ def apportion(total: int, weights: Sequence[float] | np.ndarray) -> np.ndarray:
 
     Largest-remainder (Hamilton) method; ties go to the earlier position. If every
     weight is zero the total is split evenly.
+
+    Parameters
+    ----------
+    total
+        The whole number to split (>= 0).
+    weights
+        Non-negative weights, one per part.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 parts summing to ``total``, one per weight.
     """
     w = np.asarray(weights, dtype=float)
     if total < 0 or np.any(w < 0):
@@ -63,7 +75,18 @@ def apportion(total: int, weights: Sequence[float] | np.ndarray) -> np.ndarray:
 
 def load_lsoas(*, data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
     """LSOA 2011 polygons with ``area_id``, ``area_name`` and the population-weighted
-    centroid (``pwc_easting``, ``pwc_northing``), in EPSG:27700."""
+    centroid (``pwc_easting``, ``pwc_northing``), in EPSG:27700.
+
+    Parameters
+    ----------
+    data_dir
+        The data folder (``None``: the active setting).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per LSOA polygon.
+    """
     poly = gpd.read_file(data_path("lsoa_boundaries", data_dir=data_dir))
     require_columns(poly, ["LSOA11CD", "LSOA11NM"], source="LSOA boundaries")
     poly = poly.to_crs(WORKING_CRS)
@@ -88,7 +111,18 @@ def load_lsoas(*, data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
 
 
 def load_wards(*, data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
-    """Sheffield's 28 wards (``ward_code``, ``ward_name``) in EPSG:27700."""
+    """Sheffield's 28 wards (``ward_code``, ``ward_name``) in EPSG:27700.
+
+    Parameters
+    ----------
+    data_dir
+        The data folder (``None``: the active setting).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``ward_code``, ``ward_name``, ``geometry``.
+    """
     wards = gpd.read_file(data_path("wards", data_dir=data_dir))
     require_columns(wards, ["WD24CD", "WD24NM"], source="ward boundaries")
     wards = wards.rename(columns={"WD24CD": S.WARD_CODE, "WD24NM": S.WARD_NAME})
@@ -96,12 +130,37 @@ def load_wards(*, data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
 
 
 def load_la_boundary(*, data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
-    """The Sheffield local-authority boundary in EPSG:27700."""
+    """The Sheffield local-authority boundary in EPSG:27700.
+
+    Parameters
+    ----------
+    data_dir
+        The data folder (``None``: the active setting).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The boundary polygon(s) with the file's columns.
+    """
     return gpd.read_file(data_path("la_boundary", data_dir=data_dir)).to_crs(WORKING_CRS)
 
 
 def assign_wards(lsoas: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Ward of each LSOA: the ward containing its population-weighted centroid."""
+    """Ward of each LSOA: the ward containing its population-weighted centroid.
+
+    Parameters
+    ----------
+    lsoas
+        LSOAs with ``area_id``, ``pwc_easting`` and ``pwc_northing`` (EPSG:27700).
+    wards
+        Ward polygons with ``ward_code`` and ``ward_name``; a centroid outside every ward
+        takes the nearest.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area_id``, ``ward_code``, ``ward_name``, one row per LSOA.
+    """
     pts = gpd.GeoDataFrame(
         {S.AREA_ID: lsoas[S.AREA_ID]},
         geometry=gpd.points_from_xy(lsoas["pwc_easting"], lsoas["pwc_northing"]),
@@ -231,7 +290,18 @@ def load_demand(
 
 
 def load_deprivation(*, data_dir: str | Path | None = None) -> pd.DataFrame:
-    """IMD 2019 and IDACI 2019 ranks and deciles per LSOA (File 1 and File 3)."""
+    """IMD 2019 and IDACI 2019 ranks and deciles per LSOA (File 1 and File 3).
+
+    Parameters
+    ----------
+    data_dir
+        The data folder (``None``: the active setting).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area_id``, ``imd_rank``, ``imd_decile``, ``idaci_rank``, ``idaci_decile``.
+    """
     p1 = data_path("imd_file1", data_dir=data_dir)
     f1 = read_csv(p1)
     code = "LSOA code (2011)"

@@ -39,7 +39,18 @@ LIVE, TERMINATED, UNKNOWN, INVALID = "live", "terminated", "unknown", "invalid"
 
 
 def normalise_postcode(value: object) -> str | None:
-    """``" s2 2jq"`` -> ``"S2 2JQ"``; ``None`` when the text is not a UK postcode."""
+    """``" s2 2jq"`` -> ``"S2 2JQ"``; ``None`` when the text is not a UK postcode.
+
+    Parameters
+    ----------
+    value
+        A cell (``None`` and NaN give ``None``).
+
+    Returns
+    -------
+    str or None
+        Upper case, one space before the last three characters.
+    """
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
     text = re.sub(r"[^A-Za-z0-9]", "", str(value)).upper()
@@ -59,6 +70,18 @@ class PostcodeLookup:
 
     @classmethod
     def from_data_dir(cls, data_dir: str | Path | None = None) -> PostcodeLookup:
+        """The lookup of the postcode files in a data folder (read once, then cached).
+
+        Parameters
+        ----------
+        data_dir
+            The data folder (``None``: the active setting).
+
+        Returns
+        -------
+        PostcodeLookup
+            The lookup.
+        """
         return _load_lookup(str(data_path("codepoint", data_dir=data_dir).parent.parent))
 
     def locate(self, postcodes: pd.Series) -> pd.DataFrame:
@@ -66,6 +89,16 @@ class PostcodeLookup:
 
         Columns: ``postcode`` (normalised or None), ``easting``, ``northing``,
         ``lsoa11cd``, ``postcode_status`` (live / terminated / unknown / invalid).
+
+        Parameters
+        ----------
+        postcodes
+            Postcodes as written (any case and spacing).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The columns above and ``postcode_source``, on the input's index.
         """
         norm = postcodes.map(normalise_postcode)
         found = self.table.reindex(norm.fillna(""))
@@ -141,7 +174,18 @@ def _national_letter(letter: str) -> pd.DataFrame:
 
 def national_postcodes(postcodes: pd.Series) -> pd.DataFrame:
     """Coordinates (EPSG:27700) and local authority of UK postcodes from the national
-    directory; one row per input (same index), NaN where a postcode is not in it."""
+    directory; one row per input (same index), NaN where a postcode is not in it.
+
+    Parameters
+    ----------
+    postcodes
+        Postcodes as written.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``easting``, ``northing`` (metres) and ``lad_code``, on the input's index.
+    """
     norm = postcodes.map(normalise_postcode)
     parts = []
     for letter, group in norm.dropna().groupby(norm.dropna().str[0]):
@@ -171,7 +215,18 @@ POSTCODE_AREA_COUNTRY = {
 def postcode_country(postcodes: pd.Series) -> pd.Series:
     """The country of each postcode (``"England"``, ``"Scotland"``, ``"Wales"`` ...) from the
     national directory's local authority code, else from the postcode area letters; ``""``
-    when neither says."""
+    when neither says.
+
+    Parameters
+    ----------
+    postcodes
+        Postcodes as written.
+
+    Returns
+    -------
+    pandas.Series
+        Country names (object dtype) on the input's index.
+    """
     # object dtype: a column of only blanks would otherwise come back as pyarrow "null"
     norm = pd.Series([normalise_postcode(p) for p in postcodes], index=postcodes.index, dtype=object)
     out = pd.Series("", index=postcodes.index, dtype=object)
@@ -251,6 +306,24 @@ def geocode_postcodes(
     Rows whose postcode is invalid or unknown are *kept* with empty coordinates and a
     warning lists their row numbers; terminated postcodes resolve to their last
     centroid with a warning. With ``strict=True`` either case raises instead.
+
+    Parameters
+    ----------
+    frame
+        A table with a postcode column.
+    postcode_column
+        Its name; its values are replaced by the normalised postcodes where valid.
+    lookup
+        The postcode lookup (``None``: :meth:`PostcodeLookup.from_data_dir`).
+    source
+        How to name the table in warnings.
+    strict
+        Turn the warnings into errors.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``frame`` with the added columns.
     """
     from apgeo._log import warn
 

@@ -83,7 +83,20 @@ class AreaInputs:
 
 def detailed_data_dir(area: Area, data_dir: str | Path | None) -> Path | None:
     """``data_dir`` when it holds the detailed extract of ``area`` (its LSOA polygons and
-    population files cover the authority's LSOAs), else None."""
+    population files cover the authority's LSOAs), else None.
+
+    Parameters
+    ----------
+    area
+        The authority.
+    data_dir
+        A candidate data folder (``None`` gives ``None``).
+
+    Returns
+    -------
+    pathlib.Path or None
+        The folder, or ``None``.
+    """
     if data_dir is None:
         return None
     folder = Path(data_dir)
@@ -106,7 +119,18 @@ def _folder_lsoa_codes(data_dir: str | Path) -> pd.Series:
 
 
 def infer_area(data_dir: str | Path) -> Area:
-    """The education authority whose LSOAs a detailed data folder holds."""
+    """The education authority whose LSOAs a detailed data folder holds.
+
+    Parameters
+    ----------
+    data_dir
+        A detailed data folder.
+
+    Returns
+    -------
+    Area
+        The authority holding most of the folder's LSOAs.
+    """
     england = load_lsoas_england().set_index("lsoa11cd")["la_code"]
     las = england.reindex(_folder_lsoa_codes(data_dir)).dropna()
     if las.empty:
@@ -123,6 +147,16 @@ def area_demand_points(area: str | int | Area) -> gpd.GeoDataFrame:
     children), ``children_ks5`` NaN (16-17 year olds are not in the source),
     ``children_school_age`` (ages 5-15: 11/16 of 0-15), ``imd_decile``, ``idaci_decile``;
     ``ward_code`` / ``ward_name`` empty (no wards offline).
+
+    Parameters
+    ----------
+    area
+        An authority: LA number, name or :class:`~apgeo.inputs.areas.Area`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The demand table described above.
     """
     lsoas = split_children_by_key_stage(area_lsoas(area))
     out = pd.DataFrame(
@@ -156,7 +190,24 @@ def load_area_inputs(
     data_dir: str | Path | None = None,
     population_source: str = "mid2020",
 ) -> AreaInputs:
-    """The demand areas, wards and boundary of an education authority (see the module)."""
+    """The demand areas, wards and boundary of an education authority (see the module).
+
+    Parameters
+    ----------
+    area
+        An authority: LA number, name or :class:`~apgeo.inputs.areas.Area`.
+    data_dir
+        A detailed data folder; used when it covers the authority's LSOAs, else the
+        England extract is read.
+    population_source
+        ``"mid2020"`` or ``"census2021"`` (the latter needs the detailed extract).
+
+    Returns
+    -------
+    AreaInputs
+        The demand areas (polygons from a detailed folder, else centroid points), wards and
+        boundary (``None`` from the England extract), and where they came from.
+    """
     a = resolve_area(area)
     folder = detailed_data_dir(a, data_dir)
     if folder is not None:
@@ -198,7 +249,22 @@ APPROXIMATE_EXTENT_NOTE = (
 
 def approximate_extent(demand: gpd.GeoDataFrame, area: Area, *, buffer_m: float = 1_000.0) -> gpd.GeoDataFrame:
     """A stand-in for an authority's boundary when no polygon is available offline: the
-    convex hull of its LSOA centroids buffered by ``buffer_m`` (labelled as such)."""
+    convex hull of its LSOA centroids buffered by ``buffer_m`` (labelled as such).
+
+    Parameters
+    ----------
+    demand
+        The authority's demand areas with ``pwc_easting`` and ``pwc_northing``.
+    area
+        The authority.
+    buffer_m
+        Buffer in metres.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One polygon (EPSG:27700) with ``name`` and ``note``.
+    """
     hull = gpd.GeoSeries(
         gpd.points_from_xy(demand["pwc_easting"], demand["pwc_northing"]), crs=WORKING_CRS
     ).union_all().convex_hull.buffer(buffer_m)
@@ -210,13 +276,35 @@ def approximate_extent(demand: gpd.GeoDataFrame, area: Area, *, buffer_m: float 
 
 
 def data_manifest(data_dir: str | Path | None) -> pd.DataFrame:
-    """The manifest of the data a study read: its detailed folder, else the England extract."""
+    """The manifest of the data a study read: its detailed folder, else the England extract.
+
+    Parameters
+    ----------
+    data_dir
+        The study's detailed data folder (``None``: the England extract).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The manifest (see :func:`apgeo.inputs.data.read_manifest`).
+    """
     return read_manifest(data_dir if data_dir is not None else EXTRACT_DIR)
 
 
 def area_caveats(data_dir: str | Path | None) -> list[str]:
     """Caveats that belong to an area's own data (``caveats.md`` in its data folder: one
-    ``- `` bullet each), e.g. which sites open data misses."""
+    ``- `` bullet each), e.g. which sites open data misses.
+
+    Parameters
+    ----------
+    data_dir
+        The area's data folder (``None``: no caveats).
+
+    Returns
+    -------
+    list of str
+        One caveat per bullet (continuation lines joined), empty without the file.
+    """
     if data_dir is None:
         return []
     path = Path(data_dir) / "caveats.md"

@@ -33,13 +33,39 @@ DEMAND_COLUMNS = (
 
 
 def postgis_name(source: str) -> str:
-    """How a PostGIS source is named in tables and messages."""
+    """How a PostGIS source is named in tables and messages.
+
+    Parameters
+    ----------
+    source
+        A table name or SQL query.
+
+    Returns
+    -------
+    str
+        ``"PostGIS <source>"``, whitespace collapsed and cut to 80 characters.
+    """
     text = " ".join(source.split())
     return f"PostGIS {text if len(text) <= 80 else text[:77] + '...'}"
 
 
 def read_postgis(settings: PostgisSettings, source: str, *, id_column: str | None) -> gpd.GeoDataFrame:
-    """``source`` (a table or query) as a GeoDataFrame in the settings' CRS."""
+    """``source`` (a table or query) as a GeoDataFrame in the settings' CRS.
+
+    Parameters
+    ----------
+    settings
+        The connection settings.
+    source
+        A table name or query.
+    id_column
+        Column that must be present and identify rows (``None``: not checked).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The rows with their geometry.
+    """
     with connection(settings) as conn:
         return read_layer(conn, source, id_column=id_column, srid=settings.srid)
 
@@ -47,7 +73,20 @@ def read_postgis(settings: PostgisSettings, source: str, *, id_column: str | Non
 def read_providers_postgis(settings: PostgisSettings, source: str | None = None) -> gpd.GeoDataFrame:
     """The providers of ``source`` (default ``settings.providers``) as a provider table
     ready for :func:`apgeo.inputs.providers.read_providers` (its ``source`` column names
-    the table), in EPSG:27700."""
+    the table), in EPSG:27700.
+
+    Parameters
+    ----------
+    settings
+        The connection settings.
+    source
+        A table name or query (``None``: ``settings.providers``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The provider rows.
+    """
     src = source or settings.providers
     gdf = read_postgis(settings, src, id_column=S.PROVIDER_ID)
     gdf = gdf.to_crs(WORKING_CRS)
@@ -58,7 +97,20 @@ def read_providers_postgis(settings: PostgisSettings, source: str | None = None)
 
 def read_demand_postgis(settings: PostgisSettings, source: str | None = None) -> gpd.GeoDataFrame:
     """Demand areas of ``source`` (default ``settings.demand``): one row per ``area_id``
-    with :data:`DEMAND_COLUMNS` and a polygon or point geometry, in EPSG:27700."""
+    with :data:`DEMAND_COLUMNS` and a polygon or point geometry, in EPSG:27700.
+
+    Parameters
+    ----------
+    settings
+        The connection settings.
+    source
+        A table name or query (``None``: ``settings.demand``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The demand areas, ``area_id`` as text.
+    """
     src = source or settings.demand
     gdf = read_postgis(settings, src, id_column=S.AREA_ID).to_crs(WORKING_CRS)
     missing = [c for c in DEMAND_COLUMNS if c not in gdf.columns]
@@ -86,7 +138,22 @@ def read_demand_postgis(settings: PostgisSettings, source: str | None = None) ->
 
 def read_road_lines_postgis(settings: PostgisSettings, source: str | None = None) -> tuple[gpd.GeoDataFrame, str]:
     """The road lines of ``source`` (default ``settings.network``) and their label, for
-    :func:`apgeo.network.lines.load_road_lines`."""
+    :func:`apgeo.network.lines.load_road_lines`.
+
+    Parameters
+    ----------
+    settings
+        The connection settings.
+    source
+        A table name or query (``None``: ``settings.network``).
+
+    Returns
+    -------
+    lines : geopandas.GeoDataFrame
+        The road lines.
+    label : str
+        The source's name (:func:`postgis_name`).
+    """
     src = source or settings.network
     return read_postgis(settings, src, id_column=None), postgis_name(src)
 

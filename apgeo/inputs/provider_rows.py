@@ -54,14 +54,41 @@ class Notes:
         self.per_row: dict[Any, list[str]] = defaultdict(list)
 
     def add(self, row: Any, note: str) -> None:
+        """Record a note on one row.
+
+        Parameters
+        ----------
+        row
+            The row's index label.
+        note
+            The note's text.
+        """
         self.by_text[note].append(row)
         self.per_row[row].append(note)
 
     def column(self, index: pd.Index) -> pd.Series:
-        """The notes of each row as text (``input_note``)."""
+        """The notes of each row as text (``input_note``).
+
+        Parameters
+        ----------
+        index
+            The table's index.
+
+        Returns
+        -------
+        pandas.Series
+            The row's notes joined with ``"; "`` (``""`` for none), on ``index``.
+        """
         return pd.Series(["; ".join(self.per_row.get(i, [])) for i in index], index=index, dtype=object)
 
     def emit(self, *, strict: bool) -> None:
+        """Give one warning listing every note and its rows (nothing when there is none).
+
+        Parameters
+        ----------
+        strict
+            Raise instead of warning.
+        """
         if not self.by_text:
             return
         shown = "; ".join(f"{note} (row(s) {row_numbers(rows)})" for note, rows in self.by_text.items())
@@ -74,7 +101,22 @@ class Notes:
 
 
 def drop_total_rows(frame: pd.DataFrame, *, source: str, strict: bool) -> pd.DataFrame:
-    """Drop rows that sum the others ("Total", "Grand total" with no kind), with a warning."""
+    """Drop rows that sum the others ("Total", "Grand total" with no kind), with a warning.
+
+    Parameters
+    ----------
+    frame
+        The provider table.
+    source
+        How to name the table in the warning.
+    strict
+        Raise instead of warning.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``frame`` without the total rows.
+    """
     labels = pd.Series(False, index=frame.index)
     for col in (S.PROVIDER_ID, S.NAME):
         if col in frame.columns:
@@ -93,7 +135,15 @@ def drop_total_rows(frame: pd.DataFrame, *, source: str, strict: bool) -> pd.Dat
 
 
 def require_ids(frame: pd.DataFrame, *, source: str) -> None:
-    """Raise for rows with no ``provider_id`` or no ``name`` (merged cells come out blank)."""
+    """Raise for rows with no ``provider_id`` or no ``name`` (merged cells come out blank).
+
+    Parameters
+    ----------
+    frame
+        The provider table.
+    source
+        How to name the table in the error.
+    """
     for col in (S.PROVIDER_ID, S.NAME):
         blank = _blank(frame[col])
         if blank.any():
@@ -106,7 +156,22 @@ def require_ids(frame: pd.DataFrame, *, source: str) -> None:
 
 def read_kinds(frame: pd.DataFrame, notes: Notes, *, source: str) -> pd.Series:
     """The ``kind`` column as :class:`~apgeo.schema.ProviderKind` values; council spellings
-    noted, blank or unknown kinds an error naming the rows."""
+    noted, blank or unknown kinds an error naming the rows.
+
+    Parameters
+    ----------
+    frame
+        The provider table, with ``kind``.
+    notes
+        Collects a note per row read from another spelling.
+    source
+        How to name the table in errors.
+
+    Returns
+    -------
+    pandas.Series
+        The kind values (e.g. ``"pru"``) on the table's index.
+    """
     blank = _blank(frame[S.KIND])
     if blank.any():
         raise ApgeoValueError(
@@ -137,7 +202,26 @@ def read_kinds(frame: pd.DataFrame, notes: Notes, *, source: str) -> pd.Series:
 
 def read_key_stage_column(frame: pd.DataFrame, notes: Notes, *, source: str, strict: bool) -> tuple[pd.Series, pd.Series]:
     """``(key_stages, key_stages_source)``. Council spellings are read with a note; a blank
-    cell gets KS1-KS4 with a warning naming the rows; an unreadable one raises naming them."""
+    cell gets KS1-KS4 with a warning naming the rows; an unreadable one raises naming them.
+
+    Parameters
+    ----------
+    frame
+        The provider table.
+    notes
+        Collects a note per row read from another spelling.
+    source
+        How to name the table in warnings and errors.
+    strict
+        Raise instead of warning.
+
+    Returns
+    -------
+    key_stages : pandas.Series
+        Canonical text, e.g. ``"KS3,KS4"``.
+    key_stages_source : pandas.Series
+        Where each row's key stages came from (the table, or that KS1-KS4 was assumed).
+    """
     default = ",".join(S.COMPULSORY_KEY_STAGES)
     if S.KEY_STAGES not in frame.columns:
         return (
@@ -176,7 +260,21 @@ def read_key_stage_column(frame: pd.DataFrame, notes: Notes, *, source: str, str
 def read_capacity(frame: pd.DataFrame, notes: Notes) -> pd.Series:
     """Capacity cells as numbers: ``"TBC"``, ``"n/a"``, ``"-"`` ... blank (unknown) with a
     note; ``"12 places"`` is 12. Other text is left for :func:`~apgeo._validate.to_numeric`
-    to reject naming the rows."""
+    to reject naming the rows.
+
+    Parameters
+    ----------
+    frame
+        The provider table, with ``capacity_places``.
+    notes
+        Collects a note per row read from another spelling.
+
+    Returns
+    -------
+    pandas.Series
+        The cells, unknown ones blank and worded ones as digits (still text unless the
+        column was numeric).
+    """
     cells = frame[S.CAPACITY_PLACES]
     if pd.api.types.is_numeric_dtype(cells):
         return cells
@@ -194,7 +292,22 @@ def read_capacity(frame: pd.DataFrame, notes: Notes) -> pd.Series:
 
 def read_urns(frame: pd.DataFrame, notes: Notes, *, source: str) -> pd.Series:
     """URNs as six or seven digits: ``"137596.0"`` (a number column) is read as 137596;
-    ``"1.37596E+05"`` (Excel's scientific format, digits may be lost) raises naming the rows."""
+    ``"1.37596E+05"`` (Excel's scientific format, digits may be lost) raises naming the rows.
+
+    Parameters
+    ----------
+    frame
+        The provider table, with ``urn``.
+    notes
+        Collects a note per row read from another spelling.
+    source
+        How to name the table in errors.
+
+    Returns
+    -------
+    pandas.Series
+        The URNs as text (``""`` where blank).
+    """
     text = frame[S.URN].astype("string").str.strip().fillna("")
     sci = text.str.contains(r"^\d(?:\.\d+)?[eE][+-]?\d+$", regex=True)
     if sci.any():
@@ -213,7 +326,26 @@ def warn_half_coordinates(
     frame: pd.DataFrame, a: pd.Series, b: pd.Series, names: tuple[str, str], *, source: str, strict: bool
 ) -> pd.Series:
     """Warn for rows with one coordinate of the pair and not the other (and no postcode to
-    fall back on): they cannot be placed and leave the travel times. Returns those rows."""
+    fall back on): they cannot be placed and leave the travel times. Returns those rows.
+
+    Parameters
+    ----------
+    frame
+        The provider table.
+    a, b
+        The two coordinate columns as numbers.
+    names
+        Their names, for the warning.
+    source
+        How to name the table in the warning.
+    strict
+        Raise instead of warning.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean on the table's index: rows with one coordinate only.
+    """
     half = a.notna() ^ b.notna()
     if S.POSTCODE in frame.columns:
         half &= _blank(frame[S.POSTCODE])
@@ -235,7 +367,17 @@ def warn_half_coordinates(
 
 
 def check_kilometres(frame: pd.DataFrame, e: pd.Series, n: pd.Series, *, source: str) -> None:
-    """Raise when easting/northing look like kilometres (``437.3, 385.6``) not metres."""
+    """Raise when easting/northing look like kilometres (``437.3, 385.6``) not metres.
+
+    Parameters
+    ----------
+    frame
+        The provider table (for row numbers).
+    e, n
+        Easting and northing as numbers.
+    source
+        How to name the table in the error.
+    """
     ok = e.notna() & n.notna()
     km = ok & e.between(82, 656) & n.between(5, 658)
     if km.any():
@@ -251,7 +393,20 @@ def check_swapped(
 ) -> None:
     """Raise naming the rows whose easting and northing are exchanged: the given point is
     far from the study area (or, without one, from the file's other points) while the
-    exchanged one lies inside / next to it."""
+    exchanged one lies inside / next to it.
+
+    Parameters
+    ----------
+    frame
+        The provider table (for row numbers).
+    e, n
+        Easting and northing as numbers.
+    source
+        How to name the table in the error.
+    study_area
+        A polygon in EPSG:27700, or a GeoDataFrame / GeoSeries with a CRS (``None``: compare
+        with the file's other points).
+    """
     ok = (e.notna() & n.notna()).to_numpy()
     if not ok.any():
         return
@@ -293,7 +448,19 @@ def check_swapped(
 
 
 def warn_post16_only(frame: pd.DataFrame, key_stages: pd.Series, *, source: str, strict: bool) -> None:
-    """Warn for sites serving only KS5: the compulsory-age figures never count them."""
+    """Warn for sites serving only KS5: the compulsory-age figures never count them.
+
+    Parameters
+    ----------
+    frame
+        The provider table.
+    key_stages
+        Canonical key stages per row.
+    source
+        How to name the table in the warning.
+    strict
+        Raise instead of warning.
+    """
     only5 = key_stages.eq("KS5")
     if not only5.any():
         return

@@ -148,6 +148,12 @@ def load_gias_providers(
         ``E08000039`` all select Sheffield.
     establishment_types
         GIAS ``establishment_type`` values to keep.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Provider table in EPSG:27700 (kind from the establishment type, capacity unknown),
+        with ``establishment_type`` and ``number_of_pupils``.
     """
     p = Path(path) if path is not None else data_path("gias", data_dir=data_dir)
     raw = read_csv(p)
@@ -207,6 +213,21 @@ def load_ap_settings(
 
     Rows without coordinates (framework suppliers with no published address) are kept
     with ``located=False`` and a ``location_note`` saying why.
+
+    Parameters
+    ----------
+    path
+        The AP settings CSV (``None``: the data folder's ``ap_settings``).
+    attributes_path
+        The curated attributes CSV (kind, key stages, places) matched on ``name``
+        (``None``: the data folder's ``provider_attributes``).
+    data_dir
+        The data folder (``None``: the active setting).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Provider table in EPSG:27700.
     """
     p = Path(path) if path is not None else data_path("ap_settings", data_dir=data_dir)
     a = Path(attributes_path) if attributes_path is not None else data_path("provider_attributes", data_dir=data_dir)
@@ -290,7 +311,20 @@ HEADER_WORDS: tuple[str, ...] = (
 
 def provider_columns(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
     """Headers as compared (``"Provider ID"`` -> ``provider_id``) and the aliases of
-    :data:`PROVIDER_ALIASES` renamed, with a note; the geometry column is left alone."""
+    :data:`PROVIDER_ALIASES` renamed, with a note; the geometry column is left alone.
+
+    Parameters
+    ----------
+    frame
+        A provider table as read.
+    source
+        How to name the table in the error and the log.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table with renamed columns.
+    """
     from apgeo._log import logger
 
     geom = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None

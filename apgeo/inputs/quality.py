@@ -188,6 +188,13 @@ def read_provider_quality(
 def quality_status(ofsted_grade: pd.Series, qa_outcome: pd.Series) -> pd.DataFrame:
     """Apply the good-or-better rule (module docstring) element by element.
 
+    Parameters
+    ----------
+    ofsted_grade
+        Ofsted grades 1-4 (other values and blanks: no grade).
+    qa_outcome
+        Council QA outcomes; ``"concerns"`` (any case) counts.
+
     Returns
     -------
     pandas.DataFrame
@@ -224,6 +231,23 @@ def attach_quality(
     Keys in the quality file that match no provider are reported in a warning;
     providers missing from the file get no grade (status ``unknown`` unless QA says
     otherwise). Returns a copy; the input is not changed.
+
+    Parameters
+    ----------
+    providers
+        The provider table, with the key column.
+    quality
+        The quality table or its file (see :func:`read_provider_quality`).
+    key
+        Column to match on (``None``: the quality table's ``attrs["key"]``, else as
+        :func:`read_provider_quality` finds it).
+    strict
+        Turn the warning into an error.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``providers`` with the four columns.
     """
     if key is None and isinstance(quality, pd.DataFrame):
         key = quality.attrs.get("key")
