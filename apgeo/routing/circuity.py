@@ -71,7 +71,13 @@ class CircuityResult:
         return self.quartile_75 - self.quartile_25
 
     def summary(self) -> str:
-        """One line, next to the straight-line fallback's assumption."""
+        """One line, next to the straight-line fallback's assumption.
+
+        Returns
+        -------
+        str
+            Median and quartiles of the circuity, pairs measured, too close and unreachable.
+        """
         legs = (
             "door to door (access legs included)"
             if self.include_access_legs
@@ -102,7 +108,18 @@ def _length_graph(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
 
 def length_engine(engine: TravelTimeEngine) -> TravelTimeEngine:
     """An engine on the same streets as ``engine`` whose edge "time" is its length (m),
-    built from its arrays (no networkx graph)."""
+    built from its arrays (no networkx graph).
+
+    Parameters
+    ----------
+    engine
+        An engine whose edges carry ``length_m``.
+
+    Returns
+    -------
+    TravelTimeEngine
+        The engine on lengths: its "seconds" are metres.
+    """
     from apgeo.network.arrays import _ModeArrays, _object_array
     from apgeo.routing.engine_arrays import engine_from_arrays
 

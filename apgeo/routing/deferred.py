@@ -54,7 +54,13 @@ class DeferredEngine:
         return self._engine is not None
 
     def load(self) -> TravelTimeEngine:
-        """The engine, built on the first call."""
+        """The engine, built on the first call.
+
+        Returns
+        -------
+        TravelTimeEngine
+            The built engine (the same object on every call).
+        """
         if self._engine is None:
             assert self._build is not None
             self._engine = self._build()
@@ -67,7 +73,18 @@ class DeferredEngine:
 
 
 def resolve_engine(engine: TravelTimeEngine | DeferredEngine) -> TravelTimeEngine:
-    """The engine itself: ``engine`` built when it is deferred."""
+    """The engine itself: ``engine`` built when it is deferred.
+
+    Parameters
+    ----------
+    engine
+        An engine or a deferred one.
+
+    Returns
+    -------
+    TravelTimeEngine
+        The built engine.
+    """
     return engine.load() if isinstance(engine, DeferredEngine) else engine
 
 

@@ -60,7 +60,22 @@ class EdgeGeometry:
         v_index: np.ndarray,
         lines: np.ndarray,
     ) -> EdgeGeometry:
-        """From an object array of LineStrings (``None`` for a straight edge)."""
+        """From an object array of LineStrings (``None`` for a straight edge).
+
+        Parameters
+        ----------
+        x, y
+            Node coordinates in metres.
+        u_index, v_index
+            Rows of each edge's start and end node in ``x`` / ``y``.
+        lines
+            One LineString per edge, or ``None`` / NaN for a straight edge.
+
+        Returns
+        -------
+        EdgeGeometry
+            The geometries.
+        """
         lines = np.asarray(lines, dtype=object)
         has = np.flatnonzero(pd.notna(lines))
         coords, which = shapely.get_coordinates(lines[has], return_index=True)
@@ -78,7 +93,24 @@ class EdgeGeometry:
         counts: np.ndarray,
         coords: np.ndarray,
     ) -> EdgeGeometry:
-        """From the number of vertices of each edge (0: straight) and their coordinates."""
+        """From the number of vertices of each edge (0: straight) and their coordinates.
+
+        Parameters
+        ----------
+        x, y
+            Node coordinates in metres.
+        u_index, v_index
+            Rows of each edge's start and end node in ``x`` / ``y``.
+        counts
+            Number of vertices of each edge (0: straight).
+        coords
+            ``(sum(counts), 2)`` vertex coordinates, edge after edge.
+
+        Returns
+        -------
+        EdgeGeometry
+            The geometries.
+        """
         offsets = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         return cls(
@@ -95,7 +127,20 @@ class EdgeGeometry:
 
     def vertices(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Vertices of ``rows`` (straight edges: their two nodes) and the position in
-        ``rows`` of each vertex, in order."""
+        ``rows`` of each vertex, in order.
+
+        Parameters
+        ----------
+        rows
+            Edge rows.
+
+        Returns
+        -------
+        xy : numpy.ndarray
+            ``(n_vertices, 2)`` coordinates in metres, edge after edge.
+        which : numpy.ndarray
+            ``(n_vertices,)`` position in ``rows`` of each vertex's edge.
+        """
         rows = np.asarray(rows, dtype=np.int64)
         start = self.offsets[rows]
         count = self.offsets[rows + 1] - start
@@ -117,7 +162,18 @@ class EdgeGeometry:
         return xy, which
 
     def lines(self, rows: np.ndarray) -> np.ndarray:
-        """LineStrings (u -> v) of ``rows``, as an object array in the same order."""
+        """LineStrings (u -> v) of ``rows``, as an object array in the same order.
+
+        Parameters
+        ----------
+        rows
+            Edge rows.
+
+        Returns
+        -------
+        numpy.ndarray
+            Object array of shapely LineStrings.
+        """
         rows = np.asarray(rows, dtype=np.int64)
         if len(rows) == 0:
             return np.empty(0, dtype=object)
@@ -125,7 +181,18 @@ class EdgeGeometry:
         return np.asarray(shapely.linestrings(xy, indices=which), dtype=object)
 
     def same_reversed(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """For each pair, True when edge ``b`` is edge ``a`` drawn backwards (same vertices)."""
+        """For each pair, True when edge ``b`` is edge ``a`` drawn backwards (same vertices).
+
+        Parameters
+        ----------
+        a, b
+            Edge rows, paired position by position.
+
+        Returns
+        -------
+        numpy.ndarray
+            Booleans, one per pair.
+        """
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
         if len(a) == 0:

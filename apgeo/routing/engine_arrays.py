@@ -31,7 +31,20 @@ from apgeo.schema import TRAVEL_TIME_S
 
 def graph_edge_order(u: np.ndarray, v: np.ndarray, n_nodes: int) -> np.ndarray:
     """The order in which networkx lists the edges of a graph built from rows ``u -> v``
-    (by start node, then by the first row joining that pair, then by row)."""
+    (by start node, then by the first row joining that pair, then by row).
+
+    Parameters
+    ----------
+    u, v
+        Start and end node row of each edge.
+    n_nodes
+        Number of nodes.
+
+    Returns
+    -------
+    numpy.ndarray
+        The edge rows in that order.
+    """
     code = u.astype(np.int64) * np.int64(n_nodes) + v
     by_code = np.argsort(code, kind="stable")
     start = np.ones(len(code), dtype=bool)
@@ -48,6 +61,19 @@ def engine_from_arrays(
     arrays: _ModeArrays, *, warn_dropped_fraction: float | None = 0.05
 ) -> TravelTimeEngine:
     """A travel-time engine, with its snap index and edge geometries, from a mode's arrays.
+
+    Parameters
+    ----------
+    arrays
+        A mode's processed network arrays.
+    warn_dropped_fraction
+        Warn when more than this share of nodes lies outside the largest strongly
+        connected component (``None``: never).
+
+    Returns
+    -------
+    TravelTimeEngine
+        The engine, without a networkx graph.
 
     Raises
     ------
@@ -137,7 +163,26 @@ def load_engines(
     no networkx graph is kept (a fresh download is osmnx's graph until its streets are
     read; from the cache, none is made). ``options`` as for
     :func:`apgeo.network.load.load_networks` (``polygon``, ``buffer_m``, ``cache``,
-    ``crs``, ``polygon_crs``, ``slope_aware``)."""
+    ``crs``, ``polygon_crs``, ``slope_aware``).
+
+    Parameters
+    ----------
+    source
+        A PBF or GraphML file, or ``None`` to download (needs ``polygon``).
+    modes
+        One mode or several.
+    speeds_kph
+        Speed overrides, see :func:`apgeo.network.resolve_speeds`.
+    warn_dropped_fraction
+        As for :func:`engine_from_arrays`.
+    **options
+        Passed to the network loader.
+
+    Returns
+    -------
+    dict of str to TravelTimeEngine
+        One engine per mode.
+    """
     from apgeo.network.load import _load_arrays
 
     arrays = _load_arrays(source, modes=modes, speeds_kph=speeds_kph, **options)

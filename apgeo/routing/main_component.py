@@ -16,7 +16,20 @@ from scipy.sparse.csgraph import connected_components
 
 
 def fastest_edge_matrix(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n: int) -> sp.csr_matrix:
-    """CSR matrix keeping the smallest value of duplicate (row, col) entries; explicit zeros kept."""
+    """CSR matrix keeping the smallest value of duplicate (row, col) entries; explicit zeros kept.
+
+    Parameters
+    ----------
+    rows, cols, vals
+        Entries of the matrix (e.g. edge start, end and seconds).
+    n
+        The matrix is ``n`` x ``n``.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        The matrix.
+    """
     vals = np.asarray(vals, dtype=float)
     if len(vals):
         cell = np.asarray(rows, dtype=np.int64) * np.int64(n) + cols
@@ -44,7 +57,24 @@ def largest_component(
     u_all: np.ndarray, v_all: np.ndarray, w_all: np.ndarray, n_all: int
 ) -> tuple[int, np.ndarray]:
     """The number of strongly connected components of the edges ``u_all -> v_all`` and
-    which of the ``n_all`` nodes lie in the largest one."""
+    which of the ``n_all`` nodes lie in the largest one.
+
+    Parameters
+    ----------
+    u_all, v_all
+        Start and end node row of each edge.
+    w_all
+        Edge weights.
+    n_all
+        Number of nodes.
+
+    Returns
+    -------
+    n_components : int
+        The number of strongly connected components.
+    keep : numpy.ndarray
+        ``(n_all,)`` booleans: the node lies in the largest component.
+    """
     full = fastest_edge_matrix(u_all, v_all, w_all, n_all)
     n_comp, labels = connected_components(full, directed=True, connection="strong")
     del full
@@ -55,7 +85,22 @@ def main_edge_rows(
     u_all: np.ndarray, v_all: np.ndarray, keep: np.ndarray, order: np.ndarray | None
 ) -> np.ndarray:
     """Rows (in ``order``, default as given) of the edges between two ``keep`` nodes, not
-    self-loops."""
+    self-loops.
+
+    Parameters
+    ----------
+    u_all, v_all
+        Start and end node row of each edge.
+    keep
+        Booleans over nodes: the main network.
+    order
+        An order of the edge rows (``None``: as given).
+
+    Returns
+    -------
+    numpy.ndarray
+        Edge rows.
+    """
     main = keep[u_all] & keep[v_all] & (u_all != v_all)
     return np.flatnonzero(main) if order is None else order[main[order]]
 

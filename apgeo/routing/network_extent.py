@@ -21,7 +21,18 @@ BEYOND_MARGIN_M = 500.0
 
 def network_extent(x: np.ndarray, y: np.ndarray) -> BaseGeometry:
     """The extent of a network whose vertices are at ``x``, ``y`` (metres): their convex
-    hull (a polygon; a line or point for degenerate networks)."""
+    hull (a polygon; a line or point for degenerate networks).
+
+    Parameters
+    ----------
+    x, y
+        Vertex coordinates in metres (non-finite ones are ignored).
+
+    Returns
+    -------
+    shapely.Geometry
+        The hull; an empty polygon when no vertex is finite.
+    """
     xy = np.column_stack([np.asarray(x, float), np.asarray(y, float)])
     xy = xy[np.isfinite(xy).all(axis=1)]
     if not len(xy):
@@ -33,7 +44,24 @@ def points_beyond(
     extent: BaseGeometry, x: np.ndarray, y: np.ndarray, *, margin_m: float = BEYOND_MARGIN_M
 ) -> tuple[np.ndarray, np.ndarray]:
     """(mask, distance to the extent in metres) of the points more than ``margin_m``
-    outside ``extent``; distance 0 inside it."""
+    outside ``extent``; distance 0 inside it.
+
+    Parameters
+    ----------
+    extent
+        The network's extent (:func:`network_extent`).
+    x, y
+        Point coordinates in metres.
+    margin_m
+        Distance beyond the extent that still counts as on the network, metres.
+
+    Returns
+    -------
+    mask : numpy.ndarray
+        Booleans: the point is beyond (every point for an empty extent).
+    distance_m : numpy.ndarray
+        Metres to the extent (``inf`` for an empty extent).
+    """
     points = shapely.points(np.asarray(x, float), np.asarray(y, float))
     if extent.is_empty:
         return np.ones(len(points), dtype=bool), np.full(len(points), np.inf)

@@ -63,6 +63,16 @@ class NodeIndex(Mapping[Hashable, int]):
         """The rows of many ids at once (int64 array); ``KeyError`` for an unknown id.
 
         Integer ids are found by one vectorised binary search; other ids one by one.
+
+        Parameters
+        ----------
+        keys
+            Node ids (any sequence or array).
+
+        Returns
+        -------
+        numpy.ndarray
+            The row of each id.
         """
         values = np.asarray(keys) if not isinstance(keys, np.ndarray) else keys
         if self._dict is None and values.dtype == object and len(values):
@@ -103,7 +113,20 @@ class NodeIndex(Mapping[Hashable, int]):
 
 
 def node_rows(node_index: Mapping[Hashable, int], keys: Any) -> np.ndarray:
-    """Rows of ``keys`` in ``node_index`` (a :class:`NodeIndex` or any mapping)."""
+    """Rows of ``keys`` in ``node_index`` (a :class:`NodeIndex` or any mapping).
+
+    Parameters
+    ----------
+    node_index
+        Node id -> row.
+    keys
+        Node ids.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 rows, one per key.
+    """
     if isinstance(node_index, NodeIndex):
         return node_index.rows(keys)
     return np.array([node_index[k] for k in keys], dtype=np.int64)

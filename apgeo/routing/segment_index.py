@@ -84,7 +84,20 @@ class SegmentIndex:
 
     @classmethod
     def from_vertices(cls, counts: np.ndarray, coords: np.ndarray) -> SegmentIndex:
-        """From the number of vertices of each line (each at least 2) and their coordinates."""
+        """From the number of vertices of each line (each at least 2) and their coordinates.
+
+        Parameters
+        ----------
+        counts
+            Number of vertices of each line.
+        coords
+            Vertex coordinates in metres, line after line (reshaped to ``(n, 2)``).
+
+        Returns
+        -------
+        SegmentIndex
+            The index.
+        """
         coords = np.asarray(coords, dtype=float).reshape(-1, 2)
         return cls.from_refs(
             coords[:, 0].copy(), coords[:, 1].copy(), counts, np.arange(len(coords))
@@ -95,7 +108,22 @@ class SegmentIndex:
         cls, px: np.ndarray, py: np.ndarray, counts: np.ndarray, refs: np.ndarray
     ) -> SegmentIndex:
         """From point coordinates (kept, not copied), the number of vertices of each line
-        (each at least 2) and the points they are, in order."""
+        (each at least 2) and the points they are, in order.
+
+        Parameters
+        ----------
+        px, py
+            Point coordinates in metres.
+        counts
+            Number of vertices of each line.
+        refs
+            The point of each vertex, line after line.
+
+        Returns
+        -------
+        SegmentIndex
+            The index.
+        """
         px = np.asarray(px, dtype=float)
         py = np.asarray(py, dtype=float)
         counts = np.asarray(counts, dtype=np.int64)
@@ -154,7 +182,18 @@ class SegmentIndex:
         return len(self.offsets) - 1
 
     def lines(self, rows: np.ndarray) -> np.ndarray:
-        """LineStrings of ``rows`` (object array, same order)."""
+        """LineStrings of ``rows`` (object array, same order).
+
+        Parameters
+        ----------
+        rows
+            Line rows.
+
+        Returns
+        -------
+        numpy.ndarray
+            Object array of shapely LineStrings.
+        """
         rows = np.asarray(rows, dtype=np.int64)
         if len(rows) == 0:
             return np.empty(0, dtype=object)
@@ -196,7 +235,22 @@ class SegmentIndex:
         """The nearest line of every point and its distance (``shapely.distance``);
         ``-1`` and ``inf`` for an index without lines. Among equidistant lines, the one
         with the smallest ``rank`` (one value per line; default none), then the smallest
-        row."""
+        row.
+
+        Parameters
+        ----------
+        x, y
+            Point coordinates in metres.
+        rank
+            Tie-break value of each line (``None``: row order only).
+
+        Returns
+        -------
+        rows : numpy.ndarray
+            int64 row of the nearest line of each point.
+        distance_m : numpy.ndarray
+            Distance to it in metres.
+        """
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
         n = len(x)

@@ -167,7 +167,32 @@ class EdgeIndex:
     ) -> EdgeIndex:
         """The index of edges given as arrays in graph edge order (``ui`` / ``vi``: rows of
         ``node_ids``; ``geom``: LineStrings or ``None`` for straight edges); ``node_in``
-        marks the nodes of the main network. The arrays are not modified."""
+        marks the nodes of the main network. The arrays are not modified.
+
+        Parameters
+        ----------
+        node_ids
+            Node ids.
+        xs, ys
+            Node coordinates in metres.
+        ui, vi
+            Start and end node row of each edge.
+        keys
+            Edge keys (parallel edges).
+        length
+            Edge lengths in metres.
+        tt
+            Edge travel times in seconds.
+        geom
+            Edge LineStrings, ``None`` for straight edges.
+        node_in
+            Booleans over nodes: the main network.
+
+        Returns
+        -------
+        EdgeIndex
+            The index of the main network's edges.
+        """
         rows = np.flatnonzero(ui != vi)
         in_main = node_in[ui[rows]] & node_in[vi[rows]]
         island_geoms = _lines_of(xs, ys, ui, vi, geom, rows[~in_main])
@@ -200,7 +225,30 @@ class EdgeIndex:
         """The index of the edges of the main network (no self-loops), in graph edge order,
         given by their geometry (``u_index`` / ``v_index``: rows of ``node_ids``), with
         the LineStrings of the edges cut off from it and the extent of the network for
-        messages. The arrays are kept (not copied) and not modified."""
+        messages. The arrays are kept (not copied) and not modified.
+
+        Parameters
+        ----------
+        node_ids
+            Node ids.
+        geometry
+            Node coordinates and edge geometries of the main network's edges.
+        keys
+            Edge keys (parallel edges).
+        length
+            Edge lengths in metres.
+        tt
+            Edge travel times in seconds.
+        island_geoms
+            LineStrings of the edges cut off from the main network.
+        bounds
+            ``(xmin, ymin, xmax, ymax)`` of the network in metres.
+
+        Returns
+        -------
+        EdgeIndex
+            The index.
+        """
         ui, vi = geometry.u_index, geometry.v_index
         no_length = np.flatnonzero(np.isnan(length))
         if len(no_length):

@@ -60,7 +60,18 @@ STRAIGHT_LINE_CIRCUITY: Final[dict[str, float]] = {"walk": 1.3, "cycle": 1.3, "d
 
 
 def circuity_for(mode: str) -> float:
-    """The committed circuity factor of ``mode`` (:data:`DEFAULT_CIRCUITY` for another mode)."""
+    """The committed circuity factor of ``mode`` (:data:`DEFAULT_CIRCUITY` for another mode).
+
+    Parameters
+    ----------
+    mode
+        Travel mode.
+
+    Returns
+    -------
+    float
+        Road distance / crow-fly distance.
+    """
     return STRAIGHT_LINE_CIRCUITY.get(mode, DEFAULT_CIRCUITY)
 
 
@@ -110,7 +121,21 @@ def _scale(mode: str, circuity_factor: float | None, speed_kph: float | None) ->
 
 def error_band(mode: str, *, circuity_factor: float | None = None, speed_kph: float | None = None) -> str:
     """The measured band in a few words, for titles and table labels, e.g.
-    ``"real street times 0.9-1.6x this"``."""
+    ``"real street times 0.9-1.6x this"``.
+
+    Parameters
+    ----------
+    mode
+        Travel mode.
+    circuity_factor, speed_kph
+        The estimate's factor and speed in km/h (``None``: the mode's committed ones); the
+        measured ratios are rescaled to them.
+
+    Returns
+    -------
+    str
+        The band, or ``"error not measured for this mode"``.
+    """
     scale = _scale(mode, circuity_factor, speed_kph)
     bands = MEASURED_BANDS.get(mode)
     if scale is None or not bands:
@@ -123,7 +148,20 @@ def error_band(mode: str, *, circuity_factor: float | None = None, speed_kph: fl
 
 
 def error_band_sentence(mode: str, *, circuity_factor: float | None = None, speed_kph: float | None = None) -> str:
-    """The measured band as a sentence a planner reads, for the report's method section."""
+    """The measured band as a sentence a planner reads, for the report's method section.
+
+    Parameters
+    ----------
+    mode
+        Travel mode.
+    circuity_factor, speed_kph
+        The estimate's factor and speed in km/h (``None``: the mode's committed ones).
+
+    Returns
+    -------
+    str
+        The sentence(s).
+    """
     scale = _scale(mode, circuity_factor, speed_kph)
     bands = MEASURED_BANDS.get(mode)
     if scale is None or not bands:
@@ -149,7 +187,20 @@ def error_band_sentence(mode: str, *, circuity_factor: float | None = None, spee
 
 def method_note(mode: str, *, circuity_factor: float | None = None, speed_kph: float | None = None) -> str:
     """One line that says how these times were made and how far off they may be, for titles,
-    legends and table labels (:func:`error_band_sentence` has the full sentence)."""
+    legends and table labels (:func:`error_band_sentence` has the full sentence).
+
+    Parameters
+    ----------
+    mode
+        Travel mode.
+    circuity_factor, speed_kph
+        The estimate's factor and speed in km/h (``None``: the mode's committed ones).
+
+    Returns
+    -------
+    str
+        ``"STRAIGHT-LINE ESTIMATE, not a street network: ..."``.
+    """
     c = circuity_factor if circuity_factor is not None else circuity_for(mode)
     speed = speed_kph if speed_kph is not None else STRAIGHT_LINE_SPEEDS_KPH.get(mode, float("nan"))
     return (

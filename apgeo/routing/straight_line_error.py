@@ -86,7 +86,13 @@ class StraightLineSummary:
     speed_kph_median: float
 
     def as_row(self) -> dict[str, Any]:
-        """The summary as one table row (plain Python values)."""
+        """The summary as one table row (plain Python values).
+
+        Returns
+        -------
+        dict
+            Field name -> value.
+        """
         return dict(self.__dict__)
 
 
@@ -114,7 +120,18 @@ class StraightLineError:
 
     def ratios(self, *, circuity_factor: float | None = None, speed_kph: float | None = None) -> pd.Series:
         """Street time / straight-line time per measured area, for this factor and speed
-        (default: the committed ones for the mode)."""
+        (default: the committed ones for the mode).
+
+        Parameters
+        ----------
+        circuity_factor, speed_kph
+            The estimate's factor and speed in km/h (``None``: the mode's committed ones).
+
+        Returns
+        -------
+        pandas.Series
+            One ratio per measured area.
+        """
         c, v = _parameters(self.mode, circuity_factor, speed_kph)
         m = self.measured
         return m["street_time_s"] / straight_line_time_s(m["crow_fly_m"], circuity_factor=c, speed_kph=v)
@@ -127,7 +144,20 @@ class StraightLineError:
         threshold_min: float = DEFAULT_THRESHOLD_MIN,
     ) -> StraightLineSummary:
         """Median ratio, spread and flipped share for this factor and speed (default: the
-        committed ones for the mode; pass the old ones to see what they got wrong)."""
+        committed ones for the mode; pass the old ones to see what they got wrong).
+
+        Parameters
+        ----------
+        circuity_factor, speed_kph
+            The estimate's factor and speed in km/h (``None``: the mode's committed ones).
+        threshold_min
+            Threshold in minutes for the share of areas put on the wrong side of it.
+
+        Returns
+        -------
+        StraightLineSummary
+            The summary.
+        """
         if not np.isfinite(threshold_min) or threshold_min <= 0:
             raise ApgeoValueError(f"threshold_min must be a positive number of minutes, not {threshold_min!r}")
         c, v = _parameters(self.mode, circuity_factor, speed_kph)
@@ -163,7 +193,22 @@ class StraightLineError:
 
 
 def straight_line_time_s(crow_fly_m: pd.Series | np.ndarray, *, circuity_factor: float, speed_kph: float) -> pd.Series:
-    """The straight-line estimate (seconds) for crow-fly distances (metres)."""
+    """The straight-line estimate (seconds) for crow-fly distances (metres).
+
+    Parameters
+    ----------
+    crow_fly_m
+        Crow-fly distances in metres.
+    circuity_factor
+        Road distance / crow-fly distance.
+    speed_kph
+        Speed in km/h.
+
+    Returns
+    -------
+    pandas.Series
+        Seconds (the input's index when it has one).
+    """
     return pd.Series(np.asarray(crow_fly_m, dtype=float) * circuity_factor / (speed_kph / 3.6),
                      index=getattr(crow_fly_m, "index", None))
 

@@ -112,7 +112,13 @@ class TravelTimeEngine:
 
     def edge_geometry(self) -> EdgeGeometry:
         """Node coordinates and the geometry of every row of :attr:`edges` as flat arrays,
-        built once on first use (for catchments)."""
+        built once on first use (for catchments).
+
+        Returns
+        -------
+        EdgeGeometry
+            The geometries.
+        """
         if self._geometry is None:
             G = self.graph
             if G is None:  # pragma: no cover - engines from arrays are given their geometry
@@ -142,7 +148,13 @@ class TravelTimeEngine:
         return self._geometry
 
     def edge_index(self) -> EdgeIndex:
-        """The spatial index of this engine's edges for snapping, built once on first use."""
+        """The spatial index of this engine's edges for snapping, built once on first use.
+
+        Returns
+        -------
+        EdgeIndex
+            The index.
+        """
         if self._snap_index is None:
             if self.graph is None:  # pragma: no cover - engines from arrays get theirs
                 raise NetworkError("this engine has neither a graph nor a snap index")
@@ -187,6 +199,11 @@ class TravelTimeEngine:
             Emit an :class:`~apgeo.ApgeoWarning` when more than this fraction of the nodes
             lie outside the largest strongly connected component (``None``: never). Any
             dropped node is logged.
+
+        Returns
+        -------
+        TravelTimeEngine
+            The engine on the largest strongly connected component.
 
         Raises
         ------
@@ -697,6 +714,11 @@ class TravelTimeField:
     def edge_times(self, source: int) -> pd.DataFrame:
         """Times at both ends of every edge for source number ``source``.
 
+        Parameters
+        ----------
+        source
+            Row of the source in :attr:`sources`.
+
         Returns
         -------
         pandas.DataFrame
@@ -723,7 +745,13 @@ class TravelTimeField:
         )
 
     def node_frame(self) -> pd.DataFrame:
-        """Long table ``source_id, node, travel_time_s`` of the nodes within the limit."""
+        """Long table ``source_id, node, travel_time_s`` of the nodes within the limit.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per source and node reached.
+        """
         src, node = np.nonzero(np.isfinite(self.node_times_s))
         return pd.DataFrame(
             {

@@ -39,6 +39,20 @@ def augmented_copy(
 
     ``cols`` and ``weights_s`` are ``(k, 2)``: the two street ends each source is joined
     to and the times to them (``inf``: no link). Returns the matrix and the virtual rows.
+
+    Parameters
+    ----------
+    base
+        The network's CSR matrix.
+    cols, weights_s
+        ``(k, 2)`` street ends and seconds of each source.
+
+    Returns
+    -------
+    matrix : scipy.sparse.csr_matrix
+        The matrix with the virtual rows.
+    rows : numpy.ndarray
+        The virtual row of each source.
     """
     n, k = base.shape[0], len(cols)
     ok = np.isfinite(weights_s)
@@ -59,6 +73,22 @@ def source_links(
     Virtual node ``i`` is joined to both ends of source ``i``'s edge with the access leg
     plus the partial edge time (``direction="to"``: on the transposed matrix, so the
     weights are the times from the ends *to* the point); ``inf``: no link.
+
+    Parameters
+    ----------
+    node_index
+        Node id -> row.
+    table
+        Snapped sources: ``u``, ``v``, ``access_time_s``, ``time_to_u_s``, ``time_to_v_s``...
+    direction
+        ``"from"`` or ``"to"`` the sources.
+
+    Returns
+    -------
+    cols : numpy.ndarray
+        ``(k, 2)`` node rows.
+    weights_s : numpy.ndarray
+        ``(k, 2)`` seconds.
     """
     u_idx = node_rows(node_index, table["u"].to_numpy())
     v_idx = node_rows(node_index, table["v"].to_numpy())
@@ -113,6 +143,22 @@ class VirtualSourceMatrix:
         Returns the times ``(k, n_nodes)`` (``(n_nodes,)`` with ``min_only``; a view, not
         a copy) and, with ``min_only``, the source position of each node's nearest source
         (``-1`` where none is reached).
+
+        Parameters
+        ----------
+        cols, weights_s
+            ``(k, 2)`` street ends and seconds of each source.
+        limit
+            Search limit in seconds.
+        min_only
+            Only the time from the nearest source.
+
+        Returns
+        -------
+        times_s : numpy.ndarray
+            Seconds, ``inf`` where not reached.
+        nearest : numpy.ndarray or None
+            With ``min_only``, the position of each node's nearest source; else ``None``.
         """
         k = len(cols)
         if k > CAPACITY:
@@ -143,7 +189,26 @@ def nearest_source_dijkstra(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One Dijkstra from every row of ``indices`` at once: for each of the first
     ``n_nodes`` rows, the seconds from its nearest source and that source's row (``-1``
-    where none is reached)."""
+    where none is reached).
+
+    Parameters
+    ----------
+    matrix
+        The matrix with virtual rows.
+    indices
+        The virtual rows (sources).
+    n_nodes
+        Number of real nodes.
+    limit
+        Search limit in seconds.
+
+    Returns
+    -------
+    times_s : numpy.ndarray
+        ``(n_nodes,)`` seconds, ``inf`` where not reached.
+    source_row : numpy.ndarray
+        ``(n_nodes,)`` row of the nearest source, ``-1`` where none.
+    """
     dist, _, origin = dijkstra(
         matrix, directed=True, indices=indices, limit=limit, min_only=True, return_predecessors=True
     )

@@ -81,7 +81,20 @@ class FeedArea:
     def from_geometry(
         cls, area: gpd.GeoDataFrame | gpd.GeoSeries, *, margin_m: float = DEFAULT_AREA_MARGIN_M
     ) -> FeedArea:
-        """The union of ``area``'s geometries grown by ``margin_m`` metres."""
+        """The union of ``area``'s geometries grown by ``margin_m`` metres.
+
+        Parameters
+        ----------
+        area
+            A GeoDataFrame or GeoSeries with a CRS (a :class:`FeedArea` is returned as is).
+        margin_m
+            Margin in metres (>= 0).
+
+        Returns
+        -------
+        FeedArea
+            The area in EPSG:27700.
+        """
         if isinstance(area, FeedArea):
             return area
         if not isinstance(area, (gpd.GeoDataFrame, gpd.GeoSeries)):
@@ -103,7 +116,18 @@ class FeedArea:
 
     def contains(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Which points (degrees) lie inside; points without valid coordinates count as inside
-        (so that the feed's own checks report them)."""
+        (so that the feed's own checks report them).
+
+        Parameters
+        ----------
+        lon, lat
+            WGS 84 coordinates in degrees.
+
+        Returns
+        -------
+        numpy.ndarray
+            Booleans, one per point.
+        """
         from pyproj import Transformer
 
         lon = np.asarray(lon, dtype=float)
@@ -128,11 +152,23 @@ class FeedCut:
     stop_times_in_feed: int
 
     def record(self) -> dict[str, Any]:
-        """The counts as a plain dict (for ``table.attrs``)."""
+        """The counts as a plain dict (for ``table.attrs``).
+
+        Returns
+        -------
+        dict
+            Field name -> value.
+        """
         return dict(self.__dict__)
 
     def label(self) -> str:
-        """``cut to the study area + 5 km: 4,210 of 21,004 trips ...``."""
+        """``cut to the study area + 5 km: 4,210 of 21,004 trips ...``.
+
+        Returns
+        -------
+        str
+            The margin, and trips, stops and stop times kept of those there were.
+        """
         return (
             f"cut to the study area + {self.margin_m / 1000:g} km: {self.trips_kept:,} of "
             f"{self.trips_running:,} trips running that day, {self.stops_in_area:,} of "
@@ -158,7 +194,13 @@ class StopTimesFile:
         return f"{self.path.name}/stop_times.txt"
 
     def chunks(self) -> Iterator[pd.DataFrame]:
-        """The five columns apgeo reads, ``CHUNK_ROWS`` rows at a time, as strings."""
+        """The five columns apgeo reads, ``CHUNK_ROWS`` rows at a time, as strings.
+
+        Yields
+        ------
+        pandas.DataFrame
+            Chunks of ``stop_times.txt`` with string columns.
+        """
         if self.member is None:
             with (self.path / "stop_times.txt").open("rb") as stream:
                 yield from _chunks(stream, self.source)
@@ -170,7 +212,18 @@ class StopTimesFile:
 def gtfs_small_tables(source: Any) -> tuple[dict[str, pd.DataFrame], StopTimesFile] | None:
     """A GTFS zip or folder's tables except ``stop_times.txt``, and where that file is;
     ``None`` when ``source`` is not a GTFS zip or folder with both ``stops.txt`` and
-    ``stop_times.txt`` (TransXChange, tables in memory ...)."""
+    ``stop_times.txt`` (TransXChange, tables in memory ...).
+
+    Parameters
+    ----------
+    source
+        A path, or anything else (which gives ``None``).
+
+    Returns
+    -------
+    (dict of str to pandas.DataFrame, StopTimesFile) or None
+        The tables keyed by file name and the ``stop_times.txt`` location, or ``None``.
+    """
     if not isinstance(source, (str, Path)):
         return None
     p = Path(source).expanduser()
@@ -351,6 +404,30 @@ def cut_stop_times(
     ``running`` flags the rows of ``trips`` whose service runs on the day or the day before,
     ``today`` those running on the day; ``inside`` the stops of ``stop_ids`` in the area;
     ``whole_trips`` the trip ids kept whole (templates of ``frequencies.txt``).
+
+    Parameters
+    ----------
+    chunks
+        ``stop_times.txt`` in chunks, string columns.
+    trips
+        The feed's ``trips.txt``.
+    running, today
+        Booleans over ``trips``.
+    stop_ids
+        The feed's stop ids.
+    inside
+        Booleans over ``stop_ids``.
+    whole_trips
+        Trip ids kept whole.
+    source
+        The file's name, for messages.
+
+    Returns
+    -------
+    stop_times : pandas.DataFrame
+        The calls kept.
+    rows_read : int
+        Rows of ``stop_times.txt`` read.
     """
     all_trips = pd.Index(trips["trip_id"])
     run_trips = pd.Index(trips.loc[running, "trip_id"])
@@ -471,6 +548,26 @@ def cut_feed(
     """GTFS ``tables`` with ``stop_times.txt`` (given apart, e.g. in chunks) cut to ``area``
     and to the trips that matter on ``service_date`` (see the module notes); also what was
     kept.
+
+    Parameters
+    ----------
+    tables
+        The feed's GTFS tables other than ``stop_times.txt``, keyed by file name.
+    stop_times
+        ``stop_times.txt`` in one or more chunks.
+    service_date
+        The day the feed is read for.
+    area
+        The study area.
+    name
+        The feed's name, for messages.
+
+    Returns
+    -------
+    tables : dict of str to pandas.DataFrame
+        The cut tables, ``stop_times.txt`` included.
+    cut : FeedCut
+        What was kept of what.
 
     Raises
     ------

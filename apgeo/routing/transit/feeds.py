@@ -85,7 +85,18 @@ def read_feed_tables(source: FeedSource) -> dict[str, pd.DataFrame]:
     """GTFS tables (keyed ``"stops.txt"`` ...) of a GTFS zip or folder, a TransXChange zip,
     folder or ``.xml`` (converted with :func:`~apgeo.routing.transit.txc.read_transxchange`),
     :class:`GtfsTables`, or a mapping of tables. All ``.txt`` files are read, including
-    ``transfers.txt``."""
+    ``transfers.txt``.
+
+    Parameters
+    ----------
+    source
+        A path, :class:`GtfsTables` or a mapping of tables.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        The tables keyed by file name.
+    """
     if isinstance(source, GtfsTables):
         return source.as_dict()
     if isinstance(source, Mapping):
@@ -131,6 +142,16 @@ def trips_per_day(tables: Mapping[str, pd.DataFrame]) -> pd.Series:
 
     Reads ``calendar.txt`` and ``calendar_dates.txt`` and ``trips.txt``; days with no trip
     are included with 0. Trips of the previous day running past midnight are not counted.
+
+    Parameters
+    ----------
+    tables
+        GTFS tables keyed by file name.
+
+    Returns
+    -------
+    pandas.Series
+        Trips per day, every day of the calendar's span.
     """
     cal = tables.get("calendar.txt")
     cd = tables.get("calendar_dates.txt")
@@ -176,7 +197,18 @@ def trips_per_day(tables: Mapping[str, pd.DataFrame]) -> pd.Series:
 
 
 def school_holidays(year: int) -> set[date]:
-    """Days treated as school holidays in England (wide on purpose; see the module notes)."""
+    """Days treated as school holidays in England (wide on purpose; see the module notes).
+
+    Parameters
+    ----------
+    year
+        Calendar year.
+
+    Returns
+    -------
+    set of datetime.date
+        The days.
+    """
     out: set[date] = set()
 
     def span(a: date, b: date) -> None:
@@ -317,7 +349,13 @@ class MergedFeed:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def record(self) -> dict[str, Any]:
-        """What a table made from this feed must say about it."""
+        """What a table made from this feed must say about it.
+
+        Returns
+        -------
+        dict
+            The feed's record, each feed's service date (ISO text) and the merge settings.
+        """
         return {
             **self.feed.record(),
             "feed_service_dates": {k: v.isoformat() for k, v in self.service_dates.items()},
@@ -563,7 +601,28 @@ def load_merged_feed(
     area: Any = None,
     margin_m: float = DEFAULT_AREA_MARGIN_M,
 ) -> MergedFeed:
-    """:func:`load_feeds` (with its ``area`` cut) then :func:`merge_feeds`."""
+    """:func:`load_feeds` (with its ``area`` cut) then :func:`merge_feeds`.
+
+    Parameters
+    ----------
+    feeds
+        Feed sources by name.
+    service_date
+        The day to read the feeds for.
+    transfer_radius_m
+        Walking transfers between feeds within this distance, metres.
+    strict
+        Turn warnings into errors.
+    area
+        Study area the feeds are cut to (``None``: no cut).
+    margin_m
+        Margin around ``area`` in metres.
+
+    Returns
+    -------
+    MergedFeed
+        The feeds as one timetable.
+    """
     loaded = load_feeds(
         feeds, service_date=service_date, strict=strict, area=area, margin_m=margin_m
     )
@@ -715,7 +774,13 @@ class MultiFeedTransitEngine(TransitEngine):
         )
 
     def record(self) -> dict[str, Any]:
-        """Engine settings and the dates each feed was read for, for ``table.attrs``."""
+        """Engine settings and the dates each feed was read for, for ``table.attrs``.
+
+        Returns
+        -------
+        dict
+            The engine's and the merged feed's records.
+        """
         return {**super().record(), **self.merged.record()}
 
 

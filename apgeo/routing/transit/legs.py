@@ -51,7 +51,18 @@ class StraightLineWalk:
         self.crs = crs
 
     def describe(self, walk_speed_kph: float) -> str:
-        """How the walking legs are timed, for labels."""
+        """How the walking legs are timed, for labels.
+
+        Parameters
+        ----------
+        walk_speed_kph
+            Walking speed in km/h.
+
+        Returns
+        -------
+        str
+            The rule in words.
+        """
         return (
             f"straight-line walking (crow-fly distance x {self.circuity:g} at "
             f"{walk_speed_kph:g} km/h)"
@@ -60,7 +71,22 @@ class StraightLineWalk:
     def points(
         self, frame: gpd.GeoDataFrame | pd.DataFrame, *, id_column: str, name: str
     ) -> gpd.GeoDataFrame:
-        """``frame`` as points in :attr:`crs` (polygons by their centroid), ids checked."""
+        """``frame`` as points in :attr:`crs` (polygons by their centroid), ids checked.
+
+        Parameters
+        ----------
+        frame
+            A point GeoDataFrame with a CRS.
+        id_column
+            Its unique id column.
+        name
+            How to name it in errors.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            ``id_column`` and geometry, index reset.
+        """
         if not isinstance(frame, gpd.GeoDataFrame):
             raise ApgeoValueError(
                 f"{name} must be a point GeoDataFrame (straight-line walking has no network to "
@@ -76,13 +102,37 @@ class StraightLineWalk:
 
     @staticmethod
     def xy(points: gpd.GeoDataFrame) -> np.ndarray:
-        """``(n, 2)`` coordinates of :meth:`points` output."""
+        """``(n, 2)`` coordinates of :meth:`points` output.
+
+        Parameters
+        ----------
+        points
+            Output of :meth:`points`.
+
+        Returns
+        -------
+        numpy.ndarray
+            Float coordinates in metres.
+        """
         return np.column_stack(
             [points.geometry.x.to_numpy(float), points.geometry.y.to_numpy(float)]
         )
 
     def seconds(self, from_xy: np.ndarray, to_xy: np.ndarray, walk_speed_kph: float) -> np.ndarray:
-        """``(len(from_xy), len(to_xy))`` walking seconds."""
+        """``(len(from_xy), len(to_xy))`` walking seconds.
+
+        Parameters
+        ----------
+        from_xy, to_xy
+            ``(n, 2)`` and ``(m, 2)`` coordinates in metres.
+        walk_speed_kph
+            Walking speed in km/h.
+
+        Returns
+        -------
+        numpy.ndarray
+            Crow-fly distance x circuity / speed.
+        """
         if len(from_xy) == 0 or len(to_xy) == 0:
             return np.zeros((len(from_xy), len(to_xy)))
         return cdist(from_xy, to_xy) * self.circuity / (walk_speed_kph / 3.6)
@@ -101,6 +151,22 @@ def combine_transfers(
     otherwise the shorter time wins. ``forbidden``: ``from_stop_id``, ``to_stop_id`` pairs
     removed whatever their origin. Pairs with a stop the engine does not know are ignored,
     as are pairs from a stop to itself.
+
+    Parameters
+    ----------
+    own
+        The engine's transfers as row arrays and seconds.
+    stop_index
+        Stop id -> row.
+    extra
+        Transfers to add (``None``: none).
+    forbidden
+        Pairs to remove (``None``: none).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(from_row, to_row, seconds)``.
     """
     src, dst, w = own
     if (extra is None or extra.empty) and (forbidden is None or forbidden.empty):

@@ -64,6 +64,18 @@ class Scans:
 
     @classmethod
     def build(cls, patterns: Sequence[_Pattern]) -> Scans:
+        """All patterns laid end to end.
+
+        Parameters
+        ----------
+        patterns
+            The feed's patterns.
+
+        Returns
+        -------
+        Scans
+            The rows of every boarding position.
+        """
         n_pat = len(patterns)
         m1 = np.array([len(p.stops) - 1 for p in patterns], dtype=np.int64)
         n_tr = np.array([p.dep.shape[1] for p in patterns], dtype=np.int64)
@@ -108,7 +120,21 @@ class Scans:
         self, prev: np.ndarray, marked: np.ndarray, ride: np.ndarray, t_s: float, cutoff_s: float
     ) -> None:
         """Vehicle arrivals of one round into ``ride`` (all ``inf`` on entry), boarding at
-        ``prev`` where ``marked`` (both ``(n_stops, k)``), every pattern at once."""
+        ``prev`` where ``marked`` (both ``(n_stops, k)``), every pattern at once.
+
+        Parameters
+        ----------
+        prev
+            Earliest arrivals at each stop by the previous round, seconds.
+        marked
+            Booleans: stops improved in the previous round.
+        ride
+            Filled in place with arrivals by vehicle, seconds.
+        t_s
+            The departure time, seconds after midnight.
+        cutoff_s
+            No boarding after this time, seconds after midnight.
+        """
         pos = np.any(marked, axis=1)[self.board]
         # patterns with no trip running after the departure and leaving before the cutoff
         # cannot improve anything (a trip boarded after t_s arrives after t_s)
@@ -149,7 +175,18 @@ class Scans:
 
 
 def prepare_scans(patterns: Sequence[_Pattern]) -> Scans:
-    """Patterns ready for :func:`range_raptor` (prepare once per engine)."""
+    """Patterns ready for :func:`range_raptor` (prepare once per engine).
+
+    Parameters
+    ----------
+    patterns
+        The feed's patterns.
+
+    Returns
+    -------
+    Scans
+        The scans.
+    """
     return Scans.build(patterns)
 
 
@@ -164,6 +201,20 @@ class LegIndex:
 
     @classmethod
     def build(cls, legs: _Legs, n_stops: int) -> LegIndex:
+        """The legs sorted by the stop they leave from.
+
+        Parameters
+        ----------
+        legs
+            Walking legs.
+        n_stops
+            Number of stops.
+
+        Returns
+        -------
+        LegIndex
+            The index.
+        """
         order = np.argsort(legs.from_row, kind="stable")
         frm = legs.from_row[order]
         indptr = np.searchsorted(frm, np.arange(n_stops + 1), side="left")

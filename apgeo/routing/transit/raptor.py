@@ -316,7 +316,13 @@ class TransitEngine:
         )
 
     def record(self) -> dict[str, Any]:
-        """Engine settings for ``table.attrs``."""
+        """Engine settings for ``table.attrs``.
+
+        Returns
+        -------
+        dict
+            The feed's record and the engine's settings.
+        """
         return {
             **self.feed.record(),
             "max_walk_m": self.max_walk_m,

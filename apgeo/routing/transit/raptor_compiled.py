@@ -78,6 +78,20 @@ class CompiledPatterns:
 
     @classmethod
     def build(cls, patterns: Sequence[_Pattern], n_stops: int) -> CompiledPatterns:
+        """The patterns as flat arrays.
+
+        Parameters
+        ----------
+        patterns
+            The feed's patterns.
+        n_stops
+            Number of stops.
+
+        Returns
+        -------
+        CompiledPatterns
+            The arrays.
+        """
         m = np.array([len(p.stops) for p in patterns], dtype=np.int64)
         n_tr = np.array([p.dep.shape[1] for p in patterns], dtype=np.int64)
         stop_ptr = np.r_[0, np.cumsum(m)].astype(np.int64)
@@ -366,7 +380,22 @@ def range_raptor_compiled(
     """:func:`apgeo.routing.transit.range_raptor.range_raptor`, compiled: same arguments
     (``patterns`` from :meth:`CompiledPatterns.build`) and the same ``(n_dest, k,
     len(deps))`` result. ``threads``: at most this many (default: one per core, at most
-    :data:`MAX_THREADS`)."""
+    :data:`MAX_THREADS`).
+
+    Parameters
+    ----------
+    patterns
+        From :meth:`CompiledPatterns.build`.
+    transfers, egress, access, deps, n_dest, limit_s, max_rides, reuse
+        As for :func:`~apgeo.routing.transit.range_raptor.range_raptor`.
+    threads
+        Most threads used (``None``: one per core, at most :data:`MAX_THREADS`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_dest, k, len(deps))`` arrival times, seconds (``inf``: none).
+    """
     if _search_origins_jit is None:  # pragma: no cover
         raise RuntimeError("numba is not installed: use range_raptor")
     k = access.shape[0]

@@ -92,7 +92,20 @@ class TransitStopField:
         self, destinations: gpd.GeoDataFrame | pd.DataFrame, *, destination_id_column: str
     ) -> pd.DataFrame:
         """The long table ``origin_id, destination_id, travel_time_s`` for these sites (the
-        configured percentile over the window; ``NaN`` beyond the journey limit)."""
+        configured percentile over the window; ``NaN`` beyond the journey limit).
+
+        Parameters
+        ----------
+        destinations
+            The sites (points).
+        destination_id_column
+            Their unique id column.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per origin and site.
+        """
         engine, deps, limit = self.engine, self.deps, self.limit_s
         o = self.origins
         d = engine.prepare_points(destinations, id_column=destination_id_column, name="destinations")

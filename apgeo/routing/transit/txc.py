@@ -145,6 +145,11 @@ class GtfsTables:
 
         Stops without coordinates are left out with their stop times, and so are trips left
         with fewer than two stops (the full tables stay on the attributes).
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            The routable tables.
         """
         stops, stop_times, trips = self.stops, self.stop_times, self.trips
         if len(self.stops_without_coordinates):
@@ -725,7 +730,20 @@ def read_transxchange(
 
 
 def write_gtfs(tables: GtfsTables | Mapping[str, pd.DataFrame], out_zip: str | Path) -> Path:
-    """Write GTFS tables as a zip of ``.txt`` CSV files (UTF-8); return its path."""
+    """Write GTFS tables as a zip of ``.txt`` CSV files (UTF-8); return its path.
+
+    Parameters
+    ----------
+    tables
+        GTFS tables, keyed by file name (``.txt`` added when missing).
+    out_zip
+        The zip written (must end in ``.zip``; its folder is created).
+
+    Returns
+    -------
+    pathlib.Path
+        The zip's path.
+    """
     frames = tables.as_dict() if isinstance(tables, GtfsTables) else dict(tables)
     out = Path(out_zip).expanduser()
     if out.suffix.lower() != ".zip":
@@ -749,6 +767,20 @@ def transxchange_to_gtfs(
     """Convert TransXChange (zip, folder or ``.xml``) to a GTFS zip at ``out_zip``.
 
     See :func:`read_transxchange` for the conversion and its errors.
+
+    Parameters
+    ----------
+    path
+        TransXChange zip, folder or ``.xml``.
+    out_zip
+        The GTFS zip written (must end in ``.zip``).
+    stops, open_end_days, strict
+        As for :func:`read_transxchange`.
+
+    Returns
+    -------
+    pathlib.Path
+        The zip's path.
     """
     tables = read_transxchange(path, stops=stops, open_end_days=open_end_days, strict=strict)
     return write_gtfs(tables, out_zip)

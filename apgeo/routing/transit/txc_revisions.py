@@ -40,6 +40,13 @@ class Superseded:
     end: date | None
 
     def describe(self) -> str:
+        """The service dropped or cut and the revision that superseded it, in words.
+
+        Returns
+        -------
+        str
+            One sentence.
+        """
         what = "dropped" if self.end is None else f"cut to end on {self.end.isoformat()}"
         return (
             f"{self.file} (service {self.service_code}, revision {self.revision}) {what}: "
@@ -52,6 +59,16 @@ def superseded_services(services: Sequence[dict[str, Any]]) -> list[Superseded]:
 
     ``services`` rows carry ``key``, ``service_code``, ``revision``, ``modified``,
     ``start``, ``end`` and ``file``.
+
+    Parameters
+    ----------
+    services
+        One dict per service of the files read.
+
+    Returns
+    -------
+    list of Superseded
+        The services dropped or cut.
     """
     out: list[Superseded] = []
     by_code: dict[str, list[dict[str, Any]]] = {}
@@ -95,6 +112,18 @@ def apply_superseded(
 
     Every id starts with its service's key and ``:`` (``routes.route_id``,
     ``trips.trip_id`` / ``service_id``, ``calendar.service_id``, ``stop_times.trip_id``).
+
+    Parameters
+    ----------
+    frames
+        GTFS frames by table name (``routes``, ``trips``, ``calendar``, ``stop_times``...).
+    superseded
+        Output of :func:`superseded_services`.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        New frames (the input is not changed).
     """
     if not superseded:
         return frames

@@ -77,6 +77,18 @@ def parse_duration_s(value: str | None, *, where: str = "duration") -> int:
 
     >>> parse_duration_s("PT1H2M3S")
     3723
+
+    Parameters
+    ----------
+    value
+        The duration text.
+    where
+        What to name in the error.
+
+    Returns
+    -------
+    int
+        Seconds.
     """
     if value is None or not value.strip():
         return 0
@@ -94,7 +106,18 @@ def parse_duration_s(value: str | None, *, where: str = "duration") -> int:
 
 
 def format_gtfs_time(seconds: int) -> str:
-    """``HH:MM:SS`` with hours past 24 for times after midnight (90,600 -> ``25:10:00``)."""
+    """``HH:MM:SS`` with hours past 24 for times after midnight (90,600 -> ``25:10:00``).
+
+    Parameters
+    ----------
+    seconds
+        Seconds after midnight of the service day.
+
+    Returns
+    -------
+    str
+        ``HH:MM:SS``.
+    """
     s = int(seconds)
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
@@ -117,7 +140,18 @@ def _parse_date(value: str, *, where: str) -> date:
 
 
 def easter_sunday(year: int) -> date:
-    """Western Easter Sunday (anonymous Gregorian algorithm)."""
+    """Western Easter Sunday (anonymous Gregorian algorithm).
+
+    Parameters
+    ----------
+    year
+        Calendar year.
+
+    Returns
+    -------
+    datetime.date
+        Easter Sunday.
+    """
     a = year % 19
     b, c = divmod(year, 100)
     d, e = divmod(b, 4)
@@ -171,6 +205,18 @@ def bank_holidays(year: int, *, scotland: bool = False) -> dict[str, date]:
     ``ChristmasEve`` and ``NewYearsEve`` (not bank holidays, but TXC names them) are
     24 and 31 December. One-off holidays (2022 jubilee, 2023 coronation) have no TXC name:
     files state them as ``OtherPublicHoliday``.
+
+    Parameters
+    ----------
+    year
+        Calendar year.
+    scotland
+        Scotland's bank holidays instead of England and Wales's.
+
+    Returns
+    -------
+    dict of str to datetime.date
+        Date by TXC holiday name.
     """
     out = {"ChristmasEve": date(year, 12, 24), "NewYearsEve": date(year, 12, 31)}
     names = _SCOTTISH_NAMES if scotland else _HOLIDAY_NAMES
