@@ -19,11 +19,12 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "apgeo"
 
-#: Ceilings: lower them as sections are added; never raise them. Set at the counts after
-#: the public-transport, explore, GIS and disclosure work landed beside the docstring work
-#: (262 / 270 of 463 public functions; 181 / 188 of 367 on the docstring branch alone).
-MAX_MISSING_PARAMETERS = 262
-MAX_MISSING_RETURNS = 270
+#: Ceilings: lower them as sections are added; never raise them. Every public function has
+#: both sections but the study's stage functions in apgeo/study/pipeline.py and
+#: TransitEngine.prepare_points, whose modules are within a few lines of the 850-line limit
+#: of test_layout (8 / 1 of 463 public functions); they go to 0 when those modules are split.
+MAX_MISSING_PARAMETERS = 8
+MAX_MISSING_RETURNS = 1
 
 
 def _public_modules() -> Iterator[tuple[str, ast.Module]]:
