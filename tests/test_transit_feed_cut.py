@@ -264,3 +264,15 @@ def test_a_transxchange_folder_is_cut_the_same_way(tiny) -> None:  # type: ignor
     assert (a.trips_kept, a.stop_times_kept, a.stops_in_area) == (
         b.trips_kept, b.stop_times_kept, b.stops_in_area,
     )  # fmt: skip
+
+
+def test_the_merged_feed_of_a_study_keeps_the_area_cut(tiny) -> None:  # type: ignore[no-untyped-def]
+    """``load_merged_feed(area=...)`` merges the cut feeds, not the whole ones read again."""
+    from apgeo.routing.transit.feeds import load_merged_feed
+
+    area = _around(*CENTRE, 2_500)
+    whole = load_merged_feed({"bus": tiny.gtfs_path}, service_date=TUESDAY)
+    cut = load_merged_feed({"bus": tiny.gtfs_path}, service_date=TUESDAY, area=area, margin_m=1_500)
+    alone = load_feeds({"bus": tiny.gtfs_path}, service_date=TUESDAY, area=area, margin_m=1_500)["bus"]
+    assert len(cut.feed.stop_times) == len(alone.feed.stop_times) < len(whole.feed.stop_times)
+    assert len(cut.feed.stops) < len(whole.feed.stops)

@@ -626,21 +626,6 @@ def load_merged_feed(
     loaded = load_feeds(
         feeds, service_date=service_date, strict=strict, area=area, margin_m=margin_m
     )
-    """:func:`load_feeds` then :func:`merge_feeds`.
-
-    Parameters
-    ----------
-    feeds, service_date, strict
-        As in :func:`load_feeds`.
-    transfer_radius_m
-        As in :func:`merge_feeds`.
-
-    Returns
-    -------
-    MergedFeed
-        The feeds as one timetable.
-    """
-    loaded = load_feeds(feeds, service_date=service_date, strict=strict)
     return merge_feeds(loaded, transfer_radius_m=transfer_radius_m, strict=strict)
 
 
