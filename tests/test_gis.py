@@ -142,17 +142,20 @@ def _run(cfg_path: Path, **kwargs):
         return run_study(load_config(cfg_path), only="recommend", **kwargs)
 
 
-def test_study_round_trip_through_postgis(postgis, tmp_path):
-    """Providers and demand areas (LSOA polygons) of the file run into PostGIS, the study
-    from them out to a schema, read back: the same tables as the file run; a GeoPackage
-    with QGIS styles; GeoParquet."""
+@pytest.fixture(scope="module")
+def file_run(tmp_path_factory):
+    """The straight-line study from files, once for the module (with GeoParquet): the
+    reference of the round trip and the GeoPackage the style tests open."""
+    tmp = tmp_path_factory.mktemp("files")
+    return _run(_config(tmp, None), formats=("parquet",))
+
+
+def test_study_geopackage_styles_and_geoparquet(file_run):
+    """The study's GeoPackage carries QGIS styles; its GeoParquet the method label."""
     from apgeo.outputs.parquet import read_parquet_metadata
     from apgeo.outputs.qgis_styles import read_layer_styles
-    from apgeo.study.outputs import _area_names
 
-    (tmp_path / "files").mkdir()
-    first = _run(_config(tmp_path / "files", None), formats=("parquet",))
-    out = first.config.output_dir
+    out = file_run.config.output_dir
     styles = read_layer_styles(out / "sheffield.gpkg")
     assert {"providers", "nearest_ap_time_walk", "access_coldspot_areas"} <= set(styles)
     assert "255,255,204,166" in styles["nearest_ap_time_walk"]  # the web map's first class colour
@@ -161,6 +164,14 @@ def test_study_round_trip_through_postgis(postgis, tmp_path):
     assert "STRAIGHT-LINE ESTIMATE" in meta["method"] and "apgeo_version" in meta
     assert gpd.read_parquet(out / "parquet" / "providers.parquet").crs.to_epsg() == 27700
 
+
+def test_study_round_trip_through_postgis(postgis, file_run, tmp_path):
+    """Providers and demand areas (LSOA polygons) of the file run into PostGIS, the study
+    from them out to a schema, read back: the same tables as the file run."""
+    from apgeo.study.outputs import _area_names
+
+    first = file_run
+    out = first.config.output_dir
     providers = first.providers[[S.PROVIDER_ID, S.SITE_ID, S.NAME, S.KIND, S.KEY_STAGES, S.CAPACITY_PLACES, "geometry"]]
     providers = providers.assign(**{S.KEY_STAGES: providers[S.KEY_STAGES].astype(str)})
     demand = first.demand.drop(columns="population_source")  # named after the PostGIS table instead
