@@ -312,3 +312,81 @@ def test_demand_and_roads_from_postgis_bad_input_is_a_clear_error(postgis):
         with pytest.raises(DatabaseError, match=r"refused the login.*APGEO_TEST_WRONG_PASSWORD") as info:
             read(wrong)
         assert "not-the-password" not in str(info.value)
+
+
+# ---- the GeoPackage opened by QGIS itself (headless, the system python3's bindings) ---------
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+
+#: Run by the system python3: open each named layer of a GeoPackage with QGIS, load its
+#: default style (the ``layer_styles`` row) and print the renderer and its rules as JSON.
+QGIS_READER = """
+import json, os, sys
+from qgis.core import QgsApplication, QgsVectorLayer
+app = QgsApplication([], False)
+app.initQgis()
+out = {}
+for name in sys.argv[2:]:
+    layer = QgsVectorLayer(f"{sys.argv[1]}|layername={name}", name, "ogr", QgsVectorLayer.LayerOptions(False))
+    message, loaded = layer.loadDefaultStyle()
+    renderer = layer.renderer()
+    rules = []
+    if renderer.type() == "RuleRenderer":
+        for rule in renderer.rootRule().children():
+            c = rule.symbol().color()
+            rules.append([rule.filterExpression(), rule.label(), f"{c.red()},{c.green()},{c.blue()},{c.alpha()}"])
+    out[name] = {"valid": layer.isValid(), "loaded": loaded, "message": message,
+                 "renderer": renderer.type(), "rules": rules, "features": layer.featureCount()}
+print("QGIS-JSON " + json.dumps(out), flush=True)
+os._exit(0)  # not app.exitQgis(): with layers still alive it can crash at exit
+"""
+
+
+def _qgis_missing() -> str | None:
+    """Why QGIS cannot be run here (None when it can)."""
+    import subprocess
+
+    if not SYSTEM_PYTHON.is_file():
+        return f"no system python at {SYSTEM_PYTHON} for QGIS's bindings"
+    probe = subprocess.run([str(SYSTEM_PYTHON), "-c", "import qgis.core"], capture_output=True, timeout=60,
+                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    if probe.returncode != 0:
+        return "QGIS's Python bindings are not installed: `make qgis-deps` (Debian python3-qgis, root) installs them"
+    return None
+
+
+def test_geopackage_opens_styled_in_qgis(file_run, tmp_path):
+    """QGIS (headless) opens every styled layer of the study's GeoPackage, loads its
+    default style from ``layer_styles`` and draws it with the rule-based renderer whose
+    rules, labels and colours :mod:`apgeo.outputs.qgis_styles` wrote."""
+    import json
+    import subprocess
+    from xml.etree import ElementTree
+
+    from apgeo.outputs.qgis_styles import read_layer_styles
+
+    reason = _qgis_missing()
+    if reason:
+        pytest.skip(reason)
+    gpkg = file_run.config.output_dir / "sheffield.gpkg"
+    styles = read_layer_styles(gpkg)
+    script = tmp_path / "qgis_reader.py"
+    script.write_text(QGIS_READER, encoding="utf-8")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)}
+    env.pop("PYTHONPATH", None)  # the system python, not the venv's packages
+    run = subprocess.run([str(SYSTEM_PYTHON), str(script), str(gpkg), *sorted(styles)], capture_output=True,
+                         text=True, timeout=300, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    (line,) = [x for x in run.stdout.splitlines() if x.startswith("QGIS-JSON ")]
+    seen = json.loads(line.removeprefix("QGIS-JSON "))
+    assert {"providers", "nearest_ap_time_walk", "access_coldspot_areas"} <= set(seen)
+    for name, qml in styles.items():
+        layer = seen[name]
+        assert layer["valid"] and layer["loaded"] and layer["features"] > 0, (name, layer)
+        assert layer["renderer"] == "RuleRenderer", name
+        doc = ElementTree.fromstring(qml.split("\n", 1)[1])  # after the DOCTYPE line
+        colour = {sym.get("name"): sym.find(".//Option[@name='color']").get("value") for sym in doc.iter("symbol")}
+        expected = [[r.get("filter"), r.get("label"), colour[r.get("symbol")]] for r in doc.iter("rule")]
+        assert expected and layer["rules"] == expected, name
+    walk = seen["nearest_ap_time_walk"]["rules"]
+    assert walk[0][2] == "255,255,204,166" and walk[-1][0] == '"nearest_time_min" IS NULL'  # the web map's classes
