@@ -256,11 +256,18 @@ def _check_area_of_use(gdf: gpd.GeoDataFrame, *, name: str, geom: str, srid: int
     """A CRSError when the coordinates lie outside ``srid``'s area of use (mislabelled SRID)."""
     from pyproj import CRS, Transformer
 
-    area = CRS.from_epsg(srid).area_of_use
+    crs = CRS.from_epsg(srid)
+    area = crs.area_of_use
     ok = ~gdf.geometry.is_empty & gdf.geometry.notna()
     if area is None or not ok.any():
         return
     minx, miny, maxx, maxy = gdf.geometry[ok].total_bounds
+    if crs.is_projected and -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90:
+        raise CRSError(
+            f"PostGIS {name}: the coordinates of {geom!r} ({minx:.6g}, {miny:.6g} to {maxx:.6g}, {maxy:.6g}) "
+            f"look like longitude/latitude degrees, but the column's SRID says EPSG:{srid} (metres); "
+            f"label them as degrees and transform: ST_Transform(ST_SetSRID({geom}, 4326), {srid})"
+        )
     to_crs = Transformer.from_crs("EPSG:4326", f"EPSG:{srid}", always_xy=True)
     xs, ys = to_crs.transform([area.west, area.east, area.west, area.east], [area.south, area.south, area.north, area.north])
     finite = [v for v in (*xs, *ys) if math.isfinite(v)]
@@ -329,7 +336,8 @@ def write_tables(
     """Write ``tables`` into ``schema`` in one transaction, replacing the tables an earlier
     apgeo run wrote there (its comment starts with :data:`COMMENT_PREFIX`; other tables
     are left alone). Each gets an identity primary key ``fid``, a GiST index on its
-    geometry column and ``comments[name]`` as its comment. Returns the tables written."""
+    geometry column and ``comments[name]`` as its comment. A geometry column takes its
+    frame's CRS (EPSG code), ``srid`` when the frame has none. Returns the tables written."""
     import psycopg
 
     if not _IDENT.match(schema):
@@ -369,6 +377,12 @@ def _write_one(conn: Any, s: str, name: str, frame: pd.DataFrame, comment: str, 
     cols = [c for c in frame.columns if c != geometry]
     defs += [f"{quote_ident(str(c))} {_pg_type(frame[c])}" for c in cols]
     if geometry is not None:
+        crs = frame.crs  # type: ignore[attr-defined]
+        if crs is not None:  # the frame's own CRS wins: its coordinates are never relabelled
+            epsg = crs.to_epsg()
+            if epsg is None:
+                raise CRSError(f"table {name!r} is in a CRS without an EPSG code ({crs.name}); to_crs() one first")
+            srid = epsg
         kinds = set(frame.geometry.geom_type.dropna())
         kind = kinds.pop() if len(kinds) == 1 else "Geometry"
         defs.append(f"{quote_ident(geometry)} geometry({kind}, {srid})")

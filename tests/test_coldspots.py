@@ -199,6 +199,22 @@ def test_gi_star_is_deterministic() -> None:
     assert not np.array_equal(a["gi_p_sim"].to_numpy(), c["gi_p_sim"].to_numpy())
 
 
+def test_gi_star_keeps_esda_kernels_in_numba_cache() -> None:
+    """esda's array-only kernels go to numba's on-disk cache (a later process loads them
+    instead of compiling for ~25 s); compute_chunk, whose statistic argument would add a
+    cache entry per process, does not."""
+    from esda import crand, getisord, significance
+
+    from apgeo.analysis.gi_star import _cache_esda_kernels
+
+    tt, geo, prov, _ = lattice(n=5, hot=2)
+    gi_star_clusters(tt, geo, prov, mode="walk", permutations=99)
+    assert _cache_esda_kernels() >= 3
+    for kernel in (getisord._g_local_star_crand, crand.vec_permutations, significance._permutation_significance):
+        assert type(kernel._cache).__name__ == "FunctionCache", kernel
+    assert type(crand.compute_chunk._cache).__name__ == "NullCache"
+
+
 def test_gi_star_unreachable_exclude_and_cap() -> None:
     tt, geo, prov, _ = lattice(n=6, hot=2)
     tt.loc[tt["origin_id"] == "E0505", "travel_time_s"] = np.nan
