@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import StrEnum
 from typing import Literal
@@ -290,6 +291,17 @@ def read_key_stages(value: object) -> tuple[tuple[KeyStage, ...], str]:
         How a non-canonical spelling was read (e.g. ``"key stages 'Y7-Y11' read as
         KS3+KS4"``), ``""`` when it was written as apgeo writes it.
     """
+    if isinstance(value, str):
+        return _read_key_stages_text(value)  # a column repeats a few spellings: read each once
+    return _read_key_stages(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_key_stages_text(value: str) -> tuple[tuple[KeyStage, ...], str]:
+    return _read_key_stages(value)
+
+
+def _read_key_stages(value: object) -> tuple[tuple[KeyStage, ...], str]:
     from apgeo._errors import ApgeoValueError
 
     if value is None or (isinstance(value, float) and value != value):
@@ -399,6 +411,17 @@ def read_kind(value: object) -> tuple[ProviderKind, str]:
         ``"kind '<cell>' read as '<kind>'"`` when it came from :data:`KIND_SPELLINGS`, else
         ``""``.
     """
+    if isinstance(value, str):
+        return _read_kind_text(value)
+    return _read_kind(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _read_kind_text(value: str) -> tuple[ProviderKind, str]:
+    return _read_kind(value)
+
+
+def _read_kind(value: object) -> tuple[ProviderKind, str]:
     from apgeo._errors import ApgeoValueError
 
     text = str(value).strip()

@@ -631,7 +631,12 @@ def prepare_tables(
             f"({format_ids(pairs)}) look like an engine's 'no path' sentinel (pandana uses "
             "4294967.295); replace them with NaN"
         )
-    dup = tt.duplicated([ORIGIN_ID, DESTINATION_ID], keep=False).to_numpy()
+    # each id column factorised once: the checks and the matrix below work on integer
+    # codes, not on millions of strings (a long table holds areas x sites rows)
+    o_codes, o_uniques = pd.factorize(tt[ORIGIN_ID], use_na_sentinel=False)
+    d_codes, d_uniques = pd.factorize(tt[DESTINATION_ID], use_na_sentinel=False)
+    pair_codes = o_codes.astype(np.int64) * len(d_uniques) + d_codes
+    dup = pd.Series(pair_codes).duplicated(keep=False).to_numpy()
     if dup.any():
         pairs = sorted(
             {f"{o}->{d}" for o, d in zip(tt[ORIGIN_ID][dup], tt[DESTINATION_ID][dup], strict=True)}
@@ -647,15 +652,14 @@ def prepare_tables(
 
     area_index = pd.Index(areas[AREA_ID])
     site_index_all = pd.Index(sites[SITE_ID])
-    unknown_o = sorted(set(map(str, tt[ORIGIN_ID][area_index.get_indexer(tt[ORIGIN_ID]) < 0])))
+    area_of_origin = area_index.get_indexer(o_uniques)  # position of each distinct origin
+    unknown_o = sorted(set(map(str, o_uniques[area_of_origin < 0])))
     if unknown_o:
         raise ApgeoValueError(
             f"travel_times: {len(unknown_o)} {ORIGIN_ID} value(s) are not in demand[{AREA_ID!r}]: "
             f"{format_ids(unknown_o)}; add those areas to the demand table or drop their rows"
         )
-    unknown_d = sorted(
-        set(map(str, tt[DESTINATION_ID][site_index_all.get_indexer(tt[DESTINATION_ID]) < 0]))
-    )
+    unknown_d = sorted(set(map(str, d_uniques[site_index_all.get_indexer(d_uniques) < 0])))
     if unknown_d:
         raise ApgeoValueError(
             f"travel_times: {len(unknown_d)} {DESTINATION_ID} value(s) are not in providers[{SITE_ID!r}]: "
@@ -729,8 +733,8 @@ def prepare_tables(
 
     # ---- dense matrix -------------------------------------------------------------------
     site_index = pd.Index(sites[SITE_ID])
-    rows = area_index.get_indexer(tt[ORIGIN_ID])
-    cols = site_index.get_indexer(tt[DESTINATION_ID])  # -1 for sites dropped by `kinds`
+    rows = area_of_origin[o_codes]
+    cols = site_index.get_indexer(d_uniques)[d_codes]  # -1 for sites dropped by `kinds`
     matrix = np.full((len(areas), len(sites)), np.inf)
     ok = (cols >= 0) & ~np.isnan(times)
     matrix[rows[ok], cols[ok]] = times[ok]
