@@ -82,7 +82,7 @@ _LAZY: dict[str, str] = {
     "fetch": "apgeo.inputs.data",
     "TransitFeed": "apgeo.routing.transit.feed",
     "TransitEngine": "apgeo.routing.transit.raptor",
-    "transit_travel_time_table": "apgeo.routing.transit.raptor",
+    "transit_travel_time_table": "apgeo.routing.transit.travel_time_table",
     "recommend_sites": "apgeo.planning.recommend",
     "compare_scenarios": "apgeo.planning.scenarios",
     "Scenario": "apgeo.planning.scenarios",

@@ -36,7 +36,11 @@ MOVED: dict[str, tuple[str, ...]] = {
     "apgeo.snap": ("apgeo.routing.snap",),
     "apgeo.travel_times": ("apgeo.routing.travel_times",),
     "apgeo.straight_line": ("apgeo.routing.straight_line",),
-    "apgeo.transit": ("apgeo.routing.transit.feed", "apgeo.routing.transit.raptor"),
+    "apgeo.transit": (
+        "apgeo.routing.transit.feed",
+        "apgeo.routing.transit.raptor",
+        "apgeo.routing.transit.travel_time_table",
+    ),
     "apgeo.catchments": (
         "apgeo.analysis.catchments",
         "apgeo.analysis.service_areas",

@@ -71,7 +71,8 @@ from apgeo.inputs.providers import load_sheffield_providers
 from apgeo.network.synthetic import grid_network
 from apgeo.routing.main_component import fastest_edge_matrix
 from apgeo.routing.transit.feed import TransitFeed
-from apgeo.routing.transit.raptor import TransitEngine, departure_times
+from apgeo.routing.transit.raptor import TransitEngine
+from apgeo.routing.transit.travel_time_table import departure_times
 from apgeo.routing.travel_times import TravelTimeEngine, _snapped
 
 SEED = 20250304

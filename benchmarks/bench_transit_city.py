@@ -45,7 +45,8 @@ from apgeo.inputs.providers import load_sheffield_providers
 from apgeo.routing.transit import raptor_compiled
 from apgeo.routing.transit.feeds import MultiFeedTransitEngine, load_merged_feed
 from apgeo.routing.transit.legs import StraightLineWalk
-from apgeo.routing.transit.raptor import TransitEngine, departure_times
+from apgeo.routing.transit.raptor import TransitEngine
+from apgeo.routing.transit.travel_time_table import departure_times
 
 REPO = Path(__file__).resolve().parent.parent
 TRAM = REPO / "data" / "sheffield" / "transit" / "sheffield_supertram_gtfs_2024-25.zip"

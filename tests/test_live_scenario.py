@@ -106,7 +106,7 @@ def test_transit_stop_field_equals_the_timetable_search(session):
     import geopandas as gpd
 
     from apgeo.inputs.demand import demand_points
-    from apgeo.routing.transit.raptor import transit_travel_time_table
+    from apgeo.routing.transit.travel_time_table import transit_travel_time_table
 
     cfg = session.config
     engine = session.study.engines["transit"]

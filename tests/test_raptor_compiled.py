@@ -19,7 +19,8 @@ from shapely.geometry import Point
 from apgeo.routing.transit import raptor_compiled as rc
 from apgeo.routing.transit.feed import TransitFeed
 from apgeo.routing.transit.range_raptor import LegIndex, prepare_scans, range_raptor
-from apgeo.routing.transit.raptor import TransitEngine, _Legs, _Pattern, departure_times
+from apgeo.routing.transit.raptor import TransitEngine, _Legs, _Pattern
+from apgeo.routing.transit.travel_time_table import departure_times
 
 pytestmark = pytest.mark.skipif(not rc.AVAILABLE, reason="numba not installed")
 

@@ -50,7 +50,8 @@ from apgeo import ApgeoValueError, ApgeoWarning
 from apgeo._errors import DataFileNotFoundError, DuplicateIdError, MissingColumnError
 from apgeo.network.synthetic import grid_network
 from apgeo.routing.transit.feed import TransitFeed, parse_gtfs_time
-from apgeo.routing.transit.raptor import TransitEngine, departure_times, transit_travel_time_table
+from apgeo.routing.transit.raptor import TransitEngine
+from apgeo.routing.transit.travel_time_table import departure_times, transit_travel_time_table
 from apgeo.routing.travel_times import TravelTimeEngine
 
 TINY = Path(__file__).parent / "data" / "gtfs_tiny"

@@ -42,7 +42,8 @@ from apgeo.routing.transit.feeds import (
     school_holidays,
     trips_per_day,
 )
-from apgeo.routing.transit.raptor import TransitEngine, transit_travel_time_table
+from apgeo.routing.transit.raptor import TransitEngine
+from apgeo.routing.transit.travel_time_table import transit_travel_time_table
 from apgeo.routing.travel_times import TravelTimeEngine
 
 TRANSIT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "transit"

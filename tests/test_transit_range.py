@@ -31,7 +31,8 @@ from apgeo.network.synthetic import grid_network
 from apgeo.routing.transit.feed import TransitFeed
 from apgeo.routing.transit.feeds import MultiFeedTransitEngine, load_merged_feed
 from apgeo.routing.transit.legs import StraightLineWalk
-from apgeo.routing.transit.raptor import TransitEngine, departure_times, transit_travel_time_table
+from apgeo.routing.transit.raptor import TransitEngine
+from apgeo.routing.transit.travel_time_table import departure_times, transit_travel_time_table
 from apgeo.routing.travel_times import TravelTimeEngine
 
 TINY = Path(__file__).parent / "data" / "gtfs_tiny"
@@ -208,6 +209,23 @@ def test_range_equals_per_departure_many_origins(seed: int, max_rides: int) -> N
                                        method="per_departure")
     for col in ("travel_time_s", "travel_time_p10_s", "travel_time_p90_s"):
         np.testing.assert_array_equal(t_fast[col].to_numpy(), t_slow[col].to_numpy())
+
+
+def test_the_table_made_in_blocks_of_origins_equals_one_block(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Origins are searched a block at a time (memory bound); the table does not change."""
+    import apgeo.routing.transit.travel_time_table as table_module
+
+    rng = np.random.default_rng(11)
+    feed = TransitFeed.from_frames(_synthetic_tables(rng, 10, 120), service_date=TUESDAY)
+    engine = TransitEngine(feed, None, max_walk_m=700, transfer_radius_m=500)
+    o, d = _random_points(rng, 23, "o"), _random_points(rng, 9, "d")
+    kwargs = {"origin_id_column": "id", "destination_id_column": "id", "extra_percentiles": (25,)}
+    whole = transit_travel_time_table(engine, o, d, **kwargs)
+    n_deps = len(departure_times(("07:00", "09:00"), 1))
+    monkeypatch.setattr(table_module, "TABLE_BLOCK_CELLS", 5 * 9 * n_deps)  # blocks of 5 origins
+    blocks = transit_travel_time_table(engine, o, d, **kwargs)
+    pd.testing.assert_frame_equal(blocks, whole)
+    assert whole["travel_time_s"].notna().mean() > 0.3
 
 
 def test_range_equals_per_departure_on_a_walk_network() -> None:

@@ -32,7 +32,7 @@ def transit_times(result: StudyResult, origins: gpd.GeoDataFrame, sites: gpd.Geo
     """
     from apgeo.routing.transit.feeds import MultiFeedTransitEngine, load_merged_feed
     from apgeo.routing.transit.legs import StraightLineWalk
-    from apgeo.routing.transit.raptor import transit_travel_time_table
+    from apgeo.routing.transit.travel_time_table import transit_travel_time_table
 
     cfg = result.config
     feeds = cfg.transit_feeds or ((cfg.transit_feed,) if cfg.transit_feed is not None else ())

@@ -10,7 +10,7 @@ stops near it and the walk all the way::
     field = TransitStopField(engine, origins, origin_id_column="area_id")
     table = field.travel_times(new_sites, destination_id_column="site_id")
 
-The table equals :func:`apgeo.routing.transit.raptor.transit_travel_time_table` for the
+The table equals :func:`apgeo.routing.transit.travel_time_table.transit_travel_time_table` for the
 same sites, window, step and percentile: the search takes the minimum over the same
 ``stop arrival + egress walk`` sums, only in another order.
 """
@@ -23,13 +23,8 @@ import pandas as pd
 
 from apgeo.routing.transit.feed import BATCH_CELLS, DEFAULT_MAX_TRAVEL_TIME_S
 from apgeo.routing.transit.range_raptor import LegIndex, prepare_scans, range_raptor
-from apgeo.routing.transit.raptor import (
-    TransitEngine,
-    _Legs,
-    _ranks,
-    departure_times,
-    nearest_rank_percentile,
-)
+from apgeo.routing.transit.raptor import TransitEngine, _Legs, _ranks
+from apgeo.routing.transit.travel_time_table import departure_times, nearest_rank_percentile
 from apgeo.routing.travel_times import _check_limit
 from apgeo.schema import DESTINATION_ID, MODE, ORIGIN_ID, TRAVEL_TIME_S
 
@@ -46,7 +41,7 @@ class TransitStopField:
     origin_id_column
         Unique id column of ``origins``.
     departure_window, step_min, percentile, max_travel_time_s
-        As :func:`~apgeo.routing.transit.raptor.transit_travel_time_table`.
+        As :func:`~apgeo.routing.transit.travel_time_table.transit_travel_time_table`.
     """
 
     def __init__(
