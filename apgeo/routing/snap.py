@@ -33,6 +33,7 @@ The result has one row per point with the point's id and :data:`SNAP_COLUMNS`:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -97,6 +98,17 @@ class EdgeIndex:
     segments: SegmentIndex
     island_tree: STRtree | None
     bounds: tuple[float, float, float, float]
+
+    @functools.cached_property
+    def extent(self) -> Any:
+        """The network's extent, made once per index (a study snaps to it many times).
+
+        Returns
+        -------
+        shapely.Geometry
+            :func:`~apgeo.routing.network_extent.network_extent` of the streets' vertices.
+        """
+        return network_extent(self.segments.px, self.segments.py)
 
     @classmethod
     def build(cls, G: nx.MultiDiGraph, *, main_nodes: Any | None = None) -> EdgeIndex:
@@ -541,8 +553,7 @@ def snap_points(
     edge, distance_m = index.segments.nearest(x, y, rank=one_way)
     outside = np.zeros(n, dtype=bool)
     if beyond == "estimate" and n:
-        extent = network_extent(index.segments.px, index.segments.py)
-        outside, _ = points_beyond(extent, x, y)
+        outside, _ = points_beyond(index.extent, x, y)
     lost = ~(distance_m <= max_m) & ~outside
     if lost.any():
         far = distance_m[lost] if len(index) else np.full(int(lost.sum()), np.nan)
