@@ -276,3 +276,21 @@ def test_the_merged_feed_of_a_study_keeps_the_area_cut(tiny) -> None:  # type: i
     alone = load_feeds({"bus": tiny.gtfs_path}, service_date=TUESDAY, area=area, margin_m=1_500)["bus"]
     assert len(cut.feed.stop_times) == len(alone.feed.stop_times) < len(whole.feed.stop_times)
     assert len(cut.feed.stops) < len(whole.feed.stops)
+
+
+def test_an_area_of_a_city_and_many_outside_points_grows_as_their_union() -> None:
+    """Each part is grown on its own and the parts joined: the same area as growing the union."""
+    import shapely
+
+    rng = np.random.default_rng(5)
+    city = _around(*CENTRE, 4_000)
+    x0, y0 = city.iloc[0].centroid.x, city.iloc[0].centroid.y
+    points = gpd.GeoSeries(
+        gpd.points_from_xy(x0 + rng.uniform(-9_000, 9_000, 300), y0 + rng.uniform(-9_000, 9_000, 300)),
+        crs=city.crs,
+    )
+    area = gpd.GeoSeries(pd.concat([city, points], ignore_index=True), crs=city.crs)
+    grown = FeedArea.from_geometry(area, margin_m=1_500)
+    expected = shapely.buffer(area.union_all(), 1_500.0, quad_segs=4)
+    assert grown.geometry.area == pytest.approx(expected.area, rel=1e-9)
+    assert shapely.symmetric_difference(grown.geometry, expected).area < 1e-6 * expected.area

@@ -110,7 +110,11 @@ class FeedArea:
         geoms = geoms[~(geoms.is_empty | geoms.isna())]
         if geoms.empty:
             raise ApgeoValueError("area holds no geometry; give the study area's polygons")
-        grown = shapely.buffer(geoms.union_all(), float(margin_m), quad_segs=4)
+        # each part grown on its own, then joined: the same set as growing their union, but
+        # GEOS grows a collection of many points (sites outside the boundary) slowly and in
+        # much memory (1,102 points and a city: 14.5 s and 1.7 GB, against 0.05 s)
+        parts = shapely.get_parts(geoms.union_all())
+        grown = shapely.union_all(shapely.buffer(parts, float(margin_m), quad_segs=4))
         shapely.prepare(grown)
         return cls(grown, float(margin_m))
 
