@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: demo test venv lint typecheck pytest bench clean browser-deps docs
-.PHONY: lock postgis-deps qgis-deps
+.PHONY: lock postgis-deps qgis-deps test-deps
 # Pinned versions of every dependency (dev extra included), generated from pyproject.toml.
 LOCK   := requirements.lock
 
@@ -31,6 +31,7 @@ typecheck: $(STAMP)
 # Headless Chromium for the real-browser map test (Debian packages). Skipped quietly
 # where apt-get is unavailable or we are not root: the browser tests then skip with a reason.
 browser-deps:
+	@bash scripts/debian_test_deps.sh wait
 	@if [ ! -x /usr/bin/chromedriver ]; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
@@ -46,11 +47,18 @@ lock: $(STAMP)
 # A loopback PostgreSQL + PostGIS for the PostGIS tests (Debian packages; see the script).
 # Where it cannot be installed or started the PostGIS tests skip with the reason.
 postgis-deps:
+	@bash scripts/debian_test_deps.sh wait
 	@bash scripts/postgis_test_server.sh
 
-# QGIS's Python bindings (Debian python3-qgis, about 5.5 min to install) for the test that
-# opens the study's GeoPackage in QGIS headless; without them that test skips with the reason.
-# Not part of `make test` yet: run it once where the QGIS test should run.
+# Every Debian package the tests use (chromium, PostgreSQL + PostGIS, QGIS's Python
+# bindings), installed in the background while lint, types and docs run; see the script.
+# `make test` starts it first; browser-deps and postgis-deps wait for their packages, the
+# QGIS test (tests/test_gis.py) for QGIS. Nothing is installed without apt-get and root.
+test-deps:
+	@bash scripts/debian_test_deps.sh start
+
+# QGIS's Python bindings alone (Debian python3-qgis, about 5.5 min to install) for the test
+# that opens the study's GeoPackage in QGIS headless; without them that test skips with the reason.
 qgis-deps:
 	@if ! QT_QPA_PLATFORM=offscreen /usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
@@ -68,7 +76,7 @@ docs: $(STAMP)
 	$(PY) scripts/gen_api_docs.py docs/api
 	$(VENV)/bin/mkdocs build --strict --quiet
 
-test: lint typecheck docs pytest
+test: test-deps lint typecheck docs pytest
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

@@ -342,16 +342,34 @@ os._exit(0)  # not app.exitQgis(): with layers still alive it can crash at exit
 """
 
 
+def _wait_for_qgis_install(timeout_s: float = 900.0) -> None:
+    """Wait while `make test` is still installing python3-qgis in the background
+    (scripts/debian_test_deps.sh): its marker says when it has finished, whatever the outcome."""
+    import time
+
+    folder = Path(os.environ.get("APGEO_DEPS_DIR", "/tmp/apgeo-debian-deps"))
+    started = folder / "started"
+    deadline = time.monotonic() + timeout_s
+    while started.is_file() and not (folder / "qgis.done").is_file() and time.monotonic() < deadline:
+        try:
+            os.kill(int(started.read_text().strip()), 0)  # the installer is still running
+        except (OSError, ValueError):
+            return
+        time.sleep(2)
+
+
 def _qgis_missing() -> str | None:
     """Why QGIS cannot be run here (None when it can)."""
     import subprocess
 
+    _wait_for_qgis_install()
     if not SYSTEM_PYTHON.is_file():
         return f"no system python at {SYSTEM_PYTHON} for QGIS's bindings"
     probe = subprocess.run([str(SYSTEM_PYTHON), "-c", "import qgis.core"], capture_output=True, timeout=60,
                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     if probe.returncode != 0:
-        return "QGIS's Python bindings are not installed: `make qgis-deps` (Debian python3-qgis, root) installs them"
+        return ("QGIS's Python bindings are not installed: `make test-deps` or `make qgis-deps` (Debian "
+                "python3-qgis, root) installs them")
     return None
 
 
