@@ -28,6 +28,7 @@ from apgeo._errors import (
     MissingColumnError,
     NetworkError,
     SnapError,
+    StudyTooLargeError,
 )
 from apgeo._lazy import lazy_exports as _lazy_exports
 from apgeo.settings import configure, get_settings
@@ -107,6 +108,7 @@ __all__ = [
     "MissingColumnError",
     "NetworkError",
     "SnapError",
+    "StudyTooLargeError",
     "__version__",
     "configure",
     "get_settings",

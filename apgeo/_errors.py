@@ -59,6 +59,10 @@ class DatabaseError(ApgeoError, OSError):
     """A database cannot be reached, refuses the login, or has no such table."""
 
 
+class StudyTooLargeError(ApgeoError, MemoryError):
+    """A study would need more memory than the machine (or ``[study] memory_limit_gb``) has."""
+
+
 class ApgeoWarning(UserWarning):
     """A result is still valid but was affected by the input (rows kept out, points moved...)."""
 
@@ -77,4 +81,5 @@ __all__ = [
     "MissingColumnError",
     "NetworkError",
     "SnapError",
+    "StudyTooLargeError",
 ]

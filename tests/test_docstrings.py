@@ -23,8 +23,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "apgeo"
 #: both sections but the study's stage functions in apgeo/study/pipeline.py and
 #: TransitEngine.prepare_points, whose modules are within a few lines of the 850-line limit
 #: of test_layout (8 / 1 of 463 public functions); they go to 0 when those modules are split.
-MAX_MISSING_PARAMETERS = 8
-MAX_MISSING_RETURNS = 1
+MAX_MISSING_PARAMETERS = 7
+MAX_MISSING_RETURNS = 0
 
 
 def _public_modules() -> Iterator[tuple[str, ast.Module]]:

@@ -86,11 +86,16 @@ class StudyConfig:
     config_path: Path | None = None
     #: The ``[postgis]`` section: sources read from PostGIS and the schema written to.
     postgis: PostgisSettings | None = None
+    #: Memory the study may use (GB); None: 80 % of the machine's (apgeo.study.study_size).
+    memory_limit_gb: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "study": {"name": str, "title": str, "area": (str, int), "data_dir": str, "output_dir": str, "maps_dir": str},
+    "study": {
+        "name": str, "title": str, "area": (str, int), "data_dir": str, "output_dir": str, "maps_dir": str,
+        "memory_limit_gb": (int, float),
+    },
     "providers": {
         "files": list,
         "include_gias": bool,
@@ -223,6 +228,11 @@ def load_config(path: str | Path) -> StudyConfig:
     if not thresholds or list(thresholds) != sorted(set(thresholds)):
         raise fail("analysis", "thresholds_min", f"must be positive and strictly increasing, not {list(raw_thresholds)}")
     cold_min = minutes("analysis", "cold_spot_threshold_min", ana.get("cold_spot_threshold_min", 30.0))
+    memory_limit_gb: float | None = None
+    if "memory_limit_gb" in study:
+        memory_limit_gb = float(study["memory_limit_gb"])
+        if not math.isfinite(memory_limit_gb) or memory_limit_gb <= 0:
+            raise fail("study", "memory_limit_gb", f"must be a positive number of gigabytes (e.g. 16), not {study['memory_limit_gb']!r}")
     try:
         key_stages = tuple(parse_key_stages(ana.get("key_stages", ("KS1", "KS2", "KS3", "KS4"))))
     except ValueError as exc:
@@ -410,6 +420,7 @@ def load_config(path: str | Path) -> StudyConfig:
         scenario_file=scenario_file,
         config_path=p,
         postgis=postgis,
+        memory_limit_gb=memory_limit_gb,
     )
 
 

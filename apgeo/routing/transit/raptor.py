@@ -349,7 +349,26 @@ class TransitEngine:
         **snap_options: Any,
     ) -> pd.DataFrame:
         """Origins or destinations ready for :meth:`earliest_arrivals`: snapped to the walk
-        network, or points in the working CRS for straight-line walking."""
+        network, or points in the working CRS for straight-line walking.
+
+        Parameters
+        ----------
+        frame
+            Point GeoDataFrame (any CRS), or a table this method already prepared (returned
+            as it is).
+        id_column
+            The unique id column.
+        name
+            How to name the table in messages (``"origins"``, ``"destinations"``).
+        **snap_options
+            Passed to :func:`apgeo.routing.snap.snap_points` (unused for straight-line walking).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The points snapped to the walk network (its snapped-point columns), or their
+            working-CRS coordinates when walking is a straight-line estimate.
+        """
         if self.straight_walk is not None:  # nothing to snap to: snap_options unused
             return self.straight_walk.points(frame, id_column=id_column, name=name)
         assert isinstance(self.walk_engine, TravelTimeEngine)
