@@ -215,6 +215,40 @@ def test_gi_star_keeps_esda_kernels_in_numba_cache() -> None:
     assert type(crand.compute_chunk._cache).__name__ == "NullCache"
 
 
+def test_gi_star_permutation_p_values_are_esdas_bit_for_bit() -> None:
+    """The cached loop gives esda's own p_sim (same permutation ids, kernels and tails)."""
+    import warnings
+
+    import esda
+    import geopandas as gpd
+    from libpysal.weights import KNN
+
+    from apgeo.analysis.gi_star import _cache_esda_kernels
+    from apgeo.analysis.gi_star_permutations import AVAILABLE, gi_star_p_sim
+
+    assert AVAILABLE
+    _cache_esda_kernels()
+    rng = np.random.default_rng(4)
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(rng.uniform(0, 1e4, 120), rng.uniform(0, 1e4, 120)))
+    y = rng.uniform(0, 100, 120)
+    y[:10] = y[10]  # ties: draws equal to the observed statistic count as esda counts them
+
+    def weights():  # type: ignore[no-untyped-def]
+        w = KNN.from_dataframe(pts, k=6)
+        w.transform = "B"
+        return w
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # esda's note on its alternative
+        theirs = esda.G_Local(y, weights(), transform="R", permutations=299, star=True,
+                              keep_simulations=False, n_jobs=1, seed=7)
+        bare = esda.G_Local(y, weights(), transform="R", permutations=0, star=True,
+                            keep_simulations=False, n_jobs=1, seed=7)
+    ours = gi_star_p_sim(y, bare.w, bare.Gs, permutations=299, seed=7)
+    assert ours.dtype == theirs.p_sim.dtype and np.array_equal(ours, theirs.p_sim)
+    assert 0 < ours.min() < 0.05 < ours.max() <= 0.5
+
+
 def test_gi_star_unreachable_exclude_and_cap() -> None:
     tt, geo, prov, _ = lattice(n=6, hot=2)
     tt.loc[tt["origin_id"] == "E0505", "travel_time_s"] = np.nan
