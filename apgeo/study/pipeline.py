@@ -25,7 +25,6 @@ from apgeo.inputs.landscape import AreaInputs, infer_area, load_area_inputs, loa
 from apgeo.inputs.providers import split_located
 from apgeo.routing.straight_line import method_note as straight_line_note
 from apgeo.routing.straight_line import straight_line_travel_times
-from apgeo.study.catchment_stage import CatchmentsAhead, compute_catchments
 from apgeo.study.comparison import compare_with_england
 from apgeo.study.config import POSTGIS_PREFIX, ROAD_LINE_SUFFIXES, StudyConfig
 from apgeo.study.networks import street_travel_times, warn_beyond_edge
@@ -34,7 +33,7 @@ from apgeo.study.placements import analyse_placements_and_quality
 from apgeo.study.result import Progress, StudyResult
 from apgeo.study.transit import transit_difference
 
-__all__ = ["compute_catchments", "draw_maps", "run_study", "study_area_inputs", "write_outputs", "write_report_stage"]
+__all__ = ["draw_maps", "run_study", "study_area_inputs", "write_outputs", "write_report_stage"]
 
 # ----------------------------------------------------------------------- stages
 
@@ -358,18 +357,9 @@ def run_study(
     if to_postgis and config.postgis is None:
         raise apgeo.ConfigError(f"{config.config_path}: --to-postgis needs a [postgis] section with dsn")
     started = datetime.now(UTC)
-    # catchments drawn on a second thread from the end of the travel times when the
-    # engines are built (see apgeo.study.catchment_stage); collected at their stage
-    ahead = CatchmentsAhead()
-
-    def travel_times(r: StudyResult) -> None:
-        compute_travel_times(r, progress=progress)
-        if "catchments" not in PARTS[only]:
-            ahead.start(r)
-
     steps: list[tuple[str, Callable[[StudyResult], None]]] = [
         ("summarise inputs", summarise_inputs),
-        ("travel times", travel_times),
+        ("travel times", lambda r: compute_travel_times(r, progress=progress)),
         ("coverage, choice and equity", analyse_coverage),
         ("nearest provider", nearest_by_mode),
         ("public transport difference", transit_difference),
@@ -378,7 +368,7 @@ def run_study(
         ("recommendations and scenarios", recommend_and_compare),
         ("placements and quality", analyse_placements_and_quality),
         ("England comparison", compare_with_england),
-        ("catchments", ahead.stage),
+        ("catchments", compute_catchments),
         ("maps", draw_maps),
         ("write outputs", write_outputs),
         ("figures and report", write_report_stage),
@@ -406,16 +396,13 @@ def run_study(
                 write_postgis(r)
 
             steps.append(("write PostGIS", to_schema))
-        try:
-            for label, step in steps:
-                if label in PARTS[only]:
-                    continue
-                if progress:
-                    progress(label)
-                logger.info("study %s: %s", config.name, label)
-                step(result)
-        finally:
-            ahead.close()  # a study that failed first: its drawing ends before the lock goes
+        for label, step in steps:
+            if label in PARTS[only]:
+                continue
+            if progress:
+                progress(label)
+            logger.info("study %s: %s", config.name, label)
+            step(result)
     logger.info("study %s finished in %.1f s", config.name, (datetime.now(UTC) - started).total_seconds())
     return result
 
@@ -788,3 +775,58 @@ def _gias_candidates(result: StudyResult, phases: tuple[str, ...] | list[str]) -
         return gias_candidate_sites(phases=phases, data_dir=cfg.data_dir)
     area = resolve_area(result.area_name or cfg.area)
     return gias_candidate_sites(EXTRACT_DIR / GIAS_EXTRACT_FILE, phases=phases, la_codes=[area.la_code])
+
+
+# ---------------------------------------------------------------------- catchments
+
+
+def compute_catchments(result: StudyResult) -> None:
+    """Catchment polygons of the AP sites per mode and threshold (for display: coverage
+    figures come from travel times). Street-network polygons when a network was used,
+    else straight-line circles clipped to the local-authority boundary."""
+    from apgeo.analysis.catchments import straight_line_catchments
+    from apgeo.network.modes import check_mode
+    from apgeo.study.incremental import cached_catchments
+
+    cfg = result.config
+    ap = result.providers[result.providers[S.KIND].isin(result.ap_kinds)]
+    if ap.empty:
+        return
+    clip = result.boundary.geometry.union_all()
+
+    def draw(mode: str) -> gpd.GeoDataFrame | None:
+        engine = result.engines.get(mode)
+        if engine is not None:
+            # a site beyond the network's edge has no street catchment to draw: its
+            # journeys are estimated beyond the edge (named in the network's record)
+            record = result.network_records.get(mode)
+            beyond = {p["id"] for p in record.beyond_network if p["kind"] == "site"} if record else set()
+            if beyond:
+                logger.info("%s catchments: %d site(s) beyond the network's edge not drawn", mode, len(beyond))
+            if ap[S.SITE_ID].isin(beyond).all():
+                return None
+            return cached_catchments(  # only new or moved sites drawn
+                engine, ap[~ap[S.SITE_ID].isin(beyond)], thresholds_min=cfg.thresholds_min, mode=check_mode(mode), demand=result.demand,
+                key_stages=list(cfg.key_stages),
+            )
+        return straight_line_catchments(
+            ap, thresholds_min=cfg.thresholds_min, mode=check_mode(mode), circuity_factor=cfg.circuity_factor,
+            demand=result.demand, key_stages=list(cfg.key_stages), clip=clip,
+        )
+
+    modes = [m for m in result.travel_times if m != "transit"]  # no polygons for timetables
+    # the modes are independent and GEOS releases the GIL: one thread per street-network
+    # mode; results are kept in mode order, so they do not depend on the threads
+    threaded = sum(m in result.engines for m in modes) > 1
+    if threaded:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(modes)) as pool:
+            drawn = list(pool.map(draw, modes))
+    else:
+        drawn = [draw(m) for m in modes]
+    for mode, polys in zip(modes, drawn, strict=True):
+        if polys is not None:
+            result.tables[f"catchments_{mode}"] = polys
+
+
