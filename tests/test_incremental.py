@@ -161,3 +161,31 @@ def test_tile_polygons_cached_for_a_fresh_engine(cache_dir: Path) -> None:
     assert blocks.polygons and set(blocks.polygons) <= set(blocks.stored)  # read, not drawn
     expected = catchments(_engine(), moved, thresholds_min=(60,))
     assert all(a.equals_exact(b, 0) for a, b in zip(out.geometry, expected.geometry, strict=True))
+
+
+def test_street_pairing_cached_for_a_fresh_engine(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from apgeo.analysis import catchment_geometry
+    from apgeo.analysis.catchment_geometry import _blocks
+
+    sites = _points(SITES, "s", "site_id")
+    first = _engine()
+    cached_catchments(first, sites, thresholds_min=(15,))
+    paired = _blocks(first).twins
+    assert (paired >= 0).any()  # the grid's two-way streets are paired
+    calls: list[int] = []
+    original = catchment_geometry._match_twins
+
+    def counted(*args: object) -> np.ndarray:
+        calls.append(1)
+        return original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(catchment_geometry, "_match_twins", counted)
+    fresh = _engine()  # a later run: same network, new engine
+    moved = sites.copy()
+    moved.loc[2, "geometry"] = shapely.Point(X0 + 2050.0, Y0 + 2730.0)
+    out = cached_catchments(fresh, moved, thresholds_min=(15,))
+    assert not calls  # the pairing was read back, not matched again
+    np.testing.assert_array_equal(_blocks(fresh).twins, paired)
+    expected = catchments(_engine(), moved, thresholds_min=(15,))
+    assert calls  # the uncached run matched its own
+    assert all(a.equals_exact(b, 0) for a, b in zip(out.geometry, expected.geometry, strict=True))

@@ -39,6 +39,11 @@ _EMPTY: Final[BaseGeometry] = shapely.Polygon()
 _SPLIT_PIECES: Final[int] = 3_000
 
 
+#: How the two-way pairing of streets is found: ``(geometry, u_index, v_index) -> twins``
+#: (:func:`_match_twins`, or the same read back from a cache).
+TwinMatcher = Callable[[EdgeGeometry, np.ndarray, np.ndarray], np.ndarray]
+
+
 # ---- building blocks kept with the engine -----------------------------------------------------
 
 
@@ -68,7 +73,7 @@ class _Blocks:
     thread only (others needing it wait for it), so concurrent catchments share the work.
     """
 
-    def __init__(self, engine: TravelTimeEngine) -> None:
+    def __init__(self, engine: TravelTimeEngine, match_twins: TwinMatcher | None = None) -> None:
         self.geometry = engine.edge_geometry()
         edges = engine.edges
         self.travel_time_s = edges["travel_time_s"].to_numpy(float)
@@ -76,7 +81,7 @@ class _Blocks:
         self.v_index = edges["v_index"].to_numpy()
         self.key = edges["key"].to_numpy()
         self.n_nodes = engine.n_nodes
-        self.twins = _match_twins(self.geometry, self.u_index, self.v_index)
+        self.twins = (match_twins or _match_twins)(self.geometry, self.u_index, self.v_index)
         row = np.arange(len(self.u_index))
         self.drawn = (self.twins < 0) | (row < self.twins)  # a two-way street once
         self._by_start: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -317,13 +322,15 @@ def _match_twins(geometry: EdgeGeometry, u_index: np.ndarray, v_index: np.ndarra
     return twins
 
 
-def _blocks(engine: TravelTimeEngine) -> _Blocks:
-    """The engine's catchment building blocks, built on first use and kept with it."""
+def _blocks(engine: TravelTimeEngine, match_twins: TwinMatcher | None = None) -> _Blocks:
+    """The engine's catchment building blocks, built on first use and kept with it
+    (``match_twins``: how the two-way pairing is found when they are built, by default
+    :func:`_match_twins`)."""
     with _TILE_LOCK:
         cached = _BLOCK_CACHE.get(engine)
     if cached is not None and len(cached.tile) == len(engine.edges):
         return cached
-    blocks = _Blocks(engine)
+    blocks = _Blocks(engine, match_twins)
     with _TILE_LOCK:
         return _BLOCK_CACHE.setdefault(engine, blocks)
 

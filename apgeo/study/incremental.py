@@ -12,6 +12,8 @@ everything it depends on:
 
 and one artefact per network, in ``<cache_dir>/catchment_tiles``:
 
+* the network's two-way pairing of streets (:func:`apgeo.analysis.catchment_geometry._match_twins`,
+  about 0.3 s per mode on a city network), under a key of the network hash;
 * the network's tile polygons (the buffered streets of each wholly reached tile and of
   each quadtree group of tiles, see :mod:`apgeo.analysis.catchment_geometry`), under a
   key of the network hash, the buffer width and the tiling, so a new or moved site whose
@@ -50,7 +52,7 @@ import pandas as pd
 import shapely
 
 from apgeo import schema as S
-from apgeo._cache import cache_inventory, cache_key, code_folder, load_npz, save_npz
+from apgeo._cache import cache_inventory, cache_key, cached_arrays, code_folder, load_npz, save_npz
 from apgeo._errors import ApgeoValueError
 from apgeo._log import logger
 from apgeo.analysis import catchment_geometry
@@ -374,13 +376,14 @@ def cached_catchments(
     _Counter.add(cached=len(keys) - len(missing), computed=len(missing))
     if missing:
         engine = resolve_engine(engine)  # a deferred engine is built only now
+        blocks = _blocks(engine, _cached_twins(str(base["network"])))
         tiles_key = {
             "format": _FORMAT,
             "kind": "tiles",
             "network": base["network"],
             "buffer_m": float(width_m),
             "tile_edges": catchment_geometry._TILE_EDGES,
-            "tiles": [_blocks(engine).n_cols, _blocks(engine).n_rows],
+            "tiles": [blocks.n_cols, blocks.n_rows],
         }
         tiles_path = code_folder(tile_cache_dir(), __name__) / f"tiles-{cache_key(tiles_key, length=32)}.npz"
         n_tiles = _load_tiles(engine, tiles_path, width_m)
@@ -421,6 +424,25 @@ def cached_catchments(
         else _Demand(demand, crs=crs, key_stages=key_stages, children_method="pwc")
     )
     return _finish(rows, geoms_out, crs, demand_, id_column, sort_threshold=True)
+
+
+def _cached_twins(network: str) -> catchment_geometry.TwinMatcher:
+    """:func:`~apgeo.analysis.catchment_geometry._match_twins` kept in the tile folder under
+    the network's hash (which covers the edges' nodes and geometry it reads): a moved
+    site's catchments do not pair the city's streets again."""
+
+    def match(geometry: Any, u_index: np.ndarray, v_index: np.ndarray) -> np.ndarray:
+        def compute() -> dict[str, np.ndarray]:
+            return {"twins": catchment_geometry._match_twins(geometry, u_index, v_index)}
+
+        payload = {"format": _FORMAT, "kind": "twins", "network": network, "edges": len(u_index)}
+        data = cached_arrays(tile_cache_dir(), payload, compute, code=[__name__])
+        twins = None if data is None else data.get("twins")
+        if twins is None or twins.shape != (len(u_index),) or twins.dtype.kind != "i":
+            return compute()["twins"]  # a damaged entry: computed again
+        return np.asarray(twins, dtype=np.int64)
+
+    return match
 
 
 def _load_tiles(engine: TravelTimeEngine, path: Path, width_m: float) -> int:
