@@ -30,6 +30,7 @@ from apgeo.study.config import POSTGIS_PREFIX, ROAD_LINE_SUFFIXES, StudyConfig
 from apgeo.study.networks import street_travel_times, warn_beyond_edge
 from apgeo.study.outputs import draw_maps, write_outputs, write_report_stage
 from apgeo.study.placements import analyse_placements_and_quality
+from apgeo.study.recommendations import recommend_and_compare
 from apgeo.study.result import Progress, StudyResult
 from apgeo.study.transit import transit_difference
 
@@ -160,7 +161,19 @@ def _no_times(sites: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def summarise_inputs(result: StudyResult) -> None:
-    """Data summary tables: providers by kind, children by key stage, IMD deciles."""
+    """Data summary tables: providers by kind, children by key stage, IMD deciles.
+
+    Parameters
+    ----------
+    result
+        The study after :func:`load_inputs`. Filled in place: ``tables["providers_by_kind"]``
+        (sites, located, places known; the sites that could not be located counted too),
+        ``tables["children_by_key_stage"]`` and ``tables["imd_deciles"]``.
+
+    Returns
+    -------
+    None
+    """
     all_providers = pd.concat(
         [pd.DataFrame(result.providers.drop(columns="geometry")), result.not_located], ignore_index=True
     )
@@ -465,7 +478,21 @@ def nearest_by_mode(result: StudyResult) -> None:
     the study's key stages) and, named as the other measure, of any AP site whatever key
     stages it serves; per mode, the median time from an LSOA to its nearest AP site with
     unreachable LSOAs counted as beyond the journey limit, and how many LSOAs and children
-    aged 5-15 reach none (also in ``result.headline``)."""
+    aged 5-15 reach none (also in ``result.headline``).
+
+    Parameters
+    ----------
+    result
+        The study after :func:`analyse_coverage` (it reads ``tables["nearest_ap"]`` and
+        ``tables["coverage"]``). Filled in place: ``tables["headline_coverage"]`` and the
+        ``result.headline`` figures per mode (median minutes to the nearest AP site,
+        areas and children unreachable, the journey limit, children and share within
+        each threshold).
+
+    Returns
+    -------
+    None
+    """
     cfg = result.config
     near = result.tables["nearest_ap"]
     cov = result.tables["coverage"]
@@ -514,7 +541,20 @@ def nearest_by_mode(result: StudyResult) -> None:
 
 
 def analyse_coverage(result: StudyResult) -> None:
-    """Nearest times, coverage by key stage, choice and equity, per mode (AP kinds)."""
+    """Nearest times, coverage by key stage, choice and equity, per mode (AP kinds).
+
+    Parameters
+    ----------
+    result
+        The study after :func:`compute_travel_times`. Filled in place, one block of rows per
+        mode: ``tables["nearest_ap"]``, ``tables["coverage"]``, ``tables["choice"]``,
+        ``tables["equity"]`` and ``tables["equity_gaps"]``
+        (:mod:`apgeo.analysis.coverage`).
+
+    Returns
+    -------
+    None
+    """
     from apgeo.analysis.coverage import (
         choice_counts,
         coverage_summary,
@@ -556,7 +596,19 @@ def analyse_coverage(result: StudyResult) -> None:
 
 
 def analyse_access(result: StudyResult) -> None:
-    """E2SFCA places per 1,000 children (stepped decay) where capacity is known."""
+    """E2SFCA places per 1,000 children (stepped decay) where capacity is known.
+
+    Parameters
+    ----------
+    result
+        The study after :func:`compute_travel_times`. Filled in place:
+        ``tables["access_e2sfca"]`` per mode (:func:`apgeo.analysis.access.enhanced_two_step_fca`);
+        when no AP provider has known places a warning says so and the table is left out.
+
+    Returns
+    -------
+    None
+    """
     from apgeo.analysis.access import enhanced_two_step_fca
 
     kinds = result.ap_kinds
@@ -585,7 +637,20 @@ def analyse_access(result: StudyResult) -> None:
 
 
 def analyse_coldspots(result: StudyResult) -> None:
-    """Access cold spots (far from suitable provision), capacity cold spots and Gi* clusters."""
+    """Access cold spots (far from suitable provision), capacity cold spots and Gi* clusters.
+
+    Parameters
+    ----------
+    result
+        The study after :func:`compute_travel_times` and :func:`analyse_access`. Filled in
+        place: ``tables["access_coldspots"]``, ``tables["gi_star_clusters"]`` (Gi* results
+        kept in the study cache), ``tables["capacity_coldspots"]`` when capacity-aware access
+        was made, and ``headline["access_coldspot_areas_<mode>"]``.
+
+    Returns
+    -------
+    None
+    """
     from apgeo.analysis.coldspots import access_coldspots, capacity_coldspots, gi_star_clusters
     from apgeo.study.incremental import study_cache_dir
 
@@ -629,167 +694,27 @@ def analyse_coldspots(result: StudyResult) -> None:
         result.headline[f"access_coldspot_areas_{mode}"] = int(m["area_id"].nunique())
 
 
-# ----------------------------------------------------------------- recommendations
-
-
-def _times_to(result: StudyResult, mode: str, sites: gpd.GeoDataFrame, id_column: str) -> pd.DataFrame:
-    """LSOA -> site travel times for extra sites, made the same way as the mode's table."""
-    origins = demand_points(result.demand)[[S.AREA_ID, "geometry"]]
-    engine = result.engines.get(mode)
-    if engine is not None:
-        from apgeo.study.incremental import cached_travel_time_table
-
-        return cached_travel_time_table(
-            engine, origins, sites[[id_column, "geometry"]], origin_id_column=S.AREA_ID, destination_id_column=id_column
-        )
-    return straight_line_travel_times(
-        origins, sites[[id_column, "geometry"]], origin_id_column=S.AREA_ID, destination_id_column=id_column,
-        mode=mode, circuity_factor=result.config.circuity_factor,
-    )
-
-
-#: (label, key stages, GIAS phases of candidate host schools)
-RECOMMENDATION_GROUPS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("primary", ("KS1", "KS2"), ("Primary",)),
-    ("secondary", ("KS3", "KS4"), ("Secondary",)),
-)
-
-
-def recommend_and_compare(result: StudyResult) -> None:
-    """Where new AP places should go (MCLP and p-median, primary and secondary), and two
-    scenarios side by side: the Inclusion Centre's main site alone vs all current AP
-    settings, and the recommended sites added."""
-    from apgeo.planning.candidates import read_candidates
-    from apgeo.planning.export import export_recommendations
-    from apgeo.planning.instance import known_places_per_need
-    from apgeo.planning.recommend import recommend_sites
-    from apgeo.planning.scenarios import Scenario, compare_scenarios
-    from apgeo.study.incremental import study_cache_dir
-
-    cfg = result.config
-    if cfg.recommend_sites == 0 or cfg.recommend_mode not in result.travel_times:
-        return
-    mode = cfg.recommend_mode
-    ap = result.providers[result.providers[S.KIND].isin(result.ap_kinds)]
-    ap_ids = set(ap[S.SITE_ID])
-    table = result.travel_times[mode]
-    ap_times = table[table[S.DESTINATION_ID].isin(ap_ids)]
-    # Places suggested at the city's current rate: known AP places per unit of need
-    # (children of KS1-4 weighted by IDACI, (11 - decile) / 10), so adding every
-    # suggestion for the whole city would double today's known places, no more.
-    ks_all = [k for k in S.COMPULSORY_KEY_STAGES if k in cfg.key_stages]
-    rate = known_places_per_need(ap, result.demand, key_stages=ks_all, weight_by="idaci")
-    places_known = bool(rate)
-    places_per_need = rate or 1.0
-    result.headline["known_ap_places_per_1000_weighted_need"] = (
-        places_per_need * 1000 if places_known else "not known (no AP provider has known places)"
-    )
-    recs: list[pd.DataFrame] = []
-    chosen_sites: list[gpd.GeoDataFrame] = []
-    cand_times: list[pd.DataFrame] = []
-    user_candidates = None
-    if cfg.recommend_candidates is not None:
-        # a planner's own list (CSV / GeoJSON / GeoPackage, coordinates or postcodes);
-        # unlocated rows are kept in the file's table but cannot be recommended
-        user_candidates, not_located = split_located(read_candidates(cfg.recommend_candidates))
-        if len(not_located):
-            warn(f"{len(not_located)} candidate site(s) could not be located and are left out: "
-                 f"{', '.join(map(str, not_located[S.SITE_ID]))}", stacklevel=2)
-    for label, key_stages, phases in RECOMMENDATION_GROUPS:
-        ks = [k for k in key_stages if k in cfg.key_stages]
-        if not ks:
-            continue
-        if user_candidates is not None:
-            serves = user_candidates[S.KEY_STAGES].str.split(",").map(lambda v, ks=ks: any(k in v for k in ks))
-            candidates = user_candidates[serves]
-        else:
-            candidates = _gias_candidates(result, phases)
-        candidates = candidates[~candidates[S.SITE_ID].isin(ap_ids)]
-        if candidates.empty:
-            continue
-        times = pd.concat([ap_times, _times_to(result, mode, candidates, S.SITE_ID)], ignore_index=True)
-        for objective in ("coverage", "time"):
-            rec = recommend_sites(
-                times, result.demand, ap, candidates, mode=mode, p=cfg.recommend_sites,
-                objective=objective, key_stages=ks,  # type: ignore[arg-type]
-                max_travel_time_min=cfg.recommend_max_travel_time_min, wards=result.wards,
-                places_per_need=places_per_need, cache_dir=study_cache_dir(),
-            )
-            rec = rec.assign(group=label, objective=objective)
-            if not places_known and len(rec):
-                # no known places to scale from: say so rather than suggest a number
-                rec["places_suggested"] = pd.NA
-                rec["places_basis"] = "not known: no existing AP provider has known places"
-            recs.append(rec)
-            name = f"recommendations_{label}_{objective}"
-            export_recommendations(rec, candidates, cfg.output_dir / name)
-            if objective == "coverage" and len(rec):
-                picked = candidates[candidates[S.SITE_ID].isin(rec[S.SITE_ID])]
-                chosen_sites.append(picked.assign(**{S.KEY_STAGES: ",".join(ks)}))
-                cand_times.append(times[times[S.DESTINATION_ID].isin(picked[S.SITE_ID])])
-    if recs:
-        both = pd.concat(recs, ignore_index=True)
-        both.attrs = {}
-        result.tables["recommendations"] = both
-        if chosen_sites:
-            pts = pd.concat(chosen_sites, ignore_index=True)[[S.SITE_ID, "geometry"]]
-            cov = both[both["objective"] == "coverage"]
-            layer = gpd.GeoDataFrame(pts.merge(cov, on=S.SITE_ID), geometry="geometry", crs=ap.crs)
-            layer["newly_reached_children"] = layer["children_newly_within_t"]
-            # P1..P3 primary, S1..S3 secondary, so the two rankings stay apart on the map
-            layer["rank"] = layer["group"].str[0].str.upper() + layer["rank"].astype(int).astype(str)
-            result.tables["recommended_sites_map"] = layer
-
-    # scenario (i): the Inclusion Centre's main site alone vs all current AP settings
-    rows = []
-    sic = ap[ap[S.KIND] == S.ProviderKind.INCLUSION_CENTRE.value]
-    if len(sic):
-        alone = Scenario("Inclusion Centre main site alone")
-        for sid in sorted(ap_ids - set(sic[S.SITE_ID])):
-            alone = alone.close_site(sid)
-        rows.append(
-            compare_scenarios(ap_times, result.demand, ap, alone, mode=mode, key_stages=list(cfg.key_stages),
-                              max_travel_time_min=cfg.recommend_max_travel_time_min)
-        )
-    # scenario (ii): the recommended (maximal covering) sites added
-    if chosen_sites:
-        added = Scenario("recommended sites added")
-        new_sites = pd.concat(chosen_sites, ignore_index=True)
-        for _, site in new_sites.iterrows():
-            added = added.add_site(
-                site[S.SITE_ID], name=site[S.NAME], key_stages=site[S.KEY_STAGES],
-                kind=S.ProviderKind.OTHER, geometry=site.geometry,
-            )
-        rows.append(
-            compare_scenarios(ap_times, result.demand, ap, added, mode=mode, key_stages=list(cfg.key_stages),
-                              new_travel_times=pd.concat(cand_times, ignore_index=True),
-                              max_travel_time_min=cfg.recommend_max_travel_time_min)
-        )
-    if rows:
-        scen = pd.concat(rows, ignore_index=True)
-        scen.attrs = {}
-        result.tables["scenarios"] = scen.assign(mode=mode)
-
-
-def _gias_candidates(result: StudyResult, phases: tuple[str, ...] | list[str]) -> gpd.GeoDataFrame:
-    """Mainstream schools of the study area that could host AP (GIAS)."""
-    from apgeo.inputs.areas import EXTRACT_DIR, GIAS_EXTRACT_FILE, resolve_area
-    from apgeo.planning.candidates import gias_candidate_sites
-
-    cfg = result.config
-    if cfg.data_dir is not None:
-        return gias_candidate_sites(phases=phases, data_dir=cfg.data_dir)
-    area = resolve_area(result.area_name or cfg.area)
-    return gias_candidate_sites(EXTRACT_DIR / GIAS_EXTRACT_FILE, phases=phases, la_codes=[area.la_code])
-
-
 # ---------------------------------------------------------------------- catchments
 
 
 def compute_catchments(result: StudyResult) -> None:
     """Catchment polygons of the AP sites per mode and threshold (for display: coverage
     figures come from travel times). Street-network polygons when a network was used,
-    else straight-line circles clipped to the local-authority boundary."""
+    else straight-line circles clipped to the local-authority boundary.
+
+    Parameters
+    ----------
+    result
+        The study after :func:`compute_travel_times` (its engines are used when a street
+        network was loaded). Filled in place: ``tables["catchments_<mode>"]`` for every mode
+        but public transport (a timetable draws no polygon); only new or moved sites are
+        drawn again (:func:`apgeo.study.incremental.cached_catchments`), and sites beyond a
+        network's edge are left out and logged.
+
+    Returns
+    -------
+    None
+    """
     from apgeo.analysis.catchments import straight_line_catchments
     from apgeo.network.modes import check_mode
     from apgeo.study.incremental import cached_catchments
