@@ -92,13 +92,22 @@ def server(config_path, tmp_path_factory):
             pytest.fail("apgeo explore did not start within 180 s")
         yield url
     finally:
+        import psutil
+
+        # voila and its kernels (started in sessions of their own), as a service manager
+        # or `kill` stops apgeo explore: one SIGTERM to the apgeo process alone
+        started = psutil.Process(proc.pid).children(recursive=True) if proc.poll() is None else []
         proc.terminate()
         try:
-            proc.wait(timeout=30)
+            proc.wait(timeout=60)
         except subprocess.TimeoutExpired:  # pragma: no cover
             proc.kill()
             proc.wait()
+        _, left = psutil.wait_procs(started, timeout=30)
+        for p in left:  # pragma: no cover - do not leave them running
+            p.kill()
         log.close()
+        assert not left, f"apgeo explore stopped but left running: {[p.pid for p in left]}"
 
 
 @pytest.fixture(scope="module")

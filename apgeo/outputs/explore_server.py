@@ -5,15 +5,22 @@ a temporary folder and voila serves it on the loopback address. With a preheated
 study is loaded once, before the first visit, and stays warm; every asset the page needs
 (voila's page, the widget manager, jupyter-leaflet with Leaflet) comes from installed
 packages, so the page works offline.
+
+Stopping ``apgeo explore`` stops the page's server and its kernels with it: Ctrl-C, or a
+SIGTERM / SIGHUP to the ``apgeo`` process (a service manager, ``kill``, a closed terminal),
+is passed on to voila, which shuts its kernels down before it exits; apgeo waits for it.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
+from types import FrameType
 
 from apgeo._errors import ApgeoValueError
 from apgeo.study.config import StudyConfig
@@ -109,10 +116,52 @@ def serve_explore(config: StudyConfig, *, port: int = 8866, open_browser: bool =
         notebook = Path(folder) / NOTEBOOK_NAME
         notebook.write_text(json.dumps(explore_notebook(config.config_path), indent=1), encoding="utf-8")
         print(f"apgeo explore: {config.name} at http://127.0.0.1:{port}/ (Ctrl-C to stop)", file=sys.stderr)
-        try:
-            return subprocess.call(voila_command(notebook, port=port, open_browser=open_browser), cwd=folder)
-        except KeyboardInterrupt:
-            return 130
+        server = subprocess.Popen(voila_command(notebook, port=port, open_browser=open_browser), cwd=folder)
+        with _stops_passed_on(server):
+            try:
+                return server.wait()
+            except KeyboardInterrupt:
+                return 130
+            finally:
+                _stop(server)
+
+
+#: Signals that stop ``apgeo explore`` and are passed on to voila.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP) if hasattr(signal, "SIGHUP") else (signal.SIGTERM,)
+
+
+class _stops_passed_on:
+    """Within the block, a stop signal to this process is sent on to ``server`` (which
+    then shuts its kernels down and exits, ending ``server.wait()``); the handlers before
+    are restored after. Outside the main thread signals cannot be caught: nothing is done."""
+
+    def __init__(self, server: subprocess.Popen[bytes]) -> None:
+        self.server = server
+        self.previous: dict[int, object] = {}
+
+    def _pass_on(self, signum: int, frame: FrameType | None) -> None:
+        if self.server.poll() is None:
+            self.server.send_signal(signum)
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                self.previous[sig] = signal.signal(sig, self._pass_on)
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
+def _stop(server: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+    """Stop voila if it still runs: SIGTERM (it shuts its kernels down), then SIGKILL."""
+    if server.poll() is None:
+        server.terminate()
+    try:
+        server.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 __all__ = ["NOTEBOOK_NAME", "explore_notebook", "serve_explore", "voila_command"]
