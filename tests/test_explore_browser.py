@@ -174,6 +174,11 @@ def test_drag_a_site_and_the_panel_equals_compare_scenarios(server, driver, conf
     time.sleep(0.5)
     driver.save_screenshot(str(shots / "explore_1366x768_moved.png"))
     shown = _panel(driver)
+    # how the times were made is in view at 1366 x 768, above the numbers
+    heading = ("const r = document.querySelector('.apgeo-results');"
+               "return [r.textContent.split('children')[0], r.getBoundingClientRect().top, window.innerHeight]")
+    text, top, height = driver.execute_script(heading)
+    assert text.startswith("Walk (straight-line estimate)") and 0 <= top < height - 100, (text, top, height)
     elapsed_ms = float(driver.execute_script("return document.querySelector('.apgeo-results').dataset.elapsedMs"))
     assert elapsed_ms > 0
 
@@ -200,6 +205,7 @@ def test_drag_a_site_and_the_panel_equals_compare_scenarios(server, driver, conf
     _wait(driver, "return document.querySelector('.apgeo-results').dataset.mode === 'transit'")
     time.sleep(0.5)
     driver.save_screenshot(str(shots / "explore_1366x768_transit.png"))
+    assert driver.execute_script(heading)[0].startswith("Public transport (timetable)")
     shown = _panel(driver)
     expected = compare_scenarios(
         study.travel_times["transit"], study.demand, study.providers, scenario, mode="transit",

@@ -179,12 +179,21 @@ def results_html(result: LiveResult, *, description: str, changes_csv: str, meth
         ".apgeo-results small{color:inherit}.apgeo-results pre{font-size:10px;white-space:pre-wrap;max-height:70px;overflow:auto}"
         "</style>"
         f'<div class="apgeo-results" data-mode="{html.escape(result.mode)}" data-elapsed-ms="{result.elapsed_ms:.1f}">'
-        f"<b>{html.escape(MODE_LABELS.get(result.mode, result.mode))}</b>: children (after, change vs today)"
+        f"<b>{html.escape(MODE_LABELS.get(result.mode, result.mode))}</b> ({_how_made(result.mode, method)}): "
+        "children (after, change vs today)"
         f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>{cold}"
         f'<p><small>{html.escape(description)}<br>Answered in {result.elapsed_ms:,.0f} ms. '
         f"{html.escape(method)}</small></p>"
         f'<pre class="apgeo-changes">{html.escape(changes_csv)}</pre></div>'
     )
+
+
+def _how_made(mode: str, method: str) -> str:
+    """A few words on how the mode's times were made, for the panel's heading (in view at
+    1366 x 768; the full method closes the panel)."""
+    if mode == "transit":
+        return "timetable"
+    return "<b>straight-line estimate</b>" if "STRAIGHT-LINE ESTIMATE" in method.upper() else "street network"
 
 
 class ExplorePage:
