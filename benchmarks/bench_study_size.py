@@ -35,8 +35,9 @@ from apgeo.settings import repo_root
 ROOT = repo_root()
 
 
-def write_study(folder: Path, extra: int) -> Path:
-    """The demo study's config with ``extra`` framework providers added, outputs in ``folder``."""
+def write_study(folder: Path, extra: int, walk_only: bool = False) -> Path:
+    """The demo study's config with ``extra`` framework providers added, outputs in ``folder``
+    (``walk_only``: walking alone, no timetable)."""
     import numpy as np
     import pandas as pd
 
@@ -62,12 +63,21 @@ def write_study(folder: Path, extra: int) -> Path:
     text = text.replace('maps_dir = "../maps"', f'maps_dir = "{folder / "maps"}"')
     text = text.replace('# files = ["/path/to/our_providers.csv"]', files)
     text = text.replace('"../data/sheffield/transit/', f'"{ROOT / "data" / "sheffield" / "transit"}/')
+    if walk_only:
+        text = text.replace('modes = ["walk", "cycle", "drive"]', 'modes = ["walk"]')
+        kept, in_transit = [], False
+        for line in text.splitlines():  # the [transit] section left out
+            if line.startswith("["):
+                in_transit = line.strip() == "[transit]"
+            if not in_transit:
+                kept.append(line)
+        text = "\n".join(kept) + "\n"
     path = folder / "study.toml"
     path.write_text(text, encoding="utf-8")
     return path
 
 
-def one_size(extra: int) -> dict[str, object]:
+def one_size(extra: int, walk_only: bool = False) -> dict[str, object]:
     """Run the study once in this process; the row for ``extra``."""
     import apgeo
     from apgeo.study.config import load_config
@@ -78,7 +88,7 @@ def one_size(extra: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d)
         apgeo.configure(cache_dir=folder / "cache", progress=False)
-        config = load_config(write_study(folder, extra))
+        config = load_config(write_study(folder, extra, walk_only))
         stages: list[tuple[str, float]] = []
         t0 = time.perf_counter()
         result = run_study(config, progress=lambda label: stages.append((label, time.perf_counter())))
@@ -105,14 +115,15 @@ def one_size(extra: int) -> dict[str, object]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--extra", type=int, nargs="+", default=[0, 2000, 5000, 10000])
+    ap.add_argument("--walk-only", action="store_true", help="walking alone (results in study_size_walk.json)")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one is not None:
-        print(json.dumps(one_size(args.one)))
+        print(json.dumps(one_size(args.one, args.walk_only)))
         return
     rows = []
     for extra in args.extra:
-        proc = subprocess.run([sys.executable, __file__, "--one", str(extra)], capture_output=True, text=True, check=False)
+        proc = subprocess.run([sys.executable, __file__, "--one", str(extra), *(["--walk-only"] if args.walk_only else [])], capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             rows.append({"extra_sites": extra, "error": proc.stderr.strip().splitlines()[-1:]})
         else:
@@ -127,7 +138,7 @@ def main() -> None:
             )
         if "error" in rows[-1]:
             print(json.dumps(rows[-1]), flush=True)
-    out = Path(__file__).parent / "results" / "study_size.json"
+    out = Path(__file__).parent / "results" / ("study_size_walk.json" if args.walk_only else "study_size.json")
     previous = json.loads(out.read_text()) if out.is_file() else []
     keep = [r for r in previous if r.get("extra_sites") not in set(args.extra)]
     out.write_text(json.dumps(sorted(keep + rows, key=lambda r: r["extra_sites"]), indent=1) + "\n")

@@ -120,3 +120,16 @@ def test_a_bad_memory_limit_is_a_config_error(tmp_path: Path, value: str) -> Non
     p.write_text(f'[study]\nname = "x"\nmemory_limit_gb = {value}\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="memory_limit_gb"):
         load_config(p)
+
+
+def test_an_explore_session_too_big_is_refused_before_any_travel_time(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import apgeo.study.pipeline as pipeline
+    from apgeo.study.explore import explore_session
+
+    def no_travel_times(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("travel times computed for a session that was to be refused")
+
+    monkeypatch.setattr(pipeline, "compute_travel_times", no_travel_times)
+    config = load_config(_study(tmp_path, 50_000, limit="memory_limit_gb = 16", modes='["walk", "cycle", "drive"]'))
+    with pytest.raises(StudyTooLargeError, match=r"more than the 16\.0 GB allowed"):
+        explore_session(config)
