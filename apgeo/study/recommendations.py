@@ -151,9 +151,7 @@ def recommend_and_compare(result: StudyResult) -> None:
     rows = []
     sic = ap[ap[S.KIND] == S.ProviderKind.INCLUSION_CENTRE.value]
     if len(sic):
-        alone = Scenario("Inclusion Centre main site alone")
-        for sid in sorted(ap_ids - set(sic[S.SITE_ID])):
-            alone = alone.close_site(sid)
+        alone = Scenario("Inclusion Centre main site alone").close_sites(sorted(ap_ids - set(sic[S.SITE_ID])))
         rows.append(
             compare_scenarios(ap_times, result.demand, ap, alone, mode=mode, key_stages=list(cfg.key_stages),
                               max_travel_time_min=cfg.recommend_max_travel_time_min)
