@@ -148,7 +148,8 @@ def placement_travel_times(
         rows = (out[KEY_STAGE] == ks).to_numpy()
         if not rows.any():
             continue
-        sub = tt[tt[S.DESTINATION_ID].map(lambda s, k=ks: k in serves.get(s, ()))]
+        serving = {site for site, stages in serves.items() if ks in stages}
+        sub = tt[tt[S.DESTINATION_ID].isin(serving)]  # one set look-up per row, not a Python call
         if len(sub) == 0:
             continue
         best = sub.sort_values([S.TRAVEL_TIME_S, S.DESTINATION_ID], kind="stable").drop_duplicates(S.ORIGIN_ID)
