@@ -371,3 +371,35 @@ def test_empty_layers_are_drawn_without_error(tmp_path):
     )
     out = save_map(m, tmp_path / "empty.html")
     assert "Access cold spots" in out.read_text(encoding="utf-8")
+
+
+def test_many_sites_catchments_are_drawn_joined_and_the_map_stays_small(layers, tmp_path):
+    """5,000 sites: per mode and threshold, one joined catchment (named as such) instead of
+    a polygon per site; the map stays a size a browser opens (50,000 sites' separate
+    catchments made a 227 MB map)."""
+    import shapely
+
+    from apgeo.outputs.map_layers import MAX_SEPARATE_CATCHMENTS
+
+    rng = np.random.default_rng(3)
+    n = 5_000
+    points = gpd.points_from_xy(rng.uniform(428_000, 445_000, n), rng.uniform(380_000, 395_000, n))
+    parts = []
+    for threshold in (15, 30):
+        part = gpd.GeoDataFrame({"provider_id": [f"X{i}" for i in range(n)], "mode": "walk"},
+                                geometry=points.buffer(80.0 * threshold / 1.3), crs="EPSG:27700")
+        part["threshold_min"] = threshold
+        parts.append(part)
+    few = layers["catchments"][layers["catchments"]["mode"] == "car"]  # 19 sites: drawn one by one
+    catchments = gpd.GeoDataFrame(pd.concat([*parts, few], ignore_index=True), crs="EPSG:27700")
+    m = study_map(providers=layers["providers"], catchments=catchments, title="t", method_note="m")
+    path = save_map(m, tmp_path / "many.html")
+    text = path.read_text(encoding="utf-8")
+    assert path.stat().st_size < 5e6, path.stat().st_size
+    assert text.count("5,000 sites, joined") == 2  # one area per walking threshold
+    assert f"More than {MAX_SEPARATE_CATCHMENTS:,} sites at a threshold" in text
+    names = layers["providers"].set_index("provider_id")["name"]
+    plain = [str(names[p]) for p in few["provider_id"].unique() if p in names.index and "<" not in str(names[p])]
+    assert plain and all(html.escape(name) in text for name in plain)  # car: one catchment per site
+    joined = shapely.union_all(np.asarray(parts[0].geometry.values))
+    assert joined.area > 0.9 * shapely.box(428_000, 380_000, 445_000, 395_000).area  # the city covered

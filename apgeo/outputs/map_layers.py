@@ -492,7 +492,8 @@ def _add_catchments(
     provider_names: Mapping[str, str],
     tolerance_m: float,
 ) -> list[str]:
-    shown = _for_display(catchments, tolerance_m=tolerance_m)
+    joined = _join_many_catchments(catchments)
+    shown = _for_display(joined, tolerance_m=tolerance_m)
     keys = sorted(
         {(str(mo), float(t)) for mo, t in zip(shown[MODE], shown[THRESHOLD_MIN])},
         key=lambda k: (k[0], k[1]),
@@ -508,8 +509,12 @@ def _add_catchments(
 
         def props(row: pd.Series, mode: str = mode, threshold: float = threshold) -> dict[str, str]:
             pid = str(row[PROVIDER_ID])
+            joined_sites = row.get(_JOINED_SITES)
+            sites = int(joined_sites) if pd.notna(joined_sites) else 0
             return {
-                "Catchment of": _esc(provider_names.get(pid, pid)),
+                "Catchment of": (
+                    f"{sites:,} sites, joined" if sites else _esc(provider_names.get(pid, pid))
+                ),
                 "Mode": _esc(mode),
                 "Within": f"{threshold:g} min",
             }
@@ -536,7 +541,35 @@ def _add_catchments(
             "<i>Catchment polygons are for display; coverage and cold spots are decided "
             "from travel times.</i>"
         )
+    if _JOINED_SITES in joined.columns:
+        legend.append(
+            f"<i>More than {MAX_SEPARATE_CATCHMENTS:,} sites at a threshold: their catchments "
+            "are drawn joined into one area.</i>"
+        )
     return legend
+
+
+#: Above this many sites' catchments at one mode and threshold, the map draws their union
+#: (one area) instead of a polygon per site: 50,000 sites' catchments made a 227 MB map.
+MAX_SEPARATE_CATCHMENTS = 200
+_JOINED_SITES = "joined_sites"
+
+
+def _join_many_catchments(catchments: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The catchments to draw: per mode and threshold, one polygon per site, or their
+    union when there are more than :data:`MAX_SEPARATE_CATCHMENTS` (with the number of
+    sites joined in ``joined_sites``)."""
+    keys = [catchments[MODE].astype(str), catchments[THRESHOLD_MIN].astype(float)]
+    sizes = catchments.groupby(keys, sort=False)[THRESHOLD_MIN].transform("size")
+    many = (sizes > MAX_SEPARATE_CATCHMENTS).to_numpy()
+    if not many.any():
+        return catchments
+    rows = []
+    for (mode, threshold), part in catchments[many].groupby([k[many] for k in keys], sort=True):
+        geometry = shapely.union_all(np.asarray(part.geometry.values))
+        rows.append({PROVIDER_ID: "", MODE: mode, THRESHOLD_MIN: threshold, _JOINED_SITES: len(part), "geometry": geometry})
+    joined = gpd.GeoDataFrame(rows, geometry="geometry", crs=catchments.crs)
+    return pd.concat([catchments[~many], joined], ignore_index=True)
 
 
 def _add_coldspots(m: folium.Map, coldspots: gpd.GeoDataFrame, *, tolerance_m: float) -> list[str]:
