@@ -375,8 +375,8 @@ def test_empty_layers_are_drawn_without_error(tmp_path):
 
 def test_many_sites_catchments_are_drawn_joined_and_the_map_stays_small(layers, tmp_path):
     """5,000 sites: per mode and threshold, one joined catchment (named as such) instead of
-    a polygon per site; the map stays a size a browser opens (50,000 sites' separate
-    catchments made a 227 MB map)."""
+    a polygon per site, and the sites as one layer of circle markers; the map stays a size
+    a browser opens (50,000 sites' separate catchments made a 227 MB map)."""
     import shapely
 
     from apgeo.outputs.map_layers import MAX_SEPARATE_CATCHMENTS
@@ -392,7 +392,14 @@ def test_many_sites_catchments_are_drawn_joined_and_the_map_stays_small(layers, 
         parts.append(part)
     few = layers["catchments"][layers["catchments"]["mode"] == "car"]  # 19 sites: drawn one by one
     catchments = gpd.GeoDataFrame(pd.concat([*parts, few], ignore_index=True), crs="EPSG:27700")
-    m = study_map(providers=layers["providers"], catchments=catchments, title="t", method_note="m")
+    extra = gpd.GeoDataFrame(
+        {"provider_id": [f"X{i}" for i in range(n)], "site_id": [f"X{i}" for i in range(n)],
+         "name": [f"Extra {i}" for i in range(n - 1)] + [EVIL], "kind": "framework_provider",
+         "key_stages": "KS3,KS4", "located": True},
+        geometry=points, crs="EPSG:27700",
+    )
+    providers = gpd.GeoDataFrame(pd.concat([layers["providers"], extra], ignore_index=True), crs="EPSG:27700")
+    m = study_map(providers=providers, catchments=catchments, title="t", method_note="m")
     path = save_map(m, tmp_path / "many.html")
     text = path.read_text(encoding="utf-8")
     assert path.stat().st_size < 5e6, path.stat().st_size
@@ -401,5 +408,8 @@ def test_many_sites_catchments_are_drawn_joined_and_the_map_stays_small(layers, 
     names = layers["providers"].set_index("provider_id")["name"]
     plain = [str(names[p]) for p in few["provider_id"].unique() if p in names.index and "<" not in str(names[p])]
     assert plain and all(html.escape(name) in text for name in plain)  # car: one catchment per site
+    # the 5,000 framework sites: one layer of circle markers, names escaped, named in the legend
+    assert "(5,000)" in text and text.count("Extra 4998") == 2 and EVIL not in text  # tooltip and popup
+    assert '"Site": "Extra 0"' in text and "pointToLayer" in text
     joined = shapely.union_all(np.asarray(parts[0].geometry.values))
     assert joined.area > 0.9 * shapely.box(428_000, 380_000, 445_000, 395_000).area  # the city covered

@@ -293,11 +293,20 @@ def _add_providers(
     shown = _for_display(providers, tolerance_m=0)
     kinds = [k for k in KIND_STYLE if (shown[KIND].astype(str) == k.value).any()]
     others = sorted(set(shown[KIND].astype(str)) - {k.value for k in KIND_STYLE})
-    for kind in [*kinds, *others]:
+    counts = shown[KIND].astype(str).value_counts()
+    # a kind with very many sites is drawn first, beneath the few of the other kinds
+    for kind in sorted([*kinds, *others], key=lambda k: counts.get(str(k), 0) <= MAX_SEPARATE_MARKERS):
         rows = shown[shown[KIND].astype(str) == str(kind)]
         label, colour = KIND_STYLE.get(kind, (str(kind), "#555555"))  # type: ignore[call-overload]
         filled = kind in AP_KINDS
         group = folium.FeatureGroup(name=_esc(provider_layer_name(kind, len(rows))), show=True)
+        style: dict[str, Any] = {"radius": 8 if filled else 7, "color": colour, "weight": 2 if filled else 3,
+                                 "fill": True, "fill_color": colour if filled else "#ffffff", "fill_opacity": 0.9}
+        if len(rows) > MAX_SEPARATE_MARKERS:
+            _add_many_sites(group, rows, style=style, pane=pane)
+            group.add_to(m)
+            legend.append(_kind_swatch(colour, filled) + f" {_esc(label)} ({len(rows):,})")
+            continue
         for _, row in rows.iterrows():
             point = (
                 row.geometry
@@ -306,12 +315,7 @@ def _add_providers(
             )
             marker = folium.CircleMarker(
                 location=[point.y, point.x],
-                radius=8 if filled else 7,
-                color=colour,
-                weight=2 if filled else 3,
-                fill=True,
-                fill_color=colour if filled else "#ffffff",
-                fill_opacity=0.9,
+                **style,
                 tooltip=folium.Tooltip(_esc(row[NAME])),
                 popup=folium.Popup(_provider_popup(row), max_width=320),
             )
@@ -320,13 +324,43 @@ def _add_providers(
             if markers is not None:
                 markers.append((marker, float(point.x), float(point.y)))
         group.add_to(m)
-        swatch = (
-            f'<span style="display:inline-block;width:12px;height:12px;border-radius:50%;'
-            f"border:2px solid {colour};background:{colour if filled else '#fff'};"
-            f'vertical-align:middle"></span>'
-        )
-        legend.append(f"{swatch} {_esc(label)} ({len(rows)})")
+        legend.append(f"{_kind_swatch(colour, filled)} {_esc(label)} ({len(rows)})")
     return legend
+
+
+def _kind_swatch(colour: str, filled: bool) -> str:
+    return (
+        f'<span style="display:inline-block;width:12px;height:12px;border-radius:50%;'
+        f"border:2px solid {colour};background:{colour if filled else '#fff'};"
+        f'vertical-align:middle"></span>'
+    )
+
+
+#: Above this many sites of one kind, one GeoJSON layer of circle markers (same look, tooltip
+#: and popup) instead of a map element per site (50,000 took minutes per map to render).
+MAX_SEPARATE_MARKERS = 1_000
+
+
+def _add_many_sites(group: folium.FeatureGroup, rows: gpd.GeoDataFrame, *, style: dict[str, Any], pane: str) -> None:
+    """The sites of one kind as one GeoJSON layer (in lon/lat, properties escaped)."""
+    points = [g if g.geom_type == "Point" else g.representative_point() for g in rows.geometry]
+    features = [
+        {
+            "type": "Feature",
+            "id": str(i),
+            "properties": {"Site": _esc(row[NAME]), "Details": _provider_popup(row)},
+            "geometry": {"type": "Point", "coordinates": [p.x, p.y]},
+        }
+        for i, ((_, row), p) in enumerate(zip(rows.iterrows(), points, strict=True))
+    ]
+    marker = folium.CircleMarker(**style)
+    marker.options["pane"] = pane
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        marker=marker,
+        tooltip=folium.GeoJsonTooltip(["Site"], labels=False),
+        popup=folium.GeoJsonPopup(["Details"], labels=False, max_width=320),
+    ).add_to(group)
 
 
 def _bins_for(values: pd.Series, bins: Sequence[float] | None, *, minutes: bool) -> list[float]:
@@ -542,10 +576,8 @@ def _add_catchments(
             "from travel times.</i>"
         )
     if _JOINED_SITES in joined.columns:
-        legend.append(
-            f"<i>More than {MAX_SEPARATE_CATCHMENTS:,} sites at a threshold: their catchments "
-            "are drawn joined into one area.</i>"
-        )
+        legend.append(f"<i>More than {MAX_SEPARATE_CATCHMENTS:,} sites at a threshold: their catchments "
+                      "are drawn joined into one area.</i>")
     return legend
 
 
