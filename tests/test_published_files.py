@@ -10,6 +10,8 @@ import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from apgeo.outputs.files import planner_table
@@ -206,3 +208,25 @@ def test_planner_table_rule():
     assert list(out["nearest_time_s"]) == ["3969", ""] and list(out["nearest_time_min"]) == ["66.2", ""]
     assert list(out["share_within_30_min"]) == ["0.0000", "0.1970"]
     assert list(out["children_0_15"]) == ["10405000", "351"] and list(out["places"]) == ["351", "347"]
+
+
+def test_a_long_csv_written_in_blocks_is_the_file_written_at_once(tmp_path, monkeypatch):
+    """write_csv makes a long table into text a block at a time (its memory stays bounded):
+    decimals and the numbers-or-text choice are decided over the whole table, so a block of
+    whole minutes or of numbers only in a mixed column reads as the rest does."""
+    import apgeo.outputs.files as files
+
+    frame = pd.DataFrame(
+        {
+            "origin_id": [f"E0100{i:04d}" for i in range(10)],
+            "travel_time_s": [60.0, 120.0, 180.0, 240.0, 300.0, 90.0, np.nan, 1e7 + 0.4, 30.0, -0.0],
+            "note": [1, 2, 3, 4, 5, "far", None, 2.5, 7, 8],  # numbers only in the first block
+            "share_x": [0.5, 0.25, 0.0, 1.0, 0.5, 0.123456, 0.1, 0.2, 0.3, 0.4],
+        }
+    )
+    names = {"origin_id": {"E01000003": "Somewhere 003A"}}
+    whole = files.write_csv(frame, tmp_path / "whole.csv", names=names).read_bytes()
+    monkeypatch.setattr(files, "CSV_BLOCK_ROWS", 4)
+    blocks = files.write_csv(frame, tmp_path / "blocks.csv", names=names).read_bytes()
+    assert blocks == whole
+    assert b"1.0\n" not in whole and b",1.0," in whole  # minutes with a decimal in every block

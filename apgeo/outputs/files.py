@@ -175,13 +175,19 @@ def _number_column(series: pd.Series) -> pd.Series | None:
     return None
 
 
-def _text_of(column: str, numbers: pd.Series) -> pd.Series:
-    """A numeric column as text under :data:`CSV_NUMBER_RULE` (blank for NaN / infinite)."""
+def _digits_of(column: str, numbers: pd.Series) -> int:
+    """The decimals :data:`CSV_NUMBER_RULE` gives a numeric column: 0 when every finite value is whole."""
     finite = numbers[np.isfinite(numbers)]
     if (finite == finite.round()).all():
-        digits = 0
-    else:
-        digits = _decimals(column, finite.to_numpy())
+        return 0
+    return _decimals(column, finite.to_numpy())
+
+
+def _text_of(column: str, numbers: pd.Series, digits: int | None = None) -> pd.Series:
+    """A numeric column as text under :data:`CSV_NUMBER_RULE` (blank for NaN / infinite);
+    ``digits`` decided beforehand over a whole column this is a part of."""
+    if digits is None:
+        digits = _digits_of(column, numbers)
     rounded = numbers.round(digits)
     return pd.Series(
         ["" if not math.isfinite(v) else f"{v:.{digits}f}" for v in rounded.to_numpy(dtype=float)],
@@ -190,7 +196,12 @@ def _text_of(column: str, numbers: pd.Series) -> pd.Series:
     ).replace({"-0": "0", "-0.0": "0.0", "-0.0000": "0.0000"})
 
 
-def planner_table(frame: pd.DataFrame, *, names: Mapping[str, Mapping[str, str]] | None = None) -> pd.DataFrame:
+def planner_table(
+    frame: pd.DataFrame,
+    *,
+    names: Mapping[str, Mapping[str, str]] | None = None,
+    digits: Mapping[str, int] | None = None,
+) -> pd.DataFrame:
     """``frame`` as the text a planner's CSV holds (:data:`CSV_NUMBER_RULE`).
 
     ``names`` maps a code column of :data:`NAMED_CODES` to ``{code: name}``: a name column
@@ -204,6 +215,10 @@ def planner_table(frame: pd.DataFrame, *, names: Mapping[str, Mapping[str, str]]
     names
         Names of codes by code column (``{"area_id": {"E01...": "Sheffield 001A"}}``);
         ``None`` adds no name column.
+    digits
+        Decimals of the numeric columns by output column name, decided over a whole table
+        ``frame`` is a block of (:func:`write_csv` writes a long table in blocks); ``None``:
+        decided over ``frame``.
 
     Returns
     -------
@@ -211,17 +226,21 @@ def planner_table(frame: pd.DataFrame, *, names: Mapping[str, Mapping[str, str]]
         The table as text columns on the same index; a ``<name>_min`` column follows each
         ``<name>_s`` seconds column the table lacks minutes for.
     """
+    fixed = digits or {}
     out: dict[str, pd.Series] = {}
     for col in frame.columns:
         series = frame[col]
         key = str(col)
         numbers = _number_column(series)
+        if digits is not None:  # a block: numbers or text as over the whole table
+            numbers = (numbers if numbers is not None else pd.to_numeric(series, errors="coerce")) if key in fixed else None
         if numbers is None:
             out[key] = series.map(_plain_cell) if series.dtype == object else series
         else:
-            out[key] = _text_of(key, numbers)
-            if key.endswith("_s") and f"{key[:-2]}_min" not in frame.columns:
-                out[f"{key[:-2]}_min"] = _text_of(f"{key[:-2]}_min", numbers / 60)
+            out[key] = _text_of(key, numbers, fixed.get(key))
+            minutes = f"{key[:-2]}_min"
+            if key.endswith("_s") and minutes not in frame.columns:
+                out[minutes] = _text_of(minutes, numbers / 60, fixed.get(minutes))
         label = NAMED_CODES.get(key)
         if names and label and key in names and label not in frame.columns:
             out[label] = series.astype(str).map(dict(names[key])).fillna("")
@@ -258,8 +277,30 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, names: Mapping[str, Mapp
         ``path``.
     """
     p = Path(path)
-    planner_table(frame, names=names).to_csv(p, index=False, lineterminator="\n")
+    if len(frame) <= CSV_BLOCK_ROWS:
+        planner_table(frame, names=names).to_csv(p, index=False, lineterminator="\n")
+        return p
+    # a long table (the travel times of many sites) as text one block at a time: the text
+    # of 17 M rows at once took 11 GB; decimals are decided over the whole table first,
+    # so the file is the same as written at once
+    digits = {}
+    for col in frame.columns:
+        numbers = _number_column(frame[col])
+        if numbers is not None:
+            digits[str(col)] = _digits_of(str(col), numbers)
+            if str(col).endswith("_s"):
+                digits[f"{str(col)[:-2]}_min"] = _digits_of(f"{str(col)[:-2]}_min", numbers / 60)
+    with p.open("w", encoding="utf-8", newline="") as out:
+        for start in range(0, len(frame), CSV_BLOCK_ROWS):
+            block = frame.iloc[start : start + CSV_BLOCK_ROWS]
+            planner_table(block, names=names, digits=digits).to_csv(
+                out, index=False, header=start == 0, lineterminator="\n"
+            )
     return p
+
+
+#: Rows of a CSV made into text at once by :func:`write_csv` (longer tables in blocks).
+CSV_BLOCK_ROWS = 500_000
 
 
 __all__ = [
