@@ -117,7 +117,7 @@ def serve_explore(config: StudyConfig, *, port: int = 8866, open_browser: bool =
         notebook.write_text(json.dumps(explore_notebook(config.config_path), indent=1), encoding="utf-8")
         print(f"apgeo explore: {config.name} at http://127.0.0.1:{port}/ (Ctrl-C to stop)", file=sys.stderr)
         server = subprocess.Popen(voila_command(notebook, port=port, open_browser=open_browser), cwd=folder)
-        with _stops_passed_on(server):
+        with _StopsPassedOn(server):
             try:
                 return server.wait()
             except KeyboardInterrupt:
@@ -130,7 +130,7 @@ def serve_explore(config: StudyConfig, *, port: int = 8866, open_browser: bool =
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP) if hasattr(signal, "SIGHUP") else (signal.SIGTERM,)
 
 
-class _stops_passed_on:
+class _StopsPassedOn:
     """Within the block, a stop signal to this process is sent on to ``server`` (which
     then shuts its kernels down and exits, ending ``server.wait()``); the handlers before
     are restored after. Outside the main thread signals cannot be caught: nothing is done."""
