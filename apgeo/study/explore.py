@@ -64,7 +64,7 @@ def explore_session(config: StudyConfig, *, progress: Progress | None = None) ->
     """
     import apgeo
     from apgeo.study.pipeline import compute_travel_times, load_inputs
-    from apgeo.study.study_size import check_study_size, study_modes, study_size
+    from apgeo.study.study_size import check_study_fits
 
     # no tqdm widget bars while loading: in a page served ahead of its first visit (voila's
     # preheated kernel) a widget made before the page connects is "not found" in the browser
@@ -78,10 +78,7 @@ def explore_session(config: StudyConfig, *, progress: Progress | None = None) ->
             result = load_inputs(config)
             # the session holds every travel-time table: a study too big to run is too
             # big to explore, and is refused before any travel time as run_study does
-            check_study_size(
-                study_size(len(result.demand), len(result.providers), study_modes(config)),
-                memory_limit_gb=config.memory_limit_gb, source=str(config.config_path or config.name),
-            )
+            check_study_fits(result)
             compute_travel_times(result, progress=progress)
     finally:
         apgeo.configure(progress=before)

@@ -390,7 +390,7 @@ def run_study(
     from apgeo.outputs.files import writable_folder
     from apgeo.outputs.lock import output_lock
     from apgeo.study.incremental import study_cache_dir
-    from apgeo.study.study_size import check_study_size, study_modes, study_size
+    from apgeo.study.study_size import check_study_fits
 
     writable_folder(config.maps_dir, what="maps folder")
     # one study at a time per output folder: two at once would interleave their files;
@@ -402,11 +402,7 @@ def run_study(
         if progress:
             progress("load inputs")
         result = load_inputs(config)
-        check_study_size(
-            study_size(len(result.demand), len(result.providers), study_modes(config)),
-            memory_limit_gb=config.memory_limit_gb, output_dir=config.output_dir,
-            source=str(config.config_path or config.name),
-        )
+        check_study_fits(result, output_dir=config.output_dir)
         result.formats = tuple(formats)
         if to_postgis:
             from apgeo.study.outputs import write_postgis

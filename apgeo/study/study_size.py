@@ -28,6 +28,7 @@ from apgeo._log import logger
 
 if TYPE_CHECKING:
     from apgeo.study.config import StudyConfig
+    from apgeo.study.result import StudyResult
 
 #: Peak memory of a study with (almost) no pairs: libraries, inputs, maps (GB).
 PEAK_BASE_GB = 0.9
@@ -213,12 +214,38 @@ def check_study_size(
             )
 
 
+def check_study_fits(result: StudyResult, *, output_dir: Path | None = None) -> None:
+    """:func:`check_study_size` of a study whose inputs are loaded, with its own limit:
+    ``apgeo study`` (with its output folder) and ``apgeo explore`` call it before any
+    travel time is computed.
+
+    Parameters
+    ----------
+    result
+        The study after :func:`apgeo.study.pipeline.load_inputs`.
+    output_dir
+        Where its tables are written (``None``: nothing written, no disk check).
+
+    Raises
+    ------
+    StudyTooLargeError
+        As :func:`check_study_size`.
+    """
+    config = result.config
+    check_study_size(
+        study_size(len(result.demand), len(result.providers), study_modes(config)),
+        memory_limit_gb=config.memory_limit_gb, output_dir=output_dir,
+        source=str(config.config_path or config.name),
+    )
+
+
 __all__ = [
     "CSV_GB_PER_MILLION_PAIRS",
     "DEFAULT_MEMORY_SHARE",
     "PEAK_BASE_GB",
     "PEAK_GB_PER_MILLION_PAIRS",
     "StudySize",
+    "check_study_fits",
     "check_study_size",
     "machine_memory_gb",
     "study_modes",
