@@ -196,6 +196,26 @@ def _text_of(column: str, numbers: pd.Series, digits: int | None = None) -> pd.S
     ).replace({"-0": "0", "-0.0": "0.0", "-0.0000": "0.0000"})
 
 
+def _minutes_column(column: str) -> str | None:
+    """The minutes column written beside a seconds column (``travel_time_s`` ->
+    ``travel_time_min``); None for any other column."""
+    return f"{column[:-2]}_min" if column.endswith("_s") else None
+
+
+def _column_digits(frame: pd.DataFrame) -> dict[str, int]:
+    """The decimals of every numeric column of ``frame`` (and of the minutes beside a
+    seconds column), decided over the whole table as :func:`planner_table` decides them."""
+    digits = {}
+    for col in frame.columns:
+        numbers = _number_column(frame[col])
+        if numbers is not None:
+            digits[str(col)] = _digits_of(str(col), numbers)
+            minutes = _minutes_column(str(col))
+            if minutes:
+                digits[minutes] = _digits_of(minutes, numbers / 60)
+    return digits
+
+
 def planner_table(
     frame: pd.DataFrame,
     *,
@@ -238,8 +258,8 @@ def planner_table(
             out[key] = series.map(_plain_cell) if series.dtype == object else series
         else:
             out[key] = _text_of(key, numbers, fixed.get(key))
-            minutes = f"{key[:-2]}_min"
-            if key.endswith("_s") and minutes not in frame.columns:
+            minutes = _minutes_column(key)
+            if minutes and minutes not in frame.columns:
                 out[minutes] = _text_of(minutes, numbers / 60, fixed.get(minutes))
         label = NAMED_CODES.get(key)
         if names and label and key in names and label not in frame.columns:
@@ -283,13 +303,7 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, names: Mapping[str, Mapp
     # a long table (the travel times of many sites) as text one block at a time: the text
     # of 17 M rows at once took 11 GB; decimals are decided over the whole table first,
     # so the file is the same as written at once
-    digits = {}
-    for col in frame.columns:
-        numbers = _number_column(frame[col])
-        if numbers is not None:
-            digits[str(col)] = _digits_of(str(col), numbers)
-            if str(col).endswith("_s"):
-                digits[f"{str(col)[:-2]}_min"] = _digits_of(f"{str(col)[:-2]}_min", numbers / 60)
+    digits = _column_digits(frame)
     with p.open("w", encoding="utf-8", newline="") as out:
         for start in range(0, len(frame), CSV_BLOCK_ROWS):
             block = frame.iloc[start : start + CSV_BLOCK_ROWS]
