@@ -343,20 +343,11 @@ MAX_SEPARATE_MARKERS = 1_000
 
 def _add_many_sites(group: folium.FeatureGroup, rows: gpd.GeoDataFrame, *, style: dict[str, Any], pane: str) -> None:
     """The sites of one kind as one GeoJSON layer (in lon/lat, properties escaped)."""
-    points = [g if g.geom_type == "Point" else g.representative_point() for g in rows.geometry]
-    features = [
-        {
-            "type": "Feature",
-            "id": str(i),
-            "properties": {"Site": _esc(row[NAME]), "Details": _provider_popup(row)},
-            "geometry": {"type": "Point", "coordinates": [p.x, p.y]},
-        }
-        for i, ((_, row), p) in enumerate(zip(rows.iterrows(), points, strict=True))
-    ]
+    points = rows.set_geometry([g if g.geom_type == "Point" else g.representative_point() for g in rows.geometry])
     marker = folium.CircleMarker(**style)
     marker.options["pane"] = pane
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
+    _geojson(
+        _features(points, lambda row: {"Site": _esc(row[NAME]), "Details": _provider_popup(row)}),
         marker=marker,
         tooltip=folium.GeoJsonTooltip(["Site"], labels=False),
         popup=folium.GeoJsonPopup(["Details"], labels=False, max_width=320),
