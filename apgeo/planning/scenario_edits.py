@@ -288,16 +288,16 @@ class Scenario:
             after[CAPACITY_PLACES] = np.nan
         after[CAPACITY_PLACES] = after[CAPACITY_PLACES].astype(float)
         is_geo = isinstance(after, gpd.GeoDataFrame)
-        row_of = {sid: i for i, sid in enumerate(after[SITE_ID].astype(str))}  # open sites of today
+        # the open sites: today's (row_of) and those the edits added, each once
+        row_of = {sid: i for i, sid in enumerate(after[SITE_ID].astype(str))}  # site id -> row of today
         added: dict[str, tuple[dict[str, Any], Any]] = {}  # site id -> (row, geometry), in order
-        present = set(row_of)
         closed_rows: list[int] = []
         needs_times: dict[str, Any] = {}
         dropped: set[str] = set()
         for change in self.changes:
             sid = change.site_id
             if change.action == "add":
-                if sid in present:
+                if sid in row_of or sid in added:
                     raise ApgeoValueError(
                         f"scenario {self.name!r}: cannot add site {sid!r}, a site with that id exists; "
                         "choose a new site_id"
@@ -305,17 +305,15 @@ class Scenario:
                 row = {c: (np.nan if c == CAPACITY_PLACES else "") for c in after.columns if c != "geometry"}
                 row.update({SITE_ID: sid, **change.attributes})
                 added[sid] = (row, change.geometry)
-                present.add(sid)
                 needs_times[sid] = change.geometry
                 continue
-            if sid not in present:
+            if sid not in row_of and sid not in added:
                 raise ApgeoValueError(
                     f"scenario {self.name!r}: {change.action} names site {sid!r}, which is not in "
-                    f"providers; site ids present include {format_ids(sorted(present))}"
+                    f"providers; site ids present include {format_ids(sorted([*row_of, *added]))}"
                 )
             if change.action in ("close", "move"):
                 if change.action == "close":
-                    present.discard(sid)
                     needs_times.pop(sid, None)
                 else:
                     needs_times[sid] = change.geometry
