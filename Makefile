@@ -32,12 +32,7 @@ typecheck: $(STAMP)
 # where apt-get is unavailable or we are not root: the browser tests then skip with a reason.
 browser-deps:
 	@bash scripts/debian_test_deps.sh wait
-	@if [ ! -x /usr/bin/chromedriver ]; then \
-	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
-	      || echo "browser-deps: could not install chromium; browser tests will be skipped"; \
-	  else echo "browser-deps: no apt-get/root; browser tests will be skipped"; fi; \
-	fi
+	@bash scripts/debian_test_deps.sh now chromium chromium-driver
 
 # Upgrade every pin to the newest versions pyproject.toml allows (commit the new lock).
 lock: $(STAMP)
@@ -60,12 +55,7 @@ test-deps:
 # QGIS's Python bindings alone (Debian python3-qgis, about 5.5 min to install) for the test
 # that opens the study's GeoPackage in QGIS headless; without them that test skips with the reason.
 qgis-deps:
-	@if ! QT_QPA_PLATFORM=offscreen /usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1; then \
-	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-qgis >/dev/null) \
-	      || echo "qgis-deps: could not install python3-qgis; the QGIS test will be skipped"; \
-	  else echo "qgis-deps: no apt-get/root; the QGIS test will be skipped"; fi; \
-	fi
+	@bash scripts/debian_test_deps.sh now python3-qgis
 
 pytest: $(STAMP) browser-deps postgis-deps
 	$(VENV)/bin/pytest -n 2

@@ -5,6 +5,8 @@
 #
 #   scripts/debian_test_deps.sh start   # `make test` runs this first: installs in the background
 #   scripts/debian_test_deps.sh wait    # blocks until the packages the test run needs are in
+#   scripts/debian_test_deps.sh now PKG...  # installs the missing ones of PKG... now (the
+#                                        # make targets and the PostGIS server script)
 #
 # Two phases, one apt-get at a time: first chromium, chromium-driver, postgresql, postgis
 # (the test run waits for them: `wait`), then python3-qgis (about 5.5 min; it installs while
@@ -75,8 +77,18 @@ case "${1:-}" in
     done
     say "still installing after 30 min; going on (the tests that need the packages skip)"
     ;;
+  now)
+    shift
+    [ -z "$(missing "$@")" ] && exit 0
+    if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
+      say "no apt-get or not root: $(missing "$@") not installed; the tests that need them skip"
+      exit 0
+    fi
+    apt-get update -qq >/dev/null 2>&1 || say "apt-get update failed"
+    install "" "$@" 2>&1 | { grep -E '^(installing|could not install)' || true; } | sed 's/^/debian-test-deps: /'
+    ;;
   *)
-    echo "usage: $0 start|wait" >&2
+    echo "usage: $0 start|wait|now PKG..." >&2
     exit 2
     ;;
 esac

@@ -23,11 +23,9 @@ if [ -f "$DIR/dsn" ] && pg_isready -q -h 127.0.0.1 -p "$PORT" 2>/dev/null; then
   exit 0
 fi
 if [ -z "$(ls /usr/share/postgresql/*/extension/postgis.control 2>/dev/null)" ]; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-      postgresql postgis >/dev/null 2>&1) || { say "could not install postgresql/postgis; PostGIS tests will be skipped"; exit 0; }
-  else
-    say "no PostGIS, and no apt-get/root to install it; PostGIS tests will be skipped"; exit 0
+  bash "$(dirname "$0")/debian_test_deps.sh" now postgresql postgis
+  if [ -z "$(ls /usr/share/postgresql/*/extension/postgis.control 2>/dev/null)" ]; then
+    say "no PostGIS (not installed); PostGIS tests will be skipped"; exit 0
   fi
 fi
 BIN="$(bindir)"
