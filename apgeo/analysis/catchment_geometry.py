@@ -90,6 +90,8 @@ class _Blocks:
         self._pending: dict[tuple[int, float], Future[BaseGeometry]] = {}
         #: Polygons read from a cache as WKB, decoded when first needed.
         self.stored: dict[tuple[int, float], bytes] = {}
+        #: How many polygons were built here (not decoded): a cache has something to add.
+        self.built = 0
 
     def _tiles(self) -> None:
         xs, ys = self.geometry.x, self.geometry.y
@@ -184,8 +186,14 @@ class _Blocks:
                 self._pending[key] = mine
         if pending is not None:
             return pending.result()
+        built: list[bool] = []
+
+        def build_counted() -> BaseGeometry:
+            built.append(True)
+            return build()
+
         try:
-            geom = _from_stored(self.stored.get(key), build)
+            geom = _from_stored(self.stored.get(key), build_counted)
         except BaseException as exc:
             with _TILE_LOCK:
                 del self._pending[key]
@@ -194,14 +202,20 @@ class _Blocks:
         with _TILE_LOCK:
             self.polygons.setdefault(key, geom)
             del self._pending[key]
+            self.built += len(built)
         mine.set_result(geom)
         return geom
 
-    def _ensure_tiles(self, tiles: np.ndarray, width_m: float) -> None:
-        """Build the polygons of ``tiles`` not built yet, on several threads (GEOS
-        releases the GIL); tiles another thread is building are waited for."""
+    def known(self, key: tuple[int, float]) -> bool:
+        """Whether the polygon under ``key`` is built or kept from a cache."""
+        return key in self.polygons or key in self.stored
+
+    def _ensure_tiles(self, tiles: list[int], width_m: float) -> None:
+        """Build the polygons of ``tiles`` neither built nor kept from a cache, on several
+        threads (GEOS releases the GIL); tiles another thread is building are waited for.
+        Kept ones are decoded when first used."""
         with _TILE_LOCK:
-            missing = [int(t) for t in tiles if (int(t), width_m) not in self.polygons]
+            missing = [t for t in tiles if not self.known((t, width_m))]
         workers = min(len(missing) // 2, os.cpu_count() or 1, _TILE_THREADS)
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -245,17 +259,35 @@ class _Blocks:
     def group_polygons(
         self, groups: list[tuple[int, int, int]], width_m: float
     ) -> list[BaseGeometry]:
-        """The polygons of quadtree ``groups`` (see :meth:`reached_groups`)."""
-        tiles = []
+        """The polygons of quadtree ``groups`` (see :meth:`reached_groups`). The tiles of
+        groups not known yet are built first, together, on several threads."""
+        tiles: set[int] = set()
         for level, col, row in groups:
-            span = 1 << level
-            cols = np.arange(col * span, min((col + 1) * span, self.n_cols))
-            rows = np.arange(row * span, min((row + 1) * span, self.n_rows))
-            ids = (cols[:, None] * self.n_rows + rows[None, :]).ravel()
-            tiles.append(ids[ids < self.n_tiles])
+            self._tiles_to_build(level, col, row, width_m, tiles)
         if tiles:
-            self._ensure_tiles(np.unique(np.concatenate(tiles)), width_m)
+            self._ensure_tiles(sorted(tiles), width_m)
         return [self._group(level, col, row, width_m) for level, col, row in groups]
+
+    def _tiles_to_build(self, level: int, col: int, row: int, width_m: float, out: set[int]) -> None:
+        """Add to ``out`` the tiles a group's polygon needs: none when the group (or the
+        part of it below) is already built or kept from a cache."""
+        span = 1 << level
+        if col * span >= self.n_cols or row * span >= self.n_rows:
+            return
+        if level == 0:
+            tile = col * self.n_rows + row
+            if tile < self.n_tiles:
+                out.add(tile)
+            return
+        if self.known((self._group_code(level, col, row), width_m)):
+            return
+        for dc in (0, 1):
+            for dr in (0, 1):
+                self._tiles_to_build(level - 1, 2 * col + dc, 2 * row + dr, width_m, out)
+
+    def _group_code(self, level: int, col: int, row: int) -> int:
+        """The key of a group's polygon (below zero, apart from the tiles')."""
+        return -(1 + (level * self.side + col) * self.side + row)
 
     def _group(self, level: int, col: int, row: int, width_m: float) -> BaseGeometry:
         span = 1 << level
@@ -273,8 +305,7 @@ class _Blocks:
             ]
             return shapely.union_all(np.asarray(quarters, dtype=object))
 
-        code = -(1 + (level * self.side + col) * self.side + row)
-        return self._once((code, width_m), build)
+        return self._once((self._group_code(level, col, row), width_m), build)
 
 
 def _from_stored(raw: bytes | None, build: Callable[[], BaseGeometry]) -> BaseGeometry:

@@ -448,7 +448,8 @@ def _cached_twins(network: str) -> catchment_geometry.TwinMatcher:
 def _load_tiles(engine: TravelTimeEngine, path: Path, width_m: float) -> int:
     """Hand the cached tile polygons of a network (:class:`~apgeo.analysis.catchment_geometry._Blocks`)
     to the engine's blocks, as WKB decoded when first needed: a moved site then needs no
-    tile drawn again. Returns how many tile polygons the blocks know afterwards."""
+    tile drawn again. Returns how many polygons the blocks have built so far (those drawn
+    afterwards are new to the cache)."""
     blocks = _blocks(engine)
     data = load_npz(path)
     if data is not None and {"tiles", "offsets", "wkb"} <= set(data):
@@ -456,7 +457,7 @@ def _load_tiles(engine: TravelTimeEngine, path: Path, width_m: float) -> int:
         if len(offsets) == len(tiles) + 1:
             for k, tile in enumerate(tiles.tolist()):
                 blocks.stored.setdefault((int(tile), width_m), raw[offsets[k] : offsets[k + 1]])
-    return len(_known(blocks, width_m))
+    return int(blocks.built)
 
 
 def _known(blocks: Any, width_m: float) -> dict[int, bytes | Any]:
@@ -467,10 +468,12 @@ def _known(blocks: Any, width_m: float) -> dict[int, bytes | Any]:
 
 
 def _save_tiles(engine: TravelTimeEngine, path: Path, width_m: float, before: int) -> None:
-    """Cache the engine's tile polygons of ``width_m`` when new ones were drawn."""
-    known = _known(_blocks(engine), width_m)
-    if len(known) <= before:
+    """Cache the engine's tile polygons of ``width_m`` when new ones were drawn (the
+    blocks had built ``before`` polygons when the cache was read)."""
+    blocks = _blocks(engine)
+    if blocks.built <= before:
         return
+    known = _known(blocks, width_m)
     codes = sorted(known)
     blobs = [b if isinstance(b, bytes) else shapely.to_wkb(b) for b in (known[c] for c in codes)]
     offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
