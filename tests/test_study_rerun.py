@@ -46,7 +46,7 @@ def test_straight_line_rerun_from_cache_writes_the_same_files(tmp_path: Path) ->
     cache = tmp_path / "cache"
     extra = '[placements]\nsynthetic = true\nrows = 300\nas_of = "2025-03-31"\n'
     first = _run(_config(_folder(tmp_path / "a"), extra=extra), cache)  # an empty cache: all computed
-    for kind in ("gi_star", "solutions", "disclosure", "figures"):
+    for kind in ("gi_star", "solutions", "disclosure", "figures", "england"):
         assert (cache / "study" / kind).is_dir(), kind
     again = _run(_config(_folder(tmp_path / "b"), extra=extra), cache)  # read back
     assert any("placements_synthetic" in name for name in again.tables)
@@ -75,3 +75,33 @@ def test_network_rerun_builds_no_engine_and_writes_the_same_files(tmp_path: Path
     assert sorted(got) == sorted(expected)
     for rel, data in expected.items():
         assert got[rel] == data, rel
+
+
+def test_england_comparison_is_kept_under_the_extract_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rerun takes the England comparison from the study cache (it depends on neither the
+    providers nor the network); a changed England extract computes it again."""
+    import apgeo.analysis.england as england
+    import apgeo.study.comparison as comparison
+
+    cache = tmp_path / "cache"
+    first = _run(_config(_folder(tmp_path / "a")), cache)
+    calls: list[int] = []
+    real = england.england_comparison
+
+    def counted(**kwargs: object) -> object:
+        calls.append(1)
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(england, "england_comparison", counted)
+    again = _run(_config(_folder(tmp_path / "b")), cache)
+    assert calls == []  # read back
+    assert again.tables["england_comparison"].equals(first.tables["england_comparison"])
+    assert again.tables["england_comparison"].attrs == first.tables["england_comparison"].attrs
+    assert again.sections["england_standing"] == first.sections["england_standing"]
+    ranks = {k: v for k, v in first.headline.items() if k.startswith("england_rank_")}
+    assert ranks and all(again.headline[k] == v for k, v in ranks.items())
+    digests = comparison._extract_digests()
+    assert digests is not None
+    monkeypatch.setattr(comparison, "_extract_digests", lambda: {**digests, "authorities.csv": "changed"})
+    _run(_config(_folder(tmp_path / "c")), cache)
+    assert calls == [1]  # another extract: computed again
