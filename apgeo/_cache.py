@@ -37,13 +37,27 @@ MANIFEST = "made_by.json"
 _CODE_PREFIX = "code-"
 
 
+#: sha256 of files already read in this process, under their identity on disk.
+_FILE_DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
+
+
 def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's content (read in 1 MiB chunks)."""
+    """Hex sha256 of a file's content (read in 1 MiB chunks). A file read before in this
+    process is not read again while its inode, size, modification and change times are
+    unchanged (a study reads its network file once, not once per mode)."""
+    st = os.stat(path)
+    identity = (str(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    found = _FILE_DIGESTS.get(identity)
+    if found is not None:
+        return found
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
-    return digest.hexdigest()
+    if len(_FILE_DIGESTS) > 1_000:
+        _FILE_DIGESTS.clear()
+    _FILE_DIGESTS[identity] = digest.hexdigest()
+    return _FILE_DIGESTS[identity]
 
 
 def cache_key(payload: Mapping[str, Any], *, length: int = 24) -> str:

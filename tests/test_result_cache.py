@@ -234,3 +234,21 @@ def test_cache_clear_removes_every_kept_result() -> None:
     assert len(_entries(study_cache_dir())) == 2
     assert main(["cache", "clear", "--what", "study"]) == 0
     assert _entries(study_cache_dir()) == []
+
+
+def test_file_digest_is_read_again_when_the_file_changes(tmp_path: Path) -> None:
+    """A file's sha256 is remembered while the file is unchanged on disk, and read again
+    when it is rewritten, even with the same size."""
+    import hashlib
+    import os
+
+    from apgeo._cache import file_sha256
+
+    path = tmp_path / "network.graphml"
+    path.write_bytes(b"a" * 1000)
+    assert file_sha256(path) == hashlib.sha256(b"a" * 1000).hexdigest()
+    assert file_sha256(path) == hashlib.sha256(b"a" * 1000).hexdigest()  # remembered
+    st = os.stat(path)
+    path.write_bytes(b"b" * 1000)  # same size
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # even with the old modification time
+    assert file_sha256(path) == hashlib.sha256(b"b" * 1000).hexdigest()
