@@ -252,7 +252,7 @@ def test_missing_solver_falls_back_to_greedy(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_timed_out_solver_falls_back_to_greedy(monkeypatch: pytest.MonkeyPatch) -> None:
-    def stopped(prob, x, solver, extra):
+    def stopped(program, solver):
         return R._IlpResult([], "Not Solved", False, {}, "the solver stopped before proving optimality")
 
     monkeypatch.setattr(R, "_run_ilp", stopped)

@@ -171,7 +171,7 @@ def test_solution_cache_keys_every_setting(tmp_path: Path) -> None:
 def test_solution_cache_keeps_no_unproven_solution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cost, need = _instance()
 
-    def stopped(prob: object, x: object, solver: object, extra: object) -> B._IlpResult:
+    def stopped(program: object, solver: object) -> B._IlpResult:
         return B._IlpResult([], "Not Solved", False, {}, "the solver stopped before proving optimality")
 
     monkeypatch.setattr(B, "_run_ilp", stopped)

@@ -1,5 +1,7 @@
-"""The shared machinery of the location models: solvers (PuLP with HiGHS, CBC as fallback),
-the lazy-greedy search with its bound and gap, and :class:`_LocationModel`.
+"""The shared machinery of the location models: solvers (HiGHS given the model's integer
+program as arrays, CBC or a caller's PuLP solver as fallback, see
+:mod:`~apgeo.planning.models.integer_program`), the lazy-greedy search with its bound and
+gap, and :class:`_LocationModel`.
 """
 
 from __future__ import annotations
@@ -8,8 +10,7 @@ import heapq
 import math
 import time
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +30,14 @@ from apgeo.planning.instance import (
     _Instance,
     _instance_from_tables,
 )
+from apgeo.planning.models.integer_program import (
+    HighsSolver,
+    IntegerProgram,
+    native_stdout_silenced,
+    solve_with_highs,
+    to_pulp,
+)
+from apgeo.planning.models.integer_program import IlpResult as _IlpResult
 
 DEFAULT_MAX_TRAVEL_TIME_S = 1800.0
 DEFAULT_TIME_LIMIT_S = 60.0
@@ -54,7 +63,8 @@ def _available_solvers() -> tuple[str, ...]:
 
 
 def _pick_solver(solver: SolverChoice | Any, time_limit_s: float) -> tuple[Any | None, str]:
-    """Return ``(pulp solver or None, name or reason)``."""
+    """Return ``(solver or None, name or reason)``: HiGHS through its own interface, else a
+    PuLP solver."""
     import pulp
 
     if not isinstance(solver, str):
@@ -69,8 +79,8 @@ def _pick_solver(solver: SolverChoice | Any, time_limit_s: float) -> tuple[Any |
         raise ApgeoValueError(f"solver must be 'auto', 'highs' or 'cbc' (or a PuLP solver); got {solver!r}")
     for name in wanted[solver]:
         if name in available:
-            if name == "HiGHS":
-                return pulp.HiGHS(msg=False, timeLimit=time_limit_s, threads=1), name
+            if name == "HiGHS":  # given the program's arrays directly
+                return HighsSolver(time_limit_s), name
             with warnings.catch_warnings():
                 # PuLP 3.3 deprecates its bundled CBC (PULP_CBC_CMD) in favour of COIN_CMD
                 # with a separately installed CBC; the bundled one still works.
@@ -80,53 +90,19 @@ def _pick_solver(solver: SolverChoice | Any, time_limit_s: float) -> tuple[Any |
     return None, f"solver {solver!r} is not available (PuLP finds: {list(available) or 'none'})"
 
 
-@dataclass
-class _IlpResult:
-    chosen: list[int]
-    status: str
-    optimal: bool
-    values: dict[str, float]
-    message: str
-
-
-@contextmanager
-def _native_stdout_silenced() -> Iterator[None]:
-    """Silence the C-level standard output for the duration (the library never prints).
-
-    HiGHS writes its copyright banner when its first model is created, before PuLP can
-    pass ``output_flag=False``; ``msg=False`` alone does not stop it.
-    """
-    import os
-    import sys
-
-    # the C library writes to file descriptor 1 whatever sys.stdout is (a notebook's or a
-    # test runner's stream has no descriptor of its own): silence descriptor 1 itself
-    fd = 1
-    try:
-        sys.stdout.flush()
-        saved = os.dup(fd)
-    except OSError:  # no descriptor 1 at all
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), fd)
-            try:
-                yield
-            finally:
-                os.dup2(saved, fd)
-    finally:
-        os.close(saved)
-
-
-def _run_ilp(prob: Any, x: dict[int, Any], solver: Any, extra: dict[str, Any]) -> _IlpResult:
-    """Solve a PuLP problem; report optimality honestly (time limits included)."""
+def _run_ilp(program: IntegerProgram, solver: Any) -> _IlpResult:
+    """Solve a model's integer program; report optimality honestly (time limits included).
+    HiGHS is given the arrays (:func:`~apgeo.planning.models.integer_program.solve_with_highs`);
+    another solver gets them as a PuLP problem."""
+    if isinstance(solver, HighsSolver):
+        return solve_with_highs(program, solver)
     import pulp
 
+    prob, x, extra = to_pulp(program)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*PULP_CBC_CMD is deprecated", category=DeprecationWarning)
-            with _native_stdout_silenced():
+            with native_stdout_silenced():
                 prob.solve(solver)
     except pulp.PulpSolverError as err:  # pragma: no cover - depends on the installation
         return _IlpResult([], "Error", False, {}, f"the solver failed: {err}")
@@ -188,10 +164,7 @@ def _solve_ilp_cached(
     solved: list[_IlpResult] = []
 
     def compute() -> dict[str, np.ndarray] | None:
-        built = model._ilp()
-        assert built is not None
-        prob, x, extra = built
-        result = _run_ilp(prob, x, engine, extra)
+        result = _run_ilp(model._program(), engine)
         solved.append(result)
         if not result.optimal:
             return None
@@ -619,7 +592,7 @@ class _LocationModel:
     def _greedy_state(self) -> tuple[_GreedyState, float]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _ilp(self) -> tuple[Any, dict[int, Any], dict[str, Any]] | None:  # pragma: no cover
+    def _program(self) -> IntegerProgram:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _gain_of(self, chosen: np.ndarray) -> float:  # pragma: no cover - abstract

@@ -22,6 +22,7 @@ from apgeo.planning.models.base import (
     _IlpResult,
     _LocationModel,
 )
+from apgeo.planning.models.integer_program import IntegerProgram, ProgramRows
 from apgeo.schema import CAPACITY_PLACES, SITE_ID
 
 
@@ -230,57 +231,65 @@ class _CapacitatedMixin(_LocationModel):
                 )
         return order, gain, ub
 
-    def _ilp(self) -> tuple[Any, dict[int, Any], dict[str, Any]]:
-        import pulp
-
+    def _program(self) -> IntegerProgram:
         assert self.capacity is not None
         value = self._value()
         open_cols = np.flatnonzero(self.fixed | self.candidates)
         sub = value[:, open_cols] > 0
         sub &= (self.need > 0)[:, None]
         rows_k, cols_k = np.nonzero(sub)
-        prob = pulp.LpProblem("capacitated", pulp.LpMaximize)
         cand = self._cand_cols()
-        x = {int(j): prob.add_variable(f"x_{j}", cat="Binary") for j in cand}
-        y: dict[str, Any] = {}
-        terms = []
-        by_row: dict[int, list[Any]] = {}
-        by_col: dict[int, list[tuple[Any, float]]] = {}
-        single = self.assignment == "single"
-        for i, c in zip(rows_k, cols_k, strict=True):
-            j = int(open_cols[c])
-            v = prob.add_variable(f"y_{i}_{j}", cat="Binary") if single else prob.add_variable(f"y_{i}_{j}", 0, 1)
-            y[f"{i}_{j}"] = v
-            terms.append((v, float(self.need[i] * value[i, j])))
-            by_row.setdefault(int(i), []).append(v)
-            by_col.setdefault(j, []).append((v, float(self.need[i])))
-            if j in x:
-                prob += pulp.LpAffineExpression([(v, 1.0), (x[j], -1.0)]) <= 0
-        prob += pulp.LpAffineExpression(terms)
-        for vs in by_row.values():
-            if self.serve_all:
-                prob += pulp.lpSum(vs) == 1
-            else:
-                prob += pulp.lpSum(vs) <= 1
+        n_x, n_y = len(cand), len(rows_k)
+        site = open_cols[cols_k]  # the site of each assignment
+        x_of = np.full(len(self.site_ids), -1, dtype=np.int64)
+        x_of[cand] = np.arange(n_x)
+        names = np.concatenate(
+            [[f"x_{j}" for j in cand], [f"y_{i}_{j}" for i, j in zip(rows_k.tolist(), site.tolist(), strict=True)]]
+        ).astype(str)
+        objective = np.concatenate([np.zeros(n_x), self.need[rows_k] * value[rows_k, site]])
+        y = n_x + np.arange(n_y)
+        rows = ProgramRows()
+        # y_ij <= x_j for a candidate site j
+        to_candidate = x_of[site] >= 0
+        n_c = int(to_candidate.sum())
+        rows.add_block(
+            np.full(n_c, 2), np.column_stack([y[to_candidate], x_of[site[to_candidate]]]).ravel(),
+            np.tile([1.0, -1.0], n_c), -np.inf, 0.0,
+        )
+        # each area served once at most (exactly once when serve_all)
+        per_row = np.bincount(rows_k, minlength=len(self.need))
+        served = per_row > 0
+        rows.add_block(per_row[served], y, np.ones(n_y), 1.0 if self.serve_all else -np.inf, 1.0)
         if self.serve_all:
-            for i in np.flatnonzero(self.need > 0):
-                if int(i) not in by_row:
-                    self._infeasible(f"row {self.area_ids[i]} can reach no open or candidate site")
-        for j, pairs in by_col.items():
+            for i in np.flatnonzero((self.need > 0) & ~served):
+                self._infeasible(f"row {self.area_ids[i]} can reach no open or candidate site")
+        # capacity of each site, in the order the sites first serve an area
+        sites, first = np.unique(site, return_index=True)
+        for j in sites[np.argsort(first, kind="stable")].tolist():
             cap = float(self.capacity[j])
-            if math.isfinite(cap):
-                expr = pulp.LpAffineExpression(pairs)
-                if self.fill_fixed and self.fixed[j]:
-                    prob += expr == cap
-                else:
-                    prob += expr <= (cap * x[j] if j in x else cap)
+            if not math.isfinite(cap):
+                continue
+            mine = np.flatnonzero(site == j)
+            if self.fill_fixed and self.fixed[j]:
+                rows.add(y[mine], self.need[rows_k[mine]].astype(float), cap, cap)
+            elif x_of[j] >= 0:
+                rows.add(
+                    np.append(y[mine], x_of[j]), np.append(self.need[rows_k[mine]].astype(float), -cap), -np.inf, 0.0
+                )
+            else:
+                rows.add(y[mine], self.need[rows_k[mine]].astype(float), -np.inf, cap)
         if self.fill_fixed:
             empty = [self.site_ids[j] for j in np.flatnonzero(self.fixed & (self.capacity > 0))
-                     if int(j) not in by_col]
+                     if not (site == j).any()]
             if empty:
                 self._infeasible(f"existing site(s) {format_ids(empty)} can serve no need within reach")
-        prob += pulp.lpSum(x.values()) == self.p
-        return prob, x, y
+        rows.add(np.arange(n_x), np.ones(n_x), float(self.p), float(self.p))  # p sites
+        return IntegerProgram.build(
+            "capacitated", names=names, objective=objective,
+            integer=np.arange(n_x + n_y) < (n_x + (n_y if self.assignment == "single" else 0)),
+            rows=rows, x_cols={int(j): k for k, j in enumerate(cand)},
+            extra={f"{i}_{j}": n_x + k for k, (i, j) in enumerate(zip(rows_k.tolist(), site.tolist(), strict=True))},
+        )
 
     def _exact_gain(self, chosen: list[int], result: _IlpResult) -> float:
         value = self._value()

@@ -12,6 +12,7 @@ import numpy as np
 
 from apgeo.planning.instance import Objective, _Instance
 from apgeo.planning.models.base import _VALUE_TOL, _GreedyState, _LocationModel
+from apgeo.planning.models.integer_program import IntegerProgram, ProgramRows
 
 
 class _CoverState(_GreedyState):
@@ -131,23 +132,36 @@ class MaximalCovering(_LocationModel):
         base = self._covered_by(self.fixed)
         return float(self.need[self._covered_by(mask) & ~base].sum())
 
-    def _ilp(self) -> tuple[Any, dict[int, Any], dict[str, Any]]:
-        import pulp
-
+    def _program(self) -> IntegerProgram:
         cover = self.cover
         base = self._covered_by(self.fixed)
         cand = self._cand_cols()
         rows = np.flatnonzero(~base & (self.need > 0) & cover[:, cand].any(axis=1))
-        prob = pulp.LpProblem("mclp", pulp.LpMaximize)
-        x = {int(j): prob.add_variable(f"x_{j}", cat="Binary") for j in cand}
-        y = {int(i): prob.add_variable(f"y_{i}", 0, 1) for i in rows}
-        prob += pulp.LpAffineExpression([(y[int(i)], float(self.need[i])) for i in rows])
+        n_x = len(cand)
+        names = np.concatenate([[f"x_{j}" for j in cand], [f"y_{i}" for i in rows]]).astype(str)
+        objective = np.concatenate([np.zeros(n_x), self.need[rows].astype(float)])
+        # y_i <= sum of the x covering row i: y first, then the x in column order
         sub = cover[np.ix_(rows, cand)]
-        for k, i in enumerate(rows):
-            terms = [(x[int(cand[c])], 1.0) for c in np.flatnonzero(sub[k])]
-            prob += pulp.LpAffineExpression([(y[int(i)], 1.0), *[(v, -a) for v, a in terms]]) <= 0
-        prob += pulp.lpSum(x.values()) == self.p
-        return prob, x, {}
+        k, c = np.nonzero(sub)
+        per_row = np.bincount(k, minlength=len(rows))
+        counts = per_row + 1
+        start = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(counts, out=start[1:])
+        index = np.empty(int(start[-1]), dtype=np.int64)
+        value = np.full(len(index), -1.0)
+        index[start[:-1]] = n_x + np.arange(len(rows))
+        value[start[:-1]] = 1.0
+        first_of_row = np.repeat(start[:-1] + 1, per_row)
+        rank = np.arange(len(k)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        index[first_of_row + rank] = c
+        program_rows = ProgramRows()
+        program_rows.add_block(counts, index, value, -np.inf, 0.0)
+        program_rows.add(np.arange(n_x), np.ones(n_x), float(self.p), float(self.p))  # p sites
+        return IntegerProgram.build(
+            "mclp", names=names, objective=objective,
+            integer=np.arange(len(names)) < n_x, rows=program_rows,
+            x_cols={int(j): k for k, j in enumerate(cand)},
+        )
 
     @property
     def covered_need_(self) -> float:

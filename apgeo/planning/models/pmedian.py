@@ -16,6 +16,7 @@ from apgeo.planning.models.base import (
     _GreedyState,
     _LocationModel,
 )
+from apgeo.planning.models.integer_program import IntegerProgram, ProgramRows
 
 
 class _MedianState(_GreedyState):
@@ -130,28 +131,32 @@ class PMedian(_LocationModel):
         after = self._best(self.open_mask(chosen.tolist()))
         return float(self.need @ (base - after))
 
-    def _ilp(self) -> tuple[Any, dict[int, Any], dict[str, Any]]:
-        import pulp
-
+    def _program(self) -> IntegerProgram:
         base = self._best(self.fixed)
         cand = self._cand_cols()
         save = base[:, None] - self.effective_s[:, cand]
         rows_k, cols_k = np.nonzero((save > 0) & (self.need[:, None] > 0))
-        prob = pulp.LpProblem("pmedian", pulp.LpMaximize)
-        x = {int(j): prob.add_variable(f"x_{j}", cat="Binary") for j in cand}
-        z = [prob.add_variable(f"z_{i}_{cand[c]}", 0, 1) for i, c in zip(rows_k, cols_k, strict=True)]
-        prob += pulp.LpAffineExpression(
-            [(v, float(self.need[i] * save[i, c])) for v, i, c in zip(z, rows_k, cols_k, strict=True)]
+        n_x, n_z = len(cand), len(rows_k)
+        names = np.concatenate(
+            [[f"x_{j}" for j in cand], [f"z_{i}_{j}" for i, j in zip(rows_k.tolist(), cand[cols_k].tolist(), strict=True)]]
+        ).astype(str)
+        objective = np.concatenate([np.zeros(n_x), self.need[rows_k] * save[rows_k, cols_k]])
+        z = n_x + np.arange(n_z)
+        program_rows = ProgramRows()
+        # z_ij <= x_j: an area is served by a site only if it opens
+        program_rows.add_block(
+            np.full(n_z, 2), np.column_stack([z, cols_k]).ravel(), np.tile([1.0, -1.0], n_z), -np.inf, 0.0
         )
-        by_row: dict[int, list[Any]] = {}
-        for v, i, c in zip(z, rows_k, cols_k, strict=True):
-            by_row.setdefault(int(i), []).append(v)
-            prob += pulp.LpAffineExpression([(v, 1.0), (x[int(cand[c])], -1.0)]) <= 0
-        for vs in by_row.values():
-            if len(vs) > 1:
-                prob += pulp.lpSum(vs) <= 1
-        prob += pulp.lpSum(x.values()) == self.p
-        return prob, x, {}
+        # each area served at most once (areas with one candidate need no row)
+        per_row = np.bincount(rows_k, minlength=len(self.need))
+        several = np.repeat(per_row > 1, per_row)
+        program_rows.add_block(per_row[per_row > 1], z[several], np.ones(int(several.sum())), -np.inf, 1.0)
+        program_rows.add(np.arange(n_x), np.ones(n_x), float(self.p), float(self.p))  # p sites
+        return IntegerProgram.build(
+            "pmedian", names=names, objective=objective,
+            integer=np.arange(n_x + n_z) < n_x, rows=program_rows,
+            x_cols={int(j): k for k, j in enumerate(cand)},
+        )
 
     @property
     def total_time_s_(self) -> float:
