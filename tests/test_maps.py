@@ -413,3 +413,37 @@ def test_many_sites_catchments_are_drawn_joined_and_the_map_stays_small(layers, 
     assert '"Site": "Extra 0"' in text and "pointToLayer" in text
     joined = shapely.union_all(np.asarray(parts[0].geometry.values))
     assert joined.area > 0.9 * shapely.box(428_000, 380_000, 445_000, 395_000).area  # the city covered
+
+
+def test_geojson_layer_writes_what_folium_writes() -> None:
+    """A GeoJsonLayer page holds the lines of a folium.GeoJson page (features, styles,
+    tooltip), the features added by a line of their own after the layer's script."""
+    import folium
+
+    from apgeo.outputs.geojson_layer import GeoJsonLayer
+
+    data = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "id": str(i), "properties": {"name": f"<area {i}> & 'x'", "v": i},
+             "geometry": {"type": "Point", "coordinates": [-1.47 + i / 100, 53.38]}}
+            for i in range(3)
+        ],
+    }
+
+    def page(layer_class: type) -> list[str]:
+        m = folium.Map(location=[53.38, -1.47], zoom_start=12, tiles=None)
+        layer_class(
+            data, name="areas", style_function=lambda f: {"color": "red" if f["properties"]["v"] else "blue"},
+            tooltip=folium.GeoJsonTooltip(fields=["name"]),
+        ).add_to(m)
+        text = re.sub(r"[0-9a-f]{32}", "ID", m.get_root().render())
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+    theirs, ours = page(folium.GeoJson), page(GeoJsonLayer)
+    empty = 'geo_json_ID_add({"features": [], "type": "FeatureCollection"});'
+    assert ours.count(empty) == 1 and empty not in theirs
+    assert sorted(line for line in ours if line != empty) == sorted(theirs)
+    features = next(k for k, line in enumerate(ours) if line.startswith("geo_json_ID_add({\"features\": [{"))
+    assert ours.index(empty) < features < next(k for k, line in enumerate(ours) if "bindTooltip" in line)
+    assert "\\u003carea 0\\u003e \\u0026 \\u0027x\\u0027" in "\n".join(ours)  # cannot close the script

@@ -22,6 +22,7 @@ from folium.template import Template
 from apgeo import schema as _schema
 from apgeo._errors import ApgeoValueError
 from apgeo._validate import check_crs, require_columns
+from apgeo.outputs.geojson_layer import GeoJsonLayer
 from apgeo.schema import (
     AP_KINDS,
     AREA_ID,
@@ -228,10 +229,11 @@ def _features(
 
 
 def _geojson(data: dict[str, Any], **kwargs: Any) -> folium.GeoJson:
-    """``folium.GeoJson`` that accepts an empty layer (folium's tooltip needs a feature)."""
+    """A GeoJSON layer (:class:`~apgeo.outputs.geojson_layer.GeoJsonLayer`) that accepts an
+    empty layer (folium's tooltip needs a feature)."""
     if not data["features"]:
         kwargs.pop("tooltip", None)
-    return folium.GeoJson(data, **kwargs)
+    return GeoJsonLayer(data, **kwargs)
 
 
 def _tooltip(fields: Sequence[str]) -> folium.GeoJsonTooltip:
