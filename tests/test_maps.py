@@ -447,3 +447,21 @@ def test_geojson_layer_writes_what_folium_writes() -> None:
     features = next(k for k, line in enumerate(ours) if line.startswith("geo_json_ID_add({\"features\": [{"))
     assert ours.index(empty) < features < next(k for k, line in enumerate(ours) if "bindTooltip" in line)
     assert "\\u003carea 0\\u003e \\u0026 \\u0027x\\u0027" in "\n".join(ours)  # cannot close the script
+
+
+def test_feature_rows_are_the_rows_iterrows_gives(sheffield_providers, sheffield_demand) -> None:  # type: ignore[no-untyped-def]
+    """The properties callback sees each row's values as ``iterrows`` gives them (same
+    objects, same types) and the row's index label as ``name``."""
+    from apgeo.outputs.geojson_layer import feature_collection
+
+    for table in (sheffield_providers, sheffield_demand):
+        seen: list[dict] = []
+        data = feature_collection(table, lambda row: seen.append(dict(row, _name=row.name)) or {})  # type: ignore[func-returns-value]
+        expected = [dict(row, _name=name) for name, row in table.iterrows()]
+        assert len(data["features"]) == len(table) == len(seen)
+        for got, want in zip(seen, expected, strict=True):
+            assert got.keys() == want.keys()
+            for key in want:
+                a, b = got[key], want[key]
+                assert type(a) is type(b), key
+                assert a is b or a == b or (pd.isna(a) and pd.isna(b)), key

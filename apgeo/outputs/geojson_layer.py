@@ -1,4 +1,9 @@
-"""GeoJSON map layers whose features are written into the page as they are.
+"""GeoJSON map layers: the features of a table, and a layer that writes them into the page
+as they are.
+
+:func:`feature_collection` turns a table into GeoJSON features with only the properties a
+layer's callback gives (already escaped), reading the rows as plain mappings rather than
+one pandas Series each.
 
 folium writes a layer's script through its template, and branca then compiles the written
 script, every coordinate of the layer's GeoJSON included, as a template of its own before
@@ -13,15 +18,18 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import folium
+import geopandas as gpd
+import shapely.geometry
 from branca.element import Element, Figure
 from folium.features import GeoJsonStyleMapper
 from folium.map import Layer
 from folium.utilities import get_obj_in_upper_tree
 
-__all__ = ["GeoJsonLayer"]
+__all__ = ["FeatureRow", "GeoJsonLayer", "feature_collection", "geojson_layer"]
 
 _EMPTY: dict[str, Any] = {"type": "FeatureCollection", "features": []}
 
@@ -90,3 +98,69 @@ class GeoJsonLayer(folium.GeoJson):
         figure.script.add_child(_Text(f"{name}_add({_html_safe_json(data)});"), name=f"{name}_features")
         for child in self._children.values():
             child.render(**kwargs)
+
+
+class FeatureRow(dict[str, Any]):
+    """One row of a layer's table: its values by column (the objects ``iterrows`` would
+    give) and its index label as ``name``."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, values: dict[str, Any], name: Any) -> None:
+        super().__init__(values)
+        self.name = name
+
+
+def feature_collection(
+    gdf: gpd.GeoDataFrame, properties: Callable[[FeatureRow], dict[str, str]]
+) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of ``gdf`` with only the (already escaped) properties
+    ``properties`` gives for each row; features are numbered from 0 in row order.
+
+    Parameters
+    ----------
+    gdf
+        The layer's table (lon/lat geometry).
+    properties
+        The properties of a row.
+
+    Returns
+    -------
+    dict
+        The FeatureCollection.
+    """
+    columns = [str(c) for c in gdf.columns]
+    geometry = gdf.geometry.to_numpy()
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": str(i),
+                "properties": properties(FeatureRow(dict(zip(columns, values, strict=True)), name)),
+                "geometry": shapely.geometry.mapping(geometry[i]),
+            }
+            for i, (name, values) in enumerate(zip(gdf.index, gdf.to_numpy(dtype=object), strict=True))
+        ],
+    }
+
+
+def geojson_layer(data: dict[str, Any], **kwargs: Any) -> GeoJsonLayer:
+    """A :class:`GeoJsonLayer` that accepts an empty collection (folium's tooltip needs a
+    feature: it is left out then).
+
+    Parameters
+    ----------
+    data
+        The FeatureCollection.
+    **kwargs
+        As for ``folium.GeoJson``.
+
+    Returns
+    -------
+    GeoJsonLayer
+        The layer.
+    """
+    if not data["features"]:
+        kwargs.pop("tooltip", None)
+    return GeoJsonLayer(data, **kwargs)

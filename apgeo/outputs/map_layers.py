@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -22,7 +22,7 @@ from folium.template import Template
 from apgeo import schema as _schema
 from apgeo._errors import ApgeoValueError
 from apgeo._validate import check_crs, require_columns
-from apgeo.outputs.geojson_layer import GeoJsonLayer
+from apgeo.outputs.geojson_layer import FeatureRow, feature_collection, geojson_layer
 from apgeo.schema import (
     AP_KINDS,
     AREA_ID,
@@ -211,31 +211,6 @@ def _for_display(gdf: gpd.GeoDataFrame, *, tolerance_m: float) -> gpd.GeoDataFra
     return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=DISPLAY_CRS))
 
 
-def _features(
-    gdf: gpd.GeoDataFrame, properties: Callable[[pd.Series], dict[str, str]]
-) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection with only the (already escaped) properties given."""
-    features = []
-    for i, (_, row) in enumerate(gdf.iterrows()):
-        features.append(
-            {
-                "type": "Feature",
-                "id": str(i),
-                "properties": properties(row),
-                "geometry": shapely.geometry.mapping(row.geometry),
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
-
-
-def _geojson(data: dict[str, Any], **kwargs: Any) -> folium.GeoJson:
-    """A GeoJSON layer (:class:`~apgeo.outputs.geojson_layer.GeoJsonLayer`) that accepts an
-    empty layer (folium's tooltip needs a feature)."""
-    if not data["features"]:
-        kwargs.pop("tooltip", None)
-    return GeoJsonLayer(data, **kwargs)
-
-
 def _tooltip(fields: Sequence[str]) -> folium.GeoJsonTooltip:
     return folium.GeoJsonTooltip(
         fields=list(fields), aliases=[f"{f}:" for f in fields], sticky=True
@@ -245,7 +220,7 @@ def _tooltip(fields: Sequence[str]) -> folium.GeoJsonTooltip:
 # ---- layers ------------------------------------------------------------------------------
 
 
-def _provider_popup(row: pd.Series) -> str:
+def _provider_popup(row: pd.Series | FeatureRow) -> str:
     kind = str(row[KIND])
     try:
         kind_label = KIND_STYLE[ProviderKind(kind)][0]
@@ -348,8 +323,8 @@ def _add_many_sites(group: folium.FeatureGroup, rows: gpd.GeoDataFrame, *, style
     points = rows.set_geometry([g if g.geom_type == "Point" else g.representative_point() for g in rows.geometry])
     marker = folium.CircleMarker(**style)
     marker.options["pane"] = pane
-    _geojson(
-        _features(points, lambda row: {"Site": _esc(row[NAME]), "Details": _provider_popup(row)}),
+    geojson_layer(
+        feature_collection(points, lambda row: {"Site": _esc(row[NAME]), "Details": _provider_popup(row)}),
         marker=marker,
         tooltip=folium.GeoJsonTooltip(["Site"], labels=False),
         popup=folium.GeoJsonPopup(["Details"], labels=False, max_width=320),
@@ -396,11 +371,11 @@ def _add_areas(
     if value_column is None:
         group = folium.FeatureGroup(name=AREAS_LAYER, show=True)
 
-        def plain_props(row: pd.Series) -> dict[str, str]:
+        def plain_props(row: FeatureRow) -> dict[str, str]:
             return {"Area": _area_text(row), "Ward": _esc(row.get(WARD_NAME))}
 
-        _geojson(
-            _features(shown, plain_props),
+        geojson_layer(
+            feature_collection(shown, plain_props),
             style_function=lambda f: {"color": "#666", "weight": 0.5, "fillOpacity": 0},
             tooltip=_tooltip(["Area", "Ward"]),
         ).add_to(group)
@@ -431,16 +406,16 @@ def _add_areas(
 
     colours = {i: colour_of(float(v)) for i, v in enumerate(values)}
 
-    def props(row: pd.Series) -> dict[str, str]:
+    def props(row: FeatureRow) -> dict[str, str]:
         v = float(values.loc[row.name])
         text = no_value if math.isnan(v) else f"{v:,.1f}{unit}"
         return {"Area": _area_text(row), "Ward": _esc(row.get(WARD_NAME)), short: text}
 
-    data = _features(shown, props)
+    data = feature_collection(shown, props)
     for i, feature in enumerate(data["features"]):
         feature["properties"]["_fill"] = colours[i]
     group = folium.FeatureGroup(name=_esc(label), show=True)
-    _geojson(
+    geojson_layer(
         data,
         style_function=lambda f: {
             "fillColor": f["properties"]["_fill"],
@@ -505,7 +480,7 @@ def _swatch(colour: str, *, border: str = "#555") -> str:
     )
 
 
-def _area_text(row: pd.Series) -> str:
+def _area_text(row: pd.Series | FeatureRow) -> str:
     name, code = row.get(AREA_NAME), row.get(AREA_ID)
     if not _is_missing(name) and not _is_missing(code) and name != code:
         return f"{_esc(name)} ({_esc(code)})"
@@ -534,7 +509,7 @@ def _add_catchments(
         ]
         name = catchment_layer_name(mode, threshold)
 
-        def props(row: pd.Series, mode: str = mode, threshold: float = threshold) -> dict[str, str]:
+        def props(row: FeatureRow, mode: str = mode, threshold: float = threshold) -> dict[str, str]:
             pid = str(row[PROVIDER_ID])
             joined_sites = row.get(_JOINED_SITES)
             sites = int(joined_sites) if pd.notna(joined_sites) else 0
@@ -547,8 +522,8 @@ def _add_catchments(
             }
 
         group = folium.FeatureGroup(name=_esc(name), show=(i == 0))
-        _geojson(
-            _features(sel, props),
+        geojson_layer(
+            feature_collection(sel, props),
             style_function=lambda f, c=colour: {
                 "color": c,
                 "weight": 1.5,
@@ -600,7 +575,7 @@ def _join_many_catchments(catchments: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _add_coldspots(m: folium.Map, coldspots: gpd.GeoDataFrame, *, tolerance_m: float) -> list[str]:
     shown = _for_display(coldspots, tolerance_m=tolerance_m)
 
-    def props(row: pd.Series) -> dict[str, str]:
+    def props(row: FeatureRow) -> dict[str, str]:
         return {
             "Access cold spot": _area_text(row) or "area",
             "Ward": _esc(row.get(WARD_NAME)),
@@ -610,8 +585,8 @@ def _add_coldspots(m: folium.Map, coldspots: gpd.GeoDataFrame, *, tolerance_m: f
     # off by default, and an outline with a faint fill when on: the travel-time colours
     # beneath stay readable (the cold spots are those areas, not another measure)
     group = folium.FeatureGroup(name=ACCESS_COLDSPOT_LAYER, show=False)
-    _geojson(
-        _features(shown, props),
+    geojson_layer(
+        feature_collection(shown, props),
         style_function=lambda f: {
             "color": COLDSPOT_COLOUR,
             "weight": 1.5,
@@ -633,17 +608,17 @@ def _add_gi(m: folium.Map, clusters: gpd.GeoDataFrame, *, tolerance_m: float) ->
     significant = clusters[labels != GI_NOT_SIGNIFICANT]
     shown = _for_display(significant, tolerance_m=tolerance_m)
 
-    def props(row: pd.Series) -> dict[str, str]:
+    def props(row: FeatureRow) -> dict[str, str]:
         return {
             "Area": _area_text(row),
             "Gi* cluster (statistical)": _esc(row[GI_LABEL]),
         }
 
-    data = _features(shown, props)
+    data = feature_collection(shown, props)
     for feature, label in zip(data["features"], shown[GI_LABEL].astype(str)):
         feature["properties"]["_fill"] = GI_COLOURS.get(label, GI_OTHER_COLOUR)
     group = folium.FeatureGroup(name=GI_LAYER, show=False)
-    _geojson(
+    geojson_layer(
         data,
         style_function=lambda f: {
             "color": f["properties"]["_fill"],
@@ -723,8 +698,8 @@ def _add_recommendations(
 def _add_wards(m: folium.Map, wards: gpd.GeoDataFrame, *, tolerance_m: float) -> list[str]:
     shown = _for_display(wards, tolerance_m=tolerance_m)
     group = folium.FeatureGroup(name=WARDS_LAYER, show=True)
-    _geojson(
-        _features(shown, lambda row: {"Ward": _esc(row[WARD_NAME])}),
+    geojson_layer(
+        feature_collection(shown, lambda row: {"Ward": _esc(row[WARD_NAME])}),
         style_function=lambda f: {"color": "#222", "weight": 1.2, "fillOpacity": 0, "opacity": 0.7},
         tooltip=_tooltip(["Ward"]),
     ).add_to(group)
@@ -738,8 +713,8 @@ def _add_wards(m: folium.Map, wards: gpd.GeoDataFrame, *, tolerance_m: float) ->
 def _add_boundary(m: folium.Map, boundary: gpd.GeoDataFrame, *, tolerance_m: float) -> None:
     shown = _for_display(boundary, tolerance_m=tolerance_m)
     group = folium.FeatureGroup(name=BOUNDARY_LAYER, show=True)
-    _geojson(
-        _features(shown, lambda row: {}),
+    geojson_layer(
+        feature_collection(shown, lambda row: {}),
         style_function=lambda f: {"color": "#000", "weight": 3, "fillOpacity": 0},
         interactive=False,
     ).add_to(group)
