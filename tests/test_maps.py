@@ -456,7 +456,12 @@ def test_feature_rows_are_the_rows_iterrows_gives(sheffield_providers, sheffield
 
     for table in (sheffield_providers, sheffield_demand):
         seen: list[dict] = []
-        data = feature_collection(table, lambda row: seen.append(dict(row, _name=row.name)) or {})  # type: ignore[func-returns-value]
+
+        def keep(row: dict, seen: list[dict] = seen) -> dict[str, str]:
+            seen.append(dict(row, _name=row.name))  # type: ignore[attr-defined]
+            return {}
+
+        data = feature_collection(table, keep)
         expected = [dict(row, _name=name) for name, row in table.iterrows()]
         assert len(data["features"]) == len(table) == len(seen)
         for got, want in zip(seen, expected, strict=True):
