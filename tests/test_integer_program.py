@@ -86,3 +86,13 @@ def test_the_program_says_what_the_model_says() -> None:
     prob, x, extra = to_pulp(program)
     assert [v.name for v in prob.variables()] == program.names.tolist()
     assert prob.numConstraints() == program.n_rows and set(x) == {1, 2, 3} and extra == {}
+
+
+def test_a_time_limit_is_named_and_falls_back_to_greedy() -> None:
+    """HiGHS stopped by the time limit: not taken as optimal, and the status says why."""
+    rng = np.random.default_rng(3)
+    cost = rng.uniform(100, 4000, (400, 150))
+    model = PMedian.from_cost_matrix(cost, rng.uniform(0, 50, 400), p=4, max_travel_time_s=3600, fixed_open=[0])
+    with pytest.warns(ApgeoWarning, match="stopped before proving optimality .*Time limit reached"):
+        model.solve("exact", time_limit_s=0.01)
+    assert model.method_ == "greedy (fallback)" and model.status_ == "Time limit reached"
