@@ -8,8 +8,7 @@ one pandas Series each.
 folium writes a layer's script through its template, and branca then compiles the written
 script, every coordinate of the layer's GeoJSON included, as a template of its own before
 putting it in the page (``MacroElement.render``): on a study's maps megabytes of
-coordinates are read as template source for nothing (a third of the time the maps of a
-rerun take). :class:`GeoJsonLayer` is ``folium.GeoJson`` with its features handed to the
+coordinates are read as template source for nothing. :class:`GeoJsonLayer` is ``folium.GeoJson`` with its features handed to the
 layer by a separate line of script, written as text after the layer's own script: the
 page draws the same layer, with the same styles, tooltips and popups.
 """
