@@ -83,9 +83,9 @@ def test_the_program_says_what_the_model_says() -> None:
     assert program.objective[k] == pytest.approx(1 * 800.0)
     assert program.n_rows == len(links) + 2 + 1  # links, two areas served once, p
     assert program.row_lower[-1] == program.row_upper[-1] == 1.0
-    prob, x, extra = to_pulp(program)
-    assert [v.name for v in prob.variables()] == program.names.tolist()
-    assert prob.numConstraints() == program.n_rows and set(x) == {1, 2, 3} and extra == {}
+    prob, variables = to_pulp(program)
+    assert [v.name for v in prob.variables()] == [v.name for v in variables] == program.names.tolist()
+    assert prob.numConstraints() == program.n_rows and set(program.x_cols) == {1, 2, 3} and program.extra == {}
 
 
 def test_a_time_limit_is_named_and_falls_back_to_greedy() -> None:

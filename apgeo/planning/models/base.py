@@ -98,7 +98,7 @@ def _run_ilp(program: IntegerProgram, solver: Any) -> _IlpResult:
         return solve_with_highs(program, solver)
     import pulp
 
-    prob, x, extra = to_pulp(program)
+    prob, variables = to_pulp(program)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*PULP_CBC_CMD is deprecated", category=DeprecationWarning)
@@ -116,9 +116,7 @@ def _run_ilp(program: IntegerProgram, solver: Any) -> _IlpResult:
             [], status, False, {}, f"the solver stopped before proving optimality (status {status!r}, "
             "time limit reached?)"
         )
-    chosen = sorted(j for j, var in x.items() if (var.value() or 0.0) > 0.5)
-    values = {k: float(v.value() or 0.0) for k, v in extra.items()}
-    return _IlpResult(chosen, "Optimal", True, values, "")
+    return program.optimal(np.array([v.value() or 0.0 for v in variables], dtype=float))
 
 
 def _solver_version(name: str) -> str:

@@ -279,8 +279,9 @@ class _CapacitatedMixin(_LocationModel):
             else:
                 rows.add(y[mine], self.need[rows_k[mine]].astype(float), -np.inf, cap)
         if self.fill_fixed:
+            serving = set(sites.tolist())
             empty = [self.site_ids[j] for j in np.flatnonzero(self.fixed & (self.capacity > 0))
-                     if not (site == j).any()]
+                     if int(j) not in serving]
             if empty:
                 self._infeasible(f"existing site(s) {format_ids(empty)} can serve no need within reach")
         rows.add(np.arange(n_x), np.ones(n_x), float(self.p), float(self.p))  # p sites

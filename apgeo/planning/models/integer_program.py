@@ -48,7 +48,7 @@ class ProgramRows:
 
     Many rows of one shape are added at once by :meth:`add_block`."""
 
-    starts: list[np.ndarray] = field(default_factory=list)
+    counts: list[np.ndarray] = field(default_factory=list)
     index: list[np.ndarray] = field(default_factory=list)
     value: list[np.ndarray] = field(default_factory=list)
     lower: list[np.ndarray] = field(default_factory=list)
@@ -77,7 +77,7 @@ class ProgramRows:
         """
         counts = np.asarray(counts, dtype=np.int64)
         n = len(counts)
-        self.starts.append(counts)
+        self.counts.append(counts)
         self.index.append(np.asarray(index, dtype=np.int64))
         self.value.append(np.asarray(value, dtype=float))
         self.lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)))
@@ -166,7 +166,7 @@ class IntegerProgram:
         order = np.argsort(names, kind="stable")
         position = np.empty(len(order), dtype=np.int64)
         position[order] = np.arange(len(order))
-        counts = np.concatenate(rows.starts) if rows.starts else np.zeros(0, dtype=np.int64)
+        counts = np.concatenate(rows.counts) if rows.counts else np.zeros(0, dtype=np.int64)
         index = np.concatenate(rows.index) if rows.index else np.zeros(0, dtype=np.int64)
         value = np.concatenate(rows.value) if rows.value else np.zeros(0)
         nonzero = value != 0
@@ -202,15 +202,13 @@ class IntegerProgram:
         """Number of rows."""
         return len(self.row_lower)
 
-    def result(self, values: np.ndarray, status: str) -> IlpResult:
+    def optimal(self, values: np.ndarray) -> IlpResult:
         """The chosen sites and named values of an optimal solution.
 
         Parameters
         ----------
         values
             Value of each column.
-        status
-            The solver's status.
 
         Returns
         -------
@@ -219,7 +217,7 @@ class IntegerProgram:
         """
         chosen = sorted(j for j, k in self.x_cols.items() if values[k] > 0.5)
         extra = {key: float(values[k]) for key, k in self.extra.items()}
-        return IlpResult(chosen, status, True, extra, "")
+        return IlpResult(chosen, "Optimal", True, extra, "")
 
 
 @dataclass(frozen=True)
@@ -306,7 +304,7 @@ def solve_with_highs(program: IntegerProgram, solver: HighsSolver) -> IlpResult:
         values = np.asarray(h.getSolution().col_value, dtype=float)
     S = highspy.HighsModelStatus
     if status == S.kOptimal:
-        return program.result(values, "Optimal")
+        return program.optimal(values)
     if status in (S.kInfeasible, S.kUnboundedOrInfeasible):
         return IlpResult([], "Infeasible", False, {}, "the integer program is infeasible")
     name = h.modelStatusToString(status)
@@ -315,7 +313,7 @@ def solve_with_highs(program: IntegerProgram, solver: HighsSolver) -> IlpResult:
     )
 
 
-def to_pulp(program: IntegerProgram) -> tuple[Any, dict[int, Any], dict[str, Any]]:
+def to_pulp(program: IntegerProgram) -> tuple[Any, list[Any]]:
     """The program as a PuLP problem, for a solver other than HiGHS.
 
     Parameters
@@ -326,8 +324,8 @@ def to_pulp(program: IntegerProgram) -> tuple[Any, dict[int, Any], dict[str, Any
     Returns
     -------
     tuple
-        ``(problem, x, extra)``: the PuLP problem, model column -> site variable, value
-        name -> variable.
+        ``(problem, variables)``: the PuLP problem and its variable of each column, in
+        the program's order (read a solution back with :meth:`IntegerProgram.optimal`).
     """
     import pulp
 
@@ -352,6 +350,4 @@ def to_pulp(program: IntegerProgram) -> tuple[Any, dict[int, Any], dict[str, Any
                 prob += expr <= hi
             if math.isfinite(lo):
                 prob += expr >= lo
-    x = {j: variables[k] for j, k in program.x_cols.items()}
-    extra = {key: variables[k] for key, k in program.extra.items()}
-    return prob, x, extra
+    return prob, variables

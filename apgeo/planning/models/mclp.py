@@ -142,20 +142,16 @@ class MaximalCovering(_LocationModel):
         objective = np.concatenate([np.zeros(n_x), self.need[rows].astype(float)])
         # y_i <= sum of the x covering row i: y first, then the x in column order
         sub = cover[np.ix_(rows, cand)]
-        k, c = np.nonzero(sub)
+        k, c = np.nonzero(sub)  # row by row
         per_row = np.bincount(k, minlength=len(rows))
-        counts = per_row + 1
-        start = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(counts, out=start[1:])
-        index = np.empty(int(start[-1]), dtype=np.int64)
-        value = np.full(len(index), -1.0)
-        index[start[:-1]] = n_x + np.arange(len(rows))
-        value[start[:-1]] = 1.0
-        first_of_row = np.repeat(start[:-1] + 1, per_row)
-        rank = np.arange(len(k)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-        index[first_of_row + rank] = c
+        row_first = np.cumsum(per_row) - per_row  # where each row's x entries begin
         program_rows = ProgramRows()
-        program_rows.add_block(counts, index, value, -np.inf, 0.0)
+        program_rows.add_block(
+            per_row + 1,
+            np.insert(c, row_first, n_x + np.arange(len(rows))),
+            np.insert(np.full(len(c), -1.0), row_first, 1.0),
+            -np.inf, 0.0,
+        )
         program_rows.add(np.arange(n_x), np.ones(n_x), float(self.p), float(self.p))  # p sites
         return IntegerProgram.build(
             "mclp", names=names, objective=objective,
