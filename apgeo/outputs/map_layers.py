@@ -285,11 +285,7 @@ def _add_providers(
             legend.append(_kind_swatch(colour, filled) + f" {_esc(label)} ({len(rows):,})")
             continue
         for _, row in rows.iterrows():
-            point = (
-                row.geometry
-                if row.geometry.geom_type == "Point"
-                else row.geometry.representative_point()
-            )
+            point = _marker_point(row.geometry)
             marker = folium.CircleMarker(
                 location=[point.y, point.x],
                 **style,
@@ -303,6 +299,11 @@ def _add_providers(
         group.add_to(m)
         legend.append(f"{_kind_swatch(colour, filled)} {_esc(label)} ({len(rows)})")
     return legend
+
+
+def _marker_point(geom: Any) -> Any:
+    """Where a site's marker goes: the site's point, or a point inside its shape."""
+    return geom if geom.geom_type == "Point" else geom.representative_point()
 
 
 def _kind_swatch(colour: str, filled: bool) -> str:
@@ -320,7 +321,7 @@ MAX_SEPARATE_MARKERS = 1_000
 
 def _add_many_sites(group: folium.FeatureGroup, rows: gpd.GeoDataFrame, *, style: dict[str, Any], pane: str) -> None:
     """The sites of one kind as one GeoJSON layer (in lon/lat, properties escaped)."""
-    points = rows.set_geometry([g if g.geom_type == "Point" else g.representative_point() for g in rows.geometry])
+    points = rows.set_geometry([_marker_point(g) for g in rows.geometry])
     marker = folium.CircleMarker(**style)
     marker.options["pane"] = pane
     geojson_layer(
@@ -656,11 +657,7 @@ def _add_recommendations(
     shown = _for_display(recs, tolerance_m=0).sort_values(RANK)
     group = folium.FeatureGroup(name=RECOMMENDATIONS_LAYER, show=True)
     for _, row in shown.iterrows():
-        point = (
-            row.geometry
-            if row.geometry.geom_type == "Point"
-            else row.geometry.representative_point()
-        )
+        point = _marker_point(row.geometry)
         rank = _esc(_fmt_number(row[RANK]))
         popup = "<br>".join(
             [
