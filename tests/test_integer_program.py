@@ -96,3 +96,56 @@ def test_a_time_limit_is_named_and_falls_back_to_greedy() -> None:
     with pytest.warns(ApgeoWarning, match="stopped before proving optimality .*Time limit reached"):
         model.solve("exact", time_limit_s=0.01)
     assert model.method_ == "greedy (fallback)" and model.status_ == "Time limit reached"
+
+
+def test_standard_output_comes_back_when_threads_silence_it_in_turn(capfd) -> None:  # type: ignore[no-untyped-def]
+    """Two threads silencing descriptor 1 with overlapping spans (A in, B in, A out, B
+    out): each saving and restoring it would leave it silenced for good."""
+    import os
+    import threading
+
+    from apgeo.planning.models.integer_program import native_stdout_silenced
+
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with native_stdout_silenced():
+            a_in.set()
+            b_in.wait(5)
+            os.write(1, b"hidden-a\n")
+        a_out.set()
+
+    def second() -> None:
+        a_in.wait(5)
+        with native_stdout_silenced():
+            b_in.set()
+            a_out.wait(5)
+            os.write(1, b"hidden-b\n")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    os.write(1, b"visible\n")
+    out = capfd.readouterr().out
+    assert "visible" in out
+    assert "hidden" not in out
+
+
+def test_models_solved_on_two_threads_equal_those_solved_one_after_another() -> None:
+    """HiGHS releases the GIL, so the study solves its models on two threads: the
+    solutions are those of the same models solved in turn."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def models() -> list[Any]:
+        return [BUILDERS[kind](*_instance(seed, n_areas=120, n_sites=30)) for kind in sorted(BUILDERS) for seed in (4, 5)]
+
+    def chosen(model: Any) -> tuple[list[int], float]:
+        solved = _solved(model, "highs")
+        return list(solved.selected_), solved.objective_
+
+    alone = [chosen(m) for m in models()]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        together = list(pool.map(chosen, models()))
+    assert together == alone

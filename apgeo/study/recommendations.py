@@ -12,6 +12,8 @@ sites added. :func:`recommend_and_compare` is one stage of :func:`apgeo.study.pi
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import geopandas as gpd
 import pandas as pd
 
@@ -102,6 +104,8 @@ def recommend_and_compare(result: StudyResult) -> None:
         if len(not_located):
             warn(f"{len(not_located)} candidate site(s) could not be located and are left out: "
                  f"{', '.join(map(str, not_located[S.SITE_ID]))}", stacklevel=2)
+    # the candidates and their times, group by group; then every (group, objective) run
+    jobs: list[tuple[str, list[str], gpd.GeoDataFrame, pd.DataFrame, str]] = []
     for label, key_stages, phases in RECOMMENDATION_GROUPS:
         ks = [k for k in key_stages if k in cfg.key_stages]
         if not ks:
@@ -115,14 +119,36 @@ def recommend_and_compare(result: StudyResult) -> None:
         if candidates.empty:
             continue
         times = pd.concat([ap_times, _times_to(result, mode, candidates, S.SITE_ID)], ignore_index=True)
-        for objective in ("coverage", "time"):
-            rec = recommend_sites(
-                times, result.demand, ap, candidates, mode=mode, p=cfg.recommend_sites,
-                objective=objective, key_stages=ks,  # type: ignore[arg-type]
-                max_travel_time_min=cfg.recommend_max_travel_time_min, wards=result.wards,
-                places_per_need=places_per_need, cache_dir=study_cache_dir(),
-            )
-            rec = rec.assign(group=label, objective=objective)
+        jobs.extend((label, ks, candidates, times, objective) for objective in ("coverage", "time"))
+
+    def run(job: tuple[str, list[str], gpd.GeoDataFrame, pd.DataFrame, str]) -> pd.DataFrame:
+        _, ks, candidates, times, objective = job
+        return recommend_sites(
+            times, result.demand, ap, candidates, mode=mode, p=cfg.recommend_sites,
+            objective=objective, key_stages=ks,  # type: ignore[arg-type]
+            max_travel_time_min=cfg.recommend_max_travel_time_min, wards=result.wards,
+            places_per_need=places_per_need, cache_dir=study_cache_dir(),
+        )
+
+    def inclusion_centre_alone() -> pd.DataFrame | None:
+        """Scenario (i): the Inclusion Centre's main site alone vs all current AP settings."""
+        sic = ap[ap[S.KIND] == S.ProviderKind.INCLUSION_CENTRE.value]
+        if sic.empty:
+            return None
+        alone = Scenario("Inclusion Centre main site alone").close_sites(sorted(ap_ids - set(sic[S.SITE_ID])))
+        return compare_scenarios(ap_times, result.demand, ap, alone, mode=mode, key_stages=list(cfg.key_stages),
+                                 max_travel_time_min=cfg.recommend_max_travel_time_min)
+
+    # A location model spends most of its time inside HiGHS, which releases the GIL: on
+    # two threads the next model is built (or scenario (i) compared) while one is
+    # solved. Each run is deterministic and independent of the others, and the results
+    # are taken in order, so they do not depend on the threads.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = [pool.submit(run, job) for job in jobs]
+        scenario_alone = pool.submit(inclusion_centre_alone)
+        for job, future in zip(jobs, runs, strict=True):
+            label, ks, candidates, times, objective = job
+            rec = future.result().assign(group=label, objective=objective)
             if not places_known and len(rec):
                 # no known places to scale from: say so rather than suggest a number
                 rec["places_suggested"] = pd.NA
@@ -134,6 +160,7 @@ def recommend_and_compare(result: StudyResult) -> None:
                 picked = candidates[candidates[S.SITE_ID].isin(rec[S.SITE_ID])]
                 chosen_sites.append(picked.assign(**{S.KEY_STAGES: ",".join(ks)}))
                 cand_times.append(times[times[S.DESTINATION_ID].isin(picked[S.SITE_ID])])
+        alone_rows = scenario_alone.result()
     if recs:
         both = pd.concat(recs, ignore_index=True)
         both.attrs = {}
@@ -147,15 +174,7 @@ def recommend_and_compare(result: StudyResult) -> None:
             layer["rank"] = layer["group"].str[0].str.upper() + layer["rank"].astype(int).astype(str)
             result.tables["recommended_sites_map"] = layer
 
-    # scenario (i): the Inclusion Centre's main site alone vs all current AP settings
-    rows = []
-    sic = ap[ap[S.KIND] == S.ProviderKind.INCLUSION_CENTRE.value]
-    if len(sic):
-        alone = Scenario("Inclusion Centre main site alone").close_sites(sorted(ap_ids - set(sic[S.SITE_ID])))
-        rows.append(
-            compare_scenarios(ap_times, result.demand, ap, alone, mode=mode, key_stages=list(cfg.key_stages),
-                              max_travel_time_min=cfg.recommend_max_travel_time_min)
-        )
+    rows = [] if alone_rows is None else [alone_rows]
     # scenario (ii): the recommended (maximal covering) sites added
     if chosen_sites:
         added = Scenario("recommended sites added")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -228,36 +229,73 @@ class HighsSolver:
     time_limit_s: float
 
 
+_SILENCE_LOCK = threading.Lock()
+#: How many threads are inside :func:`native_stdout_silenced`, and descriptor 1 as it was.
+_silence_depth = 0
+_saved_stdout_fd: int | None = None
+_HIGHS_LOCK = threading.Lock()
+_highs_banner_written = False
+
+
 @contextmanager
 def native_stdout_silenced() -> Iterator[None]:
     """Silence the C-level standard output for the duration (the library never prints).
 
-    HiGHS writes its copyright banner when its first model is created, before its
-    ``output_flag`` option can be set.
+    A C library (HiGHS through PuLP, CBC) writes to file descriptor 1 whatever
+    ``sys.stdout`` is (a notebook's or a test runner's stream has no descriptor of its
+    own), so descriptor 1 itself is pointed at the null device. Threads share it: the
+    first thread in silences it and the last one out restores it (two threads each
+    saving and restoring it would leave it silenced for good).
 
     Returns
     -------
     Iterator[None]
         A context manager.
     """
-    # the C library writes to file descriptor 1 whatever sys.stdout is (a notebook's or a
-    # test runner's stream has no descriptor of its own): silence descriptor 1 itself
-    fd = 1
-    try:
-        sys.stdout.flush()
-        saved = os.dup(fd)
-    except OSError:  # no descriptor 1 at all
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), fd)
+    global _silence_depth, _saved_stdout_fd
+    with _SILENCE_LOCK:
+        if _silence_depth == 0:
             try:
-                yield
-            finally:
-                os.dup2(saved, fd)
+                sys.stdout.flush()
+                saved: int | None = os.dup(1)
+            except OSError:  # no descriptor 1 at all
+                saved = None
+            if saved is not None:
+                null = os.open(os.devnull, os.O_WRONLY)
+                try:
+                    os.dup2(null, 1)
+                finally:
+                    os.close(null)
+            _saved_stdout_fd = saved
+        _silence_depth += 1
+    try:
+        yield
     finally:
-        os.close(saved)
+        with _SILENCE_LOCK:
+            _silence_depth -= 1
+            if _silence_depth == 0 and _saved_stdout_fd is not None:
+                os.dup2(_saved_stdout_fd, 1)
+                os.close(_saved_stdout_fd)
+                _saved_stdout_fd = None
+
+
+def _quiet_highs() -> Any:
+    """A new ``highspy.Highs`` that prints nothing. HiGHS writes its copyright banner
+    once per process, when its first model is made (before ``output_flag`` can be
+    set): only that one is made with standard output silenced, so a solve never
+    silences what other threads print."""
+    global _highs_banner_written
+    import highspy
+
+    with _HIGHS_LOCK:
+        if _highs_banner_written:
+            h = highspy.Highs()
+        else:
+            with native_stdout_silenced():
+                h = highspy.Highs()
+            _highs_banner_written = True
+    h.setOptionValue("output_flag", False)
+    return h
 
 
 def solve_with_highs(program: IntegerProgram, solver: HighsSolver) -> IlpResult:
@@ -280,28 +318,26 @@ def solve_with_highs(program: IntegerProgram, solver: HighsSolver) -> IlpResult:
     """
     import highspy
 
-    with native_stdout_silenced():
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("threads", 1)
-        h.setOptionValue("time_limit", float(solver.time_limit_s))
-        n = program.n_cols
-        h.addCols(
-            n, -program.objective, program.col_lower, program.col_upper, 0,
-            np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0),
+    h = _quiet_highs()
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("time_limit", float(solver.time_limit_s))
+    n = program.n_cols
+    h.addCols(
+        n, -program.objective, program.col_lower, program.col_upper, 0,
+        np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0),
+    )
+    integer = np.flatnonzero(program.integer).astype(np.int32)
+    if len(integer):
+        h.changeColsIntegrality(
+            len(integer), integer, np.full(len(integer), highspy.HighsVarType.kInteger)
         )
-        integer = np.flatnonzero(program.integer).astype(np.int32)
-        if len(integer):
-            h.changeColsIntegrality(
-                len(integer), integer, np.full(len(integer), highspy.HighsVarType.kInteger)
-            )
-        h.addRows(
-            program.n_rows, program.row_lower, program.row_upper, len(program.row_index),
-            program.row_start[:-1].astype(np.int32), program.row_index.astype(np.int32), program.row_value,
-        )
-        h.run()
-        status = h.getModelStatus()
-        values = np.asarray(h.getSolution().col_value, dtype=float)
+    h.addRows(
+        program.n_rows, program.row_lower, program.row_upper, len(program.row_index),
+        program.row_start[:-1].astype(np.int32), program.row_index.astype(np.int32), program.row_value,
+    )
+    h.run()  # releases the GIL: other threads run while HiGHS solves
+    status = h.getModelStatus()
+    values = np.asarray(h.getSolution().col_value, dtype=float)
     S = highspy.HighsModelStatus
     if status == S.kOptimal:
         return program.optimal(values)
