@@ -170,3 +170,38 @@ def test_load_engines_from_file_and_cache_match_graphs(tmp_path) -> None:  # typ
                 )
     finally:
         apgeo.configure(cache_dir=before)
+
+
+def test_garbage_collector_comes_back_after_overlapping_builds() -> None:
+    """Engines are built on threads, each pausing the process's garbage collector: with
+    overlapping pauses (A in, B in, A out, B out) it is on again at the end, and off
+    while any thread is inside."""
+    import gc
+    import threading
+
+    from apgeo.network.arrays import _gc_paused
+
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def first() -> None:
+        with _gc_paused():
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def second() -> None:
+        a_in.wait(5)
+        with _gc_paused():
+            b_in.set()
+            a_out.wait(5)
+            seen.append(gc.isenabled())
+
+    assert gc.isenabled()
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert seen == [False]
+    assert gc.isenabled()

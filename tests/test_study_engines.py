@@ -143,3 +143,27 @@ def test_a_record_that_no_longer_matches_is_dropped(graphml: Path, caplog: pytes
     assert "differs from the one recorded" in caplog.text
     assert not entry.exists()
     assert all(isinstance(e, TravelTimeEngine) for e in _load(graphml)[0].values())  # built again
+
+
+def test_the_first_engine_needed_builds_every_mode_once(graphml: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A study's modes share their sites and areas: the first deferred engine needed builds
+    every mode's at once (on threads), and asking from several threads builds them once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    first, _ = _load(graphml)
+    again, _ = _load(graphml)
+    calls: list[tuple[str, ...]] = []
+    build = study_engines_module._build
+
+    def counted(source: Path, modes: tuple[str, ...], polygon: object, buffer_m: float) -> dict[str, TravelTimeEngine]:
+        calls.append(tuple(modes))
+        return build(source, modes, polygon, buffer_m)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(study_engines_module, "_build", counted)
+    deferred = [again[m] for m in MODES]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        engines = list(pool.map(resolve_engine, deferred * 3))  # type: ignore[arg-type]
+    assert calls == [MODES]  # one build, of every mode
+    for mode, engine in zip(MODES * 3, engines, strict=True):
+        assert engine is resolve_engine(again[mode])  # type: ignore[arg-type]
+        assert network_hash(engine) == network_hash(first[mode])  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import math
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -316,17 +317,31 @@ def _derive(
     )
 
 
+_GC_LOCK = threading.Lock()
+#: How many threads are inside :func:`_gc_paused`, and whether the collector was on before.
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while millions of acyclic dicts are made (it
-    would rescan the growing heap again and again); restores the caller's setting."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+    would rescan the growing heap again and again); restores the caller's setting. The
+    collector is the process's: with several threads inside at once (engines built on
+    threads), the first one in pauses it and the last one out restores it."""
+    global _gc_pausers, _gc_was_enabled
+    with _GC_LOCK:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _GC_LOCK:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def _graph_from_arrays(arrays: _ModeArrays, *, source: str | None = None) -> nx.MultiDiGraph:

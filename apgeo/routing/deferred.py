@@ -10,6 +10,7 @@ be computed on it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ class DeferredEngine:
         self.facts: dict[str, Any] = dict(facts or {})
         self._build: Callable[[], TravelTimeEngine] | None = build
         self._engine: TravelTimeEngine | None = None
+        self._lock = threading.Lock()  # threads asking at once get the one engine
 
     @property
     def loaded(self) -> bool:
@@ -61,11 +63,12 @@ class DeferredEngine:
         TravelTimeEngine
             The built engine (the same object on every call).
         """
-        if self._engine is None:
-            assert self._build is not None
-            self._engine = self._build()
-            self._build = None  # what it held (paths, polygons) is no longer needed
-        return self._engine
+        with self._lock:
+            if self._engine is None:
+                assert self._build is not None
+                self._engine = self._build()
+                self._build = None  # what it held (paths, polygons) is no longer needed
+            return self._engine
 
     def __repr__(self) -> str:
         state = "built" if self.loaded else "not built yet"

@@ -13,7 +13,9 @@ the cache this way.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -186,12 +188,21 @@ def load_engines(
     from apgeo.network.load import _load_arrays
 
     arrays = _load_arrays(source, modes=modes, speeds_kph=speeds_kph, **options)
-    out: dict[str, TravelTimeEngine] = {}
-    for mode in list(arrays):
-        out[mode] = engine_from_arrays(
-            arrays.pop(mode), warn_dropped_fraction=warn_dropped_fraction
-        )
-    return out
+    names = list(arrays)
+
+    def build(mode: Mode) -> TravelTimeEngine:
+        return engine_from_arrays(arrays.pop(mode), warn_dropped_fraction=warn_dropped_fraction)
+
+    # one thread per mode up to the number of cores: most of a build is NumPy sorting and
+    # indexing and the k-d tree, which release the GIL; each mode's arrays are let go as
+    # its engine is built, and the engines come back in the modes' order
+    workers = min(len(names), os.cpu_count() or 1)
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            built = list(pool.map(build, names))
+    else:
+        built = [build(mode) for mode in names]
+    return dict(zip(names, built, strict=True))
 
 
 __all__ = ["engine_from_arrays", "graph_edge_order", "load_engines"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import warnings
 from collections.abc import Sequence
 from functools import partial
@@ -58,25 +59,54 @@ def _build(source: Path, modes: Sequence[Mode], polygon: Any, buffer_m: float) -
     return dict(load_engines(source, modes=list(modes), polygon=polygon, buffer_m=buffer_m))
 
 
-def _build_later(
-    source: Path, mode: Mode, polygon: Any, buffer_m: float, *, expected_hash: str, entry: Path
-) -> TravelTimeEngine:
-    """One mode's engine, for a deferred engine (its warnings were given when it was made).
+class _BuiltTogether:
+    """The deferred engines of one network file, built together: the first one needed
+    builds every mode's (:func:`~apgeo.routing.engine_arrays.load_engines`, one thread
+    per mode). A study's modes share their sites and areas, so a site one mode has to
+    compute, every mode has to; building them at once lets the threads overlap.
 
-    The engine is checked against the recorded network hash: a record that no longer
+    Each engine is checked against its recorded network hash: a record that no longer
     matches what this apgeo builds (code changed under the same version) is deleted, so
-    the next run builds every engine and records them again."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ApgeoWarning)
-        engine = _build(source, [mode], polygon, buffer_m)[mode]
-    if network_hash(engine) != expected_hash:
-        logger.warning(
-            "the %s engine of %s differs from the one recorded in the study cache; the record "
-            "%s is deleted and the next run builds every engine again",
-            mode, source, entry,
-        )
-        entry.unlink(missing_ok=True)
-    return engine
+    the next run builds every engine and records them again. The warnings building them
+    gives are not given again (they were given when the deferred engines were made)."""
+
+    def __init__(
+        self, source: Path, modes: Sequence[Mode], polygon: Any, buffer_m: float, *,
+        expected_hash: dict[str, str], entry: Path,
+    ) -> None:
+        self.source, self.modes, self.polygon, self.buffer_m = source, list(modes), polygon, buffer_m
+        self.expected_hash, self.entry = expected_hash, entry
+        self._engines: dict[str, TravelTimeEngine] | None = None
+        self._lock = threading.Lock()
+
+    def engine(self, mode: Mode) -> TravelTimeEngine:
+        """One mode's engine, every mode's built on the first call.
+
+        Parameters
+        ----------
+        mode
+            One of the group's modes.
+
+        Returns
+        -------
+        TravelTimeEngine
+            The mode's engine.
+        """
+        with self._lock:
+            if self._engines is None:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ApgeoWarning)
+                    engines = _build(self.source, self.modes, self.polygon, self.buffer_m)
+                for mode_ in self.modes:
+                    if network_hash(engines[mode_]) != self.expected_hash[mode_]:
+                        logger.warning(
+                            "the %s engine of %s differs from the one recorded in the study cache; "
+                            "the record %s is deleted and the next run builds every engine again",
+                            mode_, self.source, self.entry,
+                        )
+                        self.entry.unlink(missing_ok=True)
+                self._engines = engines
+            return self._engines[mode]
 
 
 def study_engines(
@@ -111,15 +141,15 @@ def study_engines(
             warnings.warn(str(message), ApgeoWarning, stacklevel=3)
 
         recorded = data["facts"].tolist() if data.get("facts") is not None else [""] * len(modes)
+        digests = [str(d) for d in data["network_hash"].tolist()]
+        together = _BuiltTogether(
+            path, modes, polygon, buffer_m, expected_hash=dict(zip(modes, digests, strict=True)), entry=entry
+        )
         return {
             mode: DeferredEngine(
-                mode, str(crs), str(digest),
-                partial(_build_later, path, mode, polygon, buffer_m, expected_hash=str(digest), entry=entry),
-                facts=json.loads(facts) if facts else None,
+                mode, str(crs), digest, partial(together.engine, mode), facts=json.loads(facts) if facts else None
             )
-            for mode, crs, digest, facts in zip(
-                modes, data["crs"].tolist(), data["network_hash"].tolist(), recorded, strict=True
-            )
+            for mode, crs, digest, facts in zip(modes, data["crs"].tolist(), digests, recorded, strict=True)
         }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
