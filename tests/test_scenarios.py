@@ -285,3 +285,39 @@ def test_closing_every_site_but_one_of_many_is_one_pass() -> None:
         pd.Series.astype = original  # type: ignore[method-assign]
     assert list(after["site_id"]) == [ids[0]] and list(after_tt["destination_id"]) == [ids[0]]
     assert len(lookups) <= 2  # the site ids read once, not once per edit
+
+
+def test_scenarios_compared_with_one_today_equal_each_compared_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ScenarioComparer measures today once (per key stages and access setting), also when
+    scenarios are compared on two threads, and gives what compare_scenarios gives each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import apgeo.planning.scenarios as scenarios_module
+    from apgeo.planning.scenarios import ScenarioComparer
+
+    tt, demand, providers = _city()
+    hub = Scenario("hub").add_site("HUB", name="Hub", key_stages="KS3", geometry=Point(437_000, 389_000))
+    edits = [
+        (Scenario("close annexe").close_site("E2"), None),
+        (hub, _new_rows("HUB", [3000.0, 3000.0, 900.0])),
+        (Scenario("more places").set_capacity("E1", 80), None),
+    ]
+    alone = [
+        compare_scenarios(tt, demand, providers, s, mode="walk", key_stages="KS3", new_travel_times=new)
+        for s, new in edits
+    ]
+    measured: list[int] = []
+    metrics = scenarios_module.scenario_metrics
+
+    def counted(*args: object, **kwargs: object) -> object:
+        measured.append(len(args[0]))  # type: ignore[arg-type]
+        return metrics(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scenarios_module, "scenario_metrics", counted)
+    comparer = ScenarioComparer(tt, demand, providers, mode="walk", key_stages="KS3")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        together = list(pool.map(lambda e: comparer.compare(e[0], new_travel_times=e[1]), edits))
+    assert len(measured) == len(edits) + 1  # each scenario's side, and today's once
+    for a, b in zip(alone, together, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+        assert a.attrs == b.attrs

@@ -26,6 +26,7 @@ known, E2SFCA access (:func:`apgeo.analysis.access.enhanced_two_step_fca`).
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -473,23 +474,88 @@ def compare_scenarios(
     """
     if not isinstance(scenario, Scenario):
         raise ApgeoValueError(f"scenario must be a Scenario; got {type(scenario).__name__}")
-    thresholds = _thresholds(thresholds_min, max_travel_time_min)
-    tables = scenario_tables(
-        travel_times, providers, scenario, new_travel_times=new_travel_times,
-        key_stages=key_stages, include_access=include_access, kinds=kinds,
-    )
-    opts: dict[str, Any] = {
-        "mode": mode, "key_stages": tables.key_stages, "max_travel_time_min": max_travel_time_min,
-        "thresholds_min": thresholds, "weight_by": weight_by, "include_access": tables.include_access,
-    }
-    before = scenario_metrics(tables.travel_times, demand, tables.providers, **opts)
-    after = scenario_metrics(tables.travel_times_after, demand, tables.providers_after, **opts)
-    return comparison_table(scenario, tables, before, after, mode=mode)
+    return ScenarioComparer(
+        travel_times, demand, providers, mode=mode, key_stages=key_stages,
+        max_travel_time_min=max_travel_time_min, thresholds_min=thresholds_min, weight_by=weight_by,
+        include_access=include_access, kinds=kinds,
+    ).compare(scenario, new_travel_times=new_travel_times)
+
+
+class ScenarioComparer:
+    """Several scenarios compared with the same today, as :func:`compare_scenarios` compares
+    each (parameters as there): today's side is measured once per setting it depends on
+    (the key stages and whether access is computed) and shared by every comparison, also
+    across threads (one thread measures it, others wait for it).
+
+    Parameters
+    ----------
+    travel_times, demand, providers
+        The seam tables of today.
+    mode
+        Travel mode label.
+    key_stages, max_travel_time_min, thresholds_min, weight_by, include_access, kinds
+        As for :func:`compare_scenarios`.
+    """
+
+    def __init__(
+        self,
+        travel_times: pd.DataFrame,
+        demand: pd.DataFrame,
+        providers: pd.DataFrame,
+        *,
+        mode: str,
+        key_stages: Sequence[str] | str | None = None,
+        max_travel_time_min: float = 30.0,
+        thresholds_min: Sequence[float] | None = None,
+        weight_by: Literal["idaci", "none"] = "idaci",
+        include_access: bool | None = None,
+        kinds: Collection[str | ProviderKind] | None = AP_KINDS,
+    ) -> None:
+        self.travel_times, self.demand, self.providers = travel_times, demand, providers
+        self.mode, self.key_stages, self.include_access, self.kinds = mode, key_stages, include_access, kinds
+        self.max_travel_time_min, self.weight_by = max_travel_time_min, weight_by
+        self.thresholds = _thresholds(thresholds_min, max_travel_time_min)
+        self._today: dict[tuple[tuple[str, ...], bool], ScenarioMetrics] = {}
+        self._lock = threading.Lock()
+
+    def compare(self, scenario: Scenario, *, new_travel_times: NewTravelTimes = None) -> pd.DataFrame:
+        """The before / after table of one scenario (:func:`compare_scenarios`).
+
+        Parameters
+        ----------
+        scenario
+            The edits.
+        new_travel_times
+            Travel times of added and moved sites (see :meth:`Scenario.apply`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            As :func:`compare_scenarios` returns.
+        """
+        if not isinstance(scenario, Scenario):
+            raise ApgeoValueError(f"scenario must be a Scenario; got {type(scenario).__name__}")
+        tables = scenario_tables(
+            self.travel_times, self.providers, scenario, new_travel_times=new_travel_times,
+            key_stages=self.key_stages, include_access=self.include_access, kinds=self.kinds,
+        )
+        opts: dict[str, Any] = {
+            "mode": self.mode, "key_stages": tables.key_stages, "max_travel_time_min": self.max_travel_time_min,
+            "thresholds_min": self.thresholds, "weight_by": self.weight_by, "include_access": tables.include_access,
+        }
+        with self._lock:  # today's side, measured once per setting
+            key = (tuple(tables.key_stages), bool(tables.include_access))
+            before = self._today.get(key)
+            if before is None:
+                before = self._today[key] = scenario_metrics(tables.travel_times, self.demand, tables.providers, **opts)
+        after = scenario_metrics(tables.travel_times_after, self.demand, tables.providers_after, **opts)
+        return comparison_table(scenario, tables, before, after, mode=self.mode)
 
 
 __all__ = [
     "Change",
     "Scenario",
+    "ScenarioComparer",
     "ScenarioMetrics",
     "ScenarioTables",
     "compare_scenarios",

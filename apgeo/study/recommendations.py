@@ -5,14 +5,15 @@ list, else the area's mainstream schools from GIAS that could host a hub) are ti
 every demand area the same way as the mode's table, then the maximal covering (MCLP) and
 p-median recommendations are made (:func:`apgeo.planning.recommend.recommend_sites`) with
 places suggested at the city's current rate of known places per unit of need. Two
-scenarios are compared (:func:`apgeo.planning.scenarios.compare_scenarios`): the
-Inclusion Centre's main site alone against all current AP settings, and the recommended
-sites added. :func:`recommend_and_compare` is one stage of :func:`apgeo.study.pipeline.run_study`.
+scenarios are compared with today, as :func:`apgeo.planning.scenarios.compare_scenarios`
+compares each (:class:`~apgeo.planning.scenarios.ScenarioComparer`, today measured once):
+the Inclusion Centre's main site alone against all current AP settings, and the
+recommended sites added. The models are solved on two threads (HiGHS releases the GIL). :func:`recommend_and_compare` is one stage of :func:`apgeo.study.pipeline.run_study`.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import geopandas as gpd
 import pandas as pd
@@ -72,7 +73,7 @@ def recommend_and_compare(result: StudyResult) -> None:
     from apgeo.planning.export import export_recommendations
     from apgeo.planning.instance import known_places_per_need
     from apgeo.planning.recommend import recommend_sites
-    from apgeo.planning.scenarios import Scenario, compare_scenarios
+    from apgeo.planning.scenarios import Scenario, ScenarioComparer
     from apgeo.study.incremental import study_cache_dir
 
     cfg = result.config
@@ -93,7 +94,6 @@ def recommend_and_compare(result: StudyResult) -> None:
     result.headline["known_ap_places_per_1000_weighted_need"] = (
         places_per_need * 1000 if places_known else "not known (no AP provider has known places)"
     )
-    recs: list[pd.DataFrame] = []
     chosen_sites: list[gpd.GeoDataFrame] = []
     cand_times: list[pd.DataFrame] = []
     user_candidates = None
@@ -130,37 +130,65 @@ def recommend_and_compare(result: StudyResult) -> None:
             places_per_need=places_per_need, cache_dir=study_cache_dir(),
         )
 
+    # both scenarios are compared with today, measured once
+    comparer = ScenarioComparer(ap_times, result.demand, ap, mode=mode, key_stages=list(cfg.key_stages),
+                                max_travel_time_min=cfg.recommend_max_travel_time_min)
+
     def inclusion_centre_alone() -> pd.DataFrame | None:
         """Scenario (i): the Inclusion Centre's main site alone vs all current AP settings."""
         sic = ap[ap[S.KIND] == S.ProviderKind.INCLUSION_CENTRE.value]
         if sic.empty:
             return None
         alone = Scenario("Inclusion Centre main site alone").close_sites(sorted(ap_ids - set(sic[S.SITE_ID])))
-        return compare_scenarios(ap_times, result.demand, ap, alone, mode=mode, key_stages=list(cfg.key_stages),
-                                 max_travel_time_min=cfg.recommend_max_travel_time_min)
+        return comparer.compare(alone)
 
-    # A location model spends most of its time inside HiGHS, which releases the GIL: on
-    # two threads the next model is built (or scenario (i) compared) while one is
-    # solved. Each run is deterministic and independent of the others, and the results
-    # are taken in order, so they do not depend on the threads.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = [pool.submit(run, job) for job in jobs]
-        scenario_alone = pool.submit(inclusion_centre_alone)
-        for job, future in zip(jobs, runs, strict=True):
-            label, ks, candidates, times, objective = job
-            rec = future.result().assign(group=label, objective=objective)
-            if not places_known and len(rec):
-                # no known places to scale from: say so rather than suggest a number
-                rec["places_suggested"] = pd.NA
-                rec["places_basis"] = "not known: no existing AP provider has known places"
-            recs.append(rec)
-            name = f"recommendations_{label}_{objective}"
-            export_recommendations(rec, candidates, cfg.output_dir / name)
-            if objective == "coverage" and len(rec):
-                picked = candidates[candidates[S.SITE_ID].isin(rec[S.SITE_ID])]
+    def made(job: tuple[str, list[str], gpd.GeoDataFrame, pd.DataFrame, str], rec: pd.DataFrame) -> pd.DataFrame:
+        """A recommendation labelled and written out."""
+        label, _, candidates, _, objective = job
+        rec = rec.assign(group=label, objective=objective)
+        if not places_known and len(rec):
+            # no known places to scale from: say so rather than suggest a number
+            rec["places_suggested"] = pd.NA
+            rec["places_basis"] = "not known: no existing AP provider has known places"
+        export_recommendations(rec, candidates, cfg.output_dir / f"recommendations_{label}_{objective}")
+        return rec
+
+    def recommended_added(done: dict[int, pd.DataFrame]) -> pd.DataFrame | None:
+        """Scenario (ii): the recommended (maximal covering) sites added."""
+        for k, (_, ks, candidates, times, objective) in enumerate(jobs):
+            if objective == "coverage" and len(done[k]):
+                picked = candidates[candidates[S.SITE_ID].isin(done[k][S.SITE_ID])]
                 chosen_sites.append(picked.assign(**{S.KEY_STAGES: ",".join(ks)}))
                 cand_times.append(times[times[S.DESTINATION_ID].isin(picked[S.SITE_ID])])
+        if not chosen_sites:
+            return None
+        added = Scenario("recommended sites added")
+        for _, site in pd.concat(chosen_sites, ignore_index=True).iterrows():
+            added = added.add_site(
+                site[S.SITE_ID], name=site[S.NAME], key_stages=site[S.KEY_STAGES],
+                kind=S.ProviderKind.OTHER, geometry=site.geometry,
+            )
+        return comparer.compare(added, new_travel_times=pd.concat(cand_times, ignore_index=True))
+
+    # A location model spends most of its time inside HiGHS, which releases the GIL: on
+    # two threads the next model is built (or scenario (i) compared) while one is solved,
+    # each recommendation is written as soon as it is made, and scenario (ii) is compared
+    # once the covering models are done, while a p-median may still be solving. Each run
+    # is deterministic and independent of the others, and the tables are put together in
+    # the jobs' order, so the results do not depend on the threads.
+    done: dict[int, pd.DataFrame] = {}
+    coverage_jobs = {k for k, job in enumerate(jobs) if job[4] == "coverage"}
+    added_rows: pd.DataFrame | None = None
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = {pool.submit(run, job): k for k, job in enumerate(jobs)}
+        scenario_alone = pool.submit(inclusion_centre_alone)
+        for future in as_completed(runs):
+            k = runs[future]
+            done[k] = made(jobs[k], future.result())
+            if k in coverage_jobs and coverage_jobs <= done.keys():
+                added_rows = recommended_added(done)
         alone_rows = scenario_alone.result()
+    recs = [done[k] for k in range(len(jobs))]
     if recs:
         both = pd.concat(recs, ignore_index=True)
         both.attrs = {}
@@ -173,22 +201,7 @@ def recommend_and_compare(result: StudyResult) -> None:
             # P1..P3 primary, S1..S3 secondary, so the two rankings stay apart on the map
             layer["rank"] = layer["group"].str[0].str.upper() + layer["rank"].astype(int).astype(str)
             result.tables["recommended_sites_map"] = layer
-
-    rows = [] if alone_rows is None else [alone_rows]
-    # scenario (ii): the recommended (maximal covering) sites added
-    if chosen_sites:
-        added = Scenario("recommended sites added")
-        new_sites = pd.concat(chosen_sites, ignore_index=True)
-        for _, site in new_sites.iterrows():
-            added = added.add_site(
-                site[S.SITE_ID], name=site[S.NAME], key_stages=site[S.KEY_STAGES],
-                kind=S.ProviderKind.OTHER, geometry=site.geometry,
-            )
-        rows.append(
-            compare_scenarios(ap_times, result.demand, ap, added, mode=mode, key_stages=list(cfg.key_stages),
-                              new_travel_times=pd.concat(cand_times, ignore_index=True),
-                              max_travel_time_min=cfg.recommend_max_travel_time_min)
-        )
+    rows = [r for r in (alone_rows, added_rows) if r is not None]
     if rows:
         scen = pd.concat(rows, ignore_index=True)
         scen.attrs = {}
