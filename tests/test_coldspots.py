@@ -7,6 +7,8 @@ try:
 except ImportError:  # tests/ not a package
     import _tiny  # type: ignore[no-redef]
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -296,3 +298,32 @@ def test_gi_star_bad_input() -> None:
     with pytest.warns(ApgeoWarning, match="excluded"):
         with pytest.raises(ApgeoValueError, match="at least 3 areas with a travel time; only 2"):
             gi_star_clusters(few, geo, prov, mode="walk")
+
+
+def test_gi_star_weights_made_once_per_areas_give_the_same_clusters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The areas' weights are made once per process and handed out as new objects: Gi*
+    with weights made again equals Gi* with the ones kept, and the warning about islands
+    is given each time."""
+    import apgeo.analysis.gi_star as gi_star
+
+    tt, geo, prov, _ = lattice(n=5, hot=2)
+    islands = geo.assign(geometry=geo.geometry.scale(0.5, 0.5))
+    made: list[int] = []
+    make = gi_star._make_weights
+
+    def counted(gdf: gpd.GeoDataFrame, ids: list[object]) -> tuple[object, str]:
+        made.append(len(ids))
+        return make(gdf, ids)
+
+    monkeypatch.setattr(gi_star, "_make_weights", counted)
+    for areas in (geo, islands):
+        gi_star._WEIGHTS_MADE.clear()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ApgeoWarning)
+            first = gi_star_clusters(tt, areas, prov, mode="walk", permutations=99, random_state=3)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            again = gi_star_clusters(tt, areas, prov, mode="walk", permutations=99, random_state=3, cache_dir=None)
+        pd.testing.assert_frame_equal(first, again)
+        assert any("share no border" in str(w.message) for w in caught) == (areas is islands)
+    assert made == [25, 25]  # once per areas, though each was measured twice

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
 import warnings
 from pathlib import Path
 
@@ -44,11 +45,46 @@ def _wkb_digest(areas: gpd.GeoDataFrame) -> str:
 GI_KNN_NEIGHBOURS = 6
 
 
+#: Weights already made in this process, as ``(neighbours, weights, message)`` by a digest
+#: of the areas (a study measures Gi* of several values over the same areas); the few
+#: most recent are kept.
+_WEIGHTS_MADE: dict[str, tuple[dict[object, list[object]], dict[object, list[float]], str]] = {}
+_WEIGHTS_KEPT = 4
+_WEIGHTS_LOCK = threading.Lock()
+
+
 def _spatial_weights(gdf: gpd.GeoDataFrame) -> tuple[object, str]:
-    """The Gi* weights of the areas, and the warning to give about them ("" for none)."""
-    from libpysal.weights import KNN, Queen
+    """The Gi* weights of the areas, and the warning to give about them ("" for none).
+
+    They depend on the areas' ids and geometry only, so they are made once per areas in
+    a process; each call gets a new ``libpysal.weights.W`` of them (esda changes the
+    object it is given)."""
+    from libpysal.weights import W
 
     ids = list(gdf[AREA_ID])
+    key = cache_key({"ids": [str(a) for a in ids], "geometry": _wkb_digest(gdf), "crs": str(gdf.crs)}, length=64)
+    with _WEIGHTS_LOCK:
+        made = _WEIGHTS_MADE.get(key)
+    if made is None:
+        w, message = _make_weights(gdf, ids)
+        made = ({i: list(n) for i, n in w.neighbors.items()}, {i: list(v) for i, v in w.weights.items()}, message)  # type: ignore[attr-defined]
+        with _WEIGHTS_LOCK:
+            _WEIGHTS_MADE[key] = made
+            while len(_WEIGHTS_MADE) > _WEIGHTS_KEPT:
+                del _WEIGHTS_MADE[next(iter(_WEIGHTS_MADE))]
+    neighbours, weights, message = made
+    fresh = W(
+        {i: list(n) for i, n in neighbours.items()}, {i: list(v) for i, v in weights.items()},
+        id_order=ids, silence_warnings=True,
+    )
+    return fresh, message
+
+
+def _make_weights(gdf: gpd.GeoDataFrame, ids: list[object]) -> tuple[object, str]:
+    """Queen contiguity of the areas' polygons; the k nearest neighbours of their points
+    (no polygons) or centroids (some polygon borders no other), with the warning to give."""
+    from libpysal.weights import KNN, Queen
+
     k = min(GI_KNN_NEIGHBOURS, len(gdf) - 1)
     if (gdf.geometry.geom_type == "Point").all():
         # centroids only (no polygons offline): k nearest neighbours, stated in the report
