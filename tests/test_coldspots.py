@@ -327,3 +327,17 @@ def test_gi_star_weights_made_once_per_areas_give_the_same_clusters(monkeypatch:
         pd.testing.assert_frame_equal(first, again)
         assert any("share no border" in str(w.message) for w in caught) == (areas is islands)
     assert made == [25, 25]  # once per areas, though each was measured twice
+
+
+def test_gi_star_imports_esda_only_when_measured() -> None:
+    """esda, libpysal and scipy.stats take about a second to import: a study whose Gi*
+    all comes from its cache (a rerun with nothing changed) does not import them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, apgeo.study.pipeline, apgeo.analysis.coldspots; "
+        "print(sorted(m for m in ('esda', 'libpysal', 'sklearn') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -26,7 +26,6 @@ import numpy as np
 import shapely
 
 from apgeo._cache import array_digest, cache_key, cached_arrays
-from apgeo.analysis import gi_star_permutations
 from apgeo.analysis.tables import format_ids
 from apgeo.schema import AREA_ID
 
@@ -143,7 +142,9 @@ def _gi_star(
 ) -> dict[str, np.ndarray]:
     """esda's Gi* of ``y`` over ``areas`` (one row per value): ``z``, ``p_sim`` and the
     weights ``warning`` ("" for none)."""
-    import esda
+    import esda  # esda, libpysal and scipy.stats: about 1 s to import, so only when measured
+
+    from apgeo.analysis import gi_star_permutations
 
     _cache_esda_kernels()
     w, message = _spatial_weights(areas)
