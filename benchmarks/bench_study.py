@@ -18,7 +18,9 @@ travel times and catchments are computed again: the study cache is cleared first
 moved east: only that site's travel times and catchments are computed). The rerun and
 the moved run are repeated ``--repeats`` times (default 3), alternately, each moved run
 with a move not made before (250 m, 275 m, 300 m, ...) so every one computes the site
-again; their medians and spreads are reported.
+again; their medians and spreads are reported. The nothing-changed rerun is also timed as
+the command (``apgeo study`` in a new process, which starts Python and imports the
+libraries each time).
 Targets (issue 8): under 60 s for all three modes, peak memory under 2 GB; (issue 25)
 the moved rerun under 5 s. ``--json PATH`` also writes the figures (the README's come from
 ``benchmarks/results/study.json``).
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -136,6 +139,16 @@ def _one_site_moved(dx_m: float) -> Iterator[None]:
         pipeline.load_inputs = original  # type: ignore[assignment]
 
 
+def cli_run(cfg_path: Path, cache_dir: Path) -> float:
+    """Seconds ``apgeo study --config cfg_path`` takes in a new process (cache ``cache_dir``)."""
+    env = {**os.environ, "APGEO_CACHE_DIR": str(cache_dir)}
+    command = [sys.executable, "-c", "import sys; from apgeo.study.cli import main; sys.exit(main())"]
+    t0 = time.perf_counter()
+    subprocess.run([*command, "study", "--config", str(cfg_path), "--no-progress"], check=True, env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
 def _median_run(done: list[tuple[float, list[tuple[str, float]]]]) -> tuple[float, list[tuple[str, float]]]:
     """The median total of repeated runs, and each stage's median own duration."""
     import statistics
@@ -181,6 +194,7 @@ def main() -> None:
         cold_s, cold = timed(config(tmp, str(net)))
         cold_mb = peak_rss_mb()
         runs: dict[str, tuple[float, list[tuple[str, float]]]] = {}
+        cli: list[float] = []
         repeats: dict[str, list[tuple[float, list[tuple[str, float]]]]] = {"rerun": [], "moved": []}
         if not args.no_warm:
             from apgeo.study.incremental import clear_cache
@@ -197,6 +211,9 @@ def main() -> None:
                     repeats["moved"].append(timed(config(tmp, str(net))))
             for name, done in repeats.items():
                 runs[name] = _median_run(done)
+            # the same nothing-changed rerun as the command a planner types: a new process,
+            # so Python and the libraries are started and imported each time
+            cli = [cli_run(config(tmp, str(net)), tmp / "cache") for _ in range(max(args.repeats, 1))]
         warm_s = runs["warm"][0] if runs else 0.0
         peak_mb = peak_rss_mb()
         print(f"\n{'stage (own duration)':40s} {'cold s':>8s}" + "".join(f" {k + ' s':>8s}" for k in runs))
@@ -209,6 +226,14 @@ def main() -> None:
                 totals = sorted(t for t, _ in repeats[name])
                 spread = f"  (median of {len(totals)}: {', '.join(f'{t:.1f}' for t in totals)})"
             print(f"network study, 3 modes, {name}: {total:6.1f} s{spread}")
+        if cli:
+            cli_s = sorted(cli)[len(cli) // 2]
+            in_process = runs["rerun"][0]
+            print(
+                f"`apgeo study`, nothing changed:  {cli_s:6.1f} s  (median of {len(cli)}: "
+                f"{', '.join(f'{t:.1f}' for t in sorted(cli))}; {cli_s - in_process:.1f} s more than "
+                "in a running process: starting Python and importing the libraries)"
+            )
         print(f"straight-line study (baseline):   {base_s:6.1f} s")
         print(f"network study, 3 modes, cold:     {cold_s:6.1f} s  ({cold_s / base_s:.1f}x the baseline; target < 60 s)")
         if runs:
@@ -230,6 +255,10 @@ def main() -> None:
                     for name, (total, stages) in runs.items()
                 },
                 "peak_rss_mb": round(peak_mb),
+                "cli_rerun_s": {
+                    "median_s": round(sorted(cli)[len(cli) // 2], 2),
+                    "all_s": sorted(round(t, 2) for t in cli),
+                } if cli else None,
             }
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
