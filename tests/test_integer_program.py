@@ -18,6 +18,11 @@ from apgeo.planning.models.integer_program import to_pulp
 from apgeo.planning.models.mclp import MaximalCovering
 from apgeo.planning.models.pmedian import PMedian
 
+try:
+    from tests._overlap import overlapping
+except ImportError:  # tests/ is not a package
+    from _overlap import overlapping
+
 T = 1800.0
 
 
@@ -102,31 +107,14 @@ def test_standard_output_comes_back_when_threads_silence_it_in_turn(capfd) -> No
     """Two threads silencing descriptor 1 with overlapping spans (A in, B in, A out, B
     out): each saving and restoring it would leave it silenced for good."""
     import os
-    import threading
 
     from apgeo.planning.models.integer_program import native_stdout_silenced
 
-    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
-
-    def first() -> None:
-        with native_stdout_silenced():
-            a_in.set()
-            b_in.wait(5)
-            os.write(1, b"hidden-a\n")
-        a_out.set()
-
-    def second() -> None:
-        a_in.wait(5)
-        with native_stdout_silenced():
-            b_in.set()
-            a_out.wait(5)
-            os.write(1, b"hidden-b\n")
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
+    overlapping(
+        native_stdout_silenced,
+        lambda: os.write(1, b"hidden-a\n"),
+        lambda: os.write(1, b"hidden-b\n"),
+    )
     os.write(1, b"visible\n")
     out = capfd.readouterr().out
     assert "visible" in out

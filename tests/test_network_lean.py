@@ -19,8 +19,10 @@ from apgeo.routing.travel_times import TravelTimeEngine
 
 try:
     from tests._network_fixtures import X0, Y0, pbf_network
+    from tests._overlap import overlapping
 except ImportError:  # tests/ is not a package
     from _network_fixtures import X0, Y0, pbf_network
+    from _overlap import overlapping
 
 BNG = "EPSG:27700"
 
@@ -177,31 +179,11 @@ def test_garbage_collector_comes_back_after_overlapping_builds() -> None:
     overlapping pauses (A in, B in, A out, B out) it is on again at the end, and off
     while any thread is inside."""
     import gc
-    import threading
 
     from apgeo.network.arrays import _gc_paused
 
-    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
     seen: list[bool] = []
-
-    def first() -> None:
-        with _gc_paused():
-            a_in.set()
-            b_in.wait(5)
-        a_out.set()
-
-    def second() -> None:
-        a_in.wait(5)
-        with _gc_paused():
-            b_in.set()
-            a_out.wait(5)
-            seen.append(gc.isenabled())
-
     assert gc.isenabled()
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
+    overlapping(_gc_paused, inside_second=lambda: seen.append(gc.isenabled()))
     assert seen == [False]
     assert gc.isenabled()
