@@ -252,3 +252,32 @@ def test_file_digest_is_read_again_when_the_file_changes(tmp_path: Path) -> None
     path.write_bytes(b"b" * 1000)  # same size
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # even with the old modification time
     assert file_sha256(path) == hashlib.sha256(b"b" * 1000).hexdigest()
+
+
+def test_a_large_files_digest_is_kept_across_processes(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A network-sized file's digest is kept in the cache folder under its identity on
+    disk: a new process (an empty in-process memo) reads it there instead of the file, and a
+    rewritten file (same size, old modification time) is read again."""
+    import hashlib
+    import os
+
+    import apgeo._cache as cache
+
+    monkeypatch.setattr(cache, "_KEEP_DIGEST_BYTES", 1000)
+    path = tmp_path / "network.graphml"
+    path.write_bytes(b"a" * 1000)
+    real = hashlib.sha256(b"a" * 1000).hexdigest()
+    assert cache.file_sha256(path) == real
+    kept = list((cache_dir / "file_digests").rglob("*.txt"))
+    assert [p.read_text() for p in kept] == [real]
+    cache._FILE_DIGESTS.clear()  # as in a new process
+    kept[0].write_text("f" * 64)  # what is kept is what is read: the file is not read
+    assert cache.file_sha256(path) == "f" * 64
+    cache._FILE_DIGESTS.clear()
+    st = os.stat(path)
+    path.write_bytes(b"b" * 1000)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert cache.file_sha256(path) == hashlib.sha256(b"b" * 1000).hexdigest()
+    assert any(e.kind == "file_digests" and not e.stale for e in cache.cache_inventory())
