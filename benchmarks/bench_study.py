@@ -18,9 +18,9 @@ travel times and catchments are computed again: the study cache is cleared first
 moved east: only that site's travel times and catchments are computed). The rerun and
 the moved run are repeated ``--repeats`` times (default 3), alternately, each moved run
 with a move not made before (250 m, 275 m, 300 m, ...) so every one computes the site
-again; their medians and spreads are reported. The nothing-changed rerun is also timed as
-the command (``apgeo study`` in a new process, which starts Python and imports the
-libraries each time).
+again; their medians and spreads are reported. Both are also timed as the command
+(``apgeo study`` in a new process, which starts Python and imports the libraries each
+time; the moves 262.5 m, 287.5 m, ... east, between those of the runs in process).
 Targets (issue 8): under 60 s for all three modes, peak memory under 2 GB; (issue 25)
 the moved rerun under 5 s. ``--json PATH`` also writes the figures (the README's come from
 ``benchmarks/results/study.json``).
@@ -139,13 +139,19 @@ def _one_site_moved(dx_m: float) -> Iterator[None]:
         pipeline.load_inputs = original  # type: ignore[assignment]
 
 
-def cli_run(cfg_path: Path, cache_dir: Path) -> float:
-    """Seconds ``apgeo study --config cfg_path`` takes in a new process (cache ``cache_dir``)."""
+def cli_run(cfg_path: Path, cache_dir: Path, *, moved_m: float | None = None) -> float:
+    """Seconds ``apgeo study --config cfg_path`` takes in a new process (cache ``cache_dir``);
+    with ``moved_m``, the first AP site moved that far east in it (as :func:`_one_site_moved`)."""
     env = {**os.environ, "APGEO_CACHE_DIR": str(cache_dir)}
-    command = [sys.executable, "-c", "import sys; from apgeo.study.cli import main; sys.exit(main())"]
+    here = str(Path(__file__).resolve().parent)
+    move = "contextlib.nullcontext()" if moved_m is None else f"_one_site_moved({float(moved_m)!r})"
+    code = (
+        f"import contextlib, sys; sys.path.insert(0, {here!r}); from bench_study import _one_site_moved; "
+        f"from apgeo.study.cli import main\nwith {move}: rc = main(sys.argv[1:])\nsys.exit(rc)"
+    )
     t0 = time.perf_counter()
-    subprocess.run([*command, "study", "--config", str(cfg_path), "--no-progress"], check=True, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-c", code, "study", "--config", str(cfg_path), "--no-progress"],
+                   check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - t0
 
 
@@ -194,7 +200,7 @@ def main() -> None:
         cold_s, cold = timed(config(tmp, str(net)))
         cold_mb = peak_rss_mb()
         runs: dict[str, tuple[float, list[tuple[str, float]]]] = {}
-        cli: list[float] = []
+        cli: dict[str, list[float]] = {"rerun": [], "moved": []}
         repeats: dict[str, list[tuple[float, list[tuple[str, float]]]]] = {"rerun": [], "moved": []}
         if not args.no_warm:
             from apgeo.study.incremental import clear_cache
@@ -211,9 +217,11 @@ def main() -> None:
                     repeats["moved"].append(timed(config(tmp, str(net))))
             for name, done in repeats.items():
                 runs[name] = _median_run(done)
-            # the same nothing-changed rerun as the command a planner types: a new process,
-            # so Python and the libraries are started and imported each time
-            cli = [cli_run(config(tmp, str(net)), tmp / "cache") for _ in range(max(args.repeats, 1))]
+            # the same reruns as the command a planner types: a new process, so Python and
+            # the libraries are started and imported each time (moves not made before)
+            for k in range(max(args.repeats, 1)):
+                cli["rerun"].append(cli_run(config(tmp, str(net)), tmp / "cache"))
+                cli["moved"].append(cli_run(config(tmp, str(net)), tmp / "cache", moved_m=262.5 + 25.0 * k))
         warm_s = runs["warm"][0] if runs else 0.0
         peak_mb = peak_rss_mb()
         print(f"\n{'stage (own duration)':40s} {'cold s':>8s}" + "".join(f" {k + ' s':>8s}" for k in runs))
@@ -226,14 +234,15 @@ def main() -> None:
                 totals = sorted(t for t, _ in repeats[name])
                 spread = f"  (median of {len(totals)}: {', '.join(f'{t:.1f}' for t in totals)})"
             print(f"network study, 3 modes, {name}: {total:6.1f} s{spread}")
-        if cli:
-            cli_s = sorted(cli)[len(cli) // 2]
-            in_process = runs["rerun"][0]
-            print(
-                f"`apgeo study`, nothing changed:  {cli_s:6.1f} s  (median of {len(cli)}: "
-                f"{', '.join(f'{t:.1f}' for t in sorted(cli))}; {cli_s - in_process:.1f} s more than "
-                "in a running process: starting Python and importing the libraries)"
-            )
+        for name, label in (("rerun", "nothing changed"), ("moved", "one AP site moved")):
+            if cli[name]:
+                times = sorted(cli[name])
+                extra = times[len(times) // 2] - runs[name][0]
+                print(
+                    f"`apgeo study`, {label}: {times[len(times) // 2]:6.1f} s  (median of {len(times)}: "
+                    f"{', '.join(f'{t:.1f}' for t in times)}; {extra:.1f} s more than in a running "
+                    "process: starting Python, importing the libraries, their first calls)"
+                )
         print(f"straight-line study (baseline):   {base_s:6.1f} s")
         print(f"network study, 3 modes, cold:     {cold_s:6.1f} s  ({cold_s / base_s:.1f}x the baseline; target < 60 s)")
         if runs:
@@ -255,10 +264,13 @@ def main() -> None:
                     for name, (total, stages) in runs.items()
                 },
                 "peak_rss_mb": round(peak_mb),
-                "cli_rerun_s": {
-                    "median_s": round(sorted(cli)[len(cli) // 2], 2),
-                    "all_s": sorted(round(t, 2) for t in cli),
-                } if cli else None,
+                "command": {
+                    name: {
+                        "median_s": round(sorted(times)[len(times) // 2], 2),
+                        "all_s": sorted(round(t, 2) for t in times),
+                    }
+                    for name, times in cli.items() if times
+                },
             }
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
