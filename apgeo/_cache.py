@@ -77,7 +77,9 @@ def file_sha256(path: str | Path) -> str:
     _FILE_DIGESTS[identity] = value = digest.hexdigest()
     if kept is not None:
         try:
-            _write_text_atomically(kept, value)
+            with _replaced_atomically(kept, "w") as handle:
+                handle.write(value)
+            mark_written(kept.parent)
         except OSError as exc:  # a digest that cannot be kept costs only time
             logger.warning("could not keep the digest of %s in %s: %s", path, kept, exc)
     return value
@@ -91,17 +93,20 @@ def _kept_digest_path(identity: tuple[object, ...]) -> Path:
     return code_folder(get_settings().cache_dir / "file_digests", __name__) / f"{name}.txt"
 
 
-def _write_text_atomically(path: Path, text: str) -> None:
+@contextmanager
+def _replaced_atomically(path: Path, mode: str) -> Iterator[Any]:
+    """A handle (``mode`` ``"w"`` or ``"wb"``) on a temporary file beside ``path`` that
+    replaces ``path`` once the block ends without error; on an error it is removed and
+    ``path`` is left as it was. The folder is made when missing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        with os.fdopen(fd, mode) as handle:
+            yield handle
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    mark_written(path.parent)
 
 
 def cache_key(payload: Mapping[str, Any], *, length: int = 24) -> str:
@@ -270,15 +275,8 @@ def mark_written(folder: Path) -> None:
     target = folder / MANIFEST
     if manifest is None or target.is_file():
         return
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=MANIFEST + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(manifest, handle, indent=1, sort_keys=True)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with _replaced_atomically(target, "w") as handle:
+        json.dump(manifest, handle, indent=1, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -373,15 +371,8 @@ def save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     for name, value in arrays.items():
         if np.asarray(value).dtype == object:
             raise TypeError(f"cache array {name!r} has dtype object; it would need pickle")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with _replaced_atomically(path, "wb") as handle:
+        np.savez(handle, **arrays)  # type: ignore[arg-type]
     mark_written(path.parent)
 
 
