@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import gc
 import math
-import threading
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,6 +20,7 @@ from shapely.geometry.base import BaseGeometry
 
 from apgeo._errors import ApgeoValueError, CRSError, NetworkError
 from apgeo._log import logger
+from apgeo._shared_switch import SharedSwitch
 from apgeo.network.area import _is_gb
 from apgeo.network.modes import (
     _ALLOW_VALUES,
@@ -317,31 +317,27 @@ def _derive(
     )
 
 
-_GC_LOCK = threading.Lock()
-#: How many threads are inside :func:`_gc_paused`, and whether the collector was on before.
-_gc_pausers = 0
-_gc_was_enabled = False
+def _gc_off() -> bool:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    return was_enabled
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
+def _gc_back(was_enabled: bool) -> None:
+    if was_enabled:
+        gc.enable()
+
+
+#: The process's garbage collector, paused while any thread builds (see :func:`_gc_paused`).
+_GC_PAUSE = SharedSwitch(_gc_off, _gc_back)
+
+
+def _gc_paused() -> AbstractContextManager[None]:
     """Pause the cyclic garbage collector while millions of acyclic dicts are made (it
     would rescan the growing heap again and again); restores the caller's setting. The
     collector is the process's: with several threads inside at once (engines built on
     threads), the first one in pauses it and the last one out restores it."""
-    global _gc_pausers, _gc_was_enabled
-    with _GC_LOCK:
-        if _gc_pausers == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pausers += 1
-    try:
-        yield
-    finally:
-        with _GC_LOCK:
-            _gc_pausers -= 1
-            if _gc_pausers == 0 and _gc_was_enabled:
-                gc.enable()
+    return _GC_PAUSE.held()
 
 
 def _graph_from_arrays(arrays: _ModeArrays, *, source: str | None = None) -> nx.MultiDiGraph:

@@ -19,12 +19,14 @@ import math
 import os
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from apgeo._shared_switch import SharedSwitch
 
 __all__ = ["HighsSolver", "IlpResult", "IntegerProgram", "ProgramRows", "solve_with_highs", "to_pulp"]
 
@@ -229,16 +231,34 @@ class HighsSolver:
     time_limit_s: float
 
 
-_SILENCE_LOCK = threading.Lock()
-#: How many threads are inside :func:`native_stdout_silenced`, and descriptor 1 as it was.
-_silence_depth = 0
-_saved_stdout_fd: int | None = None
+def _stdout_off() -> int | None:
+    """Point descriptor 1 at the null device; returns a copy of what it was (``None``: the
+    process has no descriptor 1)."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except OSError:  # no descriptor 1 at all
+        return None
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+    finally:
+        os.close(null)
+    return saved
+
+
+def _stdout_back(saved: int | None) -> None:
+    if saved is not None:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+_STDOUT_SILENCE = SharedSwitch(_stdout_off, _stdout_back)
 _HIGHS_LOCK = threading.Lock()
 _highs_banner_written = False
 
 
-@contextmanager
-def native_stdout_silenced() -> Iterator[None]:
+def native_stdout_silenced() -> AbstractContextManager[None]:
     """Silence the C-level standard output for the duration (the library never prints).
 
     A C library (HiGHS through PuLP, CBC) writes to file descriptor 1 whatever
@@ -249,34 +269,10 @@ def native_stdout_silenced() -> Iterator[None]:
 
     Returns
     -------
-    Iterator[None]
+    AbstractContextManager[None]
         A context manager.
     """
-    global _silence_depth, _saved_stdout_fd
-    with _SILENCE_LOCK:
-        if _silence_depth == 0:
-            try:
-                sys.stdout.flush()
-                saved: int | None = os.dup(1)
-            except OSError:  # no descriptor 1 at all
-                saved = None
-            if saved is not None:
-                null = os.open(os.devnull, os.O_WRONLY)
-                try:
-                    os.dup2(null, 1)
-                finally:
-                    os.close(null)
-            _saved_stdout_fd = saved
-        _silence_depth += 1
-    try:
-        yield
-    finally:
-        with _SILENCE_LOCK:
-            _silence_depth -= 1
-            if _silence_depth == 0 and _saved_stdout_fd is not None:
-                os.dup2(_saved_stdout_fd, 1)
-                os.close(_saved_stdout_fd)
-                _saved_stdout_fd = None
+    return _STDOUT_SILENCE.held()
 
 
 def _quiet_highs() -> Any:
