@@ -533,9 +533,7 @@ class ScenarioComparer:
         pandas.DataFrame
             As :func:`compare_scenarios` returns.
         """
-        if not isinstance(scenario, Scenario):
-            raise ApgeoValueError(f"scenario must be a Scenario; got {type(scenario).__name__}")
-        tables = scenario_tables(
+        tables = scenario_tables(  # which checks the scenario
             self.travel_times, self.providers, scenario, new_travel_times=new_travel_times,
             key_stages=self.key_stages, include_access=self.include_access, kinds=self.kinds,
         )

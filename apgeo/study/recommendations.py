@@ -8,7 +8,8 @@ places suggested at the city's current rate of known places per unit of need. Tw
 scenarios are compared with today, as :func:`apgeo.planning.scenarios.compare_scenarios`
 compares each (:class:`~apgeo.planning.scenarios.ScenarioComparer`, today measured once):
 the Inclusion Centre's main site alone against all current AP settings, and the
-recommended sites added. The models are solved on two threads (HiGHS releases the GIL). :func:`recommend_and_compare` is one stage of :func:`apgeo.study.pipeline.run_study`.
+recommended sites added. The models are solved on two threads (HiGHS releases the GIL).
+:func:`recommend_and_compare` is one stage of :func:`apgeo.study.pipeline.run_study`.
 """
 
 from __future__ import annotations
@@ -94,8 +95,6 @@ def recommend_and_compare(result: StudyResult) -> None:
     result.headline["known_ap_places_per_1000_weighted_need"] = (
         places_per_need * 1000 if places_known else "not known (no AP provider has known places)"
     )
-    chosen_sites: list[gpd.GeoDataFrame] = []
-    cand_times: list[pd.DataFrame] = []
     user_candidates = None
     if cfg.recommend_candidates is not None:
         # a planner's own list (CSV / GeoJSON / GeoPackage, coordinates or postcodes);
@@ -153,22 +152,28 @@ def recommend_and_compare(result: StudyResult) -> None:
         export_recommendations(rec, candidates, cfg.output_dir / f"recommendations_{label}_{objective}")
         return rec
 
-    def recommended_added(done: dict[int, pd.DataFrame]) -> pd.DataFrame | None:
-        """Scenario (ii): the recommended (maximal covering) sites added."""
+    def covering_sites(done: dict[int, pd.DataFrame]) -> tuple[list[gpd.GeoDataFrame], list[pd.DataFrame]]:
+        """The sites the maximal covering models chose (with the key stages they are for)
+        and their travel times, group by group."""
+        sites, times_of = [], []
         for k, (_, ks, candidates, times, objective) in enumerate(jobs):
             if objective == "coverage" and len(done[k]):
                 picked = candidates[candidates[S.SITE_ID].isin(done[k][S.SITE_ID])]
-                chosen_sites.append(picked.assign(**{S.KEY_STAGES: ",".join(ks)}))
-                cand_times.append(times[times[S.DESTINATION_ID].isin(picked[S.SITE_ID])])
-        if not chosen_sites:
+                sites.append(picked.assign(**{S.KEY_STAGES: ",".join(ks)}))
+                times_of.append(times[times[S.DESTINATION_ID].isin(picked[S.SITE_ID])])
+        return sites, times_of
+
+    def recommended_added(sites: list[gpd.GeoDataFrame], times_of: list[pd.DataFrame]) -> pd.DataFrame | None:
+        """Scenario (ii): the recommended (maximal covering) sites added."""
+        if not sites:
             return None
         added = Scenario("recommended sites added")
-        for _, site in pd.concat(chosen_sites, ignore_index=True).iterrows():
+        for _, site in pd.concat(sites, ignore_index=True).iterrows():
             added = added.add_site(
                 site[S.SITE_ID], name=site[S.NAME], key_stages=site[S.KEY_STAGES],
                 kind=S.ProviderKind.OTHER, geometry=site.geometry,
             )
-        return comparer.compare(added, new_travel_times=pd.concat(cand_times, ignore_index=True))
+        return comparer.compare(added, new_travel_times=pd.concat(times_of, ignore_index=True))
 
     # A location model spends most of its time inside HiGHS, which releases the GIL: on
     # two threads the next model is built (or scenario (i) compared) while one is solved,
@@ -177,6 +182,7 @@ def recommend_and_compare(result: StudyResult) -> None:
     # is deterministic and independent of the others, and the tables are put together in
     # the jobs' order, so the results do not depend on the threads.
     done: dict[int, pd.DataFrame] = {}
+    chosen_sites: list[gpd.GeoDataFrame] = []
     coverage_jobs = {k for k, job in enumerate(jobs) if job[4] == "coverage"}
     added_rows: pd.DataFrame | None = None
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -185,8 +191,9 @@ def recommend_and_compare(result: StudyResult) -> None:
         for future in as_completed(runs):
             k = runs[future]
             done[k] = made(jobs[k], future.result())
-            if k in coverage_jobs and coverage_jobs <= done.keys():
-                added_rows = recommended_added(done)
+            if k in coverage_jobs and coverage_jobs <= done.keys():  # the last covering model
+                chosen_sites, chosen_times = covering_sites(done)
+                added_rows = recommended_added(chosen_sites, chosen_times)
         alone_rows = scenario_alone.result()
     recs = [done[k] for k in range(len(jobs))]
     if recs:
