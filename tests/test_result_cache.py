@@ -117,36 +117,37 @@ def _fitted(model: B._LocationModel) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(
-    "build",
+    ("build", "solver"),
     [
-        lambda c, n: MaximalCovering.from_cost_matrix(c, n, max_travel_time_s=T, p=2, fixed_open=[0]),
-        lambda c, n: PMedian.from_cost_matrix(c, n, p=2, max_travel_time_s=T, fixed_open=[0]),
-        lambda c, n: CapacitatedMaximalCovering.from_cost_matrix(
+        (lambda c, n: MaximalCovering.from_cost_matrix(c, n, max_travel_time_s=T, p=2, fixed_open=[0]), "auto"),
+        # the p-median's integer program (by default it is solved by its own search, not cached)
+        (lambda c, n: PMedian.from_cost_matrix(c, n, p=2, max_travel_time_s=T, fixed_open=[0]), "highs"),
+        (lambda c, n: CapacitatedMaximalCovering.from_cost_matrix(
             c, n, capacity=np.full(7, 90.0), max_travel_time_s=T, p=2, fixed_open=[0]
-        ),
+        ), "auto"),
     ],
     ids=["mclp", "pmedian", "capacitated"],
 )
-def test_solution_cache_same_result(build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_solution_cache_same_result(build, solver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     cost, need = _instance()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ApgeoWarning)
-        plain = build(cost, need).solve("exact")
-        first = build(cost, need).solve("exact", cache_dir=tmp_path)
+        plain = build(cost, need).solve("exact", solver=solver)
+        first = build(cost, need).solve("exact", solver=solver, cache_dir=tmp_path)
         assert len(_entries(tmp_path / "solutions")) == 1
 
         def no_solver(*args: object, **kwargs: object) -> None:
             raise AssertionError("solved again although the solution is cached")
 
         monkeypatch.setattr(B, "_run_ilp", no_solver)
-        second = build(cost, need).solve("exact", cache_dir=tmp_path)
+        second = build(cost, need).solve("exact", solver=solver, cache_dir=tmp_path)
         assert _fitted(plain) == _fitted(first) == _fitted(second)
         assert second.solver_ == plain.solver_ and second.method_ == "exact"
         # another instance is another entry
         with pytest.raises(AssertionError, match="solved again"):
-            build(cost, need * 2).solve("exact", cache_dir=tmp_path)
+            build(cost, need * 2).solve("exact", solver=solver, cache_dir=tmp_path)
         with pytest.raises(AssertionError, match="solved again"):
-            build(np.where(np.isnan(cost), np.nan, cost * 0.9), need).solve("exact", cache_dir=tmp_path)
+            build(np.where(np.isnan(cost), np.nan, cost * 0.9), need).solve("exact", solver=solver, cache_dir=tmp_path)
 
 
 def test_solution_cache_keys_every_setting(tmp_path: Path) -> None:
@@ -163,7 +164,7 @@ def test_solution_cache_keys_every_setting(tmp_path: Path) -> None:
             "exact", cache_dir=tmp_path
         )
         PMedian.from_cost_matrix(cost, need, p=2, max_travel_time_s=T, fixed_open=[0]).solve(
-            "exact", cache_dir=tmp_path
+            "exact", solver="highs", cache_dir=tmp_path
         )
     assert len(_entries(tmp_path)) == 4
 

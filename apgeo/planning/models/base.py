@@ -45,6 +45,8 @@ Method = Literal["exact", "greedy", "both"]
 #: Capacitated models: may an area's need be split between sites, or go whole to one?
 Assignment = Literal["split", "single"]
 SolverChoice = Literal["auto", "highs", "cbc"]
+#: ``solver_`` of a model solved by its own exact search (:meth:`_LocationModel._exact_search`).
+SEARCH_SOLVER = "branch and bound"
 
 _EPS_BOUND = 1e-9  # relative inflation of first greedy bounds (float noise)
 _VALUE_TOL = 1e-7  # rounding of binary variables and tiny objective noise
@@ -647,8 +649,10 @@ class _LocationModel:
             solver is available or it stops early); ``"greedy"``: lazy greedy;
             ``"both"``: exact answer, with greedy's gap in ``gap_``.
         solver
-            ``"auto"`` (HiGHS if installed, else CBC), ``"highs"``, ``"cbc"`` or a PuLP
-            solver object.
+            ``"auto"`` (the p-median by its own exact branch and bound,
+            :mod:`~apgeo.planning.models.subset_search`, when it ends within its budget;
+            otherwise, and for the other models, HiGHS if installed, else CBC),
+            ``"highs"``, ``"cbc"`` or a PuLP solver object.
         time_limit_s
             Solver time limit in seconds.
         strict
@@ -687,8 +691,13 @@ class _LocationModel:
 
         chosen: list[int]
         if method in ("exact", "both"):
-            engine, name = _pick_solver(solver, time_limit_s)
+            engine: Any | None = None
             result: _IlpResult | None = None
+            searched = self._exact_search() if isinstance(solver, str) and solver == "auto" else None
+            if searched is not None:  # the model's own exact search (p-median)
+                name, result = SEARCH_SOLVER, _IlpResult(searched, "Optimal", True, {}, "")
+            else:
+                engine, name = _pick_solver(solver, time_limit_s)
             if engine is not None:
                 result = _solve_ilp_cached(
                     self, engine, name, time_limit_s, cache_dir if isinstance(solver, str) else None
@@ -725,6 +734,11 @@ class _LocationModel:
                          "lazy greedy", "heuristic", ub)
         self.solve_time_s_ = time.perf_counter() - start
         return self
+
+    def _exact_search(self) -> list[int] | None:
+        """The optimal columns by a search of the model's own (``None``: solve the integer
+        program); only the p-median has one."""
+        return None
 
     def _best_possible_gain(self, state: _GreedyState, cand_cols: np.ndarray, method: Method) -> float:
         """The largest first-step gain; zero means there is nothing to add."""

@@ -1,5 +1,6 @@
-"""The p-median problem: open ``p`` new sites to minimise need-weighted travel time, exact or
-lazy greedy.
+"""The p-median problem: open ``p`` new sites to minimise need-weighted travel time, exact
+(its own branch and bound, :mod:`~apgeo.planning.models.subset_search`, or the integer
+program) or lazy greedy.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from apgeo.planning.models.base import (
     _LocationModel,
 )
 from apgeo.planning.models.integer_program import IntegerProgram, ProgramRows
+from apgeo.planning.models.subset_search import best_subset
 
 
 class _MedianState(_GreedyState):
@@ -130,6 +132,20 @@ class PMedian(_LocationModel):
         base = self._best(self.fixed)
         after = self._best(self.open_mask(chosen.tolist()))
         return float(self.need @ (base - after))
+
+    def _exact_search(self) -> list[int] | None:
+        """The optimal ``p`` candidates by branch and bound over the need-weighted savings
+        (:func:`~apgeo.planning.models.subset_search.best_subset`: the same optimum as the
+        integer program, exactly, ties to the candidate first in the list), or ``None``
+        when its node budget runs out."""
+        cand = self._cand_cols()
+        if not 1 <= self.p <= len(cand):
+            return None  # nothing to choose, or too few candidates: the program says which
+        base = self._best(self.fixed)
+        save = np.maximum(base[:, None] - self.effective_s[:, cand], 0.0)
+        gains = np.where(self.need[:, None] > 0, self.need[:, None] * save, 0.0)
+        choice = best_subset(gains, self.p)
+        return None if choice is None else [int(cand[c]) for c in choice.columns]
 
     def _program(self) -> IntegerProgram:
         base = self._best(self.fixed)
