@@ -8,6 +8,7 @@ except ImportError:  # tests/ not a package
     import _tiny  # type: ignore[no-redef]
 
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -201,20 +202,64 @@ def test_gi_star_is_deterministic() -> None:
     assert not np.array_equal(a["gi_p_sim"].to_numpy(), c["gi_p_sim"].to_numpy())
 
 
-def test_gi_star_keeps_esda_kernels_in_numba_cache() -> None:
-    """esda's array-only kernels go to numba's on-disk cache (a later process loads them
-    instead of compiling for ~25 s); compute_chunk, whose statistic argument would add a
-    cache entry per process, does not."""
-    from esda import crand, getisord, significance
-
-    from apgeo.analysis.gi_star import _cache_esda_kernels
+def test_gi_star_kernels_kept_in_numba_cache() -> None:
+    """The permutation kernels go to numba's on-disk cache (a later process loads them
+    instead of compiling for ~25 s)."""
+    from apgeo.analysis import gi_star_permutations as K
 
     tt, geo, prov, _ = lattice(n=5, hot=2)
     gi_star_clusters(tt, geo, prov, mode="walk", permutations=99)
-    assert _cache_esda_kernels() >= 3
-    for kernel in (getisord._g_local_star_crand, crand.vec_permutations, significance._permutation_significance):
+    for kernel in (K.vec_permutations, K._prepare_univariate, K._g_local_star_crand, K._directed_significance, K._p_sims_jit):
         assert type(kernel._cache).__name__ == "FunctionCache", kernel
-    assert type(crand.compute_chunk._cache).__name__ == "NullCache"
+
+
+@pytest.mark.parametrize("layout", ["queen", "islands", "points"])
+def test_gi_star_is_esdas_bit_for_bit(layout: str) -> None:
+    """z and p_sim equal esda.G_Local(star=True, transform="R") on libpysal's weights of
+    the same areas, exactly: Queen polygons, polygons touching none (k nearest) and points."""
+    import esda
+
+    from apgeo.analysis import gi_star as G
+
+    _, geo, _, _ = lattice(n=7, hot=2)
+    if layout == "islands":
+        geo = geo.assign(geometry=geo.geometry.scale(0.5, 0.5))
+    elif layout == "points":
+        geo = geo.assign(geometry=geo.geometry.centroid)
+    geo = geo.reset_index(drop=True)
+    rng = np.random.default_rng(11)
+    y = rng.uniform(0, 3600, len(geo))
+    y[:12] = y[12]  # ties: draws equal to the observed statistic count as esda counts them
+    G._WEIGHTS_MADE.clear()
+    ours = G._gi_star(y, geo, permutations=499, random_state=5)
+    w, _ = G._make_weights(geo, list(geo["area_id"]))
+    w.transform = "B"  # type: ignore[attr-defined]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # esda's notes on its alternative and on islands
+        theirs = esda.G_Local(y, w, transform="R", permutations=499, star=True,
+                              keep_simulations=False, n_jobs=1, seed=5)
+    assert np.array_equal(ours["z"], theirs.Zs)
+    assert np.array_equal(ours["p_sim"], theirs.p_sim.astype(float))
+    assert (str(ours["warning"][0]) != "") == (layout == "islands")
+
+
+def test_gi_star_weights_kept_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a cache folder the areas' weights are read back by a later process (here: with
+    the in-memory copies cleared) instead of made again with libpysal."""
+    from apgeo.analysis import gi_star as G
+
+    _, geo, _, _ = lattice(n=5, hot=2)
+    G._WEIGHTS_MADE.clear()
+    first, message = G._spatial_weights(geo, tmp_path)
+    G._WEIGHTS_MADE.clear()
+
+    def no_libpysal(*args: object) -> None:
+        raise AssertionError("weights made again although they are kept")
+
+    monkeypatch.setattr(G, "_make_weights", no_libpysal)
+    again, message_again = G._spatial_weights(geo, tmp_path)
+    assert (first != again).nnz == 0 and message == message_again == ""
+    assert first.sum() == 2 * (2 * 5 * 4 + 2 * 4 * 4)  # Queen on a 5 x 5 lattice, both ways
 
 
 def test_gi_star_permutation_p_values_are_esdas_bit_for_bit() -> None:
@@ -225,11 +270,8 @@ def test_gi_star_permutation_p_values_are_esdas_bit_for_bit() -> None:
     import geopandas as gpd
     from libpysal.weights import KNN
 
-    from apgeo.analysis.gi_star import _cache_esda_kernels
-    from apgeo.analysis.gi_star_permutations import AVAILABLE, gi_star_p_sim
+    from apgeo.analysis.gi_star_permutations import gi_star_p_sim
 
-    assert AVAILABLE
-    _cache_esda_kernels()
     rng = np.random.default_rng(4)
     pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(rng.uniform(0, 1e4, 120), rng.uniform(0, 1e4, 120)))
     y = rng.uniform(0, 100, 120)
@@ -246,7 +288,7 @@ def test_gi_star_permutation_p_values_are_esdas_bit_for_bit() -> None:
                               keep_simulations=False, n_jobs=1, seed=7)
         bare = esda.G_Local(y, weights(), transform="R", permutations=0, star=True,
                             keep_simulations=False, n_jobs=1, seed=7)
-    ours = gi_star_p_sim(y, bare.w, bare.Gs, permutations=299, seed=7)
+    ours = gi_star_p_sim(y, bare.w.sparse, bare.Gs, permutations=299, seed=7)
     assert ours.dtype == theirs.p_sim.dtype and np.array_equal(ours, theirs.p_sim)
     assert 0 < ours.min() < 0.05 < ours.max() <= 0.5
 
@@ -329,15 +371,24 @@ def test_gi_star_weights_made_once_per_areas_give_the_same_clusters(monkeypatch:
     assert made == [25, 25]  # once per areas, though each was measured twice
 
 
-def test_gi_star_imports_esda_only_when_measured() -> None:
-    """esda, libpysal and scipy.stats take about a second to import: a study whose Gi*
-    all comes from its cache (a rerun with nothing changed) does not import them."""
+def test_gi_star_imports_no_esda_once_weights_are_kept(tmp_path: Path) -> None:
+    """esda, libpysal, scikit-learn and scipy.stats take about a second to import: a
+    process whose areas' weights are in the cache measures Gi* without any of them (and
+    importing the pipeline loads none of them either)."""
     import subprocess
     import sys
 
     code = (
-        "import sys, apgeo.study.pipeline, apgeo.analysis.coldspots; "
-        "print(sorted(m for m in ('esda', 'libpysal', 'sklearn') if m in sys.modules))"
+        "import sys, numpy as np, apgeo.study.pipeline, apgeo.analysis.coldspots\n"
+        "from apgeo.analysis.gi_star import _gi_star\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from test_coldspots import lattice\n"
+        "_, geo, _, _ = lattice(n=5, hot=2)\n"
+        "y = np.arange(25.0) + float(sys.argv[1])\n"
+        f"_gi_star(y, geo.reset_index(drop=True), permutations=99, random_state=1, cache_dir={str(tmp_path)!r})\n"
+        "print(sorted(m for m in ('esda', 'libpysal', 'sklearn', 'scipy.stats') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    run = [subprocess.run([sys.executable, "-c", code, str(k)], capture_output=True, text=True, check=True)
+           for k in (1, 2)]
+    assert "libpysal" in run[0].stdout  # the first made the weights
+    assert run[1].stdout.strip() == "[]", run[1].stdout

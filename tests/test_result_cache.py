@@ -91,7 +91,7 @@ def test_gi_star_cache_repeats_the_weights_warning(tmp_path: Path) -> None:
         with pytest.warns(ApgeoWarning, match=r"16 area\(s\) share no border"):
             outs.append(gi_star_clusters(tt, islands, prov, mode="walk", permutations=99, cache_dir=tmp_path))
     pd.testing.assert_frame_equal(outs[0], outs[1])
-    assert len(_entries(tmp_path)) == 1
+    assert len(_entries(tmp_path)) == 2  # the result and the areas' weights
     with pytest.raises(ApgeoError, match="share no border"):
         gi_star_clusters(tt, islands, prov, mode="walk", permutations=99, cache_dir=tmp_path, strict=True)
 
@@ -232,7 +232,7 @@ def test_cache_clear_removes_every_kept_result() -> None:
         MaximalCovering.from_cost_matrix(cost, need, max_travel_time_s=T, p=2, fixed_open=[0]).solve(
             "exact", cache_dir=study_cache_dir()
         )
-    assert len(_entries(study_cache_dir())) == 2
+    assert len(_entries(study_cache_dir())) == 3  # Gi*, its areas' weights and the solution
     assert main(["cache", "clear", "--what", "study"]) == 0
     assert _entries(study_cache_dir()) == []
 

@@ -411,8 +411,9 @@ def gi_star_clusters(
     (:func:`access_coldspots`) and from the Centre for Social Justice's quality "cold
     spot" ranking of local authorities.
 
-    Uses ``esda.G_Local(star=True)`` with binary Queen-contiguity weights (self-weight 1,
-    then row-standardised); when some areas share no border, k = 6 nearest neighbours
+    The numbers are ``esda.G_Local(star=True)``'s, bit for bit (computed by
+    :mod:`apgeo.analysis.gi_star` without importing esda), with libpysal's binary
+    Queen-contiguity weights (self-weight 1, then row-standardised); when some areas share no border, k = 6 nearest neighbours
     of the centroids (with a warning). Significance is the permutation pseudo p-value
     ``p_sim`` (``permutations`` conditional permutations, seeded by ``random_state``):
     esda's ``p_sim`` is one-sided (the smaller tail of the permutation distribution).
@@ -458,8 +459,9 @@ def gi_star_clusters(
         Turn warnings into errors.
     cache_dir
         A folder to keep the statistic in, under a digest of the values, the areas, the
-        permutations, the seed and the esda version: the same inputs are then read
-        back, not permuted again (same result). ``None`` (default): no cache.
+        permutations, the seed and the numba and libpysal versions: the same inputs
+        are then read back, not permuted again (same result); the areas' weights are
+        kept there too. ``None`` (default): no cache.
 
     Returns
     -------

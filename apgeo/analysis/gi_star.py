@@ -1,28 +1,26 @@
 """Getis-Ord Gi* machinery for :func:`apgeo.analysis.coldspots.gi_star_clusters`: the
-spatial weights of the areas and esda's permutation statistic, optionally kept in a cache
-folder under a digest of everything it depends on (the same inputs give the same
-permutations, so the result is read back rather than drawn again).
+spatial weights of the areas, the statistic and its permutation p-values, optionally kept
+in a cache folder under a digest of everything they depend on (the same inputs give the
+same permutations, so the result is read back rather than drawn again).
 
-esda compiles its permutation kernels with numba on first use in every process (about
-30 s on a 2-core machine, against 0.03 s for Sheffield's 345 areas x 999 permutations).
-:func:`_cache_esda_kernels` lets numba keep the kernels that take only arrays in its
-on-disk cache, as :mod:`apgeo.routing.transit.raptor_compiled` does with its own, and the
-loop over the areas, which esda compiles again in every process (its statistic is a
-function argument), is :mod:`apgeo.analysis.gi_star_permutations`'s cached copy: a later
-process loads everything (0.6 s for Sheffield's first Gi*, 9 s before) and the p-values
-are esda's, bit for bit.
+The numbers are esda's ``G_Local(y, w, transform="R", star=True)`` with binary weights,
+bit for bit (``tests/test_coldspots.py`` checks them against esda): the statistic and its
+z-score by the same sparse and array operations on the same matrix, the p-values by esda's
+kernels (:mod:`apgeo.analysis.gi_star_permutations`). The weights are libpysal's (Queen
+contiguity, else the k nearest neighbours), made once per areas: kept in memory and, with
+a cache folder, on disk, so a later process neither builds them again nor imports
+libpysal, esda, scikit-learn or scipy.stats (about 1 s of a study's start).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import threading
-import warnings
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import scipy.sparse as sp
 import shapely
 
 from apgeo._cache import array_digest, cache_key, cached_arrays
@@ -44,39 +42,70 @@ def _wkb_digest(areas: gpd.GeoDataFrame) -> str:
 GI_KNN_NEIGHBOURS = 6
 
 
-#: Weights already made in this process, as ``(neighbours, weights, message)`` by a digest
-#: of the areas (a study measures Gi* of several values over the same areas); the few
-#: most recent are kept.
-_WEIGHTS_MADE: dict[str, tuple[dict[object, list[object]], dict[object, list[float]], str]] = {}
+#: Weights already made in this process, as ``(indptr, indices, message)`` of the binary
+#: adjacency by a digest of the areas (a study measures Gi* of several values over the
+#: same areas); the few most recent are kept.
+_WEIGHTS_MADE: dict[str, tuple[np.ndarray, np.ndarray, str]] = {}
 _WEIGHTS_KEPT = 4
 _WEIGHTS_LOCK = threading.Lock()
 
 
-def _spatial_weights(gdf: gpd.GeoDataFrame) -> tuple[object, str]:
-    """The Gi* weights of the areas, and the warning to give about them ("" for none).
+def _spatial_weights(gdf: gpd.GeoDataFrame, cache_dir: str | Path | None = None) -> tuple[sp.csr_matrix, str]:
+    """The binary adjacency of the areas (rows and columns in the frame's order, no
+    self-weights) and the warning to give about it ("" for none).
 
-    They depend on the areas' ids and geometry only, so they are made once per areas in
-    a process; each call gets a new ``libpysal.weights.W`` of them (esda changes the
-    object it is given)."""
-    from libpysal.weights import W
-
+    It depends on the areas' ids and geometry only, so it is made once per areas in a
+    process, and kept in ``cache_dir`` (when given) for later processes; each call gets
+    a new matrix."""
     ids = list(gdf[AREA_ID])
-    key = cache_key({"ids": [str(a) for a in ids], "geometry": _wkb_digest(gdf), "crs": str(gdf.crs)}, length=64)
+    payload: dict[str, object] = {
+        "kind": "gi_star weights",
+        "ids": cache_key({"ids": [str(a) for a in ids]}, length=64),
+        "geometry": _wkb_digest(gdf),
+        "crs": str(gdf.crs),
+        "knn": GI_KNN_NEIGHBOURS,
+    }
+    key = cache_key(payload, length=64)
     with _WEIGHTS_LOCK:
         made = _WEIGHTS_MADE.get(key)
     if made is None:
-        w, message = _make_weights(gdf, ids)
-        made = ({i: list(n) for i, n in w.neighbors.items()}, {i: list(v) for i, v in w.weights.items()}, message)  # type: ignore[attr-defined]
+
+        def compute() -> dict[str, np.ndarray]:
+            from importlib.metadata import version
+
+            w, message = _make_weights(gdf, ids)
+            matrix = _binary_matrix(w, ids)
+            return {"indptr": matrix.indptr, "indices": matrix.indices, "message": np.array([message]),
+                    "libpysal": np.array([version("libpysal")])}
+
+        folder = None if cache_dir is None else Path(cache_dir) / "gi_star"
+        data = cached_arrays(folder, payload, compute, code=[__name__])
+        assert data is not None
+        made = (np.asarray(data["indptr"]), np.asarray(data["indices"]), str(data["message"][0]))
         with _WEIGHTS_LOCK:
             _WEIGHTS_MADE[key] = made
             while len(_WEIGHTS_MADE) > _WEIGHTS_KEPT:
                 del _WEIGHTS_MADE[next(iter(_WEIGHTS_MADE))]
-    neighbours, weights, message = made
-    fresh = W(
-        {i: list(n) for i, n in neighbours.items()}, {i: list(v) for i, v in weights.items()},
-        id_order=ids, silence_warnings=True,
-    )
-    return fresh, message
+    indptr, indices, message = made
+    n = len(ids)
+    return sp.csr_matrix((np.ones(len(indices)), indices.copy(), indptr.copy()), shape=(n, n)), message
+
+
+def _binary_matrix(w: object, ids: list[object]) -> sp.csr_matrix:
+    """libpysal weights as a binary CSR matrix in the order of ``ids``, columns sorted
+    (the order libpysal's ``W.sparse`` has once esda has put the self-weights in)."""
+    position = {a: k for k, a in enumerate(ids)}
+    rows: list[int] = []
+    cols: list[int] = []
+    for k, a in enumerate(ids):
+        for b in w.neighbors[a]:  # type: ignore[attr-defined]
+            rows.append(k)
+            cols.append(position[b])
+    n = len(ids)
+    matrix = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    matrix.sum_duplicates()
+    matrix.sort_indices()
+    return matrix
 
 
 def _make_weights(gdf: gpd.GeoDataFrame, ids: list[object]) -> tuple[object, str]:
@@ -100,82 +129,40 @@ def _make_weights(gdf: gpd.GeoDataFrame, ids: list[object]) -> tuple[object, str
     return KNN.from_dataframe(points, k=k, ids=ids, use_index=False), message
 
 
-#: esda's numba kernels (module, names) whose arguments are arrays and scalars only: safe
-#: for numba's on-disk cache. ``crand.compute_chunk`` takes the statistic as a function
-#: argument, whose type differs in every process: caching it would add a copy per run.
-_CACHEABLE_KERNELS = {
-    "esda.crand": ("vec_permutations", "build_weights_offsets", "chunk_generator", "_prepare_univariate",
-                   "_prepare_bivariate", "local"),
-    "esda.significance": ("_permutation_significance",),
-    "esda.getisord": ("_g_local_crand", "_g_local_star_crand"),
-}
-
-
-@functools.cache
-def _cache_esda_kernels() -> int:
-    """Turn on numba's on-disk cache (numba's own place: next to esda, else the user's
-    cache folder) for :data:`_CACHEABLE_KERNELS`, once per process, before their first
-    compile. Returns how many; a kernel that is missing (another esda version) or cannot be
-    cached (no writable folder) is left as it is."""
-    import importlib
-
-    n = 0
-    for module_name, names in _CACHEABLE_KERNELS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        for name in names:
-            kernel = getattr(module, name, None)
-            if kernel is None or not hasattr(kernel, "enable_caching") or kernel.signatures:
-                continue  # absent, not numba, or already compiled in this process
-            try:
-                kernel.enable_caching()
-            except Exception:  # numba raises RuntimeError when no cache folder is writable
-                continue
-            n += 1
-    return n
-
-
 def _gi_star(
-    y: np.ndarray, areas: gpd.GeoDataFrame, *, permutations: int, random_state: int
+    y: np.ndarray, areas: gpd.GeoDataFrame, *, permutations: int, random_state: int,
+    cache_dir: str | Path | None = None,
 ) -> dict[str, np.ndarray]:
     """esda's Gi* of ``y`` over ``areas`` (one row per value): ``z``, ``p_sim`` and the
-    weights ``warning`` ("" for none)."""
-    import esda  # esda, libpysal and scipy.stats: about 1 s to import, so only when measured
-
+    weights ``warning`` ("" for none). ``cache_dir`` keeps the areas' weights."""
     from apgeo.analysis import gi_star_permutations
 
-    _cache_esda_kernels()
-    w, message = _spatial_weights(areas)
-    w.transform = "B"  # type: ignore[attr-defined]  # binary, so esda sets self-weight 1
-    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-        # esda announces a future change of its default alternative; we label with
-        # today's directional (folded) p_sim, documented in gi_star_clusters.
-        warnings.filterwarnings(
-            "ignore", message="The alternative hypothesis", category=DeprecationWarning
-        )
-        # the statistic by esda; its permutation p-values by the same kernels in a loop
-        # numba keeps in its disk cache (apgeo.analysis.gi_star_permutations), when it can
-        compiled = permutations > 0 and gi_star_permutations.AVAILABLE
-        g = esda.G_Local(
-            y,
-            w,
-            transform="R",
-            permutations=0 if compiled else int(permutations),
-            star=True,
-            keep_simulations=False,
-            n_jobs=1,
-            seed=int(random_state),
-        )
-        if compiled:
-            p_sim = gi_star_permutations.gi_star_p_sim(
-                y, g.w, g.Gs, permutations=int(permutations), seed=int(random_state)
-            )
-        else:
-            p_sim = g.p_sim
+    y = np.asarray(y, dtype=float).reshape(-1)
+    binary, message = _spatial_weights(areas, cache_dir)
+    n = binary.shape[0]
+    # esda's set-up: self-weight 1 on the diagonal, then row-standardised ("R")
+    weights = (binary + sp.identity(n, format="csr")).tocsr()
+    weights.sort_indices()
+    per_row = np.diff(weights.indptr)
+    weights.data = np.repeat(1.0 / per_row.astype(float), per_row)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # esda.G_Local.calc with star=True, operation for operation
+        statistic = (weights @ y) / y.sum()
+        empirical_mean = y.sum() / n
+        mean_of_squares = (y**2).sum() / n
+        empirical_variance = mean_of_squares - empirical_mean**2
+        cardinality = np.asarray(weights.sum(axis=1)).squeeze()
+        expected_value = cardinality / n
+        expected_variance = cardinality * (n - cardinality)
+        expected_variance /= n - 1
+        expected_variance *= 1 / n**2
+        expected_variance *= empirical_variance / (empirical_mean**2)
+        z_scores = (statistic - expected_value) / np.sqrt(expected_variance)
+    p_sim = gi_star_permutations.gi_star_p_sim(
+        y, weights, statistic, permutations=int(permutations), seed=int(random_state)
+    )
     return {
-        "z": np.asarray(g.Zs, dtype=float),
+        "z": np.asarray(z_scores, dtype=float),
         "p_sim": np.asarray(p_sim, dtype=float),
         "warning": np.array([message]),
     }
@@ -190,8 +177,8 @@ def _gi_star_cached(
     cache_dir: str | Path | None,
 ) -> dict[str, np.ndarray]:
     """:func:`_gi_star`, kept in ``cache_dir`` under a digest of the values, the areas
-    (ids and geometry, which make the weights), the permutations, the seed and the esda
-    and libpysal versions."""
+    (ids and geometry, which make the weights), the permutations, the seed and the
+    versions of numba (whose generator draws the permutations) and libpysal."""
     from importlib.metadata import version
 
     folder = None if cache_dir is None else Path(cache_dir) / "gi_star"
@@ -206,13 +193,13 @@ def _gi_star_cached(
             "permutations": int(permutations),
             "random_state": int(random_state),
             "knn": GI_KNN_NEIGHBOURS,
-            "esda": version("esda"),
+            "numba": version("numba"),
             "libpysal": version("libpysal"),
         }
     data = cached_arrays(
         folder,
         payload,
-        lambda: _gi_star(y, areas, permutations=permutations, random_state=random_state),
+        lambda: _gi_star(y, areas, permutations=permutations, random_state=random_state, cache_dir=cache_dir),
         code=[__name__],
     )
     assert data is not None
