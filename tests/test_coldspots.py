@@ -209,7 +209,7 @@ def test_gi_star_kernels_kept_in_numba_cache() -> None:
 
     tt, geo, prov, _ = lattice(n=5, hot=2)
     gi_star_clusters(tt, geo, prov, mode="walk", permutations=99)
-    for kernel in (K.vec_permutations, K._prepare_univariate, K._g_local_star_crand, K._directed_significance, K._p_sims_jit):
+    for kernel in (K._vec_permutations, K._prepare_univariate, K._g_local_star_crand, K._directed_significance, K._p_sims_jit):
         assert type(kernel._cache).__name__ == "FunctionCache", kernel
 
 

@@ -27,7 +27,7 @@ from numba import boolean, njit, prange
 
 
 @njit(fastmath=True, cache=True)
-def vec_permutations(max_card: int, n: int, k_replications: int, seed: int) -> np.ndarray:  # pragma: no cover - compiled
+def _vec_permutations(max_card: int, n: int, k_replications: int, seed: int) -> np.ndarray:  # pragma: no cover - compiled
     """esda's ``crand.vec_permutations``: ``k_replications`` draws of ``max_card`` ids
     from ``range(n - 1)`` without replacement, numba's generator seeded with ``seed``."""
     np.random.seed(seed)  # noqa: NPY002  # numba's own generator, seeded as esda seeds it
@@ -136,7 +136,7 @@ def gi_star_p_sim(
         adj.eliminate_zeros()
     other_weights = adj.data.astype(z.dtype)
     cardinalities = np.array((adj != 0).sum(1)).flatten()
-    permuted_ids = vec_permutations(int(cardinalities.max()), len(z), int(permutations), int(seed))
+    permuted_ids = _vec_permutations(int(cardinalities.max()), len(z), int(permutations), int(seed))
     return np.asarray(
         _p_sims_jit(
             z,
@@ -151,4 +151,4 @@ def gi_star_p_sim(
     )
 
 
-__all__ = ["gi_star_p_sim", "vec_permutations"]
+__all__ = ["gi_star_p_sim"]
