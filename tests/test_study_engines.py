@@ -152,6 +152,7 @@ def test_the_first_engine_needed_builds_every_mode_once(graphml: Path, monkeypat
 
     first, _ = _load(graphml)
     again, _ = _load(graphml)
+    monkeypatch.setattr(study_engines_module, "_KEPT", {})  # as in a new process
     calls: list[tuple[str, ...]] = []
     build = study_engines_module._build
 
@@ -167,3 +168,28 @@ def test_the_first_engine_needed_builds_every_mode_once(graphml: Path, monkeypat
     for mode, engine in zip(MODES * 3, engines, strict=True):
         assert engine is resolve_engine(again[mode])  # type: ignore[arg-type]
         assert network_hash(engine) == network_hash(first[mode])  # type: ignore[arg-type]
+
+
+def test_a_second_study_in_the_process_takes_the_engines_kept(graphml: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engines last built from a network file are kept in the process: a study run
+    again (a notebook's rerun after a site moves) takes them instead of building them
+    from the cache again, and gets the same travel times; kept engines that are not the
+    ones recorded are not taken."""
+    first, _ = _load(graphml)
+    calls: list[int] = []
+    build = study_engines_module._build
+
+    def counted(source: Path, modes: tuple[str, ...], polygon: object, buffer_m: float) -> dict[str, TravelTimeEngine]:
+        calls.append(1)
+        return build(source, modes, polygon, buffer_m)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(study_engines_module, "_build", counted)
+    again, _ = _load(graphml)
+    for mode in MODES:
+        assert resolve_engine(again[mode]) is first[mode]  # type: ignore[arg-type]
+    assert calls == []
+    entry = study_engines_module._entry_path(graphml, list(MODES), None, 3000.0)
+    monkeypatch.setattr(study_engines_module, "_KEPT", {entry: {m: first["walk"] for m in MODES}})  # wrong ones
+    other, _ = _load(graphml)
+    assert resolve_engine(other["drive"]) is not first["walk"]  # type: ignore[arg-type]
+    assert calls == [1]

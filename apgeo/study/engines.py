@@ -37,6 +37,14 @@ from apgeo.study.networks import engine_facts
 
 _FORMAT = "apgeo-study-engines-1"
 
+#: The engines last built from a network file in this process, by their study-cache entry
+#: (the file's content, the modes, the study polygon and buffer, the code's folder): a
+#: study run again in the same process (a notebook's ``run_study`` after a site moves)
+#: takes them, and the catchment building blocks kept with them, instead of building them
+#: from the cache again. One entry: the next network's engines replace it.
+_KEPT: dict[Path, dict[str, TravelTimeEngine]] = {}
+_KEPT_LOCK = threading.Lock()
+
 
 def _entry_path(source: Path, modes: Sequence[Mode], polygon: Any, buffer_m: float) -> Path:
     area = hashlib.sha256(shapely.to_wkb(polygon)).hexdigest() if polygon is not None else None
@@ -94,6 +102,14 @@ class _BuiltTogether:
         """
         with self._lock:
             if self._engines is None:
+                with _KEPT_LOCK:
+                    kept = _KEPT.get(self.entry)
+                # taken only when they are the engines recorded (their hashes are memoised)
+                if kept is not None and all(
+                    network_hash(kept[m]) == self.expected_hash[m] for m in self.modes
+                ):
+                    self._engines = kept
+            if self._engines is None:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ApgeoWarning)
                     engines = _build(self.source, self.modes, self.polygon, self.buffer_m)
@@ -106,6 +122,9 @@ class _BuiltTogether:
                         )
                         self.entry.unlink(missing_ok=True)
                 self._engines = engines
+                with _KEPT_LOCK:
+                    _KEPT.clear()
+                    _KEPT[self.entry] = engines
             return self._engines[mode]
 
 
@@ -172,6 +191,9 @@ def study_engines(
         )
     except OSError as exc:  # a cache that cannot be written only costs time
         logger.warning("could not write the study cache entry %s: %s", entry, exc)
+    with _KEPT_LOCK:
+        _KEPT.clear()
+        _KEPT[entry] = dict(engines)
     return dict(engines)
 
 
