@@ -24,6 +24,7 @@ from apgeo import ApgeoError, ApgeoValueError, ApgeoWarning
 from apgeo.planning.candidates import cluster_candidates, gias_candidate_sites, read_candidates
 from apgeo.planning.export import export_recommendations, recommendations_markdown
 from apgeo.planning.models import base as R
+from apgeo.planning.models.base import SEARCH_SOLVER
 from apgeo.planning.models.capacitated import CapacitatedMaximalCovering, CapacitatedPMedian
 from apgeo.planning.models.mclp import MaximalCovering
 from apgeo.planning.models.pmedian import PMedian
@@ -100,7 +101,7 @@ def test_exact_matches_brute_force_and_greedy_within_bound(seed: int) -> None:
         pm.solve("both")
     best_cover = _brute(lambda o: _cover_value(cost, need, o), 6, fixed, p, maximise=True)
     assert mc.objective_ == pytest.approx(best_cover)
-    assert mc.solver_ in {"HiGHS", "COIN_CMD", "PULP_CBC_CMD"} and mc.status_ == "Optimal"
+    assert mc.solver_ in {SEARCH_SOLVER, "HiGHS", "COIN_CMD", "PULP_CBC_CMD"} and mc.status_ == "Optimal"
     assert mc.gap_ >= 0
     base = _cover_value(cost, need, fixed)
     assert mc.greedy_gain_ >= ONE_MINUS_1_OVER_E * (best_cover - base) - 1e-9
@@ -245,10 +246,11 @@ def test_missing_solver_falls_back_to_greedy(monkeypatch: pytest.MonkeyPatch) ->
         [[100.0, 5000, 100], [5000, 5000, 100]], [1, 2], max_travel_time_s=T, p=1, fixed_open=[0]
     )
     with pytest.warns(ApgeoWarning, match="fell back to the greedy heuristic, so the optimality gap is unknown"):
-        model.solve("exact")
+        model.solve("exact", solver="highs")  # the integer program, not the model's own search
     assert model.selected_ == [2] and math.isnan(model.gap_) and model.solver_ == "none"
     with pytest.raises(ApgeoError, match="strict=True"):
-        model.solve("exact", strict=True)
+        model.solve("exact", solver="highs", strict=True)
+    assert model.solve("exact").solver_ == SEARCH_SOLVER  # its own search needs no solver
 
 
 def test_timed_out_solver_falls_back_to_greedy(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -336,7 +338,7 @@ def test_toy_recommendation_by_hand() -> None:
     )
     assert "resolves 2 access cold spots" in first["why"]
     assert table.iloc[1]["children_newly_within_t"] == 50
-    assert table.attrs["solver"] in {"HiGHS", "COIN_CMD", "PULP_CBC_CMD"} and table.attrs["gap"] == 0
+    assert table.attrs["solver"] in {SEARCH_SOLVER, "HiGHS", "COIN_CMD", "PULP_CBC_CMD"} and table.attrs["gap"] == 0
     assert table.attrs["reason"] == ""
 
 

@@ -119,8 +119,8 @@ def _fitted(model: B._LocationModel) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("build", "solver"),
     [
-        (lambda c, n: MaximalCovering.from_cost_matrix(c, n, max_travel_time_s=T, p=2, fixed_open=[0]), "auto"),
-        # the p-median's integer program (by default it is solved by its own search, not cached)
+        # the integer programs (by default these two are solved by their own search, not cached)
+        (lambda c, n: MaximalCovering.from_cost_matrix(c, n, max_travel_time_s=T, p=2, fixed_open=[0]), "highs"),
         (lambda c, n: PMedian.from_cost_matrix(c, n, p=2, max_travel_time_s=T, fixed_open=[0]), "highs"),
         (lambda c, n: CapacitatedMaximalCovering.from_cost_matrix(
             c, n, capacity=np.full(7, 90.0), max_travel_time_s=T, p=2, fixed_open=[0]
@@ -155,13 +155,13 @@ def test_solution_cache_keys_every_setting(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ApgeoWarning)
         MaximalCovering.from_cost_matrix(cost, need, max_travel_time_s=T, p=2, fixed_open=[0]).solve(
-            "exact", cache_dir=tmp_path
+            "exact", solver="highs", cache_dir=tmp_path
         )
         MaximalCovering.from_cost_matrix(cost, need, max_travel_time_s=T, p=3, fixed_open=[0]).solve(
-            "exact", cache_dir=tmp_path
+            "exact", solver="highs", cache_dir=tmp_path
         )
         MaximalCovering.from_cost_matrix(cost, need, max_travel_time_s=T / 2, p=2, fixed_open=[0]).solve(
-            "exact", cache_dir=tmp_path
+            "exact", solver="highs", cache_dir=tmp_path
         )
         PMedian.from_cost_matrix(cost, need, p=2, max_travel_time_s=T, fixed_open=[0]).solve(
             "exact", solver="highs", cache_dir=tmp_path
@@ -179,7 +179,7 @@ def test_solution_cache_keeps_no_unproven_solution(tmp_path: Path, monkeypatch: 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ApgeoWarning)  # fell back to greedy
         model = MaximalCovering.from_cost_matrix(cost, need, max_travel_time_s=T, p=2, fixed_open=[0])
-        model.solve("exact", cache_dir=tmp_path)
+        model.solve("exact", solver="highs", cache_dir=tmp_path)
     assert model.method_ == "greedy (fallback)"
     assert _entries(tmp_path) == []
 
@@ -230,7 +230,7 @@ def test_cache_clear_removes_every_kept_result() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ApgeoWarning)
         MaximalCovering.from_cost_matrix(cost, need, max_travel_time_s=T, p=2, fixed_open=[0]).solve(
-            "exact", cache_dir=study_cache_dir()
+            "exact", solver="highs", cache_dir=study_cache_dir()
         )
     assert len(_entries(study_cache_dir())) == 3  # Gi*, its areas' weights and the solution
     assert main(["cache", "clear", "--what", "study"]) == 0

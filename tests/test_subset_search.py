@@ -1,4 +1,5 @@
-"""The p-median's exact branch and bound (apgeo.planning.models.subset_search): the optimum of
+"""The exact branch and bound of the p-median and the maximal covering model
+(apgeo.planning.models.subset_search): the optimum of
 every set by brute force, ties to the first set in the candidates' order, the same optimum
 as the integer program, and the integer program when the node budget runs out."""
 
@@ -94,3 +95,26 @@ def test_out_of_nodes_the_integer_program_decides(monkeypatch: pytest.MonkeyPatc
     model = _random_model(3).solve("exact")
     assert model.solver_ == "HiGHS" and model.status_ == "Optimal"
     assert best_subset(np.random.default_rng(0).random((50, 30)), 4, max_nodes=2) is None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_maximal_covering_same_optimum_as_the_integer_program(seed: int) -> None:
+    from apgeo.planning.models.mclp import MaximalCovering
+
+    rng = np.random.default_rng(100 + seed)
+    areas, sites = rng.uniform(0, 20_000, size=(150, 2)), rng.uniform(0, 20_000, size=(40, 2))
+    cost = np.linalg.norm(areas[:, None, :] - sites[None, :, :], axis=2) / 1.3
+    need = rng.integers(0, 30, size=150).astype(float)  # whole children: ties are common
+
+    def model() -> MaximalCovering:
+        return MaximalCovering.from_cost_matrix(cost, need, max_travel_time_s=1800.0, p=3, fixed_open=[0, 1, 2])
+
+    searched, program = model().solve("exact"), model().solve("exact", solver="highs")
+    assert searched.solver_ == SEARCH_SOLVER and program.solver_ == "HiGHS"
+    assert searched.objective_ == program.objective_
+    m = model()
+    cand = m._cand_cols()
+    uncovered = ~m._covered_by(m.fixed) & (m.need > 0)
+    W = np.where(uncovered[:, None] & m.cover[:, cand], m.need[:, None], 0.0)
+    first, _ = _brute_force(W, 3)
+    assert sorted(searched.selected_index_.tolist()) == [int(cand[c]) for c in first]

@@ -649,9 +649,10 @@ class _LocationModel:
             solver is available or it stops early); ``"greedy"``: lazy greedy;
             ``"both"``: exact answer, with greedy's gap in ``gap_``.
         solver
-            ``"auto"`` (the p-median by its own exact branch and bound,
-            :mod:`~apgeo.planning.models.subset_search`, when it ends within its budget;
-            otherwise, and for the other models, HiGHS if installed, else CBC),
+            ``"auto"`` (the p-median and the maximal covering model by their own exact
+            branch and bound, :mod:`~apgeo.planning.models.subset_search`, when it ends
+            within its budget; otherwise, and for the capacitated models, HiGHS if
+            installed, else CBC),
             ``"highs"``, ``"cbc"`` or a PuLP solver object.
         time_limit_s
             Solver time limit in seconds.
@@ -737,7 +738,7 @@ class _LocationModel:
 
     def _exact_search(self) -> list[int] | None:
         """The optimal columns by a search of the model's own (``None``: solve the integer
-        program); only the p-median has one."""
+        program); the p-median and the maximal covering model have one."""
         return None
 
     def _best_possible_gain(self, state: _GreedyState, cand_cols: np.ndarray, method: Method) -> float:

@@ -1,5 +1,6 @@
 """The maximal covering location problem (MCLP): open ``p`` new sites to cover the most need
-within a travel-time limit, exact or lazy greedy.
+within a travel-time limit, exact (its own branch and bound,
+:mod:`~apgeo.planning.models.subset_search`, or the integer program) or lazy greedy.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from apgeo.planning.instance import Objective, _Instance
 from apgeo.planning.models.base import _VALUE_TOL, _GreedyState, _LocationModel
 from apgeo.planning.models.integer_program import IntegerProgram, ProgramRows
+from apgeo.planning.models.subset_search import best_subset
 
 
 class _CoverState(_GreedyState):
@@ -131,6 +133,19 @@ class MaximalCovering(_LocationModel):
         mask = self.open_mask(chosen.tolist())
         base = self._covered_by(self.fixed)
         return float(self.need[self._covered_by(mask) & ~base].sum())
+
+    def _exact_search(self) -> list[int] | None:
+        """The optimal ``p`` candidates by branch and bound over the need each would newly
+        cover (:func:`~apgeo.planning.models.subset_search.best_subset`: the same optimum
+        as the integer program, exactly, ties to the candidates first in the list), or
+        ``None`` when its node budget runs out."""
+        cand = self._cand_cols()
+        if not 1 <= self.p <= len(cand):
+            return None  # nothing to choose, or too few candidates: the program says which
+        uncovered = ~self._covered_by(self.fixed) & (self.need > 0)
+        gains = np.where(uncovered[:, None] & self.cover[:, cand], self.need[:, None], 0.0)
+        choice = best_subset(gains, self.p)
+        return None if choice is None else [int(cand[c]) for c in choice.columns]
 
     def _program(self) -> IntegerProgram:
         cover = self.cover

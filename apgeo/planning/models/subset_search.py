@@ -1,24 +1,27 @@
 """Exact choice of ``p`` columns that maximise a sum of row maxima, by branch and bound:
-the uncapacitated p-median's own solver.
+the own solver of the uncapacitated p-median and maximal covering models.
 
-The p-median in savings form (:class:`~apgeo.planning.models.pmedian.PMedian`) asks for the
-set ``S`` of ``p`` candidate sites that maximises ``f(S) = sum_i max_{j in S} W_ij``, with
-``W_ij`` the need-weighted time area ``i`` saves when site ``j`` opens (zero when it saves
-nothing). ``f`` is a coverage-like function, monotone and submodular: what a site adds
-to a set is never more than what it adds to a smaller one. So the best completion of a
-partial set ``S`` by ``k`` more sites is bounded by ``f(S)`` plus the ``k`` largest of
-the sites' marginal gains given ``S``, and a depth-first search over the sets in
-lexicographic order of their columns prunes almost every branch: for Sheffield's primary
-p-median (133 candidate schools, 345 areas, p = 3) it looks at a few hundred partial sets
-in about 0.05 s, where the integer program took HiGHS 0.5-3 s.
+Both models ask for the set ``S`` of ``p`` candidate sites that maximises
+``f(S) = sum_i max_{j in S} W_ij``: for the p-median (savings form,
+:class:`~apgeo.planning.models.pmedian.PMedian`) ``W_ij`` is the need-weighted time area
+``i`` saves when site ``j`` opens; for the maximal covering model
+(:class:`~apgeo.planning.models.mclp.MaximalCovering`) it is area ``i``'s need when site
+``j`` brings it newly within the threshold; zero otherwise. ``f`` is a coverage-like
+function, monotone and submodular: what a site adds to a set is never more than what it
+adds to a smaller one. So the best completion of a partial set ``S`` by ``k`` more sites
+is bounded by ``f(S)`` plus the ``k`` largest of the sites' marginal gains given ``S``,
+and a depth-first search over the sets in lexicographic order of their columns prunes
+almost every branch: for Sheffield's primary p-median (133 candidate schools, 345 areas,
+p = 3) it looks at a few hundred partial sets in about 0.03 s, where the integer program
+took HiGHS 0.5-3 s.
 
 The answer is the optimum, not one within a solver's relative gap (HiGHS stops at
 0.01 %), and it is canonical: among sets whose values agree to :data:`TIE_RELATIVE`
-(identical columns, such as two schools on one site, give exactly equal values), the one
-first in lexicographic order of its columns wins, so the result depends on the
-candidates' order only, never on a solver's path. The search gives up after
-``max_nodes`` partial sets (a count, not a clock, so the outcome is deterministic): the
-caller then solves the integer program instead.
+(identical columns, such as two schools on one site, give exactly equal values; whole
+children make equal coverage common), the one first in lexicographic order of its
+columns wins, so the result depends on the candidates' order only, never on a solver's
+path. The search gives up after ``max_nodes`` partial sets (a count, not a clock, so
+the outcome is deterministic): the caller then solves the integer program instead.
 """
 
 from __future__ import annotations
