@@ -10,8 +10,8 @@ Both models ask for the set ``S`` of ``p`` candidate sites that maximises
 function, monotone and submodular: what a site adds to a set is never more than what it
 adds to a smaller one. So the best completion of a partial set ``S`` by ``k`` more sites
 is bounded by ``f(S)`` plus the ``k`` largest of the sites' marginal gains given ``S``,
-and a depth-first search over the sets in lexicographic order of their columns prunes
-almost every branch: for Sheffield's primary p-median (133 candidate schools, 345 areas,
+and a depth-first search over the sets, the candidates taken in order of their gain
+alone (largest first), prunes almost every branch: for Sheffield's primary p-median (133 candidate schools, 345 areas,
 p = 3) it looks at a few hundred partial sets in about 0.03 s, where the integer program
 took HiGHS 0.5-3 s.
 
@@ -20,8 +20,11 @@ The answer is the optimum, not one within a solver's relative gap (HiGHS stops a
 (identical columns, such as two schools on one site, give exactly equal values; whole
 children make equal coverage common), the one first in lexicographic order of its
 columns wins, so the result depends on the candidates' order only, never on a solver's
-path. The search gives up after ``max_nodes`` partial sets (a count, not a clock, so
-the outcome is deterministic): the caller then solves the integer program instead.
+path. A first pass finds the best value; a second lists every set within
+:data:`TIE_RELATIVE` of it, and the first of those in the columns' own order is the
+answer. The search gives up after ``max_nodes`` partial sets and listed sets (a count,
+not a clock, so the outcome is deterministic): the caller then solves the integer
+program instead.
 """
 
 from __future__ import annotations
@@ -33,8 +36,12 @@ import numpy as np
 
 #: Values within this fraction of the best are ties, settled by the columns' order.
 TIE_RELATIVE = 1e-9
-#: Default budget of partial sets (branch-and-bound nodes) before the search gives up.
-MAX_NODES = 20_000
+#: Default budget of partial and listed sets before the search gives up. On Sheffield's
+#: 194 candidate schools (``benchmarks/bench_recommend.py``) a node costs 50-100 us; the
+#: maximal covering model needs 15, 263 and 1,353 nodes for p = 3, 4, 5, the p-median 62,
+#: 132, 292 and 1,568 for p = 3 to 6; beyond, the integer program (HiGHS 0.05-0.1 s there)
+#: is quicker, and a search that gives up has cost about 0.1-0.2 s.
+MAX_NODES = 2_000
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,9 @@ def _top_sums_after(marginal: np.ndarray, k: int) -> np.ndarray:
 
 
 class _Search:
-    """Depth-first branch and bound over the sets of ``p`` columns in lexicographic order."""
+    """Depth-first branch and bound over the sets of ``p`` columns, each set once (its
+    columns in increasing order). The caller puts the columns in order of their gain
+    alone, largest first: good sets come early and later branches' bounds are small."""
 
     def __init__(self, gains: np.ndarray, p: int, max_nodes: int) -> None:
         self.W = gains
@@ -85,60 +94,50 @@ class _Search:
         self.n = gains.shape[1]
         self.max_nodes = max_nodes
         self.nodes = 0
+        self.floor = -np.inf
+        self.hits: list[tuple[tuple[int, ...], float]] | None = None
 
-    def _count(self) -> None:
-        self.nodes += 1
+    def _count(self, n: int = 1) -> None:
+        self.nodes += n
         if self.nodes > self.max_nodes:
             raise _OutOfNodes
 
     def best_value(self, lower: float) -> float:
         """Pass 1: the largest value of any set (at least ``lower``, a known set's value)."""
-        self.best = lower
-        self._walk(np.zeros(self.W.shape[0]), 0.0, 0, self.p, find_first_at=None)
-        return self.best
+        self.floor, self.hits = lower, None
+        self._walk(np.zeros(self.W.shape[0]), 0.0, 0, self.p, ())
+        return self.floor
 
-    def first_at(self, threshold: float) -> tuple[int, ...] | None:
-        """Pass 2: the lexicographically first set whose value is at least ``threshold``."""
-        self.found: tuple[int, ...] | None = None
-        self.found_value = -np.inf
-        self._walk(np.zeros(self.W.shape[0]), 0.0, 0, self.p, find_first_at=threshold, chosen=())
-        return self.found
+    def sets_at(self, threshold: float) -> list[tuple[tuple[int, ...], float]]:
+        """Pass 2: every set whose value is at least ``threshold``, with its value."""
+        self.floor, self.hits = threshold, []
+        self._walk(np.zeros(self.W.shape[0]), 0.0, 0, self.p, ())
+        return self.hits
 
-    def _walk(
-        self, covered: np.ndarray, value: float, start: int, k: int, *, find_first_at: float | None,
-        chosen: tuple[int, ...] = (),
-    ) -> bool:
-        """Extend a partial set (rows' best gains ``covered``, its value) by ``k`` columns
-        from ``start`` on. Returns True when pass 2 has found its set."""
+    def _walk(self, covered: np.ndarray, value: float, start: int, k: int, chosen: tuple[int, ...]) -> None:
+        """Extend a partial set (``chosen``; rows' best gains ``covered``; its value) by
+        ``k`` columns from ``start`` on."""
         self._count()
-        rest = self.W[:, start : self.n - k + 1] if k > 1 else self.W[:, start:]
         if k == 1:  # the last column: every completion's value at once
-            values = np.maximum(covered[:, None], rest).sum(axis=0)
-            if find_first_at is None:
-                self.best = max(self.best, float(values.max()))
-                return False
-            hits = np.flatnonzero(values >= find_first_at)
-            if len(hits):
-                self.found = (*chosen, start + int(hits[0]))
-                self.found_value = float(values[hits[0]])
-                return True
-            return False
+            values = np.maximum(covered[:, None], self.W[:, start:]).sum(axis=0)
+            if self.hits is None:
+                self.floor = max(self.floor, float(values.max()))
+                return
+            found = np.flatnonzero(values >= self.floor)
+            self._count(len(found))
+            self.hits.extend(((*chosen, start + int(h)), float(values[h])) for h in found)
+            return
+        last = self.n - k + 1  # a first column after which k - 1 columns remain
         marginal = np.maximum(self.W[:, start:] - covered[:, None], 0.0).sum(axis=0)
         # best completion through column c: its gain and the k - 1 best gains after it
-        bound = value + marginal[: rest.shape[1]] + _top_sums_after(marginal, k - 1)[: rest.shape[1]]
-        floor = self.best if find_first_at is None else find_first_at
-        for offset in range(rest.shape[1]):
-            if bound[offset] < floor:
+        bound = value + marginal[: last - start] + _top_sums_after(marginal, k - 1)[: last - start]
+        for offset in range(last - start):
+            if bound[offset] < self.floor:  # the floor rises in pass 1
                 continue
             c = start + offset
-            if self._walk(
-                np.maximum(covered, self.W[:, c]), value + float(marginal[offset]), c + 1, k - 1,
-                find_first_at=find_first_at, chosen=(*chosen, c),
-            ):
-                return True
-            if find_first_at is None:
-                floor = self.best
-        return False
+            self._walk(
+                np.maximum(covered, self.W[:, c]), value + float(marginal[offset]), c + 1, k - 1, (*chosen, c)
+            )
 
 
 def _greedy_value(gains: np.ndarray, p: int) -> float:
@@ -186,15 +185,16 @@ def best_subset(gains: np.ndarray, p: int, *, max_nodes: int = MAX_NODES) -> Sub
     if not 1 <= p <= n:
         raise ValueError(f"p must be between 1 and the number of columns ({n}); got {p}")
     W = W[W.any(axis=1)]  # rows no column helps add nothing to any set
-    search = _Search(np.ascontiguousarray(W), p, max_nodes)
+    order = np.argsort(-W.sum(axis=0), kind="stable")  # best alone first: strong pruning
+    search = _Search(np.ascontiguousarray(W[:, order]), p, max_nodes)
     try:
         best = search.best_value(_greedy_value(W, p) * (1.0 - TIE_RELATIVE))
-        threshold = best - TIE_RELATIVE * max(abs(best), 1.0)
-        columns = search.first_at(threshold)
+        hits = search.sets_at(best - TIE_RELATIVE * max(abs(best), 1.0))
     except _OutOfNodes:
         return None
-    assert columns is not None  # the best set itself reaches the threshold
-    return SubsetChoice(columns=columns, value=search.found_value, nodes=search.nodes)
+    # the tie rule: of the best sets, the first in the columns' own order
+    columns, value = min((tuple(sorted(int(order[c]) for c in cols)), v) for cols, v in hits)
+    return SubsetChoice(columns=columns, value=value, nodes=search.nodes)
 
 
 __all__ = ["MAX_NODES", "TIE_RELATIVE", "SubsetChoice", "best_subset"]
