@@ -10,7 +10,7 @@ import itertools
 import numpy as np
 import pytest
 
-import apgeo.planning.models.pmedian as pmedian_module
+import apgeo.planning.models.base as base_module
 from apgeo.planning.models.base import SEARCH_SOLVER
 from apgeo.planning.models.pmedian import PMedian
 from apgeo.planning.models.subset_search import TIE_RELATIVE, _top_sums_after, best_subset
@@ -90,8 +90,8 @@ def test_same_optimum_as_the_integer_program(seed: int) -> None:
 
 
 def test_out_of_nodes_the_integer_program_decides(monkeypatch: pytest.MonkeyPatch) -> None:
-    original = pmedian_module.best_subset
-    monkeypatch.setattr(pmedian_module, "best_subset", lambda gains, p: original(gains, p, max_nodes=2))
+    original = base_module.best_subset
+    monkeypatch.setattr(base_module, "best_subset", lambda gains, p: original(gains, p, max_nodes=2))
     model = _random_model(3).solve("exact")
     assert model.solver_ == "HiGHS" and model.status_ == "Optimal"
     assert best_subset(np.random.default_rng(0).random((50, 30)), 4, max_nodes=2) is None

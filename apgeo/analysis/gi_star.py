@@ -28,6 +28,15 @@ from apgeo.analysis.tables import format_ids
 from apgeo.schema import AREA_ID
 
 
+def _areas_identity(areas: gpd.GeoDataFrame) -> dict[str, str]:
+    """What the weights are made from, for cache keys: the areas' ids, geometry and CRS."""
+    return {
+        "ids": cache_key({"ids": [str(a) for a in areas[AREA_ID]]}, length=64),
+        "geometry": _wkb_digest(areas),
+        "crs": str(areas.crs),
+    }
+
+
 def _wkb_digest(areas: gpd.GeoDataFrame) -> str:
     """Digest of the areas' geometries (WKB, each with its length)."""
     digest = hashlib.sha256()
@@ -58,13 +67,7 @@ def _spatial_weights(gdf: gpd.GeoDataFrame, cache_dir: str | Path | None = None)
     process, and kept in ``cache_dir`` (when given) for later processes; each call gets
     a new matrix."""
     ids = list(gdf[AREA_ID])
-    payload: dict[str, object] = {
-        "kind": "gi_star weights",
-        "ids": cache_key({"ids": [str(a) for a in ids]}, length=64),
-        "geometry": _wkb_digest(gdf),
-        "crs": str(gdf.crs),
-        "knn": GI_KNN_NEIGHBOURS,
-    }
+    payload: dict[str, object] = {"kind": "gi_star weights", **_areas_identity(gdf), "knn": GI_KNN_NEIGHBOURS}
     key = cache_key(payload, length=64)
     with _WEIGHTS_LOCK:
         made = _WEIGHTS_MADE.get(key)
@@ -187,9 +190,7 @@ def _gi_star_cached(
         payload = {
             "kind": "gi_star",
             "values": array_digest(y),
-            "ids": cache_key({"ids": [str(a) for a in areas[AREA_ID]]}, length=64),
-            "geometry": _wkb_digest(areas),
-            "crs": str(areas.crs),
+            **_areas_identity(areas),
             "permutations": int(permutations),
             "random_state": int(random_state),
             "knn": GI_KNN_NEIGHBOURS,

@@ -46,6 +46,13 @@ _KEPT: dict[Path, dict[str, TravelTimeEngine]] = {}
 _KEPT_LOCK = threading.Lock()
 
 
+def _keep(entry: Path, engines: dict[str, TravelTimeEngine]) -> None:
+    """Keep ``engines`` as the process's last built (replacing the ones kept before)."""
+    with _KEPT_LOCK:
+        _KEPT.clear()
+        _KEPT[entry] = dict(engines)
+
+
 def _entry_path(source: Path, modes: Sequence[Mode], polygon: Any, buffer_m: float) -> Path:
     area = hashlib.sha256(shapely.to_wkb(polygon)).hexdigest() if polygon is not None else None
     key = cache_key(
@@ -122,9 +129,7 @@ class _BuiltTogether:
                         )
                         self.entry.unlink(missing_ok=True)
                 self._engines = engines
-                with _KEPT_LOCK:
-                    _KEPT.clear()
-                    _KEPT[self.entry] = engines
+                _keep(self.entry, engines)
             return self._engines[mode]
 
 
@@ -191,9 +196,7 @@ def study_engines(
         )
     except OSError as exc:  # a cache that cannot be written only costs time
         logger.warning("could not write the study cache entry %s: %s", entry, exc)
-    with _KEPT_LOCK:
-        _KEPT.clear()
-        _KEPT[entry] = dict(engines)
+    _keep(entry, engines)
     return dict(engines)
 
 

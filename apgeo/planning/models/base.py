@@ -38,6 +38,7 @@ from apgeo.planning.models.integer_program import (
     to_pulp,
 )
 from apgeo.planning.models.integer_program import IlpResult as _IlpResult
+from apgeo.planning.models.subset_search import best_subset
 
 DEFAULT_MAX_TRAVEL_TIME_S = 1800.0
 DEFAULT_TIME_LIMIT_S = 60.0
@@ -695,7 +696,7 @@ class _LocationModel:
             engine: Any | None = None
             result: _IlpResult | None = None
             searched = self._exact_search() if isinstance(solver, str) and solver == "auto" else None
-            if searched is not None:  # the model's own exact search (p-median)
+            if searched is not None:  # the model's own exact search (p-median, covering)
                 name, result = SEARCH_SOLVER, _IlpResult(searched, "Optimal", True, {}, "")
             else:
                 engine, name = _pick_solver(solver, time_limit_s)
@@ -737,8 +738,23 @@ class _LocationModel:
         return self
 
     def _exact_search(self) -> list[int] | None:
-        """The optimal columns by a search of the model's own (``None``: solve the integer
-        program); the p-median and the maximal covering model have one."""
+        """The optimal ``p`` candidates by branch and bound over the model's gains
+        (:func:`~apgeo.planning.models.subset_search.best_subset`: the same optimum as the
+        integer program, exactly, ties to the candidates first in the list), or ``None``:
+        the model has no such gains (capacitated), there is nothing to choose or too few
+        candidates (the program says which), or the search's node budget ran out."""
+        cand = self._cand_cols()
+        if not 1 <= self.p <= len(cand):
+            return None
+        gains = self._subset_gains(cand)
+        if gains is None:
+            return None
+        choice = best_subset(gains, self.p)
+        return None if choice is None else [int(cand[c]) for c in choice.columns]
+
+    def _subset_gains(self, cand: np.ndarray) -> np.ndarray | None:
+        """``(rows, candidates)`` gains whose best-of-set sum the model maximises (the
+        p-median and the maximal covering model); ``None``: solve the integer program."""
         return None
 
     def _best_possible_gain(self, state: _GreedyState, cand_cols: np.ndarray, method: Method) -> float:

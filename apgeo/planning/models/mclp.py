@@ -14,7 +14,6 @@ import numpy as np
 from apgeo.planning.instance import Objective, _Instance
 from apgeo.planning.models.base import _VALUE_TOL, _GreedyState, _LocationModel
 from apgeo.planning.models.integer_program import IntegerProgram, ProgramRows
-from apgeo.planning.models.subset_search import best_subset
 
 
 class _CoverState(_GreedyState):
@@ -134,18 +133,10 @@ class MaximalCovering(_LocationModel):
         base = self._covered_by(self.fixed)
         return float(self.need[self._covered_by(mask) & ~base].sum())
 
-    def _exact_search(self) -> list[int] | None:
-        """The optimal ``p`` candidates by branch and bound over the need each would newly
-        cover (:func:`~apgeo.planning.models.subset_search.best_subset`: the same optimum
-        as the integer program, exactly, ties to the candidates first in the list), or
-        ``None`` when its node budget runs out."""
-        cand = self._cand_cols()
-        if not 1 <= self.p <= len(cand):
-            return None  # nothing to choose, or too few candidates: the program says which
+    def _subset_gains(self, cand: np.ndarray) -> np.ndarray:
+        """Each row's need where the candidate brings it newly within T, else 0."""
         uncovered = ~self._covered_by(self.fixed) & (self.need > 0)
-        gains = np.where(uncovered[:, None] & self.cover[:, cand], self.need[:, None], 0.0)
-        choice = best_subset(gains, self.p)
-        return None if choice is None else [int(cand[c]) for c in choice.columns]
+        return np.where(uncovered[:, None] & self.cover[:, cand], self.need[:, None], 0.0)
 
     def _program(self) -> IntegerProgram:
         cover = self.cover

@@ -18,7 +18,6 @@ from apgeo.planning.models.base import (
     _LocationModel,
 )
 from apgeo.planning.models.integer_program import IntegerProgram, ProgramRows
-from apgeo.planning.models.subset_search import best_subset
 
 
 class _MedianState(_GreedyState):
@@ -133,19 +132,11 @@ class PMedian(_LocationModel):
         after = self._best(self.open_mask(chosen.tolist()))
         return float(self.need @ (base - after))
 
-    def _exact_search(self) -> list[int] | None:
-        """The optimal ``p`` candidates by branch and bound over the need-weighted savings
-        (:func:`~apgeo.planning.models.subset_search.best_subset`: the same optimum as the
-        integer program, exactly, ties to the candidate first in the list), or ``None``
-        when its node budget runs out."""
-        cand = self._cand_cols()
-        if not 1 <= self.p <= len(cand):
-            return None  # nothing to choose, or too few candidates: the program says which
+    def _subset_gains(self, cand: np.ndarray) -> np.ndarray:
+        """Need-weighted time each candidate saves each row (the savings form)."""
         base = self._best(self.fixed)
         save = np.maximum(base[:, None] - self.effective_s[:, cand], 0.0)
-        gains = np.where(self.need[:, None] > 0, self.need[:, None] * save, 0.0)
-        choice = best_subset(gains, self.p)
-        return None if choice is None else [int(cand[c]) for c in choice.columns]
+        return np.where(self.need[:, None] > 0, self.need[:, None] * save, 0.0)
 
     def _program(self) -> IntegerProgram:
         base = self._best(self.fixed)

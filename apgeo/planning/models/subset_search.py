@@ -11,9 +11,9 @@ function, monotone and submodular: what a site adds to a set is never more than 
 adds to a smaller one. So the best completion of a partial set ``S`` by ``k`` more sites
 is bounded by ``f(S)`` plus the ``k`` largest of the sites' marginal gains given ``S``,
 and a depth-first search over the sets, the candidates taken in order of their gain
-alone (largest first), prunes almost every branch: for Sheffield's primary p-median (133 candidate schools, 345 areas,
-p = 3) it looks at a few hundred partial sets in about 0.03 s, where the integer program
-took HiGHS 0.5-3 s.
+alone (largest first), prunes almost every branch: for Sheffield's primary p-median (133
+candidate schools, 345 areas, p = 3) it looks at a few hundred partial sets in about
+0.03 s, where the integer program took HiGHS 0.5-3 s.
 
 The answer is the optimum, not one within a solver's relative gap (HiGHS stops at
 0.01 %), and it is canonical: among sets whose values agree to :data:`TIE_RELATIVE`
